@@ -1,0 +1,395 @@
+"""Customer and group services: accounts, their states, erasure, notes and groups."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from store.errors import NotFound, Refused, ValidationError
+from store.models import (
+    Address,
+    Customer,
+    CustomerEvent,
+    CustomerGroup,
+    Order,
+    Outbox,
+    db,
+    utcnow,
+)
+from store.operators import Actor, require
+from store.outbox import Mail, enqueue
+from store.shop import Shop
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+STATUSES = ("active", "suspended", "denied", "deleted")
+LANGUAGES = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: int
+    email: str
+
+
+def normalise_email(email: str) -> str:
+    """A trimmed email, or a ValidationError saying what is wrong with it."""
+    email = email.strip()
+    if not _EMAIL.match(email):
+        raise ValidationError(f"{email!r} is not a valid email address (like ann@example.com)")
+    return email
+
+
+def customer_search_text(c: Customer | Mapping[str, Any], city: str = "") -> str:
+    get = c.get if isinstance(c, Mapping) else lambda k, d="": getattr(c, k, d)
+    return " ".join(p for p in (get("first_name", ""), get("last_name", ""), get("email", ""),
+                                get("phone", ""), city) if p)
+
+
+def _event(customer_id: int, actor: Actor, kind: str, message: str = "",
+           data: Mapping[str, Any] | None = None) -> None:
+    CustomerEvent.create(customer=customer_id, kind=kind, message=message,
+                         data=json.dumps(data or {}, default=str, ensure_ascii=False),
+                         operator_login=actor.login)
+
+
+def _get(customer_id: int) -> Customer:
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        raise NotFound(f"no customer with id {customer_id}")
+    if customer.status == "deleted":
+        raise Refused(f"customer {customer_id} was deleted; nothing can be changed")
+    return customer
+
+
+def _email_taken(email: str, except_id: int | None = None) -> bool:
+    query = Customer.select().where(Customer.email_key == email.lower())
+    if except_id is not None:
+        query = query.where(Customer.id != except_id)
+    return bool(query.exists())
+
+
+def default_group() -> CustomerGroup | None:
+    return CustomerGroup.get_or_none(CustomerGroup.is_default == True)  # noqa: E712
+
+
+def _city(customer_id: int) -> str:
+    address = Address.get_or_none(Address.customer == customer_id)
+    return address.city if address else ""
+
+
+def _refresh_search(customer: Customer) -> None:
+    Customer.update(search_text=customer_search_text(customer, _city(customer.id))).where(
+        Customer.id == customer.id).execute()
+
+
+def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name: str,
+                    phone: str = "", language: str | None = None, group_id: int | None = None,
+                    marketing_consent: bool = False, consent_source: str = "back office",
+                    address: Mapping[str, str] | None = None) -> CustomerRef:
+    """A registered customer; a confirm-account mail with a one-time token is queued."""
+    require(actor, "customers")
+    email = normalise_email(email)
+    if not first_name.strip() and not last_name.strip():
+        raise ValidationError("a customer needs a first or last name")
+    language = language or shop.language
+    if language not in LANGUAGES:
+        raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}")
+    with db.atomic():
+        if _email_taken(email):
+            raise Refused(f"a customer with email {email} already exists")
+        if group_id is not None:
+            if CustomerGroup.get_or_none(CustomerGroup.id == group_id) is None:
+                raise NotFound(f"no customer group with id {group_id}")
+            group: int | None = group_id
+        else:
+            default = default_group()
+            group = default.id if default else None
+        now = utcnow()
+        token = secrets.token_urlsafe(24)
+        customer = Customer.create(
+            first_name=first_name.strip(), last_name=last_name.strip(), email=email,
+            email_key=email.lower(), phone=phone.strip(), language=language, group=group,
+            marketing_consent=marketing_consent, consent_at=now if marketing_consent else None,
+            consent_source=consent_source if marketing_consent else "", confirm_token=token,
+            updated_by=actor.login,
+        )
+        if address:
+            from store.orders import _check_address
+
+            _check_address(address)
+            for kind in ("billing", "shipping"):
+                Address.create(customer=customer.id, kind=kind, **dict(address))
+        _refresh_search(customer)
+        _event(customer.id, actor, "created", "account created")
+        base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
+        enqueue([Mail("account_confirm", email, f"confirm:{customer.id}", language,
+                      {"customer_id": customer.id, "token": token,
+                       "link": f"{base}/account/confirm?token={token}"},
+                      customer_id=customer.id)])
+    return CustomerRef(customer.id, email)
+
+
+EDITABLE = ("first_name", "last_name", "email", "phone", "language", "marketing_consent")
+
+
+def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[str, Any],
+                  expected_version: int | None = None) -> None:
+    """Edit contact fields; a duplicate email is refused, history keeps old and new."""
+    require(actor, "customers")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"cannot edit {sorted(unknown)[0]!r}; editable: {', '.join(EDITABLE)}")
+    with db.atomic():
+        customer = _get(customer_id)
+        if expected_version is not None and customer.version != expected_version:
+            raise _conflict(customer)
+        values = dict(changes)
+        if "email" in values:
+            values["email"] = normalise_email(values["email"])
+            if _email_taken(values["email"], customer.id):
+                raise Refused(f"another customer already has email {values['email']}")
+            values["email_key"] = values["email"].lower()
+        if "language" in values and values["language"] not in LANGUAGES:
+            raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}")
+        if "marketing_consent" in values:
+            values["consent_at"] = utcnow() if values["marketing_consent"] else None
+            values["consent_source"] = "back office" if values["marketing_consent"] else ""
+        for key in ("first_name", "last_name", "phone"):
+            if key in values:
+                values[key] = str(values[key]).strip()
+        old = {k: getattr(customer, k) for k in changes}
+        _write(customer, actor, **values)
+        _refresh_search(customer)
+        _event(customer.id, actor, "edited", "details edited",
+               {"old": old, "new": {k: values[k] for k in changes}})
+
+
+def _conflict(customer: Customer) -> Exception:
+    from store.errors import Conflict
+
+    return Conflict(f"customer {customer.email} was changed by {customer.updated_by or 'another operator'} "
+                    "since you opened it; reload and try again")
+
+
+def _write(customer: Customer, actor: Actor, **values: Any) -> None:
+    values.update(version=customer.version + 1, updated_at=utcnow(), updated_by=actor.login)
+    count = Customer.update(**values).where(Customer.id == customer.id,
+                                            Customer.version == customer.version).execute()
+    if count != 1:
+        raise _conflict(customer)
+    for key, value in values.items():
+        setattr(customer, key, value)
+
+
+def set_status(shop: Shop, actor: Actor, customer_id: int, status: str, reason: str = "") -> None:
+    """Suspend, deny or reactivate an account, with a reason in its history."""
+    require(actor, "deny_customer")
+    if status not in ("active", "suspended", "denied"):
+        raise ValidationError("status must be active, suspended or denied (delete erases)")
+    if status != "active" and not reason.strip():
+        raise ValidationError(f"say why the customer is {status}")
+    with db.atomic():
+        customer = _get(customer_id)
+        if customer.status == status:
+            raise Refused(f"customer {customer.email} is already {status}")
+        old = customer.status
+        _write(customer, actor, status=status, status_reason=reason.strip())
+        _event(customer.id, actor, status if status != "active" else "reactivated",
+               reason.strip(), {"from": old, "to": status})
+
+
+def suspend(shop: Shop, actor: Actor, customer_id: int, reason: str) -> None:
+    set_status(shop, actor, customer_id, "suspended", reason)
+
+
+def deny(shop: Shop, actor: Actor, customer_id: int, reason: str) -> None:
+    set_status(shop, actor, customer_id, "denied", reason)
+
+
+def reactivate(shop: Shop, actor: Actor, customer_id: int, reason: str = "") -> None:
+    set_status(shop, actor, customer_id, "active", reason)
+
+
+def add_note(shop: Shop, actor: Actor, customer_id: int, text: str) -> None:
+    require(actor, "add_note")
+    if not text.strip():
+        raise ValidationError("the note is empty")
+    with db.atomic():
+        customer = _get(customer_id)
+        _event(customer.id, actor, "note", text.strip())
+
+
+def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
+                fields: Mapping[str, str]) -> None:
+    """Add or edit a customer's address; orders keep the copies they were placed with."""
+    require(actor, "customers")
+    from store.orders import _check_address
+
+    if kind not in ("billing", "shipping"):
+        raise ValidationError("address kind must be billing or shipping")
+    _check_address(fields)
+    with db.atomic():
+        customer = _get(customer_id)
+        address = Address.get_or_none(Address.customer == customer.id, Address.kind == kind)
+        if address is None:
+            Address.create(customer=customer.id, kind=kind, **dict(fields))
+        else:
+            Address.update(updated_at=utcnow(), **dict(fields)).where(
+                Address.id == address.id).execute()
+        _write(customer, actor)
+        _refresh_search(customer)
+        _event(customer.id, actor, "address", f"{kind} address saved", {"new": dict(fields)})
+
+
+def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body: str) -> None:
+    """Queue a one-off email to a customer."""
+    require(actor, "send_mail")
+    if not subject.strip() or not body.strip():
+        raise ValidationError("a one-off email needs a subject and a message")
+    with db.atomic():
+        customer = _get(customer_id)
+        event = CustomerEvent.create(customer=customer.id, kind="mail", message=subject.strip(),
+                                     operator_login=actor.login)
+        enqueue([Mail("one_off", customer.email, f"one-off:{event.id}", customer.language,
+                      {"customer_id": customer.id, "subject": subject.strip(),
+                       "body": body.strip()}, customer_id=customer.id)])
+
+
+def _erase(customer: Customer, actor: Actor) -> None:
+    """Erase personal data; orders keep their own copies (for the accounts)."""
+    Address.delete().where(Address.customer == customer.id).execute()
+    Outbox.update(state="cancelled", last_error="customer erased").where(
+        Outbox.customer == customer.id, Outbox.state == "queued").execute()
+    CustomerEvent.update(message="", data="{}").where(
+        CustomerEvent.customer == customer.id, CustomerEvent.kind.in_(["note", "mail"])).execute()
+    _write(customer, actor, first_name="", last_name="", email="", email_key=None, phone="",
+           status="deleted", status_reason="erased", marketing_consent=False, consent_at=None,
+           consent_source="", confirm_token=None, erased_at=utcnow(), search_text="")
+    _event(customer.id, actor, "erased", "personal data erased; orders kept for the accounts")
+
+
+def delete_customer(shop: Shop, actor: Actor, customer_id: int, confirm_email: str) -> None:
+    """Irreversible erasure by an admin, confirmed by typing the customer's email."""
+    require(actor, "erase_customer")
+    with db.atomic():
+        customer = _get(customer_id)
+        if confirm_email.strip().lower() != customer.email.lower():
+            raise ValidationError("the email typed does not match the customer's; nothing deleted")
+        _erase(customer, actor)
+
+
+def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
+    """The customer deleted their own account (storefront): erase and tell the merchant."""
+    with db.atomic():
+        customer = _get(customer_id)
+        name = f"{customer.first_name} {customer.last_name}".strip()
+        orders = Order.select().where(Order.customer == customer.id).count()
+        _erase(customer, actor)
+        enqueue([Mail("merchant_account_deleted", str(shop.config.get("shop", "email")),
+                      f"self-deleted:{customer.id}", shop.language,
+                      {"customer_id": customer.id, "name": name, "orders": orders})])
+
+
+# ----- groups --------------------------------------------------------------------------------
+
+def create_group(shop: Shop, actor: Actor, name: str, discount_bp: int = 0, privilege: str = "",
+                 default: bool = False) -> int:
+    require(actor, "groups")
+    name = name.strip()
+    if not name:
+        raise ValidationError("a group needs a name")
+    if not 0 <= discount_bp <= 10000:
+        raise ValidationError("a discount is between 0 and 100 %")
+    with db.atomic():
+        if CustomerGroup.get_or_none(CustomerGroup.name == name):
+            raise Refused(f"a group named {name!r} already exists")
+        first = not CustomerGroup.select().exists()
+        group = CustomerGroup.create(name=name, discount_bp=discount_bp, privilege=privilege,
+                                     is_default=False)
+        if default or first:
+            _make_default(group.id)
+    return int(group.id)
+
+
+def _group(group_id: int) -> CustomerGroup:
+    group = CustomerGroup.get_or_none(CustomerGroup.id == group_id)
+    if group is None:
+        raise NotFound(f"no customer group with id {group_id}")
+    return group
+
+
+def find_group(name: str) -> int:
+    group = CustomerGroup.get_or_none(CustomerGroup.name == name)
+    if group is None:
+        raise NotFound(f"no customer group named {name!r}")
+    return int(group.id)
+
+
+def rename_group(shop: Shop, actor: Actor, group_id: int, name: str) -> None:
+    require(actor, "groups")
+    name = name.strip()
+    if not name:
+        raise ValidationError("a group needs a name")
+    with db.atomic():
+        group = _group(group_id)
+        if CustomerGroup.get_or_none(CustomerGroup.name == name, CustomerGroup.id != group.id):
+            raise Refused(f"a group named {name!r} already exists")
+        CustomerGroup.update(name=name, updated_at=utcnow()).where(
+            CustomerGroup.id == group.id).execute()
+
+
+def edit_group(shop: Shop, actor: Actor, group_id: int, discount_bp: int | None = None,
+               privilege: str | None = None) -> None:
+    require(actor, "groups")
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if discount_bp is not None:
+        if not 0 <= discount_bp <= 10000:
+            raise ValidationError("a discount is between 0 and 100 %")
+        values["discount_bp"] = discount_bp
+    if privilege is not None:
+        values["privilege"] = privilege.strip()
+    with db.atomic():
+        _group(group_id)
+        CustomerGroup.update(**values).where(CustomerGroup.id == group_id).execute()
+
+
+def _make_default(group_id: int) -> None:
+    CustomerGroup.update(is_default=False).where(CustomerGroup.id != group_id).execute()
+    CustomerGroup.update(is_default=True).where(CustomerGroup.id == group_id).execute()
+
+
+def set_default_group(shop: Shop, actor: Actor, group_id: int) -> None:
+    require(actor, "groups")
+    with db.atomic():
+        _group(group_id)
+        _make_default(group_id)
+
+
+def delete_group(shop: Shop, actor: Actor, group_id: int) -> int:
+    """Delete a group; its members move to the default group. Returns how many moved."""
+    require(actor, "groups")
+    with db.atomic():
+        group = _group(group_id)
+        if group.is_default:
+            raise Refused(f"{group.name!r} is the default group; make another group the "
+                          "default before deleting it")
+        default = default_group()
+        moved = Customer.update(group=default.id if default else None).where(
+            Customer.group == group.id).execute()
+        CustomerGroup.delete().where(CustomerGroup.id == group.id).execute()
+    return int(moved)
+
+
+def assign_group(shop: Shop, actor: Actor, customer_id: int, group_id: int) -> None:
+    require(actor, "customers")
+    with db.atomic():
+        customer = _get(customer_id)
+        group = _group(group_id)
+        old = customer.group_id
+        _write(customer, actor, group=group.id)
+        _event(customer.id, actor, "group", f"moved to group {group.name}",
+               {"old": old, "new": group.id})

@@ -1,0 +1,215 @@
+"""peewee models. Money is an integer of minor units beside an ISO 4217 code, never a float.
+Times are naive UTC. Only `store` writes these tables; the TUI reads frozen rows from queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+db = DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    """Now, as naive UTC (what every timestamp column holds)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Operator(BaseModel):
+    """A person who runs backroom, known by login name, with one role."""
+
+    login = CharField(unique=True)
+    display_name = CharField(default="")
+    role = CharField(default="viewer")
+    active = BooleanField(default=True)
+
+
+class CustomerGroup(BaseModel):
+    """A group of customers with a discount (basis points) or a named privilege."""
+
+    name = CharField(unique=True)
+    is_default = BooleanField(default=False)
+    discount_bp = IntegerField(default=0)
+    privilege = CharField(default="")
+
+
+class Customer(BaseModel):
+    """A registered customer; guests are never customers, only names on orders."""
+
+    first_name = CharField(default="")
+    last_name = CharField(default="")
+    email = CharField(default="")
+    email_key = CharField(null=True, unique=True)  # lower(email); NULL once erased
+    phone = CharField(default="")
+    language = CharField(default="en")
+    status = CharField(default="active", index=True)  # active, suspended, denied, deleted
+    status_reason = TextField(default="")
+    group = ForeignKeyField(CustomerGroup, null=True, backref="customers", on_delete="SET NULL")
+    registered_at = DateTimeField(default=utcnow)
+    marketing_consent = BooleanField(default=False)
+    consent_at = DateTimeField(null=True)
+    consent_source = CharField(default="")
+    confirm_token = CharField(null=True, unique=True)
+    confirmed_at = DateTimeField(null=True)
+    erased_at = DateTimeField(null=True)
+    version = IntegerField(default=1)
+    updated_by = CharField(default="")
+    search_text = TextField(default="")
+
+
+class Order(BaseModel):
+    """An order as placed; its customer fields are copies so old orders never change."""
+
+    number = IntegerField(unique=True)
+    code = CharField(unique=True)
+    customer = ForeignKeyField(Customer, null=True, backref="orders", on_delete="SET NULL")
+    customer_name = CharField(default="")
+    customer_email = CharField(default="")
+    customer_phone = CharField(default="")
+    language = CharField(default="en")
+    status = CharField(index=True)
+    currency = CharField(max_length=3)
+    subtotal = IntegerField(default=0)
+    tax = IntegerField(default=0)
+    shipping_cost = IntegerField(default=0)
+    discount = IntegerField(default=0)
+    total = IntegerField(default=0)
+    payment_method = CharField(default="")
+    payment_reference = CharField(default="")
+    amount_paid = IntegerField(default=0)
+    amount_refunded = IntegerField(default=0)
+    shipping_method = CharField(default="")
+    tracking_number = CharField(default="")
+    carrier = CharField(default="")
+    internal_reference = CharField(default="")
+    customer_note = TextField(default="")
+    item_count = IntegerField(default=0)
+    placed_at = DateTimeField(default=utcnow, index=True)
+    archived = BooleanField(default=False)
+    is_test = BooleanField(default=False)
+    version = IntegerField(default=1)
+    updated_by = CharField(default="")
+    search_text = TextField(default="")
+
+    class Meta:
+        table_name = "orders"  # "order" is an SQL keyword; raw SQL stays readable
+
+
+class Address(BaseModel):
+    """A billing or shipping address, of a customer or copied onto one order."""
+
+    customer = ForeignKeyField(Customer, null=True, backref="addresses", on_delete="CASCADE")
+    order = ForeignKeyField(Order, null=True, backref="addresses", on_delete="CASCADE")
+    kind = CharField(default="shipping")  # billing, shipping
+    first_name = CharField(default="")
+    last_name = CharField(default="")
+    company = CharField(default="")
+    line1 = CharField(default="")
+    line2 = CharField(default="")
+    postcode = CharField(default="")
+    city = CharField(default="")
+    region = CharField(default="")
+    country = CharField(default="", max_length=2)
+    phone = CharField(default="")
+
+
+class OrderItem(BaseModel):
+    """One line of an order; tax_rate_bp is basis points (2000 = 20 %)."""
+
+    order = ForeignKeyField(Order, backref="items", on_delete="CASCADE")
+    sku = CharField(default="")
+    name = CharField(default="")
+    quantity = IntegerField(default=1)
+    unit_price = IntegerField(default=0)
+    tax_rate_bp = IntegerField(default=0)
+
+
+class Payment(BaseModel):
+    """Money in (kind payment) or out (kind refund) of an order."""
+
+    order = ForeignKeyField(Order, backref="payments", on_delete="CASCADE")
+    kind = CharField(default="payment")
+    amount = IntegerField()
+    currency = CharField(max_length=3)
+    method = CharField(default="")
+    reference = CharField(default="")
+    reason = TextField(default="")
+    operator_login = CharField(default="")
+
+
+class OrderEvent(BaseModel):
+    """Append-only history of an order: who did what and when."""
+
+    order = ForeignKeyField(Order, backref="events", on_delete="CASCADE")
+    kind = CharField()
+    from_status = CharField(default="")
+    to_status = CharField(default="")
+    message = TextField(default="")
+    data = TextField(default="{}")
+    operator_login = CharField(default="")
+    visible = BooleanField(default=False)
+    batch = CharField(null=True, index=True)
+
+
+class CustomerEvent(BaseModel):
+    """Append-only history of a customer account."""
+
+    customer = ForeignKeyField(Customer, backref="events", on_delete="CASCADE")
+    kind = CharField()
+    message = TextField(default="")
+    data = TextField(default="{}")
+    operator_login = CharField(default="")
+
+
+class Outbox(BaseModel):
+    """A message to send, stored in the same transaction as the change it tells of."""
+
+    kind = CharField()
+    recipient = CharField(default="")
+    language = CharField(default="en")
+    payload = TextField(default="{}")
+    idempotency_key = CharField(unique=True)
+    state = CharField(default="queued", index=True)  # queued sending sent failed dead cancelled
+    order = ForeignKeyField(Order, null=True, backref="mails", on_delete="SET NULL")
+    customer = ForeignKeyField(Customer, null=True, backref="mails", on_delete="SET NULL")
+    batch = CharField(null=True, index=True)
+    subject = CharField(default="")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow, index=True)
+    last_error = TextField(default="")
+    lease_until = DateTimeField(null=True)
+    lease_owner = CharField(default="")
+    hold_until = DateTimeField(null=True)
+    message_id = CharField(default="")
+    sent_at = DateTimeField(null=True)
+
+
+class Counter(BaseModel):
+    """Named sequences (order numbers) advanced inside the writing transaction."""
+
+    name = CharField(unique=True)
+    value = IntegerField(default=0)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Operator, CustomerGroup, Customer, Order, Address, OrderItem, Payment, OrderEvent,
+    CustomerEvent, Outbox, Counter,
+]

@@ -1,0 +1,700 @@
+"""Order services: each does one thing an operator asks for, in one transaction, with its
+history rows and its outbox rows, or refuses with a message and changes nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import fn
+
+from store import db as dbmod
+from store.codes import FIRST_NUMBER, format_code, parse_code
+from store.errors import Conflict, NotFound, Refused, ValidationError
+from store.models import (
+    Address,
+    Counter,
+    Customer,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Outbox,
+    Payment,
+    db,
+    utcnow,
+)
+from store.operators import Actor, require
+from store.outbox import Mail, enqueue, withdraw_batch
+from store.shop import Shop
+
+ADDRESS_FIELDS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
+                  "region", "country", "phone")
+CHUNK = 5000
+
+
+# ----- inputs and results -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemInput:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    tax_rate_bp: int = 0
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What happened to one order of a status change."""
+
+    order_id: int
+    code: str
+    from_status: str
+    changed: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """The outcome of `change_status`: per-order results, mails queued, and the undo handle."""
+
+    to_status: str
+    results: tuple[OrderResult, ...]
+    mails: int
+    batch: str
+    dry_run: bool = False
+    moves: Mapping[str, int] = field(default_factory=dict)  # from_status -> count
+
+    @property
+    def changed(self) -> list[OrderResult]:
+        return [r for r in self.results if r.changed]
+
+    @property
+    def refused(self) -> list[OrderResult]:
+        return [r for r in self.results if not r.changed]
+
+    def summary(self) -> str:
+        verb = "would change" if self.dry_run else "changed"
+        text = f"{len(self.changed)} {verb}, {len(self.refused)} refused"
+        if self.mails:
+            text += f", {self.mails} email(s) {'to queue' if self.dry_run else 'queued'}"
+        return text
+
+
+# ----- helpers -------------------------------------------------------------------------------
+
+def _event(order_id: int, actor: Actor, kind: str, message: str = "", *, from_status: str = "",
+           to_status: str = "", data: Mapping[str, Any] | None = None, visible: bool = False,
+           batch: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    return {
+        "order": order_id, "kind": kind, "message": message, "from_status": from_status,
+        "to_status": to_status, "data": json.dumps(data or {}, default=str, ensure_ascii=False),
+        "operator_login": actor.login, "visible": visible, "batch": batch,
+        "created_at": now, "updated_at": now,
+    }
+
+
+def _insert_events(rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 500):
+        OrderEvent.insert_many(rows[start:start + 500]).execute()
+
+
+def search_text(order: Order | Mapping[str, Any], items: Iterable[tuple[str, str]]) -> str:
+    """The text free search matches: code, customer, email, products, tracking, reference."""
+    get = order.get if isinstance(order, Mapping) else lambda k, d="": getattr(order, k, d)
+    parts = [get("code", ""), get("customer_name", ""), get("customer_email", ""),
+             get("tracking_number", ""), get("internal_reference", "")]
+    for sku, name in items:
+        parts += [sku, name]
+    return " ".join(p for p in parts if p)
+
+
+def _refresh_search_text(order: Order) -> None:
+    items = [(i.sku, i.name) for i in OrderItem.select(OrderItem.sku, OrderItem.name)
+             .where(OrderItem.order == order.id)]
+    order.search_text = search_text(order, items)
+
+
+def allocate_numbers(count: int) -> int:
+    """Reserve `count` consecutive order numbers inside the current transaction; the first."""
+    row = Counter.get_or_none(Counter.name == "order")
+    if row is None:
+        top = Order.select(fn.MAX(Order.number)).scalar() or FIRST_NUMBER - 1
+        Counter.insert(name="order", value=top + count).execute()
+        return int(top) + 1
+    cursor = db.execute_sql(
+        "UPDATE counter SET value = value + %s WHERE name = 'order' RETURNING value"
+        % int(count)
+    )
+    last = cursor.fetchone()[0]
+    return int(last) - count + 1
+
+
+def _locked(query: Any) -> Any:
+    """Row locks on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock."""
+    return query if dbmod.is_sqlite() else query.for_update()
+
+
+def _load_for_write(order_id: int, expected_version: int | None = None) -> Order:
+    order = _locked(Order.select().where(Order.id == order_id)).first()
+    if order is None:
+        raise NotFound(f"no such order (id {order_id}); it may have been deleted")
+    if expected_version is not None and order.version != expected_version:
+        who = order.updated_by or "another operator"
+        raise Conflict(
+            f"order {order.code} was changed by {who} since you opened it; "
+            "it has been reloaded, check it and try again"
+        )
+    return order
+
+
+def _bump(order: Order, actor: Actor, **changes: Any) -> None:
+    """Write changes to one order with its version checked, so nothing is silently lost."""
+    now = utcnow()
+    changes.update(version=order.version + 1, updated_at=now, updated_by=actor.login)
+    count = (Order.update(**changes)
+             .where(Order.id == order.id, Order.version == order.version).execute())
+    if count != 1:
+        raise Conflict(f"order {order.code} was changed by another operator; reload and retry")
+    for key, value in changes.items():
+        setattr(order, key, value)
+
+
+def _shipping_statuses(shop: Shop) -> list[str]:
+    return [s.key for s in shop.workflow.statuses.values() if "tracking" in s.requires]
+
+
+def has_shipped(shop: Shop, order: Order) -> bool:
+    """True once the order has entered a status that needs a tracking number (shipped)."""
+    ship = _shipping_statuses(shop)
+    if order.status in ship:
+        return True
+    return bool(
+        OrderEvent.select().where(OrderEvent.order == order.id, OrderEvent.kind == "status",
+                                  OrderEvent.to_status.in_(ship)).exists()
+    )
+
+
+def _mail_payload(order: Order | Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    get = order.get if isinstance(order, Mapping) else lambda k: getattr(order, k)
+    payload = {"order_id": get("id"), "code": get("code")}
+    payload.update(extra)
+    return payload
+
+
+def find_order(shop: Shop, text: str) -> OrderRef:
+    """An order by the code typed or scanned; a wrong check digit never opens another order."""
+    number = parse_code(text, shop.prefix)
+    row = Order.select(Order.id, Order.code).where(Order.number == number).first()
+    if row is None:
+        raise NotFound(f"no such order: {format_code(shop.prefix, number)}")
+    return OrderRef(row.id, row.code)
+
+
+# ----- placing orders ------------------------------------------------------------------------
+
+def place_order(
+    shop: Shop,
+    actor: Actor,
+    *,
+    items: Sequence[ItemInput],
+    customer_id: int | None = None,
+    guest_name: str = "",
+    guest_email: str = "",
+    phone: str = "",
+    shipping_address: Mapping[str, str] | None = None,
+    billing_address: Mapping[str, str] | None = None,
+    payment_method: str = "card",
+    shipping_method: str = "standard",
+    shipping_cost: int = 0,
+    discount: int = 0,
+    currency: str | None = None,
+    customer_note: str = "",
+    language: str | None = None,
+    is_test: bool = False,
+    placed_at: dt.datetime | None = None,
+) -> OrderRef:
+    """The storefront's side: an order for a customer or a guest, with its confirmation mail
+    and the merchant's new-order notice."""
+    if not items:
+        raise ValidationError("an order needs at least one item")
+    for item in items:
+        if item.quantity <= 0 or item.unit_price < 0 or item.tax_rate_bp < 0:
+            raise ValidationError(f"item {item.sku}: quantity must be positive, prices not negative")
+    if shipping_cost < 0 or discount < 0:
+        raise ValidationError("shipping cost and discount cannot be negative")
+    currency = (currency or shop.currency).upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValidationError(f"{currency!r} is not an ISO 4217 currency code")
+    with db.atomic():
+        customer = None
+        if customer_id is not None:
+            customer = Customer.get_or_none(Customer.id == customer_id)
+            if customer is None:
+                raise NotFound(f"no customer with id {customer_id}")
+            if customer.status != "active":
+                raise Refused(
+                    f"customer {customer.email or customer.id} is {customer.status}: "
+                    "they cannot place orders"
+                )
+            name = f"{customer.first_name} {customer.last_name}".strip()
+            email = customer.email
+            phone = phone or customer.phone
+            lang = language or customer.language
+        else:
+            name, email, lang = guest_name.strip(), guest_email.strip(), language or shop.language
+            if not name or not email:
+                raise ValidationError("a guest order needs the guest's name and email")
+        subtotal = sum(i.quantity * i.unit_price for i in items)
+        tax = sum(round(i.quantity * i.unit_price * i.tax_rate_bp / 10000) for i in items)
+        total = subtotal + tax + shipping_cost - discount
+        if total < 0:
+            raise ValidationError("the discount is larger than the order")
+        number = allocate_numbers(1)
+        code = format_code(shop.prefix, number)
+        now = utcnow()
+        fields = {
+            "number": number, "code": code, "customer": customer.id if customer else None,
+            "customer_name": name, "customer_email": email, "customer_phone": phone,
+            "language": lang, "status": shop.workflow.initial.key, "currency": currency,
+            "subtotal": subtotal, "tax": tax, "shipping_cost": shipping_cost,
+            "discount": discount, "total": total, "payment_method": payment_method,
+            "shipping_method": shipping_method, "customer_note": customer_note,
+            "item_count": sum(i.quantity for i in items), "placed_at": placed_at or now,
+            "is_test": is_test, "updated_by": actor.login,
+        }
+        fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in items])
+        order = Order.create(**fields)
+        OrderItem.insert_many([
+            {"order": order.id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
+             "unit_price": i.unit_price, "tax_rate_bp": i.tax_rate_bp,
+             "created_at": now, "updated_at": now}
+            for i in items
+        ]).execute()
+        for kind, address in (("shipping", shipping_address), ("billing", billing_address)):
+            if address:
+                _check_address(address)
+                Address.create(order=order.id, kind=kind, **dict(address))
+        _insert_events([_event(order.id, actor, "placed", f"order placed ({currency} total)",
+                               to_status=order.status, data={"total": total})])
+        mails = [Mail("order_placed", email, f"placed:{order.id}", lang,
+                      _mail_payload(fields | {"id": order.id}), order_id=order.id,
+                      customer_id=customer.id if customer else None)]
+        merchants = [str(shop.config.get("shop", "email")),
+                     *shop.config.get("shop", "admin_emails")]
+        for address in dict.fromkeys(a for a in merchants if a):
+            mails.append(Mail("merchant_new_order", address, f"new-order:{order.id}:{address}",
+                              shop.language, _mail_payload(fields | {"id": order.id}),
+                              order_id=order.id))
+        enqueue(mails)
+    return OrderRef(order.id, code)
+
+
+def _check_address(address: Mapping[str, str]) -> None:
+    unknown = set(address) - set(ADDRESS_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown address field {sorted(unknown)[0]!r}")
+    country = address.get("country", "")
+    if country and (len(country) != 2 or not country.isalpha()):
+        raise ValidationError(f"country must be a two-letter ISO code, not {country!r}")
+
+
+# ----- status changes ------------------------------------------------------------------------
+
+def change_status(
+    shop: Shop,
+    actor: Actor,
+    order_ids: Sequence[int],
+    to_status: str,
+    *,
+    notify: bool = True,
+    tracking: str | None = None,
+    carrier: str | None = None,
+    note: str | None = None,
+    expected_versions: Mapping[int, int] | None = None,
+    dry_run: bool = False,
+    hold_mail: bool = True,
+) -> StatusChange:
+    """Move many orders to one status in one transaction, set-based. Each order is changed or
+    refused with its reason; refused orders are not touched. With hold_mail, the customer
+    mails wait in the outbox for the undo window."""
+    require(actor, "change_status")
+    wf = shop.workflow
+    if to_status not in wf:
+        raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
+    target = wf[to_status]
+    tracking = (tracking or "").strip() or None
+    ids = list(dict.fromkeys(order_ids))
+    batch = uuid.uuid4().hex
+    now = utcnow()
+    hold_until = now + dt.timedelta(seconds=shop.undo_seconds) if hold_mail else None
+    results: list[OrderResult] = []
+    mails: list[Mail] = []
+    events: list[dict[str, Any]] = []
+    moves: dict[str, int] = {}
+    ctx = db.atomic() if not dry_run else contextlib.nullcontext()
+    with ctx:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            query = Order.select(
+                Order.id, Order.code, Order.status, Order.version, Order.archived,
+                Order.shipping_method, Order.tracking_number, Order.customer_email,
+                Order.language, Order.customer, Order.total, Order.amount_paid,
+                Order.amount_refunded, Order.currency, Order.payment_method, Order.updated_by,
+            ).where(Order.id.in_(chunk))
+            rows.extend(_locked(query).dicts() if not dry_run else query.dicts())
+        found = {r["id"]: r for r in rows}
+        by_from: dict[str, list[int]] = {}
+        payments: list[dict[str, Any]] = []
+        for oid in ids:
+            row = found.get(oid)
+            if row is None:
+                results.append(OrderResult(oid, f"#{oid}", "", False, "no such order"))
+                continue
+            reason = _refusal(shop, row, to_status, tracking, expected_versions)
+            if reason:
+                results.append(OrderResult(oid, row["code"], row["status"], False, reason))
+                continue
+            results.append(OrderResult(oid, row["code"], row["status"], True))
+            moves[row["status"]] = moves.get(row["status"], 0) + 1
+            by_from.setdefault(row["status"], []).append(oid)
+            data: dict[str, Any] = {}
+            if tracking:
+                data["tracking"] = tracking
+                if carrier:
+                    data["carrier"] = carrier
+            balance = row["total"] - row["amount_paid"]
+            if target.paid and balance > 0:
+                data["recorded_payment"] = balance
+                payments.append({"order": oid, "kind": "payment", "amount": balance,
+                                 "currency": row["currency"], "method": row["payment_method"],
+                                 "reason": f"marked {target.label}",
+                                 "operator_login": actor.login, "created_at": now,
+                                 "updated_at": now})
+            events.append(_event(oid, actor, "status", note or "", from_status=row["status"],
+                                 to_status=to_status, data=data, batch=batch, now=now,
+                                 visible=bool(target.mail)))
+            if notify and target.mail and row["customer_email"]:
+                mails.append(Mail(
+                    target.mail, row["customer_email"], f"status:{oid}:{batch}", row["language"],
+                    _mail_payload(row, status=to_status, tracking=tracking or
+                                  row["tracking_number"], carrier=carrier or "", note=note or ""),
+                    order_id=oid, customer_id=row["customer"], batch=batch,
+                    hold_until=hold_until,
+                ))
+        if not dry_run and events:
+            changes: dict[Any, Any] = {
+                Order.status: to_status, Order.version: Order.version + 1,
+                Order.updated_at: now, Order.updated_by: actor.login,
+            }
+            if tracking:
+                changes[Order.tracking_number] = tracking
+                if carrier:
+                    changes[Order.carrier] = carrier
+            changed_ids = [oid for group in by_from.values() for oid in group]
+            for start in range(0, len(changed_ids), CHUNK):
+                Order.update(changes).where(Order.id.in_(changed_ids[start:start + CHUNK])).execute()
+            if payments:
+                for start in range(0, len(payments), 500):
+                    Payment.insert_many(payments[start:start + 500]).execute()
+                paid_ids = [p["order"] for p in payments]
+                for start in range(0, len(paid_ids), CHUNK):
+                    (Order.update(amount_paid=Order.total)
+                     .where(Order.id.in_(paid_ids[start:start + CHUNK])).execute())
+            if tracking:
+                for oid in changed_ids:
+                    order = Order.get_by_id(oid)
+                    _refresh_search_text(order)
+                    Order.update(search_text=order.search_text).where(Order.id == oid).execute()
+            _insert_events(events)
+            enqueue(mails)
+    return StatusChange(to_status, tuple(results), len(mails), batch, dry_run, moves)
+
+
+def _refusal(shop: Shop, row: Mapping[str, Any], to_status: str, tracking: str | None,
+             expected: Mapping[int, int] | None) -> str:
+    """Why one order may not move to `to_status`, or '' when it may."""
+    wf = shop.workflow
+    current = row["status"]
+    if expected and row["id"] in expected and expected[row["id"]] != row["version"]:
+        return f"changed by {row['updated_by'] or 'another operator'} since you loaded it; reload"
+    if row["archived"]:
+        return "archived; unarchive it first"
+    if current == to_status:
+        return f"already {wf.label(to_status)}"
+    if not wf.allowed(current, to_status):
+        allowed = ", ".join(wf.label(k) for k in wf[current].next) if current in wf else "none"
+        return f"{wf.label(current)} cannot move to {wf.label(to_status)} (allowed: {allowed or 'none'})"
+    if ("tracking" in wf[to_status].requires and not tracking and not row["tracking_number"]
+            and row["shipping_method"] != "pickup"):
+        return f"{wf.label(to_status)} needs a tracking number"
+    return ""
+
+
+def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
+    """Revert a status change within the undo window: orders go back, held mails are withdrawn,
+    and the history keeps both the change and its undo."""
+    require(actor, "undo")
+    now = utcnow()
+    window = dt.timedelta(seconds=shop.undo_seconds)
+    with db.atomic():
+        changes = list(OrderEvent.select().where(OrderEvent.batch == batch,
+                                                 OrderEvent.kind == "status"))
+        if not changes:
+            raise NotFound("nothing to undo: that change is unknown")
+        if any(e.kind == "status_undone" for e in OrderEvent.select(OrderEvent.kind)
+               .where(OrderEvent.batch == batch)):
+            raise Refused("that change was already undone")
+        if now - changes[0].created_at > window:
+            raise Refused(f"too late to undo: changes can be undone for {shop.undo_seconds} s")
+        orders = {o.id: o for o in _locked(Order.select().where(
+            Order.id.in_([e.order_id for e in changes])))}
+        results: list[OrderResult] = []
+        events: list[dict[str, Any]] = []
+        for event in changes:
+            order = orders.get(event.order_id)
+            if order is None or order.status != event.to_status:
+                code = order.code if order else f"#{event.order_id}"
+                results.append(OrderResult(event.order_id, code, event.to_status, False,
+                                           "changed again since; not reverted"))
+                continue
+            data = json.loads(event.data or "{}")
+            changes_: dict[str, Any] = {"status": event.from_status}
+            paid = int(data.get("recorded_payment", 0))
+            if paid:
+                changes_["amount_paid"] = order.amount_paid - paid
+                Payment.create(order=order.id, kind="reversal", amount=-paid,
+                               currency=order.currency, method=order.payment_method,
+                               reason="undo of a status change", operator_login=actor.login)
+            _bump(order, actor, **changes_)
+            events.append(_event(order.id, actor, "status_undone", "undo",
+                                 from_status=event.to_status, to_status=event.from_status,
+                                 batch=batch, now=now))
+            results.append(OrderResult(order.id, order.code, event.to_status, True))
+        _insert_events(events)
+        withdrawn = withdraw_batch(batch)
+    target = changes[0].from_status
+    return StatusChange(target, tuple(results), withdrawn, batch)
+
+
+# ----- money ---------------------------------------------------------------------------------
+
+def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method: str = "",
+                   reference: str = "", expected_version: int | None = None) -> None:
+    """Money received for an order; more than the order's total is refused."""
+    require(actor, "record_payment")
+    if amount <= 0:
+        raise ValidationError("a payment must be a positive amount")
+    with db.atomic():
+        order = _load_for_write(order_id, expected_version)
+        if order.amount_paid + amount > order.total:
+            raise Refused(f"order {order.code}: a payment of {amount} would exceed the total "
+                          f"({order.amount_paid} of {order.total} already paid)")
+        Payment.create(order=order.id, kind="payment", amount=amount, currency=order.currency,
+                       method=method or order.payment_method, reference=reference,
+                       operator_login=actor.login)
+        changes: dict[str, Any] = {"amount_paid": order.amount_paid + amount}
+        if reference:
+            changes["payment_reference"] = reference
+        _bump(order, actor, **changes)
+        _insert_events([_event(order.id, actor, "payment", f"payment of {amount} recorded",
+                               data={"amount": amount, "method": method, "reference": reference})])
+
+
+def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
+           method: str = "", notify: bool = True, expected_version: int | None = None) -> bool:
+    """Refund part or all of what was paid, never more; a full refund moves the order to the
+    workflow's refunded status where allowed. Returns True when the status changed."""
+    require(actor, "refund")
+    if amount <= 0:
+        raise ValidationError("a refund must be a positive amount")
+    if not reason.strip():
+        raise ValidationError("a refund needs a reason")
+    with db.atomic():
+        order = _load_for_write(order_id, expected_version)
+        cap = order.amount_paid - order.amount_refunded
+        if amount > cap:
+            raise Refused(
+                f"order {order.code}: refund of {amount} exceeds what can still be refunded "
+                f"({cap}: paid {order.amount_paid}, refunded {order.amount_refunded})"
+            )
+        Payment.create(order=order.id, kind="refund", amount=amount, currency=order.currency,
+                       method=method or order.payment_method, reason=reason,
+                       operator_login=actor.login)
+        refunded = order.amount_refunded + amount
+        full = refunded == order.amount_paid
+        changes: dict[str, Any] = {"amount_refunded": refunded}
+        wf = shop.workflow
+        target = next((s.key for s in wf.statuses.values()
+                       if s.key == "refunded" or s.mail == "refunded"), None)
+        moved = bool(full and target and wf.allowed(order.status, target) and not order.archived)
+        events = [_event(order.id, actor, "refund", reason,
+                         data={"amount": amount, "full": full, "method": method})]
+        if moved and target:
+            changes["status"] = target
+            events.append(_event(order.id, actor, "status", "fully refunded",
+                                 from_status=order.status, to_status=target, visible=True))
+        previous = order.status
+        _bump(order, actor, **changes)
+        _insert_events(events)
+        if notify and order.customer_email:
+            enqueue([Mail("refunded", order.customer_email,
+                          f"refund:{order.id}:{uuid.uuid4().hex}", order.language,
+                          _mail_payload(order, amount=amount, currency=order.currency,
+                                        full=full, reason=reason, from_status=previous),
+                          order_id=order.id, customer_id=order.customer_id)])
+    return moved
+
+
+# ----- fields, notes, addresses --------------------------------------------------------------
+
+def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier: str = "",
+                 expected_version: int | None = None) -> None:
+    require(actor, "set_tracking")
+    tracking = tracking.strip()
+    with db.atomic():
+        order = _load_for_write(order_id, expected_version)
+        old = order.tracking_number
+        order.tracking_number = tracking
+        _refresh_search_text(order)
+        _bump(order, actor, tracking_number=tracking, carrier=carrier.strip() or order.carrier,
+              search_text=order.search_text)
+        _insert_events([_event(order.id, actor, "tracking", f"tracking number {tracking or 'cleared'}",
+                               data={"old": old, "new": tracking, "carrier": carrier})])
+
+
+def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
+                  expected_version: int | None = None) -> None:
+    require(actor, "set_reference")
+    reference = reference.strip()
+    with db.atomic():
+        order = _load_for_write(order_id, expected_version)
+        old = order.internal_reference
+        order.internal_reference = reference
+        _refresh_search_text(order)
+        _bump(order, actor, internal_reference=reference, search_text=order.search_text)
+        _insert_events([_event(order.id, actor, "reference", f"internal reference {reference!r}",
+                               data={"old": old, "new": reference})])
+
+
+def _guard_shipped(shop: Shop, actor: Actor, order: Order) -> None:
+    if has_shipped(shop, order) and not actor.can("edit_shipped"):
+        raise Refused(f"order {order.code} has shipped: only an admin may edit it now")
+
+
+def edit_address(shop: Shop, actor: Actor, order_id: int, kind: str, changes: Mapping[str, str],
+                 expected_version: int | None = None) -> None:
+    """Edit the order's own copy of an address (the customer's stays as it is)."""
+    require(actor, "edit_order")
+    if kind not in ("shipping", "billing"):
+        raise ValidationError("address kind must be shipping or billing")
+    _check_address(changes)
+    with db.atomic():
+        order = _load_for_write(order_id, expected_version)
+        _guard_shipped(shop, actor, order)
+        address = Address.get_or_none(Address.order == order.id, Address.kind == kind)
+        old = {f: getattr(address, f) for f in ADDRESS_FIELDS} if address else {}
+        if address is None:
+            address = Address.create(order=order.id, kind=kind, **dict(changes))
+        else:
+            Address.update(updated_at=utcnow(), **dict(changes)).where(
+                Address.id == address.id).execute()
+        new = old | dict(changes)
+        _bump(order, actor)
+        _insert_events([_event(order.id, actor, "address", f"{kind} address edited",
+                               data={"kind": kind, "old": old, "new": new})])
+
+
+def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = None,
+                 email: str | None = None, phone: str | None = None,
+                 expected_version: int | None = None) -> None:
+    require(actor, "edit_order")
+    from store.customers import normalise_email
+
+    with db.atomic():
+        order = _load_for_write(order_id, expected_version)
+        _guard_shipped(shop, actor, order)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise ValidationError("the name cannot be empty")
+            changes["customer_name"] = name.strip()
+        if email is not None:
+            changes["customer_email"] = normalise_email(email)
+        if phone is not None:
+            changes["customer_phone"] = phone.strip()
+        old = {k: getattr(order, k) for k in changes}
+        for key, value in changes.items():
+            setattr(order, key, value)
+        _refresh_search_text(order)
+        _bump(order, actor, search_text=order.search_text, **changes)
+        _insert_events([_event(order.id, actor, "contact", "contact details edited",
+                               data={"old": old, "new": changes})])
+
+
+def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool = False) -> None:
+    """A note in the history; a note visible to the customer also queues a mail to them."""
+    require(actor, "add_note")
+    text = text.strip()
+    if not text:
+        raise ValidationError("the note is empty")
+    with db.atomic():
+        order = Order.get_or_none(Order.id == order_id)
+        if order is None:
+            raise NotFound(f"no such order (id {order_id})")
+        event = OrderEvent.create(**_event(order.id, actor, "note", text, visible=visible))
+        if visible and order.customer_email:
+            enqueue([Mail("customer_note", order.customer_email, f"note:{event.id}",
+                          order.language, _mail_payload(order, note=text), order_id=order.id,
+                          customer_id=order.customer_id)])
+
+
+def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int], archived: bool = True) -> list[OrderResult]:
+    """Archive (final statuses only) or unarchive orders; per-order results."""
+    require(actor, "archive")
+    finals = shop.workflow.final_keys()
+    results: list[OrderResult] = []
+    with db.atomic():
+        for order in _locked(Order.select().where(Order.id.in_(list(order_ids)))):
+            if order.archived == archived:
+                results.append(OrderResult(order.id, order.code, order.status, False,
+                                           "already archived" if archived else "not archived"))
+                continue
+            if archived and order.status not in finals:
+                labels = ", ".join(shop.workflow.label(k) for k in finals)
+                results.append(OrderResult(order.id, order.code, order.status, False,
+                                           f"only orders in a final status ({labels}) can be archived"))
+                continue
+            _bump(order, actor, archived=archived)
+            _insert_events([_event(order.id, actor, "archived" if archived else "unarchived",
+                                   "archived" if archived else "unarchived")])
+            results.append(OrderResult(order.id, order.code, order.status, True))
+    return results
+
+
+def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:
+    """Delete a test order; a real order is refused (cancel or archive it instead)."""
+    require(actor, "delete_order")
+    with db.atomic():
+        order = _load_for_write(order_id)
+        if not order.is_test:
+            raise Refused(f"order {order.code} is a real order: cancel or archive it instead "
+                          "(only test orders can be deleted)")
+        Outbox.update(state="cancelled", last_error="order deleted").where(
+            Outbox.order == order.id, Outbox.state == "queued").execute()
+        Order.delete().where(Order.id == order.id).execute()
+    return str(order.code)
+

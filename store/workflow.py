@@ -1,0 +1,180 @@
+"""The order workflow as data: statuses, allowed transitions, mails and required inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from store.errors import ConfigError
+
+REQUIREMENTS = ("tracking",)
+
+
+@dataclass(frozen=True)
+class Status:
+    """One status of the workflow and what entering it means."""
+
+    key: str
+    label: str
+    colour: str
+    hotkey: str
+    next: tuple[str, ...]
+    mail: str | None
+    may_pay: bool
+    final: bool
+    initial: bool = False
+    requires: tuple[str, ...] = ()
+    paid: bool = False  # entering it records the unpaid balance as a payment
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A validated set of statuses; refuses transitions it does not list."""
+
+    statuses: Mapping[str, Status]
+
+    @property
+    def initial(self) -> Status:
+        return next(s for s in self.statuses.values() if s.initial)
+
+    def __getitem__(self, key: str) -> Status:
+        return self.statuses[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.statuses
+
+    def keys(self) -> list[str]:
+        return list(self.statuses)
+
+    def label(self, key: str) -> str:
+        status = self.statuses.get(key)
+        return status.label if status else key
+
+    def allowed(self, from_key: str, to_key: str) -> bool:
+        status = self.statuses.get(from_key)
+        return status is not None and to_key in status.next
+
+    def final_keys(self) -> list[str]:
+        return [s.key for s in self.statuses.values() if s.final]
+
+    def resolve(self, text: str) -> str:
+        """A status key from its key, label or hotkey, case-insensitively."""
+        wanted = text.strip().lower().replace(" ", "_").replace("-", "_")
+        for status in self.statuses.values():
+            if wanted in (status.key, status.label.lower().replace(" ", "_"), status.hotkey):
+                return status.key
+        for status in self.statuses.values():
+            if status.key.startswith(wanted) and wanted:
+                return status.key
+        raise ConfigError(
+            f"unknown status {text!r}; statuses are: {', '.join(self.statuses)}"
+        )
+
+
+def _status(key: str, label: str, colour: str, hotkey: str, nxt: list[str], mail: str | None,
+            may_pay: bool = False, final: bool = False, initial: bool = False,
+            requires: tuple[str, ...] = (), paid: bool = False) -> Status:
+    return Status(key, label, colour, hotkey, tuple(nxt), mail, may_pay, final, initial, requires,
+                  paid)
+
+
+DEFAULT = Workflow({
+    s.key: s
+    for s in [
+        _status("awaiting_payment", "Awaiting payment", "yellow", "a",
+                ["awaiting_verification", "paid", "cancelled"], None, may_pay=True, initial=True),
+        _status("awaiting_verification", "Awaiting verification", "orange1", "v",
+                ["paid", "cancelled"], "awaiting_verification", may_pay=True),
+        _status("paid", "Paid / processing", "green", "p",
+                ["shipped", "cancelled", "refunded"], "payment_received", paid=True),
+        _status("shipped", "Shipped", "cyan", "s", ["completed", "refunded"], "shipped",
+                requires=("tracking",)),
+        _status("completed", "Completed", "blue", "c", ["refunded"], "completed", final=True),
+        _status("cancelled", "Cancelled", "red", "x", [], "cancelled", final=True),
+        _status("refunded", "Refunded", "magenta", "r", [], "refunded", final=True),
+    ]
+})
+
+
+def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Workflow:
+    """Build the workflow from config's [workflow] table, or the default; refuse a broken one."""
+    if not table:
+        return DEFAULT
+    raw = table.get("statuses")
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{source}: [workflow] needs a [workflow.statuses.<key>] table per status")
+    allowed_keys = {"label", "colour", "hotkey", "next", "mail", "may_pay", "final", "initial",
+                    "requires", "paid"}
+    statuses: dict[str, Status] = {}
+    for key, spec in raw.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{source}: workflow.statuses.{key} must be a table")
+        unknown = set(spec) - allowed_keys
+        if unknown:
+            raise ConfigError(
+                f"{source}: workflow.statuses.{key}: unknown key {sorted(unknown)[0]!r} "
+                f"(known: {', '.join(sorted(allowed_keys))})"
+            )
+        nxt = spec.get("next", [])
+        requires = spec.get("requires", [])
+        if not isinstance(nxt, list) or not all(isinstance(n, str) for n in nxt):
+            raise ConfigError(f"{source}: workflow.statuses.{key}.next must be a list of statuses")
+        for req in requires:
+            if req not in REQUIREMENTS:
+                raise ConfigError(
+                    f"{source}: workflow.statuses.{key}.requires: unknown input {req!r} "
+                    f"(known: {', '.join(REQUIREMENTS)})"
+                )
+        statuses[key] = Status(
+            key=key,
+            label=str(spec.get("label", key.replace("_", " ").capitalize())),
+            colour=str(spec.get("colour", "white")),
+            hotkey=str(spec.get("hotkey", key[0])),
+            next=tuple(nxt),
+            mail=str(spec["mail"]) if spec.get("mail") else None,
+            may_pay=bool(spec.get("may_pay", False)),
+            final=bool(spec.get("final", False)),
+            initial=bool(spec.get("initial", False)),
+            requires=tuple(requires),
+            paid=bool(spec.get("paid", False)),
+        )
+    return validate(Workflow(statuses), source)
+
+
+def validate(workflow: Workflow, source: str = "config") -> Workflow:
+    """Refuse unknown targets, no or several initial statuses, and unreachable statuses."""
+    statuses = workflow.statuses
+    initials = [s.key for s in statuses.values() if s.initial]
+    if not initials:
+        raise ConfigError(f"{source}: the workflow has no initial status (set initial = true)")
+    if len(initials) > 1:
+        raise ConfigError(f"{source}: the workflow has several initial statuses: {initials}")
+    for status in statuses.values():
+        for target in status.next:
+            if target not in statuses:
+                raise ConfigError(
+                    f"{source}: workflow status {status.key!r} moves to unknown status {target!r}"
+                )
+    hotkeys: dict[str, str] = {}
+    for status in statuses.values():
+        if status.hotkey in hotkeys:
+            raise ConfigError(
+                f"{source}: statuses {hotkeys[status.hotkey]!r} and {status.key!r} "
+                f"share the hotkey {status.hotkey!r}"
+            )
+        hotkeys[status.hotkey] = status.key
+    seen = {initials[0]}
+    stack = [initials[0]]
+    while stack:
+        for target in statuses[stack.pop()].next:
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    unreachable = [k for k in statuses if k not in seen]
+    if unreachable:
+        raise ConfigError(
+            f"{source}: workflow status {unreachable[0]!r} is unreachable from "
+            f"{initials[0]!r}"
+        )
+    return workflow

@@ -1,0 +1,131 @@
+"""Fixtures: a real SQLite file per test, and the PostgreSQL server when
+BACKROOM_TEST_PG_URL is set (one scratch database per test session, emptied per test)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlparse, urlunparse
+
+import psycopg2
+import pytest
+
+from store import config as configmod
+from store import db as dbmod
+from store import operators
+from store.models import ALL_MODELS, db
+from store.operators import Actor
+from store.shop import Shop, open_shop
+
+PG_URL = os.environ.get("BACKROOM_TEST_PG_URL", "")
+PG_SKIP = "PostgreSQL tests need BACKROOM_TEST_PG_URL"
+
+
+def _with_dbname(url: str, name: str) -> str:
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+def create_pg_database() -> str:
+    """A new empty PostgreSQL database on the test server; its URL."""
+    name = f"backroom_t_{uuid.uuid4().hex[:12]}"
+    conn = psycopg2.connect(PG_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return _with_dbname(PG_URL, name)
+
+
+def drop_pg_database(url: str) -> None:
+    name = urlparse(url).path.lstrip("/")
+    conn = psycopg2.connect(PG_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str]:
+    if not PG_URL:
+        yield ""
+        return
+    url = create_pg_database()
+    yield url
+    dbmod.close()
+    drop_pg_database(url)
+
+
+def _empty_pg(url: str) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'schema_migration'")
+        tables = [r[0] for r in cur.fetchall()]
+        if tables:
+            cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                        + " RESTART IDENTITY CASCADE")
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def db_url(request: pytest.FixtureRequest, tmp_path, pg_session_url: str) -> str:
+    """The URL of an empty shop database: a SQLite file, or the PostgreSQL scratch database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shop.db'}"
+    if not pg_session_url:
+        pytest.skip(PG_SKIP)
+    dbmod.close()
+    _empty_pg(pg_session_url)
+    return pg_session_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+def make_config(url: str, **sections: dict) -> configmod.Config:
+    raw: dict = {"database": {"url": url}}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return configmod.from_mapping(raw, "test", environ={})
+
+
+@pytest.fixture
+def config(db_url: str) -> configmod.Config:
+    return make_config(db_url)
+
+
+@pytest.fixture
+def shop(config: configmod.Config) -> Iterator[Shop]:
+    opened = open_shop(config)
+    yield opened
+    dbmod.close()
+
+
+@pytest.fixture
+def admin(shop: Shop) -> Actor:
+    return operators.ensure_admin("ada")
+
+
+@pytest.fixture
+def manager(admin: Actor) -> Actor:
+    return operators.add(admin, "mo", "manager")
+
+
+@pytest.fixture
+def clerk(admin: Actor) -> Actor:
+    return operators.add(admin, "cleo", "clerk")
+
+
+@pytest.fixture
+def viewer(admin: Actor) -> Actor:
+    return operators.add(admin, "vic", "viewer")
+
+
+__all__ = ["ALL_MODELS", "PG_SKIP", "PG_URL", "create_pg_database", "db", "drop_pg_database",
+           "make_config"]

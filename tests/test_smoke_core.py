@@ -1,0 +1,40 @@
+"""The core services end to end on one database: place, change status, refund, undo."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import orders
+from store.errors import Refused
+from store.models import Order, OrderEvent, Outbox
+from tests.factories import place
+
+
+def test_place_pay_ship_refund(shop, admin):
+    ref = place(shop)
+    assert ref.code.startswith("BR-")
+    assert Outbox.select().where(Outbox.order == ref.id).count() == 2  # customer + merchant
+    result = orders.change_status(shop, admin, [ref.id], "paid")
+    assert [r.changed for r in result.results] == [True]
+    order = Order.get_by_id(ref.id)
+    assert order.status == "paid" and order.amount_paid == order.total
+    refused = orders.change_status(shop, admin, [ref.id], "shipped")
+    assert refused.refused[0].reason == "Shipped needs a tracking number"
+    orders.change_status(shop, admin, [ref.id], "shipped", tracking="1Z999")
+    with pytest.raises(Refused, match="exceeds"):
+        orders.refund(shop, admin, ref.id, order.total + 1, "too much")
+    assert orders.refund(shop, admin, ref.id, order.total, "returned") is True
+    assert Order.get_by_id(ref.id).status == "refunded"
+    kinds = [e.kind for e in OrderEvent.select().where(OrderEvent.order == ref.id)
+             .order_by(OrderEvent.id)]
+    assert kinds == ["placed", "status", "status", "refund", "status"]
+
+
+def test_undo_withdraws_held_mail(shop, admin):
+    ref = place(shop)
+    change = orders.change_status(shop, admin, [ref.id], "cancelled")
+    held = Outbox.get(Outbox.batch == change.batch)
+    assert held.hold_until is not None and held.state == "queued"
+    orders.undo(shop, admin, change.batch)
+    assert Order.get_by_id(ref.id).status == "awaiting_payment"
+    assert Outbox.get_by_id(held.id).state == "cancelled"
