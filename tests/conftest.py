@@ -129,3 +129,16 @@ def viewer(admin: Actor) -> Actor:
 
 __all__ = ["ALL_MODELS", "PG_SKIP", "PG_URL", "create_pg_database", "db", "drop_pg_database",
            "make_config"]
+
+
+_pg_ran: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count PostgreSQL tests that really ran, so CI can fail if none did."""
+    if report.when == "call" and report.passed and "[pg" in report.nodeid:
+        _pg_ran.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    terminalreporter.write_line(f"backroom: {len(_pg_ran)} PostgreSQL tests passed")
