@@ -16,7 +16,6 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/backroom --database sqlite:///demo.db demo --orders 5000
-	$(BIN)/backroom --database sqlite:///demo.db
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
