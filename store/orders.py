@@ -129,11 +129,9 @@ def _refresh_search_text(order: Order) -> None:
 
 def allocate_numbers(count: int) -> int:
     """Reserve `count` consecutive order numbers inside the current transaction; the first."""
-    row = Counter.get_or_none(Counter.name == "order")
-    if row is None:
+    if Counter.get_or_none(Counter.name == "order") is None:
         top = Order.select(fn.MAX(Order.number)).scalar() or FIRST_NUMBER - 1
-        Counter.insert(name="order", value=top + count).execute()
-        return int(top) + 1
+        Counter.insert(name="order", value=top).on_conflict_ignore().execute()
     cursor = db.execute_sql(
         "UPDATE counter SET value = value + %s WHERE name = 'order' RETURNING value"
         % int(count)
@@ -287,7 +285,7 @@ def place_order(
             if address:
                 _check_address(address)
                 Address.create(order=order.id, kind=kind, **dict(address))
-        _insert_events([_event(order.id, actor, "placed", f"order placed ({currency} total)",
+        _insert_events([_event(order.id, actor, "placed", "order placed",
                                to_status=order.status, data={"total": total})])
         mails = [Mail("order_placed", email, f"placed:{order.id}", lang,
                       _mail_payload(fields | {"id": order.id}), order_id=order.id,
