@@ -1,0 +1,544 @@
+"""Customer reads: the paged list with search, filters and segments, the profile, group
+member counts and the GDPR export. Every function returns frozen dataclasses.
+
+Figures per customer count the customer's non-test orders; "spent" is what was paid minus
+what was refunded, over orders in the shop currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import get_currency_precision
+
+from store.db import is_sqlite
+from store.errors import NotFound, ValidationError
+from store.models import (
+    Address,
+    Customer,
+    CustomerEvent,
+    CustomerGroup,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Outbox,
+    Payment,
+    db,
+    utcnow,
+)
+from store.operators import Actor, require
+from store.shop import Shop
+
+SEGMENTS: dict[str, str] = {
+    "vip": "VIP: spent above the vip_spent threshold",
+    "recent": "recent buyers: ordered within recent_days",
+    "inactive": "inactive: no order for inactive_days or more (registered that long ago)",
+    "subscribers": "newsletter subscribers: marketing consent given",
+    "first": "first-time buyers: exactly one order",
+}
+SEGMENT_ALIASES = {"first-time": "first", "subscriber": "subscribers", "newsletter": "subscribers"}
+STATUSES = ("active", "suspended", "denied", "deleted")
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """What the customer list shows; deleted (erased) accounts only when asked by status."""
+
+    text: str = ""
+    group_id: int | None = None
+    status: str = ""
+    segment: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: int
+    name: str
+    email: str
+    status: str
+    group_name: str
+    order_count: int
+    total_spent: int
+    currency: str
+    last_order_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: tuple[CustomerRow, ...]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+@dataclass(frozen=True)
+class AddressRow:
+    kind: str
+    first_name: str
+    last_name: str
+    company: str
+    line1: str
+    line2: str
+    postcode: str
+    city: str
+    region: str
+    country: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class ProfileOrder:
+    id: int
+    code: str
+    placed_at: dt.datetime
+    status: str
+    total: int
+    currency: str
+    item_count: int
+    is_test: bool
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    kind: str
+    message: str
+    data: dict[str, Any]
+    operator_login: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    language: str
+    status: str
+    status_reason: str
+    registered_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    group_id: int | None
+    group_name: str
+    marketing_consent: bool
+    consent_at: dt.datetime | None
+    consent_source: str
+    version: int
+    currency: str
+    lifetime_value: int
+    order_count: int
+    average_order: int
+    last_order_at: dt.datetime | None
+    addresses: tuple[AddressRow, ...] = ()
+    orders: tuple[ProfileOrder, ...] = ()
+    notes: tuple[HistoryRow, ...] = ()
+    history: tuple[HistoryRow, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    id: int
+    name: str
+    is_default: bool
+    discount_bp: int
+    privilege: str
+    members: int
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Segment thresholds from config [segments], turned into SQL values."""
+
+    vip_minor: int
+    recent_since: dt.datetime
+    inactive_since: dt.datetime
+    currency: str
+
+
+# ----- filter text ---------------------------------------------------------------------------
+
+def parse_customer_filter(text: str) -> CustomerFilter:
+    """Free words plus tokens group:NAME status:active segment:vip (or seg:vip)."""
+    words: list[str] = []
+    result = CustomerFilter()
+    for token in text.split():
+        key, sep, value = token.partition(":")
+        key = key.lower()
+        if not sep or key not in ("group", "status", "segment", "seg"):
+            words.append(token)
+            continue
+        if not value:
+            raise ValidationError(f"{token!r}: give a value after the colon")
+        if key == "group":
+            group = CustomerGroup.get_or_none(CustomerGroup.name == value)
+            if group is None:
+                raise ValidationError(f"{token!r}: no customer group named {value!r}")
+            result = replace(result, group_id=int(group.id))
+        elif key == "status":
+            result = replace(result, status=check_status(value))
+        else:
+            result = replace(result, segment=check_segment(value))
+    return replace(result, text=" ".join(words))
+
+
+def check_status(value: str) -> str:
+    value = value.lower()
+    if value not in STATUSES:
+        raise ValidationError(f"unknown status {value!r}; statuses are {', '.join(STATUSES)}")
+    return value
+
+
+def check_segment(value: str) -> str:
+    value = SEGMENT_ALIASES.get(value.lower(), value.lower())
+    if value not in SEGMENTS:
+        raise ValidationError(f"unknown segment {value!r}; segments are {', '.join(SEGMENTS)}")
+    return value
+
+
+# ----- SQL pieces ----------------------------------------------------------------------------
+
+def thresholds(shop: Shop, now: dt.datetime | None = None) -> Thresholds:
+    now = now or utcnow()
+    currency = shop.currency
+    vip = int(shop.config.get("segments", "vip_spent")) * 10 ** get_currency_precision(currency)
+    return Thresholds(
+        vip_minor=vip,
+        recent_since=now - dt.timedelta(days=int(shop.config.get("segments", "recent_days"))),
+        inactive_since=now - dt.timedelta(days=int(shop.config.get("segments", "inactive_days"))),
+        currency=currency,
+    )
+
+
+def _p() -> str:
+    return str(db.obj.param)
+
+
+def _segment_sql(segment: str, t: Thresholds) -> tuple[str, list[Any]]:
+    """A WHERE condition on customer `c` for one segment, with its parameters."""
+    p = _p()
+    mine = "o.customer_id = c.id AND NOT o.is_test"
+    if segment == "vip":
+        return (f"(SELECT COALESCE(SUM(o.amount_paid - o.amount_refunded), 0) FROM orders o "
+                f"WHERE {mine} AND o.currency = {p}) > {p}", [t.currency, t.vip_minor])
+    if segment == "recent":
+        return f"EXISTS (SELECT 1 FROM orders o WHERE {mine} AND o.placed_at >= {p})", [
+            t.recent_since]
+    if segment == "inactive":
+        return (f"c.registered_at <= {p} AND NOT EXISTS "
+                f"(SELECT 1 FROM orders o WHERE {mine} AND o.placed_at > {p})",
+                [t.inactive_since, t.inactive_since])
+    if segment == "subscribers":
+        return "c.marketing_consent", []
+    if segment == "first":
+        return f"(SELECT COUNT(*) FROM orders o WHERE {mine}) = 1", []
+    raise ValidationError(f"unknown segment {segment!r}; segments are {', '.join(SEGMENTS)}")
+
+
+def _prefix_bounds(word: str) -> tuple[str, str]:
+    word = word.lower()
+    return word, word[:-1] + chr(ord(word[-1]) + 1)
+
+
+def _text_sql(text: str) -> tuple[list[str], list[Any]]:
+    """Conditions for a free-text search: trigram index for words of 3+ characters, a prefix
+    match on indexed name and email columns for shorter ones."""
+    p = _p()
+    conds: list[str] = []
+    params: list[Any] = []
+    long_words = [w for w in text.split() if len(w) >= 3]
+    for word in (w for w in text.split() if len(w) < 3):
+        if long_words:  # the long words narrow through the index; check the rest in the row
+            conds.append(f"lower(c.search_text) LIKE {p} ESCAPE '\\'")
+            params.append(f"%{_like_escape(word)}%")
+            continue
+        low, high = _prefix_bounds(word)
+        conds.append(
+            f"((lower(c.last_name) >= {p} AND lower(c.last_name) < {p}) OR "
+            f"(lower(c.first_name) >= {p} AND lower(c.first_name) < {p}) OR "
+            f"(c.email_key >= {p} AND c.email_key < {p}))")
+        params += [low, high] * 3
+    if long_words:
+        if is_sqlite():
+            match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
+            conds.append(f"c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH {p})")
+            params.append(match)
+        else:
+            for word in long_words:
+                conds.append(f"lower(c.search_text) LIKE {p} ESCAPE '\\'")
+                params.append(f"%{_like_escape(word)}%")
+    return conds, params
+
+
+def _like_escape(word: str) -> str:
+    """A word for LIKE, its wildcards taken literally (backslash escape on both databases)."""
+    return word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(f: CustomerFilter, t: Thresholds) -> tuple[list[str], list[Any]]:
+    p = _p()
+    conds, params = _text_sql(f.text)
+    if f.status:
+        conds.append(f"c.status = {p}")
+        params.append(check_status(f.status))
+    else:
+        conds.append("c.status <> 'deleted'")
+    if f.group_id is not None:
+        conds.append(f"c.group_id = {p}")
+        params.append(f.group_id)
+    if f.segment:
+        sql, extra = _segment_sql(check_segment(f.segment), t)
+        conds.append(sql)
+        params += extra
+    return conds, params
+
+
+def _dt(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+# ----- the list ------------------------------------------------------------------------------
+
+def customer_page(shop: Shop, f: CustomerFilter, cursor: str | None = None, limit: int = 100,
+                  backwards: bool = False, now: dt.datetime | None = None) -> CustomerPage:
+    """One page of customers, newest first, by keyset on id (never OFFSET)."""
+    t = thresholds(shop, now)
+    conds, params = _where(f, t)
+    p = _p()
+    if cursor is not None:
+        try:
+            after = int(cursor)
+        except ValueError:
+            raise ValidationError(f"bad page cursor {cursor!r}") from None
+        conds.append(f"c.id {'>' if backwards else '<'} {p}")
+        params.append(after)
+    order = "ASC" if backwards else "DESC"
+    sql = (f"SELECT c.id, c.first_name, c.last_name, c.email, c.status, g.name "
+           f"FROM customer c LEFT JOIN customer_group g ON g.id = c.group_id "
+           f"WHERE {' AND '.join(conds)} ORDER BY c.id {order} LIMIT {int(limit) + 1}")
+    rows = list(db.execute_sql(sql, params).fetchall())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    stats = _stats([r[0] for r in rows], t.currency)
+    result = tuple(_row(r, stats, t.currency) for r in rows)
+    if not result:
+        return CustomerPage((), None, None)
+    if backwards:
+        return CustomerPage(result, str(result[-1].id), str(result[0].id) if more else None)
+    return CustomerPage(result, str(result[-1].id) if more else None,
+                        str(result[0].id) if cursor is not None else None)
+
+
+def _row(r: Sequence[Any], stats: dict[int, tuple[int, int, dt.datetime | None]],
+         currency: str) -> CustomerRow:
+    count, spent, last = stats.get(r[0], (0, 0, None))
+    return CustomerRow(int(r[0]), f"{r[1]} {r[2]}".strip(), r[3], r[4], r[5] or "", count, spent,
+                       currency, last)
+
+
+def _stats(ids: Sequence[int], currency: str) -> dict[int, tuple[int, int, dt.datetime | None]]:
+    """Order count, spent and last order time of a page of customers, in one query."""
+    if not ids:
+        return {}
+    p = _p()
+    sql = (f"SELECT o.customer_id, COUNT(*), COALESCE(SUM(CASE WHEN o.currency = {p} "
+           f"THEN o.amount_paid - o.amount_refunded ELSE 0 END), 0), MAX(o.placed_at) "
+           f"FROM orders o WHERE o.customer_id IN ({', '.join([p] * len(ids))}) "
+           f"AND NOT o.is_test GROUP BY o.customer_id")
+    return {int(r[0]): (int(r[1]), int(r[2]), _dt(r[3]))
+            for r in db.execute_sql(sql, [currency, *ids]).fetchall()}
+
+
+def customer_count(shop: Shop, f: CustomerFilter, now: dt.datetime | None = None) -> int:
+    conds, params = _where(f, thresholds(shop, now))
+    sql = f"SELECT COUNT(*) FROM customer c WHERE {' AND '.join(conds)}"
+    return int(db.execute_sql(sql, params).fetchone()[0])
+
+
+def segment_ids(shop: Shop, segment: str, now: dt.datetime | None = None,
+                include_inactive_accounts: bool = False) -> list[int]:
+    """Every customer id in a segment (active accounts only unless told), ascending; for
+    filters here and for the newsletter."""
+    t = thresholds(shop, now)
+    sql, params = _segment_sql(check_segment(segment), t)
+    status = "c.status <> 'deleted'" if include_inactive_accounts else "c.status = 'active'"
+    query = f"SELECT c.id FROM customer c WHERE {status} AND {sql} ORDER BY c.id"
+    return [int(r[0]) for r in db.execute_sql(query, params).fetchall()]
+
+
+def segment_counts(shop: Shop, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many live (not erased) customers each segment holds."""
+    return {name: customer_count(shop, CustomerFilter(segment=name), now) for name in SEGMENTS}
+
+
+def resolve_customer(text: str) -> int:
+    """A customer id from an id or an email, as typed on the command line."""
+    text = text.strip()
+    if text.isdigit():
+        if Customer.get_or_none(Customer.id == int(text)) is None:
+            raise NotFound(f"no customer with id {text}")
+        return int(text)
+    row = Customer.get_or_none(Customer.email_key == text.lower())
+    if row is None:
+        raise NotFound(f"no customer with email {text}")
+    return int(row.id)
+
+
+# ----- the profile ---------------------------------------------------------------------------
+
+def _history(event: CustomerEvent) -> HistoryRow:
+    try:
+        data = json.loads(event.data or "{}")
+    except ValueError:
+        data = {}
+    return HistoryRow(int(event.id), event.kind, event.message, data, event.operator_login,
+                      event.created_at)
+
+
+def _address(a: Address) -> AddressRow:
+    return AddressRow(a.kind, a.first_name, a.last_name, a.company, a.line1, a.line2,
+                      a.postcode, a.city, a.region, a.country, a.phone)
+
+
+def customer_profile(shop: Shop, customer_id: int) -> CustomerProfile:
+    """Everything the profile screen shows about one customer."""
+    c = Customer.get_or_none(Customer.id == customer_id)
+    if c is None:
+        raise NotFound(f"no customer with id {customer_id}")
+    group = CustomerGroup.get_or_none(CustomerGroup.id == c.group_id) if c.group_id else None
+    orders = tuple(
+        ProfileOrder(o.id, o.code, o.placed_at, o.status, o.total, o.currency, o.item_count,
+                     bool(o.is_test))
+        for o in Order.select().where(Order.customer == c.id)
+        .order_by(Order.placed_at.desc(), Order.id.desc()))
+    count, spent, last = _stats([c.id], shop.currency).get(c.id, (0, 0, None))
+    events = tuple(_history(e) for e in CustomerEvent.select().where(
+        CustomerEvent.customer == c.id).order_by(CustomerEvent.id))
+    addresses = tuple(_address(a) for a in Address.select().where(Address.customer == c.id)
+                      .order_by(Address.kind))
+    return CustomerProfile(
+        id=c.id, first_name=c.first_name, last_name=c.last_name, email=c.email, phone=c.phone,
+        language=c.language, status=c.status, status_reason=c.status_reason,
+        registered_at=c.registered_at, confirmed_at=c.confirmed_at, group_id=c.group_id,
+        group_name=group.name if group else "", marketing_consent=bool(c.marketing_consent),
+        consent_at=c.consent_at, consent_source=c.consent_source, version=c.version,
+        currency=shop.currency, lifetime_value=spent, order_count=count,
+        average_order=spent // count if count else 0, last_order_at=last,
+        addresses=addresses, orders=orders,
+        notes=tuple(e for e in events if e.kind == "note"), history=events,
+    )
+
+
+# ----- groups --------------------------------------------------------------------------------
+
+def group_rows() -> tuple[GroupRow, ...]:
+    """Every group with its number of (not erased) members, by name."""
+    members = {
+        r[0]: int(r[1]) for r in db.execute_sql(
+            "SELECT group_id, COUNT(*) FROM customer WHERE status <> 'deleted' "
+            "AND group_id IS NOT NULL GROUP BY group_id").fetchall()}
+    return tuple(
+        GroupRow(g.id, g.name, bool(g.is_default), g.discount_bp, g.privilege,
+                 members.get(g.id, 0))
+        for g in CustomerGroup.select().order_by(CustomerGroup.name))
+
+
+# ----- GDPR export ---------------------------------------------------------------------------
+
+def _plain(model: Any, skip: Sequence[str] = ()) -> dict[str, Any]:
+    data = {}
+    for name, f in model._meta.fields.items():
+        if name in skip:
+            continue
+        value = getattr(model, f.column_name if hasattr(f, "rel_model") else name)
+        data[name if not hasattr(f, "rel_model") else f"{name}_id"] = value
+    return data
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    orders: int
+    mails: int
+    events: int = field(default=0)
+
+
+def export_customer(shop: Shop, actor: Actor, customer_id: int,
+                    directory: str | Path = ".") -> ExportResult:
+    """Write one JSON file with everything held about the customer (account, addresses,
+    history, orders with their lines, payments, addresses and customer-facing events, mails
+    sent to them) and nothing about anyone else; the export itself is recorded."""
+    require(actor, "export")
+    c = Customer.get_or_none(Customer.id == customer_id)
+    if c is None:
+        raise NotFound(f"no customer with id {customer_id}")
+    group = CustomerGroup.get_or_none(CustomerGroup.id == c.group_id) if c.group_id else None
+    account = _plain(c, skip=("search_text", "confirm_token"))
+    account["group_name"] = group.name if group else ""
+    orders = []
+    order_ids = []
+    for o in Order.select().where(Order.customer == c.id).order_by(Order.id):
+        order_ids.append(o.id)
+        entry = _plain(o, skip=("search_text", "internal_reference", "updated_by"))
+        entry["items"] = [_plain(i, skip=("order",)) for i in
+                          OrderItem.select().where(OrderItem.order == o.id).order_by(OrderItem.id)]
+        entry["addresses"] = [_plain(a, skip=("order", "customer")) for a in
+                              Address.select().where(Address.order == o.id).order_by(Address.id)]
+        entry["payments"] = [_plain(p, skip=("order", "operator_login")) for p in
+                             Payment.select().where(Payment.order == o.id).order_by(Payment.id)]
+        entry["events"] = [_plain(e, skip=("order", "operator_login", "batch")) for e in
+                           OrderEvent.select().where(OrderEvent.order == o.id,
+                                                     OrderEvent.visible == True)  # noqa: E712
+                           .order_by(OrderEvent.id)]
+        orders.append(entry)
+    mail_query = Outbox.select().where(Outbox.customer == c.id)
+    if order_ids and c.email:
+        mail_query = Outbox.select().where(
+            (Outbox.customer == c.id)
+            | (Outbox.order.in_(order_ids) & (Outbox.recipient == c.email)))
+    mails = [_plain(m, skip=("lease_until", "lease_owner", "idempotency_key", "batch"))
+             for m in mail_query.order_by(Outbox.id)]
+    history = [_plain(e, skip=("customer",)) for e in
+               CustomerEvent.select().where(CustomerEvent.customer == c.id)
+               .order_by(CustomerEvent.id)]
+    document = {
+        "format": "backroom customer export 1",
+        "shop": str(shop.config.get("shop", "name")),
+        "exported_at": utcnow(),
+        "exported_by": actor.login,
+        "customer": account,
+        "addresses": [_plain(a, skip=("customer", "order")) for a in
+                      Address.select().where(Address.customer == c.id).order_by(Address.id)],
+        "history": history,
+        "orders": orders,
+        "mails": mails,
+    }
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"customer-{c.id}-{utcnow():%Y%m%d-%H%M%S}.json"
+    path.write_text(json.dumps(document, default=_json_default, ensure_ascii=False, indent=2),
+                    encoding="utf-8")
+    with db.atomic():
+        CustomerEvent.create(customer=c.id, kind="exported", message=f"GDPR export to {path.name}",
+                             data=json.dumps({"path": str(path)}), operator_login=actor.login)
+    return ExportResult(path.resolve(), len(orders), len(mails), len(history))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    return str(value)

@@ -1,0 +1,160 @@
+"""Customer queries on SQLite and PostgreSQL: search, segments on a crafted shop, profile,
+group counts and the GDPR export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from store import customer_queries as cq
+from store import customers, orders
+from store.errors import PermissionDenied, ValidationError
+from store.models import Customer, Order, utcnow
+from tests.factories import place
+
+
+def _customer(shop, actor, email, first="Ann", last="Smith", **kw):
+    return customers.create_customer(shop, actor, email=email, first_name=first, last_name=last,
+                                     **kw).id
+
+
+def _order(shop, admin, customer_id, price, days_ago=0, paid=True, is_test=False):
+    ref = place(shop, customer_id=customer_id, price=price, is_test=is_test,
+                placed_at=utcnow() - dt.timedelta(days=days_ago))
+    if paid:
+        orders.change_status(shop, admin, [ref.id], "paid")
+    return ref.id
+
+
+@pytest.fixture
+def crafted(shop, admin):
+    """Five customers whose segments are known by construction."""
+    ids = {
+        "vip": _customer(shop, admin, "vip@example.com", "Vera", "Important"),
+        "regular": _customer(shop, admin, "reg@example.com", "Rob", "Regular"),
+        "subscriber": _customer(shop, admin, "sub@example.com", "Sue", "Scriber",
+                                marketing_consent=True),
+        "sleeper": _customer(shop, admin, "old@example.com", "Olga", "Dormant"),
+        "tester": _customer(shop, admin, "test@example.com", "Tess", "Tester"),
+    }
+    # 5,000.00 net + 20 % tax = 6,000.00 paid: above the 5,000 threshold; one recent order.
+    _order(shop, admin, ids["vip"], 500000)
+    # Two small orders long ago: inactive, not first-time.
+    _order(shop, admin, ids["regular"], 1000, days_ago=200)
+    _order(shop, admin, ids["regular"], 1000, days_ago=190)
+    Customer.update(registered_at=utcnow() - dt.timedelta(days=400)).where(
+        Customer.id.in_([ids["regular"], ids["sleeper"]])).execute()
+    # A test order never counts.
+    _order(shop, admin, ids["tester"], 900000, is_test=True)
+    return ids
+
+
+def test_segments_on_crafted_data(shop, crafted):
+    ids = crafted
+    assert cq.segment_ids(shop, "vip") == [ids["vip"]]
+    assert cq.segment_ids(shop, "recent") == [ids["vip"]]
+    assert cq.segment_ids(shop, "inactive") == sorted([ids["regular"], ids["sleeper"]])
+    assert cq.segment_ids(shop, "subscribers") == [ids["subscriber"]]
+    assert cq.segment_ids(shop, "first") == [ids["vip"]]
+    assert cq.segment_counts(shop) == {"vip": 1, "recent": 1, "inactive": 2, "subscribers": 1,
+                                       "first": 1}
+    page = cq.customer_page(shop, cq.parse_customer_filter("segment:inactive"))
+    assert {r.id for r in page.rows} == {ids["regular"], ids["sleeper"]}
+
+
+def test_thresholds_come_from_config(shop, crafted):
+    lower = shop.config.with_values("segments", vip_spent=10, recent_days=195)
+    other = type(shop)(lower, shop.workflow)
+    assert cq.segment_ids(other, "vip") == sorted([crafted["vip"], crafted["regular"]])
+    assert cq.segment_ids(other, "recent") == sorted([crafted["vip"], crafted["regular"]])
+
+
+def test_list_columns_and_keyset_paging(shop, admin, crafted):
+    first = cq.customer_page(shop, cq.CustomerFilter(), limit=2)
+    assert [r.email for r in first.rows] == ["test@example.com", "old@example.com"]
+    assert first.prev_cursor is None and first.next_cursor is not None
+    second = cq.customer_page(shop, cq.CustomerFilter(), first.next_cursor, limit=2)
+    third = cq.customer_page(shop, cq.CustomerFilter(), second.next_cursor, limit=2)
+    assert [r.email for r in third.rows] == ["vip@example.com"]
+    assert third.next_cursor is None
+    back = cq.customer_page(shop, cq.CustomerFilter(), second.prev_cursor, limit=2,
+                            backwards=True)
+    assert back.rows == first.rows
+    regular = next(r for r in second.rows if r.email == "reg@example.com")
+    order_total = Order.get(Order.customer == crafted["regular"]).total
+    assert (regular.order_count, regular.total_spent) == (2, 2 * order_total)
+    assert regular.group_name == "" and regular.status == "active"
+    assert regular.last_order_at.date() == (utcnow() - dt.timedelta(days=190)).date()
+
+
+def test_search_substring_prefix_and_filters(shop, admin, crafted):
+    def found(text):
+        return {r.email for r in cq.customer_page(shop, cq.parse_customer_filter(text)).rows}
+
+    assert found("mport") == {"vip@example.com"}  # substring inside a name
+    assert found("OLD@exa") == {"old@example.com"}  # email, any case
+    assert found("ro gul") == {"reg@example.com"}  # a short prefix and a substring
+    assert found("ro") == {"reg@example.com"}  # 1-2 characters: prefix of a name or email
+    assert found("zzz") == set()
+    customers.set_address(shop, admin, crafted["sleeper"], "shipping",
+                          {"first_name": "Olga", "last_name": "Dormant", "line1": "1 Main St",
+                           "postcode": "1000", "city": "Bruxelles", "country": "BE"})
+    assert found("bruxel") == {"old@example.com"}  # city
+    customers.edit_customer(shop, admin, crafted["sleeper"], {"phone": "+32 470 12 34 56"})
+    assert found("470 12") == {"old@example.com"}  # phone
+    customers.suspend(shop, admin, crafted["sleeper"], "chargebacks")
+    assert found("status:suspended") == {"old@example.com"}
+    gid = customers.create_group(shop, admin, "Wholesale")
+    customers.assign_group(shop, admin, crafted["vip"], gid)
+    assert found("group:Wholesale") == {"vip@example.com"}
+    with pytest.raises(ValidationError, match="segment"):
+        cq.parse_customer_filter("segment:whales")
+
+
+def test_profile_figures_orders_notes_history(shop, admin, crafted):
+    cid = crafted["regular"]
+    customers.add_note(shop, admin, cid, "Prefers [b]DHL[/b]")
+    profile = cq.customer_profile(shop, cid)
+    totals = [o.total for o in profile.orders]
+    assert profile.order_count == 2 and profile.lifetime_value == sum(totals)
+    assert profile.average_order == sum(totals) // 2
+    assert [n.message for n in profile.notes] == ["Prefers [b]DHL[/b]"]
+    assert [h.kind for h in profile.history] == ["created", "note"]
+    assert profile.last_order_at == max(o.placed_at for o in profile.orders)
+
+
+def test_group_member_counts(shop, admin, crafted):
+    gold = customers.create_group(shop, admin, "Gold", discount_bp=500)
+    customers.assign_group(shop, admin, crafted["vip"], gold)
+    rows = {g.name: g for g in cq.group_rows()}
+    assert rows["Gold"].members == 1 and rows["Gold"].discount_bp == 500
+    assert rows["Gold"].is_default  # the first group becomes the default
+
+
+def test_gdpr_export_everything_and_nothing_else(shop, admin, clerk, crafted, tmp_path):
+    cid = crafted["vip"]
+    customers.add_note(shop, admin, cid, "VIP since 2020")
+    customers.set_address(shop, admin, cid, "billing",
+                          {"first_name": "Vera", "last_name": "Important", "line1": "9 Quai",
+                           "postcode": "69001", "city": "Lyon", "country": "FR"})
+    with pytest.raises(PermissionDenied):
+        cq.export_customer(shop, clerk, cid, tmp_path)
+    result = cq.export_customer(shop, admin, cid, tmp_path)
+    doc = json.loads(result.path.read_text(encoding="utf-8"))
+    customer = doc["customer"]
+    for key in ("first_name", "last_name", "email", "phone", "language", "status",
+                "registered_at", "marketing_consent", "group_name"):
+        assert key in customer
+    assert customer["email"] == "vip@example.com"
+    assert doc["addresses"][0]["city"] == "Lyon"
+    assert [h["message"] for h in doc["history"] if h["kind"] == "note"] == ["VIP since 2020"]
+    assert len(doc["orders"]) == 1 and doc["orders"][0]["items"]
+    assert doc["orders"][0]["payments"][0]["amount"] == doc["orders"][0]["total"]
+    assert any(m["kind"] == "account_confirm" for m in doc["mails"])
+    assert all(m["recipient"] == "vip@example.com" for m in doc["mails"])
+    text = result.path.read_text(encoding="utf-8")
+    for other in ("reg@example.com", "sub@example.com", "Dormant", "Tester", "shop@example.com"):
+        assert other not in text
+    assert cq.customer_profile(shop, cid).history[-1].kind == "exported"
