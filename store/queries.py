@@ -1,0 +1,524 @@
+"""Read side of the order queue: filters, keyset pages, status counts, and one order's detail.
+
+Every function returns frozen dataclasses; nothing here writes. Pages walk composite indexes
+(migration 0002) with keyset cursors, never OFFSET, so page 4,000 costs what page 1 costs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from peewee import Case, ColumnBase, Expression, Tuple, fn
+
+from store.errors import BackroomError, NotFound, ValidationError
+from store.models import (
+    Address,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Outbox,
+    Payment,
+    utcnow,
+)
+from store.orders import ADDRESS_FIELDS
+from store.search import order_matches
+from store.workflow import Workflow
+
+SORTS = ("placed", "total", "status", "code")
+MAIL_STATES = ("queued", "held", "sent", "failed", "dead", "cancelled")
+
+
+# ----- what the queue asks and shows ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the operator asked the queue for; the default is every current order, newest first."""
+
+    statuses: tuple[str, ...] = ()
+    archived: bool = False
+    show_test: bool = True
+    placed_from: dt.datetime | None = None
+    placed_to: dt.datetime | None = None  # exclusive
+    customer_id: int | None = None
+    product: str = ""
+    payment_method: str = ""
+    text: str = ""
+    sort: str = "placed"
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One line of the queue."""
+
+    id: int
+    code: str
+    placed_at: dt.datetime
+    customer_name: str
+    customer_email: str
+    item_count: int
+    total: int
+    currency: str
+    status: str
+    mail_state: str  # '' when no mail; else the latest outbox row's state (or 'held')
+    version: int
+    archived: bool
+    is_test: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    """Rows of one page and the opaque cursors to the pages beside it (None at either end)."""
+
+    rows: tuple[OrderRow, ...]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    tax_rate_bp: int
+    line_total: int
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    kind: str
+    amount: int
+    method: str
+    reference: str
+    reason: str
+    operator_login: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AddressRow:
+    first_name: str
+    last_name: str
+    company: str
+    line1: str
+    line2: str
+    postcode: str
+    city: str
+    region: str
+    country: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    kind: str
+    from_status: str
+    to_status: str
+    message: str
+    data: dict[str, Any]
+    operator_login: str
+    visible: bool
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MailRow:
+    id: int
+    kind: str
+    recipient: str
+    state: str
+    attempts: int
+    last_error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    hold_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """Everything the order detail screen shows, read in one go."""
+
+    id: int
+    code: str
+    number: int
+    status: str
+    currency: str
+    subtotal: int
+    tax: int
+    shipping_cost: int
+    discount: int
+    total: int
+    amount_paid: int
+    amount_refunded: int
+    refundable: int
+    payment_method: str
+    payment_reference: str
+    shipping_method: str
+    tracking_number: str
+    carrier: str
+    internal_reference: str
+    customer_note: str
+    customer_id: int | None
+    customer_name: str
+    customer_email: str
+    customer_phone: str
+    language: str
+    placed_at: dt.datetime
+    archived: bool
+    is_test: bool
+    version: int
+    updated_by: str
+    items: tuple[ItemRow, ...] = ()
+    payments: tuple[PaymentRow, ...] = ()
+    addresses: dict[str, AddressRow] = field(default_factory=dict)
+    events: tuple[EventRow, ...] = ()
+    mails: tuple[MailRow, ...] = ()
+
+
+# ----- filter syntax -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"^([A-Za-z]+):(.*)$")
+FILTER_KEYS = ("status", "placed", "sku", "product", "pay", "customer", "archived", "test",
+               "sort")
+_YES = {"yes", "y", "true", "1", "on"}
+_NO = {"no", "n", "false", "0", "off"}
+
+
+def _bool(token: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _YES:
+        return True
+    if lowered in _NO:
+        return False
+    raise ValidationError(f"filter {token!r}: say yes or no")
+
+
+def _day(token: str, value: str) -> tuple[dt.datetime, dt.datetime]:
+    """The [start, end) of a day (2026-11-05), a month (2026-11), today or yesterday."""
+    today = dt.datetime.combine(utcnow().date(), dt.time())
+    lowered = value.strip().lower()
+    if lowered == "today":
+        return today, today + dt.timedelta(days=1)
+    if lowered == "yesterday":
+        return today - dt.timedelta(days=1), today
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", lowered):
+            start = dt.datetime.strptime(lowered, "%Y-%m")
+            nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            return start, nxt
+        start = dt.datetime.strptime(lowered, "%Y-%m-%d")
+    except ValueError:
+        raise ValidationError(
+            f"filter {token!r}: give a date like 2026-11-05, a month like 2026-11, "
+            "today or yesterday"
+        ) from None
+    return start, start + dt.timedelta(days=1)
+
+
+def _placed(token: str, value: str, f: QueueFilter) -> QueueFilter:
+    """placed:>D, >=D (from the start of D), <D (before D), <=D (through D), D, D..D."""
+    if ".." in value:
+        first, last = value.split("..", 1)
+        return replace(f, placed_from=_day(token, first)[0], placed_to=_day(token, last)[1])
+    for op in (">=", "<=", ">", "<"):
+        if value.startswith(op):
+            start, end = _day(token, value[len(op):])
+            if op.startswith(">"):
+                return replace(f, placed_from=start)
+            return replace(f, placed_to=end if op == "<=" else start)
+    start, end = _day(token, value)
+    return replace(f, placed_from=start, placed_to=end)
+
+
+def parse_filter(text: str, workflow: Workflow, base: QueueFilter | None = None) -> QueueFilter:
+    """A QueueFilter from what the operator typed: free words plus key:value tokens
+    (status:shipped,paid placed:>2026-11-01 sku:ABC pay:wire customer:12 archived:yes
+    test:no sort:total sort:-placed). A token it cannot read is refused by name."""
+    f = base or QueueFilter()
+    try:
+        tokens = shlex.split(text)
+    except ValueError:
+        tokens = text.split()
+    words: list[str] = []
+    for token in tokens:
+        match = _TOKEN.match(token)
+        if not match:
+            words.append(token)
+            continue
+        key, value = match.group(1).lower(), match.group(2)
+        if key not in FILTER_KEYS:
+            raise ValidationError(
+                f"unknown filter {token!r}; filters are: {', '.join(k + ':' for k in FILTER_KEYS)}"
+            )
+        if not value.strip():
+            raise ValidationError(f"filter {token!r} needs a value, like {key}:...")
+        if key == "status":
+            try:
+                keys = tuple(dict.fromkeys(workflow.resolve(v) for v in value.split(",") if v))
+            except BackroomError as exc:
+                raise ValidationError(f"filter {token!r}: {exc}") from None
+            f = replace(f, statuses=keys)
+        elif key == "placed":
+            f = _placed(token, value, f)
+        elif key in ("sku", "product"):
+            f = replace(f, product=value)
+        elif key == "pay":
+            f = replace(f, payment_method=value)
+        elif key == "customer":
+            if not value.isdigit():
+                raise ValidationError(
+                    f"filter {token!r}: give the customer's number, like customer:12")
+            f = replace(f, customer_id=int(value))
+        elif key == "archived":
+            f = replace(f, archived=_bool(token, value))
+        elif key == "test":
+            f = replace(f, show_test=_bool(token, value))
+        elif key == "sort":
+            descending = value.startswith("-")
+            name = value.lstrip("-+").lower()
+            if name not in SORTS:
+                raise ValidationError(f"filter {token!r}: sort by {', '.join(SORTS)}")
+            f = replace(f, sort=name, descending=descending)
+    return replace(f, text=" ".join(words))
+
+
+# ----- the queue query -----------------------------------------------------------------------
+
+def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
+    if sort == "placed":
+        return (Order.placed_at, Order.id)
+    if sort == "total":
+        return (Order.total, Order.id)
+    if sort == "status":
+        return (Order.status, Order.placed_at, Order.id)
+    if sort == "code":
+        return (Order.number, Order.id)
+    raise ValidationError(f"unknown sort {sort!r}; sort by {', '.join(SORTS)}")
+
+
+def _conditions(f: QueueFilter, with_statuses: bool = True) -> list[Expression]:
+    conds: list[Expression] = [Order.archived == f.archived]
+    if with_statuses and f.statuses:
+        conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
+                     else Order.status.in_(list(f.statuses)))
+    if not f.show_test:
+        conds.append(Order.is_test == False)  # noqa: E712
+    if f.placed_from is not None:
+        conds.append(Order.placed_at >= f.placed_from)
+    if f.placed_to is not None:
+        conds.append(Order.placed_at < f.placed_to)
+    if f.customer_id is not None:
+        conds.append(Order.customer == f.customer_id)
+    if f.payment_method.strip():
+        conds.append(fn.LOWER(Order.payment_method) == f.payment_method.strip().lower())
+    if f.product.strip():
+        product = f.product.strip()
+        items = (OrderItem.select(OrderItem.id)
+                 .where(OrderItem.order == Order.id,
+                        OrderItem.sku.contains(product) | OrderItem.name.contains(product)))
+        conds.append(fn.EXISTS(items))
+    if f.text.strip():
+        conds.append(order_matches(f.text))
+    return conds
+
+
+def _mail_state(now: dt.datetime) -> Any:
+    latest = Outbox.alias("latest")
+    state = Case(None, [((latest.state == "queued") & (latest.hold_until > now), "held")],
+                 latest.state)
+    return (latest.select(state).where(latest.order == Order.id)
+            .order_by(latest.id.desc()).limit(1))
+
+
+_ROW_COLUMNS = (Order.id, Order.code, Order.placed_at, Order.customer_name, Order.customer_email,
+                Order.item_count, Order.total, Order.currency, Order.status)
+
+
+def _row(values: Sequence[Any]) -> OrderRow:
+    (oid, code, placed, name, email, count, total, currency, status, mail, version, archived,
+     is_test) = values[:13]
+    if isinstance(placed, str):
+        placed = dt.datetime.fromisoformat(placed)
+    return OrderRow(oid, code, placed, name, email, count, total, currency, status, mail or "",
+                    version, bool(archived), bool(is_test))
+
+
+def _key_values(sort: str, row: OrderRow, number: int | None = None) -> list[Any]:
+    if sort == "placed":
+        return [row.placed_at.isoformat(), row.id]
+    if sort == "total":
+        return [row.total, row.id]
+    if sort == "status":
+        return [row.status, row.placed_at.isoformat(), row.id]
+    return [number, row.id]
+
+
+def _encode(f: QueueFilter, key: list[Any]) -> str:
+    raw = json.dumps({"s": f.sort, "d": f.descending, "k": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(f: QueueFilter, cursor: str) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        sort, descending, key = raw["s"], raw["d"], list(raw["k"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ValidationError(
+            "that page position is not valid; start from the first page") from None
+    if sort != f.sort or descending != f.descending:
+        raise ValidationError("that page position belongs to another sort order; "
+                              "start from the first page")
+    columns = _sort_columns(sort)
+    if len(key) != len(columns):
+        raise ValidationError("that page position is not valid; start from the first page")
+    return [dt.datetime.fromisoformat(v) if c is Order.placed_at else v
+            for c, v in zip(columns, key, strict=True)]
+
+
+def _select(f: QueueFilter, conds: list[Expression], key: list[Any] | None, forward: bool,
+            limit: int | None) -> list[tuple[OrderRow, int]]:
+    """Rows after (forward) or before `key` in the filter's order, nearest first."""
+    columns = _sort_columns(f.sort)
+    ascending = f.descending != forward  # walking a descending list forward means "smaller"
+    where = list(conds)
+    if key is not None:
+        if ascending:
+            where.append(Tuple(*columns) > Tuple(*key))
+        else:
+            where.append(Tuple(*columns) < Tuple(*key))
+    order = [c.asc() if ascending else c.desc() for c in columns]
+    query = (Order.select(*_ROW_COLUMNS, _mail_state(utcnow()), Order.version, Order.archived,
+                          Order.is_test, Order.number)
+             .where(*where).order_by(*order))
+    if limit is not None:
+        query = query.limit(limit)
+    return [(_row(values), values[13]) for values in query.tuples()]
+
+
+def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,
+               backwards: bool = False) -> Page:
+    """One page of the queue. Forward from `cursor` (a next_cursor, or None for the first
+    page), or with backwards=True the page before `cursor` (a prev_cursor)."""
+    if limit <= 0:
+        raise ValidationError("a page needs at least one row")
+    key = _decode(f, cursor) if cursor else None
+    conds = _conditions(f)
+    if backwards and key is not None:
+        found = _select(f, conds, key, forward=False, limit=limit + 1)
+        more_before = len(found) > limit
+        found = list(reversed(found[:limit]))
+        rows = [r for r, _ in found]
+        if not rows:
+            return Page((), cursor, None)
+        prev = _encode(f, _key_values(f.sort, rows[0], found[0][1])) if more_before else None
+        nxt = _encode(f, _key_values(f.sort, rows[-1], found[-1][1]))
+        return Page(tuple(rows), nxt, prev)
+    found = _select(f, conds, key, forward=True, limit=limit + 1)
+    more_after = len(found) > limit
+    found = found[:limit]
+    rows = [r for r, _ in found]
+    if not rows:
+        return Page((), None, cursor if key is not None else None)
+    nxt = _encode(f, _key_values(f.sort, rows[-1], found[-1][1])) if more_after else None
+    prev = _encode(f, _key_values(f.sort, rows[0], found[0][1])) if key is not None else None
+    return Page(tuple(rows), nxt, prev)
+
+
+def status_counts(f: QueueFilter) -> dict[str, int]:
+    """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total."""
+    query = (Order.select(Order.status, fn.COUNT(Order.id))
+             .where(*_conditions(f, with_statuses=False)).group_by(Order.status))
+    counts = {status: int(count) for status, count in query.tuples()}
+    counts["_all"] = sum(counts.values())
+    return counts
+
+
+def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
+    """Ids of every order the filter matches, in its order (for "mark all")."""
+    columns = _sort_columns(f.sort)
+    query = (Order.select(Order.id).where(*_conditions(f))
+             .order_by(*[c.desc() if f.descending else c.asc() for c in columns]))
+    if limit is not None:
+        query = query.limit(limit)
+    return [oid for (oid,) in query.tuples()]
+
+
+def neighbour(f: QueueFilter, order_id: int, step: int) -> int | None:
+    """The order `step` places after (+) or before (-) `order_id` in the filter's order."""
+    if step == 0:
+        return order_id
+    columns = _sort_columns(f.sort)
+    values = Order.select(*columns).where(Order.id == order_id).tuples().first()
+    if values is None:
+        return None
+    found = _select(f, _conditions(f), list(values), forward=step > 0, limit=abs(step))
+    if len(found) < abs(step):
+        return None
+    return found[-1][0].id
+
+
+# ----- one order -----------------------------------------------------------------------------
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {"value": data}
+
+
+def order_detail(order_id: int) -> OrderDetail:
+    """The order with its items, payments, addresses, history (oldest first) and mails."""
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None:
+        raise NotFound(f"no such order (id {order_id}); it may have been deleted")
+    now = utcnow()
+    items = tuple(
+        ItemRow(i.sku, i.name, i.quantity, i.unit_price, i.tax_rate_bp, i.quantity * i.unit_price)
+        for i in OrderItem.select().where(OrderItem.order == order_id).order_by(OrderItem.id)
+    )
+    payments = tuple(
+        PaymentRow(p.kind, p.amount, p.method, p.reference, p.reason, p.operator_login,
+                   p.created_at)
+        for p in Payment.select().where(Payment.order == order_id).order_by(Payment.id)
+    )
+    addresses = {
+        a.kind: AddressRow(*(getattr(a, name) for name in ADDRESS_FIELDS))
+        for a in Address.select().where(Address.order == order_id).order_by(Address.id)
+    }
+    events = tuple(
+        EventRow(e.id, e.kind, e.from_status, e.to_status, e.message, _json(e.data),
+                 e.operator_login, bool(e.visible), e.created_at)
+        for e in OrderEvent.select().where(OrderEvent.order == order_id).order_by(OrderEvent.id)
+    )
+    mails = tuple(
+        MailRow(m.id, m.kind, m.recipient,
+                "held" if m.state == "queued" and m.hold_until and m.hold_until > now else m.state,
+                m.attempts, m.last_error, m.created_at, m.sent_at, m.hold_until)
+        for m in Outbox.select().where(Outbox.order == order_id).order_by(Outbox.id)
+    )
+    return OrderDetail(
+        id=order.id, code=order.code, number=order.number, status=order.status,
+        currency=order.currency, subtotal=order.subtotal, tax=order.tax,
+        shipping_cost=order.shipping_cost, discount=order.discount, total=order.total,
+        amount_paid=order.amount_paid, amount_refunded=order.amount_refunded,
+        refundable=order.amount_paid - order.amount_refunded,
+        payment_method=order.payment_method, payment_reference=order.payment_reference,
+        shipping_method=order.shipping_method, tracking_number=order.tracking_number,
+        carrier=order.carrier, internal_reference=order.internal_reference,
+        customer_note=order.customer_note, customer_id=order.customer_id,
+        customer_name=order.customer_name, customer_email=order.customer_email,
+        customer_phone=order.customer_phone, language=order.language,
+        placed_at=order.placed_at, archived=bool(order.archived), is_test=bool(order.is_test),
+        version=order.version, updated_by=order.updated_by, items=items, payments=payments,
+        addresses=addresses, events=events, mails=mails,
+    )

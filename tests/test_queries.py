@@ -1,0 +1,206 @@
+"""The queue queries on SQLite and PostgreSQL: filters, keyset paging, counts, detail."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from store import orders, queries
+from store.errors import NotFound, ValidationError
+from store.queries import QueueFilter, parse_filter
+from store.workflow import DEFAULT
+from tests.factories import place
+
+BASE = dt.datetime(2026, 11, 1, 9, 0)
+
+
+def _place_many(shop, count: int, **kwargs):
+    return [place(shop, placed_at=BASE + dt.timedelta(hours=i), name=f"Buyer {i}",
+                  email=f"buyer{i}@example.com", **kwargs) for i in range(count)]
+
+
+def _walk(f: QueueFilter, limit: int) -> list[int]:
+    ids: list[int] = []
+    cursor = None
+    while True:
+        page = queries.queue_page(f, cursor, limit)
+        ids += [r.id for r in page.rows]
+        if page.next_cursor is None:
+            return ids
+        cursor = page.next_cursor
+
+
+def test_first_page_rows_newest_first(shop, admin):
+    refs = _place_many(shop, 5)
+    page = queries.queue_page(QueueFilter(), limit=3)
+    assert [r.code for r in page.rows] == [r.code for r in reversed(refs)][:3]
+    row = page.rows[0]
+    assert row.customer_name == "Buyer 4" and row.customer_email == "buyer4@example.com"
+    assert row.status == "awaiting_payment" and row.item_count == 1 and row.currency == "EUR"
+    assert row.total == 1999 + 400 and row.mail_state == "queued"
+    assert page.prev_cursor is None and page.next_cursor is not None
+
+
+def test_paging_forward_and_back_visits_each_order_once(shop, admin):
+    refs = _place_many(shop, 23)
+    f = QueueFilter()
+    forward_pages = []
+    cursor = None
+    while True:
+        page = queries.queue_page(f, cursor, 5)
+        forward_pages.append(page)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    seen = [r.id for p in forward_pages for r in p.rows]
+    assert seen == [r.id for r in reversed(refs)]
+    # back from the last page to the first
+    back: list[int] = []
+    page = forward_pages[-1]
+    back = [r.id for r in page.rows]
+    while page.prev_cursor is not None:
+        page = queries.queue_page(f, page.prev_cursor, 5, backwards=True)
+        back = [r.id for r in page.rows] + back
+    assert back == seen
+
+
+def test_paging_under_concurrent_inserts(shop, admin):
+    _place_many(shop, 12)
+    f = QueueFilter()
+    first = queries.queue_page(f, None, 5)
+    # new orders arrive (newer than everything) while the operator pages down
+    place(shop, placed_at=BASE + dt.timedelta(days=10), name="Late One")
+    second = queries.queue_page(f, first.next_cursor, 5)
+    place(shop, placed_at=BASE + dt.timedelta(days=11), name="Later One")
+    assert second.next_cursor
+    third = queries.queue_page(f, second.next_cursor, 5)
+    ids = [r.id for p in (first, second, third) for r in p.rows]
+    assert len(ids) == len(set(ids)) == 12
+    back = queries.queue_page(f, second.prev_cursor, 5, backwards=True)
+    assert [r.id for r in back.rows] == [r.id for r in first.rows]
+
+
+@pytest.mark.parametrize("sort", ["placed", "total", "status", "code"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_every_sort_pages_completely(shop, admin, sort, descending):
+    refs = [place(shop, price=p, placed_at=BASE + dt.timedelta(minutes=i))
+            for i, p in enumerate([500, 300, 500, 100, 900, 300, 700])]
+    orders.change_status(shop, admin, [refs[1].id, refs[4].id], "cancelled")
+    f = QueueFilter(sort=sort, descending=descending)
+    ids = _walk(f, 2)
+    assert sorted(ids) == sorted(r.id for r in refs)
+    assert ids == queries.matching_ids(f)
+    back = queries.queue_page(f, queries.queue_page(f, queries.queue_page(f, None, 2).next_cursor,
+                                                    2).prev_cursor, 2, backwards=True)
+    assert [r.id for r in back.rows] == ids[:2]
+    rows = [queries.order_detail(i) for i in ids]
+    if sort == "total":
+        totals = [r.total for r in rows]
+        assert totals == sorted(totals, reverse=descending)
+    if sort == "code":
+        numbers = [r.number for r in rows]
+        assert numbers == sorted(numbers, reverse=descending)
+
+
+def test_filters_combine(shop, admin):
+    a = place(shop, placed_at=BASE, payment_method="wire")
+    b = place(shop, placed_at=BASE + dt.timedelta(days=1), payment_method="card", is_test=True)
+    c = place(shop, placed_at=BASE + dt.timedelta(days=2), payment_method="wire")
+    orders.change_status(shop, admin, [a.id, b.id], "paid")
+    orders.change_status(shop, admin, [c.id], "cancelled")
+
+    def ids(f: QueueFilter) -> set[int]:
+        return {r.id for r in queries.queue_page(f).rows}
+
+    assert ids(QueueFilter(statuses=("paid",))) == {a.id, b.id}
+    assert ids(QueueFilter(statuses=("paid", "cancelled"), payment_method="WIRE")) == {a.id, c.id}
+    assert ids(QueueFilter(statuses=("paid",), show_test=False)) == {a.id}
+    assert ids(QueueFilter(placed_from=BASE + dt.timedelta(hours=1),
+                           placed_to=BASE + dt.timedelta(days=2))) == {b.id}
+    assert ids(QueueFilter(product="sku-0")) == {a.id, b.id, c.id}
+    assert ids(QueueFilter(product="nothing like it")) == set()
+    orders.set_archived(shop, admin, [c.id])
+    assert ids(QueueFilter()) == {a.id, b.id}
+    assert ids(QueueFilter(archived=True)) == {c.id}
+    counts = queries.status_counts(QueueFilter(statuses=("paid",)))
+    assert counts == {"paid": 2, "_all": 2}
+    counts = queries.status_counts(QueueFilter(archived=True))
+    assert counts == {"cancelled": 1, "_all": 1}
+
+
+def test_customer_filter_and_neighbours(shop, admin):
+    from store import customers
+
+    cust = customers.create_customer(shop, admin, email="zo@example.com", first_name="Zoë",
+                                      last_name="Øster")
+    mine = [place(shop, customer_id=cust.id, placed_at=BASE + dt.timedelta(hours=i))
+            for i in range(3)]
+    place(shop, placed_at=BASE + dt.timedelta(hours=10))
+    f = QueueFilter(customer_id=cust.id)
+    assert [r.id for r in queries.queue_page(f).rows] == [m.id for m in reversed(mine)]
+    assert [r.customer_name for r in queries.queue_page(f).rows] == ["Zoë Øster"] * 3
+    assert queries.neighbour(f, mine[2].id, 1) == mine[1].id
+    assert queries.neighbour(f, mine[2].id, 2) == mine[0].id
+    assert queries.neighbour(f, mine[0].id, 1) is None
+    assert queries.neighbour(f, mine[0].id, -1) == mine[1].id
+    assert queries.neighbour(f, mine[2].id, -1) is None
+
+
+def test_mail_state_shows_latest_mail(shop, admin):
+    ref = place(shop)
+    change = orders.change_status(shop, admin, [ref.id], "paid")
+    assert change.mails == 1
+    assert queries.queue_page(QueueFilter()).rows[0].mail_state == "held"
+    assert queries.queue_page(QueueFilter(), limit=1).rows[0].id == ref.id
+
+
+def test_order_detail(shop, admin):
+    ref = place(shop, total_items=2, customer_note="ring twice")
+    orders.change_status(shop, admin, [ref.id], "paid")
+    orders.refund(shop, admin, ref.id, 100, "scratched")
+    orders.add_note(shop, admin, ref.id, "called the customer")
+    detail = queries.order_detail(ref.id)
+    assert detail.code == ref.code and detail.status == "paid"
+    assert [i.sku for i in detail.items] == ["SKU-0", "SKU-1"]
+    assert detail.items[0].line_total == 1999
+    assert [p.kind for p in detail.payments] == ["payment", "refund"]
+    assert detail.refundable == detail.total - 100
+    assert detail.addresses["shipping"].city == "Paris"
+    assert [e.kind for e in detail.events] == ["placed", "status", "refund", "note"]
+    assert detail.events[1].to_status == "paid"
+    assert {m.kind for m in detail.mails} >= {"order_placed", "refunded"}
+    with pytest.raises(NotFound):
+        queries.order_detail(ref.id + 1000)
+
+
+def test_parse_filter():
+    f = parse_filter("status:shipped,p  placed:>2026-11-01 placed:<2026-12-01 sku:ABC pay:wire "
+                     "customer:7 archived:yes test:no sort:-total anna smith", DEFAULT)
+    assert f.statuses == ("shipped", "paid")
+    assert f.placed_from == dt.datetime(2026, 11, 1) and f.placed_to == dt.datetime(2026, 12, 1)
+    assert (f.product, f.payment_method, f.customer_id) == ("ABC", "wire", 7)
+    assert f.archived and not f.show_test
+    assert (f.sort, f.descending) == ("total", True)
+    assert f.text == "anna smith"
+    day = parse_filter("placed:2026-11-05", DEFAULT)
+    assert (day.placed_from, day.placed_to) == (dt.datetime(2026, 11, 5), dt.datetime(2026, 11, 6))
+    assert parse_filter("status:Shipped", DEFAULT).statuses == ("shipped",)
+    assert parse_filter("sort:code", DEFAULT).descending is False
+    base = QueueFilter(statuses=("paid",))
+    assert parse_filter("anna", DEFAULT, base).statuses == ("paid",)
+    for bad in ("status:nope", "placed:soon", "colour:red", "sort:size", "archived:maybe",
+                "customer:abc"):
+        with pytest.raises(ValidationError, match=bad.split(":")[0]):
+            parse_filter(bad, DEFAULT)
+
+
+def test_bad_cursor_is_refused(shop):
+    with pytest.raises(ValidationError):
+        queries.queue_page(QueueFilter(), "not-a-cursor")
+    place(shop)
+    place(shop)
+    cursor = queries.queue_page(QueueFilter(), None, 1).next_cursor
+    assert cursor
+    with pytest.raises(ValidationError, match="sort order"):
+        queries.queue_page(QueueFilter(sort="total"), cursor)
