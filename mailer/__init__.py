@@ -1,0 +1,1 @@
+"""Messages: templates, rendering and SMTP delivery of the outbox. Never imports `tui`."""

@@ -1,0 +1,148 @@
+"""The variables a template sees, built at send time from the order, the customer and the shop.
+
+Documented for operators in mailer/templates/README.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mailer.render import tracking_url
+from store.config import Config
+from store.models import Address, Customer, Order, OrderItem
+from store.workflow import Workflow
+
+ADDRESS_KEYS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
+                "region", "country", "phone")
+
+
+def shop_context(config: Config) -> dict[str, Any]:
+    shop = config["shop"]
+    return {
+        "name": shop["name"], "email": shop["email"], "phone": shop["phone"],
+        "currency": shop["currency"], "language": shop["language"],
+        "storefront_url": shop["storefront_url"], "wire_instructions": shop["wire_instructions"],
+    }
+
+
+def _address(address: Any) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    values = {k: getattr(address, k, "") or "" for k in ADDRESS_KEYS}
+    name = f"{values['first_name']} {values['last_name']}".strip()
+    lines = [name, values["company"], values["line1"], values["line2"],
+             f"{values['postcode']} {values['city']}".strip(), values["region"], values["country"]]
+    values["lines"] = [line for line in lines if line]
+    return values
+
+
+def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | None:
+    """The order as templates see it (items, totals, addresses); None if it no longer exists."""
+    if order_id is None:
+        return None
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None:
+        return None
+    items = [
+        {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": i.unit_price,
+         "line_total": i.unit_price * i.quantity, "tax_rate": i.tax_rate_bp / 100}
+        for i in OrderItem.select().where(OrderItem.order == order.id).order_by(OrderItem.id)
+    ]
+    addresses = {a.kind: a for a in Address.select().where(Address.order == order.id)}
+    status = workflow.statuses.get(order.status)
+    return {
+        "id": order.id, "code": order.code, "number": order.number, "status": order.status,
+        "status_label": workflow.label(order.status), "placed_at": order.placed_at,
+        "currency": order.currency, "subtotal": order.subtotal, "tax": order.tax,
+        "shipping_cost": order.shipping_cost, "discount": order.discount, "total": order.total,
+        "amount_paid": order.amount_paid, "amount_refunded": order.amount_refunded,
+        "balance": max(order.total - order.amount_paid, 0),
+        "may_pay": bool(status and status.may_pay) and order.amount_paid < order.total,
+        "payment_method": order.payment_method, "shipping_method": order.shipping_method,
+        "tracking_number": order.tracking_number, "carrier": order.carrier,
+        "tracking_url": tracking_url(order.carrier, order.tracking_number),
+        "customer_name": order.customer_name, "customer_email": order.customer_email,
+        "items": items, "item_count": sum(i["quantity"] for i in items),
+        "shipping_address": _address(addresses.get("shipping")),
+        "billing_address": _address(addresses.get("billing")),
+    }
+
+
+def customer_context(customer_id: int | None) -> dict[str, Any] | None:
+    if customer_id is None:
+        return None
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None:
+        return None
+    return {"id": customer.id, "first_name": customer.first_name,
+            "last_name": customer.last_name, "email": customer.email,
+            "name": f"{customer.first_name} {customer.last_name}".strip()}
+
+
+def load(kind: str, recipient: str, payload: Mapping[str, Any] | str, order_id: int | None,
+         customer_id: int | None, config: Config, workflow: Workflow) -> dict[str, Any]:
+    """The context of one outbox row, read from the database at send time."""
+    data = json.loads(payload) if isinstance(payload, str) else dict(payload)
+    order = order_context(order_id or data.get("order_id"), workflow)
+    customer = customer_context(customer_id or data.get("customer_id"))
+    return build(kind, recipient, data, order, customer, config, workflow)
+
+
+def build(kind: str, recipient: str, data: Mapping[str, Any], order: dict[str, Any] | None,
+          customer: dict[str, Any] | None, config: Config, workflow: Workflow) -> dict[str, Any]:
+    """Everything a template may use; payload keys are also given at the top level."""
+    name = (order or {}).get("customer_name") or (customer or {}).get("name") or ""
+    context: dict[str, Any] = {
+        "note": "", "amount": None, "reason": "", "full": False, "tracking": "", "carrier": "",
+        "status": "", "link": "", "token": "", "subject": "", "body": "", "name": "",
+        "orders": 0, "code": (order or {}).get("code", ""),
+    }
+    context.update(data)
+    if order is not None and not context.get("tracking"):
+        context["tracking"] = order["tracking_number"]
+    if order is not None and not context.get("carrier"):
+        context["carrier"] = order["carrier"]
+    context["tracking_url"] = tracking_url(str(context["carrier"] or ""),
+                                           str(context["tracking"] or ""))
+    context["currency"] = data.get("currency") or (order or {}).get("currency") \
+        or config.get("shop", "currency")
+    context.update({
+        "payload": dict(data), "event": kind, "recipient": recipient, "order": order,
+        "customer": customer, "customer_name": name, "shop": shop_context(config),
+        "status_label": workflow.label(str(context["status"])) if context["status"] else "",
+    })
+    return context
+
+
+def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
+    """Sample data for `backroom mail check`: every variable filled, no database needed."""
+    placed = dt.datetime(2026, 11, 5, 14, 30)
+    address = {"first_name": "Ann", "last_name": "Smith", "company": "",
+               "line1": "1 Rue de la Paix",
+               "line2": "", "postcode": "75002", "city": "Paris", "region": "", "country": "FR",
+               "phone": ""}
+    address["lines"] = ["Ann Smith", "1 Rue de la Paix", "75002 Paris", "FR"]
+    currency = str(config.get("shop", "currency"))
+    order = {
+        "id": 1, "code": "BR-100042", "number": 100042, "status": "shipped",
+        "status_label": workflow.label("shipped"), "placed_at": placed, "currency": currency,
+        "subtotal": 3998, "tax": 666, "shipping_cost": 490, "discount": 0, "total": 4488,
+        "amount_paid": 0, "amount_refunded": 0, "balance": 4488, "may_pay": True,
+        "payment_method": "wire", "shipping_method": "Colissimo", "tracking_number": "6A123",
+        "carrier": "Colissimo", "tracking_url": tracking_url("colissimo", "6A123"),
+        "customer_name": "Ann Smith", "customer_email": "ann@example.com",
+        "items": [{"sku": "MUG-1", "name": "Mug", "quantity": 2, "unit_price": 1999,
+                   "line_total": 3998, "tax_rate": 20.0}],
+        "item_count": 2, "shipping_address": address, "billing_address": dict(address),
+    }
+    payload = {"order_id": 1, "code": "BR-100042", "status": "shipped", "tracking": "6A123",
+               "carrier": "Colissimo", "note": "Packed with care.", "amount": 1000,
+               "currency": currency, "full": False, "reason": "damaged item",
+               "customer_id": 1, "token": "tok", "link": "https://shop.example.com/confirm?t=1",
+               "subject": "About your order", "body": "Hello,\nA word from the shop.",
+               "name": "Ann Smith", "orders": 3}
+    customer = {"id": 1, "first_name": "Ann", "last_name": "Smith", "email": "ann@example.com",
+                "name": "Ann Smith"}
+    return build(kind, "ann@example.com", payload, order, customer, config, workflow)

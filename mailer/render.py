@@ -1,0 +1,305 @@
+"""Rendering outbox rows into messages: sandboxed Jinja2 templates, Babel formatting, caps.
+
+Templates are files `<language>/<event>.txt` and `<language>/<event>.html`; the text part
+starts with a `Subject: ...` line and a blank line. A directory in config (mail.templates_dir)
+overrides the shipped files one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+SHIPPED_DIR = Path(__file__).parent / "templates"
+LANGUAGES = ("en", "fr")
+CUSTOMER_EVENTS = (
+    "order_placed", "awaiting_verification", "payment_received", "shipped", "completed",
+    "cancelled", "refunded", "customer_note", "account_confirm", "one_off",
+)
+MERCHANT_EVENTS = ("merchant_new_order", "merchant_account_deleted")
+EVENTS = CUSTOMER_EVENTS + MERCHANT_EVENTS
+MAX_OUTPUT = 1_000_000  # characters per part: a mail is never megabytes of text
+MAX_SECONDS = 2.0
+TRACKING_URLS = {
+    "colissimo": "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
+    "la poste": "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
+    "chronopost": "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={}",
+    "dhl": "https://www.dhl.com/track?tracking-id={}",
+    "ups": "https://www.ups.com/track?tracknum={}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
+    "gls": "https://gls-group.com/track/{}",
+}
+
+
+class RenderError(Exception):
+    """A template could not be rendered; `where` names the file and line when known."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
+        self.where = where
+
+
+class TemplateLimit(SecurityError):
+    """A template went over the size or time cap."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+class _Budget:
+    """The deadline and size cap of one render; checked from the sandbox hooks."""
+
+    def __init__(self, seconds: float, size: int) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.size = size
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimit(f"the template took longer than {MAX_SECONDS:g} s to render")
+
+
+_BINOPS = {"+": operator.add, "*": operator.mul, "**": operator.pow}
+
+
+class MailEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus caps on output size, on big operands and on time."""
+
+    intercepted_binops = frozenset(_BINOPS)
+    _local = threading.local()  # one budget per rendering thread
+
+    @property
+    def budget(self) -> _Budget | None:
+        return getattr(self._local, "budget", None)
+
+    @budget.setter
+    def budget(self, value: _Budget | None) -> None:
+        self._local.budget = value
+
+    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+        self._tick()
+        if op == "**" and isinstance(right, int) and abs(right) > 64:
+            raise TemplateLimit("exponent too large in a template")
+        if op == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(count, int):
+                    if len(seq) * count > MAX_OUTPUT:
+                        raise TemplateLimit(f"a template built a value over {MAX_OUTPUT} chars")
+        result = _BINOPS[op](left, right) if op in _BINOPS else super().call_binop(
+            context, op, left, right)
+        if isinstance(result, str | list) and len(result) > MAX_OUTPUT:
+            raise TemplateLimit(f"a template built a value over {MAX_OUTPUT} characters")
+        return result
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        self._tick()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        self._tick()
+        return super().getattr(obj, attribute)
+
+    def _tick(self) -> None:
+        if self.budget is not None:
+            self.budget.tick()
+
+
+def _safe_range(env: MailEnvironment) -> Any:
+    def ranged(*args: int) -> Iterator[int]:
+        values = range(*args)
+        if len(values) > 100_000:
+            raise TemplateLimit("range() too large in a template")
+        for value in values:
+            env._tick()
+            yield value
+    return ranged
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language or "en")
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def money(amount: Any, currency: str, language: str) -> str:
+    """Integer minor units as the language writes money (1999 EUR: "€19.99", "19,99 €")."""
+    if amount is None or amount == "":
+        return ""
+    digits = get_currency_precision(currency)
+    value = Decimal(int(amount)).scaleb(-digits)
+    return str(format_currency(value, currency, locale=_locale(language)))
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+class Renderer:
+    """Loads templates (config directory first, then the shipped ones) and renders mails."""
+
+    def __init__(self, templates_dir: str | Path | None = None, *,
+                 max_output: int = MAX_OUTPUT, max_seconds: float = MAX_SECONDS) -> None:
+        dirs = [str(templates_dir)] if templates_dir else []
+        dirs.append(str(SHIPPED_DIR))
+        self.dirs = dirs
+        self.max_output = max_output
+        self.max_seconds = max_seconds
+        self.env = MailEnvironment(
+            loader=ChoiceLoader([FileSystemLoader(d) for d in dirs]),
+            autoescape=select_autoescape(["html"], default_for_string=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.globals["range"] = _safe_range(self.env)
+
+    def languages(self) -> list[str]:
+        found = set(LANGUAGES)
+        for d in self.dirs:
+            path = Path(d)
+            if path.is_dir():
+                found.update(p.name for p in path.iterdir() if p.is_dir() and len(p.name) <= 5)
+        return sorted(found)
+
+    def language_for(self, event: str, wanted: str, default: str) -> str:
+        """The customer's language if its templates exist, else the shop's, else English."""
+        for language in (wanted, default, "en"):
+            try:
+                self.env.get_template(f"{language}/{event}.txt")
+                return language
+            except TemplateNotFound:
+                continue
+            except TemplateError:
+                return language
+        raise RenderError(f"no template for the event {event!r} (looked for en/{event}.txt)")
+
+    def _render_file(self, name: str, context: Mapping[str, Any]) -> str:
+        try:
+            template = self.env.get_template(name)
+        except TemplateNotFound:
+            raise RenderError(f"missing template {name}") from None
+        except TemplateSyntaxError as exc:
+            raise RenderError(exc.message or str(exc), f"{exc.filename or name}:{exc.lineno}") \
+                from None
+        budget = _Budget(self.max_seconds, self.max_output)
+        self.env.budget = budget
+        size = 0
+        parts: list[str] = []
+        try:
+            for chunk in template.generate(context):
+                size += len(chunk)
+                if size > self.max_output:
+                    raise TemplateLimit(
+                        f"the template renders over {self.max_output:,} characters")
+                budget.tick()
+                parts.append(chunk)
+        except TemplateLimit as exc:
+            raise RenderError(f"refused: {exc}", _where(exc, template.filename or name)) from None
+        except SecurityError as exc:
+            raise RenderError(f"refused by the sandbox: {exc}",
+                              _where(exc, template.filename or name)) from None
+        except TemplateError as exc:
+            raise RenderError(str(exc), _where(exc, template.filename or name)) from None
+        except Exception as exc:
+            raise RenderError(f"{type(exc).__name__}: {exc}",
+                              _where(exc, template.filename or name)) from None
+        finally:
+            self.env.budget = None
+        return "".join(parts)
+
+    def render(self, event: str, language: str, context: Mapping[str, Any],
+               default_language: str = "en") -> Rendered:
+        """Subject, text and HTML of one mail; raises RenderError naming file and line."""
+        language = self.language_for(event, language, default_language)
+        ctx = dict(context)
+        ctx.update(_helpers(language))
+        ctx["language"] = language
+        text = self._render_file(f"{language}/{event}.txt", ctx)
+        html = self._render_file(f"{language}/{event}.html", ctx)
+        first, _, body = text.lstrip("\n").partition("\n")
+        if not first.lower().startswith("subject:"):
+            raise RenderError("the text part must start with a 'Subject: ...' line",
+                              f"{language}/{event}.txt:1")
+        subject = " ".join(first.split(":", 1)[1].split())
+        if not subject:
+            raise RenderError("the subject line is empty", f"{language}/{event}.txt:1")
+        return Rendered(subject[:250], body.lstrip("\n"), html, language)
+
+
+def _where(exc: BaseException, fallback: str) -> str:
+    """file:line of the template frame where the error happened (Jinja rewrites tracebacks)."""
+    lineno = getattr(exc, "lineno", None)
+    filename = getattr(exc, "filename", None)
+    if lineno and filename:
+        return f"{filename}:{lineno}"
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".txt", ".html")):
+            return f"{frame.filename}:{frame.lineno}"
+    return fallback
+
+
+def _helpers(language: str) -> dict[str, Any]:
+    """Formatting functions bound to the mail's language (money, dates, numbers)."""
+    locale = _locale(language)
+
+    def fmt_money(amount: Any, currency: str = "EUR") -> str:
+        return money(amount, currency, language)
+
+    def fmt_date(value: Any, format: str = "long") -> str:
+        when = _as_datetime(value)
+        return str(format_date(when.date(), format=format, locale=locale)) if when else ""
+
+    def fmt_datetime(value: Any, format: str = "medium") -> str:
+        when = _as_datetime(value)
+        return str(format_datetime(when, format=format, locale=locale)) if when else ""
+
+    def fmt_number(value: Any) -> str:
+        return str(format_decimal(value, locale=locale))
+
+    return {"money": fmt_money, "date": fmt_date, "datetime": fmt_datetime,
+            "number": fmt_number}
+
+
+def tracking_url(carrier: str, tracking: str) -> str:
+    """A public tracking link for well-known carriers; empty when the carrier is unknown."""
+    pattern = TRACKING_URLS.get(carrier.strip().lower())
+    if not pattern or not tracking:
+        return ""
+    from urllib.parse import quote
+
+    return pattern.format(quote(tracking))
