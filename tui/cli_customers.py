@@ -1,0 +1,352 @@
+"""`backroom customers ...` and `backroom groups ...`: the same services as the app, for
+scripts. Listing commands take --format table|csv|json; a refusal is one line and exit 1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from store.errors import ValidationError
+from tui.cli import BackroomGroup, CliState, pass_state
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def _money(minor: int, currency: str) -> str:
+    from babel.numbers import get_currency_precision
+
+    digits = get_currency_precision(currency)
+    return f"{minor / 10 ** digits:.{digits}f} {currency}"
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
+    """Print rows as an aligned table, CSV with a header, or a JSON list."""
+    if fmt == "json":
+        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    text = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in text:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+# ----- customers -----------------------------------------------------------------------------
+
+@click.group("customers", cls=BackroomGroup)
+def customers_group() -> None:
+    """Customers: list, show, add, edit, suspend, deny, reactivate, delete, export."""
+
+
+@customers_group.command("list")
+@click.argument("query", nargs=-1)
+@click.option("--group", "group_name", default="", help="Only members of this group.")
+@click.option("--status", default="", help="active, suspended, denied or deleted.")
+@click.option("--segment", default="", help="vip, recent, inactive, subscribers or first.")
+@click.option("--limit", default=100, show_default=True, help="At most this many rows (0: all).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_state
+def customers_list(state: CliState, query: tuple[str, ...], group_name: str, status: str,
+                   segment: str, limit: int, fmt: str) -> None:
+    """List customers, newest first; QUERY searches name, email, phone and city and accepts
+    group:NAME status:S segment:S tokens."""
+    from dataclasses import replace
+
+    from store import customer_queries as cq
+    from store.customers import find_group
+
+    shop = state.shop
+    state.actor  # noqa: B018 (an unknown login is refused here too)
+    f = cq.parse_customer_filter(" ".join(query))
+    if group_name:
+        f = replace(f, group_id=find_group(group_name))
+    if status:
+        f = replace(f, status=cq.check_status(status))
+    if segment:
+        f = replace(f, segment=cq.check_segment(segment))
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        want = 500 if limit <= 0 else min(500, limit - len(rows))
+        page = cq.customer_page(shop, f, cursor, want)
+        for r in page.rows:
+            rows.append({"id": r.id, "name": r.name, "email": r.email, "status": r.status,
+                         "group": r.group_name, "orders": r.order_count,
+                         "spent": _money(r.total_spent, r.currency) if fmt == "table"
+                         else r.total_spent, "currency": r.currency,
+                         "last_order": r.last_order_at.isoformat(" ", "minutes")
+                         if r.last_order_at else ""})
+        cursor = page.next_cursor
+        if cursor is None or (limit > 0 and len(rows) >= limit):
+            break
+    columns = ["id", "name", "email", "status", "group", "orders", "spent", "last_order"]
+    if fmt != "table":
+        columns.insert(7, "currency")
+    emit(rows, columns, fmt)
+
+
+@customers_group.command("show")
+@click.argument("customer")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_state
+def customers_show(state: CliState, customer: str, fmt: str) -> None:
+    """Show a customer's profile (CUSTOMER is an id or an email)."""
+    from dataclasses import asdict
+
+    from store import customer_queries as cq
+
+    shop = state.shop
+    state.actor  # noqa: B018
+    profile = cq.customer_profile(shop, cq.resolve_customer(customer))
+    if fmt == "json":
+        click.echo(json.dumps(asdict(profile), default=str, ensure_ascii=False, indent=2))
+        return
+    money = _money
+    lines = [
+        f"customer {profile.id}: {profile.name}",
+        f"email: {profile.email}   phone: {profile.phone or '-'}   language: {profile.language}",
+        f"status: {profile.status}" + (f" ({profile.status_reason})" if profile.status_reason
+                                       else ""),
+        f"registered: {profile.registered_at:%Y-%m-%d}   group: {profile.group_name or '-'}   "
+        f"marketing consent: {'yes' if profile.marketing_consent else 'no'}",
+        f"orders: {profile.order_count}   lifetime value: "
+        f"{money(profile.lifetime_value, profile.currency)}   average order: "
+        f"{money(profile.average_order, profile.currency)}   last order: "
+        + (f"{profile.last_order_at:%Y-%m-%d}" if profile.last_order_at else "-"),
+    ]
+    for a in profile.addresses:
+        lines.append(f"{a.kind}: {a.first_name} {a.last_name}, {a.line1}, {a.postcode} {a.city}, "
+                     f"{a.country}")
+    for o in profile.orders:
+        lines.append(f"order {o.code}  {o.placed_at:%Y-%m-%d}  {o.status:<16} "
+                     f"{money(o.total, o.currency)}")
+    for h in profile.history:
+        lines.append(f"{h.created_at:%Y-%m-%d %H:%M}  {h.operator_login:<10} {h.kind:<10} "
+                     f"{h.message}")
+    click.echo("\n".join(lines))
+
+
+@customers_group.command("add")
+@click.option("--email", required=True)
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+@click.option("--phone", default="")
+@click.option("--language", default=None)
+@click.option("--group", "group_name", default="", help="Group name (default: the default group).")
+@click.option("--consent/--no-consent", default=False, help="Marketing consent given.")
+@pass_state
+def customers_add(state: CliState, email: str, first_name: str, last_name: str, phone: str,
+                  language: str | None, group_name: str, consent: bool) -> None:
+    """Create a customer; a confirm-account mail with a set-password link is queued."""
+    from store import customers
+    from store.customers import find_group
+
+    shop = state.shop
+    ref = customers.create_customer(
+        shop, state.actor, email=email, first_name=first_name, last_name=last_name, phone=phone,
+        language=language, group_id=find_group(group_name) if group_name else None,
+        marketing_consent=consent)
+    click.echo(f"customer {ref.id} created ({ref.email}); confirm-account mail queued")
+
+
+@customers_group.command("edit")
+@click.argument("customer")
+@click.option("--email", default=None)
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+@click.option("--phone", default=None)
+@click.option("--language", default=None)
+@click.option("--consent/--no-consent", default=None)
+@click.option("--group", "group_name", default=None, help="Move to this group.")
+@pass_state
+def customers_edit(state: CliState, customer: str, email: str | None, first_name: str | None,
+                   last_name: str | None, phone: str | None, language: str | None,
+                   consent: bool | None, group_name: str | None) -> None:
+    """Edit a customer's contact details, consent or group."""
+    from store import customer_queries as cq
+    from store import customers
+
+    shop = state.shop
+    cid = cq.resolve_customer(customer)
+    changes = {k: v for k, v in (("email", email), ("first_name", first_name),
+                                 ("last_name", last_name), ("phone", phone),
+                                 ("language", language), ("marketing_consent", consent))
+               if v is not None}
+    if not changes and group_name is None:
+        raise ValidationError("nothing to change: give --email, --first-name, ... or --group")
+    if changes:
+        customers.edit_customer(shop, state.actor, cid, changes)
+    if group_name is not None:
+        customers.assign_group(shop, state.actor, cid, customers.find_group(group_name))
+    click.echo(f"customer {cid} updated")
+
+
+def _status_command(name: str, verb: str, needs_reason: bool) -> click.Command:
+    @click.argument("customer")
+    @click.option("--reason", required=needs_reason, default="", help="Why (kept in history).")
+    @pass_state
+    def command(state: CliState, customer: str, reason: str) -> None:
+        from store import customer_queries as cq
+        from store import customers
+
+        shop = state.shop
+        cid = cq.resolve_customer(customer)
+        getattr(customers, name)(shop, state.actor, cid, reason)
+        click.echo(f"customer {cid} {verb}")
+
+    command.__doc__ = f"Mark a customer {verb}" + (" (a reason is required)." if needs_reason
+                                                     else ".")
+    return customers_group.command(name)(command)
+
+
+_status_command("suspend", "suspended", True)
+_status_command("deny", "denied", True)
+_status_command("reactivate", "reactivated", False)
+
+
+@customers_group.command("delete")
+@click.argument("customer")
+@click.option("--confirm", "confirm_email", default=None,
+              help="The customer's email, typed again (asked for when missing).")
+@pass_state
+def customers_delete(state: CliState, customer: str, confirm_email: str | None) -> None:
+    """Erase a customer's personal data (admin); their orders stay, for the accounts."""
+    from store import customer_queries as cq
+    from store import customers
+
+    shop = state.shop
+    cid = cq.resolve_customer(customer)
+    if confirm_email is None:
+        confirm_email = click.prompt("type the customer's email to confirm", err=True)
+    customers.delete_customer(shop, state.actor, cid, confirm_email)
+    click.echo(f"customer {cid} erased; their orders are kept for the accounts")
+
+
+@customers_group.command("export")
+@click.argument("customer")
+@click.option("--out", "directory", default=".", show_default=True,
+              type=click.Path(file_okay=False), help="Directory for the JSON file.")
+@pass_state
+def customers_export(state: CliState, customer: str, directory: str) -> None:
+    """GDPR export: one JSON file with everything held about the customer; prints its path."""
+    from store import customer_queries as cq
+
+    shop = state.shop
+    result = cq.export_customer(shop, state.actor, cq.resolve_customer(customer), directory)
+    click.echo(str(result.path))
+
+
+# ----- groups --------------------------------------------------------------------------------
+
+@click.group("groups", cls=BackroomGroup)
+def groups_group() -> None:
+    """Customer groups: list, add, rename, delete, set-default."""
+
+
+@groups_group.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_state
+def groups_list(state: CliState, fmt: str) -> None:
+    """List groups with their member counts."""
+    from store import customer_queries as cq
+
+    state.shop  # noqa: B018
+    state.actor  # noqa: B018
+    rows = [{"id": g.id, "name": g.name, "default": "yes" if g.is_default else "",
+             "discount": f"{g.discount_bp / 100:g} %" if fmt == "table" else g.discount_bp,
+             "privilege": g.privilege, "members": g.members} for g in cq.group_rows()]
+    if fmt != "table":
+        for row in rows:
+            row["default"] = bool(row["default"])
+    emit(rows, ["id", "name", "default", "discount", "privilege", "members"], fmt)
+
+
+def _discount_bp(percent: float | None) -> int | None:
+    return None if percent is None else round(percent * 100)
+
+
+@groups_group.command("add")
+@click.argument("name")
+@click.option("--discount", type=float, default=None, help="Discount in percent, e.g. 5 or 7.5.")
+@click.option("--privilege", default="", help="A named privilege, e.g. free-shipping.")
+@click.option("--default", "make_default", is_flag=True, help="Make it the default group.")
+@pass_state
+def groups_add(state: CliState, name: str, discount: float | None, privilege: str,
+               make_default: bool) -> None:
+    """Add a customer group."""
+    from store import customers
+
+    shop = state.shop
+    gid = customers.create_group(shop, state.actor, name, _discount_bp(discount) or 0, privilege,
+                                 make_default)
+    click.echo(f"group {gid} {name!r} created")
+
+
+@groups_group.command("edit")
+@click.argument("name")
+@click.option("--discount", type=float, default=None, help="Discount in percent.")
+@click.option("--privilege", default=None)
+@pass_state
+def groups_edit(state: CliState, name: str, discount: float | None,
+                privilege: str | None) -> None:
+    """Change a group's discount or privilege."""
+    from store import customers
+
+    shop = state.shop
+    customers.edit_group(shop, state.actor, customers.find_group(name), _discount_bp(discount),
+                         privilege)
+    click.echo(f"group {name!r} updated")
+
+
+@groups_group.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@pass_state
+def groups_rename(state: CliState, name: str, new_name: str) -> None:
+    """Rename a group."""
+    from store import customers
+
+    shop = state.shop
+    customers.rename_group(shop, state.actor, customers.find_group(name), new_name)
+    click.echo(f"group {name!r} renamed to {new_name!r}")
+
+
+@groups_group.command("delete")
+@click.argument("name")
+@pass_state
+def groups_delete(state: CliState, name: str) -> None:
+    """Delete a group; its members move to the default group."""
+    from store import customers
+
+    shop = state.shop
+    moved = customers.delete_group(shop, state.actor, customers.find_group(name))
+    click.echo(f"group {name!r} deleted; {moved} member(s) moved to the default group")
+
+
+@groups_group.command("set-default")
+@click.argument("name")
+@pass_state
+def groups_set_default(state: CliState, name: str) -> None:
+    """Make a group the default (new customers join it)."""
+    from store import customers
+
+    shop = state.shop
+    customers.set_default_group(shop, state.actor, customers.find_group(name))
+    click.echo(f"group {name!r} is now the default")
+
+
+COMMANDS: list[click.Command] = [customers_group, groups_group]
