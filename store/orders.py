@@ -472,6 +472,10 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
             data = json.loads(event.data or "{}")
             changes_: dict[str, Any] = {"status": event.from_status}
             paid = int(data.get("recorded_payment", 0))
+            if paid and order.amount_paid - paid < order.amount_refunded:
+                results.append(OrderResult(order.id, order.code, event.to_status, False,
+                                           "refunded since; not reverted"))
+                continue
             if paid:
                 changes_["amount_paid"] = order.amount_paid - paid
                 Payment.create(order=order.id, kind="reversal", amount=-paid,
@@ -483,7 +487,11 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
                                  batch=batch, now=now))
             results.append(OrderResult(order.id, order.code, event.to_status, True))
         _insert_events(events)
-        withdrawn = withdraw_batch(batch)
+        reverted = [r.order_id for r in results if r.changed]
+        withdrawn = withdraw_batch(batch) if len(reverted) == len(changes) else int(
+            Outbox.update(state="cancelled", updated_at=now, last_error="withdrawn by undo")
+            .where(Outbox.batch == batch, Outbox.state == "queued",
+                   Outbox.order.in_(reverted or [0])).execute())
     target = changes[0].from_status
     return StatusChange(target, tuple(results), withdrawn, batch)
 

@@ -1,0 +1,162 @@
+"""Random sequences of operator actions (hypothesis stateful): the workflow is never broken,
+no order is refunded more than it was paid, and the history has exactly one 'status' row per
+successful change and one 'status_undone' row per undone one."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    precondition,
+    rule,
+)
+
+from store import db as dbmod
+from store import operators, orders
+from store.errors import NotFound, Refused
+from store.models import Order, OrderEvent
+from store.shop import open_shop
+from store.workflow import DEFAULT
+from tests.conftest import make_config
+from tests.factories import place
+
+STATUSES = DEFAULT.keys()
+
+
+@dataclass
+class Expected:
+    """What the model believes about one order."""
+
+    status: str
+    status_rows: int = 0
+    undone_rows: int = 0
+
+
+class OrderWorkflow(RuleBasedStateMachine):
+    orders_ = Bundle("orders")
+    batches = Bundle("batches")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.mkdtemp(prefix="backroom-stateful-")
+        dbmod.close()
+        self.shop = open_shop(make_config(f"sqlite:///{self.dir}/shop.db"))
+        self.actor = operators.ensure_admin("ada")
+        self.expected: dict[int, Expected] = {}
+        self.batch_orders: dict[str, list[tuple[int, str, str]]] = {}
+
+    def teardown(self) -> None:
+        dbmod.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @rule(target=orders_, items=st.integers(1, 3), pickup=st.booleans())
+    def place(self, items: int, pickup: bool) -> int:
+        ref = place(self.shop, total_items=items,
+                    shipping_method="pickup" if pickup else "standard")
+        self.expected[ref.id] = Expected(self.shop.workflow.initial.key)
+        return ref.id
+
+    @rule(target=batches, ids=st.lists(orders_, min_size=1, max_size=3, unique=True),
+          to=st.sampled_from(STATUSES), tracking=st.sampled_from([None, "1Z999"]))
+    def change_status(self, ids: list[int], to: str, tracking: str | None) -> str:
+        before = {i: Order.get_by_id(i) for i in ids}
+        change = orders.change_status(self.shop, self.actor, ids, to, tracking=tracking)
+        moved = []
+        for result in change.results:
+            order = before[result.order_id]
+            if result.changed:
+                assert self.shop.workflow.allowed(order.status, to), (order.status, to)
+                if "tracking" in self.shop.workflow[to].requires:
+                    assert tracking or order.tracking_number or order.shipping_method == "pickup"
+                self.expected[order.id].status = to
+                self.expected[order.id].status_rows += 1
+                moved.append((order.id, order.status, to))
+            else:
+                assert result.reason
+                assert Order.get_by_id(order.id).version == order.version  # untouched
+        self.batch_orders[change.batch] = moved
+        return change.batch
+
+    @rule(batch=consumes(batches))
+    def undo(self, batch: str) -> None:
+        try:
+            change = orders.undo(self.shop, self.actor, batch)
+        except (NotFound, Refused):
+            return
+        for result in change.results:
+            if result.changed:
+                exp = self.expected[result.order_id]
+                back = next(f for i, f, _ in self.batch_orders[batch] if i == result.order_id)
+                exp.status = back
+                exp.undone_rows += 1
+
+    @rule(order_id=orders_, amount=st.integers(1, 8000))
+    def record_payment(self, order_id: int, amount: int) -> None:
+        before = Order.get_by_id(order_id)
+        try:
+            orders.record_payment(self.shop, self.actor, order_id, amount)
+        except Refused:
+            assert before.amount_paid + amount > before.total
+            return
+        assert Order.get_by_id(order_id).amount_paid == before.amount_paid + amount
+
+    @rule(order_id=orders_, amount=st.integers(1, 8000), full=st.booleans())
+    def refund(self, order_id: int, amount: int, full: bool) -> None:
+        before = Order.get_by_id(order_id)
+        if full:
+            amount = max(1, before.amount_paid - before.amount_refunded)
+        try:
+            moved = orders.refund(self.shop, self.actor, order_id, amount, "test")
+        except Refused:
+            assert amount > before.amount_paid - before.amount_refunded
+            return
+        assert amount <= before.amount_paid - before.amount_refunded
+        if moved:
+            assert self.shop.workflow.allowed(before.status, "refunded")
+            self.expected[order_id].status = "refunded"
+            self.expected[order_id].status_rows += 1
+
+    @invariant()
+    def database_matches_model(self) -> None:
+        for order_id, exp in self.expected.items():
+            order = Order.get_by_id(order_id)
+            assert order.status == exp.status
+            assert order.status in self.shop.workflow
+            assert 0 <= order.amount_refunded <= order.amount_paid <= order.total
+            events = OrderEvent.select().where(OrderEvent.order == order_id)
+            kinds = [e.kind for e in events]
+            assert kinds.count("status") == exp.status_rows
+            assert kinds.count("status_undone") == exp.undone_rows
+
+    @precondition(lambda self: bool(self.expected))
+    @invariant()
+    def history_replays_to_status(self) -> None:
+        """Replaying the history's status rows from the initial status gives the status,
+        and every forward step is one the workflow allows."""
+        wf = self.shop.workflow
+        for order_id in self.expected:
+            status = wf.initial.key
+            for event in OrderEvent.select().where(OrderEvent.order == order_id).order_by(
+                    OrderEvent.id):
+                if event.kind == "status":
+                    assert event.from_status == status and wf.allowed(status, event.to_status)
+                    status = event.to_status
+                elif event.kind == "status_undone":
+                    assert event.from_status == status
+                    status = event.to_status
+            assert Order.get_by_id(order_id).status == status
+
+
+OrderWorkflow.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=25, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestOrderWorkflow = OrderWorkflow.TestCase
