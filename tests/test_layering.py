@@ -1,0 +1,45 @@
+"""Dependencies point one way: importing store and mailer never pulls in Textual."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _modules(package: str) -> list[str]:
+    """Every module of a package that exists today (others are still being written)."""
+    path = ROOT / package
+    if not (path / "__init__.py").exists():
+        return []
+    return [package] + [f"{package}.{m.name}" for m in pkgutil.iter_modules([str(path)])]
+
+
+def test_store_and_mailer_do_not_import_textual() -> None:
+    modules = _modules("store") + _modules("mailer")
+    assert "store.orders" in modules and "store.customers" in modules
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "", f"store/mailer imported {out.stdout.strip()}"
+
+
+def test_store_does_not_import_mailer() -> None:
+    script = (
+        "import importlib, sys\n"
+        f"for name in {_modules('store')!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'mailer')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "", f"store imported {out.stdout.strip()}"
