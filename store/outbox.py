@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import JOIN, Case, fn
+from peewee import Case, fn
 
 from store.errors import NotFound, Refused, ValidationError
 from store.models import Order, Outbox, db, utcnow
@@ -135,9 +135,7 @@ def outbox_page(state: str | None = None, cursor: str | None = None, limit: int 
                 order_id: int | None = None) -> OutboxPage:
     """Newest first, keyset-paged on id; `state` filters by shown state (None = all)."""
     now = utcnow()
-    query = (Outbox.select(Outbox, Order.code)
-             .join(Order, JOIN.LEFT_OUTER, on=(Outbox.order == Order.id))
-             .order_by(Outbox.id.desc()).limit(limit + 1))
+    query = Outbox.select().order_by(Outbox.id.desc()).limit(limit + 1)
     if state:
         query = query.where(_state_filter(state, now))
     if order_id is not None:
@@ -148,10 +146,11 @@ def outbox_page(state: str | None = None, cursor: str | None = None, limit: int 
         except ValueError:
             raise ValidationError(f"bad outbox cursor {cursor!r}") from None
         query = query.where(Outbox.id < before)
-    rows = []
-    for mail in query:
-        code = mail.order.code if mail.order_id is not None and hasattr(mail, "order") else ""
-        rows.append(_row(mail, code, now))
+    mails = list(query)
+    order_ids = {m.order_id for m in mails if m.order_id is not None}
+    codes = dict(Order.select(Order.id, Order.code).where(Order.id.in_(list(order_ids))).tuples()
+                 ) if order_ids else {}
+    rows = [_row(mail, codes.get(mail.order_id, ""), now) for mail in mails]
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return OutboxPage(tuple(rows[:limit]), next_cursor)
 

@@ -1,0 +1,423 @@
+"""The delivery loop: claim due outbox rows with a lease, send them over reused SMTP
+connections in parallel, and record what happened. A crash between send and mark may
+resend a mail once (with the same Message-ID); nothing claimed is ever dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+
+import aiosmtplib
+from peewee import SQL, Case
+
+from mailer import context as ctxmod
+from mailer.render import Renderer, RenderError
+from store.config import Config
+from store.db import is_sqlite
+from store.models import Outbox, db, utcnow
+from store.workflow import Workflow
+
+log = logging.getLogger("backroom.mailer")
+MAX_BACKOFF = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row this worker holds the lease of."""
+
+    id: int
+    kind: str
+    recipient: str
+    language: str
+    payload: str
+    order_id: int | None
+    customer_id: int | None
+    attempts: int
+    message_id: str
+
+
+@dataclass
+class Outgoing:
+    """A claimed row ready to send (message) or that failed to render (error)."""
+
+    id: int
+    attempts: int
+    subject: str = ""
+    message: EmailMessage | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    attempts: int
+    result: str  # sent, temporary, permanent
+    subject: str = ""
+    error: str = ""
+    at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class Stats:
+    """What one run of the loop did; `backroom worker --once` prints it."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    released: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
+                f"{self.dead} dead, {self.released} released")
+
+
+# ----- the database side (synchronous; run in a thread from the loop) -----------------------
+
+def claim(owner: str, limit: int, lease_seconds: float, domain: str = "backroom") -> list[Claimed]:
+    """Lease up to `limit` due rows: queued and due and not held, or sending with a lost lease.
+
+    SQLite: one BEGIN IMMEDIATE transaction around UPDATE ... RETURNING; PostgreSQL: the
+    subquery takes FOR UPDATE SKIP LOCKED, so concurrent workers claim disjoint rows. The
+    Message-ID is fixed here, on first claim, so every retry reuses it."""
+    now = utcnow()
+    due = (((Outbox.state == "queued") & (Outbox.next_attempt_at <= now)
+            & (Outbox.hold_until.is_null() | (Outbox.hold_until <= now)))
+           | ((Outbox.state == "sending") & (Outbox.lease_until < now)))
+    sub = (Outbox.select(Outbox.id).where(due)
+           .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+    if not is_sqlite():
+        sub = sub.for_update(skip_locked=True)
+    suffix = f".{uuid.uuid4().hex[:12]}@{domain}>"
+    message_id = Case(None, [(Outbox.message_id == "",
+                              SQL("'<' || CAST(id AS TEXT) || %s" if not is_sqlite()
+                                  else "'<' || CAST(id AS TEXT) || ?", [suffix]))],
+                      Outbox.message_id)
+    query = (Outbox.update(state="sending", lease_owner=owner,
+                           lease_until=now + dt.timedelta(seconds=lease_seconds),
+                           attempts=Outbox.attempts + 1, message_id=message_id, updated_at=now)
+             .where(Outbox.id.in_(sub))
+             .returning(Outbox.id, Outbox.kind, Outbox.recipient, Outbox.language,
+                        Outbox.payload, Outbox.order, Outbox.customer, Outbox.attempts,
+                        Outbox.message_id))
+    with db.atomic():
+        rows = list(query.tuples().execute())
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def release(ids: Sequence[int], owner: str) -> int:
+    """Give rows back to the queue untried (a clean stop), keeping their Message-ID."""
+    if not ids:
+        return 0
+    with db.atomic():
+        return int(Outbox.update(state="queued", lease_until=None, lease_owner="",
+                                 attempts=Outbox.attempts - 1, updated_at=utcnow())
+                   .where(Outbox.id.in_(list(ids)), Outbox.lease_owner == owner,
+                          Outbox.state == "sending").execute())
+
+
+def backoff_delay(attempts: int, base: float) -> float:
+    """Exponential backoff with jitter: base * 2^(attempts-1), scaled by 0.5..1.0."""
+    if base <= 0:
+        return 0.0
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF) * random.uniform(0.5, 1.0)
+
+
+def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: float,
+         stats: Stats | None = None) -> None:
+    """Record sends and failures; only rows this worker still holds are touched."""
+    stats = stats if stats is not None else Stats()
+    with db.atomic():
+        for o in outcomes:
+            mine = (Outbox.id == o.id) & (Outbox.lease_owner == owner) & (Outbox.state == "sending")
+            changes: dict[Any, Any] = {Outbox.lease_until: None, Outbox.lease_owner: "",
+                                       Outbox.updated_at: o.at}
+            if o.subject:
+                changes[Outbox.subject] = o.subject[:250]
+            if o.result == "sent":
+                changes.update({Outbox.state: "sent", Outbox.sent_at: o.at,
+                                Outbox.last_error: ""})
+                stats.sent += 1
+            elif o.result == "permanent":
+                changes.update({Outbox.state: "failed", Outbox.last_error: o.error[:2000]})
+                stats.failed += 1
+            elif o.attempts >= max_attempts:
+                changes.update({Outbox.state: "dead", Outbox.last_error: (
+                    f"gave up after {o.attempts} attempts: {o.error}")[:2000]})
+                stats.dead += 1
+            else:
+                delay = backoff_delay(o.attempts, backoff)
+                changes.update({Outbox.state: "queued", Outbox.last_error: o.error[:2000],
+                                Outbox.next_attempt_at: o.at + dt.timedelta(seconds=delay)})
+                stats.retried += 1
+            Outbox.update(changes).where(mine).execute()
+
+
+def compose(row: Claimed, renderer: Renderer, config: Config, workflow: Workflow) -> Outgoing:
+    """Render one claimed row into a MIME message (text + HTML alternative)."""
+    try:
+        context = ctxmod.load(row.kind, row.recipient, row.payload, row.order_id,
+                              row.customer_id, config, workflow)
+        rendered = renderer.render(row.kind, row.language, context,
+                                   str(config.get("shop", "language")))
+        message = EmailMessage()
+        message["From"] = formataddr((str(config.get("shop", "name")),
+                                      str(config.get("shop", "email"))))
+        message["To"] = row.recipient
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        message["Message-ID"] = row.message_id
+        message["Content-Language"] = rendered.language
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Backroom-Mail"] = f"{row.kind} {row.id}"
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+    except RenderError as exc:
+        return Outgoing(row.id, row.attempts, error=f"template error: {exc}")
+    except (ValueError, TypeError) as exc:
+        return Outgoing(row.id, row.attempts, error=f"cannot compose the mail: {exc}")
+    return Outgoing(row.id, row.attempts, rendered.subject, message)
+
+
+# ----- the SMTP side -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    user: str
+    password: str
+    timeout: float
+    ca_file: str
+    connections: int
+
+    @classmethod
+    def from_config(cls, config: Config) -> SmtpSettings:
+        smtp = config["smtp"]
+        return cls(str(smtp["host"]), int(smtp["port"]), str(smtp["security"]),
+                   str(smtp["user"]), str(smtp["password"]), float(smtp["timeout_seconds"]),
+                   str(smtp["ca_file"]), max(1, int(smtp["connections"])))
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if self.security == "none":
+            return None
+        return ssl.create_default_context(cafile=self.ca_file or None)
+
+
+LOCAL_HOSTNAME = socket.gethostname() or "localhost"
+
+
+class Connection:
+    """One SMTP connection, opened on first use and reused until it fails."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.context = settings.tls_context()
+
+    def _new(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.host, port=s.port, use_tls=s.security == "tls",
+            start_tls=s.security == "starttls", tls_context=self.context,
+            username=s.user or None, password=s.password or None if s.user else None,
+            timeout=s.timeout, local_hostname=LOCAL_HOSTNAME,
+        )
+
+    async def close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None and smtp.is_connected:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await smtp.quit()
+            smtp.close()
+
+    async def send(self, item: Outgoing) -> Outcome:
+        """Send within the deadline; classify a failure as temporary or permanent."""
+        assert item.message is not None
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                if self.smtp is None or not self.smtp.is_connected:
+                    self.smtp = self._new()
+                    await self.smtp.connect()
+                errors, _reply = await self.smtp.send_message(item.message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await self._reset()
+            first = exc.recipients[0]
+            return self._reply_outcome(item, first.code, first.message)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            await self.close()
+            return Outcome(item.id, item.attempts, "temporary", item.subject,
+                           f"the relay refused the login: {exc.code} {exc.message}")
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
+            return self._reply_outcome(item, exc.code, exc.message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self.close()
+            reason = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                reason = f"no answer within {self.settings.timeout:g} s"
+            return Outcome(item.id, item.attempts, "temporary", item.subject,
+                           f"cannot reach {self.settings.host}:{self.settings.port}: {reason}")
+        if errors:
+            response = next(iter(errors.values()))
+            return self._reply_outcome(item, response.code, response.message)
+        return Outcome(item.id, item.attempts, "sent", item.subject)
+
+    def _reply_outcome(self, item: Outgoing, code: int, message: str) -> Outcome:
+        result = "permanent" if 500 <= code < 600 else "temporary"
+        return Outcome(item.id, item.attempts, result, item.subject,
+                       f"the relay answered {code} {message}".strip())
+
+    async def _reset(self) -> None:
+        """After a refused command the session may go on; RSET it, or start afresh."""
+        if self.smtp is None or not self.smtp.is_connected:
+            return
+        try:
+            async with asyncio.timeout(min(self.settings.timeout, 5)):
+                await self.smtp.rset()
+        except Exception:
+            await self.close()
+
+
+# ----- the loop ------------------------------------------------------------------------------
+
+class Deliverer:
+    """Runs the claim -> render -> send -> mark pipeline until stopped (or, once, until idle)."""
+
+    def __init__(self, config: Config, workflow: Workflow, renderer: Renderer | None = None,
+                 owner: str | None = None) -> None:
+        self.config = config
+        self.workflow = workflow
+        mail = config["mail"]
+        self.renderer = renderer or Renderer(str(mail["templates_dir"]) or None)
+        self.owner = owner or f"{LOCAL_HOSTNAME}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.settings = SmtpSettings.from_config(config)
+        self.batch_size = max(1, int(mail["batch_size"]))
+        self.lease_seconds = float(mail["lease_seconds"])
+        self.poll_seconds = float(mail["poll_seconds"])
+        self.max_attempts = max(1, int(mail["max_attempts"]))
+        self.backoff = float(mail["backoff_seconds"])
+        email = str(config.get("shop", "email"))
+        self.domain = email.rpartition("@")[2] or "backroom"
+        self.stats = Stats()
+
+    def _claim_and_compose(self) -> list[Outgoing]:
+        rows = claim(self.owner, self.batch_size, self.lease_seconds, self.domain)
+        return [compose(row, self.renderer, self.config, self.workflow) for row in rows]
+
+    async def run(self, stop: asyncio.Event | None = None, once: bool = False,
+                  should_stop: Callable[[], bool] | None = None) -> Stats:
+        """Deliver until `stop` is set (or `should_stop()` is true); `once`: until none is due.
+
+        On stop, each connection finishes the mail in hand; mails claimed but not yet sent
+        are released to the queue."""
+        stop = stop or asyncio.Event()
+        outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=self.batch_size * 2)
+        done: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        connections = [Connection(self.settings) for _ in range(self.settings.connections)]
+
+        def stopping() -> bool:
+            if not stop.is_set() and should_stop is not None and should_stop():
+                stop.set()
+            return stop.is_set()
+
+        async def produce() -> None:
+            while not stopping():
+                try:
+                    batch = await asyncio.to_thread(self._claim_and_compose)
+                except Exception:
+                    log.exception("claiming mail failed; trying again")
+                    batch = []
+                    if once:
+                        break
+                for item in batch:
+                    if item.message is None:
+                        await done.put(Outcome(item.id, item.attempts, "permanent",
+                                               item.subject, item.error))
+                    else:
+                        await outgoing.put(item)
+                if not batch:
+                    if once:
+                        break
+                    await _wait(stop, self.poll_seconds, stopping)
+
+        async def consume(connection: Connection) -> None:
+            while True:
+                item = await outgoing.get()
+                if item is None:
+                    break
+                if stop.is_set():
+                    held.append(item.id)
+                    continue
+                await done.put(await connection.send(item))
+            await connection.close()
+
+        async def record() -> None:
+            while True:
+                first = await done.get()
+                if first is None:
+                    return
+                batch = [first]
+                finished = False
+                while not done.empty() and len(batch) < 200:
+                    nxt = done.get_nowait()
+                    if nxt is None:
+                        finished = True
+                        break
+                    batch.append(nxt)
+                await self._mark(batch)
+                if finished:
+                    return
+
+        held: list[int] = []
+        recorder = asyncio.create_task(record())
+        senders = [asyncio.create_task(consume(c)) for c in connections]
+        try:
+            await produce()
+        finally:
+            for _ in senders:
+                await outgoing.put(None)
+            await asyncio.gather(*senders, return_exceptions=True)
+            await done.put(None)
+            await recorder
+            if held:
+                self.stats.released += await asyncio.to_thread(release, held, self.owner)
+        return self.stats
+
+    async def _mark(self, batch: list[Outcome]) -> None:
+        for attempt in range(5):
+            try:
+                await asyncio.to_thread(mark, batch, self.owner, self.max_attempts,
+                                        self.backoff, self.stats)
+                return
+            except Exception:
+                log.exception("recording %d sends failed (attempt %d)", len(batch), attempt + 1)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        # Unrecorded rows keep their lease; when it runs out they are sent again.
+
+
+async def _wait(stop: asyncio.Event, seconds: float, stopping: Callable[[], bool]) -> None:
+    """Wait up to `seconds` for the stop event, looking at the outer stop flag often."""
+    deadline = time.monotonic() + seconds
+    while not stopping():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(left, 0.2)):
+                await stop.wait()

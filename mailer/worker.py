@@ -1,0 +1,47 @@
+"""Running the delivery loop: as `backroom worker` (a service), once, or in a TUI thread."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+
+from mailer.delivery import Deliverer, Stats
+from store import workflow as wfmod
+from store.config import Config
+from store.models import db
+
+
+def _workflow(config: Config) -> wfmod.Workflow:
+    """The shop's workflow; opens the database first unless this process already has."""
+    if db.obj is None:
+        from store.shop import open_shop
+
+        return open_shop(config).workflow
+    return wfmod.from_config(config.workflow, config.source)
+
+
+def deliver_once(config: Config, owner: str | None = None) -> Stats:
+    """Send every mail that is due now, then return (`backroom worker --once`)."""
+    workflow = _workflow(config)
+    return asyncio.run(Deliverer(config, workflow, owner=owner).run(once=True))
+
+
+def run_blocking(config: Config, stop: threading.Event) -> None:
+    """The loop for a thread (the TUI's background delivery): returns soon after `stop` is set."""
+    workflow = _workflow(config)
+    asyncio.run(Deliverer(config, workflow).run(should_stop=stop.is_set))
+
+
+def run_service(config: Config) -> Stats:
+    """`backroom worker`: deliver until SIGTERM or SIGINT, then stop without losing a mail."""
+    workflow = _workflow(config)
+
+    async def main() -> Stats:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await Deliverer(config, workflow).run(stop)
+
+    return asyncio.run(main())

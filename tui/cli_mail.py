@@ -1,0 +1,89 @@
+"""Mail commands: `backroom worker`, `backroom mail check`, `backroom outbox ...`."""
+
+from __future__ import annotations
+
+import click
+
+from tui.cli import BackroomGroup, CliState, pass_state
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@pass_state
+def worker(state: CliState, once: bool) -> None:
+    """Deliver the outbox over SMTP until SIGTERM (several workers may share a database)."""
+    from mailer import worker as workermod
+
+    state.shop  # noqa: B018 (opens and migrates the database)
+    if once:
+        stats = workermod.deliver_once(state.config)
+    else:
+        click.echo(f"backroom worker: delivering to {state.config.get('smtp', 'host')}:"
+                   f"{state.config.get('smtp', 'port')}; SIGTERM or Ctrl+C stops", err=True)
+        stats = workermod.run_service(state.config)
+    click.echo(stats.summary())
+
+
+@click.group(cls=BackroomGroup)
+def mail() -> None:
+    """Mail templates."""
+
+
+@mail.command("check")
+@pass_state
+def mail_check(state: CliState) -> None:
+    """Render every template with sample data; report errors by file and line."""
+    from mailer.check import check_templates
+
+    problems, rendered = check_templates(state.config)
+    for problem in problems:
+        click.echo(problem)
+    click.echo(f"{rendered} template(s) rendered, {len(problems)} error(s)")
+    if problems:
+        raise SystemExit(1)
+
+
+@click.group(cls=BackroomGroup)
+def outbox() -> None:
+    """The outbox: list mails, retry a failed one, cancel a queued one."""
+
+
+@outbox.command("list")
+@click.option("--state", "mail_state", default=None,
+              type=click.Choice(["queued", "held", "sending", "sent", "failed", "dead",
+                                 "cancelled"]), help="Only mails in this state.")
+@click.option("--limit", default=50, show_default=True)
+@pass_state
+def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
+    """Counts per state, then the newest mails."""
+    from store import outbox as outboxmod
+
+    state.shop  # noqa: B018
+    counts = outboxmod.outbox_counts()
+    click.echo("  ".join(f"{k}: {counts[k]}" for k in outboxmod.STATES))
+    for row in outboxmod.outbox_page(mail_state, None, limit).rows:
+        error = f"  {row.last_error}" if row.last_error and row.state != "sent" else ""
+        click.echo(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x {row.order_code:<12} "
+                   f"{row.recipient:<30} {row.subject or row.kind}{error}")
+
+
+def _action(name: str, doc: str) -> click.Command:
+    @click.command(name, help=doc)
+    @click.argument("mail_ids", nargs=-1, type=int, required=True)
+    @pass_state
+    def command(state: CliState, mail_ids: tuple[int, ...]) -> None:
+        from store import outbox as outboxmod
+
+        action = getattr(outboxmod, f"{name}_mail")
+        for mail_id in mail_ids:
+            row = action(state.shop, state.actor, mail_id)
+            click.echo(f"#{row.id} {row.state}: {row.recipient} {row.subject or row.kind}")
+
+    return command
+
+
+outbox.add_command(_action("retry", "Queue failed or dead mails again, due now."))
+outbox.add_command(_action("cancel", "Withdraw mails not yet sent."))
+outbox.add_command(_action("resend", "Queue a new copy of mails (e.g. a lost status mail)."))
+
+COMMANDS: list[click.Command] = [worker, mail, outbox]
