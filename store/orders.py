@@ -282,6 +282,8 @@ def place_order(
             for i in items
         ]).execute()
         for kind, address in (("shipping", shipping_address), ("billing", billing_address)):
+            if not address and customer is not None:
+                address = _customer_address(customer.id, kind)
             if address:
                 _check_address(address)
                 Address.create(order=order.id, kind=kind, **dict(address))
@@ -298,6 +300,12 @@ def place_order(
                               order_id=order.id))
         enqueue(mails)
     return OrderRef(order.id, code)
+
+
+def _customer_address(customer_id: int, kind: str) -> dict[str, str] | None:
+    """The customer's address of that kind, to copy onto a new order (which then keeps it)."""
+    row = Address.get_or_none(Address.customer == customer_id, Address.kind == kind)
+    return {f: getattr(row, f) for f in ADDRESS_FIELDS} if row else None
 
 
 def _check_address(address: Mapping[str, str]) -> None:

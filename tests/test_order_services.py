@@ -1,0 +1,251 @@
+"""Order services as an operator sees them: each change writes its history and its mails, and
+each refusal says why and changes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from store import customers, orders
+from store.errors import NotFound, Refused, ValidationError
+from store.models import Address, Order, OrderEvent, Outbox, Payment
+from tests.factories import ADDRESS, place
+
+
+def _events(order_id: int, kind: str | None = None) -> list[OrderEvent]:
+    query = OrderEvent.select().where(OrderEvent.order == order_id)
+    if kind:
+        query = query.where(OrderEvent.kind == kind)
+    return list(query.order_by(OrderEvent.id))
+
+
+def _mails(order_id: int, kind: str) -> list[Outbox]:
+    return list(Outbox.select().where(Outbox.order == order_id, Outbox.kind == kind))
+
+
+def test_place_for_guest_and_customer(shop, admin) -> None:
+    guest = place(shop, email="guest@example.com", name="Gus Guest")
+    order = Order.get_by_id(guest.id)
+    assert (order.customer_id, order.customer_name, order.customer_email) == (
+        None, "Gus Guest", "guest@example.com")
+    assert order.subtotal == 1999 and order.tax == 400 and order.total == 2399
+    assert isinstance(order.total, int) and order.currency == "EUR"
+    assert [e.kind for e in _events(guest.id)] == ["placed"]
+    assert {m.kind for m in Outbox.select().where(Outbox.order == guest.id)} == {
+        "order_placed", "merchant_new_order"}
+
+    cust = customers.create_customer(shop, admin, email="Cy@Example.com", first_name="Cy",
+                                     last_name="Young", phone="555")
+    ref = place(shop, customer_id=cust.id)
+    order = Order.get_by_id(ref.id)
+    assert (order.customer_id, order.customer_name, order.customer_phone) == (
+        cust.id, "Cy Young", "555")
+    with pytest.raises(ValidationError, match="guest's name and email"):
+        place(shop, name="", email="")
+
+
+@pytest.mark.parametrize("state", ["suspended", "denied"])
+def test_suspended_or_denied_customer_cannot_order(shop, admin, state: str) -> None:
+    cust = customers.create_customer(shop, admin, email="bad@example.com", first_name="B",
+                                     last_name="A")
+    customers.set_status(shop, admin, cust.id, state, "chargebacks")
+    before = (Order.select().count(), Outbox.select().count())
+    with pytest.raises(Refused, match=f"is {state}: they cannot place orders"):
+        place(shop, customer_id=cust.id)
+    assert (Order.select().count(), Outbox.select().count()) == before
+    customers.reactivate(shop, admin, cust.id)
+    place(shop, customer_id=cust.id)
+
+
+def test_order_keeps_its_address_when_the_customer_moves(shop, admin, manager) -> None:
+    cust = customers.create_customer(shop, admin, email="mover@example.com", first_name="M",
+                                     last_name="Over", address=ADDRESS)
+    given = place(shop, customer_id=cust.id)
+    copied = place(shop, customer_id=cust.id, shipping_address=None, billing_address=None)
+    customers.set_address(shop, manager, cust.id, "shipping", {"city": "Lyon", "line1": "2 Rue"})
+    for ref in (given, copied):
+        kept = {a.kind: a.city for a in Address.select().where(Address.order == ref.id)}
+        assert kept == {"shipping": "Paris", "billing": "Paris"}
+    assert Address.get(Address.customer == cust.id, Address.kind == "shipping").city == "Lyon"
+
+
+def test_bulk_change_changes_some_refuses_others_untouched(shop, clerk, admin) -> None:
+    fresh = [place(shop).id for _ in range(3)]
+    already = place(shop).id
+    orders.change_status(shop, clerk, [already], "cancelled")
+    archived = place(shop).id
+    orders.change_status(shop, clerk, [archived], "cancelled")
+    orders.set_archived(shop, admin, [archived])
+    refused_ids = [already, archived]
+    before = {o.id: (o.version, o.updated_at, o.status) for o in Order.select()}
+    mails_before = Outbox.select().count()
+
+    change = orders.change_status(shop, clerk, [*fresh, *refused_ids, 999999], "paid")
+    assert change.summary() == "3 changed, 3 refused, 3 email(s) queued"
+    reasons = {r.order_id: r.reason for r in change.refused}
+    assert reasons[already] == "Cancelled cannot move to Paid / processing (allowed: none)"
+    assert reasons[archived] == "archived; unarchive it first"
+    assert reasons[999999] == "no such order"
+    for oid in refused_ids:
+        order = Order.get_by_id(oid)
+        assert (order.version, order.updated_at, order.status) == before[oid]
+        assert _events(oid, "status")[-1].batch != change.batch
+    for oid in fresh:
+        order = Order.get_by_id(oid)
+        assert order.status == "paid" and order.version == before[oid][0] + 1
+        assert order.updated_by == "cleo" and order.amount_paid == order.total
+        [event] = _events(oid, "status")
+        assert (event.from_status, event.to_status, event.operator_login, event.batch) == (
+            "awaiting_payment", "paid", "cleo", change.batch)
+        [mail] = _mails(oid, "payment_received")
+        assert mail.batch == change.batch and mail.hold_until is not None
+        assert Payment.get(Payment.order == oid).amount == order.total
+    assert Outbox.select().count() == mails_before + 3
+    assert dict(change.moves) == {"awaiting_payment": 3}
+
+
+def test_bulk_change_without_notify_and_dry_run(shop, clerk) -> None:
+    ids = [place(shop).id for _ in range(2)]
+    preview = orders.change_status(shop, clerk, ids, "cancelled", dry_run=True)
+    assert preview.summary() == "2 would change, 0 refused, 2 email(s) to queue"
+    assert {o.status for o in Order.select()} == {"awaiting_payment"}
+    assert not OrderEvent.select().where(OrderEvent.kind == "status").exists()
+    change = orders.change_status(shop, clerk, ids, "cancelled", notify=False)
+    assert len(change.changed) == 2 and change.mails == 0
+    assert not Outbox.select().where(Outbox.kind == "cancelled").exists()
+    with pytest.raises(ValidationError, match="unknown status 'lost'"):
+        orders.change_status(shop, clerk, ids, "lost")
+
+
+def test_payments_never_exceed_total(shop, manager) -> None:
+    ref = place(shop)
+    orders.record_payment(shop, manager, ref.id, 1000, "wire", "TX1")
+    with pytest.raises(Refused, match="would exceed the total"):
+        orders.record_payment(shop, manager, ref.id, 1400)
+    orders.record_payment(shop, manager, ref.id, 1399)
+    order = Order.get_by_id(ref.id)
+    assert order.amount_paid == order.total == 2399 and order.payment_reference == "TX1"
+    assert [json.loads(e.data)["amount"] for e in _events(ref.id, "payment")] == [1000, 1399]
+    with pytest.raises(ValidationError):
+        orders.record_payment(shop, manager, ref.id, 0)
+
+
+def test_partial_then_full_refund(shop, manager, clerk) -> None:
+    ref = place(shop)
+    orders.change_status(shop, clerk, [ref.id], "paid")
+    assert orders.refund(shop, manager, ref.id, 399, "one item missing") is False
+    order = Order.get_by_id(ref.id)
+    assert (order.status, order.amount_refunded) == ("paid", 399)
+    with pytest.raises(Refused, match=r"exceeds what can still be refunded \(2000"):
+        orders.refund(shop, manager, ref.id, 2001, "too much")
+    with pytest.raises(ValidationError, match="needs a reason"):
+        orders.refund(shop, manager, ref.id, 1, " ")
+    assert orders.refund(shop, manager, ref.id, 2000, "returned") is True
+    order = Order.get_by_id(ref.id)
+    assert (order.status, order.amount_refunded, order.amount_paid) == ("refunded", 2399, 2399)
+    refunds = [(p.amount, p.reason) for p in Payment.select().where(
+        Payment.order == ref.id, Payment.kind == "refund").order_by(Payment.id)]
+    assert refunds == [(399, "one item missing"), (2000, "returned")]
+    assert [e.kind for e in _events(ref.id)][-3:] == ["refund", "refund", "status"]
+    assert len(_mails(ref.id, "refunded")) == 2
+    with pytest.raises(Refused, match="exceeds"):
+        orders.refund(shop, manager, ref.id, 1, "again")
+
+
+def test_refund_of_unpaid_order_is_refused(shop, manager) -> None:
+    ref = place(shop)
+    with pytest.raises(Refused, match=r"\(0: paid 0"):
+        orders.refund(shop, manager, ref.id, 1, "goodwill")
+
+
+def test_undo_after_a_refund_keeps_the_money_consistent(shop, manager, clerk) -> None:
+    ref = place(shop)
+    change = orders.change_status(shop, clerk, [ref.id], "paid")
+    orders.refund(shop, manager, ref.id, 500, "partial")
+    undone = orders.undo(shop, clerk, change.batch)
+    assert undone.results[0].reason == "refunded since; not reverted"
+    order = Order.get_by_id(ref.id)
+    assert (order.status, order.amount_paid, order.amount_refunded) == ("paid", 2399, 500)
+    assert _mails(ref.id, "payment_received")[0].state != "cancelled"
+
+
+def test_tracking_and_reference_keep_old_and_new(shop, clerk) -> None:
+    ref = place(shop)
+    orders.set_tracking(shop, clerk, ref.id, " 1Z1 ", "UPS")
+    orders.set_tracking(shop, clerk, ref.id, "1Z2")
+    orders.set_reference(shop, clerk, ref.id, "PO-7")
+    order = Order.get_by_id(ref.id)
+    assert (order.tracking_number, order.carrier, order.internal_reference) == (
+        "1Z2", "UPS", "PO-7")
+    assert [json.loads(e.data)["old"] for e in _events(ref.id, "tracking")] == ["", "1Z1"]
+    assert json.loads(_events(ref.id, "reference")[0].data) == {"old": "", "new": "PO-7"}
+
+
+def test_address_and_contact_edits_refused_once_shipped_unless_admin(shop, manager, admin,
+                                                                     clerk) -> None:
+    ref = place(shop)
+    orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Lille"})
+    orders.edit_contact(shop, manager, ref.id, email="new@example.com", phone="+33 1")
+    [event] = _events(ref.id, "address")
+    data = json.loads(event.data)
+    assert data["old"]["city"] == "Paris" and data["new"]["city"] == "Lille"
+    assert json.loads(_events(ref.id, "contact")[0].data) == {
+        "old": {"customer_email": "ann@example.com", "customer_phone": ""},
+        "new": {"customer_email": "new@example.com", "customer_phone": "+33 1"}}
+    orders.change_status(shop, clerk, [ref.id], "paid")
+    orders.change_status(shop, clerk, [ref.id], "shipped", tracking="1Z")
+    version = Order.get_by_id(ref.id).version
+    with pytest.raises(Refused, match="has shipped: only an admin may edit it now"):
+        orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Nice"})
+    with pytest.raises(Refused, match="has shipped"):
+        orders.edit_contact(shop, manager, ref.id, phone="0")
+    assert Order.get_by_id(ref.id).version == version
+    assert Address.get(Address.order == ref.id, Address.kind == "shipping").city == "Lille"
+    orders.edit_address(shop, admin, ref.id, "shipping", {"city": "Nice"})
+    data = json.loads(_events(ref.id, "address")[-1].data)
+    assert (data["old"]["city"], data["new"]["city"], _events(ref.id, "address")[-1]
+            .operator_login) == ("Lille", "Nice", "ada")
+    with pytest.raises(ValidationError, match="two-letter"):
+        orders.edit_address(shop, admin, ref.id, "shipping", {"country": "France"})
+
+
+def test_notes_internal_or_visible(shop, clerk) -> None:
+    ref = place(shop)
+    orders.add_note(shop, clerk, ref.id, "called the courier")
+    assert _mails(ref.id, "customer_note") == []
+    orders.add_note(shop, clerk, ref.id, "Your parcel leaves tomorrow", visible=True)
+    [mail] = _mails(ref.id, "customer_note")
+    assert mail.recipient == "ann@example.com"
+    assert json.loads(mail.payload)["note"] == "Your parcel leaves tomorrow"
+    notes = [(e.message, e.visible) for e in _events(ref.id, "note")]
+    assert notes == [("called the courier", False), ("Your parcel leaves tomorrow", True)]
+    with pytest.raises(ValidationError, match="empty"):
+        orders.add_note(shop, clerk, ref.id, "  ")
+
+
+def test_archive_only_final_statuses(shop, manager, clerk) -> None:
+    open_, done = place(shop).id, place(shop).id
+    orders.change_status(shop, clerk, [done], "cancelled")
+    results = {r.order_id: r for r in orders.set_archived(shop, manager, [open_, done])}
+    assert results[done].changed and not results[open_].changed
+    assert "only orders in a final status (Completed, Cancelled, Refunded)" in (
+        results[open_].reason)
+    assert Order.get_by_id(done).archived and not Order.get_by_id(open_).archived
+    again = orders.set_archived(shop, manager, [done])
+    assert again[0].reason == "already archived"
+    assert orders.set_archived(shop, manager, [done], archived=False)[0].changed
+    assert [e.kind for e in _events(done)][-2:] == ["archived", "unarchived"]
+
+
+def test_delete_only_test_orders(shop, admin) -> None:
+    real, test = place(shop), place(shop, is_test=True)
+    with pytest.raises(Refused) as err:
+        orders.delete_order(shop, admin, real.id)
+    assert "cancel or archive it instead" in str(err.value) and real.code in str(err.value)
+    assert Order.get_or_none(Order.id == real.id) is not None
+    assert orders.delete_order(shop, admin, test.id) == test.code
+    assert Order.get_or_none(Order.id == test.id) is None
+    assert not OrderEvent.select().where(OrderEvent.order == test.id).exists()
+    with pytest.raises(NotFound):
+        orders.find_order(shop, test.code)
