@@ -14,6 +14,7 @@ from store.config import Config
 from store.models import Address, Customer, Order, OrderItem
 from store.workflow import Workflow
 
+WIRE_METHODS = ("wire", "transfer", "bank_transfer", "bank transfer", "virement")
 ADDRESS_KEYS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                 "region", "country", "phone")
 
@@ -60,7 +61,9 @@ def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | 
         "amount_paid": order.amount_paid, "amount_refunded": order.amount_refunded,
         "balance": max(order.total - order.amount_paid, 0),
         "may_pay": bool(status and status.may_pay) and order.amount_paid < order.total,
-        "payment_method": order.payment_method, "shipping_method": order.shipping_method,
+        "payment_method": order.payment_method,
+        "pays_by_wire": order.payment_method.strip().lower() in WIRE_METHODS,
+        "shipping_method": order.shipping_method,
         "tracking_number": order.tracking_number, "carrier": order.carrier,
         "tracking_url": tracking_url(order.carrier, order.tracking_number),
         "customer_name": order.customer_name, "customer_email": order.customer_email,
@@ -130,7 +133,8 @@ def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
         "status_label": workflow.label("shipped"), "placed_at": placed, "currency": currency,
         "subtotal": 3998, "tax": 666, "shipping_cost": 490, "discount": 0, "total": 4488,
         "amount_paid": 0, "amount_refunded": 0, "balance": 4488, "may_pay": True,
-        "payment_method": "wire", "shipping_method": "Colissimo", "tracking_number": "6A123",
+        "payment_method": "wire", "pays_by_wire": True,
+        "shipping_method": "Colissimo", "tracking_number": "6A123",
         "carrier": "Colissimo", "tracking_url": tracking_url("colissimo", "6A123"),
         "customer_name": "Ann Smith", "customer_email": "ann@example.com",
         "items": [{"sku": "MUG-1", "name": "Mug", "quantity": 2, "unit_price": 1999,

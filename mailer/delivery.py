@@ -180,11 +180,11 @@ def compose(row: Claimed, renderer: Renderer, config: Config, workflow: Workflow
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         message["Message-ID"] = row.message_id
-        message["Content-Language"] = rendered.language
         message["Auto-Submitted"] = "auto-generated"
         message["X-Backroom-Mail"] = f"{row.kind} {row.id}"
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        message["Content-Language"] = rendered.language  # set_content drops Content-* headers
     except RenderError as exc:
         return Outgoing(row.id, row.attempts, error=f"template error: {exc}")
     except (ValueError, TypeError) as exc:

@@ -1,0 +1,232 @@
+"""Delivery against a real aiosmtpd on loopback: every event's mail, retries, failures, leases."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import trustme
+
+from mailer import render
+from mailer.delivery import Deliverer
+from mailer.worker import deliver_once
+from store import config as configmod
+from store import customers, orders
+from store import outbox as outboxmod
+from store.models import Outbox, utcnow
+from store.operators import STOREFRONT, Actor
+from store.shop import Shop
+from tests.conftest import make_config
+from tests.factories import place
+from tests.mail_server import Server, free_port, parts
+
+MAIL = {"backoff_seconds": 0, "poll_seconds": 0.05, "max_attempts": 5}
+
+
+@pytest.fixture
+def smtp() -> Iterator[Server]:
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(db_url: str, smtp: Server) -> configmod.Config:
+    return make_config(db_url, smtp={"port": smtp.port, "connections": 2}, mail=MAIL,
+                       shop={"admin_emails": ["boss@example.com"], "name": "Chez Ann",
+                             "email": "hello@chez-ann.example"})
+
+
+def kind_of(message) -> str:  # type: ignore[no-untyped-def]
+    return str(message["X-Backroom-Mail"]).split()[0]
+
+
+def deliver_until_settled(config: configmod.Config, rounds: int = 20) -> None:
+    """Run `--once` rounds until nothing is queued or sending (retries are due at once here)."""
+    for _ in range(rounds):
+        deliver_once(config)
+        due = Outbox.select().where(Outbox.state.in_(["queued", "sending"]),
+                                    Outbox.hold_until.is_null() | (Outbox.hold_until <= utcnow()))
+        if not due.exists():
+            return
+    raise AssertionError("mails still queued after many delivery rounds")
+
+
+def test_every_event_mail_arrives_with_both_parts_and_language(
+        shop: Shop, admin: Actor, smtp: Server, config: configmod.Config) -> None:
+    o1 = place(shop, email="ann@example.com", payment_method="wire")
+    deliver_until_settled(config)  # rendered at send time: still unpaid, so how to pay
+    for status, extra in (("awaiting_verification", {}), ("paid", {}),
+                          ("shipped", {"tracking": "6A123", "carrier": "Colissimo"}),
+                          ("completed", {})):
+        orders.change_status(shop, admin, [o1.id], status, hold_mail=False, **extra)
+    orders.refund(shop, admin, o1.id, 500, "damaged mug")
+    orders.add_note(shop, admin, o1.id, "Your mug <b>was</b> re-sent", visible=True)
+    zoe = customers.create_customer(shop, admin, email="zoe@example.fr", first_name="Zoé",
+                                    last_name="Martin", language="fr")
+    o2 = place(shop, customer_id=zoe.id)
+    orders.change_status(shop, admin, [o2.id], "cancelled", hold_mail=False)
+    customers.send_one_off(shop, admin, zoe.id, "Une question", "Bonjour Zoé")
+    gone = customers.create_customer(shop, admin, email="gone@example.com", first_name="Gus",
+                                     last_name="Gone")
+    deliver_until_settled(config)  # its confirm mail goes before the account does
+    customers.self_delete(shop, STOREFRONT, gone.id)
+
+    deliver_until_settled(config)
+
+    rows = {r.id: r for r in outboxmod.outbox_page(None, None, 500).rows}
+    assert {r.state for r in rows.values()} == {"sent"}
+    assert len(smtp.received) == len(rows)
+    assert {kind_of(m) for m in smtp.received} == set(render.EVENTS)
+    for message in smtp.received:
+        row = rows[int(str(message["X-Backroom-Mail"]).split()[1])]
+        assert message["To"] == row.recipient
+        assert message["Subject"] == row.subject
+        assert message["Message-ID"] == row.message_id
+        body = parts(message)
+        assert set(body) == {"text/plain", "text/html"}
+        expected = "fr" if row.recipient == "zoe@example.fr" else "en"
+        assert message["Content-Language"] == expected
+        if not row.kind.startswith("merchant"):
+            for part in body.values():  # every customer mail names the shop and its address
+                assert "Chez Ann" in part and "hello@chez-ann.example" in part
+    by_kind: dict[str, list] = {}
+    for message in smtp.received:
+        by_kind.setdefault(kind_of(message), []).append(message)
+    assert sorted(m["To"] for m in by_kind["merchant_new_order"]) == [
+        "boss@example.com", "boss@example.com", "hello@chez-ann.example",
+        "hello@chez-ann.example"]
+    shipped = parts(by_kind["shipped"][0])["text/plain"]
+    assert "6A123" in shipped and "Colissimo" in shipped and "laposte.fr" in shipped
+    refunded = parts(by_kind["refunded"][0])["text/plain"]
+    assert "€5.00" in refunded and "damaged mug" in refunded
+    note_html = parts(by_kind["customer_note"][0])["text/html"]
+    assert "&lt;b&gt;was&lt;/b&gt;" in note_html  # customer-facing text is escaped in HTML
+    placed_fr = next(m for m in by_kind["order_placed"] if m["To"] == "zoe@example.fr")
+    assert placed_fr["Subject"].startswith("Votre commande")
+    assert "23,99" in parts(placed_fr)["text/plain"]  # French money: 23,99 €
+    placed_en = next(m for m in by_kind["order_placed"] if m["To"] == "ann@example.com")
+    assert "IBAN" in parts(placed_en)["text/plain"]  # unpaid: how to pay
+    assert parts(by_kind["one_off"][0])["text/plain"].startswith("Bonjour Zoé")
+    assert "Gus Gone" in parts(by_kind["merchant_account_deleted"][0])["text/plain"]
+
+
+def test_smtp_down_then_up_mails_wait_then_all_arrive(db_url: str) -> None:
+    port = free_port()
+    config = make_config(db_url, smtp={"port": port, "timeout_seconds": 5}, mail=MAIL)
+    from store.shop import open_shop
+
+    shop = open_shop(config)
+    for i in range(5):
+        place(shop, email=f"c{i}@example.com")
+    stats = deliver_once(config)
+    assert stats.sent == 0
+    waiting = outboxmod.outbox_page("queued", None, 100).rows
+    assert len(waiting) == 10
+    assert all("cannot reach" in r.last_error and r.attempts >= 1 for r in waiting)
+    server = Server(port).start()
+    try:
+        deliver_until_settled(config)
+        assert outboxmod.outbox_counts()["sent"] == 10
+        ids = Counter(m["Message-ID"] for m in server.received)
+        assert len(ids) == 10 and set(ids.values()) == {1}
+    finally:
+        server.stop()
+
+
+def test_451_is_retried_with_the_same_message_id(shop: Shop, smtp: Server,
+                                                 config: configmod.Config) -> None:
+    smtp.handler.rcpt_replies["ann@example.com"] = ["451 4.3.0 Greylisted, try later"]
+    place(shop, email="ann@example.com")
+    deliver_until_settled(config)
+    mail = Outbox.get(Outbox.recipient == "ann@example.com")
+    assert mail.state == "sent" and mail.attempts == 2
+    arrived = [m for m in smtp.received if m["To"] == "ann@example.com"]
+    assert [m["Message-ID"] for m in arrived] == [mail.message_id]
+
+
+def test_550_is_marked_failed_with_the_reply(shop: Shop, smtp: Server,
+                                             config: configmod.Config) -> None:
+    smtp.handler.rcpt_replies["nobody@example.com"] = ["550 5.1.1 No such user here"]
+    place(shop, email="nobody@example.com")
+    deliver_until_settled(config)
+    mail = Outbox.get(Outbox.recipient == "nobody@example.com")
+    assert mail.state == "failed" and mail.attempts == 1
+    assert "550" in mail.last_error and "No such user here" in mail.last_error
+    assert sorted(m["To"] for m in smtp.received) == ["boss@example.com",
+                                                      "hello@chez-ann.example"]
+
+
+def test_drop_after_data_gives_at_most_two_deliveries_with_one_message_id(
+        shop: Shop, smtp: Server, config: configmod.Config) -> None:
+    smtp.handler.drops_after_data = 1
+    config = config.with_values("mail", batch_size=1)
+    place(shop, email="ann@example.com")
+    deliver_until_settled(config)
+    assert outboxmod.outbox_counts()["sent"] == 3
+    ids = Counter(m["Message-ID"] for m in smtp.received)
+    assert len(ids) == 3  # customer, shop, admin; the dropped one came twice at most
+    assert max(ids.values()) == 2 and min(ids.values()) == 1
+
+
+def test_two_workers_deliver_each_mail_exactly_once(shop: Shop, smtp: Server,
+                                                    config: configmod.Config) -> None:
+    config = config.with_values("mail", batch_size=7)
+    for i in range(60):
+        place(shop, email=f"c{i}@example.com")
+    workflow = shop.workflow
+
+    async def both() -> None:
+        await asyncio.gather(Deliverer(config, workflow, owner="w1").run(once=True),
+                             Deliverer(config, workflow, owner="w2").run(once=True))
+
+    asyncio.run(both())
+    deliver_until_settled(config)
+    ids = Counter(m["Message-ID"] for m in smtp.received)
+    assert len(ids) == 180 and set(ids.values()) == {1}
+    assert outboxmod.outbox_counts()["sent"] == 180
+
+
+def test_held_mail_is_not_sent_before_its_hold(shop: Shop, admin: Actor, smtp: Server,
+                                               config: configmod.Config) -> None:
+    order = place(shop, email="ann@example.com")
+    change = orders.change_status(shop, admin, [order.id], "paid")  # held for the undo window
+    deliver_until_settled(config)
+    assert outboxmod.outbox_counts()["held"] == 1
+    assert [kind_of(m) for m in smtp.received if m["To"] == "ann@example.com"] == [
+        "order_placed"]
+    orders.undo(shop, admin, change.batch)
+    assert outboxmod.outbox_counts()["cancelled"] == 1
+
+
+def test_starttls_with_a_self_signed_certificate(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1", "localhost")
+    import ssl
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_cert.configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = Server(tls_context=server_ctx, require_starttls=True).start()
+    try:
+        config = make_config(db_url, smtp={"port": server.port, "security": "starttls",
+                                           "ca_file": str(ca_file)}, mail=MAIL)
+        from store.shop import open_shop
+
+        shop = open_shop(config)
+        place(shop, email="ann@example.com")
+        deliver_until_settled(config)
+        assert sorted(m["To"] for m in server.received) == ["ann@example.com",
+                                                            "shop@example.com"]
+        # without the CA the relay's certificate is refused and the mail waits
+        place(shop, email="bob@example.com")
+        untrusting = config.with_values("smtp", ca_file="")
+        deliver_once(untrusting)
+        waiting = outboxmod.outbox_page("queued", None, 10).rows
+        assert waiting and all(re.search(r"certif", r.last_error, re.I) for r in waiting)
+    finally:
+        server.stop()
