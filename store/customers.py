@@ -266,6 +266,9 @@ def _erase(customer: Customer, actor: Actor) -> None:
         Outbox.customer == customer.id, Outbox.state == "queued").execute()
     CustomerEvent.update(message="", data="{}").where(
         CustomerEvent.customer == customer.id, CustomerEvent.kind.in_(["note", "mail"])).execute()
+    CustomerEvent.update(data="{}").where(  # old and new names, emails, phones, addresses
+        CustomerEvent.customer == customer.id,
+        CustomerEvent.kind.in_(["edited", "address", "group"])).execute()
     _write(customer, actor, first_name="", last_name="", email="", email_key=None, phone="",
            status="deleted", status_reason="erased", marketing_consent=False, consent_at=None,
            consent_source="", confirm_token=None, erased_at=utcnow(), search_text="")
