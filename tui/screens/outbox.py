@@ -1,0 +1,217 @@
+"""The outbox: how many mails wait, went or failed, and the mails themselves; retry a failed
+one, cancel one not yet sent, resend one, open its order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from store import outbox as outboxmod
+from tui.screens import in_db
+
+FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled")
+SHOWN_COUNTS = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled")
+STATE_STYLES = {"queued": "yellow", "held": "orange1", "sending": "cyan", "sent": "green",
+                "failed": "red", "dead": "bold red", "cancelled": "dim"}
+PAGE = 200
+REFRESH_SECONDS = 3.0
+
+
+@dataclass
+class OutboxLoaded(Message):
+    """Counts and the first page (or a further page, `append`) of the outbox arrived."""
+
+    counts: dict[str, int]
+    page: outboxmod.OutboxPage
+    append: bool
+
+
+@dataclass
+class MailChanged(Message):
+    """A retry, cancel or resend finished."""
+
+    summary: str
+
+
+class OutboxScreen(Screen[None]):
+    """Every mail, newest first, filtered by state with `f`; refreshes itself while shown."""
+
+    BINDINGS = [
+        Binding("f", "cycle_filter", "Filter state", id="outbox.filter"),
+        Binding("r", "retry", "Retry", id="outbox.retry"),
+        Binding("c", "cancel_mail", "Cancel mail", id="outbox.cancel"),
+        Binding("e", "resend", "Resend", id="outbox.resend"),
+        Binding("enter,o", "open_order", "Open order", id="outbox.open"),
+        Binding("m", "more", "More", id="outbox.more", show=False),
+        Binding("ctrl+r", "reload", "Reload", id="outbox.reload", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    OutboxScreen #outbox-counts { height: 1; padding: 0 1; background: $panel; }
+    OutboxScreen #outbox-table { height: 1fr; }
+    OutboxScreen #outbox-error { height: auto; max-height: 4; padding: 0 1; color: $error; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_index = 0
+        self.mails: dict[int, outboxmod.OutboxRow] = {}
+        self.next_cursor: str | None = None
+        self.counts: dict[str, int] = {}
+
+    @property
+    def state_filter(self) -> str | None:
+        return FILTERS[self.filter_index]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading the outbox…", id="outbox-counts", markup=False)
+        yield DataTable(id="outbox-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="outbox-error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table: DataTable[Any] = self.query_one(DataTable)
+        for key, label in (("id", "#"), ("state", "State"), ("recipient", "Recipient"),
+                           ("subject", "Subject"), ("order", "Order"), ("attempts", "Tries"),
+                           ("error", "Last error")):
+            table.add_column(label, key=key)
+        table.focus()
+        self.set_interval(REFRESH_SECONDS, self._refresh_if_shown)
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def _refresh_if_shown(self) -> None:
+        if self.is_current and len(self.mails) <= PAGE:
+            self.action_reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A refused or failed action becomes a notice (worker events do not bubble)."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            app: Any = self.app
+            if hasattr(app, "report_error"):
+                app.report_error(event.worker.error)
+            else:
+                self.notify(str(event.worker.error), severity="error", markup=False)
+
+    # ----- loading ----------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self._load(self.state_filter, None, False)
+
+    def action_more(self) -> None:
+        if self.next_cursor:
+            self._load(self.state_filter, self.next_cursor, True)
+
+    @work(thread=True, exclusive=True, group="outbox-load", exit_on_error=False)
+    def _load(self, state: str | None, cursor: str | None, append: bool) -> None:
+        counts = in_db(outboxmod.outbox_counts)
+        page = in_db(outboxmod.outbox_page, state, cursor, PAGE)
+        if not get_current_worker().is_cancelled:
+            self.post_message(OutboxLoaded(counts, page, append))
+
+    def on_outbox_loaded(self, message: OutboxLoaded) -> None:
+        self.counts = message.counts
+        shown = "all" if self.state_filter is None else self.state_filter
+        summary = "  ".join(f"{k} {message.counts.get(k, 0)}" for k in SHOWN_COUNTS)
+        self.query_one("#outbox-counts", Static).update(
+            Text(f"{summary}   · showing: {shown} (f)"))
+        table: DataTable[Any] = self.query_one(DataTable)
+        keep = self.selected()
+        if not message.append:
+            self.mails = {}
+        with self.app.batch_update():
+            if not message.append:
+                table.clear()
+            for row in message.page.rows:
+                self.mails[row.id] = row
+                table.add_row(*self._cells(row), key=str(row.id))
+        self.next_cursor = message.page.next_cursor
+        if keep is not None and str(keep.id) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(keep.id)))
+        self._show_error()
+
+    @staticmethod
+    def _cells(row: outboxmod.OutboxRow) -> list[Text]:
+        error = row.last_error.splitlines()[0] if row.last_error else ""
+        return [Text(str(row.id), justify="right"),
+                Text(row.state, style=STATE_STYLES.get(row.state, "")),
+                Text(row.recipient), Text(row.subject or row.kind), Text(row.order_code),
+                Text(str(row.attempts), justify="right"), Text(error[:60])]
+
+    def selected(self) -> outboxmod.OutboxRow | None:
+        table: DataTable[Any] = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.mails.get(int(key.value)) if key.value is not None else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_error()
+        if event.cursor_row >= self.query_one(DataTable).row_count - 5:
+            self.action_more()
+
+    def _show_error(self) -> None:
+        row = self.selected()
+        text = ""
+        if row is not None and row.last_error and row.state != "sent":
+            text = f"#{row.id}: {row.last_error}"
+        self.query_one("#outbox-error", Static).update(Text(text))
+
+    # ----- actions ----------------------------------------------------------------------
+
+    def action_cycle_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self.next_cursor = None
+        self.action_reload()
+
+    def _act(self, fn: Callable[..., outboxmod.OutboxRow], verb: str) -> None:
+        row = self.selected()
+        if row is None:
+            self.notify("No mail selected.", severity="warning")
+            return
+        self._write(fn, row.id, verb)
+
+    @work(thread=True, exit_on_error=False, group="outbox-write")
+    def _write(self, fn: Callable[..., outboxmod.OutboxRow], mail_id: int, verb: str) -> None:
+        app: Any = self.app
+        result = in_db(fn, app.shop, app.actor, mail_id)
+        self.post_message(MailChanged(f"Mail #{mail_id} {verb}: {result.recipient} "
+                                      f"({result.state})"))
+
+    def on_mail_changed(self, message: MailChanged) -> None:
+        self.notify(message.summary, markup=False)
+        self.action_reload()
+
+    def action_retry(self) -> None:
+        self._act(outboxmod.retry_mail, "queued again")
+
+    def action_cancel_mail(self) -> None:
+        self._act(outboxmod.cancel_mail, "cancelled")
+
+    def action_resend(self) -> None:
+        self._act(outboxmod.resend_mail, "copied for resending")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table takes the key) opens the mail's order."""
+        event.stop()
+        self.action_open_order()
+
+    def action_open_order(self) -> None:
+        row = self.selected()
+        if row is None or row.order_id is None:
+            self.notify("This mail is not about an order.", severity="warning")
+            return
+        app: Any = self.app
+        app.open_order(row.order_id)
