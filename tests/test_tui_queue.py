@@ -1,0 +1,180 @@
+"""The order queue driven with Textual's pilot on a real database."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from store.models import OrderEvent, Outbox
+from tests.bulk import insert_orders
+from tests.factories import place
+from tests.tui_support import make_app, screen_text, settle, wait_until
+from tui.screens.order_detail import OrderDetailScreen
+from tui.screens.queue import QueueScreen
+
+
+def cell_texts(app, row: int) -> list[str]:
+    table = app.screen.query_one("#orders", DataTable)
+    return [str(c) for c in table.get_row_at(row)]
+
+
+async def test_queue_opens_newest_first_with_counts(shop, admin, config):
+    first = place(shop, name="First Buyer")
+    last = place(shop, name="Last Buyer")
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        table = app.screen.query_one("#orders", DataTable)
+        assert table.row_count == 2
+        assert cell_texts(app, 0)[1] == last.code
+        assert cell_texts(app, 1)[1] == first.code
+        assert "Last Buyer" in cell_texts(app, 0)
+        tab = app.screen.query_one("#t-awaiting_payment")
+        assert "2" in str(tab.label)
+
+
+async def test_filter_as_you_type_and_escape_clears(shop, admin, config):
+    place(shop, name="Zed Quigley", email="zed@example.com")
+    place(shop, name="Ann Smith")
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#orders", DataTable)
+        await pilot.press("slash", *"ze")
+        await wait_until(pilot, lambda: table.row_count == 1)
+        assert "Zed Quigley" in cell_texts(app, 0)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == 2
+
+
+async def test_bad_filter_token_is_named(shop, admin, config):
+    place(shop)
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"bogus:1", "enter")
+        await settle(pilot)
+        status = str(app.screen.query_one("#queue-status").render())
+        assert "bogus" in status
+        assert app.screen.query_one("#orders", DataTable).row_count == 1
+
+
+async def test_paging_deep_keeps_a_small_window(shop, admin, config):
+    ids = insert_orders(shop, 400)
+    app = make_app(config, page_size=40)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#orders", DataTable)
+        seen: set[int] = set()
+        for _ in range(12):
+            await pilot.press("end")
+            await settle(pilot)
+            assert table.row_count <= 120
+            seen.update(r.id for r in screen.rows)
+        # every order was reached through the cursors; the last one is the oldest
+        assert seen == set(ids)
+        await pilot.press("end")
+        assert screen.current_row().id == ids[0]
+        for _ in range(12):
+            await pilot.press("home")
+            await settle(pilot)
+            assert table.row_count <= 120
+        assert screen.current_row().id == ids[-1]
+        assert screen.pages[0].prev_cursor is None
+
+
+async def test_hostile_names_are_shown_literally(shop, admin, config, tmp_path):
+    place(shop, name="Ann [/] Smith", email="ann@example.com")
+    place(shop, name="[@click=app.quit]x", email="x@example.com")
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        texts = cell_texts(app, 0) + cell_texts(app, 1)
+        assert "[@click=app.quit]x" in texts
+        assert "Ann [/] Smith" in texts
+        await pilot.click("#orders")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OrderDetailScreen)
+        assert "[@click=app.quit]x" in screen_text(app)
+        await pilot.click("#detail-summary", offset=(15, 0))
+        await settle(pilot)
+        assert app.is_running
+
+
+async def test_bulk_preview_apply_and_undo(shop, admin, config):
+    ids = insert_orders(shop, 30)
+    insert_orders(shop, 2, status="cancelled")
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert len(app.screen.marked) == 32
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("p")  # Paid / processing
+        await settle(pilot)
+        preview = app.screen
+        body = str(preview.query_one("#confirm-body").render())
+        assert "30 × Awaiting payment → Paid / processing" in body
+        assert "30 email(s) will be queued" in body
+        assert "2 refused" in body
+        # the preview changed nothing
+        assert OrderEvent.select().where(OrderEvent.kind == "status").count() == 0
+        await pilot.press("y")
+        await settle(pilot)
+        refusals = str(app.screen.query_one("#confirm-body").render())
+        assert "cannot move" in refusals
+        await pilot.press("enter")
+        await settle(pilot)
+        assert OrderEvent.select().where(OrderEvent.kind == "status").count() == 30
+        assert Outbox.select().where(Outbox.kind == "payment_received").count() == 30
+        assert "Paid / processing 30" in str(app.screen.query_one("#t-paid").label)
+        await pilot.press("z")
+        await settle(pilot)
+        assert OrderEvent.select().where(OrderEvent.kind == "status_undone").count() == 30
+        assert Outbox.select().where(Outbox.kind == "payment_received",
+                                     Outbox.state == "cancelled").count() == 30
+        assert "Awaiting payment 30" in str(app.screen.query_one("#t-awaiting_payment").label)
+        assert set(ids)
+
+
+async def test_space_and_range_marks(shop, admin, config):
+    insert_orders(shop, 10)
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("space")  # marks row 0, moves to 1
+        assert len(screen.marked) == 1
+        await pilot.press("v", "down", "down", "v")  # rows 1..3
+        assert len(screen.marked) == 4
+        await pilot.press("shift+down")  # rows 3 and 4
+        assert len(screen.marked) == 5
+        await pilot.press("u")
+        assert not screen.marked
+
+
+@pytest.mark.parametrize("code_ok", [True, False])
+async def test_scan_to_open(shop, admin, config, code_ok):
+    ref = place(shop)
+    place(shop)
+    app = make_app(config)
+    code = ref.code.split("-")[1]
+    if not code_ok:
+        code = code[:-1] + str((int(code[-1]) + 1) % 10)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press(*code, "enter")
+        await settle(pilot)
+        if code_ok:
+            assert isinstance(app.screen, OrderDetailScreen)
+            assert app.screen.detail.code == ref.code
+        else:
+            assert isinstance(app.screen, QueueScreen)
+            messages = [n.message for n in app._notifications]
+            assert any("check character does not match" in m for m in messages)

@@ -1,0 +1,52 @@
+"""Helpers shared by the TUI tests: an app on the test database, and waiting for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from store.config import Config
+from tests.conftest import make_config
+from tui.app import BackroomApp, build_app
+
+
+def app_config(config: Config, **ui: Any) -> Config:
+    """The test config without the in-app mail loop (no SMTP server here), plus ui changes."""
+    url = config.database_url
+    return make_config(url, mail={"deliver_in_app": False}, ui=ui)
+
+
+def make_app(config: Config, login: str = "ada", **ui: Any) -> BackroomApp:
+    return build_app(app_config(config, **ui), login)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until every worker is done and the messages they posted are handled."""
+    app = pilot.app
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            pass  # a superseded load, or a failure the app turned into a notice
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in app.workers):
+                return
+
+
+async def wait_until(pilot: Pilot[Any], condition: Any, tries: int = 100) -> None:
+    """Let the app run (timers, debounce, workers) until `condition()` holds."""
+    for _ in range(tries):
+        await settle(pilot)
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never reached the expected state")
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows now, as plain text (one line per row)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -1,0 +1,393 @@
+"""The backroom App: modes, app-wide keys, scan-to-open, the command palette and command line,
+undo, the in-app mail loop, and the one handler that turns a failed worker into a notice."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import events, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from store.config import APP_NAME, Config
+from store.errors import BackroomError, Conflict
+from store.operators import Actor
+from store.shop import Shop, open_shop
+from tui.messages import OrdersChanged
+from tui.screens import in_db
+
+# Built-in views of the `:` command line; config [views] adds to them and wins.
+BUILTIN_VIEWS = {
+    "all": "",
+    "pending": "status:awaiting_payment,awaiting_verification",
+    "today": "placed:today",
+    "toship": "status:paid",
+}
+SCREENS_BY_MODE = {
+    "orders": ("tui.screens.queue", "QueueScreen"),
+    "customers": ("tui.screens.customers", "CustomersScreen"),
+    "groups": ("tui.screens.groups", "GroupsScreen"),
+    "outbox": ("tui.screens.outbox", "OutboxScreen"),
+}
+MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox"}
+SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
+
+log = logging.getLogger("backroom.tui")
+
+
+class Placeholder(Screen[None]):
+    """Shown for a screen whose module has not landed yet."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.label = name
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"The {self.label} screen is not available in this version.",
+                     markup=False, id="placeholder")
+        yield Footer()
+
+
+def _factory(mode: str) -> Callable[[], Screen[Any]]:
+    module_name, class_name = SCREENS_BY_MODE[mode]
+
+    def make() -> Screen[Any]:
+        if importlib.util.find_spec(module_name) is None:
+            return Placeholder(mode)
+        return getattr(importlib.import_module(module_name), class_name)()  # type: ignore[no-any-return]
+
+    return make
+
+
+@dataclasses.dataclass
+class LastChange:
+    """The status change `z` can revert: its batches, when, and what it was."""
+
+    batches: list[str]
+    at: float
+    summary: str
+
+
+class BackroomApp(App[None]):
+    """The back office: orders, customers, groups and outbox as modes over one shop."""
+
+    TITLE = "backroom"
+    CSS_PATH = "backroom.tcss"
+    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}
+    DEFAULT_MODE = "orders"
+    BINDINGS = [
+        Binding("1", "mode('orders')", "Orders", id="app.orders", show=False),
+        Binding("2", "mode('customers')", "Customers", id="app.customers", show=False),
+        Binding("3", "mode('groups')", "Groups", id="app.groups", show=False),
+        Binding("4", "mode('outbox')", "Outbox", id="app.outbox", show=False),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("colon", "command_line", "Cmd", id="app.command", show=False),
+        Binding("z", "undo", "Undo", id="app.undo", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
+    ]
+
+    def __init__(self, config: Config, login: str | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.shop: Shop = open_shop(config)
+        self.actor: Actor = self.shop.actor(login)
+        self.last_change: LastChange | None = None
+        self._scan = ""
+        self._scan_timer: Any = None
+        self._replay: str | None = None
+        self._mail_stop = threading.Event()
+        self.sub_title = f"{self.actor.login} ({self.actor.role})"
+        if config.keys:
+            self.set_keymap(dict(config.keys))
+
+    # ----- start and stop ---------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.config.get("mail", "deliver_in_app") and \
+                importlib.util.find_spec("mailer.worker") is not None:
+            self._deliver_mail()
+
+    @work(thread=True, exit_on_error=False, group="mail", name="mail delivery")
+    def _deliver_mail(self) -> None:
+        """The delivery loop of a one-person shop, until the app exits."""
+        from mailer import worker as mail_worker
+
+        mail_worker.run_blocking(self.config, self._mail_stop)  # type: ignore[attr-defined]
+
+    async def action_quit(self) -> None:
+        self._mail_stop.set()
+        await super().action_quit()
+
+    def on_unmount(self) -> None:
+        self._mail_stop.set()
+
+    # ----- navigation -------------------------------------------------------------------
+
+    def action_mode(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def open_order(self, order_id: int, filter: Any = None) -> None:
+        """Push the detail of one order; `filter` gives next/previous their order."""
+        from tui.screens.order_detail import OrderDetailScreen
+
+        if filter is None and self.current_mode == "orders":
+            queue = self.screen_stack[0] if self.screen_stack else None
+            filter = getattr(queue, "filter", None)
+        self.push_screen(OrderDetailScreen(order_id, filter))
+
+    def open_customer(self, customer_id: int) -> None:
+        if importlib.util.find_spec("tui.screens.profile") is None:
+            self.notify("Customer profiles are not available in this version.")
+            return
+        from tui.screens.profile import ProfileScreen  # type: ignore[import-not-found]
+
+        self.push_screen(ProfileScreen(customer_id))
+
+    def open_view(self, query: str) -> None:
+        """Show the queue filtered by `query` (a saved view or a typed filter)."""
+        self.switch_mode("orders")
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        queue = self.screen_stack[0]
+        if hasattr(queue, "set_filter_text"):
+            queue.set_filter_text(query)
+
+    def views(self) -> dict[str, str]:
+        return BUILTIN_VIEWS | dict(self.config.views)
+
+    # ----- help, palette, command line --------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, binding_rows
+
+        screen = self.screen
+        if isinstance(screen, ModalScreen):
+            return
+        self.push_screen(HelpScreen(type(screen).__name__, binding_rows(screen)))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every screen, every saved view, and every action of the current screen."""
+        yield from super().get_system_commands(screen)
+        for key, mode in MODE_KEYS.items():
+            yield SystemCommand(f"Go to {mode}", f"key {key}",
+                                lambda mode=mode: self.action_mode(mode))
+        for name, query in self.views().items():
+            yield SystemCommand(f"View: {name}", query or "every current order",
+                                lambda query=query: self.open_view(query))
+        yield SystemCommand("Undo the last status change", "key z", self.action_undo)
+        yield SystemCommand("Command line", "key :", self.action_command_line)
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen or active.node is self:
+                continue
+            seen.add(binding.action)
+            node = active.node
+
+            def run(node: Any = node, action: str = binding.action) -> None:
+                self.call_later(node.run_action, action)
+
+            yield SystemCommand(binding.description, f"key {self.get_key_display(binding)}",
+                                run)
+
+    def action_command_line(self) -> None:
+        from tui.screens.command_line import CommandLine
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        names = [*self.views(), "order ", *SCREENS_BY_MODE, "help", "undo", "quit"]
+        self.push_screen(CommandLine(names), self.run_command)
+
+    def run_command(self, text: str | None) -> None:
+        """`:name` of a view or screen, `:order CODE`, `:filter QUERY`, `:undo`, `:q`."""
+        if not text:
+            return
+        word, _, rest = text.partition(" ")
+        word = word.lower()
+        if word in ("q", "quit", "exit"):
+            self.exit()
+        elif word in ("o", "order"):
+            self.scan_open(rest)
+        elif word in ("f", "filter"):
+            self.open_view(rest)
+        elif word in self.views():
+            self.open_view(self.views()[word])
+        elif word in SCREENS_BY_MODE:
+            self.action_mode(word)
+        elif word == "help":
+            self.action_help()
+        elif word == "undo":
+            self.action_undo()
+        elif word[:1].isdigit() or "-" in word:
+            self.scan_open(text)
+        else:
+            known = ", ".join(sorted([*self.views(), *SCREENS_BY_MODE, "order CODE", "q"]))
+            self.notify(f"unknown command :{word} (known: {known})", severity="warning")
+
+    # ----- scan-to-open -----------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self._scan_key(event):
+            return
+        await super().on_event(event)
+
+    def _scan_key(self, event: events.Key) -> bool:
+        """Collect digits typed or scanned; Enter opens the order. True when consumed."""
+        if event.key == self._replay:
+            self._replay = None
+            return False
+        if isinstance(self.screen, ModalScreen) or isinstance(self.focused, Input | TextArea):
+            return False
+        char = event.character or ""
+        if event.key == "enter" and self._scan:
+            code, self._scan = self._scan, ""
+            self._show_scan()
+            self.scan_open(code)
+            return True
+        if event.key == "escape" and self._scan:
+            self._scan = ""
+            self._show_scan()
+            return True
+        if len(char) == 1 and char.isdigit():
+            self._scan += char
+            self._show_scan()
+            if self._scan_timer is not None:
+                self._scan_timer.stop()
+            self._scan_timer = self.set_timer(SCAN_SETTLE, self._settle_scan)
+            return True
+        if self._scan:
+            self._settle_scan(force=True)
+        return False
+
+    def _settle_scan(self, force: bool = False) -> None:
+        """A lone mode digit with nothing after it was a key press: replay it."""
+        if len(self._scan) == 1 and self._scan in MODE_KEYS:
+            digit, self._scan = self._scan, ""
+            self._replay = digit
+            self.simulate_key(digit)
+        elif force:
+            self._scan = ""
+        self._show_scan()
+
+    def _show_scan(self) -> None:
+        self.sub_title = (f"open order: {self._scan}_  (Enter)" if self._scan
+                          else f"{self.actor.login} ({self.actor.role})")
+
+    def scan_open(self, text: str) -> None:
+        self._find_and_open(text.strip())
+
+    @work(thread=True, exit_on_error=False, group="scan")
+    def _find_and_open(self, text: str) -> None:
+        from store.orders import find_order
+
+        try:
+            ref = in_db(find_order, self.shop, text)
+        except BackroomError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Scan", severity="error")
+            return
+        self.call_from_thread(self.open_order, ref.id)
+
+    # ----- undo -------------------------------------------------------------------------
+
+    def remember_change(self, batches: list[str], summary: str) -> None:
+        self.last_change = LastChange(batches, time.monotonic(), summary)
+
+    def action_undo(self) -> None:
+        change = self.last_change
+        if change is None:
+            self.notify("Nothing to undo.")
+            return
+        if time.monotonic() - change.at > self.shop.undo_seconds:
+            self.notify(f"Too late to undo: changes can be undone for {self.shop.undo_seconds} s.",
+                        severity="warning")
+            return
+        self.last_change = None
+        self._undo(change)
+
+    @work(thread=True, exit_on_error=False, group="undo")
+    def _undo(self, change: LastChange) -> None:
+        from store.orders import undo
+
+        reverted = refused = withdrawn = 0
+        for batch in change.batches:
+            result = in_db(undo, self.shop, self.actor, batch)
+            reverted += len(result.changed)
+            refused += len(result.refused)
+            withdrawn += result.mails
+        text = f"Undone: {reverted} order(s) back"
+        if withdrawn:
+            text += f", {withdrawn} email(s) withdrawn"
+        if refused:
+            text += f", {refused} changed again since and left as they are"
+        self.call_from_thread(self.notify, text, title="Undo")
+        self.call_from_thread(self.broadcast_change, text)
+
+    def broadcast_change(self, summary: str = "") -> None:
+        """Tell every screen of the current mode that orders changed, so it reloads."""
+        for screen in self.screen_stack:
+            screen.post_message(OrdersChanged(summary))
+
+    # ----- errors -----------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.error)
+
+    def report_error(self, error: BaseException) -> None:
+        """A refusal is a notice; a conflict also reloads; anything else is logged too."""
+        if isinstance(error, Conflict):
+            self.notify(str(error), title="Changed by someone else", severity="warning")
+            self.broadcast_change()
+        elif isinstance(error, BackroomError):
+            self.notify(str(error), title="Refused", severity="error")
+        else:
+            path = self._log_error(error)
+            self.notify(f"Unexpected error: {type(error).__name__}: {error}. Details in {path}",
+                        title="Error", severity="error", timeout=15, markup=False)
+
+    def _log_error(self, error: BaseException) -> Path:
+        configured = str(self.config.get("ui", "log_file"))
+        if configured:
+            path = Path(configured)
+        else:
+            import platformdirs
+
+            path = Path(platformdirs.user_log_dir(APP_NAME)) / "backroom.log"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = "".join(traceback.format_exception(error))
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                             f"{self.actor.login}\n{text}\n")
+        except OSError:
+            log.exception("cannot write the error log", exc_info=error)
+        return path
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error in a handler after start-up becomes a notice, not a traceback."""
+        if self.is_running and self._exit_renderables == [] and not isinstance(
+                error, (KeyboardInterrupt, SystemExit)):
+            try:
+                self.report_error(error)
+                return
+            except Exception:
+                pass
+        super()._handle_exception(error)
+
+
+def build_app(config: Config, login: str | None = None) -> BackroomApp:
+    """The one factory the CLI and the tests use."""
+    return BackroomApp(config, login)

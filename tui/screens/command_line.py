@@ -1,0 +1,32 @@
+"""The `:` command line: saved views, `:order CODE`, screen names, `:q`."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Input
+
+
+class CommandLine(ModalScreen[str | None]):
+    """A one-line prompt docked at the bottom, like vi's; returns the text typed."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="command.cancel")]
+
+    def __init__(self, suggestions: list[str] | None = None) -> None:
+        super().__init__()
+        self.suggestions = suggestions or []
+
+    def compose(self) -> ComposeResult:
+        from textual.suggester import SuggestFromList
+
+        yield Input(placeholder=":pending, :today, :order BR-10000x, :customers, :q",
+                    id="command-input",
+                    suggester=SuggestFromList(self.suggestions, case_sensitive=False))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip().lstrip(":"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,472 @@
+"""One order: customer, items, money, payment, shipping, notes and the history timeline, with
+an action per key; next/previous walk the queue's filter without going back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.messages import DetailLoaded, OrdersChanged
+from tui.screens import in_db
+from tui.widgets.format import money, when
+
+if TYPE_CHECKING:
+    from store.queries import OrderDetail, QueueFilter
+    from tui.app import BackroomApp
+
+EVENT_LABELS = {
+    "placed": "placed", "status": "status", "status_undone": "status undone",
+    "payment": "payment", "refund": "refund", "tracking": "tracking",
+    "reference": "reference", "address": "address", "contact": "contact",
+    "archived": "archived", "unarchived": "unarchived",
+}
+
+
+class OrderDetailScreen(Screen[None]):
+    """The detail of one order; every action re-reads the order after it is written."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("s", "status", "Status", id="detail.status"),
+        Binding("t", "tracking", "Tracking", id="detail.tracking"),
+        Binding("f", "reference", "Reference", id="detail.reference", show=False),
+        Binding("e", "address", "Address", id="detail.address", show=False),
+        Binding("c", "contact", "Contact", id="detail.contact", show=False),
+        Binding("n", "note", "Note", id="detail.note"),
+        Binding("m", "refund", "Refund", id="detail.refund", show=False),
+        Binding("a", "archive", "Archive", id="detail.archive", show=False),
+        Binding("D", "delete", "Delete test order", id="detail.delete", show=False),
+        Binding("right_square_bracket,j", "step(1)", "Next", id="detail.next"),
+        Binding("left_square_bracket,k", "step(-1)", "Prev", id="detail.previous"),
+        Binding("w", "work_queue", "Work the queue on/off", id="detail.work", show=False),
+        Binding("enter,p", "customer", "Customer", id="detail.customer", show=False),
+        Binding("z", "app.undo", "Undo", id="detail.undo", show=False),
+        Binding("r", "reload", "Reload", id="detail.reload", show=False),
+    ]
+
+    def __init__(self, order_id: int, filter: QueueFilter | None = None) -> None:
+        super().__init__()
+        self.order_id = order_id
+        self.filter = filter
+        self.detail: OrderDetail | None = None
+
+    @property
+    def backroom(self) -> BackroomApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("loading…", id="detail-title", markup=False)
+        with VerticalScroll(id="detail-body"):
+            yield Static("", id="detail-summary", markup=False)
+            yield Static("", id="detail-items", markup=False)
+            yield Static("", id="detail-history", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-body").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load(self.order_id)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def on_orders_changed(self, message: OrdersChanged) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
+    def _load(self, order_id: int) -> None:
+        from store.queries import order_detail
+
+        detail = in_db(order_detail, order_id)
+        self.post_message(DetailLoaded(detail))
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        d = message.detail
+        self.detail = d
+        self.order_id = d.id
+        wf = self.backroom.shop.workflow
+        status = wf[d.status] if d.status in wf else None
+        title = Text()
+        title.append(f" {d.code} ", style="bold reverse")
+        title.append(" ")
+        title.append(wf.label(d.status), style=f"bold {status.colour if status else ''}")
+        if d.archived:
+            title.append("  archived", style="dim")
+        if d.is_test:
+            title.append("  TEST", style="bold magenta")
+        title.append(f"  placed {when(d.placed_at)}  v{d.version}", style="dim")
+        if self.backroom.config.get("ui", "next_after_action") or getattr(self, "_work", False):
+            title.append("  work-the-queue", style="italic cyan")
+        self.query_one("#detail-title", Static).update(title)
+        self.query_one("#detail-summary", Static).update(self._summary(d))
+        self.query_one("#detail-items", Static).update(self._items(d))
+        self.query_one("#detail-history", Static).update(self._history(d))
+
+    # ----- rendering (all untrusted text as Text, never markup) ---------------------------
+
+    def _summary(self, d: OrderDetail) -> Group:
+        cur = d.currency
+        grid = Table.grid(padding=(0, 2), expand=True)
+        grid.add_column(style="bold", no_wrap=True, width=11)
+        grid.add_column(ratio=1)
+        contact = Text(d.customer_name or "")
+        contact.append(f"  <{d.customer_email}>" if d.customer_email else "")
+        if d.customer_phone:
+            contact.append(f"  {d.customer_phone}")
+        if d.customer_id:
+            contact.append("  (Enter: profile)", style="dim")
+        grid.add_row("Customer", contact)
+        remaining = d.refundable
+        grid.add_row("Payment", Text(
+            f"{d.payment_method or '-'}  ref {d.payment_reference or '-'}  "
+            f"paid {money(d.amount_paid, cur)}  refunded {money(d.amount_refunded, cur)}  "
+            f"refundable {money(remaining, cur)}"))
+        ship = Text(f"{d.shipping_method or '-'}  {money(d.shipping_cost, cur)}  tracking ")
+        ship.append(d.tracking_number or "-")
+        if d.carrier:
+            ship.append(f" ({d.carrier})")
+        grid.add_row("Shipping", ship)
+        for kind in ("shipping", "billing"):
+            address = d.addresses.get(kind) if d.addresses else None
+            if address is not None:
+                grid.add_row(kind.capitalize()[:4] + ". addr", Text(_address_text(address)))
+        grid.add_row("Reference", Text(d.internal_reference or "-"))
+        if d.customer_note:
+            grid.add_row("Cust. note", Text(d.customer_note))
+        grid.add_row("Language", Text(d.language or "-"))
+        return Group(grid)
+
+    def _items(self, d: OrderDetail) -> Table:
+        cur = d.currency
+        table = Table(box=None, expand=True, show_edge=False, header_style="bold",
+                      title_justify="left")
+        table.add_column("SKU", no_wrap=True)
+        table.add_column("Item", ratio=1)
+        table.add_column("Qty", justify="right")
+        table.add_column("Price", justify="right", no_wrap=True)
+        table.add_column("Total", justify="right", no_wrap=True)
+        for item in d.items:
+            table.add_row(Text(item.sku), Text(item.name), Text(str(item.quantity)),
+                          Text(money(item.unit_price, cur)), Text(money(item.line_total, cur)))
+        for label, value in (("Subtotal", d.subtotal), ("Tax", d.tax),
+                             ("Shipping", d.shipping_cost), ("Discount", -d.discount),
+                             ("Total", d.total)):
+            style = "bold" if label == "Total" else "dim"
+            table.add_row("", Text(label, style=style), "", "", Text(money(value, cur),
+                                                                        style=style))
+        return table
+
+    def _history(self, d: OrderDetail) -> Group:
+        wf = self.backroom.shop.workflow
+        lines: list[tuple[Any, Text]] = []
+        for e in d.events:
+            line = Text(f"{when(e.created_at)} ", style="dim")
+            line.append(f"{e.operator_login or '-'} ", style="bold")
+            if e.kind == "note":
+                line.append("note to customer: " if e.visible else "internal note: ",
+                            style="yellow" if e.visible else "cyan")
+                line.append(e.message)
+            elif e.kind in ("status", "status_undone"):
+                line.append(EVENT_LABELS[e.kind] + " ", style="green")
+                line.append(f"{wf.label(e.from_status)} → {wf.label(e.to_status)}")
+                if e.message:
+                    line.append(f"  {e.message}")
+            else:
+                line.append(EVENT_LABELS.get(e.kind, e.kind) + " ", style="green")
+                line.append(e.message)
+            lines.append((e.created_at, line))
+        for mail in d.mails:
+            line = Text(f"{when(mail.created_at)} ", style="dim")
+            line.append("mail ", style="magenta")
+            line.append(f"{mail.kind} to ")
+            line.append(mail.recipient)
+            style = "red" if mail.state in ("failed", "dead") else "dim"
+            line.append(f"  [{mail.state}]", style=style)
+            if mail.last_error:
+                line.append(f"  {mail.last_error}", style="red")
+            lines.append((mail.created_at, line))
+        lines.sort(key=lambda pair: pair[0])
+        title = Text("History", style="bold underline")
+        return Group(title, *(line for _at, line in lines))
+
+    # ----- actions ------------------------------------------------------------------------
+
+    def _write(self, fn: Callable[..., Any], *args: Any, done: str = "", next_after: bool = True,
+               **kwargs: Any) -> None:
+        """Run one store service in a worker; afterwards reload, or move on (work-the-queue)."""
+        self._run_write(fn, args, kwargs, done, next_after)
+
+    @work(thread=True, exit_on_error=False, group="detail-write")
+    def _run_write(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                   done: str, next_after: bool) -> None:
+        app = self.backroom
+        result = in_db(fn, app.shop, app.actor, *args, **kwargs)
+        self.app.call_from_thread(self._written, result, done, next_after)
+
+    def _written(self, result: Any, done: str, next_after: bool) -> None:
+        from store.orders import StatusChange
+
+        if isinstance(result, StatusChange):
+            if result.refused:
+                self.notify(f"{result.refused[0].code}: {result.refused[0].reason}",
+                            title="Refused", severity="error")
+                self.reload()
+                return
+            label = self.backroom.shop.workflow.label(result.to_status)
+            done = f"{self.detail.code if self.detail else ''} is now {label}"
+            if result.mails:
+                done += f"; {result.mails} email(s) queued"
+            self.backroom.remember_change([result.batch], done)
+            done += " (z undoes)"
+        if done:
+            self.notify(done)
+        if next_after and self._work_the_queue() and self.filter is not None:
+            self._step(1, reload_if_none=True)
+        else:
+            self.reload()
+
+    def _work_the_queue(self) -> bool:
+        return bool(self.backroom.config.get("ui", "next_after_action")) ^ bool(
+            getattr(self, "_work", False))
+
+    def action_work_queue(self) -> None:
+        self._work = not getattr(self, "_work", False)
+        self.notify("Work-the-queue " + ("on" if self._work_the_queue() else "off")
+                    + ": after an action, the next order opens")
+        self.reload()
+
+    def action_status(self) -> None:
+        from store.orders import change_status
+        from tui.screens.status_dialog import StatusDialog
+
+        d = self.detail
+        if d is None:
+            return
+
+        def chosen(choice: Any) -> None:
+            if choice is not None:
+                self._write(change_status, [d.id], choice.status, notify=choice.notify,
+                            tracking=choice.tracking, expected_versions={d.id: d.version})
+
+        self.app.push_screen(StatusDialog(self.backroom.shop.workflow, [d.status], 1,
+                                          bool(d.tracking_number)), chosen)
+
+    def _prompt(self, title: str, value: str, then: Callable[[str], None]) -> None:
+        from tui.screens.text_prompt import TextPrompt
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                then(text)
+
+        self.app.push_screen(TextPrompt(title, value), answered)
+
+    def action_tracking(self) -> None:
+        from store.orders import set_tracking
+
+        d = self.detail
+        if d is not None:
+            self._prompt(f"Tracking number of {d.code}", d.tracking_number or "",
+                         lambda text: self._write(set_tracking, d.id, text,
+                                                  expected_version=d.version,
+                                                  done="tracking number saved"))
+
+    def action_reference(self) -> None:
+        from store.orders import set_reference
+
+        d = self.detail
+        if d is not None:
+            self._prompt(f"Internal reference of {d.code}", d.internal_reference or "",
+                         lambda text: self._write(set_reference, d.id, text,
+                                                  expected_version=d.version,
+                                                  done="reference saved"))
+
+    def action_address(self) -> None:
+        from store.orders import ADDRESS_FIELDS, edit_address
+        from tui.screens.form_dialog import FormDialog
+
+        d = self.detail
+        if d is None:
+            return
+        address = d.addresses.get("shipping") if d.addresses else None
+        fields = [(f, f.replace("_", " "), str(getattr(address, f, "") or ""))
+                  for f in ADDRESS_FIELDS]
+
+        def saved(changes: dict[str, str] | None) -> None:
+            if changes:
+                self._write(edit_address, d.id, "shipping", changes, expected_version=d.version,
+                            done="shipping address saved", next_after=False)
+
+        self.app.push_screen(FormDialog(f"Shipping address of {d.code}", fields), saved)
+
+    def action_contact(self) -> None:
+        from store.orders import edit_contact
+        from tui.screens.form_dialog import FormDialog
+
+        d = self.detail
+        if d is None:
+            return
+        fields = [("name", "name", d.customer_name or ""), ("email", "email",
+                                                            d.customer_email or ""),
+                  ("phone", "phone", d.customer_phone or "")]
+
+        def saved(changes: dict[str, str] | None) -> None:
+            if changes:
+                self._write(edit_contact, d.id, expected_version=d.version,
+                            done="contact details saved", next_after=False, **changes)
+
+        self.app.push_screen(FormDialog(f"Contact details of {d.code}", fields), saved)
+
+    def action_note(self) -> None:
+        from store.orders import add_note
+        from tui.screens.note_dialog import NoteDialog
+
+        d = self.detail
+        if d is None:
+            return
+
+        def added(note: tuple[str, bool] | None) -> None:
+            if note is not None:
+                text, visible = note
+                self._write(add_note, d.id, text, visible=visible, next_after=False,
+                            done="note sent to the customer" if visible else "note added")
+
+        self.app.push_screen(NoteDialog(), added)
+
+    def action_refund(self) -> None:
+        from store.orders import refund
+        from tui.screens.refund_dialog import RefundDialog
+
+        d = self.detail
+        if d is None:
+            return
+        if d.refundable <= 0:
+            self.notify(f"{d.code}: nothing to refund (paid {money(d.amount_paid, d.currency)}, "
+                        f"refunded {money(d.amount_refunded, d.currency)})", severity="warning")
+            return
+
+        def answered(value: tuple[int, str] | None) -> None:
+            if value is not None:
+                amount, reason = value
+                self._write(refund, d.id, amount, reason, expected_version=d.version,
+                            done=f"refunded {money(amount, d.currency)}")
+
+        self.app.push_screen(RefundDialog(d.code, d.amount_paid, d.amount_refunded, d.currency),
+                             answered)
+
+    def action_archive(self) -> None:
+        from store.orders import set_archived
+
+        d = self.detail
+        if d is None:
+            return
+        self._archive(set_archived, d.id, not d.archived)
+
+    @work(thread=True, exit_on_error=False, group="detail-write")
+    def _archive(self, fn: Callable[..., Any], order_id: int, archived: bool) -> None:
+        app = self.backroom
+        results = in_db(fn, app.shop, app.actor, [order_id], archived)
+        result = results[0] if results else None
+
+        def show() -> None:
+            if result is not None and not result.changed:
+                self.notify(f"{result.code}: {result.reason}", title="Refused",
+                            severity="error")
+            else:
+                self.notify("archived" if archived else "unarchived")
+            self.reload()
+
+        self.app.call_from_thread(show)
+
+    def action_delete(self) -> None:
+        from store.orders import delete_order
+        from tui.screens.confirm_dialog import ConfirmDialog
+
+        d = self.detail
+        if d is None:
+            return
+        if not d.is_test:
+            self.notify(f"{d.code} is a real order: cancel or archive it instead "
+                        "(only test orders can be deleted)", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(delete_order, d.id)
+
+        self.app.push_screen(ConfirmDialog(f"Delete test order {d.code}?",
+                                           "This removes the order and its history.",
+                                           yes="Delete"), answered)
+
+    @work(thread=True, exit_on_error=False, group="detail-write")
+    def _delete(self, fn: Callable[..., Any], order_id: int) -> None:
+        app = self.backroom
+        code = in_db(fn, app.shop, app.actor, order_id)
+
+        def gone() -> None:
+            self.notify(f"test order {code} deleted")
+            self.backroom.broadcast_change()
+            self.dismiss_or_pop()
+
+        self.app.call_from_thread(gone)
+
+    def dismiss_or_pop(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.dismiss_or_pop()
+
+    def action_customer(self) -> None:
+        d = self.detail
+        if d is None:
+            return
+        if not d.customer_id:
+            self.notify(f"{d.code} was placed as a guest: there is no customer profile")
+            return
+        self.backroom.open_customer(d.customer_id)
+
+    def action_step(self, step: int) -> None:
+        self._step(step)
+
+    def _step(self, step: int, reload_if_none: bool = False) -> None:
+        if self.filter is None:
+            self.notify("Open orders from the queue to walk through them.")
+            return
+        self._neighbour(step, reload_if_none)
+
+    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
+    def _neighbour(self, step: int, reload_if_none: bool) -> None:
+        from store.queries import neighbour, order_detail
+
+        other = in_db(neighbour, self.filter, self.order_id, step)
+        if other is None:
+            self.app.call_from_thread(
+                self.notify, "No next order in this filter." if step > 0
+                else "No previous order in this filter.")
+            if reload_if_none:
+                self.post_message(DetailLoaded(in_db(order_detail, self.order_id)))
+            return
+        self.post_message(DetailLoaded(in_db(order_detail, other)))
+
+
+def _address_text(address: Any) -> str:
+    name = " ".join(p for p in (getattr(address, "first_name", ""),
+                                getattr(address, "last_name", "")) if p)
+    parts = [name, getattr(address, "company", ""), getattr(address, "line1", ""),
+             getattr(address, "line2", ""),
+             " ".join(p for p in (getattr(address, "postcode", ""),
+                                  getattr(address, "city", "")) if p),
+             getattr(address, "region", ""), getattr(address, "country", "")]
+    return ", ".join(p for p in parts if p)

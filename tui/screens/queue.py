@@ -1,0 +1,621 @@
+"""The order queue: status tabs with counts, a windowed table paged by keyset cursors, a
+search-as-you-type filter, sorting, marks and bulk status changes with preview and undo."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+from textual.worker import get_current_worker
+
+from store.errors import BackroomError
+from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
+from tui.screens import in_db
+from tui.widgets.format import money, when
+from tui.widgets.table import RowTable
+
+if TYPE_CHECKING:
+    from store.orders import StatusChange
+    from store.queries import OrderRow, Page, QueueFilter
+    from tui.app import BackroomApp
+
+MAX_PAGES = 3  # the table holds at most this many pages: a few hundred rows
+PREFETCH = 20  # rows from either end of the window that trigger the next page
+DEBOUNCE = 0.25  # seconds of quiet typing before the filter runs
+LOADING_AFTER = 0.1  # a query slower than this shows the loading indicator
+SORTS = ("placed", "total", "status", "code")
+APPLY_CHUNK = 500
+COLUMNS = (("mark", " ", 1), ("code", "Code", 10), ("placed", "Placed", 11),
+           ("customer", "Customer", 18), ("items", "It", 3), ("total", "Total", 13),
+           ("status", "Status", 14), ("mail", "Mail", 6))
+
+
+class QueueScreen(Screen[None]):
+    """The orders mode's base screen."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="queue.open"),
+        Binding("slash", "filter", "Filter", id="queue.filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="queue.clear_filter", show=False),
+        Binding("space", "mark", "Mark", id="queue.mark"),
+        Binding("v", "range", "Range", id="queue.range", show=False),
+        Binding("shift+down", "mark_move(1)", "Mark and move down", id="queue.mark_down",
+                show=False),
+        Binding("shift+up", "mark_move(-1)", "Mark and move up", id="queue.mark_up", show=False),
+        Binding("a", "mark_all", "Mark all", id="queue.mark_all"),
+        Binding("u", "unmark", "Unmark all", id="queue.unmark", show=False),
+        Binding("s", "status", "Status", id="queue.status"),
+        Binding("z", "app.undo", "Undo", id="queue.undo"),
+        Binding("o", "sort", "Sort", id="queue.sort"),
+        Binding("O", "reverse", "Reverse sort", id="queue.reverse", show=False),
+        Binding("right_square_bracket", "tab(1)", "Next tab", id="queue.next_tab", show=False),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", id="queue.prev_tab",
+                show=False),
+        Binding("r", "reload", "Reload", id="queue.reload", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        from store.queries import QueueFilter
+
+        self.base = QueueFilter()  # what the tab and the sort keys say
+        self.filter: QueueFilter = self.base  # base + the typed filter
+        self.filter_text = ""
+        self.pages: list[Page] = []
+        self.requests: list[tuple[str | None, bool]] = []
+        self.rows: list[OrderRow] = []
+        self.marked: set[int] = set()
+        self.generation = 0
+        self.loading_more = False
+        self.anchor: int | None = None
+        self._debounce: Any = None
+        self._loading_timer: Any = None
+        self._busy = ""
+        self._rebuilding = False
+
+    @property
+    def backroom(self) -> BackroomApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        wf = self.backroom.shop.workflow
+        tabs = [Tab("All", id="t-_all")]
+        tabs += [Tab(wf[k].label, id=f"t-{k}") for k in wf.keys()]
+        tabs.append(Tab("Archived", id="t-_archived"))
+        yield Tabs(*tabs, id="status-tabs")
+        yield Input(placeholder="filter: text status:paid placed:>2026-11-01 sku:ABC pay:wire "
+                    "sort:-total", id="filter", classes="hidden")
+        table = RowTable(id="orders", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static("", id="queue-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#orders", DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        table.focus()
+        self.reload()
+
+    # ----- loading ------------------------------------------------------------------------
+
+    def reload(self, keep_position: bool = False) -> None:
+        """Fetch the counts and the first page (or the loaded window again, keeping place)."""
+        self.generation += 1
+        self._start_loading()
+        self._load_counts(self.generation, self.filter)
+        if keep_position and self.requests:
+            self._load_window(self.generation, self.filter, list(self.requests))
+        else:
+            self._load_page(self.generation, self.filter, None, False, "replace")
+
+    def _start_loading(self) -> None:
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+        self._loading_timer = self.set_timer(LOADING_AFTER, self._show_loading)
+
+    def _show_loading(self) -> None:
+        self.query_one("#orders", DataTable).loading = True
+
+    def _stop_loading(self) -> None:
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
+        self.query_one("#orders", DataTable).loading = False
+
+    def _limit(self) -> int:
+        return int(self.backroom.config.get("ui", "page_size"))
+
+    @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
+    def _load_page(self, generation: int, f: QueueFilter, cursor: str | None, backwards: bool,
+                   where: str) -> None:
+        from store.queries import queue_page
+
+        page = in_db(queue_page, f, cursor, self._limit(), backwards)
+        if not get_current_worker().is_cancelled:
+            self.post_message(PageLoaded(generation, page, where, (cursor, backwards)))
+
+    @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
+    def _load_window(self, generation: int, f: QueueFilter,
+                     requests: list[tuple[str | None, bool]]) -> None:
+        from store.queries import queue_page
+
+        pages = []
+        first = in_db(queue_page, f, requests[0][0], self._limit(), requests[0][1])
+        pages.append(first)
+        new_requests = [requests[0]]
+        while len(pages) < len(requests) and pages[-1].next_cursor:
+            cursor = pages[-1].next_cursor
+            pages.append(in_db(queue_page, f, cursor, self._limit(), False))
+            new_requests.append((cursor, False))
+        if not get_current_worker().is_cancelled:
+            self.post_message(WindowReloaded(generation, pages, new_requests))
+
+    @work(thread=True, exclusive=True, group="queue-counts", exit_on_error=False)
+    def _load_counts(self, generation: int, f: QueueFilter) -> None:
+        from store.queries import status_counts
+
+        current = in_db(status_counts, dataclasses.replace(f, archived=False))
+        archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()))
+        if not get_current_worker().is_cancelled:
+            self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
+
+    def on_counts_loaded(self, message: CountsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        wf = self.backroom.shop.workflow
+        tabs = self.query_one(Tabs)
+        tabs.query_one("#t-_all", Tab).label = Text(f"All {message.counts.get('_all', 0):,}")
+        for key in wf.keys():
+            tabs.query_one(f"#t-{key}", Tab).label = Text(
+                f"{wf.label(key)} {message.counts.get(key, 0):,}")
+        tabs.query_one("#t-_archived", Tab).label = Text(f"Archived {message.archived:,}")
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self.loading_more = False
+        self._stop_loading()
+        table = self.query_one("#orders", DataTable)
+        current = self._current_id()
+        if message.where == "replace":
+            self.pages, self.requests = [message.page], [message.request]
+            self._rebuild(None)
+            return
+        if message.where == "append":
+            self.pages.append(message.page)
+            self.requests.append(message.request)
+            if len(self.pages) <= MAX_PAGES:
+                with self.app.batch_update():
+                    for row in message.page.rows:
+                        self._add_row(table, row)
+                    self.rows.extend(message.page.rows)
+                self._update_status()
+                return
+            self.pages.pop(0)
+            self.requests.pop(0)
+        else:
+            self.pages.insert(0, message.page)
+            self.requests.insert(0, message.request)
+            if len(self.pages) > MAX_PAGES:
+                self.pages.pop()
+                self.requests.pop()
+        self._rebuild(current)
+
+    def on_window_reloaded(self, message: WindowReloaded) -> None:
+        if message.generation != self.generation:
+            return
+        self._stop_loading()
+        self.pages, self.requests = list(message.pages), list(message.requests)
+        self._rebuild(self._current_id(), self.query_one("#orders", DataTable).cursor_row)
+
+    def _rebuild(self, keep_id: int | None, fallback_row: int = 0) -> None:
+        """Refill the table from the loaded pages, keeping the cursor on the same order."""
+        table = self.query_one("#orders", DataTable)
+        self.rows = [row for page in self.pages for row in page.rows]
+        self._rebuilding = True
+        self.call_after_refresh(self._rebuilt)
+        with self.app.batch_update():
+            table.clear()
+            for row in self.rows:
+                self._add_row(table, row)
+            target = fallback_row
+            if keep_id is not None:
+                for index, row in enumerate(self.rows):
+                    if row.id == keep_id:
+                        target = index
+                        break
+            if self.rows:
+                table.move_cursor(row=min(target, len(self.rows) - 1), animate=False,
+                                  scroll=True)
+        self._update_status()
+
+    def _rebuilt(self) -> None:
+        self._rebuilding = False
+
+    def _add_row(self, table: DataTable[Any], row: OrderRow) -> None:
+        wf = self.backroom.shop.workflow
+        status = wf[row.status] if row.status in wf else None
+        code = Text(row.code, style="dim" if row.is_test else "")
+        table.add_row(
+            Text("●" if row.id in self.marked else " ", style="bold yellow"),
+            code,
+            Text(when(row.placed_at, short=True)),
+            Text(row.customer_name or row.customer_email),
+            Text(str(row.item_count), justify="right"),
+            Text(money(row.total, row.currency), justify="right"),
+            Text(wf.label(row.status), style=status.colour if status else ""),
+            Text(row.mail_state, style="red" if row.mail_state in ("failed", "dead") else "dim"),
+            key=str(row.id),
+        )
+
+    def _current_id(self) -> int | None:
+        table = self.query_one("#orders", DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row].id
+
+    def current_row(self) -> OrderRow | None:
+        table = self.query_one("#orders", DataTable)
+        if 0 <= table.cursor_row < len(self.rows):
+            return self.rows[table.cursor_row]
+        return None
+
+    @on(DataTable.RowHighlighted, "#orders")
+    def _near_edge(self, event: DataTable.RowHighlighted) -> None:
+        """Load the next or previous page before the cursor reaches the window's edge."""
+        index = self.query_one("#orders", DataTable).cursor_row
+        if self.anchor is not None:
+            self._update_status()
+        if self.loading_more or self._rebuilding or not self.pages:
+            return
+        if index >= len(self.rows) - PREFETCH and self.pages[-1].next_cursor:
+            self.loading_more = True
+            self._load_page(self.generation, self.filter, self.pages[-1].next_cursor, False,
+                            "append")
+        elif index < PREFETCH and self.pages[0].prev_cursor:
+            self.loading_more = True
+            self._load_page(self.generation, self.filter, self.pages[0].prev_cursor, True,
+                            "prepend")
+
+    def _update_status(self) -> None:
+        f = self.filter
+        parts = [f"sort {'-' if f.descending else ''}{f.sort}"]
+        if self.marked:
+            parts.append(f"{len(self.marked):,} marked")
+        if self.anchor is not None:
+            parts.append("range: move, then v marks")
+        if self._busy:
+            parts.append(self._busy)
+        if not self.rows:
+            parts.append("no orders match")
+        self.query_one("#queue-status", Static).update(" · ".join(parts))
+
+    def on_screen_resume(self) -> None:
+        if self.pages:
+            self.reload(keep_position=True)
+
+    def on_orders_changed(self, message: OrdersChanged) -> None:
+        if self.is_current:
+            self.reload(keep_position=True)
+
+    # ----- opening ----------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#orders")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.backroom.open_order(row.id, self.filter)
+
+    # ----- filter, tabs, sort -----------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        if self.anchor is not None:
+            self.anchor = None
+            self._update_status()
+            return
+        box = self.query_one("#filter", Input)
+        if box.value or self.filter_text:
+            box.value = ""
+            self._apply_filter_text("")
+        box.add_class("hidden")
+        self.query_one("#orders", DataTable).focus()
+
+    def set_filter_text(self, text: str) -> None:
+        """Show `text` in the filter box and apply it now (saved views, the command line)."""
+        box = self.query_one("#filter", Input)
+        box.value = text
+        box.set_class(not text, "hidden")
+        self._apply_filter_text(text)
+        self.query_one("#orders", DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE, lambda: self._apply_filter_text(event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._apply_filter_text(event.value)
+        self.query_one("#orders", DataTable).focus()
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
+            event.stop()
+            self.action_clear_filter()
+
+    def _apply_filter_text(self, text: str) -> None:
+        from store.queries import parse_filter
+
+        if text == self.filter_text and self.pages:
+            return
+        try:
+            parsed = parse_filter(text, self.backroom.shop.workflow, self.base)
+        except BackroomError as exc:
+            self.query_one("#queue-status", Static).update(f"filter: {exc}")
+            return
+        self.filter_text = text
+        self.filter = parsed
+        self.marked.clear()
+        self.reload()
+
+    @on(Tabs.TabActivated, "#status-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        key = (event.tab.id or "t-_all")[2:]
+        if key == "_archived":
+            base = dataclasses.replace(self.base, statuses=(), archived=True)
+        elif key == "_all":
+            base = dataclasses.replace(self.base, statuses=(), archived=False)
+        else:
+            base = dataclasses.replace(self.base, statuses=(key,), archived=False)
+        if base == self.base and self.pages:
+            return
+        self.base = base
+        self.filter_text = "\0"  # force the re-parse on the new base
+        self._apply_filter_text(self.query_one("#filter", Input).value)
+        self.query_one("#orders", DataTable).focus()
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(Tabs)
+        if step > 0:
+            tabs.action_next_tab()
+        else:
+            tabs.action_previous_tab()
+
+    def _resort(self, sort: str, descending: bool) -> None:
+        self.base = dataclasses.replace(self.base, sort=sort, descending=descending)
+        self.filter = dataclasses.replace(self.filter, sort=sort, descending=descending)
+        self.reload()
+
+    def action_sort(self) -> None:
+        current = self.filter.sort if self.filter.sort in SORTS else SORTS[0]
+        self._resort(SORTS[(SORTS.index(current) + 1) % len(SORTS)], self.filter.descending)
+
+    def action_reverse(self) -> None:
+        self._resort(self.filter.sort, not self.filter.descending)
+
+    def action_reload(self) -> None:
+        self.reload(keep_position=True)
+
+    # ----- marks ------------------------------------------------------------------------
+
+    def _set_mark(self, index: int, on: bool) -> None:
+        row = self.rows[index]
+        if on:
+            self.marked.add(row.id)
+        else:
+            self.marked.discard(row.id)
+        table = self.query_one("#orders", DataTable)
+        table.update_cell(str(row.id), "mark", Text("●" if on else " ", style="bold yellow"))
+
+    def action_mark(self) -> None:
+        table = self.query_one("#orders", DataTable)
+        row = self.current_row()
+        if row is None:
+            return
+        self._set_mark(table.cursor_row, row.id not in self.marked)
+        table.action_cursor_down()
+        self._update_status()
+
+    def action_mark_move(self, step: int) -> None:
+        table = self.query_one("#orders", DataTable)
+        if self.current_row() is None:
+            return
+        self._set_mark(table.cursor_row, True)
+        if step > 0:
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+        self._set_mark(table.cursor_row, True)
+        self._update_status()
+
+    def action_range(self) -> None:
+        """First `v` drops an anchor; the second marks every row between it and the cursor."""
+        table = self.query_one("#orders", DataTable)
+        row = self.current_row()
+        if row is None:
+            return
+        if self.anchor is None:
+            self.anchor = row.id
+        else:
+            ids = [r.id for r in self.rows]
+            start = ids.index(self.anchor) if self.anchor in ids else table.cursor_row
+            low, high = sorted((start, table.cursor_row))
+            for index in range(low, high + 1):
+                self._set_mark(index, True)
+            self.anchor = None
+        self._update_status()
+
+    def action_mark_all(self) -> None:
+        self._busy = "marking every matching order…"
+        self._update_status()
+        self._mark_all(self.filter)
+
+    @work(thread=True, exclusive=True, group="queue-mark", exit_on_error=False)
+    def _mark_all(self, f: QueueFilter) -> None:
+        from store.queries import matching_ids
+
+        ids = in_db(matching_ids, f)
+        self.app.call_from_thread(self._marked_all, ids)
+
+    def _marked_all(self, ids: list[int]) -> None:
+        self._busy = ""
+        self.marked = set(ids)
+        self._refresh_marks()
+        self.notify(f"{len(ids):,} orders marked (every order matching the filter)")
+
+    def action_unmark(self) -> None:
+        self.marked.clear()
+        self.anchor = None
+        self._refresh_marks()
+
+    def _refresh_marks(self) -> None:
+        table = self.query_one("#orders", DataTable)
+        with self.app.batch_update():
+            for row in self.rows:
+                table.update_cell(str(row.id), "mark",
+                                  Text("●" if row.id in self.marked else " ", style="bold yellow"))
+        self._update_status()
+
+    # ----- bulk status change -----------------------------------------------------------
+
+    def action_status(self) -> None:
+        from tui.screens.status_dialog import StatusDialog
+
+        if self.marked:
+            ids = sorted(self.marked)
+            froms = [s for s in self.backroom.shop.workflow.keys()]
+            shown = {r.status for r in self.rows if r.id in self.marked}
+            if len(ids) == len([r for r in self.rows if r.id in self.marked]):
+                froms = [s for s in froms if s in shown]
+            versions: dict[int, int] = {r.id: r.version for r in self.rows if r.id in self.marked}
+            has_tracking = False
+        else:
+            row = self.current_row()
+            if row is None:
+                return
+            ids, froms, versions = [row.id], [row.status], {row.id: row.version}
+            has_tracking = False
+
+        def chosen(choice: Any) -> None:
+            if choice is not None:
+                self._busy = "preview…"
+                self._update_status()
+                self._preview(ids, choice, versions)
+
+        self.app.push_screen(StatusDialog(self.backroom.shop.workflow, froms, len(ids),
+                                          has_tracking), chosen)
+
+    @work(thread=True, exit_on_error=False, group="queue-write")
+    def _preview(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
+        from store.orders import change_status
+
+        app = self.backroom
+        preview = in_db(change_status, app.shop, app.actor, ids, choice.status,
+                        notify=choice.notify, tracking=choice.tracking,
+                        expected_versions=versions, dry_run=True)
+        self.app.call_from_thread(self._confirm, ids, choice, versions, preview)
+
+    def _confirm(self, ids: list[int], choice: Any, versions: dict[int, int],
+                 preview: StatusChange) -> None:
+        from tui.screens.confirm_dialog import ConfirmDialog
+
+        self._busy = ""
+        self._update_status()
+        body = describe_change(self.backroom, preview)
+        if not preview.changed:
+            self.app.push_screen(ConfirmDialog("Nothing would change", body, ok_only=True))
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._apply(ids, choice, versions)
+
+        title = f"Preview: {preview.summary()}"
+        self.app.push_screen(ConfirmDialog(title, body, yes="Apply"), answered)
+
+    @work(thread=True, exit_on_error=False, group="queue-write")
+    def _apply(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
+        """Apply in chunks so the screen shows progress; every chunk's batch can be undone."""
+        from store.orders import change_status
+
+        app = self.backroom
+        batches: list[str] = []
+        changed = 0
+        mails = 0
+        refused: list[Any] = []
+        for start in range(0, len(ids), APPLY_CHUNK):
+            chunk = ids[start:start + APPLY_CHUNK]
+            result = in_db(change_status, app.shop, app.actor, chunk, choice.status,
+                           notify=choice.notify, tracking=choice.tracking,
+                           expected_versions=versions)
+            if result.changed:
+                batches.append(result.batch)
+            changed += len(result.changed)
+            mails += result.mails
+            refused += result.refused
+            done = min(start + APPLY_CHUNK, len(ids))
+            self.app.call_from_thread(self._progress, f"applying {done:,}/{len(ids):,}")
+        self.app.call_from_thread(self._applied, batches, changed, mails, refused, choice.status)
+
+    def _progress(self, text: str) -> None:
+        self._busy = text
+        self._update_status()
+
+    def _applied(self, batches: list[str], changed: int, mails: int, refused: list[Any],
+                 status: str) -> None:
+        from tui.screens.confirm_dialog import ConfirmDialog
+
+        self._busy = ""
+        label = self.backroom.shop.workflow.label(status)
+        summary = f"{changed:,} changed to {label}, {len(refused):,} refused"
+        if mails:
+            summary += f", {mails:,} email(s) queued"
+        if batches:
+            self.backroom.remember_change(batches, summary)
+            summary += " (z undoes)"
+        self.notify(summary, title="Status")
+        self.marked.clear()
+        self.reload(keep_position=True)
+        if refused:
+            body = Text()
+            for r in refused:
+                body.append(f"{r.code}: ", style="bold")
+                body.append(f"{r.reason}\n")
+            self.app.push_screen(ConfirmDialog(f"{len(refused):,} refused", body, ok_only=True))
+
+
+def describe_change(app: BackroomApp, change: StatusChange) -> Text:
+    """The preview's body: moves from → to, mails to queue, and each refusal with its reason."""
+    wf = app.shop.workflow
+    body = Text()
+    target = wf.label(change.to_status)
+    for source, count in sorted(change.moves.items()):
+        body.append(f"{count:,} × {wf.label(source)} → {target}\n")
+    body.append(f"{change.mails:,} email(s) will be queued\n")
+    refused = change.refused
+    if refused:
+        body.append(f"\n{len(refused):,} refused:\n", style="bold red")
+        for r in refused[:200]:
+            body.append(f"{r.code}: ", style="bold")
+            body.append(f"{r.reason}\n")
+        if len(refused) > 200:
+            body.append(f"… and {len(refused) - 200:,} more\n")
+    return body

@@ -1,0 +1,139 @@
+"""Pick the next status: only the allowed ones, each with its hotkey, plus the mail switch
+and the inputs the status requires (a tracking number for shipped)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Switch
+from textual.widgets.option_list import Option
+
+from store.workflow import Status, Workflow
+
+
+@dataclass(frozen=True)
+class StatusChoice:
+    """What the operator picked."""
+
+    status: str
+    notify: bool
+    tracking: str | None = None
+
+
+class StatusDialog(ModalScreen[StatusChoice | None]):
+    """A status hotkey picks it at once; Enter picks the highlighted one; ctrl+e toggles mail."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="status.cancel"),
+        Binding("ctrl+e", "toggle_mail", "Email on/off", id="status.mail"),
+    ]
+
+    def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1,
+                 has_tracking: bool = False) -> None:
+        super().__init__()
+        self.workflow = workflow
+        froms = list(dict.fromkeys(from_statuses))
+        targets: list[str] = []
+        for key in froms:
+            if key in workflow:
+                targets += [t for t in workflow[key].next if t not in targets]
+        self.targets: list[Status] = [workflow[t] for t in targets]
+        self.count = count
+        self.has_tracking = has_tracking
+        self._override: bool | None = None
+        self._chosen: Status | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            what = "this order" if self.count == 1 else f"{self.count} orders"
+            yield Label(f"Change the status of {what}", classes="dialog-title")
+            if not self.targets:
+                yield Label("No status can follow the current one.", classes="dialog-error")
+            options = [
+                Option(Text.assemble((f"[{s.hotkey}] ", "bold"), (s.label, s.colour)), id=s.key)
+                for s in self.targets
+            ]
+            yield OptionList(*options, id="status-options")
+            with Horizontal(classes="switch-row"):
+                yield Switch(False, id="status-mail")
+                yield Label("send email to customer (ctrl+e)", id="status-mail-label")
+            yield Input(placeholder="tracking number (required)", id="status-tracking",
+                        classes="hidden")
+            yield Label("hotkey or Enter picks, Esc cancels", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        if self.targets:
+            options.highlighted = 0
+        options.focus()
+        self._sync_switch()
+
+    def _highlighted(self) -> Status | None:
+        options = self.query_one(OptionList)
+        if options.highlighted is None or not self.targets:
+            return None
+        return self.targets[options.highlighted]
+
+    def _sync_switch(self) -> None:
+        status = self._chosen or self._highlighted()
+        has_mail = bool(status and status.mail)
+        switch = self.query_one("#status-mail", Switch)
+        switch.value = has_mail if self._override is None else (self._override and has_mail)
+        switch.disabled = not has_mail
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._sync_switch()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._pick(self.targets[event.option_index])
+
+    def on_key(self, event: events.Key) -> None:
+        if isinstance(self.focused, Input) or not event.character:
+            return
+        for index, status in enumerate(self.targets):
+            if event.character == status.hotkey:
+                event.stop()
+                event.prevent_default()
+                self.query_one(OptionList).highlighted = index
+                self._pick(status)
+                return
+
+    def _needs_tracking(self, status: Status) -> bool:
+        return "tracking" in status.requires and not self.has_tracking
+
+    def _pick(self, status: Status) -> None:
+        self._chosen = status
+        self._sync_switch()
+        if self._needs_tracking(status):
+            tracking = self.query_one("#status-tracking", Input)
+            tracking.remove_class("hidden")
+            tracking.focus()
+            return
+        self._finish()
+
+    def _finish(self, tracking: str | None = None) -> None:
+        assert self._chosen is not None
+        notify = self.query_one("#status-mail", Switch).value
+        self.dismiss(StatusChoice(self._chosen.key, notify, tracking))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip() and self._chosen is not None:
+            self._finish(event.value.strip())
+
+    def action_toggle_mail(self) -> None:
+        switch = self.query_one("#status-mail", Switch)
+        if not switch.disabled:
+            self._override = not switch.value
+            switch.value = self._override
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
