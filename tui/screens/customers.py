@@ -1,0 +1,247 @@
+"""The customers list: search as you type (name, email, phone, city), filters by group, status
+and segment, keyset pages, and the new-customer form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from store import customer_queries as cq
+from store.errors import BackroomError
+from tui.screens import in_db
+from tui.widgets.format import money
+
+SEGMENT_CYCLE = ("", *cq.SEGMENTS)
+COLUMNS = (("name", "Name", 22), ("email", "Email", 26), ("status", "Status", 9),
+           ("group", "Group", 10), ("orders", "Orders", 6), ("spent", "Spent", 14),
+           ("last", "Last order", 10))
+NEW_FIELDS = (("email", "Email (required)"), ("first_name", "First name"),
+              ("last_name", "Last name"), ("phone", "Phone"), ("language", "Language (en, fr)"),
+              ("consent", "Marketing consent (yes/no)"))
+
+
+@dataclass
+class CustomersLoaded(Message):
+    """A page of customers arrived for the request numbered `generation`."""
+
+    generation: int
+    page: cq.CustomerPage
+    filter: cq.CustomerFilter
+
+
+@dataclass
+class CustomersFailed(Message):
+    """The filter text could not be read or the query was refused."""
+
+    generation: int
+    reason: str
+
+
+class CustomersScreen(Screen[None]):
+    """Every customer, newest first; Enter opens a profile."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="customers.search"),
+        Binding("n", "new_customer", "New", id="customers.new"),
+        Binding("f", "next_segment", "Segment", id="customers.segment"),
+        Binding("right_square_bracket", "page(1)", "Next page", id="customers.next_page"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", id="customers.prev_page"),
+        Binding("ctrl+r", "reload", "Reload", id="customers.reload", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.segment = ""
+        self.page: cq.CustomerPage | None = None
+        self.request: tuple[str | None, bool] = (None, False)
+        self.page_number = 1
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="search name, email, phone, city; group:NAME status:S "
+                    "segment:vip  (/)", id="customer-search")
+        yield Static("", id="customers-info", markup=False)
+        table: DataTable[Any] = DataTable(id="customers-table", cursor_type="row",
+                                          zebra_stripes=True)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        table.focus()
+        self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A refused or failed write becomes the app's notice (worker events do not bubble)."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            app: Any = self.app
+            if hasattr(app, "report_error"):
+                app.report_error(event.worker.error)
+            else:
+                self.notify(str(event.worker.error), severity="error", markup=False)
+
+    # ----- loading ----------------------------------------------------------------------
+
+    def reload(self, cursor: str | None = None, backwards: bool = False) -> None:
+        self.generation += 1
+        self.request = (cursor, backwards)
+        text = self.query_one("#customer-search", Input).value
+        self._load(self.generation, text, self.segment, cursor, backwards)
+
+    @work(thread=True, exclusive=True, group="customers-load", exit_on_error=False)
+    def _load(self, generation: int, text: str, segment: str, cursor: str | None,
+              backwards: bool) -> None:
+        app: Any = self.app
+        try:
+            f = in_db(cq.parse_customer_filter, text)
+            if segment and not f.segment:
+                f = replace(f, segment=segment)
+            page = in_db(cq.customer_page, app.shop, f, cursor, 100, backwards)
+        except BackroomError as exc:
+            if not get_current_worker().is_cancelled:
+                self.post_message(CustomersFailed(generation, str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(CustomersLoaded(generation, page, f))
+
+    def on_customers_loaded(self, message: CustomersLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self.page = message.page
+        table = self.query_one(DataTable)
+        keep = self._current_id()
+        with self.app.batch_update():
+            table.clear()
+            for row in message.page.rows:
+                table.add_row(*self._cells(row), key=str(row.id))
+        if keep is not None and str(keep) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(keep)))
+        self._show_info(message.filter, len(message.page.rows))
+
+    def on_customers_failed(self, message: CustomersFailed) -> None:
+        if message.generation == self.generation:
+            self.query_one("#customers-info", Static).update(Text(message.reason, style="red"))
+
+    @staticmethod
+    def _cells(row: cq.CustomerRow) -> list[Text]:
+        last = f"{row.last_order_at:%Y-%m-%d}" if row.last_order_at else ""
+        return [Text(row.name), Text(row.email), Text(row.status), Text(row.group_name),
+                Text(str(row.order_count), justify="right"),
+                Text(money(row.total_spent, row.currency), justify="right"), Text(last)]
+
+    def _show_info(self, f: cq.CustomerFilter, shown: int) -> None:
+        parts = [f"page {self.page_number}", f"{shown} customer(s)"]
+        if f.segment:
+            parts.append(f"segment: {f.segment} ({cq.SEGMENTS[f.segment]})")
+        if f.status:
+            parts.append(f"status: {f.status}")
+        if self.page is not None and self.page.next_cursor:
+            parts.append("] next page")
+        if self.page is not None and self.page.prev_cursor:
+            parts.append("[ previous page")
+        self.query_one("#customers-info", Static).update(Text("  ·  ".join(parts)))
+
+    def _current_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(key.value) if key.value is not None else None
+
+    # ----- keys -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#customer-search")
+    def _search_changed(self) -> None:
+        self.page_number = 1
+        self.reload()
+
+    @on(Input.Submitted, "#customer-search")
+    def _search_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def key_escape(self) -> None:
+        if self.focused is self.query_one("#customer-search", Input):
+            self.query_one(DataTable).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#customer-search", Input).focus()
+
+    def action_next_segment(self) -> None:
+        self.segment = SEGMENT_CYCLE[(SEGMENT_CYCLE.index(self.segment) + 1) % len(SEGMENT_CYCLE)]
+        self.page_number = 1
+        self.notify(f"segment: {self.segment or 'all customers'}")
+        self.reload()
+
+    def action_page(self, step: int) -> None:
+        if self.page is None:
+            return
+        if step > 0 and self.page.next_cursor:
+            self.page_number += 1
+            self.reload(self.page.next_cursor)
+        elif step < 0 and self.page.prev_cursor:
+            self.page_number -= 1
+            self.reload(self.page.prev_cursor, backwards=True)
+
+    def action_reload(self) -> None:
+        self.reload(*self.request)
+
+    def on_screen_resume(self) -> None:
+        if self.page is not None:
+            self.action_reload()
+
+    @on(DataTable.RowSelected, "#customers-table")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is None:
+            return
+        customer_id = int(event.row_key.value)
+        app: Any = self.app
+        if hasattr(app, "open_customer"):
+            app.open_customer(customer_id)
+        else:
+            from tui.screens.profile import ProfileScreen
+
+            app.push_screen(ProfileScreen(customer_id))
+
+    # ----- new customer -----------------------------------------------------------------
+
+    def action_new_customer(self) -> None:
+        from tui.screens.customer_form import CustomerForm as FormDialog
+
+        app: Any = self.app
+        defaults = {"language": app.shop.language, "consent": "no"}
+        fields = [(key, label, defaults.get(key, "")) for key, label in NEW_FIELDS]
+        self.app.push_screen(FormDialog("New customer", fields), self._create)
+
+    def _create(self, changes: dict[str, str] | None) -> None:
+        if changes is None:
+            return
+        app: Any = self.app
+        values = {"language": app.shop.language, "consent": "no"} | changes
+        self._create_worker(values)
+
+    @work(thread=True, exit_on_error=False, group="customers-write")
+    def _create_worker(self, values: dict[str, str]) -> None:
+        from store import customers
+
+        app: Any = self.app
+        ref = in_db(customers.create_customer, app.shop, app.actor,
+                    email=values.get("email", ""), first_name=values.get("first_name", ""),
+                    last_name=values.get("last_name", ""), phone=values.get("phone", ""),
+                    language=values.get("language") or None,
+                    marketing_consent=values.get("consent", "").strip().lower()
+                    in ("y", "yes", "true", "1"))
+        self.app.call_from_thread(
+            self.app.notify, f"Customer {ref.email} created; confirm-account mail queued.",
+            markup=False)
+        self.app.call_from_thread(self.reload)
