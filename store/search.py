@@ -63,7 +63,7 @@ def order_matches(text: str) -> Expression:
         long_words, short_words = [phrase], []
     if dbmod.is_sqlite():
         expr: Expression = Order.id.in_(
-            SQL("SELECT rowid FROM order_fts WHERE order_fts MATCH ?", (fts_query(long_words),))
+            SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", (fts_query(long_words),))
         )
     else:
         expr = Order.search_text.contains(long_words[0])
