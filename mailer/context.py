@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mailer.render import tracking_url
@@ -43,15 +43,34 @@ def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | 
     """The order as templates see it (items, totals, addresses); None if it no longer exists."""
     if order_id is None:
         return None
-    order = Order.get_or_none(Order.id == order_id)
-    if order is None:
-        return None
-    items = [
-        {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": i.unit_price,
-         "line_total": i.unit_price * i.quantity, "tax_rate": i.tax_rate_bp / 100}
-        for i in OrderItem.select().where(OrderItem.order == order.id).order_by(OrderItem.id)
-    ]
-    addresses = {a.kind: a for a in Address.select().where(Address.order == order.id)}
+    return orders_context([order_id], workflow).get(order_id)
+
+
+def orders_context(order_ids: Iterable[int], workflow: Workflow) -> dict[int, dict[str, Any]]:
+    """Several orders in three queries (orders, items, addresses): a batch renders fast."""
+    ids = sorted({i for i in order_ids if i is not None})
+    if not ids:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    items: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    addresses: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for i in (OrderItem.select().where(OrderItem.order.in_(chunk))
+                  .order_by(OrderItem.id)):
+            items[i.order_id].append(
+                {"sku": i.sku, "name": i.name, "quantity": i.quantity,
+                 "unit_price": i.unit_price, "line_total": i.unit_price * i.quantity,
+                 "tax_rate": i.tax_rate_bp / 100})
+        for a in Address.select().where(Address.order.in_(chunk)):
+            addresses[a.order_id][a.kind] = a
+        for order in Order.select().where(Order.id.in_(chunk)):
+            found[order.id] = _order_dict(order, items[order.id], addresses[order.id], workflow)
+    return found
+
+
+def _order_dict(order: Order, items: list[dict[str, Any]], addresses: Mapping[str, Any],
+                workflow: Workflow) -> dict[str, Any]:
     status = workflow.statuses.get(order.status)
     return {
         "id": order.id, "code": order.code, "number": order.number, "status": order.status,
@@ -82,6 +101,41 @@ def customer_context(customer_id: int | None) -> dict[str, Any] | None:
     return {"id": customer.id, "first_name": customer.first_name,
             "last_name": customer.last_name, "email": customer.email,
             "name": f"{customer.first_name} {customer.last_name}".strip()}
+
+
+def customers_context(customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = sorted({i for i in customer_ids if i is not None})
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        for c in Customer.select().where(Customer.id.in_(ids[start:start + 500])):
+            found[c.id] = {"id": c.id, "first_name": c.first_name, "last_name": c.last_name,
+                           "email": c.email, "name": f"{c.first_name} {c.last_name}".strip()}
+    return found
+
+
+def load_many(rows: Iterable[Any], config: Config, workflow: Workflow) -> dict[int, Any]:
+    """Contexts of many outbox rows (id -> context, or the exception its payload raised)."""
+    parsed: list[tuple[Any, dict[str, Any] | Exception]] = []
+    for row in rows:
+        try:
+            parsed.append((row, json.loads(row.payload) if isinstance(row.payload, str)
+                           else dict(row.payload)))
+        except ValueError as exc:
+            parsed.append((row, exc))
+    good = [(row, data) for row, data in parsed if isinstance(data, dict)]
+    orders = orders_context([row.order_id or data.get("order_id") for row, data in good],
+                            workflow)
+    customers = customers_context(
+        [row.customer_id or data.get("customer_id") for row, data in good])
+    result: dict[int, Any] = {}
+    for row, data in parsed:
+        if isinstance(data, Exception):
+            result[row.id] = data
+            continue
+        order = orders.get(row.order_id or data.get("order_id"))
+        customer = customers.get(row.customer_id or data.get("customer_id"))
+        result[row.id] = build(row.kind, row.recipient, data, order, customer, config, workflow)
+    return result
 
 
 def load(kind: str, recipient: str, payload: Mapping[str, Any] | str, order_id: int | None,

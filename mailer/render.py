@@ -7,6 +7,7 @@ overrides the shipped files one by one."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import threading
 import time
@@ -141,6 +142,7 @@ def _safe_range(env: MailEnvironment) -> Any:
     return ranged
 
 
+@functools.lru_cache(maxsize=64)
 def _locale(language: str) -> Locale:
     try:
         return Locale.parse(language or "en")
@@ -152,6 +154,11 @@ def money(amount: Any, currency: str, language: str) -> str:
     """Integer minor units as the language writes money (1999 EUR: "€19.99", "19,99 €")."""
     if amount is None or amount == "":
         return ""
+    return _money(int(amount), str(currency), str(language))
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(amount: int, currency: str, language: str) -> str:
     digits = get_currency_precision(currency)
     value = Decimal(int(amount)).scaleb(-digits)
     return str(format_currency(value, currency, locale=_locale(language)))

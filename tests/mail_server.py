@@ -61,6 +61,7 @@ class Server:
 
     def start(self) -> Server:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     server_hostname="mail.test",
                                      **self.kwargs)
         self.controller.start()
         return self
