@@ -46,9 +46,10 @@ def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | 
     return orders_context([order_id], workflow).get(order_id)
 
 
-def orders_context(order_ids: Iterable[int], workflow: Workflow) -> dict[int, dict[str, Any]]:
+def orders_context(order_ids: Iterable[int | None],
+                   workflow: Workflow) -> dict[int, dict[str, Any]]:
     """Several orders in three queries (orders, items, addresses): a batch renders fast."""
-    ids = sorted({i for i in order_ids if i is not None})
+    ids = sorted({int(i) for i in order_ids if i is not None})
     if not ids:
         return {}
     found: dict[int, dict[str, Any]] = {}
@@ -103,8 +104,8 @@ def customer_context(customer_id: int | None) -> dict[str, Any] | None:
             "name": f"{customer.first_name} {customer.last_name}".strip()}
 
 
-def customers_context(customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    ids = sorted({i for i in customer_ids if i is not None})
+def customers_context(customer_ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
+    ids = sorted({int(i) for i in customer_ids if i is not None})
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         for c in Customer.select().where(Customer.id.in_(ids[start:start + 500])):
@@ -132,8 +133,8 @@ def load_many(rows: Iterable[Any], config: Config, workflow: Workflow) -> dict[i
         if isinstance(data, Exception):
             result[row.id] = data
             continue
-        order = orders.get(row.order_id or data.get("order_id"))
-        customer = customers.get(row.customer_id or data.get("customer_id"))
+        order = orders.get(row.order_id or data.get("order_id") or 0)
+        customer = customers.get(row.customer_id or data.get("customer_id") or 0)
         result[row.id] = build(row.kind, row.recipient, data, order, customer, config, workflow)
     return result
 
@@ -176,7 +177,7 @@ def build(kind: str, recipient: str, data: Mapping[str, Any], order: dict[str, A
 def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
     """Sample data for `backroom mail check`: every variable filled, no database needed."""
     placed = dt.datetime(2026, 11, 5, 14, 30)
-    address = {"first_name": "Ann", "last_name": "Smith", "company": "",
+    address: dict[str, Any] = {"first_name": "Ann", "last_name": "Smith", "company": "",
                "line1": "1 Rue de la Paix",
                "line2": "", "postcode": "75002", "city": "Paris", "region": "", "country": "FR",
                "phone": ""}

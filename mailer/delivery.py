@@ -66,6 +66,7 @@ class Outgoing:
     sender: str = ""
     recipient: str = ""
     data: bytes = b""  # flattened once, off the event loop
+    claimed_at: float = field(default_factory=time.monotonic)
 
     @classmethod
     def of(cls, row_id: int, attempts: int, subject: str, message: Message, sender: str,
@@ -78,7 +79,7 @@ class Outgoing:
 class Outcome:
     id: int
     attempts: int
-    result: str  # sent, temporary, permanent
+    result: str  # sent, temporary, permanent, released (not tried: give it back)
     subject: str = ""
     error: str = ""
     at: dt.datetime = field(default_factory=utcnow)
@@ -165,6 +166,9 @@ def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: fl
                 changes.update({Outbox.state: "sent", Outbox.sent_at: o.at,
                                 Outbox.last_error: ""})
                 stats.sent += 1
+            elif o.result == "released":
+                changes.update({Outbox.state: "queued", Outbox.attempts: Outbox.attempts - 1})
+                stats.released += 1
             elif o.result == "permanent":
                 changes.update({Outbox.state: "failed", Outbox.last_error: o.error[:2000]})
                 stats.failed += 1
@@ -196,8 +200,8 @@ def compose(row: Claimed, renderer: Renderer, config: Config, workflow: Workflow
         message["From"] = formataddr((str(config.get("shop", "name")),
                                       str(config.get("shop", "email"))), "utf-8")
         message["To"] = row.recipient
-        message["Subject"] = Header(rendered.subject, "utf-8") \
-            if not rendered.subject.isascii() else rendered.subject
+        subject = rendered.subject
+        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
         message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         message["Message-ID"] = row.message_id
         message["Content-Language"] = rendered.language
@@ -391,6 +395,11 @@ class Deliverer:
                     break
                 if stop.is_set():
                     held.append(item.id)
+                    continue
+                if time.monotonic() - item.claimed_at > self.lease_seconds * 0.8:
+                    # its lease is nearly out (a slow relay): another worker may take it,
+                    # so give it back rather than risk sending it twice
+                    await done.put(Outcome(item.id, item.attempts, "released"))
                     continue
                 await done.put(await connection.send(item))
             await connection.close()

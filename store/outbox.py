@@ -125,8 +125,8 @@ def outbox_counts() -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
     query = (Outbox.select(held_case.alias("shown"), fn.COUNT(Outbox.id).alias("n"))
              .group_by(held_case).tuples())
-    for shown, n in query:
-        counts[str(shown)] = int(n)
+    for pair in query:
+        counts[str(pair[0])] = int(pair[1])  # type: ignore[index]
     counts["_all"] = sum(counts.values())
     return counts
 
@@ -148,8 +148,10 @@ def outbox_page(state: str | None = None, cursor: str | None = None, limit: int 
         query = query.where(Outbox.id < before)
     mails = list(query)
     order_ids = {m.order_id for m in mails if m.order_id is not None}
-    codes = dict(Order.select(Order.id, Order.code).where(Order.id.in_(list(order_ids))).tuples()
-                 ) if order_ids else {}
+    codes: dict[int, str] = {}
+    if order_ids:
+        query_codes = Order.select(Order.id, Order.code).where(Order.id.in_(list(order_ids)))
+        codes = {int(i): str(c) for i, c in query_codes.tuples()}  # type: ignore[misc,has-type]
     rows = [_row(mail, codes.get(mail.order_id, ""), now) for mail in mails]
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return OutboxPage(tuple(rows[:limit]), next_cursor)
