@@ -139,3 +139,29 @@ def test_counts_pages_retry_cancel_resend(shop: Shop, admin: Actor, clerk: Actor
     assert (copy.kind, copy.recipient, copy.order_id) == (retried.kind, retried.recipient,
                                                            retried.order_id)
     assert outboxmod.outbox_counts()["sent"] == 1
+
+
+def test_run_blocking_delivers_in_a_thread_and_stops_when_told(db_url: str) -> None:
+    """The TUI's background loop: mails placed while it runs arrive; `stop` ends it."""
+    import threading
+
+    from mailer.worker import run_blocking
+
+    server = Server().start()
+    try:
+        config = make_config(db_url, smtp={"port": server.port},
+                             mail={"poll_seconds": 0.05, "backoff_seconds": 0})
+        shop = open_shop(config)
+        stop = threading.Event()
+        loop = threading.Thread(target=run_blocking, args=(config, stop))
+        loop.start()
+        for i in range(3):
+            place(shop, email=f"c{i}@example.com")
+        wait_for(lambda: states()["sent"] == 6, what="six mails sent")
+        stop.set()
+        loop.join(timeout=30)
+        assert not loop.is_alive()
+        assert sorted(m["To"] for m in server.received)[:3] == [
+            "c0@example.com", "c1@example.com", "c2@example.com"]
+    finally:
+        server.stop()
