@@ -349,10 +349,11 @@ class BackroomApp(App[None]):
     def report_error(self, error: BaseException) -> None:
         """A refusal is a notice; a conflict also reloads; anything else is logged too."""
         if isinstance(error, Conflict):
-            self.notify(str(error), title="Changed by someone else", severity="warning")
+            self.notify(str(error), title="Changed by someone else", severity="warning",
+                        markup=False)
             self.broadcast_change()
         elif isinstance(error, BackroomError):
-            self.notify(str(error), title="Refused", severity="error")
+            self.notify(str(error), title="Refused", severity="error", markup=False)
         else:
             path = self._log_error(error)
             self.notify(f"Unexpected error: {type(error).__name__}: {error}. Details in {path}",

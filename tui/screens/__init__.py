@@ -17,3 +17,17 @@ def in_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(*args, **kwargs)
     with db.connection_context():
         return fn(*args, **kwargs)
+
+
+class ReportsWorkerErrors:
+    """Mix into a Screen: a worker that failed becomes the app's notice (and log line).
+
+    Worker.StateChanged does not bubble, so each screen that runs workers hands it on."""
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        from textual.worker import WorkerState
+
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            report = getattr(self.app, "report_error", None)  # type: ignore[attr-defined]
+            if report is not None:
+                report(event.worker.error)

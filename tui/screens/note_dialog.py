@@ -14,7 +14,7 @@ class NoteDialog(ModalScreen[tuple[str, bool] | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="note.cancel"),
-        Binding("ctrl+e", "toggle_visible", "To customer", id="note.visible"),
+        Binding("ctrl+e", "toggle_visible", "To customer", id="note.visible", priority=True),
     ]
 
     def compose(self) -> ComposeResult:

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.messages import DetailLoaded, OrdersChanged
-from tui.screens import in_db
+from tui.screens import ReportsWorkerErrors, in_db
 from tui.widgets.format import money, when
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ EVENT_LABELS = {
 }
 
 
-class OrderDetailScreen(Screen[None]):
+class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
     """The detail of one order; every action re-reads the order after it is written."""
 
     BINDINGS = [

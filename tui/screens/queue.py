@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from store.errors import BackroomError
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
-from tui.screens import in_db
+from tui.screens import ReportsWorkerErrors, in_db
 from tui.widgets.format import money, when
 from tui.widgets.table import RowTable
 
@@ -36,7 +36,7 @@ COLUMNS = (("mark", " ", 1), ("code", "Code", 10), ("placed", "Placed", 11),
            ("status", "Status", 14), ("mail", "Mail", 6))
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(ReportsWorkerErrors, Screen[None]):
     """The orders mode's base screen."""
 
     BINDINGS = [
@@ -73,7 +73,7 @@ class QueueScreen(Screen[None]):
         self.marked: set[int] = set()
         self.generation = 0
         self.loading_more = False
-        self.anchor: int | None = None
+        self.range_anchor: int | None = None
         self._debounce: Any = None
         self._loading_timer: Any = None
         self._busy = ""
@@ -271,7 +271,7 @@ class QueueScreen(Screen[None]):
     def _near_edge(self, event: DataTable.RowHighlighted) -> None:
         """Load the next or previous page before the cursor reaches the window's edge."""
         index = self.query_one("#orders", DataTable).cursor_row
-        if self.anchor is not None:
+        if self.range_anchor is not None:
             self._update_status()
         if self.loading_more or self._rebuilding or not self.pages:
             return
@@ -289,7 +289,7 @@ class QueueScreen(Screen[None]):
         parts = [f"sort {'-' if f.descending else ''}{f.sort}"]
         if self.marked:
             parts.append(f"{len(self.marked):,} marked")
-        if self.anchor is not None:
+        if self.range_anchor is not None:
             parts.append("range: move, then v marks")
         if self._busy:
             parts.append(self._busy)
@@ -324,8 +324,8 @@ class QueueScreen(Screen[None]):
         box.focus()
 
     def action_clear_filter(self) -> None:
-        if self.anchor is not None:
-            self.anchor = None
+        if self.range_anchor is not None:
+            self.range_anchor = None
             self._update_status()
             return
         box = self.query_one("#filter", Input)
@@ -452,15 +452,15 @@ class QueueScreen(Screen[None]):
         row = self.current_row()
         if row is None:
             return
-        if self.anchor is None:
-            self.anchor = row.id
+        if self.range_anchor is None:
+            self.range_anchor = row.id
         else:
             ids = [r.id for r in self.rows]
-            start = ids.index(self.anchor) if self.anchor in ids else table.cursor_row
+            start = ids.index(self.range_anchor) if self.range_anchor in ids else table.cursor_row
             low, high = sorted((start, table.cursor_row))
             for index in range(low, high + 1):
                 self._set_mark(index, True)
-            self.anchor = None
+            self.range_anchor = None
         self._update_status()
 
     def action_mark_all(self) -> None:
@@ -483,7 +483,7 @@ class QueueScreen(Screen[None]):
 
     def action_unmark(self) -> None:
         self.marked.clear()
-        self.anchor = None
+        self.range_anchor = None
         self._refresh_marks()
 
     def _refresh_marks(self) -> None:

@@ -32,7 +32,7 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
-        Binding("ctrl+e", "toggle_mail", "Email on/off", id="status.mail"),
+        Binding("ctrl+e", "toggle_mail", "Email on/off", id="status.mail", priority=True),
     ]
 
     def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1,
