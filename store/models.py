@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from peewee import (
+    AutoField,
     BooleanField,
     CharField,
     DatabaseProxy,
@@ -25,6 +26,7 @@ def utcnow() -> dt.datetime:
 
 
 class BaseModel(Model):
+    id = AutoField()  # what peewee adds implicitly, declared so type checkers know it
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -63,6 +65,7 @@ class Customer(BaseModel):
     status = CharField(default="active", index=True)  # active, suspended, denied, deleted
     status_reason = TextField(default="")
     group = ForeignKeyField(CustomerGroup, null=True, backref="customers", on_delete="SET NULL")
+    group_id: int | None  # the foreign key's column, declared for type checkers
     registered_at = DateTimeField(default=utcnow)
     marketing_consent = BooleanField(default=False)
     consent_at = DateTimeField(null=True)
