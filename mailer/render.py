@@ -122,10 +122,6 @@ class MailEnvironment(ImmutableSandboxedEnvironment):
         self._tick()
         return super().call(__context, __obj, *args, **kwargs)
 
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        self._tick()
-        return super().getattr(obj, attribute)
-
     def _tick(self) -> None:
         if self.budget is not None:
             self.budget.tick()
@@ -228,12 +224,13 @@ class Renderer:
         size = 0
         parts: list[str] = []
         try:
-            for chunk in template.generate(context):
+            for count, chunk in enumerate(template.generate(context)):
                 size += len(chunk)
                 if size > self.max_output:
                     raise TemplateLimit(
                         f"the template renders over {self.max_output:,} characters")
-                budget.tick()
+                if not count & 63:
+                    budget.tick()
                 parts.append(chunk)
         except TemplateLimit as exc:
             raise RenderError(f"refused: {exc}", _where(exc, template.filename or name)) from None
