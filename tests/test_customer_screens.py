@@ -249,3 +249,45 @@ async def test_groups_screen(app_for, shop, admin):
         assert CustomerGroup.get_or_none(CustomerGroup.id == retail) is None
         names = [r[1] for r in cells(table)]
         assert names == ["Trade", "VIP"] and cells(table)[0][2] == "1"
+
+
+async def test_order_detail_opens_profile_and_back_returns(app_for, shop, admin):
+    cid = customers.create_customer(shop, admin, email="ann@example.com", first_name="Ann",
+                                    last_name="Smith").id
+    ref = place(shop, customer_id=cid)
+    app = app_for()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_order(ref.id)
+        await settle(app, pilot)
+        detail = app.screen
+        assert type(detail).__name__ == "OrderDetailScreen"
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ProfileScreen) and app.screen.customer_id == cid
+        assert "ann@example.com" in static_text(app.screen, "#profile-head")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is detail
+
+
+async def test_segment_key_filters_the_list(app_for, shop, admin):
+    from store import orders
+
+    big = customers.create_customer(shop, admin, email="big@example.com", first_name="Big",
+                                    last_name="Spender").id
+    customers.create_customer(shop, admin, email="new@example.com", first_name="New",
+                              last_name="Comer", marketing_consent=True)
+    orders.change_status(shop, admin, [place(shop, customer_id=big, price=900000).id], "paid")
+    app = app_for()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_customers(app, pilot)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 2
+        await pilot.press("f")  # vip
+        await settle(app, pilot)
+        assert [r[1] for r in cells(table)] == ["big@example.com"]
+        assert cells(table)[0][4:6] == ["1", "10,800.00 EUR"]
+        assert "segment: vip" in static_text(screen, "#customers-info")
+        await pilot.press("f", "f", "f")  # recent, inactive, subscribers
+        await settle(app, pilot)
+        assert [r[1] for r in cells(table)] == ["new@example.com"]
