@@ -27,8 +27,8 @@ async def test_queue_opens_newest_first_with_counts(shop, admin, config):
         assert isinstance(app.screen, QueueScreen)
         table = app.screen.query_one("#orders", DataTable)
         assert table.row_count == 2
-        assert cell_texts(app, 0)[1] == last.code
-        assert cell_texts(app, 1)[1] == first.code
+        assert cell_texts(app, 0)[0] == f" {last.code}"
+        assert cell_texts(app, 1)[0] == f" {first.code}"
         assert "Last Buyer" in cell_texts(app, 0)
         tab = app.screen.query_one("#t-awaiting_payment")
         assert "2" in str(tab.label)

@@ -31,9 +31,10 @@ DEBOUNCE = 0.25  # seconds of quiet typing before the filter runs
 LOADING_AFTER = 0.1  # a query slower than this shows the loading indicator
 SORTS = ("placed", "total", "status", "code")
 APPLY_CHUNK = 500
-COLUMNS = (("mark", " ", 1), ("code", "Code", 10), ("placed", "Placed", 11),
-           ("customer", "Customer", 18), ("items", "It", 3), ("total", "Total", 13),
-           ("status", "Status", 14), ("mail", "Mail", 6))
+# (key, label, width); the customer column takes what is left of the terminal's width.
+COLUMNS = (("code", " Code", 11), ("placed", "Placed", 11), ("customer", "Customer", 0),
+           ("items", "It", 2), ("total", "Total", 10), ("status", "Status", 12),
+           ("mail", "Mail", 6))
 
 
 class QueueScreen(ReportsWorkerErrors, Screen[None]):
@@ -98,8 +99,12 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#orders", DataTable)
+        fixed = sum(width for _key, _label, width in COLUMNS) + 2 * len(COLUMNS) + 2
+        customer = max(12, min(32, self.app.size.width - fixed))
         for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+            if key == "total":
+                label = f"Total {self.backroom.shop.currency}"
+            table.add_column(label, key=key, width=width or customer)
         table.focus()
         self.reload()
 
@@ -242,18 +247,27 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
     def _add_row(self, table: DataTable[Any], row: OrderRow) -> None:
         wf = self.backroom.shop.workflow
         status = wf[row.status] if row.status in wf else None
-        code = Text(row.code, style="dim" if row.is_test else "")
         table.add_row(
-            Text("●" if row.id in self.marked else " ", style="bold yellow"),
-            code,
+            self._code_cell(row),
             Text(when(row.placed_at, short=True)),
             Text(row.customer_name or row.customer_email),
             Text(str(row.item_count), justify="right"),
-            Text(money(row.total, row.currency), justify="right"),
+            Text(self._total(row), justify="right"),
             Text(wf.label(row.status), style=status.colour if status else ""),
             Text(row.mail_state, style="red" if row.mail_state in ("failed", "dead") else "dim"),
             key=str(row.id),
         )
+
+    def _code_cell(self, row: OrderRow) -> Text:
+        """The code, after a mark column of one character (● when marked)."""
+        cell = Text("●" if row.id in self.marked else " ", style="bold yellow")
+        cell.append(row.code, style="dim" if row.is_test else "")
+        return cell
+
+    def _total(self, row: OrderRow) -> str:
+        """The total; the currency is only spelled out when it is not the shop's."""
+        text = money(row.total, row.currency)
+        return text[:-4] if row.currency == self.backroom.shop.currency else text
 
     def _current_id(self) -> int | None:
         table = self.query_one("#orders", DataTable)
@@ -423,7 +437,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         else:
             self.marked.discard(row.id)
         table = self.query_one("#orders", DataTable)
-        table.update_cell(str(row.id), "mark", Text("●" if on else " ", style="bold yellow"))
+        table.update_cell(str(row.id), "code", self._code_cell(row))
 
     def action_mark(self) -> None:
         table = self.query_one("#orders", DataTable)
@@ -490,8 +504,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         table = self.query_one("#orders", DataTable)
         with self.app.batch_update():
             for row in self.rows:
-                table.update_cell(str(row.id), "mark",
-                                  Text("●" if row.id in self.marked else " ", style="bold yellow"))
+                table.update_cell(str(row.id), "code", self._code_cell(row))
         self._update_status()
 
     # ----- bulk status change -----------------------------------------------------------
