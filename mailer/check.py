@@ -9,13 +9,16 @@ from store.config import Config
 
 
 def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[list[str], int]:
-    """Errors as "file:line: message" lines, and how many event/language pairs rendered."""
+    """Errors as "file:line: message" lines, and how many event/language pairs rendered.
+    Events are the shipped ones plus any a config workflow names."""
     renderer = renderer or Renderer(str(config.get("mail", "templates_dir")) or None)
     workflow = wfmod.from_config(config.workflow, config.source)
     problems: list[str] = []
     rendered = 0
+    events = list(EVENTS) + sorted({s.mail for s in workflow.statuses.values()
+                                    if s.mail and s.mail not in EVENTS})
     for language in renderer.languages():
-        for event in EVENTS:
+        for event in events:
             try:
                 found = renderer.language_for(event, language, language)
             except RenderError as exc:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import trustme
+from aiosmtpd.smtp import AuthResult
 
 from mailer import render
 from mailer.delivery import Deliverer
@@ -211,10 +212,18 @@ def test_starttls_with_a_self_signed_certificate(db_url: str, tmp_path) -> None:
     server_cert.configure_cert(server_ctx)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    server = Server(tls_context=server_ctx, require_starttls=True).start()
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    server = Server(tls_context=server_ctx, require_starttls=True, authenticator=authenticator,
+                    auth_required=True).start()
     try:
         config = make_config(db_url, smtp={"port": server.port, "security": "starttls",
-                                           "ca_file": str(ca_file)}, mail=MAIL)
+                                           "ca_file": str(ca_file), "user": "shop",
+                                           "password": "s3cret"}, mail=MAIL)
         from store.shop import open_shop
 
         shop = open_shop(config)
@@ -222,6 +231,7 @@ def test_starttls_with_a_self_signed_certificate(db_url: str, tmp_path) -> None:
         deliver_until_settled(config)
         assert sorted(m["To"] for m in server.received) == ["ann@example.com",
                                                             "shop@example.com"]
+        assert logins[0] == (b"shop", b"s3cret")
         # without the CA the relay's certificate is refused and the mail waits
         place(shop, email="bob@example.com")
         untrusting = config.with_values("smtp", ca_file="")
@@ -230,3 +240,17 @@ def test_starttls_with_a_self_signed_certificate(db_url: str, tmp_path) -> None:
         assert waiting and all(re.search(r"certif", r.last_error, re.I) for r in waiting)
     finally:
         server.stop()
+
+
+def test_temporary_failures_end_dead_after_max_attempts(db_url: str) -> None:
+    config = make_config(db_url, smtp={"port": free_port(), "timeout_seconds": 5},
+                         mail=MAIL | {"max_attempts": 2})
+    from store.shop import open_shop
+
+    shop = open_shop(config)
+    place(shop, email="ann@example.com")
+    deliver_once(config)
+    deliver_once(config)
+    rows = outboxmod.outbox_page(None, None, 10).rows
+    assert {r.state for r in rows} == {"dead"}
+    assert all(r.attempts == 2 and "gave up after 2 attempts" in r.last_error for r in rows)
