@@ -254,3 +254,49 @@ def test_temporary_failures_end_dead_after_max_attempts(db_url: str) -> None:
     rows = outboxmod.outbox_page(None, None, 10).rows
     assert {r.state for r in rows} == {"dead"}
     assert all(r.attempts == 2 and "gave up after 2 attempts" in r.last_error for r in rows)
+
+
+def test_implicit_tls(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = Server(ssl_context=server_ctx).start()
+    try:
+        config = make_config(db_url, smtp={"port": server.port, "security": "tls",
+                                           "ca_file": str(ca_file)}, mail=MAIL)
+        from store.shop import open_shop
+
+        place(open_shop(config), email="ann@example.com")
+        deliver_until_settled(config)
+        assert sorted(m["To"] for m in server.received) == ["ann@example.com",
+                                                            "shop@example.com"]
+    finally:
+        server.stop()
+
+
+def test_a_broken_template_fails_its_mail_with_file_and_line_then_retry_sends(
+        db_url: str, smtp: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from store import operators
+    from store.shop import open_shop
+
+    templates = tmp_path / "templates" / "en"
+    templates.mkdir(parents=True)
+    (templates / "order_placed.txt").write_text("Subject: hi\n\n{{ order.nope }}\n")
+    broken = make_config(db_url, smtp={"port": smtp.port}, mail=MAIL | {
+        "templates_dir": str(tmp_path / "templates")})
+    shop = open_shop(broken)
+    admin = operators.ensure_admin("ada")
+    place(shop, email="ann@example.com")
+    deliver_until_settled(broken)
+    mail = Outbox.get(Outbox.recipient == "ann@example.com")
+    assert mail.state == "failed"
+    assert "template error" in mail.last_error and "order_placed.txt:3" in mail.last_error
+    (templates / "order_placed.txt").write_text("Subject: fixed {{ code }}\n\nThanks\n")
+    outboxmod.retry_mail(shop, admin, mail.id)
+    deliver_until_settled(broken)
+    assert Outbox.get_by_id(mail.id).state == "sent"
+    assert any(m["Subject"].startswith("fixed BR-") for m in smtp.received)
