@@ -1,0 +1,212 @@
+"""TUI benchmarks: launch to the first queue frame, key-to-frame latency while scrolling, and
+peak memory, on a big shop beside a small one. Each measurement runs in a fresh process so
+imports and memory are counted as an operator would feel them.
+
+    python -m bench.tui [--quick]     (--quick: 100,000 orders instead of 1,000,000)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SMALL = 1_000
+BIG = 1_000_000
+QUICK_BIG = 100_000
+KEYS = 600  # cursor moves measured (crossing several page boundaries)
+TARGET_LAUNCH = 1.2
+TARGET_P90_MS = 10.0
+TARGET_MEMORY = 1.3
+
+
+def database(orders: int) -> str:
+    """A reused SQLite demo database of `orders` orders (bench.data when it exists)."""
+    try:
+        from bench.data import ensure_database  # type: ignore[import-not-found]
+    except ImportError:
+        return _build(orders)
+    return str(ensure_database(orders))
+
+
+def _build(orders: int) -> str:
+    cache = Path(os.environ.get("BACKROOM_BENCH_DIR", "/tmp/backroom-bench"))
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"tui-{orders}.db"
+    url = f"sqlite:///{path}"
+    done = path.with_suffix(".ok")
+    if done.exists():
+        return url
+    path.unlink(missing_ok=True)
+    from store import config as configmod
+    from store import demo, operators
+    from store.shop import open_shop
+
+    shop = open_shop(configmod.from_mapping({"database": {"url": url}}, "bench", environ={}))
+    operators.ensure_admin("bench")
+    demo.build(shop, orders, seed=1)
+    from store import db as dbmod
+
+    dbmod.close()
+    done.write_text("ok")
+    return url
+
+
+async def _child(url: str, keys: int) -> dict[str, Any]:
+    """Runs in the measured process: open the app, wait for the first rows, then scroll."""
+    started = time.perf_counter()
+    import resource
+
+    from store import config as configmod
+    from tui.app import build_app
+
+    config = configmod.from_mapping(
+        {"database": {"url": url}, "mail": {"deliver_in_app": False},
+         "operators": {"new_login_role": "admin"}}, "bench", environ={})
+    app = build_app(config, "bench")
+    latencies: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        while not getattr(screen, "rows", None):
+            await pilot.pause(0.005)
+            screen = app.screen
+        await pilot.pause()
+        launch = time.perf_counter() - started
+        frame = asyncio.Event()
+        display = app._display
+
+        def displayed(*args: Any) -> None:
+            display(*args)
+            frame.set()
+
+        app._display = displayed  # type: ignore[method-assign]
+        from textual import events
+
+        driver = app._driver
+        assert driver is not None
+        for _ in range(keys):
+            frame.clear()
+            before = time.perf_counter()
+            driver.send_message(events.Key("down", None))
+            await asyncio.wait_for(frame.wait(), 5)
+            latencies.append(time.perf_counter() - before)
+            while screen.loading_more:  # a page is on its way: let it land, as a human would
+                await asyncio.sleep(0.001)
+            await asyncio.sleep(0.002)
+        reached = len(screen.rows)
+    latencies.sort()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"launch": launch, "p50": latencies[len(latencies) // 2] * 1000,
+            "p90": latencies[int(len(latencies) * 0.9)] * 1000, "peak_mb": peak,
+            "rows_in_table": reached}
+
+
+async def _raw_child(keys: int) -> dict[str, Any]:
+    """The floor: a bare Textual DataTable of 300 rows and as many columns, same keys."""
+    from rich.text import Text
+    from textual import events
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            for column in range(7):
+                table.add_column(f"c{column}", width=12)
+            for row in range(300):
+                table.add_row(*[Text(f"cell {row}.{c}") for c in range(7)])
+            table.focus()
+
+    app = Bare()
+    latencies: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        frame = asyncio.Event()
+        display = app._display
+
+        def displayed(*args: Any) -> None:
+            display(*args)
+            frame.set()
+
+        app._display = displayed  # type: ignore[method-assign]
+        driver = app._driver
+        assert driver is not None
+        for index in range(keys):
+            frame.clear()
+            before = time.perf_counter()
+            driver.send_message(events.Key("down" if index % 600 < 299 else "up", None))
+            await asyncio.wait_for(frame.wait(), 5)
+            latencies.append(time.perf_counter() - before)
+            await asyncio.sleep(0.002)
+    latencies.sort()
+    return {"p50": latencies[len(latencies) // 2] * 1000,
+            "p90": latencies[int(len(latencies) * 0.9)] * 1000}
+
+
+def _measure(url: str, keys: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "bench.tui", "--child", url, "--keys", str(keys)],
+                         capture_output=True, text=True, check=True,
+                         cwd=str(Path(__file__).parent.parent))
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _line(name: str, ours: str, raw: str, ratio: float, target: str, met: bool) -> None:
+    print(f"{name}: backroom {ours} beside {raw} ({ratio:.2f}x), target {target}, "
+          f"{'met' if met else 'MISSED'}")
+
+
+def main(quick: bool) -> tuple[int, int]:
+    """Print one line per target; (targets met, targets total)."""
+    big = QUICK_BIG if quick else BIG
+    small_url, big_url = database(SMALL), database(big)
+    small = min((_measure(small_url, KEYS) for _ in range(2)), key=lambda r: r["launch"])
+    large = min((_measure(big_url, KEYS) for _ in range(2)), key=lambda r: r["launch"])
+    raw = _measure("raw", KEYS)
+    met = 0
+    ratio = large["launch"] / small["launch"]
+    ok = ratio <= TARGET_LAUNCH
+    met += ok
+    _line(f"tui launch to first queue frame, {big:,} orders", f"{large['launch']:.2f} s",
+          f"{SMALL:,} orders {small['launch']:.2f} s", ratio, f"<= {TARGET_LAUNCH}x", ok)
+    ok = large["p90"] <= TARGET_P90_MS
+    met += ok
+    _line(f"tui key-to-frame p90 scrolling {KEYS} rows of {big:,} orders",
+          f"{large['p90']:.1f} ms (p50 {large['p50']:.1f})",
+          f"a bare DataTable {raw['p90']:.1f} ms (1,000 orders {small['p90']:.1f} ms)",
+          large["p90"] / raw["p90"],
+          f"<= {TARGET_P90_MS:.0f} ms headless", ok)
+    ratio = large["peak_mb"] / small["peak_mb"]
+    ok = ratio <= TARGET_MEMORY
+    met += ok
+    _line(f"tui peak memory, {big:,} orders", f"{large['peak_mb']:.0f} MB",
+          f"{SMALL:,} orders {small['peak_mb']:.0f} MB", ratio, f"<= {TARGET_MEMORY}x", ok)
+    return met, 3
+
+
+def _cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", metavar="URL")
+    parser.add_argument("--keys", type=int, default=KEYS)
+    args = parser.parse_args()
+    if args.child == "raw":
+        print(json.dumps(asyncio.run(_raw_child(args.keys))))
+        return
+    if args.child:
+        print(json.dumps(asyncio.run(_child(args.child, args.keys))))
+        return
+    met, total = main(args.quick)
+    print(f"bench tui: {met} of {total} targets met")
+
+
+if __name__ == "__main__":
+    _cli()
