@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -167,10 +168,17 @@ class Thresholds:
 # ----- filter text ---------------------------------------------------------------------------
 
 def parse_customer_filter(text: str) -> CustomerFilter:
-    """Free words plus tokens group:NAME status:active segment:vip (or seg:vip)."""
+    """Free words plus tokens group:NAME status:active segment:vip (or seg:vip); a name with
+    spaces is quoted: group:"Big spenders"."""
     words: list[str] = []
     result = CustomerFilter()
-    for token in text.split():
+    tokens = text.split()
+    if ':"' in text:
+        try:
+            tokens = shlex.split(text)
+        except ValueError:  # a quote still being typed
+            pass
+    for token in tokens:
         key, sep, value = token.partition(":")
         key = key.lower()
         if not sep or key not in ("group", "status", "segment", "seg"):

@@ -158,3 +158,13 @@ def test_gdpr_export_everything_and_nothing_else(shop, admin, clerk, crafted, tm
     for other in ("reg@example.com", "sub@example.com", "Dormant", "Tester", "shop@example.com"):
         assert other not in text
     assert cq.customer_profile(shop, cid).history[-1].kind == "exported"
+
+
+def test_group_token_with_spaces_is_quoted(shop, admin, crafted):
+    gid = customers.create_group(shop, admin, "Big spenders")
+    customers.assign_group(shop, admin, crafted["vip"], gid)
+    f = cq.parse_customer_filter('group:"Big spenders" vera')
+    assert (f.group_id, f.text) == (gid, "vera")
+    assert [r.id for r in cq.customer_page(shop, f).rows] == [crafted["vip"]]
+    with pytest.raises(ValidationError, match="no customer group"):  # a quote still open
+        cq.parse_customer_filter('group:"Big sp')

@@ -249,6 +249,14 @@ async def test_groups_screen(app_for, shop, admin):
         assert CustomerGroup.get_or_none(CustomerGroup.id == retail) is None
         names = [r[1] for r in cells(table)]
         assert names == ["Trade", "VIP"] and cells(table)[0][2] == "1"
+        customers.rename_group(shop, admin, trade, "Trade Partners")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await pilot.press("enter")  # the group's members, in the customers list
+        await settle(app, pilot)
+        assert isinstance(app.screen, CustomersScreen)
+        assert app.screen.query_one("#customer-search").value == 'group:"Trade Partners"'
+        assert [r[1] for r in cells(app.screen.query_one(DataTable))] == ["ann@example.com"]
 
 
 async def test_order_detail_opens_profile_and_back_returns(app_for, shop, admin):

@@ -65,6 +65,7 @@ class CustomersScreen(Screen[None]):
         self.request: tuple[str | None, bool] = (None, False)
         self.page_number = 1
         self.generation = 0
+        self.pending_query = ""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search name, email, phone, city; group:NAME status:S "
@@ -80,6 +81,8 @@ class CustomersScreen(Screen[None]):
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         table.focus()
+        if self.pending_query:
+            self.query_one("#customer-search", Input).value = self.pending_query
         self.reload()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -173,6 +176,14 @@ class CustomersScreen(Screen[None]):
     def key_escape(self) -> None:
         if self.focused is self.query_one("#customer-search", Input):
             self.query_one(DataTable).focus()
+
+    def show_query(self, text: str) -> None:
+        """Show the customers matching `text` (the groups screen opens a group's members)."""
+        if not self.is_mounted:
+            self.pending_query = text
+            return
+        self.query_one("#customer-search", Input).value = text
+        self.query_one(DataTable).focus()
 
     def action_search(self) -> None:
         self.query_one("#customer-search", Input).focus()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -95,6 +95,21 @@ class GroupsScreen(Screen[None]):
         groups = in_db(cq.group_rows)
         if not get_current_worker().is_cancelled:
             self.post_message(GroupsLoaded(groups))
+
+    @on(DataTable.RowSelected, "#groups-table")
+    async def _members(self) -> None:
+        """Enter shows the group's members in the customers list."""
+        group = self._selected()
+        if group is None:
+            return
+        app: Any = self.app
+        if "customers" not in getattr(app, "MODES", {}):
+            return
+        await app.switch_mode("customers")
+        screen = app.screen
+        if hasattr(screen, "show_query"):
+            name = group.name.replace('"', "")
+            screen.show_query(f'group:"{name}"' if " " in name else f"group:{name}")
 
     def on_groups_loaded(self, message: GroupsLoaded) -> None:
         table = self.query_one(DataTable)
