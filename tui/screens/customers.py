@@ -21,9 +21,10 @@ from tui.screens import in_db
 from tui.widgets.format import money
 
 SEGMENT_CYCLE = ("", *cq.SEGMENTS)
-COLUMNS = (("name", "Name", 22), ("email", "Email", 26), ("status", "Status", 9),
-           ("group", "Group", 10), ("orders", "Orders", 6), ("spent", "Spent", 14),
-           ("last", "Last order", 10))
+# Widths that fit 80 columns with cell padding; a wider terminal gives the rest to name and email.
+COLUMNS = (("name", "Name", 12), ("email", "Email", 16), ("status", "Status", 9),
+           ("group", "Group", 6), ("orders", "Ord", 3), ("spent", "Spent", 10),
+           ("last", "Last", 8))
 NEW_FIELDS = (("email", "Email (required)"), ("first_name", "First name"),
               ("last_name", "Last name"), ("phone", "Phone"), ("language", "Language (en, fr)"),
               ("consent", "Marketing consent (yes/no)"))
@@ -78,8 +79,13 @@ class CustomersScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        app: Any = self.app
+        extra = max(0, self.app.size.width - 80)
+        grow = {"name": extra * 2 // 5, "email": extra - extra * 2 // 5}
         for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+            if key == "spent":
+                label = f"Spent {app.shop.currency}"
+            table.add_column(label, key=key, width=width + grow.get(key, 0))
         table.focus()
         if self.pending_query:
             self.query_one("#customer-search", Input).value = self.pending_query
@@ -138,10 +144,11 @@ class CustomersScreen(Screen[None]):
 
     @staticmethod
     def _cells(row: cq.CustomerRow) -> list[Text]:
-        last = f"{row.last_order_at:%Y-%m-%d}" if row.last_order_at else ""
+        last = f"{row.last_order_at:%y-%m-%d}" if row.last_order_at else ""
         return [Text(row.name), Text(row.email), Text(row.status), Text(row.group_name),
                 Text(str(row.order_count), justify="right"),
-                Text(money(row.total_spent, row.currency), justify="right"), Text(last)]
+                Text(money(row.total_spent, row.currency).removesuffix(f" {row.currency}"),
+                     justify="right"), Text(last)]
 
     def _show_info(self, f: cq.CustomerFilter, shown: int) -> None:
         parts = [f"page {self.page_number}", f"{shown} customer(s)"]
