@@ -9,7 +9,7 @@ from pathlib import Path
 from store import orders
 from store.models import Order, OrderEvent, Outbox
 from tests.factories import place
-from tests.tui_support import make_app, screen_text, settle
+from tests.tui_support import make_app, screen_text, settle, wait_until
 from tui.screens.help import HelpScreen
 from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.queue import QueueScreen
@@ -238,3 +238,32 @@ async def test_key_remap_from_config(shop, admin, config):
         await settle(pilot)
         await pilot.press("x")
         assert len(app.screen.marked) == 1
+
+
+async def test_palette_reaches_screens_views_and_actions(shop, admin, config):
+    paid = place(shop)
+    orders.change_status(shop, admin, [paid.id], "paid", hold_mail=False)
+    place(shop)
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Go to customers", "Go to outbox", "View: pending", "View: today",
+                "Filter", "Mark all", "Status", "Undo the last status change"} <= titles
+        await pilot.press("ctrl+p", *"View: toship")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [r.id for r in app.screen.rows] == [paid.id]
+
+
+async def test_mode_digits_still_switch_screens(shop, admin, config):
+    place(shop)
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await wait_until(pilot, lambda: app.current_mode == "customers")
+        await pilot.press("1")
+        await wait_until(pilot, lambda: app.current_mode == "orders")
+        assert isinstance(app.screen, QueueScreen)

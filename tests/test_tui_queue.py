@@ -47,6 +47,12 @@ async def test_filter_as_you_type_and_escape_clears(shop, admin, config):
         await pilot.press("escape")
         await settle(pilot)
         assert table.row_count == 2
+        # a whole word goes through the search index
+        await pilot.press("slash", *"quigley")
+        await wait_until(pilot, lambda: table.row_count == 1)
+        assert "Zed Quigley" in cell_texts(app, 0)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: table.row_count == 2)
 
 
 async def test_bad_filter_token_is_named(shop, admin, config):

@@ -399,8 +399,8 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             base = dataclasses.replace(self.base, statuses=(), archived=False)
         else:
             base = dataclasses.replace(self.base, statuses=(key,), archived=False)
-        if base == self.base and self.pages:
-            return
+        if base == self.base:
+            return  # the first tab, activated on mount: the queue is already loading
         self.base = base
         self.filter_text = "\0"  # force the re-parse on the new base
         self._apply_filter_text(self.query_one("#filter", Input).value)
