@@ -6,6 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from store import orders
 from store.models import Order, OrderEvent, Outbox
 from tests.factories import place
@@ -267,3 +269,22 @@ async def test_mode_digits_still_switch_screens(shop, admin, config):
         await pilot.press("1")
         await wait_until(pilot, lambda: app.current_mode == "orders")
         assert isinstance(app.screen, QueueScreen)
+
+
+async def test_unexpected_error_is_a_notice_and_logged(shop, admin, config, tmp_path):
+    if not config.database_url.startswith("sqlite"):
+        pytest.skip("drops a table: only on the per-test SQLite file, not the shared PG db")
+    place(shop)
+    log = tmp_path / "errors.log"
+    app = make_app(config, log_file=str(log))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        from store.models import db
+
+        db.execute_sql("DROP TABLE order_item")  # the database breaks under the app
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running
+        messages = [n.message for n in app._notifications]
+        assert any(m.startswith("Unexpected error") and str(log) in m for m in messages)
+        assert "Traceback" in log.read_text()
