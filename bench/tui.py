@@ -72,7 +72,7 @@ async def _child(url: str, keys: int) -> dict[str, Any]:
     app = build_app(config, "bench")
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
+        screen: Any = app.screen
         while not getattr(screen, "rows", None):
             await pilot.pause(0.005)
             screen = app.screen
@@ -85,7 +85,7 @@ async def _child(url: str, keys: int) -> dict[str, Any]:
             display(*args)
             frame.set()
 
-        app._display = displayed  # type: ignore[method-assign]
+        app._display = displayed  # type: ignore[method-assign,assignment]
         from textual import events
 
         driver = app._driver
@@ -137,7 +137,7 @@ async def _raw_child(keys: int) -> dict[str, Any]:
             display(*args)
             frame.set()
 
-        app._display = displayed  # type: ignore[method-assign]
+        app._display = displayed  # type: ignore[method-assign,assignment]
         driver = app._driver
         assert driver is not None
         for index in range(keys):
