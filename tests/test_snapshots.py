@@ -68,3 +68,12 @@ def test_bulk_preview(snap_compare, snapshot_app):
         await settle(pilot)
 
     assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_queue_cursor_and_marks(snap_compare, snapshot_app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("down", "space", "space", "down", "up")
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app, terminal_size=(80, 24), run_before=run_before)
