@@ -37,11 +37,23 @@ def _prefix(column: ColumnBase, text: str) -> Expression:
     return Expression(column, "LIKE", _like_escaped("%s%%", text))
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _lowered_forms(text: str) -> list[str]:
+    """What lower(column) may start with: SQLite's lower() folds ASCII only (Ł stays Ł)."""
+    if not dbmod.is_sqlite():
+        return [text.lower()]
+    forms = (text.lower(), text.capitalize(), text.upper())
+    return list(dict.fromkeys(f.translate(_ASCII_LOWER) for f in forms))
+
+
 def _short(text: str) -> Expression:
-    lowered = text.lower()
-    return (_prefix(Order.code, text.upper())
-            | _prefix(fn.LOWER(Order.customer_email), lowered)
-            | _prefix(fn.LOWER(Order.customer_name), lowered))
+    expr = _prefix(Order.code, text.upper())
+    for form in _lowered_forms(text):
+        expr |= _prefix(fn.LOWER(Order.customer_email), form)
+        expr |= _prefix(fn.LOWER(Order.customer_name), form)
+    return expr
 
 
 def _substring_scan(word: str) -> Expression:

@@ -1,0 +1,117 @@
+"""Order search on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm): every field, kept in step."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import orders, queries
+from store.codes import format_code
+from store.errors import NotFound, ValidationError
+from store.orders import ItemInput
+from store.queries import QueueFilter
+from tests.factories import place
+
+
+def found(text: str, **kwargs) -> set[int]:
+    return set(queries.matching_ids(QueueFilter(text=text, **kwargs)))
+
+
+@pytest.fixture
+def two(shop, admin):
+    """Two orders that share nothing searchable."""
+    a = orders.place_order(
+        shop, admin, items=[ItemInput("LMP-ØRSTED", "Desk lamp Ørsted", 1, 6990)],
+        guest_name="Łukasz Żółć", guest_email="lukasz.zolc@example.pl")
+    b = orders.place_order(
+        shop, admin, items=[ItemInput("MUG-001", "Ceramic mug", 2, 1290)],
+        guest_name="Inês Gonçalves", guest_email="ines@example.pt")
+    orders.set_tracking(shop, admin, b.id, "1Z999AA10123456784")
+    orders.set_reference(shop, admin, a.id, "INV-2026-7781")
+    return a, b
+
+
+def test_search_finds_substrings_of_every_field(two):
+    a, b = two
+    assert found(a.code) == {a.id}
+    assert found(a.code.lower()) == {a.id}
+    assert found(a.code.split("-")[1]) == {a.id}
+    assert found("Żółć") == {a.id}          # customer name, non-ASCII
+    assert found("żółć") == {a.id}          # any case
+    assert found("ukasz") == {a.id}         # inside a word
+    assert found("nçalv") == {b.id}
+    assert found("zolc@example") == {a.id}  # email
+    assert found("example") == {a.id, b.id}
+    assert found("lamp Ørs") == {a.id}      # product name across a space
+    assert found("lmp-ør") == {a.id}        # sku
+    assert found("ceramic") == {b.id}
+    assert found("A10123") == {b.id}        # tracking number
+    assert found("2026-778") == {a.id}      # internal reference
+    assert found("nothing-like-this") == set()
+
+
+def test_words_are_all_required(two):
+    a, b = two
+    assert found("Łukasz lamp") == {a.id}
+    assert found("Łukasz mug") == set()
+    assert found("mug 1Z") == {b.id}        # a short word narrows what the index found
+    assert found("mug zz") == set()
+
+
+def test_one_or_two_characters_match_the_start_of_code_name_or_email(two):
+    a, b = two
+    assert found("in") == {b.id}            # Inês / ines@
+    assert found("ł") == {a.id}
+    assert found("br") == {a.id, b.id}      # code prefix
+    assert found("zz") == set()
+
+
+def test_search_combines_with_filters(shop, admin, two):
+    a, b = two
+    orders.change_status(shop, admin, [a.id], "paid")
+    assert found("example", statuses=("paid",)) == {a.id}
+    page = queries.queue_page(QueueFilter(text="example", statuses=("awaiting_payment",)))
+    assert [r.id for r in page.rows] == [b.id]
+    counts = queries.status_counts(QueueFilter(text="example"))
+    assert counts == {"paid": 1, "awaiting_payment": 1, "_all": 2}
+
+
+def test_index_follows_every_edit(shop, admin, two):
+    a, b = two
+    orders.set_tracking(shop, admin, b.id, "JJD0001234")
+    assert found("A10123") == set()
+    assert found("JJD000") == {b.id}
+    orders.set_reference(shop, admin, a.id, "PO-55-ALPHA")
+    assert found("INV-2026") == set()
+    assert found("55-alpha") == {a.id}
+    orders.edit_contact(shop, admin, a.id, name="Zoë Øster", email="zoe@example.dk")
+    assert found("Żółć") == set() and found("zolc@") == set()
+    assert found("Øster") == {a.id} and found("zoe@exa") == {a.id}
+    assert found("Gonçalves") == {b.id}     # the other order's entry is untouched
+    orders.change_status(shop, admin, [b.id], "paid")
+    orders.change_status(shop, admin, [b.id], "shipped", tracking="TRK-NEW-42")
+    assert found("TRK-NEW") == {b.id}
+
+
+def test_deleted_order_leaves_the_index(shop, admin):
+    test_order = place(shop, is_test=True, name="Temporary Tester", email="tmp@example.com")
+    keep = place(shop, name="Permanent Person", email="keep@example.com")
+    assert found("Tester") == {test_order.id}
+    orders.delete_order(shop, admin, test_order.id)
+    assert found("Tester") == set()
+    assert found("Person") == {keep.id}
+    again = place(shop, name="Tester Again", email="again@example.com")
+    assert found("Tester") == {again.id}
+
+
+def test_lookup_by_code(shop, two):
+    a, _b = two
+    number = int(a.code.split("-")[1][:-1])
+    assert orders.find_order(shop, a.code).id == a.id
+    assert orders.find_order(shop, a.code.lower()).id == a.id
+    assert orders.find_order(shop, a.code.split("-")[1]).id == a.id
+    assert orders.find_order(shop, f" br {a.code.split('-')[1]} ").id == a.id
+    wrong = a.code[:-1] + str((int(a.code[-1]) + 1) % 10)
+    with pytest.raises(ValidationError, match="check character does not match"):
+        orders.find_order(shop, wrong)
+    with pytest.raises(NotFound, match="no such order"):
+        orders.find_order(shop, format_code("BR", number + 500))
