@@ -99,6 +99,9 @@ async def test_notes_refund_cap_and_tracking(shop, admin, config):
         await pilot.press("shift+tab", *"2.50", "enter")
         await settle(pilot)
         assert Order.get_by_id(ref.id).amount_refunded == 250
+        text = screen_text(app)
+        assert "payment 12.00 EUR" in text and "refund 2.50 EUR" in text
+        assert "refundable 9.50 EUR" in text
         await pilot.press("t", *"ABC999", "enter")
         await settle(pilot)
         assert Order.get_by_id(ref.id).tracking_number == "ABC999"

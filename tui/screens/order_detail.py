@@ -133,6 +133,12 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
             f"{d.payment_method or '-'}  ref {d.payment_reference or '-'}  "
             f"paid {money(d.amount_paid, cur)}  refunded {money(d.amount_refunded, cur)}  "
             f"refundable {money(remaining, cur)}"))
+        for payment in d.payments:
+            line = Text(f"{when(payment.created_at)}  {payment.kind} "
+                        f"{money(payment.amount, cur)}  {payment.method or ''} ", style="dim")
+            line.append(payment.reference or payment.reason or "")
+            line.append(f"  by {payment.operator_login}" if payment.operator_login else "")
+            grid.add_row("", line)
         ship = Text(f"{d.shipping_method or '-'}  {money(d.shipping_cost, cur)}  tracking ")
         ship.append(d.tracking_number or "-")
         if d.carrier:
