@@ -4,6 +4,7 @@ order, mistakes name the file, the key and what was expected, and secrets come f
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A clean environment: tmp cwd, XDG dirs under tmp, no backroom variables."""
     for name in ("BACKROOM_CONFIG", "BACKROOM_DATABASE_URL", "BACKROOM_SMTP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)

@@ -31,7 +31,7 @@ def test_create_queues_confirm_mail_with_one_time_token(shop, manager) -> None:
     assert customer.marketing_consent and customer.consent_at and customer.consent_source
     [mail] = Outbox.select().where(Outbox.customer == ref.id, Outbox.kind == "account_confirm")
     payload = json.loads(mail.payload)
-    assert payload["token"] == customer.confirm_token and len(customer.confirm_token) >= 24
+    assert payload["token"] == customer.confirm_token and len(str(customer.confirm_token)) >= 24
     assert payload["link"].endswith(f"?token={customer.confirm_token}")
     assert mail.recipient == "ann@example.com"
     other = _new(shop, manager, email="bob@example.com")
@@ -109,7 +109,7 @@ def test_delete_erases_personal_data_and_keeps_orders(shop, manager, admin) -> N
     assert Outbox.get(Outbox.customer == ref.id, Outbox.kind == "account_confirm").state == (
         "cancelled")
     kept = Order.get_by_id(order.id)
-    assert kept.customer_id == ref.id and kept.total == 2399
+    assert kept.customer is not None and kept.customer.id == ref.id and kept.total == 2399
     assert Address.get(Address.order == order.id, Address.kind == "shipping").city == "Paris"
     with pytest.raises(Refused, match="was deleted"):
         customers.edit_customer(shop, admin, ref.id, {"phone": "1"})
