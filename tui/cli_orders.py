@@ -1,0 +1,297 @@
+"""`backroom orders ...`: the order queue, detail and actions for scripts and cron, over the
+same store queries and services as the app. A refusal exits non-zero."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+import click
+
+from store.errors import ValidationError
+from tui.cli import BackroomGroup, CliState, pass_state
+
+FORMATS = click.Choice(["table", "csv", "json"])
+LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status", "mail")
+
+
+def money(minor: int, currency: str) -> str:
+    """Minor units as major units, exactly (no float): 1250 EUR -> 12.50 EUR."""
+    digits = _precision(currency)
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10 ** digits)
+    return f"{sign}{whole}.{frac:0{digits}d} {currency}" if digits else f"{sign}{whole} {currency}"
+
+
+def _precision(currency: str) -> int:
+    from babel.numbers import get_currency_precision
+
+    return int(get_currency_precision(currency))
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """'12.50' (or '12,50', '12') in major units -> 1250 minor units, parsed exactly."""
+    digits = _precision(currency)
+    match = re.fullmatch(r"\s*(\d+)(?:[.,](\d+))?\s*", text)
+    if not match:
+        raise ValidationError(f"{text!r} is not an amount; write it like 12.50")
+    whole, frac = match.group(1), match.group(2) or ""
+    if len(frac) > digits:
+        raise ValidationError(f"{text!r} has more decimals than {currency} allows ({digits})")
+    return int(whole) * 10 ** digits + int(frac.ljust(digits, "0") or "0")
+
+
+def _emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
+    """Rows as an aligned table (text printed literally), CSV with a header, or JSON."""
+    if fmt == "json":
+        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    text = [[str(row[c]) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in text:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+@click.group("orders", cls=BackroomGroup)
+def orders_group() -> None:
+    """Orders: list, show, set-status, note, refund, archive."""
+
+
+@orders_group.command("list")
+@click.option("--status", "statuses", multiple=True,
+              help="Status key, label or hotkey; repeat or comma-separate for several.")
+@click.option("--search", "text", default="", help="Free text or filter tokens (status:paid ...).")
+@click.option("--archived", is_flag=True, help="Archived orders instead of current ones.")
+@click.option("--limit", default=100, show_default=True, help="At most this many orders.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_state
+def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived: bool, limit: int,
+                fmt: str) -> None:
+    """List orders, newest first, as the queue shows them."""
+    from store import queries
+
+    shop = state.shop
+    f = queries.parse_filter(text, shop.workflow, queries.QueueFilter(archived=archived))
+    if statuses:
+        wanted = [s for group in statuses for s in group.split(",") if s.strip()]
+        try:
+            keys = tuple(dict.fromkeys(shop.workflow.resolve(s) for s in wanted))
+        except Exception as exc:
+            raise ValidationError(f"--status: {exc}") from None
+        f = replace(f, statuses=keys)
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while len(rows) < limit:
+        page = queries.queue_page(f, cursor, min(500, limit - len(rows)))
+        for r in page.rows:
+            rows.append({
+                "code": r.code, "placed": r.placed_at.strftime("%Y-%m-%d %H:%M"),
+                "customer": r.customer_name, "email": r.customer_email, "items": r.item_count,
+                "total": money(r.total, r.currency) if fmt != "json" else r.total,
+                "currency": r.currency, "status": r.status, "mail": r.mail_state,
+                "archived": r.archived, "test": r.is_test,
+            })
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    columns = LIST_COLUMNS if fmt == "table" else (*LIST_COLUMNS, "currency", "archived", "test")
+    _emit(rows, columns, fmt)
+
+
+def _detail_dict(detail: Any) -> dict[str, Any]:
+    data = asdict(detail)
+    data["placed_at"] = detail.placed_at.isoformat()
+    return data
+
+
+@orders_group.command("show")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_state
+def orders_show(state: CliState, code: str, fmt: str) -> None:
+    """One order with its items, payments, refunds, addresses, history and mails."""
+    from store import orders, queries
+
+    detail = queries.order_detail(orders.find_order(state.shop, code).id)
+    if fmt == "json":
+        click.echo(json.dumps(_detail_dict(detail), default=str, ensure_ascii=False, indent=2))
+        return
+    cur = detail.currency
+    wf = state.shop.workflow
+    flags = [w for w, on in (("archived", detail.archived), ("test", detail.is_test)) if on]
+    click.echo(f"{detail.code}  {wf.label(detail.status)}  placed {detail.placed_at:%Y-%m-%d %H:%M}"
+               + (f"  ({', '.join(flags)})" if flags else ""))
+    click.echo(f"customer: {detail.customer_name} <{detail.customer_email}>"
+               + (f"  {detail.customer_phone}" if detail.customer_phone else ""))
+    for kind, a in detail.addresses.items():
+        line = ", ".join(p for p in (f"{a.first_name} {a.last_name}".strip(), a.company, a.line1,
+                                     a.line2, f"{a.postcode} {a.city}".strip(), a.region,
+                                     a.country) if p)
+        click.echo(f"{kind}: {line}")
+    click.echo("items:")
+    for i in detail.items:
+        click.echo(f"  {i.quantity} x {i.sku}  {i.name}  {money(i.unit_price, cur)}"
+                   f"  = {money(i.line_total, cur)}")
+    click.echo(f"subtotal {money(detail.subtotal, cur)}, tax {money(detail.tax, cur)}, "
+               f"shipping {money(detail.shipping_cost, cur)}, discount "
+               f"{money(detail.discount, cur)}, total {money(detail.total, cur)}")
+    click.echo(f"paid {money(detail.amount_paid, cur)} by {detail.payment_method or '-'}, "
+               f"refunded {money(detail.amount_refunded, cur)}")
+    if detail.tracking_number:
+        click.echo(f"tracking: {detail.tracking_number} {detail.carrier}".rstrip())
+    if detail.internal_reference:
+        click.echo(f"reference: {detail.internal_reference}")
+    if detail.customer_note:
+        click.echo(f"customer note: {detail.customer_note}")
+    if detail.payments:
+        click.echo("payments:")
+        for p in detail.payments:
+            extra = f"  {p.reason}" if p.reason else ""
+            click.echo(f"  {p.created_at:%Y-%m-%d %H:%M}  {p.kind:<8} {money(p.amount, cur)}"
+                       f"  {p.method}  {p.operator_login}{extra}")
+    click.echo("history:")
+    for e in detail.events:
+        move = f" {e.from_status} -> {e.to_status}" if e.kind == "status" else ""
+        message = f"  {e.message}" if e.message else ""
+        click.echo(f"  {e.created_at:%Y-%m-%d %H:%M}  {e.operator_login or '-'}  {e.kind}{move}"
+                   f"{message}")
+    if detail.mails:
+        click.echo("mails:")
+        for m in detail.mails:
+            click.echo(f"  {m.created_at:%Y-%m-%d %H:%M}  {m.kind}  {m.recipient}  {m.state}")
+
+
+def _ids(state: CliState, codes: Sequence[str]) -> list[int]:
+    from store import orders
+
+    return [orders.find_order(state.shop, code).id for code in codes]
+
+
+@orders_group.command("set-status")
+@click.argument("codes", nargs=-1)
+@click.option("--to", "to_status", required=True, help="Target status (key, label or hotkey).")
+@click.option("--filter", "query", default=None,
+              help="Every order matching this queue filter instead of codes.")
+@click.option("--notify/--no-notify", default=True, show_default=True,
+              help="Queue the customer emails the workflow sends.")
+@click.option("--tracking", default=None, help="Tracking number (shipping statuses).")
+@click.option("--note", default=None, help="A note for the history of each order.")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
+@pass_state
+def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, query: str | None,
+                      notify: bool, tracking: str | None, note: str | None,
+                      dry_run: bool) -> None:
+    """Move orders to a status: prints the preview, then each order's result. Exits 1 if any
+    order was refused."""
+    from store import orders, queries
+
+    shop = state.shop
+    if bool(codes) == (query is not None):
+        raise ValidationError("give order codes or --filter QUERY (one of the two)")
+    try:
+        target = shop.workflow.resolve(to_status)
+    except Exception as exc:
+        raise ValidationError(f"--to: {exc}") from None
+    if query is not None:
+        ids = queries.matching_ids(queries.parse_filter(query, shop.workflow))
+        if not ids:
+            click.echo("no order matches that filter; nothing to do")
+            return
+    else:
+        ids = _ids(state, codes)
+    actor = state.actor
+    label = shop.workflow.label
+    preview = orders.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
+                                   note=note, dry_run=True)
+    click.echo(f"preview: {len(ids)} order(s) to {label(target)}")
+    for source, count in preview.moves.items():
+        click.echo(f"  {count} change from {label(source)} to {label(target)}")
+    for r in preview.refused:
+        click.echo(f"  {r.code}: refused: {r.reason}")
+    click.echo(f"  {preview.mails} email(s) to queue")
+    if dry_run:
+        click.echo(f"dry run: {preview.summary()}; nothing changed")
+        if preview.refused:
+            sys.exit(1)
+        return
+    result = orders.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
+                                  note=note, hold_mail=False,
+                                  expected_versions=None)
+    for r in result.results:
+        if r.changed:
+            click.echo(f"{r.code}: {label(r.from_status)} -> {label(target)}")
+        else:
+            click.echo(f"{r.code}: refused: {r.reason}")
+    click.echo(result.summary())
+    if result.refused:
+        sys.exit(1)
+
+
+@orders_group.command("note")
+@click.argument("code")
+@click.argument("text")
+@click.option("--visible", is_flag=True, help="Show it to the customer (queues an email).")
+@pass_state
+def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
+    """Add a note to an order's history."""
+    from store import orders
+
+    ref = orders.find_order(state.shop, code)
+    orders.add_note(state.shop, state.actor, ref.id, text, visible=visible)
+    click.echo(f"{ref.code}: note added" + (" (visible to the customer, email queued)"
+                                            if visible else ""))
+
+
+@orders_group.command("refund")
+@click.argument("code")
+@click.argument("amount")
+@click.option("--reason", required=True, help="Why (kept in the history and the email).")
+@click.option("--notify/--no-notify", default=True, show_default=True)
+@pass_state
+def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: bool) -> None:
+    """Refund AMOUNT (major units, like 12.50) of what was paid."""
+    from store import orders
+    from store.models import Order
+
+    ref = orders.find_order(state.shop, code)
+    currency = Order.get_by_id(ref.id).currency
+    minor = parse_amount(amount, currency)
+    moved = orders.refund(state.shop, state.actor, ref.id, minor, reason, notify=notify)
+    click.echo(f"{ref.code}: refunded {money(minor, currency)}"
+               + ("; the order is now refunded" if moved else ""))
+
+
+@orders_group.command("archive")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--undo", is_flag=True, help="Unarchive instead.")
+@pass_state
+def orders_archive(state: CliState, codes: tuple[str, ...], undo: bool) -> None:
+    """Archive orders in a final status (or unarchive them). Exits 1 if any was refused."""
+    from store import orders
+
+    results = orders.set_archived(state.shop, state.actor, _ids(state, codes), not undo)
+    verb = "unarchived" if undo else "archived"
+    for r in results:
+        click.echo(f"{r.code}: {verb}" if r.changed else f"{r.code}: refused: {r.reason}")
+    refused = [r for r in results if not r.changed]
+    click.echo(f"{len(results) - len(refused)} {verb}, {len(refused)} refused")
+    if refused:
+        sys.exit(1)
+
+
+COMMANDS: list[click.Command] = [orders_group]
