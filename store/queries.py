@@ -306,7 +306,7 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
 
 
 def _conditions(f: QueueFilter, with_statuses: bool = True) -> list[Expression]:
-    conds: list[Expression] = [Order.archived == f.archived]
+    conds: list[Any] = [Order.archived == f.archived]
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
                      else Order.status.in_(list(f.statuses)))
@@ -401,7 +401,8 @@ def _select(f: QueueFilter, conds: list[Expression], key: list[Any] | None, forw
              .where(*where).order_by(*order))
     if limit is not None:
         query = query.limit(limit)
-    return [(_row(values), values[13]) for values in query.tuples()]
+    tuples: Any = query.tuples()
+    return [(_row(values), values[13]) for values in tuples]
 
 
 def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,
@@ -428,16 +429,17 @@ def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,
     rows = [r for r, _ in found]
     if not rows:
         return Page((), None, cursor if key is not None else None)
-    nxt = _encode(f, _key_values(f.sort, rows[-1], found[-1][1])) if more_after else None
-    prev = _encode(f, _key_values(f.sort, rows[0], found[0][1])) if key is not None else None
-    return Page(tuple(rows), nxt, prev)
+    after = _encode(f, _key_values(f.sort, rows[-1], found[-1][1])) if more_after else None
+    before = _encode(f, _key_values(f.sort, rows[0], found[0][1])) if key is not None else None
+    return Page(tuple(rows), after, before)
 
 
 def status_counts(f: QueueFilter) -> dict[str, int]:
     """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total."""
     query = (Order.select(Order.status, fn.COUNT(Order.id))
              .where(*_conditions(f, with_statuses=False)).group_by(Order.status))
-    counts = {status: int(count) for status, count in query.tuples()}
+    tuples: Any = query.tuples()
+    counts = {status: int(count) for status, count in tuples}
     counts["_all"] = sum(counts.values())
     return counts
 
@@ -449,7 +451,8 @@ def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
              .order_by(*[c.desc() if f.descending else c.asc() for c in columns]))
     if limit is not None:
         query = query.limit(limit)
-    return [oid for (oid,) in query.tuples()]
+    tuples: Any = query.tuples()
+    return [oid for (oid,) in tuples]
 
 
 def neighbour(f: QueueFilter, order_id: int, step: int) -> int | None:
@@ -515,7 +518,7 @@ def order_detail(order_id: int) -> OrderDetail:
         payment_method=order.payment_method, payment_reference=order.payment_reference,
         shipping_method=order.shipping_method, tracking_number=order.tracking_number,
         carrier=order.carrier, internal_reference=order.internal_reference,
-        customer_note=order.customer_note, customer_id=order.customer_id,
+        customer_note=order.customer_note, customer_id=getattr(order, "customer_id", None),
         customer_name=order.customer_name, customer_email=order.customer_email,
         customer_phone=order.customer_phone, language=order.language,
         placed_at=order.placed_at, archived=bool(order.archived), is_test=bool(order.is_test),
