@@ -4,6 +4,7 @@ undo, the in-app mail loop, and the one handler that turns a failed worker into 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import importlib.util
 import logging
@@ -115,6 +116,11 @@ class BackroomApp(App[None]):
     # ----- start and stop ---------------------------------------------------------------
 
     def on_mount(self) -> None:
+        # Everything imported so far lives as long as the app: keep it out of the collector's
+        # full passes, and collect young objects less often, so a key never waits on a GC.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
         if self.config.get("mail", "deliver_in_app") and \
                 importlib.util.find_spec("mailer.worker") is not None:
             self._deliver_mail()
