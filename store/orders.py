@@ -107,8 +107,9 @@ def _event(order_id: int, actor: Actor, kind: str, message: str = "", *, from_st
 
 
 def _insert_events(rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 500):
-        OrderEvent.insert_many(rows[start:start + 500]).execute()
+    from store.bulk import insert_rows
+
+    insert_rows(OrderEvent, rows)
 
 
 def search_text(order: Order | Mapping[str, Any], items: Iterable[tuple[str, str]]) -> str:

@@ -53,8 +53,9 @@ def enqueue(mails: Iterable[Mail]) -> int:
         for m in mails
         if m.recipient
     ]
-    for start in range(0, len(rows), 500):
-        Outbox.insert_many(rows[start:start + 500]).execute()
+    from store.bulk import insert_rows
+
+    insert_rows(Outbox, rows)
     return len(rows)
 
 
