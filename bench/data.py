@@ -1,0 +1,57 @@
+"""The shared benchmark database: a demo shop of N orders under bench/data/, built once with
+store.demo and reused while its order count matches."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("BACKROOM_BENCH_DIR", Path(__file__).parent / "data"))
+
+
+def path_for(orders: int) -> Path:
+    return DATA_DIR / f"demo-{orders}.db"
+
+
+def _complete(path: Path, orders: int) -> bool:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            return bool(conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == orders)
+    except sqlite3.Error:
+        return False
+
+
+def ensure_database(orders: int) -> str:
+    """A sqlite URL of a demo database with `orders` orders, built (seed 1) if missing.
+
+    The build goes to a temporary file renamed into place at the end, so an interrupted
+    build is never reused."""
+    path = path_for(orders)
+    if path.exists() and _complete(path, orders):
+        return f"sqlite:///{path}"
+    from store import db as dbmod
+    from store import demo
+    from store.config import from_mapping
+    from store.shop import open_shop
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".building.db")
+    for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        stale.unlink(missing_ok=True)
+    print(f"bench: building a demo shop of {orders:,} orders in {path} ...", file=sys.stderr,
+          flush=True)
+    started = time.perf_counter()
+    shop = open_shop(from_mapping({"database": {"url": f"sqlite:///{partial}"}}, "bench",
+                                  environ={}))
+    stats = demo.build(shop, orders, seed=1)
+    dbmod.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    dbmod.close()
+    os.replace(partial, path)
+    for stale in (Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        stale.unlink(missing_ok=True)
+    print(f"bench: {stats.summary()} (total {time.perf_counter() - started:.1f} s)",
+          file=sys.stderr, flush=True)
+    return f"sqlite:///{path}"
