@@ -17,6 +17,7 @@ from typing import Any
 
 from peewee import Case, ColumnBase, Expression, Tuple, fn
 
+from store import db as dbmod
 from store.errors import BackroomError, NotFound, ValidationError
 from store.models import (
     Address,
@@ -25,6 +26,7 @@ from store.models import (
     OrderItem,
     Outbox,
     Payment,
+    db,
     utcnow,
 )
 from store.orders import ADDRESS_FIELDS
@@ -331,7 +333,7 @@ def _conditions(f: QueueFilter, with_statuses: bool = True) -> list[Expression]:
     return conds
 
 
-def _mail_state(now: dt.datetime) -> Any:
+def _mail_state(now: Any) -> Any:
     latest = Outbox.alias("latest")
     state = Case(None, [((latest.state == "queued") & (latest.hold_until > now), "held")],
                  latest.state)
@@ -384,25 +386,54 @@ def _decode(f: QueueFilter, cursor: str) -> list[Any]:
             for c, v in zip(columns, key, strict=True)]
 
 
-def _select(f: QueueFilter, conds: list[Expression], key: list[Any] | None, forward: bool,
-            limit: int | None) -> list[tuple[OrderRow, int]]:
-    """Rows after (forward) or before `key` in the filter's order, nearest first."""
+class _Slot:
+    """A placeholder value: where it lands in a compiled query's params, a fresh value goes."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+_COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int]]]] = {}
+
+
+def _compiled(f: QueueFilter, keyed: bool, forward: bool,
+              limit: int | None) -> tuple[str, list[Any], list[tuple[int, int]]]:
+    """The queue query's SQL for one filter shape, built by peewee once and then reused: query
+    building costs more than running the query on an index. Returns the SQL, its params, and
+    which params are slots (0: now, 1..: the cursor key) to fill on each call."""
+    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite())
+    found = _COMPILED.get(cache_key)
+    if found is not None:
+        return found
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
-    where = list(conds)
-    if key is not None:
-        if ascending:
-            where.append(Tuple(*columns) > Tuple(*key))
-        else:
-            where.append(Tuple(*columns) < Tuple(*key))
+    where = _conditions(f)
+    if keyed:
+        slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
+        where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)
     order = [c.asc() if ascending else c.desc() for c in columns]
-    query = (Order.select(*_ROW_COLUMNS, _mail_state(utcnow()), Order.version, Order.archived,
+    query = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
                           Order.is_test, Order.number)
              .where(*where).order_by(*order))
     if limit is not None:
         query = query.limit(limit)
-    tuples: Any = query.tuples()
-    return [(_row(values), values[13]) for values in tuples]
+    sql, params = query.sql()
+    positions = [(i, p.index) for i, p in enumerate(params) if isinstance(p, _Slot)]
+    if len(_COMPILED) > 500:
+        _COMPILED.clear()
+    _COMPILED[cache_key] = (sql, list(params), positions)
+    return sql, list(params), positions
+
+
+def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
+            limit: int | None) -> list[tuple[OrderRow, int]]:
+    """Rows after (forward) or before `key` in the filter's order, nearest first."""
+    sql, params, positions = _compiled(f, key is not None, forward, limit)
+    values = [utcnow(), *(key or ())]
+    for at, index in positions:
+        params[at] = values[index]
+    cursor: Any = db.execute_sql(sql, params)
+    return [(_row(row), row[13]) for row in cursor.fetchall()]
 
 
 def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,
@@ -412,9 +443,8 @@ def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,
     if limit <= 0:
         raise ValidationError("a page needs at least one row")
     key = _decode(f, cursor) if cursor else None
-    conds = _conditions(f)
     if backwards and key is not None:
-        found = _select(f, conds, key, forward=False, limit=limit + 1)
+        found = _select(f, key, forward=False, limit=limit + 1)
         more_before = len(found) > limit
         found = list(reversed(found[:limit]))
         rows = [r for r, _ in found]
@@ -423,7 +453,7 @@ def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,
         prev = _encode(f, _key_values(f.sort, rows[0], found[0][1])) if more_before else None
         nxt = _encode(f, _key_values(f.sort, rows[-1], found[-1][1]))
         return Page(tuple(rows), nxt, prev)
-    found = _select(f, conds, key, forward=True, limit=limit + 1)
+    found = _select(f, key, forward=True, limit=limit + 1)
     more_after = len(found) > limit
     found = found[:limit]
     rows = [r for r, _ in found]
@@ -463,7 +493,7 @@ def neighbour(f: QueueFilter, order_id: int, step: int) -> int | None:
     values = Order.select(*columns).where(Order.id == order_id).tuples().first()
     if values is None:
         return None
-    found = _select(f, _conditions(f), list(values), forward=step > 0, limit=abs(step))
+    found = _select(f, list(values), forward=step > 0, limit=abs(step))
     if len(found) < abs(step):
         return None
     return found[-1][0].id
