@@ -83,3 +83,19 @@ def test_demo_refuses_a_shop_with_orders(shop, admin):
     demo.build(shop, 50, seed=1)
     with pytest.raises(Refused, match="already holds 50 orders"):
         demo.build(shop, 50, seed=1)
+
+
+def test_demo_command_builds_once_then_reopens(tmp_path):
+    from click.testing import CliRunner
+
+    from tui.cli import main
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    args = ["demo", "--orders", "120", "--seed", "2", "--no-tui", "--database", url]
+    first = CliRunner().invoke(main, args, env={"BACKROOM_OPERATOR": "ada"},
+                               catch_exceptions=False)
+    assert first.exit_code == 0 and "120 orders" in first.output
+    again = CliRunner().invoke(main, args, env={"BACKROOM_OPERATOR": "ada"},
+                               catch_exceptions=False)
+    assert again.exit_code == 0 and "already holds 120 orders" in again.output
+    dbmod.close()

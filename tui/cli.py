@@ -190,9 +190,16 @@ def demo(state: CliState, count: int, seed: int, no_tui: bool, database_url: str
         state._config = None
     shop = state.shop
     operators.ensure_admin(operators.current_login())
-    with click.progressbar(length=count, label="building demo shop", file=sys.stderr) as bar:
-        stats = demomod.build(shop, count, seed=seed, progress=bar.update)
-    click.echo(stats.summary())
+    from store.models import Order
+
+    existing = Order.select().count()
+    if existing:
+        click.echo(f"{state.config.database_url} already holds {existing:,} orders: "
+                   "opening it as it is (give another --database to build a new demo)")
+    else:
+        with click.progressbar(length=count, label="building demo shop", file=sys.stderr) as bar:
+            stats = demomod.build(shop, count, seed=seed, progress=bar.update)
+        click.echo(stats.summary())
     if not no_tui:
         run_app(state)
 
