@@ -79,6 +79,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self._loading_timer: Any = None
         self._busy = ""
         self._rebuilding = False
+        self._counts_due = False
 
     @property
     def backroom(self) -> BackroomApp:
@@ -114,11 +115,17 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         """Fetch the counts and the first page (or the loaded window again, keeping place)."""
         self.generation += 1
         self._start_loading()
-        self._load_counts(self.generation, self.filter)
+        self._counts_due = True  # asked once the rows are shown: the rows come first
         if keep_position and self.requests:
             self._load_window(self.generation, self.filter, list(self.requests))
         else:
             self._load_page(self.generation, self.filter, None, False, "replace")
+
+    def _ask_counts(self) -> None:
+        """Counting a million orders takes a while: start it after the rows are on screen."""
+        if self._counts_due:
+            self._counts_due = False
+            self.call_after_refresh(self._load_counts, self.generation, self.filter)
 
     def _start_loading(self) -> None:
         if self._loading_timer is not None:
@@ -187,6 +194,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.loading_more = False
         self._stop_loading()
+        self._ask_counts()
         table = self.query_one("#orders", DataTable)
         current = self._current_id()
         if message.where == "replace":
@@ -217,6 +225,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         if message.generation != self.generation:
             return
         self._stop_loading()
+        self._ask_counts()
         self.pages, self.requests = list(message.pages), list(message.requests)
         self._rebuild(self._current_id(), self.query_one("#orders", DataTable).cursor_row)
 
