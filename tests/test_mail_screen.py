@@ -21,6 +21,16 @@ def rows(table: DataTable) -> list[list[str]]:  # type: ignore[type-arg]
             for i in range(table.row_count)]
 
 
+async def poll(pilot: Any, condition: Any, tries: int = 400) -> None:
+    """Let the app run until `condition()` holds; the mail loop is a worker that never
+    completes, so waiting for every worker would wait forever."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never reached the expected state")
+
+
 def goto(table: DataTable, mail_id: int) -> None:  # type: ignore[type-arg]
     table.move_cursor(row=table.get_row_index(str(mail_id)))
 
@@ -76,3 +86,31 @@ async def test_outbox_screen_counts_retry_cancel_open(shop: Shop, admin: Actor, 
         await settle(pilot)
         assert type(app.screen).__name__ == "OrderDetailScreen"
         assert getattr(app.screen, "order_id", first.id) == first.id
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_app_delivers_in_the_background_and_shows_it(shop: Shop, admin: Actor,
+                                                               db_url: str) -> None:
+    """deliver_in_app: the app's own loop sends the mail; the outbox screen shows it sent;
+    quitting stops the loop."""
+    from tests.conftest import make_config
+    from tests.mail_server import Server
+    from tui.app import build_app
+
+    server = Server().start()
+    try:
+        place(shop, email="ann@example.com")
+        config = make_config(db_url, smtp={"port": server.port},
+                             mail={"poll_seconds": 0.05, "deliver_in_app": True})
+        app: Any = build_app(config, "ada")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("4")
+            await poll(pilot, lambda: len(server.received) == 2)
+            screen = app.screen
+            await poll(pilot, lambda: "sent 2" in str(
+                screen.query_one("#outbox-counts", Static).render()))
+            await pilot.press("ctrl+q")
+        assert sorted(m["To"] for m in server.received) == ["ann@example.com",
+                                                            "shop@example.com"]
+    finally:
+        server.stop()
