@@ -91,14 +91,17 @@ class Stats:
 
 # ----- the database side (synchronous; run in a thread from the loop) -----------------------
 
-def claim(owner: str, limit: int, lease_seconds: float, domain: str = "backroom") -> list[Claimed]:
+def claim(owner: str, limit: int, lease_seconds: float, domain: str = "backroom",
+          due_before: dt.datetime | None = None) -> list[Claimed]:
     """Lease up to `limit` due rows: queued and due and not held, or sending with a lost lease.
 
     SQLite: one BEGIN IMMEDIATE transaction around UPDATE ... RETURNING; PostgreSQL: the
     subquery takes FOR UPDATE SKIP LOCKED, so concurrent workers claim disjoint rows. The
-    Message-ID is fixed here, on first claim, so every retry reuses it."""
+    Message-ID is fixed here, on first claim, so every retry reuses it. `due_before` (a run
+    of `--once`) leaves out mails that became due after it, so each is tried once a run."""
     now = utcnow()
-    due = (((Outbox.state == "queued") & (Outbox.next_attempt_at <= now)
+    due_at = min(now, due_before) if due_before is not None else now
+    due = (((Outbox.state == "queued") & (Outbox.next_attempt_at <= due_at)
             & (Outbox.hold_until.is_null() | (Outbox.hold_until <= now)))
            | ((Outbox.state == "sending") & (Outbox.lease_until < now)))
     sub = (Outbox.select(Outbox.id).where(due)
@@ -362,9 +365,11 @@ class Deliverer:
         email = str(config.get("shop", "email"))
         self.domain = email.rpartition("@")[2] or "backroom"
         self.stats = Stats()
+        self.due_before: dt.datetime | None = None
 
     def _claim_and_compose(self) -> list[Outgoing]:
-        rows = claim(self.owner, self.batch_size, self.lease_seconds, self.domain)
+        rows = claim(self.owner, self.batch_size, self.lease_seconds, self.domain,
+                     self.due_before)
         try:
             contexts: dict[int, Any] = ctxmod.load_many(rows, self.config, self.workflow)
         except Exception:
@@ -380,6 +385,7 @@ class Deliverer:
         On stop, each connection finishes the mail in hand; mails claimed but not yet sent
         are released to the queue."""
         stop = stop or asyncio.Event()
+        self.due_before = utcnow() if once else None
         outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=self.batch_size * 2)
         done: asyncio.Queue[Outcome | None] = asyncio.Queue()
         connections = [Connection(self.settings) for _ in range(self.settings.connections)]
