@@ -180,10 +180,12 @@ def has_shipped(shop: Shop, order: Order) -> bool:
     ship = _shipping_statuses(shop)
     if order.status in ship:
         return True
-    return bool(
-        OrderEvent.select().where(OrderEvent.order == order.id, OrderEvent.kind == "status",
-                                  OrderEvent.to_status.in_(ship)).exists()
-    )
+    shipped = OrderEvent.select().where(OrderEvent.order == order.id, OrderEvent.kind == "status",
+                                        OrderEvent.to_status.in_(ship)).count()
+    undone = OrderEvent.select().where(OrderEvent.order == order.id,
+                                       OrderEvent.kind == "status_undone",
+                                       OrderEvent.from_status.in_(ship)).count()
+    return bool(shipped > undone)  # a shipment undone at once never left
 
 
 def _mail_payload(order: Order | Mapping[str, Any], **extra: Any) -> dict[str, Any]:

@@ -250,3 +250,15 @@ def test_delete_only_test_orders(shop, admin) -> None:
     assert not OrderEvent.select().where(OrderEvent.order == test.id).exists()
     with pytest.raises(NotFound):
         orders.find_order(shop, test.code)
+
+
+def test_a_shipment_undone_at_once_does_not_lock_the_address(shop, manager, clerk) -> None:
+    ref = place(shop)
+    orders.change_status(shop, clerk, [ref.id], "paid")
+    change = orders.change_status(shop, clerk, [ref.id], "shipped", tracking="1Z")
+    orders.undo(shop, clerk, change.batch)
+    orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Nantes"})
+    assert Address.get(Address.order == ref.id, Address.kind == "shipping").city == "Nantes"
+    orders.change_status(shop, clerk, [ref.id], "shipped")  # the tracking number stayed
+    with pytest.raises(Refused, match="has shipped"):
+        orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Brest"})
