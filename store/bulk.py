@@ -24,7 +24,8 @@ def insert_rows(model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     fields = given + defaults
     names = ", ".join(f'"{f.column_name}"' for f in fields)
     table = model._meta.table_name
-    values = [tuple(f.db_value(row[f.name]) for f in given) + fixed for row in rows]
+    names_given = [f.name for f in given]
+    values = [tuple([row[n] for n in names_given]) + fixed for row in rows]  # plain values
     cursor = db.cursor()
     if dbmod.is_sqlite():
         marks = ", ".join("?" * len(fields))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import fn
+from peewee import SQL, fn
 
 from store import db as dbmod
 from store.codes import FIRST_NUMBER, format_code, parse_code
@@ -139,6 +139,11 @@ def allocate_numbers(count: int) -> int:
     )
     last = cursor.fetchone()[0]
     return int(last) - count + 1
+
+
+def _id_list(ids: Sequence[int]) -> Any:
+    """Ids inlined as one SQL list: building 5,000 bound parameters costs more than the query."""
+    return SQL("(" + ",".join(str(int(i)) for i in ids) + ")") if ids else [0]
 
 
 def _locked(query: Any) -> Any:
@@ -364,7 +369,7 @@ def change_status(
                 Order.shipping_method, Order.tracking_number, Order.customer_email,
                 Order.language, Order.customer, Order.total, Order.amount_paid,
                 Order.amount_refunded, Order.currency, Order.payment_method, Order.updated_by,
-            ).where(Order.id.in_(chunk))
+            ).where(Order.id.in_(_id_list(chunk)))
             rows.extend(_locked(query).dicts() if not dry_run else query.dicts())
         found = {r["id"]: r for r in rows}
         by_from: dict[str, list[int]] = {}
@@ -416,14 +421,15 @@ def change_status(
                     changes[Order.carrier] = carrier
             changed_ids = [oid for group in by_from.values() for oid in group]
             for start in range(0, len(changed_ids), CHUNK):
-                Order.update(changes).where(Order.id.in_(changed_ids[start:start + CHUNK])).execute()
+                (Order.update(changes)
+                 .where(Order.id.in_(_id_list(changed_ids[start:start + CHUNK]))).execute())
             if payments:
                 for start in range(0, len(payments), 500):
                     Payment.insert_many(payments[start:start + 500]).execute()
                 paid_ids = [p["order"] for p in payments]
                 for start in range(0, len(paid_ids), CHUNK):
                     (Order.update(amount_paid=Order.total)
-                     .where(Order.id.in_(paid_ids[start:start + CHUNK])).execute())
+                     .where(Order.id.in_(_id_list(paid_ids[start:start + CHUNK]))).execute())
             if tracking:
                 for oid in changed_ids:
                     order = Order.get_by_id(oid)
