@@ -364,13 +364,16 @@ def change_status(
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            query = Order.select(
+            wanted = (
                 Order.id, Order.code, Order.status, Order.version, Order.archived,
                 Order.shipping_method, Order.tracking_number, Order.customer_email,
                 Order.language, Order.customer, Order.total, Order.amount_paid,
                 Order.amount_refunded, Order.currency, Order.payment_method, Order.updated_by,
-            ).where(Order.id.in_(_id_list(chunk)))
-            rows.extend(_locked(query).dicts() if not dry_run else query.dicts())
+            )
+            query = Order.select(*wanted).where(Order.id.in_(_id_list(chunk)))
+            sql, params = (_locked(query) if not dry_run else query).sql()
+            names = [f.name for f in wanted]  # plain values: no per-cell conversion
+            rows.extend(dict(zip(names, r, strict=True)) for r in db.execute_sql(sql, params))
         found = {r["id"]: r for r in rows}
         by_from: dict[str, list[int]] = {}
         payments: list[dict[str, Any]] = []
