@@ -64,7 +64,8 @@ def orders_context(order_ids: Iterable[int | None],
                  "unit_price": i.unit_price, "line_total": i.unit_price * i.quantity,
                  "tax_rate": i.tax_rate_bp / 100})
         for a in Address.select().where(Address.order.in_(chunk)):
-            addresses[a.order_id][a.kind] = a
+            if a.order_id is not None:
+                addresses[a.order_id][a.kind] = a
         for order in Order.select().where(Order.id.in_(chunk)):
             found[order.id] = _order_dict(order, items[order.id], addresses[order.id], workflow)
     return found

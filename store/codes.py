@@ -52,7 +52,8 @@ def parse_code(text: str, prefix: str) -> int:
     check digit does not match (a typo)."""
     match = _CODE.match(text)
     if not match:
-        raise ValidationError(f"{text.strip()!r} is not an order code (like {format_code(prefix, FIRST_NUMBER)})")
+        example = format_code(prefix, FIRST_NUMBER)
+        raise ValidationError(f"{text.strip()!r} is not an order code (like {example})")
     given_prefix, digits = match.groups()
     if given_prefix and prefix and given_prefix.upper() != prefix.upper():
         raise ValidationError(

@@ -230,7 +230,9 @@ def from_mapping(
                 values[section][key] = environ[setting.env]
     security = values["smtp"]["security"]
     if security not in ("none", "starttls", "tls"):
-        raise ConfigError(f"{source}: smtp.security must be none, starttls or tls, not {security!r}")
+        raise ConfigError(
+            f"{source}: smtp.security must be none, starttls or tls, not {security!r}"
+        )
     role = values["operators"]["new_login_role"]
     if role not in ("", "viewer", "clerk", "manager", "admin"):
         raise ConfigError(

@@ -142,7 +142,9 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
     require(actor, "customers")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ValidationError(f"cannot edit {sorted(unknown)[0]!r}; editable: {', '.join(EDITABLE)}")
+        raise ValidationError(
+            f"cannot edit {sorted(unknown)[0]!r}; editable: {', '.join(EDITABLE)}"
+        )
     with db.atomic():
         customer = _get(customer_id)
         if expected_version is not None and customer.version != expected_version:
@@ -171,7 +173,8 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
 def _conflict(customer: Customer) -> Exception:
     from store.errors import Conflict
 
-    return Conflict(f"customer {customer.email} was changed by {customer.updated_by or 'another operator'} "
+    who = customer.updated_by or "another operator"
+    return Conflict(f"customer {customer.email} was changed by {who} "
                     "since you opened it; reload and try again")
 
 

@@ -84,7 +84,7 @@ PRODUCTS: tuple[tuple[str, str, int], ...] = tuple(
     for n, size in enumerate(("S", "M", "L", "XL", "blue", "green", "red", "oak", "ash",
                               "No. 5", "deluxe", "mini"))
 )
-DOMAINS = ("example.com", "example.org", "mail.example.net", "post.example.eu")
+DOMAINS = ("example.com", "example.org", "mail.example.net", "post.example.com")
 PAY_METHODS = ("card", "paypal", "wire", "cod")
 PAY_WEIGHTS = (55, 25, 12, 8)
 SHIP_METHODS = ("standard", "express", "pickup")
@@ -542,7 +542,7 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
     text = search_text({"code": code, "customer_name": name, "customer_email": email,
                         "tracking_number": tracking, "internal_reference": reference}, pairs)
     keep_mail = age < MAIL_RETENTION_DAYS
-    add_event((oid, "placed", "", "awaiting_payment", f"order placed ({currency} total)",
+    add_event((oid, "placed", "", "awaiting_payment", "order placed",
                f'{{"total": {total}}}', "storefront", False, t_placed, t_placed))
     if keep_mail:
         add_mail(("order_placed", email, language, f'{{"order_id": {oid}, "code": "{code}"}}',

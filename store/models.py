@@ -84,6 +84,7 @@ class Order(BaseModel):
     number = IntegerField(unique=True)
     code = CharField(unique=True)
     customer = ForeignKeyField(Customer, null=True, backref="orders", on_delete="SET NULL")
+    customer_id: int | None  # the foreign key's column, declared for type checkers
     customer_name = CharField(default="")
     customer_email = CharField(default="")
     customer_phone = CharField(default="")
@@ -120,7 +121,9 @@ class Address(BaseModel):
     """A billing or shipping address, of a customer or copied onto one order."""
 
     customer = ForeignKeyField(Customer, null=True, backref="addresses", on_delete="CASCADE")
+    customer_id: int | None  # the foreign key's column, declared for type checkers
     order = ForeignKeyField(Order, null=True, backref="addresses", on_delete="CASCADE")
+    order_id: int | None  # the foreign key's column, declared for type checkers
     kind = CharField(default="shipping")  # billing, shipping
     first_name = CharField(default="")
     last_name = CharField(default="")
@@ -138,6 +141,7 @@ class OrderItem(BaseModel):
     """One line of an order; tax_rate_bp is basis points (2000 = 20 %)."""
 
     order = ForeignKeyField(Order, backref="items", on_delete="CASCADE")
+    order_id: int  # the foreign key's column, declared for type checkers
     sku = CharField(default="")
     name = CharField(default="")
     quantity = IntegerField(default=1)
@@ -149,6 +153,7 @@ class Payment(BaseModel):
     """Money in (kind payment) or out (kind refund) of an order."""
 
     order = ForeignKeyField(Order, backref="payments", on_delete="CASCADE")
+    order_id: int  # the foreign key's column, declared for type checkers
     kind = CharField(default="payment")
     amount = IntegerField()
     currency = CharField(max_length=3)
@@ -162,6 +167,7 @@ class OrderEvent(BaseModel):
     """Append-only history of an order: who did what and when."""
 
     order = ForeignKeyField(Order, backref="events", on_delete="CASCADE")
+    order_id: int  # the foreign key's column, declared for type checkers
     kind = CharField()
     from_status = CharField(default="")
     to_status = CharField(default="")
@@ -176,6 +182,7 @@ class CustomerEvent(BaseModel):
     """Append-only history of a customer account."""
 
     customer = ForeignKeyField(Customer, backref="events", on_delete="CASCADE")
+    customer_id: int  # the foreign key's column, declared for type checkers
     kind = CharField()
     message = TextField(default="")
     data = TextField(default="{}")
@@ -192,7 +199,9 @@ class Outbox(BaseModel):
     idempotency_key = CharField(unique=True)
     state = CharField(default="queued", index=True)  # queued sending sent failed dead cancelled
     order = ForeignKeyField(Order, null=True, backref="mails", on_delete="SET NULL")
+    order_id: int | None  # the foreign key's column, declared for type checkers
     customer = ForeignKeyField(Customer, null=True, backref="mails", on_delete="SET NULL")
+    customer_id: int | None  # the foreign key's column, declared for type checkers
     batch = CharField(null=True, index=True)
     subject = CharField(default="")
     attempts = IntegerField(default=0)

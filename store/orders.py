@@ -134,8 +134,7 @@ def allocate_numbers(count: int) -> int:
         top = Order.select(fn.MAX(Order.number)).scalar() or FIRST_NUMBER - 1
         Counter.insert(name="order", value=top).on_conflict_ignore().execute()
     cursor = db.execute_sql(
-        "UPDATE counter SET value = value + %s WHERE name = 'order' RETURNING value"
-        % int(count)
+        f"UPDATE counter SET value = value + {int(count)} WHERE name = 'order' RETURNING value"
     )
     last = cursor.fetchone()[0]
     return int(last) - count + 1
@@ -239,7 +238,9 @@ def place_order(
         raise ValidationError("an order needs at least one item")
     for item in items:
         if item.quantity <= 0 or item.unit_price < 0 or item.tax_rate_bp < 0:
-            raise ValidationError(f"item {item.sku}: quantity must be positive, prices not negative")
+            raise ValidationError(
+                f"item {item.sku}: quantity must be positive, prices not negative"
+            )
     if shipping_cost < 0 or discount < 0:
         raise ValidationError("shipping cost and discount cannot be negative")
     currency = (currency or shop.currency).upper()
@@ -456,7 +457,8 @@ def _refusal(shop: Shop, row: Mapping[str, Any], to_status: str, tracking: str |
         return f"already {wf.label(to_status)}"
     if not wf.allowed(current, to_status):
         allowed = ", ".join(wf.label(k) for k in wf[current].next) if current in wf else "none"
-        return f"{wf.label(current)} cannot move to {wf.label(to_status)} (allowed: {allowed or 'none'})"
+        return (f"{wf.label(current)} cannot move to {wf.label(to_status)} "
+                f"(allowed: {allowed or 'none'})")
     if ("tracking" in wf[to_status].requires and not tracking and not row["tracking_number"]
             and row["shipping_method"] != "pickup"):
         return f"{wf.label(to_status)} needs a tracking number"
@@ -599,7 +601,8 @@ def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier
         _refresh_search_text(order)
         _bump(order, actor, tracking_number=tracking, carrier=carrier.strip() or order.carrier,
               search_text=order.search_text)
-        _insert_events([_event(order.id, actor, "tracking", f"tracking number {tracking or 'cleared'}",
+        message = f"tracking number {tracking or 'cleared'}"
+        _insert_events([_event(order.id, actor, "tracking", message,
                                data={"old": old, "new": tracking, "carrier": carrier})])
 
 
@@ -689,7 +692,8 @@ def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool =
                           customer_id=order.customer_id)])
 
 
-def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int], archived: bool = True) -> list[OrderResult]:
+def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int],
+                 archived: bool = True) -> list[OrderResult]:
     """Archive (final statuses only) or unarchive orders; per-order results."""
     require(actor, "archive")
     finals = shop.workflow.final_keys()
@@ -702,8 +706,8 @@ def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int], archived: b
                 continue
             if archived and order.status not in finals:
                 labels = ", ".join(shop.workflow.label(k) for k in finals)
-                results.append(OrderResult(order.id, order.code, order.status, False,
-                                           f"only orders in a final status ({labels}) can be archived"))
+                reason = f"only orders in a final status ({labels}) can be archived"
+                results.append(OrderResult(order.id, order.code, order.status, False, reason))
                 continue
             _bump(order, actor, archived=archived)
             _insert_events([_event(order.id, actor, "archived" if archived else "unarchived",

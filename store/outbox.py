@@ -153,7 +153,7 @@ def outbox_page(state: str | None = None, cursor: str | None = None, limit: int 
     if order_ids:
         query_codes = Order.select(Order.id, Order.code).where(Order.id.in_(list(order_ids)))
         codes = {int(i): str(c) for i, c in query_codes.tuples()}  # type: ignore[misc,has-type]
-    rows = [_row(mail, codes.get(mail.order_id, ""), now) for mail in mails]
+    rows = [_row(mail, codes.get(mail.order_id or 0, ""), now) for mail in mails]
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return OutboxPage(tuple(rows[:limit]), next_cursor)
 

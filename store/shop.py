@@ -36,7 +36,8 @@ class Shop:
 
     def actor(self, login: str | None = None) -> Actor:
         """The operator running this process (or `login`), per the operators rules."""
-        return resolve(login or current_login(), str(self.config.get("operators", "new_login_role")))
+        new_login_role = str(self.config.get("operators", "new_login_role"))
+        return resolve(login or current_login(), new_login_role)
 
 
 def open_shop(config: Config) -> Shop:

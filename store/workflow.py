@@ -103,7 +103,9 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
         return DEFAULT
     raw = table.get("statuses")
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(f"{source}: [workflow] needs a [workflow.statuses.<key>] table per status")
+        raise ConfigError(
+            f"{source}: [workflow] needs a [workflow.statuses.<key>] table per status"
+        )
     allowed_keys = {"label", "colour", "hotkey", "next", "mail", "may_pay", "final", "initial",
                     "requires", "paid"}
     statuses: dict[str, Status] = {}
