@@ -31,3 +31,7 @@ class ReportsWorkerErrors:
             report = getattr(self.app, "report_error", None)  # type: ignore[attr-defined]
             if report is not None:
                 report(event.worker.error)
+            else:
+                self.notify(  # type: ignore[attr-defined]
+                    str(event.worker.error), severity="error", markup=False
+                )

@@ -13,11 +13,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from store import customer_queries as cq
 from store.errors import BackroomError
-from tui.screens import in_db
+from tui.screens import ReportsWorkerErrors, in_db
 from tui.widgets.format import money
 
 SEGMENT_CYCLE = ("", *cq.SEGMENTS)
@@ -47,7 +47,7 @@ class CustomersFailed(Message):
     reason: str
 
 
-class CustomersScreen(Screen[None]):
+class CustomersScreen(ReportsWorkerErrors, Screen[None]):
     """Every customer, newest first; Enter opens a profile."""
 
     BINDINGS = [
@@ -90,15 +90,6 @@ class CustomersScreen(Screen[None]):
         if self.pending_query:
             self.query_one("#customer-search", Input).value = self.pending_query
         self.reload()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refused or failed write becomes the app's notice (worker events do not bubble)."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            app: Any = self.app
-            if hasattr(app, "report_error"):
-                app.report_error(event.worker.error)
-            else:
-                self.notify(str(event.worker.error), severity="error", markup=False)
 
     # ----- loading ----------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from store import customer_queries as cq
 from store.errors import ValidationError
-from tui.screens import in_db
+from tui.screens import ReportsWorkerErrors, in_db
 
 
 @dataclass
@@ -44,7 +44,7 @@ def parse_percent(text: str) -> int:
         raise ValidationError(f"{text!r} is not a percentage (like 5 or 7.5)") from None
 
 
-class GroupsScreen(Screen[None]):
+class GroupsScreen(ReportsWorkerErrors, Screen[None]):
     """Every customer group; the default one is marked with *."""
 
     BINDINGS = [
@@ -74,15 +74,6 @@ class GroupsScreen(Screen[None]):
             table.add_column(label, key=key)
         table.focus()
         self.action_reload()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refused or failed write becomes the app's notice (worker events do not bubble)."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            app: Any = self.app
-            if hasattr(app, "report_error"):
-                app.report_error(event.worker.error)
-            else:
-                self.notify(str(event.worker.error), severity="error", markup=False)
 
     def on_screen_resume(self) -> None:
         self.action_reload()

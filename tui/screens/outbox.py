@@ -14,10 +14,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from store import outbox as outboxmod
-from tui.screens import in_db
+from tui.screens import ReportsWorkerErrors, in_db
 
 FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled")
 SHOWN_COUNTS = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled")
@@ -43,7 +43,7 @@ class MailChanged(Message):
     summary: str
 
 
-class OutboxScreen(Screen[None]):
+class OutboxScreen(ReportsWorkerErrors, Screen[None]):
     """Every mail, newest first, filtered by state with `f`; refreshes itself while shown."""
 
     BINDINGS = [
@@ -95,15 +95,6 @@ class OutboxScreen(Screen[None]):
     def _refresh_if_shown(self) -> None:
         if self.is_current and len(self.mails) <= PAGE:
             self.action_reload()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refused or failed action becomes a notice (worker events do not bubble)."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            app: Any = self.app
-            if hasattr(app, "report_error"):
-                app.report_error(event.worker.error)
-            else:
-                self.notify(str(event.worker.error), severity="error", markup=False)
 
     # ----- loading ----------------------------------------------------------------------
 

@@ -16,11 +16,11 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from store import customer_queries as cq
 from store.orders import ADDRESS_FIELDS
-from tui.screens import in_db
+from tui.screens import ReportsWorkerErrors, in_db
 from tui.widgets.format import money
 
 EDIT_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email"),
@@ -47,7 +47,7 @@ def _yes(value: str) -> bool:
     return value.strip().lower() in ("y", "yes", "true", "1")
 
 
-class ProfileScreen(Screen[None]):
+class ProfileScreen(ReportsWorkerErrors, Screen[None]):
     """The profile of one customer; Esc goes back."""
 
     CSS = """
@@ -92,15 +92,6 @@ class ProfileScreen(Screen[None]):
             table.add_column(label, key=key)
         table.focus()
         self.action_reload()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refused or failed write becomes the app's notice (worker events do not bubble)."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            app: Any = self.app
-            if hasattr(app, "report_error"):
-                app.report_error(event.worker.error)
-            else:
-                self.notify(str(event.worker.error), severity="error", markup=False)
 
     # ----- loading ----------------------------------------------------------------------
 
