@@ -236,7 +236,7 @@ def compose(row: Claimed, renderer: Renderer, config: Config, workflow: Workflow
             html=rendered.html)
     except RenderError as exc:
         return Outgoing(row.id, row.attempts, error=f"template error: {exc}")
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # one bad mail is marked failed, never stalls its batch
         return Outgoing(row.id, row.attempts, error=f"cannot compose the mail: {exc}")
     return Outgoing(row.id, row.attempts, rendered.subject, sender=str(config.get("shop", "email")),
                     recipient=row.recipient, data=data)

@@ -35,6 +35,7 @@ from store.shop import Shop
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                   "region", "country", "phone")
 CHUNK = 5000
+UNDO_MARGIN_SECONDS = 5
 
 
 # ----- inputs and results -------------------------------------------------------------------
@@ -355,7 +356,9 @@ def change_status(
     ids = list(dict.fromkeys(order_ids))
     batch = uuid.uuid4().hex
     now = utcnow()
-    hold_until = now + dt.timedelta(seconds=shop.undo_seconds) if hold_mail else None
+    # Held a little past the undo window, so no worker can claim a mail an undo may withdraw.
+    hold = shop.undo_seconds + UNDO_MARGIN_SECONDS
+    hold_until = now + dt.timedelta(seconds=hold) if hold_mail else None
     results: list[OrderResult] = []
     mails: list[Mail] = []
     events: list[dict[str, Any]] = []
@@ -370,6 +373,7 @@ def change_status(
                 Order.shipping_method, Order.tracking_number, Order.customer_email,
                 Order.language, Order.customer, Order.total, Order.amount_paid,
                 Order.amount_refunded, Order.currency, Order.payment_method, Order.updated_by,
+                Order.carrier,
             )
             query = Order.select(*wanted).where(Order.id.in_(_id_list(chunk)))
             sql, params = (_locked(query) if not dry_run else query).sql()
@@ -378,6 +382,7 @@ def change_status(
         found = {r["id"]: r for r in rows}
         by_from: dict[str, list[int]] = {}
         payments: list[dict[str, Any]] = []
+        tracking_ids: list[int] = []
         for oid in ids:
             row = found.get(oid)
             if row is None:
@@ -391,10 +396,12 @@ def change_status(
             moves[row["status"]] = moves.get(row["status"], 0) + 1
             by_from.setdefault(row["status"], []).append(oid)
             data: dict[str, Any] = {}
-            if tracking:
-                data["tracking"] = tracking
-                if carrier:
-                    data["carrier"] = carrier
+            # One order: the tracking typed replaces its own. Many: it only fills in the
+            # orders that have none, so a bulk change never overwrites a real number.
+            if tracking and (len(ids) == 1 or not row["tracking_number"]):
+                tracking_ids.append(oid)
+                data.update(tracking=tracking, old_tracking=row["tracking_number"],
+                            carrier=carrier or row["carrier"], old_carrier=row["carrier"])
             balance = row["total"] - row["amount_paid"]
             if target.paid and balance > 0:
                 data["recorded_payment"] = balance
@@ -409,8 +416,10 @@ def change_status(
             if notify and target.mail and row["customer_email"]:
                 mails.append(Mail(
                     target.mail, row["customer_email"], f"status:{oid}:{batch}", row["language"],
-                    _mail_payload(row, status=to_status, tracking=tracking or
-                                  row["tracking_number"], carrier=carrier or "", note=note or ""),
+                    _mail_payload(row, status=to_status,
+                                  tracking=data.get("tracking", row["tracking_number"]),
+                                  carrier=data.get("carrier", row["carrier"]),
+                                  note=note or ""),
                     order_id=oid, customer_id=row["customer"], batch=batch,
                     hold_until=hold_until,
                 ))
@@ -419,10 +428,6 @@ def change_status(
                 Order.status: to_status, Order.version: Order.version + 1,
                 Order.updated_at: now, Order.updated_by: actor.login,
             }
-            if tracking:
-                changes[Order.tracking_number] = tracking
-                if carrier:
-                    changes[Order.carrier] = carrier
             changed_ids = [oid for group in by_from.values() for oid in group]
             for start in range(0, len(changed_ids), CHUNK):
                 (Order.update(changes)
@@ -434,11 +439,13 @@ def change_status(
                 for start in range(0, len(paid_ids), CHUNK):
                     (Order.update(amount_paid=Order.total)
                      .where(Order.id.in_(_id_list(paid_ids[start:start + CHUNK]))).execute())
-            if tracking:
-                for oid in changed_ids:
-                    order = Order.get_by_id(oid)
-                    _refresh_search_text(order)
-                    Order.update(search_text=order.search_text).where(Order.id == oid).execute()
+            for oid in tracking_ids:
+                order = Order.get_by_id(oid)
+                order.tracking_number = tracking or ""
+                order.carrier = carrier or order.carrier
+                _refresh_search_text(order)
+                Order.update(tracking_number=order.tracking_number, carrier=order.carrier,
+                             search_text=order.search_text).where(Order.id == oid).execute()
             _insert_events(events)
             enqueue(mails)
     return StatusChange(to_status, tuple(results), len(mails), batch, dry_run, moves)
@@ -504,6 +511,12 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
                 Payment.create(order=order.id, kind="reversal", amount=-paid,
                                currency=order.currency, method=order.payment_method,
                                reason="undo of a status change", operator_login=actor.login)
+            if "tracking" in data and order.tracking_number == data["tracking"]:
+                order.tracking_number = data.get("old_tracking", "")
+                order.carrier = data.get("old_carrier", order.carrier)
+                _refresh_search_text(order)
+                changes_.update(tracking_number=order.tracking_number, carrier=order.carrier,
+                                search_text=order.search_text)
             _bump(order, actor, **changes_)
             events.append(_event(order.id, actor, "status_undone", "undo",
                                  from_status=event.to_status, to_status=event.from_status,

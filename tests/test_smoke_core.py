@@ -38,3 +38,27 @@ def test_undo_withdraws_held_mail(shop, admin):
     orders.undo(shop, admin, change.batch)
     assert Order.get_by_id(ref.id).status == "awaiting_payment"
     assert Outbox.get_by_id(held.id).state == "cancelled"
+
+
+def test_bulk_ship_fills_missing_tracking_only_and_undo_restores_it(shop, admin):
+    has, lacks = place(shop), place(shop)
+    orders.change_status(shop, admin, [has.id, lacks.id], "paid")
+    orders.set_tracking(shop, admin, has.id, "REAL-1", carrier="DHL")
+    change = orders.change_status(shop, admin, [has.id, lacks.id], "shipped", tracking="BULK-9")
+    assert len(change.changed) == 2
+    assert Order.get_by_id(has.id).tracking_number == "REAL-1"
+    assert Order.get_by_id(lacks.id).tracking_number == "BULK-9"
+    orders.undo(shop, admin, change.batch)
+    assert Order.get_by_id(has.id).tracking_number == "REAL-1"
+    assert Order.get_by_id(lacks.id).tracking_number == ""
+    assert Order.get_by_id(lacks.id).status == "paid"
+
+
+def test_one_order_tracking_replaces_and_undo_puts_the_old_back(shop, admin):
+    ref = place(shop)
+    orders.change_status(shop, admin, [ref.id], "paid")
+    orders.set_tracking(shop, admin, ref.id, "TYPO-1")
+    change = orders.change_status(shop, admin, [ref.id], "shipped", tracking="GOOD-2")
+    assert Order.get_by_id(ref.id).tracking_number == "GOOD-2"
+    orders.undo(shop, admin, change.batch)
+    assert Order.get_by_id(ref.id).tracking_number == "TYPO-1"

@@ -64,8 +64,8 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
             with Horizontal(classes="switch-row"):
                 yield Switch(False, id="status-mail")
                 yield Label("send email to customer (ctrl+e)", id="status-mail-label")
-            yield Input(placeholder="tracking number (required)", id="status-tracking",
-                        classes="hidden")
+            yield Input(placeholder="tracking number (for orders without one; Enter skips)",
+                        id="status-tracking", classes="hidden")
             yield Label("hotkey or Enter picks, Esc cancels", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -126,8 +126,9 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip() and self._chosen is not None:
-            self._finish(event.value.strip())
+        if self._chosen is not None:
+            # Empty is allowed: store refuses, order by order, those that still need one.
+            self._finish(event.value.strip() or None)
 
     def action_toggle_mail(self) -> None:
         switch = self.query_one("#status-mail", Switch)
