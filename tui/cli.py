@@ -3,8 +3,11 @@ services; a refusal prints one line and exits non-zero, never a traceback."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,6 +64,27 @@ class BackroomGroup(click.Group):
 
 
 pass_state = click.make_pass_decorator(CliState)
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
+    """Print rows as an aligned table, CSV with a header, or a JSON list."""
+    if fmt == "json":
+        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    text = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in text:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 @click.group(cls=BackroomGroup, invoke_without_command=True)

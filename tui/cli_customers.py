@@ -3,46 +3,14 @@ scripts. Listing commands take --format table|csv|json; a refusal is one line an
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from store.errors import ValidationError
-from tui.cli import BackroomGroup, CliState, pass_state
-
-FORMATS = click.Choice(["table", "csv", "json"])
-
-
-def _money(minor: int, currency: str) -> str:
-    from babel.numbers import get_currency_precision
-
-    digits = get_currency_precision(currency)
-    return f"{minor / 10 ** digits:.{digits}f} {currency}"
-
-
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
-    """Print rows as an aligned table, CSV with a header, or a JSON list."""
-    if fmt == "json":
-        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
-        return
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
-        click.echo(buffer.getvalue(), nl=False)
-        return
-    text = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for r in text:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-
+from store.money import format_money
+from tui.cli import FORMATS, BackroomGroup, CliState, emit, pass_state
 
 # ----- customers -----------------------------------------------------------------------------
 
@@ -85,7 +53,7 @@ def customers_list(state: CliState, query: tuple[str, ...], group_name: str, sta
         for r in page.rows:
             rows.append({"id": r.id, "name": r.name, "email": r.email, "status": r.status,
                          "group": r.group_name, "orders": r.order_count,
-                         "spent": _money(r.total_spent, r.currency) if fmt == "table"
+                         "spent": format_money(r.total_spent, r.currency) if fmt == "table"
                          else r.total_spent, "currency": r.currency,
                          "last_order": r.last_order_at.isoformat(" ", "minutes")
                          if r.last_order_at else ""})
@@ -115,7 +83,7 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(asdict(profile), default=str, ensure_ascii=False, indent=2))
         return
-    money = _money
+    money = format_money
     lines = [
         f"customer {profile.id}: {profile.name}",
         f"email: {profile.email}   phone: {profile.phone or '-'}   language: {profile.language}",

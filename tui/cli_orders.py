@@ -3,10 +3,7 @@ same store queries and services as the app. A refusal exits non-zero."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -15,55 +12,11 @@ from typing import Any
 import click
 
 from store.errors import ValidationError
-from tui.cli import BackroomGroup, CliState, pass_state
+from store.money import format_money as money
+from store.money import parse_amount
+from tui.cli import FORMATS, BackroomGroup, CliState, emit, pass_state
 
-FORMATS = click.Choice(["table", "csv", "json"])
 LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status", "mail")
-
-
-def money(minor: int, currency: str) -> str:
-    """Minor units as major units, exactly (no float): 1250 EUR -> 12.50 EUR."""
-    digits = _precision(currency)
-    sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(minor), 10 ** digits)
-    return f"{sign}{whole}.{frac:0{digits}d} {currency}" if digits else f"{sign}{whole} {currency}"
-
-
-def _precision(currency: str) -> int:
-    from babel.numbers import get_currency_precision
-
-    return int(get_currency_precision(currency))
-
-
-def parse_amount(text: str, currency: str) -> int:
-    """'12.50' (or '12,50', '12') in major units -> 1250 minor units, parsed exactly."""
-    digits = _precision(currency)
-    match = re.fullmatch(r"\s*(\d+)(?:[.,](\d+))?\s*", text)
-    if not match:
-        raise ValidationError(f"{text!r} is not an amount; write it like 12.50")
-    whole, frac = match.group(1), match.group(2) or ""
-    if len(frac) > digits:
-        raise ValidationError(f"{text!r} has more decimals than {currency} allows ({digits})")
-    return int(whole) * 10 ** digits + int(frac.ljust(digits, "0") or "0")
-
-
-def _emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
-    """Rows as an aligned table (text printed literally), CSV with a header, or JSON."""
-    if fmt == "json":
-        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
-        return
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
-        return
-    text = [[str(row[c]) for c in columns] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for r in text:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 @click.group("orders", cls=BackroomGroup)
@@ -109,7 +62,7 @@ def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived:
             break
         cursor = page.next_cursor
     columns = LIST_COLUMNS if fmt == "table" else (*LIST_COLUMNS, "currency", "archived", "test")
-    _emit(rows, columns, fmt)
+    emit(rows, columns, fmt)
 
 
 def _detail_dict(detail: Any) -> dict[str, Any]:
