@@ -83,6 +83,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path, pg_session_url: str) -> str
     return pg_session_url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def own_db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty database of its own, that other processes may also open: a SQLite file, or a
+    new PostgreSQL database dropped afterwards."""
+    dbmod.close()
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+        dbmod.close()
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        dbmod.close()
+        drop_pg_database(url)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'shop.db'}"

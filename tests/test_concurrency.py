@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,7 +13,7 @@ from store import operators, orders
 from store.errors import Conflict
 from store.models import Order, OrderEvent
 from store.shop import open_shop
-from tests.conftest import PG_SKIP, PG_URL, create_pg_database, drop_pg_database, make_config
+from tests.conftest import make_config
 from tests.factories import place
 
 WRITERS = 5
@@ -47,26 +46,8 @@ def _writer(url: str, login: str, edits: int) -> tuple[int, int, int]:
     return done, conflicts, locked
 
 
-@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
-def fresh_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A database of its own (other processes connect to it)."""
-    dbmod.close()
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        dbmod.close()
-        return
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    url = create_pg_database()
-    try:
-        yield url
-    finally:
-        dbmod.close()
-        drop_pg_database(url)
-
-
-def test_five_writers_lose_nothing_and_never_lock(fresh_url: str) -> None:
-    shop = open_shop(make_config(fresh_url))
+def test_five_writers_lose_nothing_and_never_lock(own_db_url: str) -> None:
+    shop = open_shop(make_config(own_db_url))
     admin = operators.ensure_admin("ada")
     logins = [f"writer{n}" for n in range(WRITERS)]
     for login in logins:
@@ -76,11 +57,11 @@ def test_five_writers_lose_nothing_and_never_lock(fresh_url: str) -> None:
 
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(WRITERS) as pool:
-        results = pool.starmap(_writer, [(fresh_url, login, EDITS) for login in logins])
+        results = pool.starmap(_writer, [(own_db_url, login, EDITS) for login in logins])
 
     assert sum(r[0] for r in results) == WRITERS * EDITS
     assert sum(r[2] for r in results) == 0, "lock errors"
-    open_shop(make_config(fresh_url))
+    open_shop(make_config(own_db_url))
     order = Order.get_by_id(ref.id)
     edits = OrderEvent.select().where(OrderEvent.order == ref.id,
                                       OrderEvent.kind == "reference").count()

@@ -3,7 +3,6 @@ default) or refused with a message to run `backroom migrate`; no upgrade loses d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,29 +14,11 @@ from store.errors import DatabaseError
 from store.models import Order, OrderEvent, Outbox
 from store.shop import Shop, open_shop
 from store.workflow import DEFAULT
-from tests.conftest import PG_SKIP, PG_URL, create_pg_database, drop_pg_database, make_config
+from tests.conftest import make_config
 from tests.factories import place
 from tui.cli import main
 
 FILES = sorted(p.stem for p in dbmod.MIGRATIONS_DIR.glob("[0-9]*.py"))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
-def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema at all."""
-    dbmod.close()
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        dbmod.close()
-        return
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    url = create_pg_database()
-    try:
-        yield url
-    finally:
-        dbmod.close()
-        drop_pg_database(url)
 
 
 def _older(url: str) -> Shop:
@@ -53,47 +34,47 @@ def _older(url: str) -> Shop:
     return shop
 
 
-def test_new_database_gets_every_migration(blank_url: str) -> None:
+def test_new_database_gets_every_migration(own_db_url: str) -> None:
     assert FILES[0] == "0001_initial"
-    open_shop(make_config(blank_url))
+    open_shop(make_config(own_db_url))
     status = dbmod.runner(models.db.obj).status()
     assert [m.name for m in status] == FILES
     assert all(m.applied for m in status)
     assert dbmod.pending_migrations(models.db.obj) == []
 
 
-def test_older_database_is_upgraded_on_open_and_keeps_its_data(blank_url: str) -> None:
-    _older(blank_url)
-    open_shop(make_config(blank_url))
+def test_older_database_is_upgraded_on_open_and_keeps_its_data(own_db_url: str) -> None:
+    _older(own_db_url)
+    open_shop(make_config(own_db_url))
     assert dbmod.pending_migrations(models.db.obj) == []
     order = Order.get()
     assert order.status == "paid" and order.amount_paid == order.total
     assert [e.kind for e in OrderEvent.select().order_by(OrderEvent.id)] == ["placed", "status"]
     assert Outbox.select().count() == 3
     # the upgraded database works: a new order gets the next number, codes still resolve
-    shop = open_shop(make_config(blank_url))
+    shop = open_shop(make_config(own_db_url))
     ref = place(shop)
     assert Order.get_by_id(ref.id).number == order.number + 1
     assert orders.find_order(shop, order.code).id == order.id
 
 
-def test_older_database_is_refused_when_auto_migrate_is_off(blank_url: str) -> None:
-    _older(blank_url)
+def test_older_database_is_refused_when_auto_migrate_is_off(own_db_url: str) -> None:
+    _older(own_db_url)
     with pytest.raises(DatabaseError) as err:
-        open_shop(make_config(blank_url, database={"auto_migrate": False}))
+        open_shop(make_config(own_db_url, database={"auto_migrate": False}))
     assert "run `backroom migrate` first" in str(err.value)
     assert f"{len(FILES) - 1} migration(s) pending" in str(err.value)
     assert dbmod.pending_migrations(models.db.obj) == FILES[1:]
 
 
-def test_backroom_migrate_applies_them(blank_url: str, tmp_path: Path,
+def test_backroom_migrate_applies_them(own_db_url: str, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    _older(blank_url)
+    _older(own_db_url)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BACKROOM_DATABASE_URL", raising=False)
     monkeypatch.delenv("BACKROOM_CONFIG", raising=False)
     (tmp_path / "config.toml").write_text(
-        f'[database]\nurl = "{blank_url}"\nauto_migrate = false\n')
+        f'[database]\nurl = "{own_db_url}"\nauto_migrate = false\n')
     runner = CliRunner()
     refused = runner.invoke(main, ["operator", "list"])
     assert refused.exit_code == 1 and "run `backroom migrate` first" in refused.output
@@ -107,7 +88,7 @@ def test_backroom_migrate_applies_them(blank_url: str, tmp_path: Path,
     dbmod.close()
     listed = runner.invoke(main, ["operator", "list"], env={"BACKROOM_OPERATOR": "ada"})
     assert listed.exit_code == 0 and "ada" in listed.output
-    open_shop(make_config(blank_url, database={"auto_migrate": False}))
+    open_shop(make_config(own_db_url, database={"auto_migrate": False}))
     assert Order.select().count() == 1
 
 
