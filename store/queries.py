@@ -30,7 +30,7 @@ from store.models import (
     utcnow,
 )
 from store.orders import ADDRESS_FIELDS
-from store.search import order_matches
+from store.search import is_common, order_matches
 from store.workflow import Workflow
 
 SORTS = ("placed", "total", "status", "code")
@@ -307,7 +307,8 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
     raise ValidationError(f"unknown sort {sort!r}; sort by {', '.join(SORTS)}")
 
 
-def _conditions(f: QueueFilter, with_statuses: bool = True) -> list[Expression]:
+def _conditions(f: QueueFilter, with_statuses: bool = True,
+                walk: bool = False) -> list[Expression]:
     conds: list[Any] = [Order.archived == f.archived]
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
@@ -329,8 +330,20 @@ def _conditions(f: QueueFilter, with_statuses: bool = True) -> list[Expression]:
                         OrderItem.sku.contains(product) | OrderItem.name.contains(product)))
         conds.append(fn.EXISTS(items))
     if f.text.strip():
-        conds.append(order_matches(f.text))
+        conds.append(order_matches(f.text, walk=walk))
     return conds
+
+
+def _walks(f: QueueFilter, limit: int | None) -> bool:
+    """Whether a page of this filter should walk its sort index and check each row's text (a
+    common word) rather than sort every trigram match. Only when nothing else narrows the
+    filter much: a customer, product, payment or date condition may leave the walk long."""
+    if limit is None or not f.text.strip():
+        return False
+    if (f.customer_id is not None or f.product.strip() or f.payment_method.strip()
+            or f.placed_from is not None or f.placed_to is not None):
+        return False
+    return is_common(f.text, limit)
 
 
 def _mail_state(now: Any) -> Any:
@@ -396,18 +409,18 @@ class _Slot:
 _COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int]]]] = {}
 
 
-def _compiled(f: QueueFilter, keyed: bool, forward: bool,
-              limit: int | None) -> tuple[str, list[Any], list[tuple[int, int]]]:
+def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
+              walk: bool = False) -> tuple[str, list[Any], list[tuple[int, int]]]:
     """The queue query's SQL for one filter shape, built by peewee once and then reused: query
     building costs more than running the query on an index. Returns the SQL, its params, and
     which params are slots (0: now, 1..: the cursor key) to fill on each call."""
-    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite())
+    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite(), walk)
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
-    where = _conditions(f)
+    where = _conditions(f, walk=walk)
     if keyed:
         slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
         where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)
@@ -428,7 +441,7 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool,
 def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             limit: int | None) -> list[tuple[OrderRow, int]]:
     """Rows after (forward) or before `key` in the filter's order, nearest first."""
-    sql, params, positions = _compiled(f, key is not None, forward, limit)
+    sql, params, positions = _compiled(f, key is not None, forward, limit, _walks(f, limit))
     values = [utcnow(), *(key or ())]
     for at, index in positions:
         params[at] = values[index]
