@@ -18,6 +18,7 @@ from typing import Any
 from peewee import Case, ColumnBase, Expression, Tuple, fn
 
 from store import db as dbmod
+from store import search
 from store.errors import BackroomError, NotFound, ValidationError
 from store.models import (
     Address,
@@ -30,7 +31,7 @@ from store.models import (
     utcnow,
 )
 from store.orders import ADDRESS_FIELDS
-from store.search import is_common, order_matches
+from store.search import order_matches
 from store.workflow import Workflow
 
 SORTS = ("placed", "total", "status", "code")
@@ -308,7 +309,7 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
 
 
 def _conditions(f: QueueFilter, with_statuses: bool = True,
-                walk: bool = False) -> list[Expression]:
+                way: str = "index") -> list[Expression]:
     conds: list[Any] = [Order.archived == f.archived]
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
@@ -330,20 +331,18 @@ def _conditions(f: QueueFilter, with_statuses: bool = True,
                         OrderItem.sku.contains(product) | OrderItem.name.contains(product)))
         conds.append(fn.EXISTS(items))
     if f.text.strip():
-        conds.append(order_matches(f.text, walk=walk))
+        conds.append(order_matches(f.text, way))
     return conds
 
 
-def _walks(f: QueueFilter, limit: int | None) -> bool:
-    """Whether a page of this filter should walk its sort index and check each row's text (a
-    common word) rather than sort every trigram match. Only when nothing else narrows the
-    filter much: a customer, product, payment or date condition may leave the walk long."""
-    if limit is None or not f.text.strip():
+def _may_walk(f: QueueFilter, limit: int | None) -> bool:
+    """Whether a page of this filter may walk its sort index checking each row's text, when
+    the words are common (SQLite). Not when something else narrows the filter much: a
+    customer, product, payment or date condition could leave the walk long."""
+    if limit is None or not dbmod.is_sqlite() or not search.trigram_words(f.text):
         return False
-    if (f.customer_id is not None or f.product.strip() or f.payment_method.strip()
-            or f.placed_from is not None or f.placed_to is not None):
-        return False
-    return is_common(f.text, limit)
+    return not (f.customer_id is not None or f.product.strip() or f.payment_method.strip()
+                or f.placed_from is not None or f.placed_to is not None)
 
 
 def _mail_state(now: Any) -> Any:
@@ -410,17 +409,18 @@ _COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int]]]] =
 
 
 def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
-              walk: bool = False) -> tuple[str, list[Any], list[tuple[int, int]]]:
+              way: str = "index") -> tuple[str, list[Any], list[tuple[int, int]]]:
     """The queue query's SQL for one filter shape, built by peewee once and then reused: query
     building costs more than running the query on an index. Returns the SQL, its params, and
-    which params are slots (0: now, 1..: the cursor key) to fill on each call."""
-    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite(), walk)
+    which params are slots (0: now, 1..: the cursor key, -1: the hits bound) to fill on each
+    call. The "hits" way adds a last column: how many matches the bounded CTE holds."""
+    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite(), way)
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
-    where = _conditions(f, walk=walk)
+    where = _conditions(f, way=way)
     if keyed:
         slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
         where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)
@@ -431,6 +431,12 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     if limit is not None:
         query = query.limit(limit)
     sql, params = query.sql()
+    if way == "hits":  # the page beside the count of hits; one row of NULLs when it is empty
+        names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
+        resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
+        sql = (f"{search.HITS_CTE}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n FROM "
+               f"order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 ORDER BY {resort}")
+        params = [search.fts_query(search.trigram_words(f.text)), _Slot(-1), *params]
     positions = [(i, p.index) for i, p in enumerate(params) if isinstance(p, _Slot)]
     if len(_COMPILED) > 500:
         _COMPILED.clear()
@@ -440,13 +446,29 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
 
 def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             limit: int | None) -> list[tuple[OrderRow, int]]:
-    """Rows after (forward) or before `key` in the filter's order, nearest first."""
-    sql, params, positions = _compiled(f, key is not None, forward, limit, _walks(f, limit))
-    values = [utcnow(), *(key or ())]
+    """Rows after (forward) or before `key` in the filter's order, nearest first.
+
+    Text search on SQLite first takes at most walk_threshold trigram matches; if there were
+    more, the words are common and the page walks the sort index instead (see store.search)."""
+    if not _may_walk(f, limit):
+        return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
+    bound = search.walk_threshold(limit or 0)
+    found = _run(f, key, forward, limit, "hits", bound)
+    if found[0][14] >= bound:
+        found = _run(f, key, forward, limit, "walk", 0)
+    elif found[0][0] is None:
+        found = []
+    return [(_row(row), row[13]) for row in found]
+
+
+def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
+         bound: int) -> list[Any]:
+    sql, params, positions = _compiled(f, key is not None, forward, limit, way)
+    values = [utcnow(), *(key or ()), bound]
     for at, index in positions:
         params[at] = values[index]
     cursor: Any = db.execute_sql(sql, params)
-    return [(_row(row), row[13]) for row in cursor.fetchall()]
+    return list(cursor.fetchall())
 
 
 def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,

@@ -16,6 +16,7 @@ choice itself from pg_trgm's statistics)."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
@@ -24,7 +25,9 @@ from store import db as dbmod
 from store.models import Order, db
 
 MIN_TRIGRAM = 3
-COST_RATIO = 7  # fetching and sorting one trigram match costs about 7 walked rows
+COST_RATIO = 3  # fetching and sorting one trigram match costs about 3 walked rows (2-7)
+SIZE_TTL_SECONDS = 10.0
+_size: list[float] = [0, -SIZE_TTL_SECONDS, 0]  # orders (highest id), when, which database
 
 
 def fts_query(words: list[str]) -> str:
@@ -111,28 +114,41 @@ def _split(text: str) -> tuple[list[str], list[str]]:
     return long_words, short_words
 
 
-def is_common(text: str, page: int) -> bool:
-    """True when walking the sort index beats the trigram index for one page of `text` (SQLite).
+HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
+            "WHERE order_fts MATCH ? LIMIT ?) ")
+
+
+def walk_threshold(page: int) -> int:
+    """How many trigram matches make walking the sort index the cheaper way to one page.
 
     The trigram way costs COST_RATIO units per match; the walk one unit per row walked, about
-    page * orders / matches rows. They break even near sqrt(page * orders / COST_RATIO)
-    matches, so the probe reads at most that many from the index, never all of them."""
-    if not dbmod.is_sqlite():
-        return False
-    long_words, _ = _split(text)
-    if not long_words:
-        return False
-    top = db.execute_sql("SELECT MAX(id) FROM orders").fetchone()[0] or 0
-    threshold = max(page, int(math.sqrt(page * top / COST_RATIO)))
-    found = db.execute_sql(
+    page * orders / matches rows. They break even near sqrt(page * orders / COST_RATIO)."""
+    now, which = time.monotonic(), id(db.obj)
+    size, read_at, read_from = _size
+    if now - read_at > SIZE_TTL_SECONDS or which != read_from:  # a shop's size moves slowly
+        size = db.execute_sql("SELECT MAX(id) FROM orders").fetchone()[0] or 0
+        _size[:] = [size, now, which]
+    return max(page, int(math.sqrt(page * size / COST_RATIO)))
+
+
+def trigram_words(text: str) -> list[str]:
+    """The words of text the trigram index answers; empty for a query of 1-2 characters."""
+    return _split(text)[0]
+
+
+def hit_count(text: str, bound: int) -> int:
+    """How many orders match text's trigram words, counting no further than bound (SQLite)."""
+    return int(db.execute_sql(
         "SELECT COUNT(*) FROM (SELECT rowid FROM order_fts WHERE order_fts MATCH ? LIMIT ?)",
-        (fts_query(long_words), threshold)).fetchone()[0]
-    return bool(found >= threshold)
+        (fts_query(trigram_words(text)), bound)).fetchone()[0])
 
 
-def order_matches(text: str, walk: bool = False) -> Expression:
-    """An expression true for the orders whose searchable text matches `text`. With walk, the
-    row-by-row form (for a common word and an index walk; see is_common), same matches."""
+def order_matches(text: str, way: str = "index") -> Expression:
+    """An expression true for the orders whose searchable text matches `text`, answered one of
+    three ways with the same matches (SQLite; PostgreSQL always uses its own index):
+    "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
+    word); "hits" takes the matches from the order_hits CTE (HITS_CTE), which the query must
+    carry, and which holds every match only when it holds fewer than its bound."""
     words = text.split()
     if not words:
         return Expression(SQL("1"), "=", SQL("1"))
@@ -140,10 +156,12 @@ def order_matches(text: str, walk: bool = False) -> Expression:
     if not long_words:
         return _short(" ".join(words))
     expr: Expression
-    if walk and dbmod.is_sqlite():
+    if way == "walk" and dbmod.is_sqlite():
         expr = _folded_contains(long_words[0])
         for word in long_words[1:]:
             expr &= _folded_contains(word)
+    elif way == "hits" and dbmod.is_sqlite():
+        expr = Order.id.in_(SQL("(SELECT id FROM order_hits)"))
     elif dbmod.is_sqlite():
         expr = Order.id.in_(
             SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", (fts_query(long_words),))
