@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import SQL, fn
+from peewee import fn
 
 from store import db as dbmod
 from store.codes import FIRST_NUMBER, format_code, parse_code
@@ -34,7 +34,6 @@ from store.shop import Shop
 
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                   "region", "country", "phone")
-CHUNK = 5000
 UNDO_MARGIN_SECONDS = 5
 
 
@@ -139,11 +138,6 @@ def allocate_numbers(count: int) -> int:
     )
     last = cursor.fetchone()[0]
     return int(last) - count + 1
-
-
-def _id_list(ids: Sequence[int]) -> Any:
-    """Ids inlined as one SQL list: building 5,000 bound parameters costs more than the query."""
-    return SQL("(" + ",".join(str(int(i)) for i in ids) + ")") if ids else [0]
 
 
 def _locked(query: Any) -> Any:
@@ -360,29 +354,16 @@ def change_status(
     hold = shop.undo_seconds + UNDO_MARGIN_SECONDS
     hold_until = now + dt.timedelta(seconds=hold) if hold_mail else None
     results: list[OrderResult] = []
-    mails: list[Mail] = []
-    events: list[dict[str, Any]] = []
     moves: dict[str, int] = {}
+    changed: list[int] = []
+    tracked: list[int] = []
+    mails = 0
+    notifying = bool(notify and target.mail)
     ctx = db.atomic() if not dry_run else contextlib.nullcontext()
     with ctx:
-        rows: list[dict[str, Any]] = []
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            wanted = (
-                Order.id, Order.code, Order.status, Order.version, Order.archived,
-                Order.shipping_method, Order.tracking_number, Order.customer_email,
-                Order.language, Order.customer, Order.total, Order.amount_paid,
-                Order.amount_refunded, Order.currency, Order.payment_method, Order.updated_by,
-                Order.carrier,
-            )
-            query = Order.select(*wanted).where(Order.id.in_(_id_list(chunk)))
-            sql, params = (_locked(query) if not dry_run else query).sql()
-            names = [f.name for f in wanted]  # plain values: no per-cell conversion
-            rows.extend(dict(zip(names, r, strict=True)) for r in db.execute_sql(sql, params))
-        found = {r["id"]: r for r in rows}
-        by_from: dict[str, list[int]] = {}
-        payments: list[dict[str, Any]] = []
-        tracking_ids: list[int] = []
+        found = _rows_to_change(ids, lock=not dry_run)
+        # Refusals, results and the tracking rule are decided here on the fetched rows; the
+        # writes below are set-based SQL over the ids decided, nothing per row in Python.
         for oid in ids:
             row = found.get(oid)
             if row is None:
@@ -394,61 +375,137 @@ def change_status(
                 continue
             results.append(OrderResult(oid, row["code"], row["status"], True))
             moves[row["status"]] = moves.get(row["status"], 0) + 1
-            by_from.setdefault(row["status"], []).append(oid)
-            data: dict[str, Any] = {}
+            changed.append(oid)
             # One order: the tracking typed replaces its own. Many: it only fills in the
             # orders that have none, so a bulk change never overwrites a real number.
             if tracking and (len(ids) == 1 or not row["tracking_number"]):
-                tracking_ids.append(oid)
-                data.update(tracking=tracking, old_tracking=row["tracking_number"],
-                            carrier=carrier or row["carrier"], old_carrier=row["carrier"])
-            balance = row["total"] - row["amount_paid"]
-            if target.paid and balance > 0:
-                data["recorded_payment"] = balance
-                payments.append({"order": oid, "kind": "payment", "amount": balance,
-                                 "currency": row["currency"], "method": row["payment_method"],
-                                 "reason": f"marked {target.label}",
-                                 "operator_login": actor.login, "created_at": now,
-                                 "updated_at": now})
-            events.append(_event(oid, actor, "status", note or "", from_status=row["status"],
-                                 to_status=to_status, data=data, batch=batch, now=now,
-                                 visible=bool(target.mail)))
-            if notify and target.mail and row["customer_email"]:
-                mails.append(Mail(
-                    target.mail, row["customer_email"], f"status:{oid}:{batch}", row["language"],
-                    _mail_payload(row, status=to_status,
-                                  tracking=data.get("tracking", row["tracking_number"]),
-                                  carrier=data.get("carrier", row["carrier"]),
-                                  note=note or ""),
-                    order_id=oid, customer_id=row["customer"], batch=batch,
-                    hold_until=hold_until,
-                ))
-        if not dry_run and events:
-            changes: dict[Any, Any] = {
-                Order.status: to_status, Order.version: Order.version + 1,
-                Order.updated_at: now, Order.updated_by: actor.login,
-            }
-            changed_ids = [oid for group in by_from.values() for oid in group]
-            for start in range(0, len(changed_ids), CHUNK):
-                (Order.update(changes)
-                 .where(Order.id.in_(_id_list(changed_ids[start:start + CHUNK]))).execute())
-            if payments:
-                for start in range(0, len(payments), 500):
-                    Payment.insert_many(payments[start:start + 500]).execute()
-                paid_ids = [p["order"] for p in payments]
-                for start in range(0, len(paid_ids), CHUNK):
-                    (Order.update(amount_paid=Order.total)
-                     .where(Order.id.in_(_id_list(paid_ids[start:start + CHUNK]))).execute())
-            for oid in tracking_ids:
-                order = Order.get_by_id(oid)
-                order.tracking_number = tracking or ""
-                order.carrier = carrier or order.carrier
-                _refresh_search_text(order)
-                Order.update(tracking_number=order.tracking_number, carrier=order.carrier,
-                             search_text=order.search_text).where(Order.id == oid).execute()
-            _insert_events(events)
-            enqueue(mails)
-    return StatusChange(to_status, tuple(results), len(mails), batch, dry_run, moves)
+                tracked.append(oid)
+            if notifying and row["customer_email"]:
+                mails += 1
+        if not dry_run and changed:
+            _write_status_change(shop, actor, changed, tracked, to_status, notify=notifying,
+                                 tracking=tracking, carrier=carrier, note=note or "",
+                                 batch=batch, now=now, hold_until=hold_until)
+    return StatusChange(to_status, tuple(results), mails, batch, dry_run, moves)
+
+
+_CHANGE_COLUMNS = ("id", "code", "status", "version", "archived", "shipping_method",
+                   "tracking_number", "customer_email", "updated_by")
+
+
+def _rows_to_change(ids: Sequence[int], lock: bool) -> dict[int, dict[str, Any]]:
+    """The columns the refusal checks need, by id, as plain values (no per-cell conversion);
+    locked for the write on PostgreSQL."""
+    from store.bulk import id_source, id_value
+
+    if not ids:
+        return {}
+    sql = (f"SELECT {', '.join(_CHANGE_COLUMNS)} FROM orders "
+           f"WHERE id IN (SELECT value FROM {id_source('ids')})")
+    if lock and not dbmod.is_sqlite():  # SQLite's BEGIN IMMEDIATE already holds the lock
+        sql += " FOR UPDATE"
+    cursor = db.execute_sql(sql, {"ids": id_value(ids)})
+    return {r[0]: dict(zip(_CHANGE_COLUMNS, r, strict=True)) for r in cursor}
+
+
+def _write_status_change(shop: Shop, actor: Actor, changed: Sequence[int],
+                         tracked: Sequence[int], to_status: str, *, notify: bool,
+                         tracking: str | None, carrier: str | None, note: str, batch: str,
+                         now: dt.datetime, hold_until: dt.datetime | None) -> None:
+    """The writes of a status change, set-based: history, outbox and payment rows by
+    INSERT ... SELECT from the orders as they were (in the order of `changed`), then one
+    UPDATE of the orders. Event data and mail payloads are built by the database, with the
+    same keys and values as `_event` and `_mail_payload` give."""
+    from store.bulk import id_source, id_value, insert_select, json_object, named
+
+    target = shop.workflow[to_status]
+    params: dict[str, Any] = {
+        "ids": id_value(changed), "to": to_status, "note": note, "login": actor.login,
+        "batch": batch, "now": now, "visible": bool(target.mail),
+    }
+    rows = f"FROM {id_source('ids')} JOIN orders o ON o.id = pick.value"
+    in_order = " ORDER BY pick.key"
+    text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "note", "tracking", "carrier")}
+    balance = "o.total - o.amount_paid"
+    owing = f"{balance} > 0"
+    track = ""
+    new_tracking, new_carrier = "o.tracking_number", "o.carrier"
+    if tracked:
+        params.update(tracked=id_value(tracked), tracking=tracking, carrier=carrier or None)
+        track = f"o.id IN (SELECT value FROM {id_source('tracked', 'tracked')})"
+        new_tracking = f"CASE WHEN {track} THEN {text['tracking']} ELSE o.tracking_number END"
+        new_carrier = (f"CASE WHEN {track} THEN COALESCE({text['carrier']}, o.carrier) "
+                       "ELSE o.carrier END")
+    track_pairs = (f"'tracking', {text['tracking']}, 'old_tracking', o.tracking_number, "
+                   f"'carrier', COALESCE({text['carrier']}, o.carrier), 'old_carrier', o.carrier")
+    pay_pairs = f"'recorded_payment', {balance}"
+    branches: list[tuple[str, str]] = []
+    if tracked and target.paid:
+        branches.append((f"{track} AND {owing}", json_object(f"{track_pairs}, {pay_pairs}")))
+    if tracked:
+        branches.append((track, json_object(track_pairs)))
+    if target.paid:
+        branches.append((owing, json_object(pay_pairs)))
+    data = ("CASE " + " ".join(f"WHEN {c} THEN {v}" for c, v in branches) + " ELSE '{}' END"
+            if branches else "'{}'")
+    insert_select(OrderEvent, {
+        "order": "o.id", "kind": "'status'", "message": named("note"),
+        "from_status": "o.status", "to_status": named("to"), "data": data,
+        "operator_login": named("login"), "visible": named("visible"),
+        "batch": named("batch"), "created_at": named("now"), "updated_at": named("now"),
+    }, rows + in_order, params)
+    if notify:
+        params.update(kind=target.mail, hold=hold_until, due=hold_until or now)
+        payload = json_object(
+            f"'order_id', o.id, 'code', o.code, 'status', {text['to']}, "
+            f"'tracking', {new_tracking}, 'carrier', {new_carrier}, 'note', {text['note']}")
+        insert_select(Outbox, {
+            "kind": named("kind"), "recipient": "o.customer_email", "language": "o.language",
+            "payload": payload,
+            "idempotency_key": f"'status:' || CAST(o.id AS TEXT) || ':' || {named('batch')}",
+            "state": "'queued'", "order": "o.id", "customer": "o.customer_id",
+            "batch": named("batch"), "hold_until": named("hold"),
+            "next_attempt_at": named("due"), "created_at": named("now"),
+            "updated_at": named("now"),
+        }, rows + " WHERE o.customer_email <> ''" + in_order, params)
+    paid_sql = ""
+    if target.paid:
+        params["reason"] = f"marked {target.label}"
+        insert_select(Payment, {
+            "order": "o.id", "kind": "'payment'", "amount": balance, "currency": "o.currency",
+            "method": "o.payment_method", "reason": named("reason"),
+            "operator_login": named("login"), "created_at": named("now"),
+            "updated_at": named("now"),
+        }, rows + f" WHERE {owing}" + in_order, params)
+        paid_sql = ", amount_paid = CASE WHEN total > amount_paid THEN total ELSE amount_paid END"
+    db.execute_sql(
+        f"UPDATE orders SET status = {named('to')}, version = version + 1, "
+        f"updated_at = {named('now')}, updated_by = {named('login')}{paid_sql} "
+        f"WHERE id IN (SELECT value FROM {id_source('ids')})", params)
+    if tracked:
+        _fill_tracking(tracked, tracking or "", carrier)
+
+
+def _fill_tracking(ids: Sequence[int], tracking: str, carrier: str | None) -> None:
+    """Set the tracking number (and carrier, when given) of these orders and their search
+    text, read and written in one go each."""
+    from store.bulk import id_source, id_value, update_rows
+
+    bound = {"ids": id_value(ids)}
+    within = f"IN (SELECT value FROM {id_source('ids')})"
+    items: dict[int, list[tuple[str, str]]] = {}
+    for order_id, sku, name in db.execute_sql(
+            f"SELECT order_id, sku, name FROM order_item WHERE order_id {within} "
+            "ORDER BY order_id, id", bound):
+        items.setdefault(order_id, []).append((sku, name))
+    rows = []
+    columns = ("id", "code", "customer_name", "customer_email", "internal_reference", "carrier")
+    for values in db.execute_sql(f"SELECT {', '.join(columns)} FROM orders WHERE id {within}",
+                                 bound):
+        order = dict(zip(columns, values, strict=True)) | {"tracking_number": tracking}
+        rows.append((tracking, carrier or order["carrier"],
+                     search_text(order, items.get(order["id"], [])), order["id"]))
+    update_rows(Order, ("tracking_number", "carrier", "search_text"), rows)
 
 
 def _refusal(shop: Shop, row: Mapping[str, Any], to_status: str, tracking: str | None,
