@@ -121,3 +121,15 @@ def test_money_columns_are_integers() -> None:
                          (models.OrderItem, ["unit_price"]), (models.Payment, ["amount"])):
         for name in names:
             assert isinstance(model._meta.fields[name], IntegerField), f"{model}.{name}"
+
+
+def test_undoing_the_customer_search_migration_keeps_the_order_indexes(own_db_url: str) -> None:
+    """0003's down() removes only what 0003 added: a customer's orders stay indexed (0002)."""
+    open_shop(make_config(own_db_url))
+    database = models.db.obj
+    before = {i.name for i in database.get_indexes("orders")}
+    dbmod.runner(database).down(target="0003_customer_search")
+    assert {i.name for i in database.get_indexes("orders")} == before
+    assert "orders_customer_placed" in {i.name for i in database.get_indexes("orders")}
+    dbmod.runner(database).up()
+    assert dbmod.pending_migrations(database) == []

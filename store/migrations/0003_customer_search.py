@@ -25,8 +25,7 @@ SQLITE_UP = [
 COMMON_UP = [
     "CREATE INDEX IF NOT EXISTS customer_last_name_lower ON customer (lower(last_name))",
     "CREATE INDEX IF NOT EXISTS customer_first_name_lower ON customer (lower(first_name))",
-    "CREATE INDEX IF NOT EXISTS orders_customer_placed ON orders (customer_id, placed_at)",
-]
+]  # orders (customer_id, placed_at, id) for a customer's orders belongs to 0002
 
 PG_UP = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -43,8 +42,7 @@ def up(migrator: Any, db: Any) -> None:
 
 def down(migrator: Any, db: Any) -> None:
     drops = ["DROP INDEX IF EXISTS customer_last_name_lower",
-             "DROP INDEX IF EXISTS customer_first_name_lower",
-             "DROP INDEX IF EXISTS orders_customer_placed"]
+             "DROP INDEX IF EXISTS customer_first_name_lower"]
     if isinstance(db, SqliteDatabase):
         drops += [f"DROP TRIGGER IF EXISTS customer_fts_{t}" for t in ("ai", "ad", "au")]
         drops.append("DROP TABLE IF EXISTS customer_fts")
