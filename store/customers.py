@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from peewee import IntegrityError
 
 from store.errors import NotFound, Refused, ValidationError
 from store.models import (
@@ -72,6 +75,16 @@ def _email_taken(email: str, except_id: int | None = None) -> bool:
     return bool(query.exists())
 
 
+@contextlib.contextmanager
+def _unique(message: str) -> Iterator[None]:
+    """Another operator may take the same email or name between our check and our write (two
+    transactions at once on PostgreSQL): the unique index refuses the second, said plainly."""
+    try:
+        yield
+    except IntegrityError:
+        raise Refused(message) from None
+
+
 def default_group() -> CustomerGroup | None:
     return CustomerGroup.get_or_none(CustomerGroup.is_default == True)  # noqa: E712
 
@@ -98,7 +111,7 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
     language = language or shop.language
     if language not in LANGUAGES:
         raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}")
-    with db.atomic():
+    with _unique(f"a customer with email {email} already exists"), db.atomic():
         if _email_taken(email):
             raise Refused(f"a customer with email {email} already exists")
         if group_id is not None:
@@ -145,7 +158,8 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
         raise ValidationError(
             f"cannot edit {sorted(unknown)[0]!r}; editable: {', '.join(EDITABLE)}"
         )
-    with db.atomic():
+    taken = f"another customer already has email {changes.get('email', '')}"
+    with _unique(taken), db.atomic():
         customer = _get(customer_id)
         if expected_version is not None and customer.version != expected_version:
             raise _conflict(customer)
@@ -310,7 +324,7 @@ def create_group(shop: Shop, actor: Actor, name: str, discount_bp: int = 0, priv
         raise ValidationError("a group needs a name")
     if not 0 <= discount_bp <= 10000:
         raise ValidationError("a discount is between 0 and 100 %")
-    with db.atomic():
+    with _unique(f"a group named {name!r} already exists"), db.atomic():
         if CustomerGroup.get_or_none(CustomerGroup.name == name):
             raise Refused(f"a group named {name!r} already exists")
         first = not CustomerGroup.select().exists()
@@ -340,7 +354,7 @@ def rename_group(shop: Shop, actor: Actor, group_id: int, name: str) -> None:
     name = name.strip()
     if not name:
         raise ValidationError("a group needs a name")
-    with db.atomic():
+    with _unique(f"a group named {name!r} already exists"), db.atomic():
         group = _group(group_id)
         if CustomerGroup.get_or_none(CustomerGroup.name == name, CustomerGroup.id != group.id):
             raise Refused(f"a group named {name!r} already exists")

@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from peewee import IntegrityError
+
 from store.errors import NotFound, PermissionDenied, UnknownOperator, ValidationError
 from store.models import Operator, db, utcnow
 
@@ -129,10 +131,14 @@ def add(actor: Actor, login: str, role: str, display_name: str = "") -> Actor:
     login = login.strip()
     if not login:
         raise ValidationError("an operator needs a login name")
-    with db.atomic():
-        if Operator.get_or_none(Operator.login == login):
-            raise ValidationError(f"{login} is already an operator (use set-role to change it)")
-        op = Operator.create(login=login, role=role, display_name=display_name or login)
+    taken = f"{login} is already an operator (use set-role to change it)"
+    try:
+        with db.atomic():
+            if Operator.get_or_none(Operator.login == login):
+                raise ValidationError(taken)
+            op = Operator.create(login=login, role=role, display_name=display_name or login)
+    except IntegrityError:  # added by someone else between the check and the insert
+        raise ValidationError(taken) from None
     return _actor(op)
 
 

@@ -4,6 +4,7 @@ and groups with a default that new customers join."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -157,3 +158,27 @@ def test_groups(shop, manager) -> None:
     assert {c.group_id for c in Customer.select()} == {trade}
     with pytest.raises(NotFound):
         customers.assign_group(shop, manager, bob.id, retail)
+
+
+def test_one_email_added_twice_at_once_is_refused_plainly(db_url, shop, manager) -> None:
+    """Two operators add the same email at the same moment (PostgreSQL: neither sees the
+    other's uncommitted row): the second gets a refusal, not a database error."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite takes the write lock before the check; no race to lose")
+    import psycopg2
+
+    other = psycopg2.connect(db_url)
+    try:
+        with other.cursor() as cur:  # the other operator's transaction, not yet committed
+            cur.execute("INSERT INTO customer (first_name, last_name, email, email_key, phone, "
+                        "language, status, status_reason, marketing_consent, consent_source, "
+                        "search_text, version, created_at, updated_at, updated_by, registered_at) "
+                        "VALUES "
+                        "('Bo', 'B', 'ann@example.com', 'ann@example.com', '', 'en', 'active', "
+                        "'', false, '', '', 1, now(), now(), 'bo', now())")
+        threading.Timer(0.5, other.commit).start()
+        with pytest.raises(Refused, match="already exists"):
+            _new(shop, manager, "Ann@Example.com")  # waits on the unique index, then loses
+    finally:
+        other.close()
+    assert Customer.select().where(Customer.email_key == "ann@example.com").count() == 1
