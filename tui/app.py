@@ -24,7 +24,7 @@ from textual.widgets import Footer, Input, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from store.config import APP_NAME, Config
-from store.errors import BackroomError, Conflict
+from store.errors import BackroomError, Conflict, Refused
 from store.operators import Actor
 from store.shop import Shop, open_shop
 from tui.messages import OrdersChanged
@@ -309,8 +309,11 @@ class BackroomApp(App[None]):
 
     # ----- undo -------------------------------------------------------------------------
 
-    def remember_change(self, batches: list[str], summary: str) -> None:
-        self.last_change = LastChange(batches, time.monotonic(), summary)
+    def remember_change(self, batches: list[str], summary: str,
+                        started: float | None = None) -> None:
+        """What `z` reverts. The window runs from `started` (time.monotonic() when the first
+        batch was written, for a bulk change applied in chunks), as the store counts it."""
+        self.last_change = LastChange(batches, started or time.monotonic(), summary)
 
     def action_undo(self) -> None:
         change = self.last_change
@@ -328,17 +331,24 @@ class BackroomApp(App[None]):
     def _undo(self, change: LastChange) -> None:
         from store.orders import undo
 
-        reverted = refused = withdrawn = 0
+        reverted = refused = withdrawn = late = 0
         for batch in change.batches:
-            result = in_db(undo, self.shop, self.actor, batch)
+            try:
+                result = in_db(undo, self.shop, self.actor, batch)
+            except Refused as exc:  # this chunk's window closed (or it was undone already)
+                late += 1
+                reason = str(exc)
+                continue
             reverted += len(result.changed)
             refused += len(result.refused)
             withdrawn += result.mails
-        text = f"Undone: {reverted} order(s) back"
+        text = f"Undone: {reverted:,} order(s) back"
         if withdrawn:
-            text += f", {withdrawn} email(s) withdrawn"
+            text += f", {withdrawn:,} email(s) withdrawn"
         if refused:
-            text += f", {refused} changed again since and left as they are"
+            text += f", {refused:,} changed again since and left as they are"
+        if late:
+            text += f"; {late} of {len(change.batches)} part(s) not undone: {reason}"
         self.call_from_thread(self.notify, text, title="Undo")
         self.call_from_thread(self.broadcast_change, text)
 
