@@ -248,6 +248,8 @@ def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
 
     if kind not in ("billing", "shipping"):
         raise ValidationError("address kind must be billing or shipping")
+    if not any(str(v).strip() for v in fields.values()):
+        raise ValidationError("the address is empty: fill in at least a street, city or country")
     _check_address(fields)
     with db.atomic():
         customer = _get(customer_id)

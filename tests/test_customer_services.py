@@ -182,3 +182,13 @@ def test_one_email_added_twice_at_once_is_refused_plainly(db_url, shop, manager)
     finally:
         other.close()
     assert Customer.select().where(Customer.email_key == "ann@example.com").count() == 1
+
+
+def test_an_empty_address_is_refused_and_changes_nothing(shop, manager) -> None:
+    ref = _new(shop, manager)
+    before = _kinds(ref.id)
+    for fields in ({}, {"line1": "", "city": "  ", "country": ""}):
+        with pytest.raises(ValidationError, match="address is empty"):
+            customers.set_address(shop, manager, ref.id, "shipping", fields)
+    assert Address.select().where(Address.customer == ref.id).count() == 0
+    assert _kinds(ref.id) == before
