@@ -55,7 +55,7 @@ def id_value(ids: Sequence[int]) -> str:
     """A list of ids as the one text value `id_source` reads: a JSON array (SQLite) or an
     array literal (PostgreSQL). One value, so 10,000 ids neither hit a bound-parameter limit
     nor make a 60 KB statement to parse."""
-    text = ",".join(str(int(i)) for i in ids)
+    text = ",".join(map(str, map(int, ids)))
     return f"[{text}]" if dbmod.is_sqlite() else f"{{{text}}}"
 
 
@@ -92,20 +92,25 @@ def insert_select(model: Any, columns: Mapping[str, str], source: str,
     return int(db.execute_sql(sql, values).rowcount)
 
 
-def update_rows(model: Any, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """UPDATE model's rows by id, one statement run for many rows: each row is the new values
-    of `names` (field names) followed by the id."""
+def update_rows(model: Any, names: Sequence[str], rows: Sequence[Sequence[Any]],
+                also: str = "") -> None:
+    """UPDATE model's rows by id in one statement run: each row is the new values of `names`
+    (field names) followed by the id; `also` adds assignments from the row's own columns
+    (e.g. "version = version + 1"). PostgreSQL gets one UPDATE ... FROM (VALUES ...) per
+    1,000 rows, not a statement per row."""
     if not rows:
         return
     table = model._meta.table_name
-    mark = "?" if dbmod.is_sqlite() else "%s"
-    sets = ", ".join(f'"{model._meta.fields[n].column_name}" = {mark}' for n in names)
-    sql = f'UPDATE "{table}" SET {sets} WHERE "id" = {mark}'
+    columns = [model._meta.fields[n].column_name for n in names]
+    extra = f", {also}" if also else ""
     cursor = db.cursor()
     if dbmod.is_sqlite():
-        cursor.executemany(sql, rows)
+        sets = ", ".join(f'"{c}" = ?' for c in columns)
+        cursor.executemany(f'UPDATE "{table}" SET {sets}{extra} WHERE "id" = ?', rows)
     else:
-        from psycopg2.extras import execute_batch
+        from psycopg2.extras import execute_values
 
-        execute_batch(cursor, sql, rows, page_size=1000)
-
+        sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+        given = ", ".join(f'"{c}"' for c in [*columns, "id"])
+        execute_values(cursor, f'UPDATE "{table}" SET {sets}{extra} FROM (VALUES %s) AS '
+                       f'v({given}) WHERE "{table}"."id" = v."id"', rows, page_size=1000)

@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import fn
 
@@ -371,16 +371,16 @@ def change_status(
                 continue
             reason = _refusal(shop, row, to_status, tracking, expected_versions)
             if reason:
-                results.append(OrderResult(oid, row["code"], row["status"], False, reason))
+                results.append(OrderResult(oid, row.code, row.status, False, reason))
                 continue
-            results.append(OrderResult(oid, row["code"], row["status"], True))
-            moves[row["status"]] = moves.get(row["status"], 0) + 1
+            results.append(OrderResult(oid, row.code, row.status, True))
+            moves[row.status] = moves.get(row.status, 0) + 1
             changed.append(oid)
             # One order: the tracking typed replaces its own. Many: it only fills in the
             # orders that have none, so a bulk change never overwrites a real number.
-            if tracking and (len(ids) == 1 or not row["tracking_number"]):
+            if tracking and (len(ids) == 1 or not row.tracking_number):
                 tracked.append(oid)
-            if notifying and row["customer_email"]:
+            if notifying and row.customer_email:
                 mails += 1
         if not dry_run and changed:
             _write_status_change(shop, actor, changed, tracked, to_status, notify=notifying,
@@ -389,23 +389,32 @@ def change_status(
     return StatusChange(to_status, tuple(results), mails, batch, dry_run, moves)
 
 
-_CHANGE_COLUMNS = ("id", "code", "status", "version", "archived", "shipping_method",
-                   "tracking_number", "customer_email", "updated_by")
+class _ChangeRow(NamedTuple):
+    """What the refusal checks read of an order: plain values, no per-cell conversion."""
+
+    id: int
+    code: str
+    status: str
+    version: int
+    archived: bool | int  # SQLite gives 0/1
+    shipping_method: str
+    tracking_number: str
+    customer_email: str
+    updated_by: str
 
 
-def _rows_to_change(ids: Sequence[int], lock: bool) -> dict[int, dict[str, Any]]:
-    """The columns the refusal checks need, by id, as plain values (no per-cell conversion);
-    locked for the write on PostgreSQL."""
+def _rows_to_change(ids: Sequence[int], lock: bool) -> dict[int, _ChangeRow]:
+    """The orders to change, by id (locked for the write on PostgreSQL)."""
     from store.bulk import id_source, id_value
 
     if not ids:
         return {}
-    sql = (f"SELECT {', '.join(_CHANGE_COLUMNS)} FROM orders "
+    sql = (f"SELECT {', '.join(_ChangeRow._fields)} FROM orders "
            f"WHERE id IN (SELECT value FROM {id_source('ids')})")
     if lock and not dbmod.is_sqlite():  # SQLite's BEGIN IMMEDIATE already holds the lock
         sql += " FOR UPDATE"
     cursor = db.execute_sql(sql, {"ids": id_value(ids)})
-    return {r[0]: dict(zip(_CHANGE_COLUMNS, r, strict=True)) for r in cursor}
+    return {r[0]: _ChangeRow._make(r) for r in cursor}
 
 
 def _write_status_change(shop: Shop, actor: Actor, changed: Sequence[int],
@@ -478,17 +487,27 @@ def _write_status_change(shop: Shop, actor: Actor, changed: Sequence[int],
             "updated_at": named("now"),
         }, rows + f" WHERE {owing}" + in_order, params)
         paid_sql = ", amount_paid = CASE WHEN total > amount_paid THEN total ELSE amount_paid END"
-    db.execute_sql(
-        f"UPDATE orders SET status = {named('to')}, version = version + 1, "
-        f"updated_at = {named('now')}, updated_by = {named('login')}{paid_sql} "
-        f"WHERE id IN (SELECT value FROM {id_source('ids')})", params)
+    # Each order is updated once: those given a tracking number below, the rest here.
+    plain = changed
     if tracked:
-        _fill_tracking(tracked, tracking or "", carrier)
+        given = set(tracked)
+        plain = [oid for oid in changed if oid not in given]
+        params["ids"] = id_value(plain)
+    if plain:
+        db.execute_sql(
+            f"UPDATE orders SET status = {named('to')}, version = version + 1, "
+            f"updated_at = {named('now')}, updated_by = {named('login')}{paid_sql} "
+            f"WHERE id IN (SELECT value FROM {id_source('ids')})", params)
+    if tracked:
+        _change_with_tracking(tracked, tracking or "", carrier,
+                              (to_status, now, actor.login), "version = version + 1" + paid_sql)
 
 
-def _fill_tracking(ids: Sequence[int], tracking: str, carrier: str | None) -> None:
-    """Set the tracking number (and carrier, when given) of these orders and their search
-    text, read and written in one go each."""
+def _change_with_tracking(ids: Sequence[int], tracking: str, carrier: str | None,
+                          change: tuple[str, dt.datetime, str], also: str) -> None:
+    """The status change (status, updated_at, updated_by, plus the `also` assignments) of
+    orders that also get the tracking number (and carrier, when given), with their search
+    text recomputed: one read of the orders and their items, one statement for the rows."""
     from store.bulk import id_source, id_value, update_rows
 
     bound = {"ids": id_value(ids)}
@@ -503,19 +522,20 @@ def _fill_tracking(ids: Sequence[int], tracking: str, carrier: str | None) -> No
     for values in db.execute_sql(f"SELECT {', '.join(columns)} FROM orders WHERE id {within}",
                                  bound):
         order = dict(zip(columns, values, strict=True)) | {"tracking_number": tracking}
-        rows.append((tracking, carrier or order["carrier"],
+        rows.append((*change, tracking, carrier or order["carrier"],
                      search_text(order, items.get(order["id"], [])), order["id"]))
-    update_rows(Order, ("tracking_number", "carrier", "search_text"), rows)
+    update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number", "carrier",
+                        "search_text"), rows, also)
 
 
-def _refusal(shop: Shop, row: Mapping[str, Any], to_status: str, tracking: str | None,
+def _refusal(shop: Shop, row: _ChangeRow, to_status: str, tracking: str | None,
              expected: Mapping[int, int] | None) -> str:
     """Why one order may not move to `to_status`, or '' when it may."""
     wf = shop.workflow
-    current = row["status"]
-    if expected and row["id"] in expected and expected[row["id"]] != row["version"]:
-        return f"changed by {row['updated_by'] or 'another operator'} since you loaded it; reload"
-    if row["archived"]:
+    current = row.status
+    if expected and row.id in expected and expected[row.id] != row.version:
+        return f"changed by {row.updated_by or 'another operator'} since you loaded it; reload"
+    if row.archived:
         return "archived; unarchive it first"
     if current == to_status:
         return f"already {wf.label(to_status)}"
@@ -523,8 +543,8 @@ def _refusal(shop: Shop, row: Mapping[str, Any], to_status: str, tracking: str |
         allowed = ", ".join(wf.label(k) for k in wf[current].next) if current in wf else "none"
         return (f"{wf.label(current)} cannot move to {wf.label(to_status)} "
                 f"(allowed: {allowed or 'none'})")
-    if ("tracking" in wf[to_status].requires and not tracking and not row["tracking_number"]
-            and row["shipping_method"] != "pickup"):
+    if ("tracking" in wf[to_status].requires and not tracking and not row.tracking_number
+            and row.shipping_method != "pickup"):
         return f"{wf.label(to_status)} needs a tracking number"
     return ""
 

@@ -106,6 +106,40 @@ def test_bulk_change_changes_some_refuses_others_untouched(shop, clerk, admin) -
     assert dict(change.moves) == {"awaiting_payment": 3}
 
 
+def test_bulk_ship_history_and_mails_carry_each_orders_values_in_the_order_given(
+        shop, clerk) -> None:
+    a, b, c = (place(shop, email=f"{n}@example.com", name=f"Buyer {n}").id for n in "abc")
+    orders.change_status(shop, clerk, [a, b, c], "paid")
+    orders.set_tracking(shop, clerk, b, "REAL-1", "DHL")
+    note = 'Dépôt "B" — back door'
+    change = orders.change_status(shop, clerk, [c, b, a], "shipped", tracking="BULK-9",
+                                  carrier="UPS", note=note)
+    assert change.summary() == "3 changed, 0 refused, 3 email(s) queued"
+    events = list(OrderEvent.select().where(OrderEvent.batch == change.batch)
+                  .order_by(OrderEvent.id))
+    mails = list(Outbox.select().where(Outbox.batch == change.batch).order_by(Outbox.id))
+    assert [e.order_id for e in events] == [m.order_id for m in mails] == [c, b, a]
+    filled = {"tracking": "BULK-9", "old_tracking": "", "carrier": "UPS", "old_carrier": ""}
+    assert [json.loads(e.data) for e in events] == [filled, {}, filled]
+    assert {(e.kind, e.from_status, e.to_status, e.message, e.visible) for e in events} == {
+        ("status", "paid", "shipped", note, True)}
+    codes = {o.id: o.code for o in Order.select()}
+    assert [json.loads(m.payload) for m in mails] == [
+        {"order_id": oid, "code": codes[oid], "status": "shipped", "tracking": tracking,
+         "carrier": carrier, "note": note}
+        for oid, tracking, carrier in ((c, "BULK-9", "UPS"), (b, "REAL-1", "DHL"),
+                                       (a, "BULK-9", "UPS"))]
+    assert [(m.kind, m.recipient, m.idempotency_key) for m in mails] == [
+        ("shipped", f"{n}@example.com", f"status:{oid}:{change.batch}")
+        for n, oid in (("c", c), ("b", b), ("a", a))]
+    assert all(m.hold_until is not None and m.next_attempt_at == m.hold_until and
+               m.hold_until > m.created_at for m in mails)
+    found = {o.id: (o.status, o.tracking_number, o.carrier, o.version) for o in Order.select()}
+    assert found == {a: ("shipped", "BULK-9", "UPS", 3), b: ("shipped", "REAL-1", "DHL", 4),
+                     c: ("shipped", "BULK-9", "UPS", 3)}
+    assert "BULK-9" in Order.get_by_id(a).search_text  # found by free search
+
+
 def test_bulk_change_without_notify_and_dry_run(shop, clerk) -> None:
     ids = [place(shop).id for _ in range(2)]
     preview = orders.change_status(shop, clerk, ids, "cancelled", dry_run=True)
