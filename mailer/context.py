@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from mailer.render import tracking_url
 from store.config import Config
@@ -28,10 +28,10 @@ def shop_context(config: Config) -> dict[str, Any]:
     }
 
 
-def _address(address: Any) -> dict[str, Any] | None:
+def _address(address: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if address is None:
         return None
-    values = {k: getattr(address, k, "") or "" for k in ADDRESS_KEYS}
+    values = {k: address.get(k) or "" for k in ADDRESS_KEYS}
     name = f"{values['first_name']} {values['last_name']}".strip()
     lines = [name, values["company"], values["line1"], values["line2"],
              f"{values['postcode']} {values['city']}".strip(), values["region"], values["country"]]
@@ -46,9 +46,19 @@ def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | 
     return orders_context([order_id], workflow).get(order_id)
 
 
+ORDER_COLUMNS = (
+    Order.id, Order.code, Order.number, Order.status, Order.placed_at, Order.currency,
+    Order.subtotal, Order.tax, Order.shipping_cost, Order.discount, Order.total,
+    Order.amount_paid, Order.amount_refunded, Order.payment_method, Order.shipping_method,
+    Order.tracking_number, Order.carrier, Order.customer_name, Order.customer_email,
+)
+ADDRESS_COLUMNS = (Address.order, Address.kind, *(getattr(Address, k) for k in ADDRESS_KEYS))
+
+
 def orders_context(order_ids: Iterable[int | None],
                    workflow: Workflow) -> dict[int, dict[str, Any]]:
-    """Several orders in three queries (orders, items, addresses): a batch renders fast."""
+    """Several orders in three queries (orders, items, addresses): a batch renders fast.
+    Rows are read as plain tuples and dicts: building model objects cost more than the SQL."""
     ids = sorted({int(i) for i in order_ids if i is not None})
     if not ids:
         return {}
@@ -57,37 +67,46 @@ def orders_context(order_ids: Iterable[int | None],
     addresses: dict[int, dict[str, Any]] = {i: {} for i in ids}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        for i in (OrderItem.select().where(OrderItem.order.in_(chunk))
-                  .order_by(OrderItem.id)):
-            items[i.order_id].append(
-                {"sku": i.sku, "name": i.name, "quantity": i.quantity,
-                 "unit_price": i.unit_price, "line_total": i.unit_price * i.quantity,
-                 "tax_rate": i.tax_rate_bp / 100})
-        for a in Address.select().where(Address.order.in_(chunk)):
-            if a.order_id is not None:
-                addresses[a.order_id][a.kind] = a
-        for order in Order.select().where(Order.id.in_(chunk)):
-            found[order.id] = _order_dict(order, items[order.id], addresses[order.id], workflow)
+        item_rows = cast(Iterable[tuple[Any, ...]], OrderItem.select(
+            OrderItem.order, OrderItem.sku, OrderItem.name, OrderItem.quantity,
+            OrderItem.unit_price, OrderItem.tax_rate_bp)
+            .where(OrderItem.order.in_(chunk)).order_by(OrderItem.id).tuples())
+        for order_id, sku, name, quantity, unit_price, tax_rate_bp in item_rows:
+            items[order_id].append(
+                {"sku": sku, "name": name, "quantity": quantity, "unit_price": unit_price,
+                 "line_total": unit_price * quantity, "tax_rate": tax_rate_bp / 100})
+        address_rows = cast(Iterable[dict[str, Any]], Address.select(*ADDRESS_COLUMNS)
+                            .where(Address.order.in_(chunk)).order_by(Address.id).dicts())
+        for a in address_rows:
+            if a["order"] is not None:
+                addresses[a["order"]][a["kind"]] = a
+        order_rows = cast(Iterable[dict[str, Any]],
+                          Order.select(*ORDER_COLUMNS).where(Order.id.in_(chunk)).dicts())
+        for order in order_rows:
+            found[order["id"]] = _order_dict(order, items[order["id"]], addresses[order["id"]],
+                                             workflow)
     return found
 
 
-def _order_dict(order: Order, items: list[dict[str, Any]], addresses: Mapping[str, Any],
-                workflow: Workflow) -> dict[str, Any]:
-    status = workflow.statuses.get(order.status)
+def _order_dict(order: Mapping[str, Any], items: list[dict[str, Any]],
+                addresses: Mapping[str, Any], workflow: Workflow) -> dict[str, Any]:
+    status = workflow.statuses.get(order["status"])
+    total, paid = order["total"], order["amount_paid"]
     return {
-        "id": order.id, "code": order.code, "number": order.number, "status": order.status,
-        "status_label": workflow.label(order.status), "placed_at": order.placed_at,
-        "currency": order.currency, "subtotal": order.subtotal, "tax": order.tax,
-        "shipping_cost": order.shipping_cost, "discount": order.discount, "total": order.total,
-        "amount_paid": order.amount_paid, "amount_refunded": order.amount_refunded,
-        "balance": max(order.total - order.amount_paid, 0),
-        "may_pay": bool(status and status.may_pay) and order.amount_paid < order.total,
-        "payment_method": order.payment_method,
-        "pays_by_wire": order.payment_method.strip().lower() in WIRE_METHODS,
-        "shipping_method": order.shipping_method,
-        "tracking_number": order.tracking_number, "carrier": order.carrier,
-        "tracking_url": tracking_url(order.carrier, order.tracking_number),
-        "customer_name": order.customer_name, "customer_email": order.customer_email,
+        "id": order["id"], "code": order["code"], "number": order["number"],
+        "status": order["status"], "status_label": workflow.label(order["status"]),
+        "placed_at": order["placed_at"], "currency": order["currency"],
+        "subtotal": order["subtotal"], "tax": order["tax"],
+        "shipping_cost": order["shipping_cost"], "discount": order["discount"], "total": total,
+        "amount_paid": paid, "amount_refunded": order["amount_refunded"],
+        "balance": max(total - paid, 0),
+        "may_pay": bool(status and status.may_pay) and paid < total,
+        "payment_method": order["payment_method"],
+        "pays_by_wire": order["payment_method"].strip().lower() in WIRE_METHODS,
+        "shipping_method": order["shipping_method"],
+        "tracking_number": order["tracking_number"], "carrier": order["carrier"],
+        "tracking_url": tracking_url(order["carrier"], order["tracking_number"]),
+        "customer_name": order["customer_name"], "customer_email": order["customer_email"],
         "items": items, "item_count": sum(i["quantity"] for i in items),
         "shipping_address": _address(addresses.get("shipping")),
         "billing_address": _address(addresses.get("billing")),
