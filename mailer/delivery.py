@@ -5,9 +5,11 @@ resend a mail once (with the same Message-ID); nothing claimed is ever dropped."
 from __future__ import annotations
 
 import asyncio
-import base64
+import binascii
 import contextlib
 import datetime as dt
+import functools
+import itertools
 import logging
 import os
 import random
@@ -17,11 +19,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from email.header import Header
 from email.utils import format_datetime, formataddr
 from typing import Any
 
 import aiosmtplib
+from aiosmtplib.email import quote_address
 from peewee import SQL, Case
 
 from mailer import context as ctxmod
@@ -33,6 +35,8 @@ from store.workflow import Workflow
 
 log = logging.getLogger("backroom.mailer")
 MAX_BACKOFF = 6 * 3600
+MARK_LINGER = 0.1  # seconds outcomes wait to be recorded together (a crash may resend them)
+MARK_MOST = 1000  # outcomes recorded in one transaction
 
 
 @dataclass(frozen=True)
@@ -50,18 +54,17 @@ class Claimed:
     message_id: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Outgoing:
     """A claimed row ready to send (message) or that failed to render (error)."""
 
     id: int
     attempts: int
+    claimed_at: float  # time.monotonic() when its claim began: when its lease started
     subject: str = ""
     error: str = ""
-    sender: str = ""
-    recipient: str = ""
-    data: bytes = b""  # the whole message, built once, off the event loop
-    claimed_at: float = field(default_factory=time.monotonic)
+    rcpt: bytes = b""  # the recipient as RCPT TO takes it ("<address>"), checked when composed
+    data: bytes = b""  # the whole message, built once
 
 
 @dataclass(frozen=True)
@@ -145,30 +148,36 @@ def backoff_delay(attempts: int, base: float) -> float:
 
 def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: float,
          stats: Stats | None = None) -> None:
-    """Record sends and failures; only rows this worker still holds are touched."""
+    """Record sends and failures. Only the claims this worker still holds are touched: the
+    row is still leased to it, and not claimed again since (its attempts are the claim's)."""
     stats = stats if stats is not None else Stats()
-    sent = [o for o in outcomes if o.result == "sent"]
+    sent = sorted((o for o in outcomes if o.result == "sent"), key=lambda o: o.attempts)
     with db.atomic():
-        for start in range(0, len(sent), 200):  # the common case: one statement per 200
-            chunk = sent[start:start + 200]
-            subject = Case(Outbox.id, [(o.id, o.subject[:250]) for o in chunk], Outbox.subject)
-            Outbox.update({Outbox.state: "sent", Outbox.sent_at: chunk[-1].at,
-                           Outbox.updated_at: chunk[-1].at, Outbox.last_error: "",
-                           Outbox.lease_until: None, Outbox.lease_owner: "",
-                           Outbox.subject: subject}).where(
-                Outbox.id.in_([o.id for o in chunk]), Outbox.lease_owner == owner,
-                Outbox.state == "sending").execute()
-            stats.sent += len(chunk)
+        for attempts, same in itertools.groupby(sent, key=lambda o: o.attempts):
+            group = list(same)
+            for start in range(0, len(group), 200):  # the common case: one statement per 200
+                chunk = group[start:start + 200]
+                subject = Case(Outbox.id, [(o.id, o.subject[:250]) for o in chunk],
+                               Outbox.subject)
+                Outbox.update({Outbox.state: "sent", Outbox.sent_at: chunk[-1].at,
+                               Outbox.updated_at: chunk[-1].at, Outbox.last_error: "",
+                               Outbox.lease_until: None, Outbox.lease_owner: "",
+                               Outbox.subject: subject}).where(
+                    Outbox.id.in_([o.id for o in chunk]), Outbox.lease_owner == owner,
+                    Outbox.state == "sending", Outbox.attempts == attempts).execute()
+                stats.sent += len(chunk)
         for o in outcomes:
             if o.result == "sent":
                 continue
-            mine = (Outbox.id == o.id) & (Outbox.lease_owner == owner) & (Outbox.state == "sending")
+            mine = ((Outbox.id == o.id) & (Outbox.lease_owner == owner)
+                    & (Outbox.state == "sending") & (Outbox.attempts == o.attempts))
             changes: dict[Any, Any] = {Outbox.lease_until: None, Outbox.lease_owner: "",
                                        Outbox.updated_at: o.at}
             if o.subject and o.result != "released":
                 changes[Outbox.subject] = o.subject[:250]
-            if o.result == "released":
-                changes.update({Outbox.state: "queued", Outbox.attempts: Outbox.attempts - 1})
+            if o.result == "released":  # due again from now: not re-claimed by this --once run
+                changes.update({Outbox.state: "queued", Outbox.attempts: Outbox.attempts - 1,
+                                Outbox.next_attempt_at: o.at})
                 stats.released += 1
             elif o.result == "permanent":
                 changes.update({Outbox.state: "failed", Outbox.last_error: o.error[:2000]})
@@ -190,24 +199,54 @@ def _header(name: str, value: str) -> bytes:
     if "\r" in value or "\n" in value:
         raise ValueError(f"a line break in the {name} header")
     if not value.isascii():
-        value = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+        value = _encoded_words(value, len(name) + 2)
     return f"{name}: {value}\r\n".encode("ascii")
 
 
+def _encoded_words(value: str, taken: int) -> str:
+    """RFC 2047 base64 encoded-words, cut between characters, each line at most 76 long.
+    (email.header.Header does the same, at ten times the cost: it tries both encodings.)"""
+    data = value.encode("utf-8")
+    words: list[str] = []
+    start = 0
+    room = max((76 - taken - 12) // 4 * 3, 6)  # "=?utf-8?b?" + "?=": 12 characters
+    while start < len(data):
+        end = min(start + room, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{binascii.b2a_base64(data[start:end], newline=False).decode()}?=")
+        start = end
+        room = 45  # later lines: " " + 12 + 60 base64 characters
+    return "\r\n ".join(words)
+
+
 def _part(content_type: str, text: str) -> bytes:
-    body = base64.encodebytes(text.encode("utf-8")).replace(b"\n", b"\r\n")
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False)
+    body = b"".join([encoded[i:i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
     return (f"Content-Type: {content_type}; charset=\"utf-8\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + body
+
+
+@functools.lru_cache(maxsize=2)
+def _date_header(second: int) -> str:
+    """The Date header of mails sent in that second: formatted once, not once a mail."""
+    return format_datetime(dt.datetime.fromtimestamp(second, dt.UTC))
+
+
+# "_" is not in the base64 alphabet, so no body line can be mistaken for a boundary; the
+# random part is drawn once per process (os.urandom per mail costs as much as a header).
+_BOUNDARY = f"=_backroom_{uuid.uuid4().hex}_"
+_boundaries = itertools.count()
 
 
 def build_mime(*, sender: str, recipient: str, subject: str, message_id: str, language: str,
                tag: str, text: str, html: str) -> bytes:
     """A multipart/alternative message (text, then HTML) as bytes ready for DATA. Built by
     hand: the email package's generator costs more than rendering the templates."""
-    boundary = f"=_backroom_{uuid.uuid4().hex}"
+    boundary = f"{_BOUNDARY}{next(_boundaries)}"
     head = b"".join(_header(name, value) for name, value in (
         ("From", sender), ("To", recipient), ("Subject", subject),
-        ("Date", format_datetime(dt.datetime.now(dt.UTC))), ("Message-ID", message_id),
+        ("Date", _date_header(int(time.time()))), ("Message-ID", message_id),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ("Content-Language", language), ("Auto-Submitted", "auto-generated"),
@@ -217,29 +256,45 @@ def build_mime(*, sender: str, recipient: str, subject: str, message_id: str, la
             + f"--{boundary}--\r\n".encode("ascii"))
 
 
-def compose(row: Claimed, renderer: Renderer, config: Config, workflow: Workflow,
-            context: dict[str, Any] | Exception | None = None) -> Outgoing:
-    """Render one claimed row into a MIME message (text + HTML alternative)."""
-    try:
-        if context is None:
-            context = ctxmod.load(row.kind, row.recipient, row.payload, row.order_id,
-                                  row.customer_id, config, workflow)
-        if isinstance(context, Exception):
-            raise ValueError(f"unreadable payload: {context}")
-        rendered = renderer.render(row.kind, row.language, context,
-                                   str(config.get("shop", "language")))
-        data = build_mime(
-            sender=formataddr((str(config.get("shop", "name")),
-                               str(config.get("shop", "email"))), "utf-8"),
-            recipient=row.recipient, subject=rendered.subject, message_id=row.message_id,
-            language=rendered.language, tag=f"{row.kind} {row.id}", text=rendered.text,
-            html=rendered.html)
-    except RenderError as exc:
-        return Outgoing(row.id, row.attempts, error=f"template error: {exc}")
-    except Exception as exc:  # one bad mail is marked failed, never stalls its batch
-        return Outgoing(row.id, row.attempts, error=f"cannot compose the mail: {exc}")
-    return Outgoing(row.id, row.attempts, rendered.subject, sender=str(config.get("shop", "email")),
-                    recipient=row.recipient, data=data)
+def envelope_address(address: str) -> bytes:
+    """An address as MAIL FROM / RCPT TO take it ("<a@b>"): refuses what could not be sent
+    safely (control characters, spaces, brackets) or at all (non-ASCII without SMTPUTF8)."""
+    return quote_address(address).encode("ascii")
+
+
+class Composer:
+    """Renders claimed rows into MIME messages; what every mail shares is worked out once."""
+
+    def __init__(self, renderer: Renderer, config: Config, workflow: Workflow) -> None:
+        self.renderer = renderer
+        self.config = config
+        self.workflow = workflow
+        self.default_language = str(config.get("shop", "language"))
+        self.from_header = formataddr((str(config.get("shop", "name")),
+                                       str(config.get("shop", "email"))), "utf-8")
+
+    def compose(self, row: Claimed, context: dict[str, Any] | Exception | None,
+                claimed_at: float) -> Outgoing:
+        """One message (text + HTML alternative), or the reason it cannot be made."""
+        try:
+            if context is None:
+                context = ctxmod.load(row.kind, row.recipient, row.payload, row.order_id,
+                                      row.customer_id, self.config, self.workflow)
+            if isinstance(context, Exception):
+                raise ValueError(f"unreadable payload: {context}")
+            rcpt = envelope_address(row.recipient)
+            rendered = self.renderer.render(row.kind, row.language, context,
+                                            self.default_language)
+            data = build_mime(
+                sender=self.from_header, recipient=row.recipient, subject=rendered.subject,
+                message_id=row.message_id, language=rendered.language,
+                tag=f"{row.kind} {row.id}", text=rendered.text, html=rendered.html)
+        except RenderError as exc:
+            return Outgoing(row.id, row.attempts, claimed_at, error=f"template error: {exc}")
+        except Exception as exc:  # one bad mail is marked failed, never stalls its batch
+            return Outgoing(row.id, row.attempts, claimed_at,
+                            error=f"cannot compose the mail: {exc}")
+        return Outgoing(row.id, row.attempts, claimed_at, rendered.subject, rcpt=rcpt, data=data)
 
 
 # ----- the SMTP side -------------------------------------------------------------------------
@@ -274,8 +329,9 @@ LOCAL_HOSTNAME = socket.gethostname() or "localhost"
 class Connection:
     """One SMTP connection, opened on first use and reused until it fails."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, sender: bytes) -> None:
         self.settings = settings
+        self.sender = sender  # MAIL FROM, as envelope_address() made it
         self.smtp: aiosmtplib.SMTP | None = None
         self.context = settings.tls_context()
 
@@ -300,15 +356,13 @@ class Connection:
         """Send within the deadline; classify a failure as temporary or permanent."""
         try:
             async with asyncio.timeout(self.settings.timeout):
-                if self.smtp is None or not self.smtp.is_connected:
-                    self.smtp = self._new()
-                    await self.smtp.connect()
-                errors, _reply = await self.smtp.sendmail(item.sender, [item.recipient],
-                                                          item.data)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            await self._reset()
-            first = exc.recipients[0]
-            return self._reply_outcome(item, first.code, first.message)
+                smtp = self.smtp
+                if smtp is None or not smtp.is_connected:
+                    smtp = self.smtp = self._new()
+                    await smtp.connect()  # greeting, STARTTLS and login as configured
+                    if smtp.is_ehlo_or_helo_needed:
+                        await self._hello(smtp)
+                refused = await self._transaction(smtp, item)
         except aiosmtplib.SMTPAuthenticationError as exc:
             await self.close()
             return Outcome(item.id, item.attempts, "temporary", item.subject,
@@ -323,10 +377,37 @@ class Connection:
                 reason = f"no answer within {self.settings.timeout:g} s"
             return Outcome(item.id, item.attempts, "temporary", item.subject,
                            f"cannot reach {self.settings.host}:{self.settings.port}: {reason}")
-        if errors:
-            response = next(iter(errors.values()))
-            return self._reply_outcome(item, response.code, response.message)
+        if refused is not None:
+            await self._reset()
+            return self._reply_outcome(item, refused.code, refused.message)
         return Outcome(item.id, item.attempts, "sent", item.subject)
+
+    async def _hello(self, smtp: aiosmtplib.SMTP) -> None:
+        """EHLO, or HELO for an old relay (what aiosmtplib's sendmail does first)."""
+        try:
+            await smtp.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not smtp.is_connected:
+                raise
+            await smtp.helo()
+
+    async def _transaction(self, smtp: aiosmtplib.SMTP,
+                           item: Outgoing) -> aiosmtplib.SMTPResponse | None:
+        """MAIL, RCPT and DATA; the refusing reply of MAIL or RCPT, or None once accepted.
+
+        aiosmtplib's sendmail() would parse both addresses four times and normalise the
+        message twice per mail; here they were checked when composed, the message is built
+        with CRLF already, and the one deadline of send() replaces a timer per command."""
+        size = (f"SIZE={len(item.data)}".encode("ascii"),) \
+            if smtp.supports_extension("size") else ()
+        reply = await smtp.execute_command(b"MAIL", b"FROM:" + self.sender, *size, timeout=None)
+        if reply.code != 250:
+            return reply
+        reply = await smtp.execute_command(b"RCPT", b"TO:" + item.rcpt, timeout=None)
+        if reply.code not in (250, 251):
+            return reply
+        await smtp.data(item.data, timeout=None)  # raises SMTPDataError unless accepted
+        return None
 
     def _reply_outcome(self, item: Outgoing, code: int, message: str) -> Outcome:
         result = "permanent" if 500 <= code < 600 else "temporary"
@@ -346,8 +427,21 @@ class Connection:
 
 # ----- the loop ------------------------------------------------------------------------------
 
+@dataclass
+class Batch:
+    """Rows one claim leased, their template contexts, and when the lease began."""
+
+    rows: list[Claimed]
+    contexts: dict[int, Any]
+    claimed_at: float
+
+
 class Deliverer:
-    """Runs the claim -> render -> send -> mark pipeline until stopped (or, once, until idle)."""
+    """Runs the claim -> render -> send -> mark pipeline until stopped (or, once, until idle).
+
+    The database work (claim, read the orders, mark) runs in a thread; rendering runs on
+    the event loop between network waits, one mail at a time: rendering is pure Python, so
+    a thread would only fight the loop for the GIL and hold up every connection's replies."""
 
     def __init__(self, config: Config, workflow: Workflow, renderer: Renderer | None = None,
                  owner: str | None = None) -> None:
@@ -355,6 +449,7 @@ class Deliverer:
         self.workflow = workflow
         mail = config["mail"]
         self.renderer = renderer or Renderer(str(mail["templates_dir"]) or None)
+        self.composer = Composer(self.renderer, config, workflow)
         self.owner = owner or f"{LOCAL_HOSTNAME}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.settings = SmtpSettings.from_config(config)
         self.batch_size = max(1, int(mail["batch_size"]))
@@ -364,10 +459,18 @@ class Deliverer:
         self.backoff = float(mail["backoff_seconds"])
         email = str(config.get("shop", "email"))
         self.domain = email.rpartition("@")[2] or "backroom"
+        try:
+            self.sender = envelope_address(email)
+        except ValueError as exc:
+            raise ValueError(f"shop.email {email!r} cannot be the sender of a mail: {exc}") \
+                from None
         self.stats = Stats()
         self.due_before: dt.datetime | None = None
 
-    def _claim_and_compose(self) -> list[Outgoing]:
+    def _claim(self) -> Batch:
+        """Lease a batch and read what its templates need (in a thread: it waits on the
+        database). The lease is counted from before the claim, never from a later step."""
+        claimed_at = time.monotonic()
         rows = claim(self.owner, self.batch_size, self.lease_seconds, self.domain,
                      self.due_before)
         try:
@@ -375,8 +478,7 @@ class Deliverer:
         except Exception:
             release([r.id for r in rows], self.owner)
             raise
-        return [compose(row, self.renderer, self.config, self.workflow, contexts.get(row.id))
-                for row in rows]
+        return Batch(rows, contexts, claimed_at)
 
     async def run(self, stop: asyncio.Event | None = None, once: bool = False,
                   should_stop: Callable[[], bool] | None = None) -> Stats:
@@ -386,9 +488,15 @@ class Deliverer:
         are released to the queue."""
         stop = stop or asyncio.Event()
         self.due_before = utcnow() if once else None
-        outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(maxsize=self.batch_size * 2)
+        connections = [Connection(self.settings, self.sender)
+                       for _ in range(self.settings.connections)]
+        # Rendered mails wait here for a free connection: a few per connection keep them all
+        # busy while the next batch is claimed, and keep a mail's wait short of its lease.
+        outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(
+            maxsize=max(4 * len(connections), 16))
         done: asyncio.Queue[Outcome | None] = asyncio.Queue()
-        connections = [Connection(self.settings) for _ in range(self.settings.connections)]
+        flush = asyncio.Event()  # the senders are done: record what is left at once
+        held: list[int] = []
 
         def stopping() -> bool:
             if not stop.is_set() and should_stop is not None and should_stop():
@@ -398,19 +506,26 @@ class Deliverer:
         async def produce() -> None:
             while not stopping():
                 try:
-                    batch = await asyncio.to_thread(self._claim_and_compose)
+                    batch = await asyncio.to_thread(self._claim)
                 except Exception:
                     log.exception("claiming mail failed; trying again")
-                    batch = []
                     if once:
                         break
-                for item in batch:
+                    await _wait(stop, self.poll_seconds, stopping)
+                    continue
+                for index, row in enumerate(batch.rows):
+                    if stopping():
+                        held.extend(r.id for r in batch.rows[index:])
+                        break
+                    item = self.composer.compose(row, batch.contexts.get(row.id),
+                                                 batch.claimed_at)
                     if item.error:
-                        await done.put(Outcome(item.id, item.attempts, "permanent",
-                                               item.subject, item.error))
+                        done.put_nowait(Outcome(item.id, item.attempts, "permanent",
+                                                item.subject, item.error))
                     else:
                         await outgoing.put(item)
-                if not batch:
+                    await asyncio.sleep(0)  # let the connections read replies between renders
+                if not batch.rows:
                     if once:
                         break
                     await _wait(stop, self.poll_seconds, stopping)
@@ -426,29 +541,32 @@ class Deliverer:
                 if time.monotonic() - item.claimed_at > self.lease_seconds * 0.8:
                     # its lease is nearly out (a slow relay): another worker may take it,
                     # so give it back rather than risk sending it twice
-                    await done.put(Outcome(item.id, item.attempts, "released"))
+                    done.put_nowait(Outcome(item.id, item.attempts, "released"))
                     continue
-                await done.put(await connection.send(item))
+                done.put_nowait(await connection.send(item))
             await connection.close()
 
         async def record() -> None:
-            while True:
+            finished = False
+            while not finished:
                 first = await done.get()
                 if first is None:
                     return
+                # Let outcomes gather a moment: one transaction for many mails, instead of
+                # one per mail (each a trip to a thread and a write lock); not at the end.
+                if not flush.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(MARK_LINGER):
+                            await flush.wait()
                 batch = [first]
-                finished = False
-                while not done.empty() and len(batch) < 200:
+                while not done.empty() and len(batch) < MARK_MOST:
                     nxt = done.get_nowait()
                     if nxt is None:
                         finished = True
                         break
                     batch.append(nxt)
                 await self._mark(batch)
-                if finished:
-                    return
 
-        held: list[int] = []
         recorder = asyncio.create_task(record())
         senders = [asyncio.create_task(consume(c)) for c in connections]
         try:
@@ -457,7 +575,8 @@ class Deliverer:
             for _ in senders:
                 await outgoing.put(None)
             await asyncio.gather(*senders, return_exceptions=True)
-            await done.put(None)
+            flush.set()
+            done.put_nowait(None)
             await recorder
             if held:
                 self.stats.released += await asyncio.to_thread(release, held, self.owner)

@@ -191,6 +191,34 @@ def test_two_workers_deliver_each_mail_exactly_once(shop: Shop, smtp: Server,
     assert outboxmod.outbox_counts()["sent"] == 180
 
 
+def test_a_lease_that_ran_out_while_rendering_is_given_back_not_sent(
+        shop: Shop, smtp: Server, config: configmod.Config, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The lease counts from the claim: a mail whose lease ran out before its turn to be
+    sent (here: a slow template) may belong to another worker by now, so it goes back to
+    the queue untried instead of being sent twice; with a lease long enough, it is sent."""
+    root = tmp_path / "templates"
+    (root / "en").mkdir(parents=True)
+    (root / "en" / "order_placed.txt").write_text(
+        "Subject: Thanks\n\n{% for i in range(1000) %}{% for j in range(300) %}{% endfor %}"
+        "{% endfor %}Thank you.\n", encoding="utf-8")
+    place(shop, email="ann@example.com")
+
+    def deliver(lease: float) -> None:
+        short = config.with_values("mail", lease_seconds=lease, batch_size=10)
+        renderer = render.Renderer(root, max_seconds=60)
+        asyncio.run(Deliverer(short, shop.workflow, renderer=renderer).run(once=True))
+
+    deliver(0.05)
+    mail = Outbox.get(Outbox.recipient == "ann@example.com")
+    assert mail.state == "queued"
+    assert "ann@example.com" not in [m["To"] for m in smtp.received]
+
+    deliver(300)
+    assert Outbox.get_by_id(mail.id).state == "sent"
+    ids = Counter(m["Message-ID"] for m in smtp.received)
+    assert len(ids) == 3 and set(ids.values()) == {1}
+
+
 def test_held_mail_is_not_sent_before_its_hold(shop: Shop, admin: Actor, smtp: Server,
                                                config: configmod.Config) -> None:
     order = place(shop, email="ann@example.com")
