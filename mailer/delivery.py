@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import random
+import re
 import socket
 import ssl
 import time
@@ -256,10 +257,21 @@ def build_mime(*, sender: str, recipient: str, subject: str, message_id: str, la
             + f"--{boundary}--\r\n".encode("ascii"))
 
 
+# A plain address (dot-atom local part and domain): what aiosmtplib's quote_address turns
+# into "<address>" unchanged, without running the email package's address parser.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
+
+
 def envelope_address(address: str) -> bytes:
     """An address as MAIL FROM / RCPT TO take it ("<a@b>"): refuses what could not be sent
     safely (control characters, spaces, brackets) or at all (non-ASCII without SMTPUTF8)."""
-    return quote_address(address).encode("ascii")
+    if _PLAIN_ADDRESS.match(address):
+        return f"<{address}>".encode("ascii")
+    try:
+        return quote_address(address).encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError(f"the address {address!r} is not plain ASCII") from None
 
 
 class Composer:

@@ -152,8 +152,9 @@ class MailEnvironment(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def _tick(self) -> None:
-        if self.budget is not None:
-            self.budget.tick()
+        budget: _Budget | None = getattr(self._local, "budget", None)
+        if budget is not None and time.monotonic() > budget.deadline:
+            budget.tick()  # raises
 
 
 def _safe_range(env: MailEnvironment) -> Any:

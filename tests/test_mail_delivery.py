@@ -161,6 +161,18 @@ def test_550_is_marked_failed_with_the_reply(shop: Shop, smtp: Server,
                                                       "hello@chez-ann.example"]
 
 
+def test_an_address_that_cannot_be_sent_fails_its_mail_and_the_others_go(
+        shop: Shop, smtp: Server, config: configmod.Config) -> None:
+    place(shop, email="zoé@exemple.fr")  # internationalised: needs SMTPUTF8, never asked for
+    place(shop, email="bob@example.com")
+    deliver_until_settled(config)
+    mail = Outbox.get(Outbox.recipient == "zoé@exemple.fr")
+    assert mail.state == "failed" and "not plain ASCII" in mail.last_error
+    assert sorted(m["To"] for m in smtp.received) == [
+        "bob@example.com", "boss@example.com", "boss@example.com", "hello@chez-ann.example",
+        "hello@chez-ann.example"]
+
+
 def test_drop_after_data_gives_at_most_two_deliveries_with_one_message_id(
         shop: Shop, smtp: Server, config: configmod.Config) -> None:
     smtp.handler.drops_after_data = 1
