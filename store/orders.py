@@ -423,8 +423,8 @@ def _write_status_change(shop: Shop, actor: Actor, changed: Sequence[int],
                          now: dt.datetime, hold_until: dt.datetime | None) -> None:
     """The writes of a status change, set-based: history, outbox and payment rows by
     INSERT ... SELECT from the orders as they were (in the order of `changed`), then one
-    UPDATE of the orders. Event data and mail payloads are built by the database, with the
-    same keys and values as `_event` and `_mail_payload` give."""
+    UPDATE of the orders not given a tracking number. Event data and mail payloads are built
+    by the database, with the same keys and values as `_event` and `_mail_payload` give."""
     from store.bulk import id_source, id_value, insert_select, json_object, named
 
     target = shop.workflow[to_status]
@@ -492,12 +492,12 @@ def _write_status_change(shop: Shop, actor: Actor, changed: Sequence[int],
     if tracked:
         given = set(tracked)
         plain = [oid for oid in changed if oid not in given]
-        params["ids"] = id_value(plain)
     if plain:
+        params["plain"] = id_value(plain) if tracked else params["ids"]
         db.execute_sql(
             f"UPDATE orders SET status = {named('to')}, version = version + 1, "
             f"updated_at = {named('now')}, updated_by = {named('login')}{paid_sql} "
-            f"WHERE id IN (SELECT value FROM {id_source('ids')})", params)
+            f"WHERE id IN (SELECT value FROM {id_source('plain')})", params)
     if tracked:
         _change_with_tracking(tracked, tracking or "", carrier,
                               (to_status, now, actor.login), "version = version + 1" + paid_sql)
