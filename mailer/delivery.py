@@ -152,21 +152,12 @@ def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: fl
     """Record sends and failures. Only the claims this worker still holds are touched: the
     row is still leased to it, and not claimed again since (its attempts are the claim's)."""
     stats = stats if stats is not None else Stats()
-    sent = sorted((o for o in outcomes if o.result == "sent"), key=lambda o: o.attempts)
+    sent = [o for o in outcomes if o.result == "sent"]
     with db.atomic():
-        for attempts, same in itertools.groupby(sent, key=lambda o: o.attempts):
-            group = list(same)
-            for start in range(0, len(group), 200):  # the common case: one statement per 200
-                chunk = group[start:start + 200]
-                subject = Case(Outbox.id, [(o.id, o.subject[:250]) for o in chunk],
-                               Outbox.subject)
-                Outbox.update({Outbox.state: "sent", Outbox.sent_at: chunk[-1].at,
-                               Outbox.updated_at: chunk[-1].at, Outbox.last_error: "",
-                               Outbox.lease_until: None, Outbox.lease_owner: "",
-                               Outbox.subject: subject}).where(
-                    Outbox.id.in_([o.id for o in chunk]), Outbox.lease_owner == owner,
-                    Outbox.state == "sending", Outbox.attempts == attempts).execute()
-                stats.sent += len(chunk)
+        for start in range(0, len(sent), 500):  # the common case: one statement per 500
+            chunk = sent[start:start + 500]
+            _mark_sent(chunk, owner)
+            stats.sent += len(chunk)
         for o in outcomes:
             if o.result == "sent":
                 continue
@@ -193,6 +184,26 @@ def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: fl
                                 Outbox.next_attempt_at: o.at + dt.timedelta(seconds=delay)})
                 stats.retried += 1
             Outbox.update(changes).where(mine).execute()
+
+
+def _mark_sent(chunk: Sequence[Outcome], owner: str) -> None:
+    """One UPDATE ... FROM (VALUES (id, subject, attempts), ...) for many sent mails (SQLite
+    3.33+ and PostgreSQL): written out, since peewee built a CASE of hundreds of values more
+    slowly than the database ran it, and the database then tried the CASE row by row."""
+    p = db.param
+    table = Outbox._meta.table_name
+    rows = ", ".join([f"({p}, {p}, {p})"] * len(chunk))
+    sql = (f'UPDATE "{table}" SET "state" = {p}, "sent_at" = {p}, "updated_at" = {p}, '
+           f'"last_error" = {p}, "lease_until" = NULL, "lease_owner" = {p}, '
+           f'"subject" = v.column2 FROM (VALUES {rows}) AS v '
+           f'WHERE "{table}"."id" = v.column1 AND "{table}"."attempts" = v.column3 '
+           f'AND "{table}"."lease_owner" = {p} AND "{table}"."state" = {p}')
+    at = chunk[-1].at
+    params: list[Any] = ["sent", at, at, "", ""]
+    for o in chunk:
+        params += (o.id, o.subject[:250], o.attempts)
+    params += (owner, "sending")
+    db.execute_sql(sql, params)
 
 
 def _header(name: str, value: str) -> bytes:
