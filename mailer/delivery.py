@@ -31,6 +31,7 @@ from mailer import context as ctxmod
 from mailer.render import Renderer, RenderError
 from store.config import Config
 from store.db import is_sqlite
+from store.errors import ConfigError
 from store.models import Outbox, db, utcnow
 from store.workflow import Workflow
 
@@ -484,8 +485,8 @@ class Deliverer:
         self.domain = email.rpartition("@")[2] or "backroom"
         try:
             self.sender = envelope_address(email)
-        except ValueError as exc:
-            raise ValueError(f"shop.email {email!r} cannot be the sender of a mail: {exc}") \
+        except ValueError as exc:  # before anything is claimed: no mail is failed for it
+            raise ConfigError(f"shop.email {email!r} cannot be the sender of a mail: {exc}") \
                 from None
         self.stats = Stats()
         self.due_before: dt.datetime | None = None

@@ -56,3 +56,16 @@ def test_worker_once_then_outbox_commands(tmp_path: Path, monkeypatch) -> None: 
         assert "1 sent" in result.output and len(server.received) == 4
     finally:
         server.stop()
+
+
+def test_worker_refuses_a_shop_address_that_cannot_be_a_sender(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(tomli_w.dumps({"database": {"url": url},
+                                          "shop": {"email": "shop desk@example.com"}}))
+    shop = open_shop(make_config(url, shop={"email": "shop desk@example.com"}))
+    place(shop, email="ann@example.com")
+    result = CliRunner().invoke(main, ["--config", str(config_file), "worker", "--once"])
+    assert result.exit_code == 1
+    assert "shop.email 'shop desk@example.com' cannot be the sender" in result.output
+    assert {m.state for m in Outbox.select()} == {"queued"}  # nothing claimed or failed

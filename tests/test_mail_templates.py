@@ -13,6 +13,7 @@ from mailer.render import EVENTS, Renderer, RenderError, money
 from store import config as configmod
 from store.workflow import DEFAULT
 from tests.conftest import make_config
+from tests.mail_server import wait_for
 from tui.cli import main
 
 
@@ -91,6 +92,21 @@ def test_an_override_directory_replaces_one_template(tmp_path, plain_config) -> 
     assert rendered.subject == "Colis BR-100042 parti !"
     assert "laposte.fr" in rendered.text
     assert "Votre commande" in rendered.html  # the HTML part is still the shipped one
+
+
+def test_a_running_renderer_picks_up_edited_and_added_templates(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    """Operators edit templates while the app's delivery loop runs: no restart needed."""
+    root = override(tmp_path, "en/completed.txt", "Subject: first\n\nOne\n")
+    renderer = Renderer(root)
+    assert renderer.render("completed", "en", sample(plain_config)).subject == "first"
+    assert renderer.render("completed", "de", sample(plain_config)).language == "en"
+    override(tmp_path, "en/completed.txt", "Subject: second\n\nTwo\n")
+    override(tmp_path, "de/completed.txt", "Subject: Zweite\n\nZwei\n")
+    override(tmp_path, "de/completed.html", "<p>Zwei</p>\n")
+    wait_for(lambda: renderer.render("completed", "en", sample(plain_config)).subject
+             == "second", what="the edited template")
+    wait_for(lambda: renderer.render("completed", "de", sample(plain_config)).subject
+             == "Zweite", what="the added language")
 
 
 def test_unknown_language_falls_back_to_the_shop_language(plain_config) -> None:  # type: ignore[no-untyped-def]
