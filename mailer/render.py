@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import os
+import posixpath
 import threading
 import time
 import traceback
@@ -27,11 +29,13 @@ from jinja2 import (
     ChoiceLoader,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 SHIPPED_DIR = Path(__file__).parent / "templates"
@@ -225,19 +229,32 @@ class Renderer:
         self._checked = time.monotonic()
 
     def refresh(self) -> None:
-        """Pick up edited templates (at most RELOAD_SECONDS late): drop every compiled
-        template if one of them changed on disk, and forget which languages exist.
+        """Pick up template edits (at most RELOAD_SECONDS late): drop every compiled template
+        if one of them changed on disk or is now served from another directory (an override
+        added or removed), and forget which languages exist.
 
-        Jinja's auto_reload would stat each template and include on every render; a batch
-        of mails renders thousands of them a second."""
+        Jinja's auto_reload would stat each template and include on every render (a batch
+        of mails renders thousands a second), and never noticed a new override file."""
         now = time.monotonic()
         if now - self._checked < RELOAD_SECONDS:
             return
         self._checked = now
         self._found.clear()
         cache = self.env.cache
-        if cache is not None and not all(t.is_up_to_date for t in list(cache.values())):
+        if cache is not None and any(self._stale(t) for t in list(cache.values())):
             cache.clear()
+
+    def _stale(self, template: Template) -> bool:
+        if not template.is_up_to_date:
+            return True
+        if template.name is None:
+            return False
+        pieces = split_template_path(template.name)
+        for directory in self.dirs:  # the first that has the file serves it
+            filename = posixpath.join(directory, *pieces)
+            if os.path.isfile(filename):
+                return os.path.normpath(filename) != template.filename
+        return True
 
     def languages(self) -> list[str]:
         found = set(LANGUAGES)

@@ -98,15 +98,20 @@ def test_a_running_renderer_picks_up_edited_and_added_templates(tmp_path, plain_
     """Operators edit templates while the app's delivery loop runs: no restart needed."""
     root = override(tmp_path, "en/completed.txt", "Subject: first\n\nOne\n")
     renderer = Renderer(root)
-    assert renderer.render("completed", "en", sample(plain_config)).subject == "first"
+
+    def render(language: str, event: str = "completed") -> str:
+        return renderer.render(event, language, sample(plain_config, event)).subject
+
+    assert render("en") == "first" and render("en", "cancelled").startswith("Order BR-")
     assert renderer.render("completed", "de", sample(plain_config)).language == "en"
     override(tmp_path, "en/completed.txt", "Subject: second\n\nTwo\n")
+    wait_for(lambda: render("en") == "second", what="the edited template")
+    assert render("en", "cancelled").startswith("Order BR-")  # the shipped one, compiled
+    override(tmp_path, "en/cancelled.txt", "Subject: gone\n\nCancelled.\n")
+    wait_for(lambda: render("en", "cancelled") == "gone", what="the new override")
     override(tmp_path, "de/completed.txt", "Subject: Zweite\n\nZwei\n")
     override(tmp_path, "de/completed.html", "<p>Zwei</p>\n")
-    wait_for(lambda: renderer.render("completed", "en", sample(plain_config)).subject
-             == "second", what="the edited template")
-    wait_for(lambda: renderer.render("completed", "de", sample(plain_config)).subject
-             == "Zweite", what="the added language")
+    wait_for(lambda: render("de") == "Zweite", what="the added language")
 
 
 def test_unknown_language_falls_back_to_the_shop_language(plain_config) -> None:  # type: ignore[no-untyped-def]
