@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
 
 from store.models import OrderEvent, Outbox
 from tests.bulk import insert_orders
 from tests.factories import place
-from tests.tui_support import make_app, screen_text, settle, wait_until
+from tests.tui_support import (
+    database_held,
+    make_app,
+    poll_until,
+    screen_text,
+    settle,
+    wait_until,
+)
 from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.queue import QueueScreen
+from tui.widgets.table import RowTable
 
 
 def cell_texts(app, row: int) -> list[str]:
-    table = app.screen.query_one("#orders", DataTable)
+    table = app.screen.query_one("#orders", RowTable)
     return [str(c) for c in table.get_row_at(row)]
 
 
@@ -25,7 +32,7 @@ async def test_queue_opens_newest_first_with_counts(shop, admin, config):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
-        table = app.screen.query_one("#orders", DataTable)
+        table = app.screen.query_one("#orders", RowTable)
         assert table.row_count == 2
         assert cell_texts(app, 0)[0] == f" {last.code}"
         assert cell_texts(app, 1)[0] == f" {first.code}"
@@ -40,7 +47,7 @@ async def test_filter_as_you_type_and_escape_clears(shop, admin, config):
     app = make_app(config)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one("#orders", DataTable)
+        table = app.screen.query_one("#orders", RowTable)
         await pilot.press("slash", *"ze")
         await wait_until(pilot, lambda: table.row_count == 1)
         assert "Zed Quigley" in cell_texts(app, 0)
@@ -64,7 +71,7 @@ async def test_bad_filter_token_is_named(shop, admin, config):
         await settle(pilot)
         status = str(app.screen.query_one("#queue-status").render())
         assert "bogus" in status
-        assert app.screen.query_one("#orders", DataTable).row_count == 1
+        assert app.screen.query_one("#orders", RowTable).row_count == 1
 
 
 async def test_paging_deep_keeps_a_small_window(shop, admin, config):
@@ -73,7 +80,7 @@ async def test_paging_deep_keeps_a_small_window(shop, admin, config):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = app.screen
-        table = screen.query_one("#orders", DataTable)
+        table = screen.query_one("#orders", RowTable)
         seen: set[int] = set()
         for _ in range(12):
             await pilot.press("end")
@@ -90,6 +97,64 @@ async def test_paging_deep_keeps_a_small_window(shop, admin, config):
             assert table.row_count <= 120
         assert screen.current_row().id == ids[-1]
         assert screen.pages[0].prev_cursor is None
+
+
+def status_text(app) -> str:
+    return str(app.screen.query_one("#queue-status").render())
+
+
+async def test_keys_pressed_at_the_edge_wait_for_the_page(shop, admin, config):
+    """Cursor keys pressed past the loaded rows while the next page is still loading are
+    kept, and move the cursor on once the rows arrive (down, then up at the top)."""
+    ids = insert_orders(shop, 100)  # the queue shows the newest first: ids[-1] is row 0
+    app = make_app(config, page_size=20)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#orders", RowTable)
+        assert table.row_count == 40  # the first page, and the next one fetched ahead
+        with database_held(config.database_url):
+            await pilot.press("end")  # the last loaded row: the next page is asked for
+            await poll_until(pilot, lambda: screen.loading_more)
+            await pilot.press(*["down"] * 25)  # more than a page past the edge, at once
+            assert screen.current_row().id == ids[-40]  # nothing arrived: still the last row
+            await poll_until(pilot, lambda: "loading more orders" in status_text(app))
+        await settle(pilot)
+        assert screen.current_row().id == ids[-1 - 39 - 25]
+        assert table.row_count <= 60
+        assert cell_texts(app, table.cursor_row)[0] == f" {screen.current_row().code}"
+        assert "loading more" not in status_text(app)
+
+        first = screen.rows[0]
+        with database_held(config.database_url):
+            await pilot.press("home")  # the first loaded row: the page before it is asked for
+            await poll_until(pilot, lambda: screen.loading_more)
+            await pilot.press("up", "up", "up")
+            assert screen.current_row() == first
+        await settle(pilot)
+        assert screen.current_row().id == ids[ids.index(first.id) + 3]
+
+
+async def test_keys_pressed_while_a_filter_loads_apply_to_its_rows(shop, admin, config):
+    """The loading indicator shows when the query is slow, and cursor keys pressed meanwhile
+    move through the new rows, not the stale ones."""
+    insert_orders(shop, 30)
+    wanted = insert_orders(shop, 6, email="quigley@example.com")
+    insert_orders(shop, 30)
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#orders", RowTable)
+        with database_held(config.database_url):
+            await pilot.press("slash", *"quigley", "enter")
+            await poll_until(pilot, lambda: "loading orders" in status_text(app))
+            assert app.focused is table  # the indicator does not take the keys away
+            await pilot.press("down", "down")
+        await settle(pilot)
+        assert "loading" not in status_text(app)
+        assert [r.id for r in screen.rows] == wanted[::-1]
+        assert screen.current_row().id == wanted[-3]
 
 
 async def test_hostile_names_are_shown_literally(shop, admin, config, tmp_path):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg2
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerFailed
 
+from store import db as dbmod
 from store.config import Config
 from tests.conftest import make_config
 from tui.app import BackroomApp, build_app
@@ -50,3 +55,40 @@ async def wait_until(pilot: Pilot[Any], condition: Any, tries: int = 100) -> Non
 def screen_text(app: Any) -> str:
     """What the terminal shows now, as plain text (one line per row)."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def poll_until(pilot: Pilot[Any], condition: Any, tries: int = 200) -> None:
+    """Let the app run until `condition()` holds, without waiting for workers to finish (a
+    worker may be held on purpose)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the app never reached the expected state")
+
+
+@contextmanager
+def database_held(url: str) -> Iterator[None]:
+    """Another client holds the database so that every read of the orders waits until the
+    block ends, as a busy server would make it: on SQLite a connection in exclusive locking
+    mode (opened once this thread's connection is closed, so it is the only one), on
+    PostgreSQL an ACCESS EXCLUSIVE lock on the orders table."""
+    if url.startswith("sqlite:///"):
+        dbmod.close()
+        holder = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+        try:
+            holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+            holder.execute("BEGIN EXCLUSIVE")
+            holder.execute("COMMIT")  # the lock stays until the connection closes
+            yield
+        finally:
+            holder.close()
+        return
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        yield
+    finally:
+        conn.rollback()
+        conn.close()

@@ -11,14 +11,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
-from textual.worker import get_current_worker
+from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.errors import BackroomError
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
 from tui.screens import ReportsWorkerErrors, in_db
 from tui.widgets.format import money, when
-from tui.widgets.table import RowTable
+from tui.widgets.table import Column, RowTable
 
 if TYPE_CHECKING:
     from store.orders import StatusChange
@@ -77,9 +77,10 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self.range_anchor: int | None = None
         self._debounce: Any = None
         self._loading_timer: Any = None
+        self._loading_note = ""  # shown in the status line while a slow query runs
         self._busy = ""
-        self._rebuilding = False
         self._counts_due = False
+        self._table: RowTable | None = None
 
     @property
     def backroom(self) -> BackroomApp:
@@ -93,19 +94,23 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         yield Tabs(*tabs, id="status-tabs")
         yield Input(placeholder="filter: text status:paid placed:>2026-11-01 sku:ABC pay:wire "
                     "sort:-total", id="filter", classes="hidden")
-        table = RowTable(id="orders", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield RowTable(self._cells, key=_order_id, id="orders")
         yield Static("", id="queue-status", markup=False)
         yield Footer()
 
+    @property
+    def table(self) -> RowTable:
+        if self._table is None:
+            self._table = self.query_one("#orders", RowTable)
+        return self._table
+
     def on_mount(self) -> None:
-        table = self.query_one("#orders", DataTable)
+        table = self.table
         fixed = sum(width for _key, _label, width in COLUMNS) + 2 * len(COLUMNS) + 2
         customer = max(12, min(32, self.app.size.width - fixed))
-        for key, label, width in COLUMNS:
-            if key == "total":
-                label = f"Total {self.backroom.shop.currency}"
-            table.add_column(label, key=key, width=width or customer)
+        currency = self.backroom.shop.currency
+        table.set_columns([Column(key, f"Total {currency}" if key == "total" else label,
+                                  width or customer) for key, label, width in COLUMNS])
         table.focus()
         self.reload()
 
@@ -114,11 +119,15 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
     def reload(self, keep_position: bool = False) -> None:
         """Fetch the counts and the first page (or the loaded window again, keeping place)."""
         self.generation += 1
-        self._start_loading()
+        self._start_loading("loading orders…")
         self._counts_due = True  # asked once the rows are shown: the rows come first
         if keep_position and self.requests:
+            # the window is on its way; fetching a page now would cancel it (one load at a time)
+            self.loading_more = True
             self._load_window(self.generation, self.filter, list(self.requests))
         else:
+            self.loading_more = False
+            self.table.awaiting = True  # cursor keys now wait for the new rows
             self._load_page(self.generation, self.filter, None, False, "replace")
 
     def _ask_counts(self) -> None:
@@ -127,19 +136,26 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             self._counts_due = False
             self.call_after_refresh(self._load_counts, self.generation, self.filter)
 
-    def _start_loading(self) -> None:
+    def _start_loading(self, note: str) -> None:
+        """Say `note` in the status line if the query is still running after LOADING_AFTER.
+
+        Not the table's own loading cover: Textual takes focus and keys away from a widget
+        while it is loading, and keys pressed meanwhile must reach the table."""
         if self._loading_timer is not None:
             self._loading_timer.stop()
-        self._loading_timer = self.set_timer(LOADING_AFTER, self._show_loading)
+        self._loading_timer = self.set_timer(LOADING_AFTER, lambda: self._show_loading(note))
 
-    def _show_loading(self) -> None:
-        self.query_one("#orders", DataTable).loading = True
+    def _show_loading(self, note: str) -> None:
+        self._loading_note = note
+        self._update_status()
 
     def _stop_loading(self) -> None:
         if self._loading_timer is not None:
             self._loading_timer.stop()
             self._loading_timer = None
-        self.query_one("#orders", DataTable).loading = False
+        if self._loading_note:
+            self._loading_note = ""
+            self._update_status()
 
     def _limit(self) -> int:
         return int(self.backroom.config.get("ui", "page_size"))
@@ -178,6 +194,14 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         if not get_current_worker().is_cancelled:
             self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed load stops the waiting (keys queued for it are dropped), then is reported."""
+        if event.state == WorkerState.ERROR and event.worker.group == "queue-load":
+            self.loading_more = False
+            self._stop_loading()
+            self.table.loading_failed()
+        super().on_worker_state_changed(event)
+
     def on_counts_loaded(self, message: CountsLoaded) -> None:
         if message.generation != self.generation:
             return
@@ -195,68 +219,50 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self.loading_more = False
         self._stop_loading()
         self._ask_counts()
-        table = self.query_one("#orders", DataTable)
-        current = self._current_id()
         if message.where == "replace":
             self.pages, self.requests = [message.page], [message.request]
-            self._rebuild(None)
+            self._show_window(None)
             return
+        current = self._current_id()
         if message.where == "append":
             self.pages.append(message.page)
             self.requests.append(message.request)
-            if len(self.pages) <= MAX_PAGES:
-                with self.app.batch_update():
-                    for row in message.page.rows:
-                        self._add_row(table, row)
-                    self.rows.extend(message.page.rows)
-                self._update_status()
-                return
-            self.pages.pop(0)
-            self.requests.pop(0)
+            if len(self.pages) > MAX_PAGES:
+                self.pages.pop(0)
+                self.requests.pop(0)
         else:
             self.pages.insert(0, message.page)
             self.requests.insert(0, message.request)
             if len(self.pages) > MAX_PAGES:
                 self.pages.pop()
                 self.requests.pop()
-        self._rebuild(current)
+        self._show_window(current)
 
     def on_window_reloaded(self, message: WindowReloaded) -> None:
         if message.generation != self.generation:
             return
+        self.loading_more = False
         self._stop_loading()
         self._ask_counts()
         self.pages, self.requests = list(message.pages), list(message.requests)
-        self._rebuild(self._current_id(), self.query_one("#orders", DataTable).cursor_row)
+        self._show_window(self._current_id(), self.table.cursor_row)
 
-    def _rebuild(self, keep_id: int | None, fallback_row: int = 0) -> None:
-        """Refill the table from the loaded pages, keeping the cursor on the same order."""
-        table = self.query_one("#orders", DataTable)
+    def _show_window(self, keep_id: int | None, fallback_row: int = 0) -> None:
+        """Show the loaded pages, the cursor on the same order (and on the same screen line);
+        cursor keys that waited for these rows then move it on."""
+        table = self.table
         self.rows = [row for page in self.pages for row in page.rows]
-        self._rebuilding = True
-        self.call_after_refresh(self._rebuilt)
-        with self.app.batch_update():
-            table.clear()
-            for row in self.rows:
-                self._add_row(table, row)
-            target = fallback_row
-            if keep_id is not None:
-                for index, row in enumerate(self.rows):
-                    if row.id == keep_id:
-                        target = index
-                        break
-            if self.rows:
-                table.move_cursor(row=min(target, len(self.rows) - 1), animate=False,
-                                  scroll=True)
+        table.more_above = self.pages[0].prev_cursor is not None
+        table.more_below = self.pages[-1].next_cursor is not None
+        table.set_rows(self.rows, keep=keep_id, cursor=fallback_row, anchor=keep_id is not None)
         self._update_status()
+        self._prefetch()
 
-    def _rebuilt(self) -> None:
-        self._rebuilding = False
-
-    def _add_row(self, table: DataTable[Any], row: OrderRow) -> None:
+    def _cells(self, row: OrderRow) -> list[Text]:
+        """What the table shows of an order; customer text is never read as markup."""
         wf = self.backroom.shop.workflow
         status = wf[row.status] if row.status in wf else None
-        table.add_row(
+        return [
             self._code_cell(row),
             Text(when(row.placed_at, short=True)),
             Text(row.customer_name or row.customer_email),
@@ -264,8 +270,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             Text(self._total(row), justify="right"),
             Text(wf.label(row.status), style=status.colour if status else ""),
             Text(row.mail_state, style="red" if row.mail_state in ("failed", "dead") else "dim"),
-            key=str(row.id),
-        )
+        ]
 
     def _code_cell(self, row: OrderRow) -> Text:
         """The code, after a mark column of one character (● when marked)."""
@@ -279,25 +284,33 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         return text[:-4] if row.currency == self.backroom.shop.currency else text
 
     def _current_id(self) -> int | None:
-        table = self.query_one("#orders", DataTable)
-        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row].id
+        row = self.current_row()
+        return row.id if row is not None else None
 
     def current_row(self) -> OrderRow | None:
-        table = self.query_one("#orders", DataTable)
-        if 0 <= table.cursor_row < len(self.rows):
-            return self.rows[table.cursor_row]
+        index = self.table.cursor_row
+        if 0 <= index < len(self.rows):
+            return self.rows[index]
         return None
 
-    @on(DataTable.RowHighlighted, "#orders")
-    def _near_edge(self, event: DataTable.RowHighlighted) -> None:
-        """Load the next or previous page before the cursor reaches the window's edge."""
-        index = self.query_one("#orders", DataTable).cursor_row
+    @on(RowTable.RowHighlighted, "#orders")
+    def _row_highlighted(self, event: RowTable.RowHighlighted) -> None:
         if self.range_anchor is not None:
             self._update_status()
-        if self.loading_more or self._rebuilding or not self.pages:
+        self._prefetch()
+
+    @on(RowTable.EdgeReached, "#orders")
+    def _edge_reached(self, event: RowTable.EdgeReached) -> None:
+        """Keys went past the loaded rows: make sure the page is coming, and say so if slow."""
+        self._prefetch()
+        if self.loading_more and self._loading_timer is None:
+            self._start_loading("loading more orders…")
+
+    def _prefetch(self) -> None:
+        """Load the next or previous page before the cursor reaches the window's edge."""
+        if self.loading_more or not self.pages or self.table.awaiting:
             return
+        index = self.table.cursor_row
         if index >= len(self.rows) - PREFETCH and self.pages[-1].next_cursor:
             self.loading_more = True
             self._load_page(self.generation, self.filter, self.pages[-1].next_cursor, False,
@@ -316,6 +329,8 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             parts.append("range: move, then v marks")
         if self._busy:
             parts.append(self._busy)
+        if self._loading_note:
+            parts.append(self._loading_note)
         if not self.rows:
             parts.append("no orders match")
         self.query_one("#queue-status", Static).update(" · ".join(parts))
@@ -330,8 +345,8 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
     # ----- opening ----------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#orders")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(RowTable.RowSelected, "#orders")
+    def _row_selected(self, event: RowTable.RowSelected) -> None:
         self.action_open()
 
     def action_open(self) -> None:
@@ -356,7 +371,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             box.value = ""
             self._apply_filter_text("")
         box.add_class("hidden")
-        self.query_one("#orders", DataTable).focus()
+        self.table.focus()
 
     def set_filter_text(self, text: str) -> None:
         """Show `text` in the filter box and apply it now (saved views, the command line)."""
@@ -364,7 +379,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         box.value = text
         box.set_class(not text, "hidden")
         self._apply_filter_text(text)
-        self.query_one("#orders", DataTable).focus()
+        self.table.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
@@ -377,7 +392,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         if self._debounce is not None:
             self._debounce.stop()
         self._apply_filter_text(event.value)
-        self.query_one("#orders", DataTable).focus()
+        self.table.focus()
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and self.focused is self.query_one("#filter", Input):
@@ -413,7 +428,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self.base = base
         self.filter_text = "\0"  # force the re-parse on the new base
         self._apply_filter_text(self.query_one("#filter", Input).value)
-        self.query_one("#orders", DataTable).focus()
+        self.table.focus()
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(Tabs)
@@ -445,11 +460,10 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             self.marked.add(row.id)
         else:
             self.marked.discard(row.id)
-        table = self.query_one("#orders", DataTable)
-        table.update_cell(str(row.id), "code", self._code_cell(row))
+        self.table.refresh_row(index)
 
     def action_mark(self) -> None:
-        table = self.query_one("#orders", DataTable)
+        table = self.table
         row = self.current_row()
         if row is None:
             return
@@ -458,7 +472,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self._update_status()
 
     def action_mark_move(self, step: int) -> None:
-        table = self.query_one("#orders", DataTable)
+        table = self.table
         if self.current_row() is None:
             return
         self._set_mark(table.cursor_row, True)
@@ -471,7 +485,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_range(self) -> None:
         """First `v` drops an anchor; the second marks every row between it and the cursor."""
-        table = self.query_one("#orders", DataTable)
+        table = self.table
         row = self.current_row()
         if row is None:
             return
@@ -510,10 +524,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self._refresh_marks()
 
     def _refresh_marks(self) -> None:
-        table = self.query_one("#orders", DataTable)
-        with self.app.batch_update():
-            for row in self.rows:
-                table.update_cell(str(row.id), "code", self._code_cell(row))
+        self.table.refresh_rows()
         self._update_status()
 
     # ----- bulk status change -----------------------------------------------------------
@@ -622,6 +633,10 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
                 body.append(f"{r.code}: ", style="bold")
                 body.append(f"{r.reason}\n")
             self.app.push_screen(ConfirmDialog(f"{len(refused):,} refused", body, ok_only=True))
+
+
+def _order_id(row: OrderRow) -> int:
+    return row.id
 
 
 def describe_change(app: BackroomApp, change: StatusChange) -> Text:
