@@ -123,8 +123,8 @@ async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) 
     app's child (frame rate, garbage collector, size, keys, pace), timed the same way.
 
     `list`: a line-API list of pre-drawn lines without a scrollbar, a highlighted cursor row
-    kept in view; about the least a scrolling table can cost in Textual. `datatable`: Textual's DataTable, which
-    draws every visible cell again on each cursor move."""
+    kept in view; about the least a scrolling table can cost in Textual. `datatable`:
+    Textual's DataTable, which draws every visible cell again on each cursor move."""
     from rich.segment import Segment
     from rich.style import Style
     from rich.text import Text
