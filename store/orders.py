@@ -337,10 +337,16 @@ def change_status(
     expected_versions: Mapping[int, int] | None = None,
     dry_run: bool = False,
     hold_mail: bool = True,
+    replace_tracking: bool | None = None,
 ) -> StatusChange:
     """Move many orders to one status in one transaction, set-based. Each order is changed or
     refused with its reason; refused orders are not touched. With hold_mail, the customer
-    mails wait in the outbox for the undo window."""
+    mails wait in the outbox for the undo window.
+
+    A tracking number given replaces an order's own with replace_tracking=True, and only fills
+    in orders that have none with False. None decides by the call: one order replaces, many
+    fill in. A caller applying one selection in parts passes what the operator chose, so a
+    part of one order never overwrites a real number. Undo restores the number replaced."""
     require(actor, "change_status")
     wf = shop.workflow
     if to_status not in wf:
@@ -359,6 +365,7 @@ def change_status(
     tracked: list[int] = []
     mails = 0
     notifying = bool(notify and target.mail)
+    replace = len(ids) == 1 if replace_tracking is None else replace_tracking
     ctx = db.atomic() if not dry_run else contextlib.nullcontext()
     with ctx:
         found = _rows_to_change(ids, lock=not dry_run)
@@ -376,9 +383,9 @@ def change_status(
             results.append(OrderResult(oid, row.code, row.status, True))
             moves[row.status] = moves.get(row.status, 0) + 1
             changed.append(oid)
-            # One order: the tracking typed replaces its own. Many: it only fills in the
-            # orders that have none, so a bulk change never overwrites a real number.
-            if tracking and (len(ids) == 1 or not row.tracking_number):
+            # Replacing: the tracking typed replaces the order's own. Otherwise it only fills
+            # in the orders that have none, so a bulk change never overwrites a real number.
+            if tracking and (replace or not row.tracking_number):
                 tracked.append(oid)
             if notifying and row.customer_email:
                 mails += 1

@@ -296,3 +296,31 @@ def test_a_shipment_undone_at_once_does_not_lock_the_address(shop, manager, cler
     orders.change_status(shop, clerk, [ref.id], "shipped", tracking="1Z")  # undo cleared it
     with pytest.raises(Refused, match="has shipped"):
         orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Brest"})
+
+
+def test_replace_tracking_is_the_operators_choice_not_the_chunk_size(shop, clerk) -> None:
+    """A selection applied in parts says whether the typed number replaces the orders' own:
+    a part of one order never overwrites a real number unless asked, and undo restores it."""
+    a, b, c = (place(shop).id for _ in range(3))
+    orders.change_status(shop, clerk, [a, b, c], "paid")
+    orders.set_tracking(shop, clerk, a, "REAL-A", "DHL")
+    orders.set_tracking(shop, clerk, b, "REAL-B", "DHL")
+
+    kept = orders.change_status(shop, clerk, [a], "shipped", tracking="BULK-1", carrier="UPS",
+                                replace_tracking=False)
+    assert len(kept.changed) == 1
+    order = Order.get_by_id(a)
+    assert (order.status, order.tracking_number, order.carrier) == ("shipped", "REAL-A", "DHL")
+    assert json.loads(_events(a, "status")[-1].data) == {}
+    assert json.loads(_mails(a, "shipped")[0].payload)["tracking"] == "REAL-A"
+
+    replaced = orders.change_status(shop, clerk, [b, c], "shipped", tracking="NEW-2",
+                                    carrier="UPS", replace_tracking=True)
+    assert {(o.tracking_number, o.carrier) for o in Order.select().where(
+        Order.id.in_([b, c]))} == {("NEW-2", "UPS")}
+    assert json.loads(_events(b, "status")[-1].data) == {
+        "tracking": "NEW-2", "old_tracking": "REAL-B", "carrier": "UPS", "old_carrier": "DHL"}
+    orders.undo(shop, clerk, replaced.batch)
+    found = {o.id: (o.status, o.tracking_number, o.carrier) for o in Order.select()}
+    assert (found[b], found[c]) == (("paid", "REAL-B", "DHL"), ("paid", "", ""))
+    assert "REAL-B" in Order.get_by_id(b).search_text

@@ -1,6 +1,8 @@
 """Random sequences of operator actions (hypothesis stateful): the workflow is never broken,
-no order is refunded more than it was paid, and the history has exactly one 'status' row per
-successful change and one 'status_undone' row per undone one."""
+no order is refunded more than it was paid, the history has exactly one 'status' row per
+successful change and one 'status_undone' row per undone one, and each order's tracking number
+is the one the operator's choices give (a change fills it in or replaces it, undo puts back the
+number it replaced while the order still has the one it set)."""
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class Expected:
     status: str
     status_rows: int = 0
     undone_rows: int = 0
+    tracking: str = ""
 
 
 class OrderWorkflow(RuleBasedStateMachine):
@@ -64,7 +67,8 @@ class OrderWorkflow(RuleBasedStateMachine):
         self.shop = open_shop(make_config(f"sqlite:///{self.dir}/shop.db"))
         self.actor = operators.ensure_admin("ada")
         self.expected: dict[int, Expected] = {}
-        self.batch_orders: dict[str, list[tuple[int, str, str]]] = {}
+        # per batch: (order, from status, to status, (old, new) tracking if it set one)
+        self.batch_orders: dict[str, list[tuple[int, str, str, tuple[str, str] | None]]] = {}
 
     def teardown(self) -> None:
         dbmod.close()
@@ -79,10 +83,14 @@ class OrderWorkflow(RuleBasedStateMachine):
 
     @rule(target=batches, ids=st.lists(orders_, min_size=1, max_size=3, unique=True),
           to=st.one_of(st.just("paid"), st.sampled_from(STATUSES)),
-          tracking=st.sampled_from([None, "1Z999"]))
-    def change_status(self, ids: list[int], to: str, tracking: str | None) -> str:
+          tracking=st.sampled_from([None, "1Z999", "1Z777"]),
+          replace=st.sampled_from([None, True, False]))
+    def change_status(self, ids: list[int], to: str, tracking: str | None,
+                      replace: bool | None) -> str:
         before = {i: Order.get_by_id(i) for i in ids}
-        change = orders.change_status(self.shop, self.actor, ids, to, tracking=tracking)
+        change = orders.change_status(self.shop, self.actor, ids, to, tracking=tracking,
+                                      replace_tracking=replace)
+        replacing = len(ids) == 1 if replace is None else replace
         moved = []
         for result in change.results:
             order = before[result.order_id]
@@ -90,9 +98,14 @@ class OrderWorkflow(RuleBasedStateMachine):
                 assert self.shop.workflow.allowed(order.status, to), (order.status, to)
                 if "tracking" in self.shop.workflow[to].requires:
                     assert tracking or order.tracking_number or order.shipping_method == "pickup"
-                self.expected[order.id].status = to
-                self.expected[order.id].status_rows += 1
-                moved.append((order.id, order.status, to))
+                exp = self.expected[order.id]
+                exp.status = to
+                exp.status_rows += 1
+                sets = None
+                if tracking and (replacing or not order.tracking_number):
+                    sets = (order.tracking_number, tracking)
+                    exp.tracking = tracking
+                moved.append((order.id, order.status, to, sets))
             else:
                 assert result.reason
                 assert Order.get_by_id(order.id).version == order.version  # untouched
@@ -108,9 +121,17 @@ class OrderWorkflow(RuleBasedStateMachine):
         for result in change.results:
             if result.changed:
                 exp = self.expected[result.order_id]
-                back = next(f for i, f, _ in self.batch_orders[batch] if i == result.order_id)
+                back, sets = next((f, t) for i, f, _, t in self.batch_orders[batch]
+                                  if i == result.order_id)
                 exp.status = back
                 exp.undone_rows += 1
+                if sets and exp.tracking == sets[1]:
+                    exp.tracking = sets[0]
+
+    @rule(order_id=orders_, tracking=st.sampled_from(["FIX-1", "1Z999", ""]))
+    def set_tracking(self, order_id: int, tracking: str) -> None:
+        orders.set_tracking(self.shop, self.actor, order_id, tracking)
+        self.expected[order_id].tracking = tracking
 
     @rule(order_id=orders_, amount=st.integers(1, 8000))
     def record_payment(self, order_id: int, amount: int) -> None:
@@ -143,6 +164,8 @@ class OrderWorkflow(RuleBasedStateMachine):
         for order_id, exp in self.expected.items():
             order = Order.get_by_id(order_id)
             assert order.status == exp.status
+            assert order.tracking_number == exp.tracking
+            assert exp.tracking in order.search_text
             assert order.status in self.shop.workflow
             assert 0 <= order.amount_refunded <= order.amount_paid <= order.total
             events = OrderEvent.select().where(OrderEvent.order == order_id)
