@@ -8,6 +8,7 @@ value, in the order given, on both backends."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,12 @@ def _defaulted(model: Any, given: Mapping[str, Any]) -> list[tuple[Any, Any]]:
     fields = [f for f in model._meta.sorted_fields
               if f.name not in given and not f.primary_key and f.default is not None]
     return [(f, f.db_value(f.default() if callable(f.default) else f.default)) for f in fields]
+
+
+def stored_time(value: dt.datetime) -> Any:
+    """A timestamp as the driver stores it, converted once for many rows: sqlite3 adapts each
+    bound datetime in Python (isoformat), 30,000 times for a 10,000-order undo."""
+    return value.isoformat(" ") if dbmod.is_sqlite() else value
 
 
 def named(name: str) -> str:

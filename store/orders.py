@@ -67,14 +67,17 @@ class OrderResult:
 
 @dataclass(frozen=True)
 class StatusChange:
-    """The outcome of `change_status`: per-order results, mails queued, and the undo handle."""
+    """The outcome of `change_status` (per-order results, mails queued, the undo handle) or
+    of `undo` (which queues none: its held mails withdrawn are counted apart, in `withdrawn`,
+    so nothing prints them as queued)."""
 
     to_status: str
     results: tuple[OrderResult, ...]
-    mails: int
+    mails: int  # customer mails queued
     batch: str
     dry_run: bool = False
     moves: Mapping[str, int] = field(default_factory=dict)  # from_status -> count
+    withdrawn: int = 0  # held mails an undo cancelled
 
     @property
     def changed(self) -> list[OrderResult]:
@@ -89,6 +92,8 @@ class StatusChange:
         text = f"{len(self.changed)} {verb}, {len(self.refused)} refused"
         if self.mails:
             text += f", {self.mails} email(s) {'to queue' if self.dry_run else 'queued'}"
+        if self.withdrawn:
+            text += f", {self.withdrawn} email(s) withdrawn"
         return text
 
 
@@ -515,7 +520,22 @@ def _change_with_tracking(ids: Sequence[int], tracking: str, carrier: str | None
     """The status change (status, updated_at, updated_by, plus the `also` assignments) of
     orders that also get the tracking number (and carrier, when given), with their search
     text recomputed: one read of the orders and their items, one statement for the rows."""
-    from store.bulk import id_source, id_value, update_rows
+    from store.bulk import update_rows
+
+    rows = []
+    for order, items in _search_inputs(ids):
+        order["tracking_number"] = tracking
+        rows.append((*change, tracking, carrier or order["carrier"], search_text(order, items),
+                     order["id"]))
+    update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number", "carrier",
+                        "search_text"), rows, also)
+
+
+def _search_inputs(ids: Sequence[int]) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
+    """Each order's fields that free search reads (and its carrier), with its items' (sku,
+    name) in order: one read of the orders and one of their items, so search texts are
+    recomputed for many orders without a query per order."""
+    from store.bulk import id_source, id_value
 
     bound = {"ids": id_value(ids)}
     within = f"IN (SELECT value FROM {id_source('ids')})"
@@ -524,15 +544,10 @@ def _change_with_tracking(ids: Sequence[int], tracking: str, carrier: str | None
             f"SELECT order_id, sku, name FROM order_item WHERE order_id {within} "
             "ORDER BY order_id, id", bound):
         items.setdefault(order_id, []).append((sku, name))
-    rows = []
     columns = ("id", "code", "customer_name", "customer_email", "internal_reference", "carrier")
-    for values in db.execute_sql(f"SELECT {', '.join(columns)} FROM orders WHERE id {within}",
-                                 bound):
-        order = dict(zip(columns, values, strict=True)) | {"tracking_number": tracking}
-        rows.append((*change, tracking, carrier or order["carrier"],
-                     search_text(order, items.get(order["id"], [])), order["id"]))
-    update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number", "carrier",
-                        "search_text"), rows, also)
+    return [(order, items.get(order["id"], []))
+            for order in (dict(zip(columns, values, strict=True)) for values in db.execute_sql(
+                f"SELECT {', '.join(columns)} FROM orders WHERE id {within}", bound))]
 
 
 def _refusal(shop: Shop, row: _ChangeRow, to_status: str, tracking: str | None,
@@ -558,62 +573,175 @@ def _refusal(shop: Shop, row: _ChangeRow, to_status: str, tracking: str | None,
 
 def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
     """Revert a status change within the undo window: orders go back, held mails are withdrawn,
-    and the history keeps both the change and its undo."""
+    and the history keeps both the change and its undo. Set-based, like change_status: one
+    read of the batch's changes and their orders, the per-order decisions here, then a few
+    statements for the whole batch. An order changed again since, or refunded out of the
+    payment the change recorded, is left as it is and named."""
     require(actor, "undo")
     now = utcnow()
     window = dt.timedelta(seconds=shop.undo_seconds)
     with db.atomic():
-        changes = list(OrderEvent.select().where(OrderEvent.batch == batch,
-                                                 OrderEvent.kind == "status"))
+        changes = _changes_to_undo(batch)
         if not changes:
             raise NotFound("nothing to undo: that change is unknown")
-        if any(e.kind == "status_undone" for e in OrderEvent.select(OrderEvent.kind)
-               .where(OrderEvent.batch == batch)):
+        if OrderEvent.select().where(OrderEvent.batch == batch,
+                                     OrderEvent.kind == "status_undone").exists():
             raise Refused("that change was already undone")
-        if now - changes[0].created_at > window:
+        if now - OrderEvent.created_at.python_value(changes[0].created_at) > window:
             raise Refused(f"too late to undo: changes can be undone for {shop.undo_seconds} s")
-        orders = {o.id: o for o in _locked(Order.select().where(
-            Order.id.in_([e.order_id for e in changes])))}
-        results: list[OrderResult] = []
-        events: list[dict[str, Any]] = []
-        for event in changes:
-            order = orders.get(event.order_id)
-            if order is None or order.status != event.to_status:
-                code = order.code if order else f"#{event.order_id}"
-                results.append(OrderResult(event.order_id, code, event.to_status, False,
-                                           "changed again since; not reverted"))
-                continue
-            data = json.loads(event.data or "{}")
-            changes_: dict[str, Any] = {"status": event.from_status}
-            paid = int(data.get("recorded_payment", 0))
-            if paid and order.amount_paid - paid < order.amount_refunded:
-                results.append(OrderResult(order.id, order.code, event.to_status, False,
-                                           "refunded since; not reverted"))
-                continue
-            if paid:
-                changes_["amount_paid"] = order.amount_paid - paid
-                Payment.create(order=order.id, kind="reversal", amount=-paid,
-                               currency=order.currency, method=order.payment_method,
-                               reason="undo of a status change", operator_login=actor.login)
-            if "tracking" in data and order.tracking_number == data["tracking"]:
-                order.tracking_number = data.get("old_tracking", "")
-                order.carrier = data.get("old_carrier", order.carrier)
-                _refresh_search_text(order)
-                changes_.update(tracking_number=order.tracking_number, carrier=order.carrier,
-                                search_text=order.search_text)
-            _bump(order, actor, **changes_)
-            events.append(_event(order.id, actor, "status_undone", "undo",
-                                 from_status=event.to_status, to_status=event.from_status,
-                                 batch=batch, now=now))
-            results.append(OrderResult(order.id, order.code, event.to_status, True))
-        _insert_events(events)
-        reverted = [r.order_id for r in results if r.changed]
-        withdrawn = withdraw_batch(batch) if len(reverted) == len(changes) else int(
-            Outbox.update(state="cancelled", updated_at=now, last_error="withdrawn by undo")
-            .where(Outbox.batch == batch, Outbox.state == "queued",
-                   Outbox.order.in_(reverted or [0])).execute())
-    target = changes[0].from_status
-    return StatusChange(target, tuple(results), withdrawn, batch)
+        plan = _plan_undo(changes)
+        _write_undo(plan, actor, batch, now)
+        if len(plan.events) == len(changes):
+            withdrawn = withdraw_batch(batch)
+        else:
+            withdrawn = _withdraw_orders(batch, [r.order_id for r in plan.results if r.changed],
+                                         now)
+    return StatusChange(changes[0].from_status, tuple(plan.results), 0, batch,
+                        withdrawn=withdrawn)
+
+
+class _UndoRow(NamedTuple):
+    """One status row of the batch with what undo reads of its order, as plain values."""
+
+    event_id: int
+    order_id: int
+    from_status: str
+    to_status: str
+    data: str
+    created_at: Any  # SQLite gives text: convert with OrderEvent.created_at.python_value
+    code: str
+    status: str
+    amount_paid: int
+    amount_refunded: int
+    currency: str
+    payment_method: str
+    tracking_number: str
+    carrier: str
+
+
+@dataclass
+class _UndoPlan:
+    """What undo decided, order by order, grouped by the statement that writes it."""
+
+    results: list[OrderResult] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)  # status rows reverted, in batch order
+    plain: dict[str, list[int]] = field(default_factory=dict)  # back to status -> order ids
+    repaid: list[tuple[str, int, int]] = field(default_factory=list)  # status, paid, id
+    tracked: dict[int, tuple[str, int, str, str]] = field(default_factory=dict)
+    payments: list[tuple[int, int, str, str]] = field(default_factory=list)
+
+
+def _changes_to_undo(batch: str) -> list[_UndoRow]:
+    """The batch's status rows joined with their orders, in the order written (the orders
+    locked for the write on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the lock).
+    An order's history goes with it, so every row has its order."""
+    columns = ("e.id", "e.order_id", "e.from_status", "e.to_status", "e.data", "e.created_at",
+               "o.code", "o.status", "o.amount_paid", "o.amount_refunded", "o.currency",
+               "o.payment_method", "o.tracking_number", "o.carrier")
+    sql = (f"SELECT {', '.join(columns)} FROM order_event e JOIN orders o ON o.id = e.order_id "
+           f"WHERE e.batch = {db.param} AND e.kind = 'status' ORDER BY e.id")
+    if not dbmod.is_sqlite():
+        sql += " FOR UPDATE OF o"
+    return [_UndoRow._make(r) for r in db.execute_sql(sql, (batch,))]
+
+
+def _plan_undo(changes: Sequence[_UndoRow]) -> _UndoPlan:
+    """Decide each order: refused if changed again since or refunded out of the payment the
+    change recorded; else back to its status, the payment reversed, and the tracking number
+    the change set put back to the old one while the order still has it."""
+    plan = _UndoPlan()
+    reverted: set[int] = set()
+    for row in changes:
+        if row.status != row.to_status or row.order_id in reverted:
+            plan.results.append(OrderResult(row.order_id, row.code, row.to_status, False,
+                                            "changed again since; not reverted"))
+            continue
+        data = json.loads(row.data) if row.data and row.data != "{}" else {}
+        paid = int(data.get("recorded_payment", 0))
+        if paid and row.amount_paid - paid < row.amount_refunded:
+            plan.results.append(OrderResult(row.order_id, row.code, row.to_status, False,
+                                            "refunded since; not reverted"))
+            continue
+        reverted.add(row.order_id)
+        plan.events.append(row.event_id)
+        plan.results.append(OrderResult(row.order_id, row.code, row.to_status, True))
+        if paid:
+            plan.payments.append((row.order_id, -paid, row.currency, row.payment_method))
+        if "tracking" in data and row.tracking_number == data["tracking"]:
+            plan.tracked[row.order_id] = (row.from_status, row.amount_paid - paid,
+                                          data.get("old_tracking", ""),
+                                          data.get("old_carrier", row.carrier))
+        elif paid:
+            plan.repaid.append((row.from_status, row.amount_paid - paid, row.order_id))
+        else:
+            plan.plain.setdefault(row.from_status, []).append(row.order_id)
+    return plan
+
+
+def _write_undo(plan: _UndoPlan, actor: Actor, batch: str, now: dt.datetime) -> None:
+    """The writes of an undo, set-based: the history rows by INSERT ... SELECT from the status
+    rows reverted (in their order), the reversal payments in one statement, and each order
+    updated once, version checked by the lock: one UPDATE per status the orders go back to,
+    one statement run for those whose payment is reversed, one for those whose tracking
+    number is restored (their search text recomputed)."""
+    from store.bulk import (
+        id_source,
+        id_value,
+        insert_rows,
+        insert_select,
+        named,
+        stored_time,
+        update_rows,
+    )
+
+    if not plan.events:
+        return
+    stamp = (stored_time(now), actor.login)  # the same for every row: converted once
+    params: dict[str, Any] = {"events": id_value(plan.events), "login": actor.login,
+                              "batch": batch, "now": now, "visible": False}
+    insert_select(OrderEvent, {
+        "order": "e.order_id", "kind": "'status_undone'", "message": "'undo'",
+        "from_status": "e.to_status", "to_status": "e.from_status", "data": "'{}'",
+        "operator_login": named("login"), "visible": named("visible"),
+        "batch": named("batch"), "created_at": named("now"), "updated_at": named("now"),
+    }, f"FROM {id_source('events')} JOIN order_event e ON e.id = pick.value "
+       "ORDER BY pick.key", params)
+    insert_rows(Payment, [
+        {"order": order_id, "kind": "reversal", "amount": amount, "currency": currency,
+         "method": method, "reason": "undo of a status change", "operator_login": actor.login,
+         "created_at": stamp[0], "updated_at": stamp[0]}
+        for order_id, amount, currency, method in plan.payments])
+    bump = "version = version + 1"
+    for status, ids in plan.plain.items():
+        db.execute_sql(
+            f"UPDATE orders SET status = {named('to')}, {bump}, updated_at = {named('now')}, "
+            f"updated_by = {named('login')} WHERE id IN (SELECT value FROM {id_source('ids')})",
+            {"to": status, "now": now, "login": actor.login, "ids": id_value(ids)})
+    update_rows(Order, ("status", "amount_paid", "updated_at", "updated_by"),
+                [(status, paid, *stamp, oid) for status, paid, oid in plan.repaid], bump)
+    rows = []
+    if plan.tracked:
+        for order, items in _search_inputs(list(plan.tracked)):
+            status, paid, tracking, carrier = plan.tracked[order["id"]]
+            order["tracking_number"] = tracking
+            rows.append((status, paid, tracking, carrier, search_text(order, items), *stamp,
+                         order["id"]))
+    update_rows(Order, ("status", "amount_paid", "tracking_number", "carrier", "search_text",
+                        "updated_at", "updated_by"), rows, bump)
+
+
+def _withdraw_orders(batch: str, order_ids: Sequence[int], now: dt.datetime) -> int:
+    """Cancel the batch's mails still queued for these orders (an undo that reverted only
+    some); how many were withdrawn."""
+    from store.bulk import id_source, id_value, named
+
+    if not order_ids:
+        return 0
+    return int(db.execute_sql(
+        f"UPDATE outbox SET state = 'cancelled', updated_at = {named('now')}, "
+        f"last_error = 'withdrawn by undo' WHERE batch = {named('batch')} AND state = 'queued' "
+        f"AND order_id IN (SELECT value FROM {id_source('ids')})",
+        {"now": now, "batch": batch, "ids": id_value(order_ids)}).rowcount)
 
 
 # ----- money ---------------------------------------------------------------------------------

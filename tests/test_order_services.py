@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from store import customers, orders
+from store import customers, orders, queries
 from store.errors import NotFound, Refused, ValidationError
 from store.models import Address, Order, OrderEvent, Outbox, Payment
+from tests.bulk import insert_orders
 from tests.factories import ADDRESS, place
 
 
@@ -296,6 +297,75 @@ def test_a_shipment_undone_at_once_does_not_lock_the_address(shop, manager, cler
     orders.change_status(shop, clerk, [ref.id], "shipped", tracking="1Z")  # undo cleared it
     with pytest.raises(Refused, match="has shipped"):
         orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Brest"})
+
+
+def test_undo_of_thousands_of_orders(shop, clerk, manager) -> None:
+    """An undo of a big batch reverts each order as it would one alone: statuses, history,
+    payments reversed, tracking numbers the change set put back, held mails withdrawn; an
+    order refunded or changed again since is named and left as it is."""
+    ids = insert_orders(shop, 3000)
+    paid = orders.change_status(shop, clerk, ids, "paid")
+    refunded, moved, fixed = ids[5], ids[7], ids[20]
+    own = ids[10:13]
+    orders.refund(shop, manager, refunded, 100, "scratched")
+    orders.change_status(shop, clerk, [moved], "cancelled")
+    for oid in own:
+        orders.set_tracking(shop, clerk, oid, f"OWN-{oid}", "DHL")
+    shipped = orders.change_status(shop, clerk, ids, "shipped", tracking="BULK-1",
+                                   carrier="UPS")
+    assert shipped.summary() == "2999 changed, 1 refused, 2999 email(s) queued"
+    orders.set_tracking(shop, clerk, fixed, "FIXED-20")  # corrected after the bulk ship
+    versions = {o.id: o.version for o in Order.select(Order.id, Order.version)}
+
+    back = orders.undo(shop, clerk, shipped.batch)
+    assert back.summary() == "2999 changed, 0 refused, 2999 email(s) withdrawn"
+    assert (back.to_status, back.mails, back.withdrawn) == ("paid", 0, 2999)
+    assert [r.order_id for r in back.results] == [i for i in ids if i != moved]
+    assert {(r.from_status, r.changed) for r in back.results} == {("shipped", True)}
+    found = {o.id: o for o in Order.select()}
+    assert {o.status for i, o in found.items() if i != moved} == {"paid"}
+    assert all(found[i].version == versions[i] + 1 for i in ids if i != moved)
+    assert all(found[i].updated_by == "cleo" for i in ids if i != moved)
+    assert {(found[i].tracking_number, found[i].carrier) for i in ids
+            if i not in (*own, fixed, moved)} == {("", "")}
+    assert [(found[i].tracking_number, found[i].carrier) for i in own] == [
+        (f"OWN-{i}", "DHL") for i in own]
+    assert (found[fixed].tracking_number, found[fixed].carrier) == ("FIXED-20", "UPS")
+    first = found[ids[0]]
+    assert first.search_text == f"{first.code} Bulk Buyer 0 bulk@example.com SKU-1 Widget"
+    assert queries.queue_page(queries.QueueFilter(text="BULK-1")).rows == ()  # search forgot it
+    undone = list(OrderEvent.select().where(OrderEvent.batch == shipped.batch,
+                                            OrderEvent.kind == "status_undone")
+                  .order_by(OrderEvent.id))
+    assert [e.order_id for e in undone] == [r.order_id for r in back.results]
+    assert {(e.from_status, e.to_status, e.message, e.operator_login, e.data, e.visible)
+            for e in undone} == {("shipped", "paid", "undo", "cleo", "{}", False)}
+    assert {(m.state, m.last_error) for m in Outbox.select().where(
+        Outbox.batch == shipped.batch)} == {("cancelled", "withdrawn by undo")}
+    with pytest.raises(Refused, match="already undone"):
+        orders.undo(shop, clerk, shipped.batch)
+
+    back = orders.undo(shop, clerk, paid.batch)
+    assert back.summary() == "2998 changed, 2 refused, 2998 email(s) withdrawn"
+    assert back.to_status == "awaiting_payment"
+    assert [r.order_id for r in back.results] == ids
+    assert {r.order_id: r.reason for r in back.refused} == {
+        refunded: "refunded since; not reverted", moved: "changed again since; not reverted"}
+    found = {o.id: o for o in Order.select()}
+    assert (found[refunded].status, found[refunded].amount_paid) == ("paid", 2399)
+    assert found[moved].status == "cancelled"
+    reverted = [i for i in ids if i not in (refunded, moved)]
+    assert {(found[i].status, found[i].amount_paid) for i in reverted} == {
+        ("awaiting_payment", 0)}
+    reversals = list(Payment.select().where(Payment.kind == "reversal").order_by(Payment.id))
+    assert [p.order_id for p in reversals] == reverted
+    assert {(p.amount, p.currency, p.method, p.reason, p.operator_login) for p in reversals} == {
+        (-2399, "EUR", "card", "undo of a status change", "cleo")}
+    assert OrderEvent.select().where(OrderEvent.batch == paid.batch,
+                                     OrderEvent.kind == "status_undone").count() == 2998
+    mails = {m.order_id: m.state for m in Outbox.select().where(Outbox.batch == paid.batch)}
+    assert {mails[i] for i in reverted} == {"cancelled"}
+    assert mails[refunded] == mails[moved] == "queued"
 
 
 def test_replace_tracking_is_the_operators_choice_not_the_chunk_size(shop, clerk) -> None:

@@ -347,7 +347,7 @@ class BackroomApp(App[None]):
                 continue
             reverted += len(result.changed)
             refused += len(result.refused)
-            withdrawn += result.mails
+            withdrawn += result.withdrawn
         text = f"Undone: {reverted:,} order(s) back"
         if withdrawn:
             text += f", {withdrawn:,} email(s) withdrawn"
