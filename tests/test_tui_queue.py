@@ -249,3 +249,27 @@ async def test_scan_to_open(shop, admin, config, code_ok):
             assert isinstance(app.screen, QueueScreen)
             messages = [n.message for n in app._notifications]
             assert any("check character does not match" in m for m in messages)
+
+
+async def test_a_bulk_change_is_one_transaction_and_one_undo(shop, admin, config):
+    """More orders than any page or part: one batch in the history, one `z` reverts it all."""
+    insert_orders(shop, 601)
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert len(app.screen.marked) == 601
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        changes = OrderEvent.select().where(OrderEvent.kind == "status")
+        assert changes.count() == 601
+        assert len({e.batch for e in changes}) == 1
+        await pilot.press("z")
+        await settle(pilot)
+        assert OrderEvent.select().where(OrderEvent.kind == "status_undone").count() == 601
+        assert "Awaiting payment 601" in str(app.screen.query_one("#t-awaiting_payment").label)

@@ -4,6 +4,7 @@ search-as-you-type filter, sorting, marks and bulk status changes with preview a
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -30,7 +31,6 @@ PREFETCH = 20  # rows from either end of the window that trigger the next page
 DEBOUNCE = 0.25  # seconds of quiet typing before the filter runs
 LOADING_AFTER = 0.1  # a query slower than this shows the loading indicator
 SORTS = ("placed", "total", "status", "code")
-APPLY_CHUNK = 500
 # (key, label, width); the customer column takes what is left of the terminal's width.
 COLUMNS = (("code", " Code", 11), ("placed", "Placed", 11), ("customer", "Customer", 0),
            ("items", "It", 2), ("total", "Total", 10), ("status", "Status", 12),
@@ -586,34 +586,26 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="queue-write")
     def _apply(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
-        """Apply in chunks so the screen shows progress; every chunk's batch can be undone."""
+        """Apply as one transaction (all or nothing, one batch that `z` undoes); the store's
+        set-based change takes about 0.3 s for 10,000 orders, so the status line is enough."""
         from store.orders import change_status
 
         app = self.backroom
-        batches: list[str] = []
-        changed = 0
-        mails = 0
-        refused: list[Any] = []
-        for start in range(0, len(ids), APPLY_CHUNK):
-            chunk = ids[start:start + APPLY_CHUNK]
-            result = in_db(change_status, app.shop, app.actor, chunk, choice.status,
-                           notify=choice.notify, tracking=choice.tracking,
-                           expected_versions=versions)
-            if result.changed:
-                batches.append(result.batch)
-            changed += len(result.changed)
-            mails += result.mails
-            refused += result.refused
-            done = min(start + APPLY_CHUNK, len(ids))
-            self.app.call_from_thread(self._progress, f"applying {done:,}/{len(ids):,}")
-        self.app.call_from_thread(self._applied, batches, changed, mails, refused, choice.status)
+        self.app.call_from_thread(self._progress, f"applying to {len(ids):,} order(s)…")
+        started = time.monotonic()
+        result = in_db(change_status, app.shop, app.actor, ids, choice.status,
+                       notify=choice.notify, tracking=choice.tracking,
+                       replace_tracking=len(ids) == 1, expected_versions=versions)
+        batches = [result.batch] if result.changed else []
+        self.app.call_from_thread(self._applied, batches, len(result.changed), result.mails,
+                                  list(result.refused), choice.status, started)
 
     def _progress(self, text: str) -> None:
         self._busy = text
         self._update_status()
 
     def _applied(self, batches: list[str], changed: int, mails: int, refused: list[Any],
-                 status: str) -> None:
+                 status: str, started: float) -> None:
         from tui.screens.confirm_dialog import ConfirmDialog
 
         self._busy = ""
@@ -622,7 +614,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         if mails:
             summary += f", {mails:,} email(s) queued"
         if batches:
-            self.backroom.remember_change(batches, summary)
+            self.backroom.remember_change(batches, summary, started)
             summary += " (z undoes)"
         self.notify(summary, title="Status")
         self.marked.clear()
