@@ -308,8 +308,8 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
     raise ValidationError(f"unknown sort {sort!r}; sort by {', '.join(SORTS)}")
 
 
-def _conditions(f: QueueFilter, with_statuses: bool = True,
-                way: str = "index") -> list[Expression]:
+def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
+                bound: Any = None) -> list[Expression]:
     conds: list[Any] = [Order.archived == f.archived]
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
@@ -331,7 +331,7 @@ def _conditions(f: QueueFilter, with_statuses: bool = True,
                         OrderItem.sku.contains(product) | OrderItem.name.contains(product)))
         conds.append(fn.EXISTS(items))
     if f.text.strip():
-        conds.append(order_matches(f.text, way))
+        conds.append(order_matches(f.text, way, bound))
     return conds
 
 
@@ -420,7 +420,7 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
         return found
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
-    where = _conditions(f, way=way)
+    where = _conditions(f, way=way, bound=_Slot(-1))
     if keyed:
         slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
         where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)

@@ -143,12 +143,14 @@ def hit_count(text: str, bound: int) -> int:
         (fts_query(trigram_words(text)), bound)).fetchone()[0])
 
 
-def order_matches(text: str, way: str = "index") -> Expression:
+def order_matches(text: str, way: str = "index", bound: Any = None) -> Expression:
     """An expression true for the orders whose searchable text matches `text`, answered one of
     three ways with the same matches (SQLite; PostgreSQL always uses its own index):
     "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
     word); "hits" takes the matches from the order_hits CTE (HITS_CTE), which the query must
-    carry, and which holds every match only when it holds fewer than its bound."""
+    carry, and which holds every match only when it holds fewer than `bound` (the same value
+    as the CTE's LIMIT); at the bound it gives nothing, sparing the lookups of a page that the
+    caller will ask again by walking."""
     words = text.split()
     if not words:
         return Expression(SQL("1"), "=", SQL("1"))
@@ -161,7 +163,8 @@ def order_matches(text: str, way: str = "index") -> Expression:
         for word in long_words[1:]:
             expr &= _folded_contains(word)
     elif way == "hits" and dbmod.is_sqlite():
-        expr = Order.id.in_(SQL("(SELECT id FROM order_hits)"))
+        expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
+                                "order_hits) < ?)", [bound]))
     elif dbmod.is_sqlite():
         expr = Order.id.in_(
             SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", (fts_query(long_words),))
