@@ -22,6 +22,8 @@ SMALL = 1_000
 BIG = 1_000_000
 QUICK_BIG = 100_000
 KEYS = 600  # cursor moves measured (crossing several page boundaries)
+QUICK_KEYS = 250  # --quick: still across two page boundaries
+LAUNCHES = 3  # more launches per side, without keys: one launch varies by +-30% here
 TARGET_LAUNCH = 1.2
 TARGET_P90_MS = 10.0
 TARGET_MEMORY = 1.3
@@ -72,15 +74,24 @@ async def _child(url: str, keys: int) -> dict[str, Any]:
          "operators": {"new_login_role": "admin"}}, "bench", environ={})
     app = build_app(config, "bench")
     latencies: list[float] = []
+    first_frame: list[float] = []
+    display = app._display
+
+    def first(*args: Any) -> None:
+        """The launch ends with the first frame written that shows orders."""
+        display(*args)
+        if not first_frame and getattr(app.screen, "rows", None):
+            first_frame.append(time.perf_counter())
+
+    app._display = first  # type: ignore[method-assign,assignment]
     async with app.run_test(size=(120, 40)) as pilot:
         screen: Any = app.screen
-        while not getattr(screen, "rows", None):
+        while not first_frame:
             await pilot.pause(0.005)
             screen = app.screen
-        await pilot.pause()
-        launch = time.perf_counter() - started
+        launch = first_frame[0] - started
+        await pilot.pause()  # the status counts that follow the rows finish before scrolling
         frame = asyncio.Event()
-        display = app._display
 
         def displayed(*args: Any) -> None:
             display(*args)
@@ -113,7 +124,7 @@ def _fps() -> int:
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float]:
-    ordered = sorted(latencies)
+    ordered = sorted(latencies) or [0.0]  # a launch-only run presses no keys
     return {"p50": ordered[len(ordered) // 2] * 1000,
             "p90": ordered[int(len(ordered) * 0.9)] * 1000}
 
@@ -242,11 +253,14 @@ def _line(name: str, ours: str, raw: str, ratio: float, target: str, met: bool) 
 def main(quick: bool) -> tuple[int, int]:
     """Print one line per target; (targets met, targets total)."""
     big = QUICK_BIG if quick else BIG
+    keys = QUICK_KEYS if quick else KEYS
     small_url, big_url = database(SMALL), database(big)
-    small = min((_measure(small_url, KEYS) for _ in range(2)), key=lambda r: r["launch"])
-    large = min((_measure(big_url, KEYS) for _ in range(2)), key=lambda r: r["launch"])
-    floor = _measure("list", KEYS, like=large)
-    datatable = _measure("datatable", KEYS, like=large)
+    small, large = _measure(small_url, keys), _measure(big_url, keys)
+    for _ in range(1 if quick else LAUNCHES):  # launches alone, taking turns; best of each
+        for run, url in ((small, small_url), (large, big_url)):
+            run["launch"] = min(run["launch"], _measure(url, 0)["launch"])
+    floor = _measure("list", keys, like=large)
+    datatable = _measure("datatable", keys, like=large)
     met = 0
     ratio = large["launch"] / small["launch"]
     ok = ratio <= TARGET_LAUNCH
@@ -255,7 +269,7 @@ def main(quick: bool) -> tuple[int, int]:
           f"{SMALL:,} orders {small['launch']:.2f} s", ratio, f"<= {TARGET_LAUNCH}x", ok)
     ok = large["p90"] <= TARGET_P90_MS
     met += ok
-    _line(f"tui key-to-frame p90 scrolling {KEYS} rows of {big:,} orders at {large['fps']} fps",
+    _line(f"tui key-to-frame p90 scrolling {keys} rows of {big:,} orders at {large['fps']} fps",
           f"{large['p90']:.1f} ms (p50 {large['p50']:.1f})",
           f"a bare line-API list {floor['p90']:.1f} ms (p50 {floor['p50']:.1f}; "
           f"a bare DataTable {datatable['p90']:.1f} ms; 1,000 orders {small['p90']:.1f} ms)",
