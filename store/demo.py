@@ -32,7 +32,6 @@ PARALLEL_FROM = 50000  # below this, forking a generator costs more than it save
 MAIL_RETENTION_DAYS = 90  # older sent mail is purged in a real shop; the demo keeps 90 days
 TABLES = ("customer", "orders", "order_item", "address", "order_event", "payment", "outbox")
 MAX_ORDERS = 5_000_000
-BUILD_CACHE_KB = 64000
 
 # (country, tax basis points, language, first names, last names, cities with postcodes)
 COUNTRIES: tuple[tuple[str, int, str, tuple[str, ...], tuple[str, ...],
@@ -361,7 +360,6 @@ def build(shop: Shop, count: int, seed: int = 1,
     indexes: list[str] = []
     if sqlite:
         db.execute_sql("PRAGMA foreign_keys = OFF")  # ids are assigned here, parents first
-        db.execute_sql(f"PRAGMA cache_size = -{BUILD_CACHE_KB}")  # index rebuilds sort in it
     try:
         with db.atomic():
             group_ids = _ensure_groups_and_operators()
@@ -395,7 +393,6 @@ def build(shop: Shop, count: int, seed: int = 1,
     finally:
         if sqlite:
             db.execute_sql("PRAGMA foreign_keys = ON")
-            db.execute_sql(f"PRAGMA cache_size = -{dbmod.CACHE_KB}")
     if sqlite:
         db.execute_sql("PRAGMA analysis_limit = 1000")
     db.execute_sql("ANALYZE")
