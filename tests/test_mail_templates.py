@@ -77,6 +77,15 @@ def test_a_template_that_renders_10_mb_is_refused(tmp_path, plain_config) -> Non
         Renderer(root).render("cancelled", "en", sample(plain_config))
 
 
+def test_a_string_doubled_with_tilde_is_refused_early(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    """`~` is not an operator the sandbox sees: 30 doublings would be 10 GB before any cap."""
+    root = override(tmp_path, "en/completed.txt",
+                    "Subject: big\n\n{% set a = 'xxxxxxxxxx' %}" + "{% set a = a ~ a %}" * 30
+                    + "{{ a | length }}\n")
+    with pytest.raises(RenderError, match="over 1,000,000 characters"):
+        Renderer(root).render("completed", "en", sample(plain_config))
+
+
 def test_rendering_time_is_capped(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
     root = override(tmp_path, "en/completed.txt",
                     "Subject: slow\n\n{% for i in range(100000) %}{% for j in range(100000) %}"
