@@ -131,8 +131,8 @@ def run_store(url: str, quick: bool, report: Report) -> None:
         fts = timed(lambda term=term: raw.execute(fts_sql, (now, fts_query([term]), limit + 1))
                     .fetchall(), repeat=7)
         report.line(f"search {label} ({term!r})", ours, fts, "raw FTS5")
-        print(f"  (LIKE scan: {like:.3f} ms, {like / ours:.1f}x slower than backroom; "
-              f"raw FTS5 is {like / fts:.1f}x faster than LIKE)")
+        print(f"  (LIKE scan: {like:.3f} ms, {like / ours:.1f}x backroom's time and "
+              f"{like / fts:.1f}x raw FTS5's: below 20x, even the floor misses that target)")
         report.target(f"search {label} >= 20x faster than LIKE", like >= 20 * ours,
                       f"{like / ours:.1f}x")
         report.target(f"search {label} <= 2x raw FTS5", ours <= 2 * fts, f"{ours / fts:.2f}x")
