@@ -208,6 +208,8 @@ async def test_bulk_preview_apply_and_undo(shop, admin, config):
         await pilot.press("z")
         await settle(pilot)
         assert OrderEvent.select().where(OrderEvent.kind == "status_undone").count() == 30
+        assert any("Undone: 30 order(s) back, 30 email(s) withdrawn" in n.message
+                   for n in app._notifications)
         assert Outbox.select().where(Outbox.kind == "payment_received",
                                      Outbox.state == "cancelled").count() == 30
         assert "Awaiting payment 30" in str(app.screen.query_one("#t-awaiting_payment").label)

@@ -81,10 +81,10 @@ def _factory(mode: str) -> Callable[[], Screen[Any]]:
 
 @dataclasses.dataclass
 class LastChange:
-    """The status change `z` can revert: its batches, when, and what it was."""
+    """The status change `z` can revert: its batch, and what it was. Whether it still may be
+    reverted is the store's to say (store.orders.undo counts the window)."""
 
-    batches: list[str]
-    at: float
+    batch: str
     summary: str
 
 
@@ -315,20 +315,13 @@ class BackroomApp(App[None]):
 
     # ----- undo -------------------------------------------------------------------------
 
-    def remember_change(self, batches: list[str], summary: str,
-                        started: float | None = None) -> None:
-        """What `z` reverts. The window runs from `started` (time.monotonic() when the first
-        batch was written, for a bulk change applied in chunks), as the store counts it."""
-        self.last_change = LastChange(batches, started or time.monotonic(), summary)
+    def remember_change(self, batch: str, summary: str) -> None:
+        self.last_change = LastChange(batch, summary)
 
     def action_undo(self) -> None:
         change = self.last_change
         if change is None:
             self.notify("Nothing to undo.")
-            return
-        if time.monotonic() - change.at > self.shop.undo_seconds:
-            self.notify(f"Too late to undo: changes can be undone for {self.shop.undo_seconds} s.",
-                        severity="warning")
             return
         self.last_change = None
         self._undo(change)
@@ -337,24 +330,17 @@ class BackroomApp(App[None]):
     def _undo(self, change: LastChange) -> None:
         from store.orders import undo
 
-        reverted = refused = withdrawn = late = 0
-        for batch in change.batches:
-            try:
-                result = in_db(undo, self.shop, self.actor, batch)
-            except Refused as exc:  # this chunk's window closed (or it was undone already)
-                late += 1
-                reason = str(exc)
-                continue
-            reverted += len(result.changed)
-            refused += len(result.refused)
-            withdrawn += result.withdrawn
-        text = f"Undone: {reverted:,} order(s) back"
-        if withdrawn:
-            text += f", {withdrawn:,} email(s) withdrawn"
-        if refused:
-            text += f", {refused:,} changed again since and left as they are"
-        if late:
-            text += f"; {late} of {len(change.batches)} part(s) not undone: {reason}"
+        try:
+            result = in_db(undo, self.shop, self.actor, change.batch)
+        except Refused as exc:  # its window closed, or it was undone already
+            self.call_from_thread(self.notify, f"Not undone: {exc}.", title="Undo",
+                                  severity="warning")
+            return
+        text = f"Undone: {len(result.changed):,} order(s) back"
+        if result.withdrawn:
+            text += f", {result.withdrawn:,} email(s) withdrawn"
+        if result.refused:
+            text += f", {len(result.refused):,} changed again since and left as they are"
         self.call_from_thread(self.notify, text, title="Undo")
         self.call_from_thread(self.broadcast_change, text)
 

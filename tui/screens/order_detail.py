@@ -234,7 +234,7 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
             done = f"{self.detail.code if self.detail else ''} is now {label}"
             if result.mails:
                 done += f"; {result.mails} email(s) queued"
-            self.backroom.remember_change([result.batch], done)
+            self.backroom.remember_change(result.batch, done)
             done += " (z undoes)"
         if done:
             self.notify(done)

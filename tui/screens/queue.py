@@ -4,7 +4,6 @@ search-as-you-type filter, sorting, marks and bulk status changes with preview a
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -592,29 +591,26 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
         app = self.backroom
         self.app.call_from_thread(self._progress, f"applying to {len(ids):,} order(s)…")
-        started = time.monotonic()
         result = in_db(change_status, app.shop, app.actor, ids, choice.status,
                        notify=choice.notify, tracking=choice.tracking,
-                       replace_tracking=len(ids) == 1, expected_versions=versions)
-        batches = [result.batch] if result.changed else []
-        self.app.call_from_thread(self._applied, batches, len(result.changed), result.mails,
-                                  list(result.refused), choice.status, started)
+                       expected_versions=versions)
+        self.app.call_from_thread(self._applied, result)
 
     def _progress(self, text: str) -> None:
         self._busy = text
         self._update_status()
 
-    def _applied(self, batches: list[str], changed: int, mails: int, refused: list[Any],
-                 status: str, started: float) -> None:
+    def _applied(self, result: StatusChange) -> None:
         from tui.screens.confirm_dialog import ConfirmDialog
 
         self._busy = ""
-        label = self.backroom.shop.workflow.label(status)
-        summary = f"{changed:,} changed to {label}, {len(refused):,} refused"
-        if mails:
-            summary += f", {mails:,} email(s) queued"
-        if batches:
-            self.backroom.remember_change(batches, summary, started)
+        refused = result.refused
+        label = self.backroom.shop.workflow.label(result.to_status)
+        summary = f"{len(result.changed):,} changed to {label}, {len(refused):,} refused"
+        if result.mails:
+            summary += f", {result.mails:,} email(s) queued"
+        if result.changed:
+            self.backroom.remember_change(result.batch, summary)
             summary += " (z undoes)"
         self.notify(summary, title="Status")
         self.marked.clear()
