@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,6 @@ async def _child(url: str, keys: int) -> dict[str, Any]:
         {"database": {"url": url}, "mail": {"deliver_in_app": False},
          "operators": {"new_login_role": "admin"}}, "bench", environ={})
     app = build_app(config, "bench")
-    latencies: list[float] = []
     first_frame: list[float] = []
     display = app._display
 
@@ -91,26 +91,12 @@ async def _child(url: str, keys: int) -> dict[str, Any]:
             screen = app.screen
         launch = first_frame[0] - started
         await pilot.pause()  # the status counts that follow the rows finish before scrolling
-        frame = asyncio.Event()
 
-        def displayed(*args: Any) -> None:
-            display(*args)
-            frame.set()
-
-        app._display = displayed  # type: ignore[method-assign,assignment]
-        from textual import events
-
-        driver = app._driver
-        assert driver is not None
-        for _ in range(keys):
-            frame.clear()
-            before = time.perf_counter()
-            driver.send_message(events.Key("down", None))
-            await asyncio.wait_for(frame.wait(), 5)
-            latencies.append(time.perf_counter() - before)
+        async def settle() -> None:
             while screen.loading_more:  # a page is on its way: let it land, as a human would
                 await asyncio.sleep(0.001)
-            await asyncio.sleep(0.002)
+
+        latencies = await _key_latencies(app, ["down"] * keys, settle)
         reached = len(screen.rows)
     peak = _peak_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"launch": launch, **_percentiles(latencies), "peak_mb": peak,
@@ -121,6 +107,34 @@ def _fps() -> int:
     from textual import constants
 
     return constants.MAX_FPS
+
+
+async def _key_latencies(app: Any, keys: list[str],
+                         settle: Callable[[], Awaitable[None]] | None = None) -> list[float]:
+    """Seconds from sending each key to the next frame written, one key at a time."""
+    from textual import events
+
+    frame = asyncio.Event()
+    display = app._display
+
+    def displayed(*args: Any) -> None:
+        display(*args)
+        frame.set()
+
+    app._display = displayed
+    driver = app._driver
+    assert driver is not None
+    latencies: list[float] = []
+    for key in keys:
+        frame.clear()
+        before = time.perf_counter()
+        driver.send_message(events.Key(key, None))
+        await asyncio.wait_for(frame.wait(), 5)
+        latencies.append(time.perf_counter() - before)
+        if settle is not None:
+            await settle()
+        await asyncio.sleep(0.002)
+    return latencies
 
 
 def _percentiles(latencies: list[float]) -> dict[str, float]:
@@ -139,7 +153,6 @@ async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) 
     from rich.segment import Segment
     from rich.style import Style
     from rich.text import Text
-    from textual import events
     from textual.app import App, ComposeResult
     from textual.geometry import Size
     from textual.scroll_view import ScrollView
@@ -197,26 +210,10 @@ async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) 
             table.focus()
 
     app = Bare()
-    latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        frame = asyncio.Event()
-        display = app._display
-
-        def displayed(*args: Any) -> None:
-            display(*args)
-            frame.set()
-
-        app._display = displayed  # type: ignore[method-assign,assignment]
-        driver = app._driver
-        assert driver is not None
-        for index in range(keys):
-            frame.clear()
-            before = time.perf_counter()
-            driver.send_message(events.Key("down" if index % 600 < 299 else "up", None))
-            await asyncio.wait_for(frame.wait(), 5)
-            latencies.append(time.perf_counter() - before)
-            await asyncio.sleep(0.002)
+        latencies = await _key_latencies(
+            app, ["down" if index % 600 < 299 else "up" for index in range(keys)])
     return {**_percentiles(latencies), "fps": _fps()}
 
 

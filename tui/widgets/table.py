@@ -114,29 +114,23 @@ class RowTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        """Something about the row under the cursor."""
+
+        def __init__(self, table: RowTable, cursor_row: int) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor moved to another row (or other rows arrived under it)."""
 
-        def __init__(self, table: RowTable, cursor_row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter (or a click on the cursor's row) chose the row under the cursor."""
-
-        def __init__(self, table: RowTable, cursor_row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
 
     class EdgeReached(Message):
         """A cursor key went past the loaded rows and waits for the owner to fetch more."""
