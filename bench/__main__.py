@@ -54,7 +54,7 @@ def timed(fn: Callable[[], Any], repeat: int = 15) -> float:
 
 def run_store(url: str, quick: bool, report: Report) -> None:
     from store import db as dbmod
-    from store import orders, queries
+    from store import orders, queries, status
     from store.config import from_mapping
     from store.models import utcnow
     from store.operators import SYSTEM
@@ -146,7 +146,7 @@ def run_store(url: str, quick: bool, report: Report) -> None:
 
     def ours_bulk() -> None:
         with database.atomic() as txn:
-            change = orders.change_status(shop, SYSTEM, ids, "refunded", notify=True)
+            change = status.change_status(shop, SYSTEM, ids, "refunded", notify=True)
             assert len(change.changed) == len(ids), change.summary()
             txn.rollback()
 

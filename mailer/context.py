@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from peewee import Field
 
 from mailer.render import tracking_url
 from store.config import Config
-from store.models import Address, Customer, Order, OrderItem, db
+from store.contact import ADDRESS_FIELDS
+from store.mail_reads import OrderForMail, customers_for_mail, orders_for_mail
 from store.workflow import Workflow
 
 WIRE_METHODS = ("wire", "transfer", "bank_transfer", "bank transfer", "virement")
-ADDRESS_KEYS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
-                "region", "country", "phone")
 
 
 def shop_context(config: Config) -> dict[str, Any]:
@@ -33,7 +30,7 @@ def shop_context(config: Config) -> dict[str, Any]:
 def _address(address: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if address is None:
         return None
-    values = {k: address.get(k) or "" for k in ADDRESS_KEYS}
+    values = {k: address.get(k) or "" for k in ADDRESS_FIELDS}
     name = f"{values['first_name']} {values['last_name']}".strip()
     lines = [name, values["company"], values["line1"], values["line2"],
              f"{values['postcode']} {values['city']}".strip(), values["region"], values["country"]]
@@ -48,63 +45,18 @@ def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | 
     return orders_context([order_id], workflow).get(order_id)
 
 
-ORDER_COLUMNS = (
-    Order.id, Order.code, Order.number, Order.status, Order.placed_at, Order.currency,
-    Order.subtotal, Order.tax, Order.shipping_cost, Order.discount, Order.total,
-    Order.amount_paid, Order.amount_refunded, Order.payment_method, Order.shipping_method,
-    Order.tracking_number, Order.carrier, Order.customer_name, Order.customer_email,
-)
-ORDER_NAMES = tuple(f.name for f in ORDER_COLUMNS)
-ITEM_COLUMNS = (OrderItem.order, OrderItem.sku, OrderItem.name, OrderItem.quantity,
-                OrderItem.unit_price, OrderItem.tax_rate_bp)
-ADDRESS_COLUMNS = (Address.order, Address.kind, *(getattr(Address, k) for k in ADDRESS_KEYS))
-
-
-def _rows_in(columns: Sequence[Field], key: Field, ids: Sequence[int],
-             order_by: Field | None = None) -> list[tuple[Any, ...]]:
-    """SELECT columns WHERE key IN ids, as the driver's plain tuples: written out, not built
-    by peewee value by value (a batch of mails asks this for hundreds of ids at a time).
-    Only text, integer and id columns: dates need python_value()."""
-    names = ", ".join(f'"{c.column_name}"' for c in columns)
-    marks = ", ".join([db.param] * len(ids))
-    sql = (f'SELECT {names} FROM "{key.model._meta.table_name}" '
-           f'WHERE "{key.column_name}" IN ({marks})')
-    if order_by is not None:
-        sql += f' ORDER BY "{order_by.column_name}"'
-    return list(db.execute_sql(sql, list(ids)).fetchall())
-
-
 def orders_context(order_ids: Iterable[int | None],
                    workflow: Workflow) -> dict[int, dict[str, Any]]:
-    """Several orders in three queries (orders, items, addresses): a batch renders fast.
-    Rows are read as plain tuples: building model objects cost more than the SQL."""
-    ids = sorted({int(i) for i in order_ids if i is not None})
-    if not ids:
-        return {}
-    found: dict[int, dict[str, Any]] = {}
-    items: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    addresses: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    placed_at = Order.placed_at.python_value
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for order_id, sku, name, quantity, unit_price, tax_rate_bp in _rows_in(
-                ITEM_COLUMNS, OrderItem.order, chunk, OrderItem.id):
-            items[order_id].append(
-                {"sku": sku, "name": name, "quantity": quantity, "unit_price": unit_price,
-                 "line_total": unit_price * quantity, "tax_rate": tax_rate_bp / 100})
-        for order_id, kind, *values in _rows_in(ADDRESS_COLUMNS, Address.order, chunk,
-                                                Address.id):
-            addresses[order_id][kind] = dict(zip(ADDRESS_KEYS, values, strict=True))
-        for row in _rows_in(ORDER_COLUMNS, Order.id, chunk):
-            order = dict(zip(ORDER_NAMES, row, strict=True))
-            order["placed_at"] = placed_at(order["placed_at"])
-            found[order["id"]] = _order_dict(order, items[order["id"]], addresses[order["id"]],
-                                             workflow)
-    return found
+    """Several orders as templates see them, read for a whole batch at once (store.mail_reads)."""
+    return {order_id: _order_dict(found, workflow)
+            for order_id, found in orders_for_mail(order_ids).items()}
 
 
-def _order_dict(order: Mapping[str, Any], items: list[dict[str, Any]],
-                addresses: Mapping[str, Any], workflow: Workflow) -> dict[str, Any]:
+def _order_dict(found: OrderForMail, workflow: Workflow) -> dict[str, Any]:
+    order, addresses = found.order, found.addresses
+    items = [{"sku": i["sku"], "name": i["name"], "quantity": i["quantity"],
+              "unit_price": i["unit_price"], "line_total": i["unit_price"] * i["quantity"],
+              "tax_rate": i["tax_rate_bp"] / 100} for i in found.items]
     status = workflow.statuses.get(order["status"])
     total, paid = order["total"], order["amount_paid"]
     return {
@@ -131,26 +83,12 @@ def _order_dict(order: Mapping[str, Any], items: list[dict[str, Any]],
 def customer_context(customer_id: int | None) -> dict[str, Any] | None:
     if customer_id is None:
         return None
-    customer = Customer.get_or_none(Customer.id == customer_id)
-    if customer is None:
-        return None
-    return {"id": customer.id, "first_name": customer.first_name,
-            "last_name": customer.last_name, "email": customer.email,
-            "name": f"{customer.first_name} {customer.last_name}".strip()}
-
-
-CUSTOMER_COLUMNS = (Customer.id, Customer.first_name, Customer.last_name, Customer.email)
+    return customers_context([customer_id]).get(customer_id)
 
 
 def customers_context(customer_ids: Iterable[int | None]) -> dict[int, dict[str, Any]]:
-    ids = sorted({int(i) for i in customer_ids if i is not None})
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        for cid, first, last, email in _rows_in(CUSTOMER_COLUMNS, Customer.id,
-                                                ids[start:start + 500]):
-            found[cid] = {"id": cid, "first_name": first, "last_name": last, "email": email,
-                          "name": f"{first} {last}".strip()}
-    return found
+    return {cid: c | {"name": f"{c['first_name']} {c['last_name']}".strip()}
+            for cid, c in customers_for_mail(customer_ids).items()}
 
 
 def load_many(rows: Iterable[Any], config: Config, workflow: Workflow) -> dict[int, Any]:

@@ -12,48 +12,30 @@ import functools
 import itertools
 import logging
 import os
-import random
 import re
 import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import format_datetime, formataddr
 from typing import Any
 
 import aiosmtplib
 from aiosmtplib.email import quote_address
-from peewee import SQL, Case
 
 from mailer import context as ctxmod
 from mailer.render import Renderer, RenderError
 from store.config import Config
-from store.db import is_sqlite
 from store.errors import ConfigError
-from store.models import Outbox, db, utcnow
+from store.models import utcnow
+from store.outbox import Claimed, DeliveryStats, Outcome, claim, mark, release
 from store.workflow import Workflow
 
 log = logging.getLogger("backroom.mailer")
-MAX_BACKOFF = 6 * 3600
 MARK_LINGER = 0.1  # seconds outcomes wait to be recorded together (a crash may resend them)
 MARK_MOST = 1000  # outcomes recorded in one transaction
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """An outbox row this worker holds the lease of."""
-
-    id: int
-    kind: str
-    recipient: str
-    language: str
-    payload: str
-    order_id: int | None
-    customer_id: int | None
-    attempts: int
-    message_id: str
 
 
 @dataclass(slots=True)
@@ -67,144 +49,6 @@ class Outgoing:
     error: str = ""
     rcpt: bytes = b""  # the recipient as RCPT TO takes it ("<address>"), checked when composed
     data: bytes = b""  # the whole message, built once
-
-
-@dataclass(frozen=True)
-class Outcome:
-    id: int
-    attempts: int
-    result: str  # sent, temporary, permanent, released (not tried: give it back)
-    subject: str = ""
-    error: str = ""
-    at: dt.datetime = field(default_factory=utcnow)
-
-
-@dataclass
-class Stats:
-    """What one run of the loop did; `backroom worker --once` prints it."""
-
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    dead: int = 0
-    released: int = 0
-
-    def summary(self) -> str:
-        return (f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
-                f"{self.dead} dead, {self.released} released")
-
-
-# ----- the database side (synchronous; run in a thread from the loop) -----------------------
-
-def claim(owner: str, limit: int, lease_seconds: float, domain: str = "backroom",
-          due_before: dt.datetime | None = None) -> list[Claimed]:
-    """Lease up to `limit` due rows: queued and due and not held, or sending with a lost lease.
-
-    SQLite: one BEGIN IMMEDIATE transaction around UPDATE ... RETURNING; PostgreSQL: the
-    subquery takes FOR UPDATE SKIP LOCKED, so concurrent workers claim disjoint rows. The
-    Message-ID is fixed here, on first claim, so every retry reuses it. `due_before` (a run
-    of `--once`) leaves out mails that became due after it, so each is tried once a run."""
-    now = utcnow()
-    due_at = min(now, due_before) if due_before is not None else now
-    due = (((Outbox.state == "queued") & (Outbox.next_attempt_at <= due_at)
-            & (Outbox.hold_until.is_null() | (Outbox.hold_until <= now)))
-           | ((Outbox.state == "sending") & (Outbox.lease_until < now)))
-    sub = (Outbox.select(Outbox.id).where(due)
-           .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
-    if not is_sqlite():
-        sub = sub.for_update(skip_locked=True)
-    suffix = f".{uuid.uuid4().hex[:12]}@{domain}>"
-    message_id = Case(None, [(Outbox.message_id == "",
-                              SQL("'<' || CAST(id AS TEXT) || %s" if not is_sqlite()
-                                  else "'<' || CAST(id AS TEXT) || ?", [suffix]))],
-                      Outbox.message_id)
-    query = (Outbox.update(state="sending", lease_owner=owner,
-                           lease_until=now + dt.timedelta(seconds=lease_seconds),
-                           attempts=Outbox.attempts + 1, message_id=message_id, updated_at=now)
-             .where(Outbox.id.in_(sub))
-             .returning(Outbox.id, Outbox.kind, Outbox.recipient, Outbox.language,
-                        Outbox.payload, Outbox.order, Outbox.customer, Outbox.attempts,
-                        Outbox.message_id))
-    with db.atomic():
-        rows = list(query.tuples().execute())
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
-
-
-def release(ids: Sequence[int], owner: str) -> int:
-    """Give rows back to the queue untried (a clean stop), keeping their Message-ID."""
-    if not ids:
-        return 0
-    with db.atomic():
-        return int(Outbox.update(state="queued", lease_until=None, lease_owner="",
-                                 attempts=Outbox.attempts - 1, updated_at=utcnow())
-                   .where(Outbox.id.in_(list(ids)), Outbox.lease_owner == owner,
-                          Outbox.state == "sending").execute())
-
-
-def backoff_delay(attempts: int, base: float) -> float:
-    """Exponential backoff with jitter: base * 2^(attempts-1), scaled by 0.5..1.0."""
-    if base <= 0:
-        return 0.0
-    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF) * random.uniform(0.5, 1.0)
-
-
-def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: float,
-         stats: Stats | None = None) -> None:
-    """Record sends and failures. Only the claims this worker still holds are touched: the
-    row is still leased to it, and not claimed again since (its attempts are the claim's)."""
-    stats = stats if stats is not None else Stats()
-    sent = [o for o in outcomes if o.result == "sent"]
-    with db.atomic():
-        for start in range(0, len(sent), 500):  # the common case: one statement per 500
-            chunk = sent[start:start + 500]
-            _mark_sent(chunk, owner)
-            stats.sent += len(chunk)
-        for o in outcomes:
-            if o.result == "sent":
-                continue
-            mine = ((Outbox.id == o.id) & (Outbox.lease_owner == owner)
-                    & (Outbox.state == "sending") & (Outbox.attempts == o.attempts))
-            changes: dict[Any, Any] = {Outbox.lease_until: None, Outbox.lease_owner: "",
-                                       Outbox.updated_at: o.at}
-            if o.subject and o.result != "released":
-                changes[Outbox.subject] = o.subject[:250]
-            if o.result == "released":  # due again from now: not re-claimed by this --once run
-                changes.update({Outbox.state: "queued", Outbox.attempts: Outbox.attempts - 1,
-                                Outbox.next_attempt_at: o.at})
-                stats.released += 1
-            elif o.result == "permanent":
-                changes.update({Outbox.state: "failed", Outbox.last_error: o.error[:2000]})
-                stats.failed += 1
-            elif o.attempts >= max_attempts:
-                changes.update({Outbox.state: "dead", Outbox.last_error: (
-                    f"gave up after {o.attempts} attempts: {o.error}")[:2000]})
-                stats.dead += 1
-            else:
-                delay = backoff_delay(o.attempts, backoff)
-                changes.update({Outbox.state: "queued", Outbox.last_error: o.error[:2000],
-                                Outbox.next_attempt_at: o.at + dt.timedelta(seconds=delay)})
-                stats.retried += 1
-            Outbox.update(changes).where(mine).execute()
-
-
-def _mark_sent(chunk: Sequence[Outcome], owner: str) -> None:
-    """One UPDATE ... FROM (VALUES (id, subject, attempts), ...) for many sent mails (SQLite
-    3.33+ and PostgreSQL): written out, since peewee built a CASE of hundreds of values more
-    slowly than the database ran it, and the database then tried the CASE row by row."""
-    p = db.param
-    table = Outbox._meta.table_name
-    rows = ", ".join([f"({p}, {p}, {p})"] * len(chunk))
-    sql = (f'UPDATE "{table}" SET "state" = {p}, "sent_at" = {p}, "updated_at" = {p}, '
-           f'"last_error" = {p}, "lease_until" = NULL, "lease_owner" = {p}, '
-           f'"subject" = v.column2 FROM (VALUES {rows}) AS v '
-           f'WHERE "{table}"."id" = v.column1 AND "{table}"."attempts" = v.column3 '
-           f'AND "{table}"."lease_owner" = {p} AND "{table}"."state" = {p}')
-    at = chunk[-1].at
-    params: list[Any] = ["sent", at, at, "", ""]
-    for o in chunk:
-        params += (o.id, o.subject[:250], o.attempts)
-    params += (owner, "sending")
-    db.execute_sql(sql, params)
 
 
 def _header(name: str, value: str) -> bytes:
@@ -488,7 +332,7 @@ class Deliverer:
         except ValueError as exc:  # before anything is claimed: no mail is failed for it
             raise ConfigError(f"shop.email {email!r} cannot be the sender of a mail: {exc}") \
                 from None
-        self.stats = Stats()
+        self.stats = DeliveryStats()
         self.due_before: dt.datetime | None = None
 
     def _claim(self) -> Batch:
@@ -505,7 +349,7 @@ class Deliverer:
         return Batch(rows, contexts, claimed_at)
 
     async def run(self, stop: asyncio.Event | None = None, once: bool = False,
-                  should_stop: Callable[[], bool] | None = None) -> Stats:
+                  should_stop: Callable[[], bool] | None = None) -> DeliveryStats:
         """Deliver until `stop` is set (or `should_stop()` is true); `once`: until none is due.
 
         On stop, each connection finishes the mail in hand; mails claimed but not yet sent

@@ -6,10 +6,11 @@ import asyncio
 import signal
 import threading
 
-from mailer.delivery import Deliverer, Stats
+from mailer.delivery import Deliverer
 from store import workflow as wfmod
 from store.config import Config
 from store.models import db
+from store.outbox import DeliveryStats
 
 
 def _workflow(config: Config) -> wfmod.Workflow:
@@ -21,7 +22,7 @@ def _workflow(config: Config) -> wfmod.Workflow:
     return wfmod.from_config(config.workflow, config.source)
 
 
-def deliver_once(config: Config, owner: str | None = None) -> Stats:
+def deliver_once(config: Config, owner: str | None = None) -> DeliveryStats:
     """Send every mail that is due now, then return (`backroom worker --once`)."""
     workflow = _workflow(config)
     return asyncio.run(Deliverer(config, workflow, owner=owner).run(once=True))
@@ -33,11 +34,11 @@ def run_blocking(config: Config, stop: threading.Event) -> None:
     asyncio.run(Deliverer(config, workflow).run(should_stop=stop.is_set))
 
 
-def run_service(config: Config) -> Stats:
+def run_service(config: Config) -> DeliveryStats:
     """`backroom worker`: deliver until SIGTERM or SIGINT, then stop without losing a mail."""
     workflow = _workflow(config)
 
-    async def main() -> Stats:
+    async def main() -> DeliveryStats:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

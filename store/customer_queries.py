@@ -2,7 +2,11 @@
 member counts and the GDPR export. Every function returns frozen dataclasses.
 
 Figures per customer count the customer's non-test orders; "spent" is what was paid minus
-what was refunded, over orders in the shop currency."""
+what was refunded, over orders in the shop currency.
+
+Written-out SQL (see store.sql): the segment conditions are correlated subqueries on the
+orders that peewee would build more slowly than the index answers them, and the trigram
+search is a MATCH on the FTS5 table, which peewee has no expression for."""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from store.models import (
 )
 from store.operators import Actor, require
 from store.shop import Shop
+from store.sql import Params
 
 SEGMENTS: dict[str, str] = {
     "vip": "VIP: spent above the vip_spent threshold",
@@ -226,28 +231,23 @@ def thresholds(shop: Shop, now: dt.datetime | None = None) -> Thresholds:
     )
 
 
-def _p() -> str:
-    return str(db.obj.param)
-
-
-def _segment_sql(segment: str, t: Thresholds) -> tuple[str, list[Any]]:
-    """A WHERE condition on customer `c` for one segment, with its parameters."""
-    p = _p()
+def _segment_sql(segment: str, t: Thresholds, p: Params) -> str:
+    """A WHERE condition on customer `c` for one segment; its values go into `p`."""
     mine = "o.customer_id = c.id AND NOT o.is_test"
     if segment == "vip":
         return (f"(SELECT COALESCE(SUM(o.amount_paid - o.amount_refunded), 0) FROM orders o "
-                f"WHERE {mine} AND o.currency = {p}) > {p}", [t.currency, t.vip_minor])
+                f"WHERE {mine} AND o.currency = {p(t.currency)}) > {p(t.vip_minor)}")
     if segment == "recent":
-        return f"EXISTS (SELECT 1 FROM orders o WHERE {mine} AND o.placed_at >= {p})", [
-            t.recent_since]
+        since = p(t.recent_since)
+        return f"EXISTS (SELECT 1 FROM orders o WHERE {mine} AND o.placed_at >= {since})"
     if segment == "inactive":
-        return (f"c.registered_at <= {p} AND NOT EXISTS "
-                f"(SELECT 1 FROM orders o WHERE {mine} AND o.placed_at > {p})",
-                [t.inactive_since, t.inactive_since])
+        since = p(t.inactive_since)
+        return (f"c.registered_at <= {since} AND NOT EXISTS "
+                f"(SELECT 1 FROM orders o WHERE {mine} AND o.placed_at > {since})")
     if segment == "subscribers":
-        return "c.marketing_consent", []
+        return "c.marketing_consent"
     if segment == "first":
-        return f"(SELECT COUNT(*) FROM orders o WHERE {mine}) = 1", []
+        return f"(SELECT COUNT(*) FROM orders o WHERE {mine}) = 1"
     raise ValidationError(f"unknown segment {segment!r}; segments are {', '.join(SEGMENTS)}")
 
 
@@ -256,34 +256,32 @@ def _prefix_bounds(word: str) -> tuple[str, str]:
     return word, word[:-1] + chr(ord(word[-1]) + 1)
 
 
-def _text_sql(text: str) -> tuple[list[str], list[Any]]:
+def _text_sql(text: str, p: Params) -> list[str]:
     """Conditions for a free-text search: trigram index for words of 3+ characters, a prefix
     match on indexed name and email columns for shorter ones."""
-    p = _p()
     conds: list[str] = []
-    params: list[Any] = []
     long_words = [w for w in text.split() if len(w) >= 3]
     for word in (w for w in text.split() if len(w) < 3):
         if long_words:  # the long words narrow through the index; check the rest in the row
-            conds.append(f"lower(c.search_text) LIKE {p} ESCAPE '\\'")
-            params.append(f"%{_like_escape(word)}%")
+            pattern = p(f"%{_like_escape(word)}%")
+            conds.append(f"lower(c.search_text) LIKE {pattern} ESCAPE '\\'")
             continue
         low, high = _prefix_bounds(word)
+        lo, hi = p(low), p(high)
         conds.append(
-            f"((lower(c.last_name) >= {p} AND lower(c.last_name) < {p}) OR "
-            f"(lower(c.first_name) >= {p} AND lower(c.first_name) < {p}) OR "
-            f"(c.email_key >= {p} AND c.email_key < {p}))")
-        params += [low, high] * 3
+            f"((lower(c.last_name) >= {lo} AND lower(c.last_name) < {hi}) OR "
+            f"(lower(c.first_name) >= {lo} AND lower(c.first_name) < {hi}) OR "
+            f"(c.email_key >= {lo} AND c.email_key < {hi}))")
     if long_words:
         if is_sqlite():
             match = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)
-            conds.append(f"c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH {p})")
-            params.append(match)
+            conds.append(
+                f"c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH {p(match)})")
         else:
             for word in long_words:
-                conds.append(f"lower(c.search_text) LIKE {p} ESCAPE '\\'")
-                params.append(f"%{_like_escape(word)}%")
-    return conds, params
+                conds.append(
+                    f"lower(c.search_text) LIKE {p(f'%{_like_escape(word)}%')} ESCAPE '\\'")
+    return conds
 
 
 def _like_escape(word: str) -> str:
@@ -291,22 +289,17 @@ def _like_escape(word: str) -> str:
     return word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _where(f: CustomerFilter, t: Thresholds) -> tuple[list[str], list[Any]]:
-    p = _p()
-    conds, params = _text_sql(f.text)
+def _where(f: CustomerFilter, t: Thresholds, p: Params) -> list[str]:
+    conds = _text_sql(f.text, p)
     if f.status:
-        conds.append(f"c.status = {p}")
-        params.append(check_status(f.status))
+        conds.append(f"c.status = {p(check_status(f.status))}")
     else:
         conds.append("c.status <> 'deleted'")
     if f.group_id is not None:
-        conds.append(f"c.group_id = {p}")
-        params.append(f.group_id)
+        conds.append(f"c.group_id = {p(f.group_id)}")
     if f.segment:
-        sql, extra = _segment_sql(check_segment(f.segment), t)
-        conds.append(sql)
-        params += extra
-    return conds, params
+        conds.append(_segment_sql(check_segment(f.segment), t, p))
+    return conds
 
 
 def _dt(value: Any) -> dt.datetime | None:
@@ -321,20 +314,19 @@ def customer_page(shop: Shop, f: CustomerFilter, cursor: str | None = None, limi
                   backwards: bool = False, now: dt.datetime | None = None) -> CustomerPage:
     """One page of customers, newest first, by keyset on id (never OFFSET)."""
     t = thresholds(shop, now)
-    conds, params = _where(f, t)
-    p = _p()
+    p = Params()
+    conds = _where(f, t, p)
     if cursor is not None:
         try:
             after = int(cursor)
         except ValueError:
             raise ValidationError(f"bad page cursor {cursor!r}") from None
-        conds.append(f"c.id {'>' if backwards else '<'} {p}")
-        params.append(after)
+        conds.append(f"c.id {'>' if backwards else '<'} {p(after)}")
     order = "ASC" if backwards else "DESC"
     sql = (f"SELECT c.id, c.first_name, c.last_name, c.email, c.status, g.name "
            f"FROM customer c LEFT JOIN customer_group g ON g.id = c.group_id "
            f"WHERE {' AND '.join(conds)} ORDER BY c.id {order} LIMIT {int(limit) + 1}")
-    rows = list(db.execute_sql(sql, params).fetchall())
+    rows = list(db.execute_sql(sql, p).fetchall())
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -360,30 +352,31 @@ def _stats(ids: Sequence[int], currency: str) -> dict[int, tuple[int, int, dt.da
     """Order count, spent and last order time of a page of customers, in one query."""
     if not ids:
         return {}
-    p = _p()
-    sql = (f"SELECT o.customer_id, COUNT(*), COALESCE(SUM(CASE WHEN o.currency = {p} "
+    p = Params()
+    sql = (f"SELECT o.customer_id, COUNT(*), COALESCE(SUM(CASE WHEN o.currency = {p(currency)} "
            f"THEN o.amount_paid - o.amount_refunded ELSE 0 END), 0), MAX(o.placed_at) "
-           f"FROM orders o WHERE o.customer_id IN ({', '.join([p] * len(ids))}) "
+           f"FROM orders o WHERE o.customer_id IN ({', '.join(p(i) for i in ids)}) "
            f"AND NOT o.is_test GROUP BY o.customer_id")
     return {int(r[0]): (int(r[1]), int(r[2]), _dt(r[3]))
-            for r in db.execute_sql(sql, [currency, *ids]).fetchall()}
+            for r in db.execute_sql(sql, p).fetchall()}
 
 
 def customer_count(shop: Shop, f: CustomerFilter, now: dt.datetime | None = None) -> int:
-    conds, params = _where(f, thresholds(shop, now))
+    p = Params()
+    conds = _where(f, thresholds(shop, now), p)
     sql = f"SELECT COUNT(*) FROM customer c WHERE {' AND '.join(conds)}"
-    return int(db.execute_sql(sql, params).fetchone()[0])
+    return int(db.execute_sql(sql, p).fetchone()[0])
 
 
 def segment_ids(shop: Shop, segment: str, now: dt.datetime | None = None,
                 include_inactive_accounts: bool = False) -> list[int]:
     """Every customer id in a segment (active accounts only unless told), ascending; for
     filters here and for the newsletter."""
-    t = thresholds(shop, now)
-    sql, params = _segment_sql(check_segment(segment), t)
+    p = Params()
+    sql = _segment_sql(check_segment(segment), thresholds(shop, now), p)
     status = "c.status <> 'deleted'" if include_inactive_accounts else "c.status = 'active'"
     query = f"SELECT c.id FROM customer c WHERE {status} AND {sql} ORDER BY c.id"
-    return [int(r[0]) for r in db.execute_sql(query, params).fetchall()]
+    return [int(r[0]) for r in db.execute_sql(query, p).fetchall()]
 
 
 def segment_counts(shop: Shop, now: dt.datetime | None = None) -> dict[str, int]:

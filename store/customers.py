@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,22 +11,21 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from store.errors import NotFound, Refused, ValidationError
+from store.contact import check_address, normalise_email
+from store.errors import Conflict, NotFound, Refused, ValidationError
 from store.models import (
     Address,
     Customer,
     CustomerEvent,
     CustomerGroup,
     Order,
-    Outbox,
     db,
     utcnow,
 )
 from store.operators import Actor, require
-from store.outbox import Mail, enqueue
+from store.outbox import Mail, enqueue, withdraw_customer
 from store.shop import Shop
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STATUSES = ("active", "suspended", "denied", "deleted")
 LANGUAGES = ("en", "fr")
 
@@ -36,14 +34,6 @@ LANGUAGES = ("en", "fr")
 class CustomerRef:
     id: int
     email: str
-
-
-def normalise_email(email: str) -> str:
-    """A trimmed email, or a ValidationError saying what is wrong with it."""
-    email = email.strip()
-    if not _EMAIL.match(email):
-        raise ValidationError(f"{email!r} is not a valid email address (like ann@example.com)")
-    return email
 
 
 def customer_search_text(c: Customer | Mapping[str, Any], city: str = "") -> str:
@@ -131,9 +121,7 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
             updated_by=actor.login,
         )
         if address:
-            from store.orders import _check_address
-
-            _check_address(address)
+            check_address(address)
             for kind in ("billing", "shipping"):
                 Address.create(customer=customer.id, kind=kind, **dict(address))
         _refresh_search(customer)
@@ -185,8 +173,6 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
 
 
 def _conflict(customer: Customer) -> Exception:
-    from store.errors import Conflict
-
     who = customer.updated_by or "another operator"
     return Conflict(f"customer {customer.email} was changed by {who} "
                     "since you opened it; reload and try again")
@@ -244,13 +230,11 @@ def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
                 fields: Mapping[str, str]) -> None:
     """Add or edit a customer's address; orders keep the copies they were placed with."""
     require(actor, "customers")
-    from store.orders import _check_address
-
     if kind not in ("billing", "shipping"):
         raise ValidationError("address kind must be billing or shipping")
     if not any(str(v).strip() for v in fields.values()):
         raise ValidationError("the address is empty: fill in at least a street, city or country")
-    _check_address(fields)
+    check_address(fields)
     with db.atomic():
         customer = _get(customer_id)
         address = Address.get_or_none(Address.customer == customer.id, Address.kind == kind)
@@ -281,8 +265,7 @@ def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body:
 def _erase(customer: Customer, actor: Actor) -> None:
     """Erase personal data; orders keep their own copies (for the accounts)."""
     Address.delete().where(Address.customer == customer.id).execute()
-    Outbox.update(state="cancelled", last_error="customer erased").where(
-        Outbox.customer == customer.id, Outbox.state == "queued").execute()
+    withdraw_customer(customer.id, "customer erased")
     CustomerEvent.update(message="", data="{}").where(
         CustomerEvent.customer == customer.id, CustomerEvent.kind.in_(["note", "mail"])).execute()
     CustomerEvent.update(data="{}").where(  # old and new names, emails, phones, addresses

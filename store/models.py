@@ -4,13 +4,16 @@ Times are naive UTC. Only `store` writes these tables; the TUI reads frozen rows
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from peewee import (
     AutoField,
     BooleanField,
+    Case,
     CharField,
     DatabaseProxy,
     DateTimeField,
+    Expression,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -212,6 +215,27 @@ class Outbox(BaseModel):
     hold_until = DateTimeField(null=True)
     message_id = CharField(default="")
     sent_at = DateTimeField(null=True)
+
+
+MAIL_STATES = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled")
+
+
+def mail_held(table: Any, now: dt.datetime) -> Expression:
+    """A queued mail still inside its undo window: shown as "held", claimed by no worker.
+    The one definition of held; `table` is Outbox or an alias of it."""
+    return (table.state == "queued") & table.hold_until.is_null(False) & (table.hold_until > now)
+
+
+def mail_shown_state(table: Any, now: dt.datetime) -> Case:
+    """The state an operator sees: "held" for a held mail, else the stored state."""
+    return Case(None, [(mail_held(table, now), "held")], table.state)
+
+
+def shown_state(state: str, hold_until: dt.datetime | None, now: dt.datetime) -> str:
+    """mail_shown_state for a row already read."""
+    if state == "queued" and hold_until is not None and hold_until > now:
+        return "held"
+    return state
 
 
 class Counter(BaseModel):

@@ -1,19 +1,35 @@
-"""The store's side of mail: outbox rows written in the same transaction as the change."""
+"""The outbox's state machine: the only module that changes an outbox row's state.
+
+A mail is queued in the same transaction as the change it tells of (`enqueue`), may be held
+for an undo window (`hold_until`: queued but not yet due, shown as "held"), is leased by a
+delivery worker (`claim`: sending), then recorded (`mark`: sent, queued again with backoff,
+failed, dead) or given back (`release`). Operators retry, cancel and resend; an undo or a
+deleted order withdraws what is not yet sent.
+
+    queued --claim--> sending --mark--> sent | queued (retry later) | failed | dead
+    queued/held --withdraw/cancel--> cancelled        failed/dead --retry--> queued
+
+Written-out SQL (see store.sql) where a statement runs for hundreds of rows at a time:
+marking a batch of sends, withdrawing a batch's mails."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import Case, fn
+from peewee import SQL, Case
 
-from store.errors import NotFound, Refused, ValidationError
-from store.models import Order, Outbox, db, utcnow
+from store import db as dbmod
+from store.errors import NotFound, Refused
+from store.models import Order, Outbox, db, mail_held, utcnow
 from store.operators import Actor, require
+from store.outbox_queries import OutboxRow, get_mail
+from store.sql import Params, id_source, id_value, insert_rows
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,14 @@ class Mail:
     customer_id: int | None = None
     batch: str | None = None
     hold_until: dt.datetime | None = None
+
+
+def order_payload(order: Order | Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The payload of a mail about an order: its id and code, plus what the event adds."""
+    get = order.get if isinstance(order, Mapping) else lambda k: getattr(order, k)
+    payload = {"order_id": get("id"), "code": get("code")}
+    payload.update(extra)
+    return payload
 
 
 def enqueue(mails: Iterable[Mail]) -> int:
@@ -53,139 +77,210 @@ def enqueue(mails: Iterable[Mail]) -> int:
         for m in mails
         if m.recipient
     ]
-    from store.bulk import insert_rows
-
     insert_rows(Outbox, rows)
     return len(rows)
 
 
-def withdraw_batch(batch: str) -> int:
-    """Cancel the not-yet-sent mails of a batch (undo); returns how many were withdrawn."""
-    return int(
-        Outbox.update(state="cancelled", updated_at=utcnow(), last_error="withdrawn by undo")
-        .where(Outbox.batch == batch, Outbox.state == "queued")
-        .execute()
-    )
+# ----- withdrawing what is not yet sent ------------------------------------------------------
+
+def withdraw_batch(batch: str, reason: str = "withdrawn by undo",
+                   order_ids: Sequence[int] | None = None) -> int:
+    """Cancel the not-yet-sent mails of a batch (undo), or only those of `order_ids`; how
+    many were withdrawn."""
+    params = Params()
+    sql = (f"UPDATE outbox SET state = 'cancelled', updated_at = {params(utcnow())}, "
+           f"last_error = {params(reason)} WHERE batch = {params(batch)} AND state = 'queued'")
+    if order_ids is not None:
+        if not order_ids:
+            return 0
+        params["ids"] = id_value(order_ids)
+        sql += f" AND order_id IN (SELECT value FROM {id_source('ids')})"
+    return int(db.execute_sql(sql, params).rowcount)
 
 
-# ----- what operators see and do with the outbox ---------------------------------------------
+def withdraw_order(order_id: int, reason: str) -> int:
+    """Cancel every mail of an order not yet sent (a deleted test order)."""
+    return int(Outbox.update(state="cancelled", last_error=reason, updated_at=utcnow())
+               .where(Outbox.order == order_id, Outbox.state == "queued").execute())
 
-STATES = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled")
 
+def withdraw_customer(customer_id: int, reason: str) -> int:
+    """Cancel every mail to a customer not yet sent (an erased account)."""
+    return int(Outbox.update(state="cancelled", last_error=reason, updated_at=utcnow())
+               .where(Outbox.customer == customer_id, Outbox.state == "queued").execute())
+
+
+# ----- delivery: claim, release, mark --------------------------------------------------------
 
 @dataclass(frozen=True)
-class OutboxRow:
-    """One outbox line as the outbox screen and `backroom outbox list` show it."""
+class Claimed:
+    """An outbox row a worker holds the lease of."""
 
     id: int
     kind: str
     recipient: str
-    subject: str
     language: str
-    state: str  # as shown: a queued mail still inside its undo window is "held"
+    payload: str
     order_id: int | None
-    order_code: str
     customer_id: int | None
     attempts: int
-    last_error: str
-    created_at: dt.datetime
-    next_attempt_at: dt.datetime | None
-    hold_until: dt.datetime | None
-    sent_at: dt.datetime | None
     message_id: str
 
 
 @dataclass(frozen=True)
-class OutboxPage:
-    rows: tuple[OutboxRow, ...]
-    next_cursor: str | None  # opaque; None at the end
+class Outcome:
+    """What became of one claimed mail."""
+
+    id: int
+    attempts: int
+    result: str  # sent, temporary, permanent, released (not tried: give it back)
+    subject: str = ""
+    error: str = ""
+    at: dt.datetime = field(default_factory=utcnow)
 
 
-def _shown_state(state: str, hold_until: dt.datetime | None, now: dt.datetime) -> str:
-    if state == "queued" and hold_until is not None and hold_until > now:
-        return "held"
-    return state
+@dataclass
+class DeliveryStats:
+    """What one run of a delivery loop did; `backroom worker --once` prints it."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    released: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
+                f"{self.dead} dead, {self.released} released")
 
 
-def _state_filter(state: str, now: dt.datetime) -> Any:
-    held = Outbox.hold_until.is_null(False) & (Outbox.hold_until > now)
-    if state == "held":
-        return (Outbox.state == "queued") & held
-    if state == "queued":
-        return (Outbox.state == "queued") & ~held
-    if state not in STATES:
-        raise ValidationError(f"unknown mail state {state!r}; states are: {', '.join(STATES)}")
-    return Outbox.state == state
+def claim(owner: str, limit: int, lease_seconds: float, domain: str = "backroom",
+          due_before: dt.datetime | None = None) -> list[Claimed]:
+    """Lease up to `limit` due rows: queued, due and not held, or sending with a lost lease.
 
-
-def outbox_counts() -> dict[str, int]:
-    """How many mails are in each state (held = queued inside an undo window); "_all" = total."""
+    SQLite: one BEGIN IMMEDIATE transaction around UPDATE ... RETURNING; PostgreSQL: the
+    subquery takes FOR UPDATE SKIP LOCKED, so concurrent workers claim disjoint rows. The
+    Message-ID is fixed here, on first claim, so every retry reuses it. `due_before` (a run
+    of `--once`) leaves out mails that became due after it, so each is tried once a run."""
     now = utcnow()
-    held_case = Case(None, [((Outbox.state == "queued") & Outbox.hold_until.is_null(False)
-                             & (Outbox.hold_until > now), "held")], Outbox.state)
-    counts = dict.fromkeys(STATES, 0)
-    query = (Outbox.select(held_case.alias("shown"), fn.COUNT(Outbox.id).alias("n"))
-             .group_by(held_case).tuples())
-    for pair in query:
-        counts[str(pair[0])] = int(pair[1])  # type: ignore[index]
-    counts["_all"] = sum(counts.values())
-    return counts
+    due_at = min(now, due_before) if due_before is not None else now
+    due = (((Outbox.state == "queued") & (Outbox.next_attempt_at <= due_at)
+            & ~mail_held(Outbox, now))
+           | ((Outbox.state == "sending") & (Outbox.lease_until < now)))
+    sub = (Outbox.select(Outbox.id).where(due)
+           .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+    if not dbmod.is_sqlite():
+        sub = sub.for_update(skip_locked=True)
+    suffix = f".{uuid.uuid4().hex[:12]}@{domain}>"
+    message_id = Case(None, [(Outbox.message_id == "",
+                              SQL(f"'<' || CAST(id AS TEXT) || {db.param}", [suffix]))],
+                      Outbox.message_id)
+    query = (Outbox.update(state="sending", lease_owner=owner,
+                           lease_until=now + dt.timedelta(seconds=lease_seconds),
+                           attempts=Outbox.attempts + 1, message_id=message_id, updated_at=now)
+             .where(Outbox.id.in_(sub))
+             .returning(Outbox.id, Outbox.kind, Outbox.recipient, Outbox.language,
+                        Outbox.payload, Outbox.order, Outbox.customer, Outbox.attempts,
+                        Outbox.message_id))
+    with db.atomic():
+        rows = list(query.tuples().execute())
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
-def outbox_page(state: str | None = None, cursor: str | None = None, limit: int = 100,
-                order_id: int | None = None) -> OutboxPage:
-    """Newest first, keyset-paged on id; `state` filters by shown state (None = all)."""
-    now = utcnow()
-    query = Outbox.select().order_by(Outbox.id.desc()).limit(limit + 1)
-    if state:
-        query = query.where(_state_filter(state, now))
-    if order_id is not None:
-        query = query.where(Outbox.order == order_id)
-    if cursor:
-        try:
-            before = int(cursor)
-        except ValueError:
-            raise ValidationError(f"bad outbox cursor {cursor!r}") from None
-        query = query.where(Outbox.id < before)
-    mails = list(query)
-    order_ids = {m.order_id for m in mails if m.order_id is not None}
-    codes: dict[int, str] = {}
-    if order_ids:
-        query_codes = Order.select(Order.id, Order.code).where(Order.id.in_(list(order_ids)))
-        codes = {int(i): str(c) for i, c in query_codes.tuples()}  # type: ignore[misc,has-type]
-    rows = [_row(mail, codes.get(mail.order_id or 0, ""), now) for mail in mails]
-    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
-    return OutboxPage(tuple(rows[:limit]), next_cursor)
+def release(ids: Sequence[int], owner: str) -> int:
+    """Give rows back to the queue untried (a clean stop), keeping their Message-ID."""
+    if not ids:
+        return 0
+    with db.atomic():
+        return int(Outbox.update(state="queued", lease_until=None, lease_owner="",
+                                 attempts=Outbox.attempts - 1, updated_at=utcnow())
+                   .where(Outbox.id.in_(list(ids)), Outbox.lease_owner == owner,
+                          Outbox.state == "sending").execute())
 
 
-def _row(mail: Outbox, code: str, now: dt.datetime) -> OutboxRow:
-    return OutboxRow(
-        id=mail.id, kind=mail.kind, recipient=mail.recipient, subject=mail.subject,
-        language=mail.language, state=_shown_state(mail.state, mail.hold_until, now),
-        order_id=mail.order_id, order_code=code or "", customer_id=mail.customer_id,
-        attempts=mail.attempts, last_error=mail.last_error, created_at=mail.created_at,
-        next_attempt_at=mail.next_attempt_at, hold_until=mail.hold_until, sent_at=mail.sent_at,
-        message_id=mail.message_id,
-    )
+MAX_BACKOFF = 6 * 3600
 
 
-def get_mail(outbox_id: int) -> OutboxRow:
+def backoff_delay(attempts: int, base: float) -> float:
+    """Exponential backoff with jitter: base * 2^(attempts-1), scaled by 0.5..1.0."""
+    if base <= 0:
+        return 0.0
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF) * random.uniform(0.5, 1.0)
+
+
+def mark(outcomes: Sequence[Outcome], owner: str, max_attempts: int, backoff: float,
+         stats: DeliveryStats | None = None, jitter: float = 1.0) -> DeliveryStats:
+    """Record sends and failures. Only the claims this worker still holds are touched: the
+    row is still leased to it, and not claimed again since (its attempts are the claim's)."""
+    stats = stats if stats is not None else DeliveryStats()
+    sent = [o for o in outcomes if o.result == "sent"]
+    with db.atomic():
+        for start in range(0, len(sent), 500):  # the common case: one statement per 500
+            chunk = sent[start:start + 500]
+            _mark_sent(chunk, owner)
+            stats.sent += len(chunk)
+        for o in outcomes:
+            if o.result != "sent":
+                _mark_one(o, owner, max_attempts, backoff, stats)
+    return stats
+
+
+def _mark_one(o: Outcome, owner: str, max_attempts: int, backoff: float,
+              stats: DeliveryStats) -> None:
+    mine = ((Outbox.id == o.id) & (Outbox.lease_owner == owner)
+            & (Outbox.state == "sending") & (Outbox.attempts == o.attempts))
+    changes: dict[Any, Any] = {Outbox.lease_until: None, Outbox.lease_owner: "",
+                               Outbox.updated_at: o.at}
+    if o.subject and o.result != "released":
+        changes[Outbox.subject] = o.subject[:250]
+    if o.result == "released":  # due again from now: not re-claimed by this --once run
+        changes.update({Outbox.state: "queued", Outbox.attempts: Outbox.attempts - 1,
+                        Outbox.next_attempt_at: o.at})
+        stats.released += 1
+    elif o.result == "permanent":
+        changes.update({Outbox.state: "failed", Outbox.last_error: o.error[:2000]})
+        stats.failed += 1
+    elif o.attempts >= max_attempts:
+        changes.update({Outbox.state: "dead", Outbox.last_error: (
+            f"gave up after {o.attempts} attempts: {o.error}")[:2000]})
+        stats.dead += 1
+    else:
+        delay = backoff_delay(o.attempts, backoff)
+        changes.update({Outbox.state: "queued", Outbox.last_error: o.error[:2000],
+                        Outbox.next_attempt_at: o.at + dt.timedelta(seconds=delay)})
+        stats.retried += 1
+    Outbox.update(changes).where(mine).execute()
+
+
+def _mark_sent(chunk: Sequence[Outcome], owner: str) -> None:
+    """One UPDATE ... FROM (VALUES (id, subject, attempts), ...) for many sent mails (SQLite
+    3.33+ and PostgreSQL): written out, since peewee built a CASE of hundreds of values more
+    slowly than the database ran it, and the database then tried the CASE row by row."""
+    p = Params()
+    at = chunk[-1].at
+    rows = ", ".join(f"({p(o.id)}, {p(o.subject[:250])}, {p(o.attempts)})" for o in chunk)
+    sql = (f'UPDATE outbox SET state = \'sent\', sent_at = {p(at)}, updated_at = {p(at)}, '
+           "last_error = '', lease_until = NULL, lease_owner = '', subject = v.column2 "
+           f"FROM (VALUES {rows}) AS v WHERE outbox.id = v.column1 "
+           f"AND outbox.attempts = v.column3 AND outbox.lease_owner = {p(owner)} "
+           "AND outbox.state = 'sending'")
+    db.execute_sql(sql, p)
+
+
+# ----- what operators do with a mail ---------------------------------------------------------
+
+def _mail_for_write(outbox_id: int) -> Outbox:
     mail = Outbox.get_or_none(Outbox.id == outbox_id)
     if mail is None:
         raise NotFound(f"no mail #{outbox_id} in the outbox")
-    code = ""
-    if mail.order_id is not None:
-        code = Order.select(Order.code).where(Order.id == mail.order_id).scalar() or ""
-    return _row(mail, code, utcnow())
+    return mail
 
 
 def retry_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
     """Put a failed or dead mail back in the queue, due now, with a fresh count of attempts."""
     require(actor, "change_status")
     with db.atomic():
-        mail = Outbox.get_or_none(Outbox.id == outbox_id)
-        if mail is None:
-            raise NotFound(f"no mail #{outbox_id} in the outbox")
+        mail = _mail_for_write(outbox_id)
         if mail.state not in ("failed", "dead"):
             raise Refused(f"mail #{outbox_id} is {mail.state}; only a failed or dead mail "
                           "can be retried (use resend for a sent one)")
@@ -201,14 +296,11 @@ def cancel_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
     """Withdraw a mail that has not gone yet (queued, held, failed or dead): it is never sent."""
     require(actor, "change_status")
     with db.atomic():
-        mail = Outbox.get_or_none(Outbox.id == outbox_id)
-        if mail is None:
-            raise NotFound(f"no mail #{outbox_id} in the outbox")
+        mail = _mail_for_write(outbox_id)
         if mail.state not in ("queued", "failed", "dead"):
             raise Refused(f"mail #{outbox_id} is {mail.state}; only a mail not yet sent "
                           "(queued, held, failed, dead) can be cancelled")
-        now = utcnow()
-        Outbox.update(state="cancelled", updated_at=now,
+        Outbox.update(state="cancelled", updated_at=utcnow(),
                       last_error=f"cancelled by {actor.login}").where(
             Outbox.id == outbox_id, Outbox.state == mail.state).execute()
     return get_mail(outbox_id)
@@ -218,9 +310,7 @@ def resend_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
     """Queue a new copy of a mail (e.g. a status mail the customer lost); the original stays."""
     require(actor, "change_status")
     with db.atomic():
-        mail = Outbox.get_or_none(Outbox.id == outbox_id)
-        if mail is None:
-            raise NotFound(f"no mail #{outbox_id} in the outbox")
+        mail = _mail_for_write(outbox_id)
         if mail.state == "cancelled":
             raise Refused(f"mail #{outbox_id} was cancelled; it cannot be resent")
         key = f"resend:{outbox_id}:{uuid.uuid4().hex}"
@@ -228,3 +318,4 @@ def resend_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
                       order_id=mail.order_id, customer_id=mail.customer_id)])
         new_id = Outbox.select(Outbox.id).where(Outbox.idempotency_key == key).scalar()
     return get_mail(int(new_id))
+

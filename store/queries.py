@@ -16,10 +16,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from peewee import Case, ColumnBase, Expression, Tuple, fn
+from peewee import ColumnBase, Expression, Tuple, fn
 
 from store import db as dbmod
 from store import search
+from store.contact import ADDRESS_FIELDS
 from store.errors import BackroomError, NotFound, ValidationError
 from store.models import (
     Address,
@@ -29,14 +30,15 @@ from store.models import (
     Outbox,
     Payment,
     db,
+    mail_shown_state,
+    shown_state,
     utcnow,
 )
-from store.orders import ADDRESS_FIELDS
+from store.rules import delete_refusal, refund_cap
 from store.search import order_matches
 from store.workflow import Workflow
 
 SORTS = ("placed", "total", "status", "code")
-MAIL_STATES = ("queued", "held", "sent", "failed", "dead", "cancelled")
 
 
 # ----- what the queue asks and shows ---------------------------------------------------------
@@ -163,7 +165,8 @@ class OrderDetail:
     total: int
     amount_paid: int
     amount_refunded: int
-    refundable: int
+    refundable: int  # what a refund may still give back (store.rules)
+    delete_refusal: str  # why the order may not be deleted; '' when it may
     payment_method: str
     payment_reference: str
     shipping_method: str
@@ -348,9 +351,7 @@ def _may_walk(f: QueueFilter, limit: int | None) -> bool:
 
 def _mail_state(now: Any) -> Any:
     latest = Outbox.alias("latest")
-    state = Case(None, [((latest.state == "queued") & (latest.hold_until > now), "held")],
-                 latest.state)
-    return (latest.select(state).where(latest.order == Order.id)
+    return (latest.select(mail_shown_state(latest, now)).where(latest.order == Order.id)
             .order_by(latest.id.desc()).limit(1))
 
 
@@ -590,8 +591,7 @@ def order_detail(order_id: int) -> OrderDetail:
         for e in OrderEvent.select().where(OrderEvent.order == order_id).order_by(OrderEvent.id)
     )
     mails = tuple(
-        MailRow(m.id, m.kind, m.recipient,
-                "held" if m.state == "queued" and m.hold_until and m.hold_until > now else m.state,
+        MailRow(m.id, m.kind, m.recipient, shown_state(m.state, m.hold_until, now),
                 m.attempts, m.last_error, m.created_at, m.sent_at, m.hold_until)
         for m in Outbox.select().where(Outbox.order == order_id).order_by(Outbox.id)
     )
@@ -600,7 +600,8 @@ def order_detail(order_id: int) -> OrderDetail:
         currency=order.currency, subtotal=order.subtotal, tax=order.tax,
         shipping_cost=order.shipping_cost, discount=order.discount, total=order.total,
         amount_paid=order.amount_paid, amount_refunded=order.amount_refunded,
-        refundable=order.amount_paid - order.amount_refunded,
+        refundable=refund_cap(order.amount_paid, order.amount_refunded),
+        delete_refusal=delete_refusal(order.code, bool(order.is_test)),
         payment_method=order.payment_method, payment_reference=order.payment_reference,
         shipping_method=order.shipping_method, tracking_number=order.tracking_number,
         carrier=order.carrier, internal_reference=order.internal_reference,

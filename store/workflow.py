@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from store.errors import ConfigError
 
 REQUIREMENTS = ("tracking",)
+# Shipping methods whose orders never get a tracking number: the customer collects them.
+NO_TRACKING_METHODS = ("pickup",)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,38 @@ class Workflow:
 
     def final_keys(self) -> list[str]:
         return [s.key for s in self.statuses.values() if s.final]
+
+    def refunded_key(self) -> str | None:
+        """The status a full refund moves an order to, if the workflow has one."""
+        return next((s.key for s in self.statuses.values()
+                     if s.key == "refunded" or s.mail == "refunded"), None)
+
+    def shipping_keys(self) -> list[str]:
+        """Statuses that mean the parcel left: those that need a tracking number."""
+        return [s.key for s in self.statuses.values() if "tracking" in s.requires]
+
+    def targets(self, from_statuses: Iterable[str]) -> list[Status]:
+        """Every status that at least one of `from_statuses` may move to, in the order the
+        workflow lists them after each source (what a status picker offers)."""
+        keys: list[str] = []
+        for source in dict.fromkeys(from_statuses):
+            if source in self.statuses:
+                keys += [k for k in self.statuses[source].next if k not in keys]
+        return [self.statuses[k] for k in keys]
+
+    def needs(self, key: str, *, shipping_method: str | None = None,
+              tracking: str = "") -> tuple[str, ...]:
+        """What an order must be given to enter `key`: a tracking number, unless it has one
+        already or is collected by the customer (pickup). With shipping_method None (many
+        orders at once) the status's requirement is given as it is."""
+        status = self.statuses.get(key)
+        if status is None:
+            return ()
+        needed = list(status.requires)
+        if "tracking" in needed and (tracking or (shipping_method or "").strip().lower()
+                                     in NO_TRACKING_METHODS):
+            needed.remove("tracking")
+        return tuple(needed)
 
     def resolve(self, text: str) -> str:
         """A status key from its key, label or hotkey, case-insensitively."""

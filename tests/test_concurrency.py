@@ -9,7 +9,7 @@ import multiprocessing
 import pytest
 
 from store import db as dbmod
-from store import operators, orders
+from store import operators, orders, status
 from store.errors import Conflict
 from store.models import Order, OrderEvent
 from store.shop import open_shop
@@ -89,7 +89,7 @@ def test_second_operator_with_stale_version_gets_conflict(shop, admin) -> None:
     assert OrderEvent.select().where(OrderEvent.order == ref.id,
                                      OrderEvent.kind == "reference").count() == 1
 
-    result = orders.change_status(shop, bob, [ref.id], "cancelled",
+    result = status.change_status(shop, bob, [ref.id], "cancelled",
                                   expected_versions={ref.id: seen})
     assert not result.results[0].changed and "ann" in result.results[0].reason
     assert Order.get_by_id(ref.id).status == "awaiting_payment"

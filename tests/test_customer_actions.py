@@ -9,7 +9,7 @@ import json
 from peewee import fn
 
 from store import customer_queries as cq
-from store import customers, orders
+from store import customers, payments, status
 from store.models import Customer, Order, Payment
 from tests.factories import place
 
@@ -25,8 +25,8 @@ def test_delete_keeps_orders_and_totals_and_leaves_the_index(shop, admin, tmp_pa
                                     last_name="Stone").id
     refs = [place(shop, customer_id=ann, price=p) for p in (1000, 2500)]
     place(shop, customer_id=bob, price=700)
-    orders.change_status(shop, admin, [r.id for r in refs], "paid")
-    orders.refund(shop, admin, refs[0].id, 500, "scratched")
+    status.change_status(shop, admin, [r.id for r in refs], "paid")
+    payments.refund(shop, admin, refs[0].id, 500, "scratched")
 
     def books():
         return (Order.select().count(), Order.select(fn.SUM(Order.total)).scalar(),

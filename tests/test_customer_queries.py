@@ -9,7 +9,7 @@ import json
 import pytest
 
 from store import customer_queries as cq
-from store import customers, orders
+from store import customers, status
 from store.errors import PermissionDenied, ValidationError
 from store.models import Customer, Order, utcnow
 from tests.factories import place
@@ -24,7 +24,7 @@ def _order(shop, admin, customer_id, price, days_ago=0, paid=True, is_test=False
     ref = place(shop, customer_id=customer_id, price=price, is_test=is_test,
                 placed_at=utcnow() - dt.timedelta(days=days_ago))
     if paid:
-        orders.change_status(shop, admin, [ref.id], "paid")
+        status.change_status(shop, admin, [ref.id], "paid")
     return ref.id
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Static
 
-from store import customers
+from store import customers, status
 from store.models import Customer, CustomerEvent, CustomerGroup, Order, Outbox
 from tests.conftest import make_config
 from tests.factories import place
@@ -279,13 +279,12 @@ async def test_order_detail_opens_profile_and_back_returns(app_for, shop, admin)
 
 
 async def test_segment_key_filters_the_list(app_for, shop, admin):
-    from store import orders
 
     big = customers.create_customer(shop, admin, email="big@example.com", first_name="Big",
                                     last_name="Spender").id
     customers.create_customer(shop, admin, email="new@example.com", first_name="New",
                               last_name="Comer", marketing_consent=True)
-    orders.change_status(shop, admin, [place(shop, customer_id=big, price=900000).id], "paid")
+    status.change_status(shop, admin, [place(shop, customer_id=big, price=900000).id], "paid")
     app = app_for()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_customers(app, pilot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store import db as dbmod
-from store import demo, orders, queries
+from store import demo, orders, queries, status
 from store.errors import Refused
 from store.models import Address, Customer, Order, OrderEvent, Outbox, Payment
 from store.queries import QueueFilter
@@ -69,7 +69,7 @@ def test_demo_orders_are_searchable_and_workable(shop, admin):
     surname = order.customer_name.split()[-1]
     assert order.id in queries.matching_ids(QueueFilter(text=surname))
     assert orders.find_order(shop, order.code.lower()).id == order.id
-    orders.change_status(shop, admin, [order.id], "paid")
+    status.change_status(shop, admin, [order.id], "paid")
     assert queries.order_detail(order.id).status == "paid"
     # new orders continue the numbering
     from tests.factories import place

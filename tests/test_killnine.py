@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import sys, time
-from store import config, operators, orders
+from store import config, operators, status
 from store.models import Order
 from store.shop import open_shop
 shop = open_shop(config.from_mapping({"database": {"url": sys.argv[1]}}, "child", environ={}))
@@ -35,7 +35,7 @@ actor = operators.ensure_admin("ada")
 ids = [o.id for o in Order.select(Order.id)]
 print("ready", flush=True)
 start = time.perf_counter()
-result = orders.change_status(shop, actor, ids, "cancelled", notify=True, hold_mail=False)
+result = status.change_status(shop, actor, ids, "cancelled", notify=True, hold_mail=False)
 print("done", len(result.changed), round(time.perf_counter() - start, 3), flush=True)
 """
 

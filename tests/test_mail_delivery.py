@@ -15,7 +15,7 @@ from mailer import render
 from mailer.delivery import Deliverer
 from mailer.worker import deliver_once
 from store import config as configmod
-from store import customers, orders
+from store import customers, orders, outbox_queries, payments, status, undo
 from store import outbox as outboxmod
 from store.models import Outbox, utcnow
 from store.operators import STOREFRONT, Actor
@@ -60,16 +60,16 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
         shop: Shop, admin: Actor, smtp: Server, config: configmod.Config) -> None:
     o1 = place(shop, email="ann@example.com", payment_method="wire")
     deliver_until_settled(config)  # rendered at send time: still unpaid, so how to pay
-    for status, extra in (("awaiting_verification", {}), ("paid", {}),
-                          ("shipped", {"tracking": "6A123", "carrier": "Colissimo"}),
-                          ("completed", {})):
-        orders.change_status(shop, admin, [o1.id], status, hold_mail=False, **extra)
-    orders.refund(shop, admin, o1.id, 500, "damaged mug")
+    for to, extra in (("awaiting_verification", {}), ("paid", {}),
+                      ("shipped", {"tracking": "6A123", "carrier": "Colissimo"}),
+                      ("completed", {})):
+        status.change_status(shop, admin, [o1.id], to, hold_mail=False, **extra)
+    payments.refund(shop, admin, o1.id, 500, "damaged mug")
     orders.add_note(shop, admin, o1.id, "Your mug <b>was</b> re-sent", visible=True)
     zoe = customers.create_customer(shop, admin, email="zoe@example.fr", first_name="Zoé",
                                     last_name="Martin", language="fr")
     o2 = place(shop, customer_id=zoe.id)
-    orders.change_status(shop, admin, [o2.id], "cancelled", hold_mail=False)
+    status.change_status(shop, admin, [o2.id], "cancelled", hold_mail=False)
     customers.send_one_off(shop, admin, zoe.id, "Une question", "Bonjour Zoé")
     gone = customers.create_customer(shop, admin, email="gone@example.com", first_name="Gus",
                                      last_name="Gone")
@@ -78,7 +78,7 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
 
     deliver_until_settled(config)
 
-    rows = {r.id: r for r in outboxmod.outbox_page(None, None, 500).rows}
+    rows = {r.id: r for r in outbox_queries.outbox_page(None, None, 500).rows}
     assert {r.state for r in rows.values()} == {"sent"}
     assert len(smtp.received) == len(rows)
     assert {kind_of(m) for m in smtp.received} == set(render.EVENTS)
@@ -125,13 +125,13 @@ def test_smtp_down_then_up_mails_wait_then_all_arrive(db_url: str) -> None:
         place(shop, email=f"c{i}@example.com")
     stats = deliver_once(config)
     assert stats.sent == 0
-    waiting = outboxmod.outbox_page("queued", None, 100).rows
+    waiting = outbox_queries.outbox_page("queued", None, 100).rows
     assert len(waiting) == 10
     assert all("cannot reach" in r.last_error and r.attempts >= 1 for r in waiting)
     server = Server(port).start()
     try:
         deliver_until_settled(config)
-        assert outboxmod.outbox_counts()["sent"] == 10
+        assert outbox_queries.outbox_counts()["sent"] == 10
         ids = Counter(m["Message-ID"] for m in server.received)
         assert len(ids) == 10 and set(ids.values()) == {1}
     finally:
@@ -179,7 +179,7 @@ def test_drop_after_data_gives_at_most_two_deliveries_with_one_message_id(
     config = config.with_values("mail", batch_size=1)
     place(shop, email="ann@example.com")
     deliver_until_settled(config)
-    assert outboxmod.outbox_counts()["sent"] == 3
+    assert outbox_queries.outbox_counts()["sent"] == 3
     ids = Counter(m["Message-ID"] for m in smtp.received)
     assert len(ids) == 3  # customer, shop, admin; the dropped one came twice at most
     assert max(ids.values()) == 2 and min(ids.values()) == 1
@@ -200,7 +200,7 @@ def test_two_workers_deliver_each_mail_exactly_once(shop: Shop, smtp: Server,
     deliver_until_settled(config)
     ids = Counter(m["Message-ID"] for m in smtp.received)
     assert len(ids) == 180 and set(ids.values()) == {1}
-    assert outboxmod.outbox_counts()["sent"] == 180
+    assert outbox_queries.outbox_counts()["sent"] == 180
 
 
 def test_a_lease_that_ran_out_while_rendering_is_given_back_not_sent(
@@ -234,13 +234,13 @@ def test_a_lease_that_ran_out_while_rendering_is_given_back_not_sent(
 def test_held_mail_is_not_sent_before_its_hold(shop: Shop, admin: Actor, smtp: Server,
                                                config: configmod.Config) -> None:
     order = place(shop, email="ann@example.com")
-    change = orders.change_status(shop, admin, [order.id], "paid")  # held for the undo window
+    change = status.change_status(shop, admin, [order.id], "paid")  # held for the undo window
     deliver_until_settled(config)
-    assert outboxmod.outbox_counts()["held"] == 1
+    assert outbox_queries.outbox_counts()["held"] == 1
     assert [kind_of(m) for m in smtp.received if m["To"] == "ann@example.com"] == [
         "order_placed"]
-    orders.undo(shop, admin, change.batch)
-    assert outboxmod.outbox_counts()["cancelled"] == 1
+    undo.undo(shop, admin, change.batch)
+    assert outbox_queries.outbox_counts()["cancelled"] == 1
 
 
 def test_starttls_with_a_self_signed_certificate(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -276,7 +276,7 @@ def test_starttls_with_a_self_signed_certificate(db_url: str, tmp_path) -> None:
         place(shop, email="bob@example.com")
         untrusting = config.with_values("smtp", ca_file="")
         deliver_once(untrusting)
-        waiting = outboxmod.outbox_page("queued", None, 10).rows
+        waiting = outbox_queries.outbox_page("queued", None, 10).rows
         assert waiting and all(re.search(r"certif", r.last_error, re.I) for r in waiting)
     finally:
         server.stop()
@@ -291,7 +291,7 @@ def test_temporary_failures_end_dead_after_max_attempts(db_url: str) -> None:
     place(shop, email="ann@example.com")
     deliver_once(config)
     deliver_once(config)
-    rows = outboxmod.outbox_page(None, None, 10).rows
+    rows = outbox_queries.outbox_page(None, None, 10).rows
     assert {r.state for r in rows} == {"dead"}
     assert all(r.attempts == 2 and "gave up after 2 attempts" in r.last_error for r in rows)
 

@@ -15,6 +15,7 @@ import pytest
 import tomli_w
 
 from store import outbox as outboxmod
+from store import outbox_queries
 from store.errors import PermissionDenied, Refused
 from store.models import Outbox
 from store.operators import Actor
@@ -106,15 +107,15 @@ def test_sigterm_stops_cleanly_without_losing_a_claimed_mail(db_url: str, tmp_pa
 def test_counts_pages_retry_cancel_resend(shop: Shop, admin: Actor, clerk: Actor,
                                           viewer: Actor) -> None:
     refs = [place(shop, email=f"c{i}@example.com") for i in range(3)]
-    counts = outboxmod.outbox_counts()
+    counts = outbox_queries.outbox_counts()
     assert counts["queued"] == 6 and counts["_all"] == 6
-    first = outboxmod.outbox_page(None, None, 4)
+    first = outbox_queries.outbox_page(None, None, 4)
     assert len(first.rows) == 4 and first.next_cursor
-    rest = outboxmod.outbox_page(None, first.next_cursor, 4)
+    rest = outbox_queries.outbox_page(None, first.next_cursor, 4)
     assert len(rest.rows) == 2 and rest.next_cursor is None
     assert [r.id for r in first.rows + rest.rows] == sorted(
         (r.id for r in first.rows + rest.rows), reverse=True)
-    mine = outboxmod.outbox_page(None, None, 10, order_id=refs[0].id).rows
+    mine = outbox_queries.outbox_page(None, None, 10, order_id=refs[0].id).rows
     assert {r.order_code for r in mine} == {refs[0].code}
 
     customer_mail = next(r for r in mine if r.kind == "order_placed")
@@ -138,7 +139,7 @@ def test_counts_pages_retry_cancel_resend(shop: Shop, admin: Actor, clerk: Actor
     assert copy.id != retried.id and copy.state == "queued"
     assert (copy.kind, copy.recipient, copy.order_id) == (retried.kind, retried.recipient,
                                                            retried.order_id)
-    assert outboxmod.outbox_counts()["sent"] == 1
+    assert outbox_queries.outbox_counts()["sent"] == 1
 
 
 def test_run_blocking_delivers_in_a_thread_and_stops_when_told(db_url: str) -> None:

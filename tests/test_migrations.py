@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from store import db as dbmod
-from store import models, operators, orders
+from store import models, operators, orders, status
 from store.errors import DatabaseError
 from store.models import Order, OrderEvent, Outbox
 from store.shop import Shop, open_shop
@@ -29,7 +29,7 @@ def _older(url: str) -> Shop:
     assert dbmod.runner(database).up(target="0001_initial") == ["0001_initial"]
     shop = Shop(make_config(url), DEFAULT)
     ref = place(shop)
-    orders.change_status(shop, operators.ensure_admin("ada"), [ref.id], "paid")
+    status.change_status(shop, operators.ensure_admin("ada"), [ref.id], "paid")
     dbmod.close()
     return shop
 

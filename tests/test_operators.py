@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from store import customers, operators, orders
+from store import customers, operators, orders, payments, status
 from store import db as dbmod
 from store.errors import PermissionDenied, UnknownOperator, ValidationError
 from store.models import CustomerGroup, Order, OrderEvent, Outbox
@@ -24,9 +24,9 @@ def _setup(shop: Shop, admin: Actor) -> dict[str, int]:
     """An order ready for every action, a customer and a group."""
     new = place(shop)
     paid = place(shop)
-    orders.change_status(shop, admin, [paid.id], "paid")
+    status.change_status(shop, admin, [paid.id], "paid")
     done = place(shop)
-    orders.change_status(shop, admin, [done.id], "cancelled")
+    status.change_status(shop, admin, [done.id], "cancelled")
     test = place(shop, is_test=True)
     cust = customers.create_customer(shop, admin, email="c@example.com", first_name="C",
                                      last_name="D")
@@ -38,12 +38,12 @@ def _setup(shop: Shop, admin: Actor) -> dict[str, int]:
 
 # action -> (least role, call)
 ACTIONS: dict[str, tuple[str, Callable[[Shop, Actor, dict[str, int]], Any]]] = {
-    "change_status": ("clerk", lambda s, a, x: orders.change_status(s, a, [x["new"]], "cancelled")),
+    "change_status": ("clerk", lambda s, a, x: status.change_status(s, a, [x["new"]], "cancelled")),
     "add_note": ("clerk", lambda s, a, x: orders.add_note(s, a, x["new"], "hello")),
     "set_tracking": ("clerk", lambda s, a, x: orders.set_tracking(s, a, x["new"], "1Z")),
     "set_reference": ("clerk", lambda s, a, x: orders.set_reference(s, a, x["new"], "R1")),
-    "record_payment": ("manager", lambda s, a, x: orders.record_payment(s, a, x["new"], 100)),
-    "refund": ("manager", lambda s, a, x: orders.refund(s, a, x["paid"], 100, "damaged")),
+    "record_payment": ("manager", lambda s, a, x: payments.record_payment(s, a, x["new"], 100)),
+    "refund": ("manager", lambda s, a, x: payments.refund(s, a, x["paid"], 100, "damaged")),
     "edit_address": ("manager", lambda s, a, x: orders.edit_address(
         s, a, x["new"], "shipping", {"city": "Lyon"})),
     "edit_contact": ("manager", lambda s, a, x: orders.edit_contact(s, a, x["new"], phone="1")),
@@ -97,8 +97,8 @@ def test_each_role_may_do_exactly_its_actions(shop, admin, role: str) -> None:
 
 def test_admin_only_may_edit_a_shipped_order(shop, admin, manager) -> None:
     ref = place(shop)
-    orders.change_status(shop, admin, [ref.id], "paid")
-    orders.change_status(shop, admin, [ref.id], "shipped", tracking="1Z")
+    status.change_status(shop, admin, [ref.id], "paid")
+    status.change_status(shop, admin, [ref.id], "shipped", tracking="1Z")
     with pytest.raises(Exception, match="has shipped: only an admin"):
         orders.edit_address(shop, manager, ref.id, "shipping", {"city": "Lyon"})
     orders.edit_address(shop, admin, ref.id, "shipping", {"city": "Lyon"})

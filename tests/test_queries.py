@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from store import orders, queries
+from store import orders, payments, queries, status
 from store.errors import NotFound, ValidationError
 from store.queries import QueueFilter, parse_filter
 from store.workflow import DEFAULT
@@ -86,7 +86,7 @@ def test_paging_under_concurrent_inserts(shop, admin):
 def test_every_sort_pages_completely(shop, admin, sort, descending):
     refs = [place(shop, price=p, placed_at=BASE + dt.timedelta(minutes=i))
             for i, p in enumerate([500, 300, 500, 100, 900, 300, 700])]
-    orders.change_status(shop, admin, [refs[1].id, refs[4].id], "cancelled")
+    status.change_status(shop, admin, [refs[1].id, refs[4].id], "cancelled")
     f = QueueFilter(sort=sort, descending=descending)
     ids = _walk(f, 2)
     assert sorted(ids) == sorted(r.id for r in refs)
@@ -107,8 +107,8 @@ def test_filters_combine(shop, admin):
     a = place(shop, placed_at=BASE, payment_method="wire")
     b = place(shop, placed_at=BASE + dt.timedelta(days=1), payment_method="card", is_test=True)
     c = place(shop, placed_at=BASE + dt.timedelta(days=2), payment_method="wire")
-    orders.change_status(shop, admin, [a.id, b.id], "paid")
-    orders.change_status(shop, admin, [c.id], "cancelled")
+    status.change_status(shop, admin, [a.id, b.id], "paid")
+    status.change_status(shop, admin, [c.id], "cancelled")
 
     def ids(f: QueueFilter) -> set[int]:
         return {r.id for r in queries.queue_page(f).rows}
@@ -149,7 +149,7 @@ def test_customer_filter_and_neighbours(shop, admin):
 
 def test_mail_state_shows_latest_mail(shop, admin):
     ref = place(shop)
-    change = orders.change_status(shop, admin, [ref.id], "paid")
+    change = status.change_status(shop, admin, [ref.id], "paid")
     assert change.mails == 1
     assert queries.queue_page(QueueFilter()).rows[0].mail_state == "held"
     assert queries.queue_page(QueueFilter(), limit=1).rows[0].id == ref.id
@@ -157,8 +157,8 @@ def test_mail_state_shows_latest_mail(shop, admin):
 
 def test_order_detail(shop, admin):
     ref = place(shop, total_items=2, customer_note="ring twice")
-    orders.change_status(shop, admin, [ref.id], "paid")
-    orders.refund(shop, admin, ref.id, 100, "scratched")
+    status.change_status(shop, admin, [ref.id], "paid")
+    payments.refund(shop, admin, ref.id, 100, "scratched")
     orders.add_note(shop, admin, ref.id, "called the customer")
     detail = queries.order_detail(ref.id)
     assert detail.code == ref.code and detail.status == "paid"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store import db as dbmod
-from store import orders, queries, search
+from store import orders, queries, search, status
 from store.codes import format_code
 from store.errors import NotFound, ValidationError
 from store.orders import ItemInput
@@ -68,7 +68,7 @@ def test_one_or_two_characters_match_the_start_of_code_name_or_email(two):
 
 def test_search_combines_with_filters(shop, admin, two):
     a, b = two
-    orders.change_status(shop, admin, [a.id], "paid")
+    status.change_status(shop, admin, [a.id], "paid")
     assert found("example", statuses=("paid",)) == {a.id}
     page = queries.queue_page(QueueFilter(text="example", statuses=("awaiting_payment",)))
     assert [r.id for r in page.rows] == [b.id]
@@ -88,8 +88,8 @@ def test_index_follows_every_edit(shop, admin, two):
     assert found("Żółć") == set() and found("zolc@") == set()
     assert found("Øster") == {a.id} and found("zoe@exa") == {a.id}
     assert found("Gonçalves") == {b.id}     # the other order's entry is untouched
-    orders.change_status(shop, admin, [b.id], "paid")
-    orders.change_status(shop, admin, [b.id], "shipped", tracking="TRK-NEW-42")
+    status.change_status(shop, admin, [b.id], "paid")
+    status.change_status(shop, admin, [b.id], "shipped", tracking="TRK-NEW-42")
     assert found("TRK-NEW") == {b.id}
 
 

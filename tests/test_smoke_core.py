@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store import orders
+from store import orders, payments, status, undo
 from store.errors import Refused
 from store.models import Order, OrderEvent, Outbox
 from tests.factories import place
@@ -14,16 +14,16 @@ def test_place_pay_ship_refund(shop, admin):
     ref = place(shop)
     assert ref.code.startswith("BR-")
     assert Outbox.select().where(Outbox.order == ref.id).count() == 2  # customer + merchant
-    result = orders.change_status(shop, admin, [ref.id], "paid")
+    result = status.change_status(shop, admin, [ref.id], "paid")
     assert [r.changed for r in result.results] == [True]
     order = Order.get_by_id(ref.id)
     assert order.status == "paid" and order.amount_paid == order.total
-    refused = orders.change_status(shop, admin, [ref.id], "shipped")
+    refused = status.change_status(shop, admin, [ref.id], "shipped")
     assert refused.refused[0].reason == "Shipped needs a tracking number"
-    orders.change_status(shop, admin, [ref.id], "shipped", tracking="1Z999")
+    status.change_status(shop, admin, [ref.id], "shipped", tracking="1Z999")
     with pytest.raises(Refused, match="exceeds"):
-        orders.refund(shop, admin, ref.id, order.total + 1, "too much")
-    assert orders.refund(shop, admin, ref.id, order.total, "returned") is True
+        payments.refund(shop, admin, ref.id, order.total + 1, "too much")
+    assert payments.refund(shop, admin, ref.id, order.total, "returned") is True
     assert Order.get_by_id(ref.id).status == "refunded"
     kinds = [e.kind for e in OrderEvent.select().where(OrderEvent.order == ref.id)
              .order_by(OrderEvent.id)]
@@ -32,23 +32,23 @@ def test_place_pay_ship_refund(shop, admin):
 
 def test_undo_withdraws_held_mail(shop, admin):
     ref = place(shop)
-    change = orders.change_status(shop, admin, [ref.id], "cancelled")
+    change = status.change_status(shop, admin, [ref.id], "cancelled")
     held = Outbox.get(Outbox.batch == change.batch)
     assert held.hold_until is not None and held.state == "queued"
-    orders.undo(shop, admin, change.batch)
+    undo.undo(shop, admin, change.batch)
     assert Order.get_by_id(ref.id).status == "awaiting_payment"
     assert Outbox.get_by_id(held.id).state == "cancelled"
 
 
 def test_bulk_ship_fills_missing_tracking_only_and_undo_restores_it(shop, admin):
     has, lacks = place(shop), place(shop)
-    orders.change_status(shop, admin, [has.id, lacks.id], "paid")
+    status.change_status(shop, admin, [has.id, lacks.id], "paid")
     orders.set_tracking(shop, admin, has.id, "REAL-1", carrier="DHL")
-    change = orders.change_status(shop, admin, [has.id, lacks.id], "shipped", tracking="BULK-9")
+    change = status.change_status(shop, admin, [has.id, lacks.id], "shipped", tracking="BULK-9")
     assert len(change.changed) == 2
     assert Order.get_by_id(has.id).tracking_number == "REAL-1"
     assert Order.get_by_id(lacks.id).tracking_number == "BULK-9"
-    orders.undo(shop, admin, change.batch)
+    undo.undo(shop, admin, change.batch)
     assert Order.get_by_id(has.id).tracking_number == "REAL-1"
     assert Order.get_by_id(lacks.id).tracking_number == ""
     assert Order.get_by_id(lacks.id).status == "paid"
@@ -56,9 +56,9 @@ def test_bulk_ship_fills_missing_tracking_only_and_undo_restores_it(shop, admin)
 
 def test_one_order_tracking_replaces_and_undo_puts_the_old_back(shop, admin):
     ref = place(shop)
-    orders.change_status(shop, admin, [ref.id], "paid")
+    status.change_status(shop, admin, [ref.id], "paid")
     orders.set_tracking(shop, admin, ref.id, "TYPO-1")
-    change = orders.change_status(shop, admin, [ref.id], "shipped", tracking="GOOD-2")
+    change = status.change_status(shop, admin, [ref.id], "shipped", tracking="GOOD-2")
     assert Order.get_by_id(ref.id).tracking_number == "GOOD-2"
-    orders.undo(shop, admin, change.batch)
+    undo.undo(shop, admin, change.batch)
     assert Order.get_by_id(ref.id).tracking_number == "TYPO-1"

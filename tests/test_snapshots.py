@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from store import orders
+from store import status
 from tests.factories import place
 from tests.tui_support import make_app, settle
 
@@ -30,8 +30,8 @@ def snapshot_app(sqlite_url, tmp_path):
     refs = [place(shop, name=name, email=f"c{i}@example.com", total_items=1 + i % 3,
                   price=1500 + 250 * i, placed_at=BASE + dt.timedelta(hours=i))
             for i, name in enumerate(NAMES)]
-    orders.change_status(shop, admin, [refs[0].id, refs[1].id], "paid", hold_mail=False)
-    orders.change_status(shop, admin, [refs[2].id], "cancelled", hold_mail=False)
+    status.change_status(shop, admin, [refs[0].id, refs[1].id], "paid", hold_mail=False)
+    status.change_status(shop, admin, [refs[2].id], "cancelled", hold_mail=False)
     return make_app(config)
 
 

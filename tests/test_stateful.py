@@ -22,7 +22,7 @@ from hypothesis.stateful import (
 )
 
 from store import db as dbmod
-from store import operators, orders
+from store import operators, orders, payments, status, undo
 from store.errors import NotFound, Refused
 from store.models import Order, OrderEvent
 from store.shop import open_shop
@@ -88,7 +88,7 @@ class OrderWorkflow(RuleBasedStateMachine):
     def change_status(self, ids: list[int], to: str, tracking: str | None,
                       replace: bool | None) -> str:
         before = {i: Order.get_by_id(i) for i in ids}
-        change = orders.change_status(self.shop, self.actor, ids, to, tracking=tracking,
+        change = status.change_status(self.shop, self.actor, ids, to, tracking=tracking,
                                       replace_tracking=replace)
         replacing = len(ids) == 1 if replace is None else replace
         moved = []
@@ -115,7 +115,7 @@ class OrderWorkflow(RuleBasedStateMachine):
     @rule(batch=consumes(batches))
     def undo(self, batch: str) -> None:
         try:
-            change = orders.undo(self.shop, self.actor, batch)
+            change = undo.undo(self.shop, self.actor, batch)
         except (NotFound, Refused):
             return
         for result in change.results:
@@ -137,7 +137,7 @@ class OrderWorkflow(RuleBasedStateMachine):
     def record_payment(self, order_id: int, amount: int) -> None:
         before = Order.get_by_id(order_id)
         try:
-            orders.record_payment(self.shop, self.actor, order_id, amount)
+            payments.record_payment(self.shop, self.actor, order_id, amount)
         except Refused:
             assert before.amount_paid + amount > before.total
             return
@@ -149,7 +149,7 @@ class OrderWorkflow(RuleBasedStateMachine):
         if full:
             amount = max(1, before.amount_paid - before.amount_refunded)
         try:
-            moved = orders.refund(self.shop, self.actor, order_id, amount, "test")
+            moved = payments.refund(self.shop, self.actor, order_id, amount, "test")
         except Refused:
             assert amount > before.amount_paid - before.amount_refunded
             return

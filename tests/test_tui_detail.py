@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store import orders
+from store import payments, status
 from store.models import Order, OrderEvent, Outbox
 from tests.factories import place
 from tests.tui_support import make_app, screen_text, settle, wait_until
@@ -77,7 +77,7 @@ async def test_status_picker_shows_only_allowed_next(shop, admin, config):
 
 async def test_notes_refund_cap_and_tracking(shop, admin, config):
     ref = place(shop, price=1000)
-    orders.record_payment(shop, admin, ref.id, 1200)
+    payments.record_payment(shop, admin, ref.id, 1200)
     app = make_app(config)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_detail(pilot, app)
@@ -215,7 +215,7 @@ async def test_help_lists_every_binding_with_id(shop, admin, config):
 
 async def test_command_line_views_and_order(shop, admin, config):
     paid = place(shop)
-    orders.change_status(shop, admin, [paid.id], "paid", hold_mail=False)
+    status.change_status(shop, admin, [paid.id], "paid", hold_mail=False)
     place(shop)
     app = make_app(config)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -247,7 +247,7 @@ async def test_key_remap_from_config(shop, admin, config):
 
 async def test_palette_reaches_screens_views_and_actions(shop, admin, config):
     paid = place(shop)
-    orders.change_status(shop, admin, [paid.id], "paid", hold_mail=False)
+    status.change_status(shop, admin, [paid.id], "paid", hold_mail=False)
     place(shop)
     app = make_app(config)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -299,7 +299,7 @@ async def test_undo_after_the_window_says_so_and_changes_nothing(shop, admin, co
     app = make_app(config, undo_seconds=1)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        change = orders.change_status(app.shop, admin, [ref.id], "cancelled")
+        change = status.change_status(app.shop, admin, [ref.id], "cancelled")
         app.remember_change(change.batch, "cancelled")
         await asyncio.sleep(1.2)  # the window closes
         await pilot.press("z")

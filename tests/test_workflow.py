@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from store import db as dbmod
-from store import operators, orders
+from store import operators, payments, status
 from store import workflow as wfmod
 from store.config import from_mapping
 from store.errors import ConfigError
@@ -27,21 +27,21 @@ def test_default_covers_the_shop_statuses() -> None:
     assert wf["awaiting_payment"].may_pay and not wf["shipped"].may_pay
     assert set(wf.final_keys()) == {"completed", "cancelled", "refunded"}
     assert "archived" not in wf
-    for status in wf.statuses.values():
-        assert status.label and status.colour and status.hotkey
+    for entry in wf.statuses.values():
+        assert entry.label and entry.colour and entry.hotkey
     assert wf.resolve("Shipped") == "shipped" and wf.resolve("x") == "cancelled"
     assert wf.resolve("awaiting payment") == "awaiting_payment"
 
 
 def test_shipped_needs_tracking_unless_pickup(shop, clerk) -> None:
     post, pickup = place(shop), place(shop, shipping_method="pickup")
-    orders.change_status(shop, clerk, [post.id, pickup.id], "paid")
-    change = orders.change_status(shop, clerk, [post.id, pickup.id], "shipped")
+    status.change_status(shop, clerk, [post.id, pickup.id], "paid")
+    change = status.change_status(shop, clerk, [post.id, pickup.id], "shipped")
     outcome = {r.order_id: (r.changed, r.reason) for r in change.results}
     assert outcome[post.id] == (False, "Shipped needs a tracking number")
     assert outcome[pickup.id] == (True, "")
     assert Order.get_by_id(post.id).status == "paid"
-    orders.change_status(shop, clerk, [post.id], "shipped", tracking="1Z999", carrier="UPS")
+    status.change_status(shop, clerk, [post.id], "shipped", tracking="1Z999", carrier="UPS")
     order = Order.get_by_id(post.id)
     assert (order.status, order.tracking_number, order.carrier) == ("shipped", "1Z999", "UPS")
 
@@ -121,16 +121,16 @@ def test_replacement_workflow_from_config_end_to_end(db_url: str) -> None:
         clerk = operators.ensure_admin("ada")
         ref = place(shop)
         assert Order.get_by_id(ref.id).status == "new"
-        refused = orders.change_status(shop, clerk, [ref.id], "sent", tracking="T1")
+        refused = status.change_status(shop, clerk, [ref.id], "sent", tracking="T1")
         assert "New cannot move to Sent" in refused.results[0].reason
-        orders.change_status(shop, clerk, [ref.id], "packed")
+        status.change_status(shop, clerk, [ref.id], "packed")
         order = Order.get_by_id(ref.id)
         assert order.status == "packed" and order.amount_paid == order.total
-        assert orders.change_status(shop, clerk, [ref.id], "sent").refused[0].reason == (
+        assert status.change_status(shop, clerk, [ref.id], "sent").refused[0].reason == (
             "Sent needs a tracking number")
-        change = orders.change_status(shop, clerk, [ref.id], "sent", tracking="T1")
+        change = status.change_status(shop, clerk, [ref.id], "sent", tracking="T1")
         assert change.changed and change.mails == 1
-        assert orders.refund(shop, clerk, ref.id, order.total, "lost parcel") is True
+        assert payments.refund(shop, clerk, ref.id, order.total, "lost parcel") is True
         order = Order.get_by_id(ref.id)
         assert order.status == "refunded" and order.amount_refunded == order.total
         statuses = [(e.from_status, e.to_status) for e in OrderEvent.select().where(
@@ -139,6 +139,6 @@ def test_replacement_workflow_from_config_end_to_end(db_url: str) -> None:
         kinds = {m.kind for m in Outbox.select().where(Outbox.order == ref.id)}
         assert {"payment_received", "shipped", "refunded"} <= kinds
         with pytest.raises(Exception, match="unknown status"):
-            orders.change_status(shop, clerk, [ref.id], "paid")
+            status.change_status(shop, clerk, [ref.id], "paid")
     finally:
         dbmod.close()

@@ -328,7 +328,7 @@ class BackroomApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="undo")
     def _undo(self, change: LastChange) -> None:
-        from store.orders import undo
+        from store.undo import undo
 
         try:
             result = in_db(undo, self.shop, self.actor, change.batch)

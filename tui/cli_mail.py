@@ -56,12 +56,13 @@ def outbox() -> None:
 @pass_state
 def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
     """Counts per state, then the newest mails."""
-    from store import outbox as outboxmod
+    from store import outbox_queries
+    from store.models import MAIL_STATES
 
     state.shop  # noqa: B018
-    counts = outboxmod.outbox_counts()
-    click.echo("  ".join(f"{k}: {counts[k]}" for k in outboxmod.STATES))
-    for row in outboxmod.outbox_page(mail_state, None, limit).rows:
+    counts = outbox_queries.outbox_counts()
+    click.echo("  ".join(f"{k}: {counts[k]}" for k in MAIL_STATES))
+    for row in outbox_queries.outbox_page(mail_state, None, limit).rows:
         error = f"  {row.last_error}" if row.last_error and row.state != "sent" else ""
         click.echo(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x {row.order_code:<12} "
                    f"{row.recipient:<30} {row.subject or row.kind}{error}")

@@ -151,7 +151,8 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
                       dry_run: bool) -> None:
     """Move orders to a status: prints the preview, then each order's result. Exits 1 if any
     order was refused."""
-    from store import orders, queries
+    from store import queries
+    from store import status as statusmod
 
     shop = state.shop
     if bool(codes) == (query is not None):
@@ -169,7 +170,7 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
         ids = _ids(state, codes)
     actor = state.actor
     label = shop.workflow.label
-    preview = orders.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
+    preview = statusmod.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
                                    note=note, dry_run=True)
     click.echo(f"preview: {len(ids)} order(s) to {label(target)}")
     for source, count in preview.moves.items():
@@ -182,7 +183,7 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
         if preview.refused:
             sys.exit(1)
         return
-    result = orders.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
+    result = statusmod.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
                                   note=note, hold_mail=False,
                                   expected_versions=None)
     for r in result.results:
@@ -218,13 +219,13 @@ def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
 @pass_state
 def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: bool) -> None:
     """Refund AMOUNT (major units, like 12.50) of what was paid."""
-    from store import orders
+    from store import orders, payments
     from store.models import Order
 
     ref = orders.find_order(state.shop, code)
     currency = Order.get_by_id(ref.id).currency
     minor = parse_amount(amount, currency)
-    moved = orders.refund(state.shop, state.actor, ref.id, minor, reason, notify=notify)
+    moved = payments.refund(state.shop, state.actor, ref.id, minor, reason, notify=notify)
     click.echo(f"{ref.code}: refunded {money(minor, currency)}"
                + ("; the order is now refunded" if moved else ""))
 

@@ -222,7 +222,7 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         self.app.call_from_thread(self._written, result, done, next_after)
 
     def _written(self, result: Any, done: str, next_after: bool) -> None:
-        from store.orders import StatusChange
+        from store.status import StatusChange
 
         if isinstance(result, StatusChange):
             if result.refused:
@@ -254,7 +254,7 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         self.reload()
 
     def action_status(self) -> None:
-        from store.orders import change_status
+        from store.status import change_status
         from tui.screens.status_dialog import StatusDialog
 
         d = self.detail
@@ -299,7 +299,8 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
                                                   done="reference saved"))
 
     def action_address(self) -> None:
-        from store.orders import ADDRESS_FIELDS, edit_address
+        from store.contact import ADDRESS_FIELDS
+        from store.orders import edit_address
         from tui.screens.form_dialog import FormDialog
 
         d = self.detail
@@ -351,7 +352,7 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(NoteDialog(), added)
 
     def action_refund(self) -> None:
-        from store.orders import refund
+        from store.payments import refund
         from tui.screens.refund_dialog import RefundDialog
 
         d = self.detail

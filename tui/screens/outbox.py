@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from store import outbox as outboxmod
+from store import outbox_queries
 from tui.screens import ReportsWorkerErrors, in_db
 
 FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled")
@@ -32,7 +33,7 @@ class OutboxLoaded(Message):
     """Counts and the first page (or a further page, `append`) of the outbox arrived."""
 
     counts: dict[str, int]
-    page: outboxmod.OutboxPage
+    page: outbox_queries.OutboxPage
     append: bool
 
 
@@ -65,7 +66,7 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.filter_index = 0
-        self.mails: dict[int, outboxmod.OutboxRow] = {}
+        self.mails: dict[int, outbox_queries.OutboxRow] = {}
         self.next_cursor: str | None = None
         self.counts: dict[str, int] = {}
 
@@ -107,8 +108,8 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="outbox-load", exit_on_error=False)
     def _load(self, state: str | None, cursor: str | None, append: bool) -> None:
-        counts = in_db(outboxmod.outbox_counts)
-        page = in_db(outboxmod.outbox_page, state, cursor, PAGE)
+        counts = in_db(outbox_queries.outbox_counts)
+        page = in_db(outbox_queries.outbox_page, state, cursor, PAGE)
         if not get_current_worker().is_cancelled:
             self.post_message(OutboxLoaded(counts, page, append))
 
@@ -134,14 +135,14 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
         self._show_error()
 
     @staticmethod
-    def _cells(row: outboxmod.OutboxRow) -> list[Text]:
+    def _cells(row: outbox_queries.OutboxRow) -> list[Text]:
         error = row.last_error.splitlines()[0] if row.last_error else ""
         return [Text(str(row.id), justify="right"),
                 Text(row.state, style=STATE_STYLES.get(row.state, "")),
                 Text(row.recipient), Text(row.subject or row.kind), Text(row.order_code),
                 Text(str(row.attempts), justify="right"), Text(error[:60])]
 
-    def selected(self) -> outboxmod.OutboxRow | None:
+    def selected(self) -> outbox_queries.OutboxRow | None:
         table: DataTable[Any] = self.query_one(DataTable)
         if table.row_count == 0:
             return None
@@ -167,7 +168,7 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
         self.next_cursor = None
         self.action_reload()
 
-    def _act(self, fn: Callable[..., outboxmod.OutboxRow], verb: str) -> None:
+    def _act(self, fn: Callable[..., outbox_queries.OutboxRow], verb: str) -> None:
         row = self.selected()
         if row is None:
             self.notify("No mail selected.", severity="warning")
@@ -175,7 +176,7 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
         self._write(fn, row.id, verb)
 
     @work(thread=True, exit_on_error=False, group="outbox-write")
-    def _write(self, fn: Callable[..., outboxmod.OutboxRow], mail_id: int, verb: str) -> None:
+    def _write(self, fn: Callable[..., outbox_queries.OutboxRow], mail_id: int, verb: str) -> None:
         app: Any = self.app
         result = in_db(fn, app.shop, app.actor, mail_id)
         self.post_message(MailChanged(f"Mail #{mail_id} {verb}: {result.recipient} "

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from store import customer_queries as cq
-from store.orders import ADDRESS_FIELDS
+from store.contact import ADDRESS_FIELDS
 from tui.screens import ReportsWorkerErrors, in_db
 from tui.widgets.format import money
 

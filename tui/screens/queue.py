@@ -21,8 +21,8 @@ from tui.widgets.format import money, when
 from tui.widgets.table import Column, RowTable
 
 if TYPE_CHECKING:
-    from store.orders import StatusChange
     from store.queries import OrderRow, Page, QueueFilter
+    from store.status import StatusChange
     from tui.app import BackroomApp
 
 MAX_PAGES = 3  # the table holds at most this many pages: a few hundred rows
@@ -557,7 +557,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="queue-write")
     def _preview(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
-        from store.orders import change_status
+        from store.status import change_status
 
         app = self.backroom
         preview = in_db(change_status, app.shop, app.actor, ids, choice.status,
@@ -587,7 +587,7 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
     def _apply(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
         """Apply as one transaction (all or nothing, one batch that `z` undoes); the store's
         set-based change takes about 0.3 s for 10,000 orders, so the status line is enough."""
-        from store.orders import change_status
+        from store.status import change_status
 
         app = self.backroom
         self.app.call_from_thread(self._progress, f"applying to {len(ids):,} order(s)…")

@@ -1,5 +1,14 @@
-"""Set-based writes without per-row query building. peewee's insert_many spends ~0.4 ms of
-Python per row building SQL; a 10,000-order status change writes 20,000 rows.
+"""Written-out SQL: the helpers every statement that peewee does not build goes through.
+
+Why not peewee: its insert_many spends ~0.4 ms of Python per row building SQL (a 10,000-order
+status change writes 20,000 rows), and building a query costs more than running it on an
+index on the hot paths (a scan, a batch of mails). The modules that write SQL by hand say so
+in their docstring: status, undo, outbox, mail_reads, customer_queries, search, queries.
+
+One placeholder style: a statement written here binds every value by name, `named("x")` or
+`Params` (`:x` on SQLite, `%(x)s` on PostgreSQL), never by position. (A fragment handed to a
+peewee query, such as search's `SQL(...)` pieces, uses peewee's own placeholder, since peewee
+numbers its parameters by position.)
 
 `insert_rows` inserts Python rows with one executemany (SQLite) or execute_values
 (PostgreSQL). `insert_select` writes rows the database derives itself (INSERT ... SELECT),
@@ -11,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from psycopg2.extras import execute_values
 
 from store import db as dbmod
 from store.models import db
@@ -33,8 +44,6 @@ def insert_rows(model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         marks = ", ".join("?" * (len(given) + len(defaults)))
         cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
     else:
-        from psycopg2.extras import execute_values
-
         execute_values(cursor, f'INSERT INTO "{table}" ({names}) VALUES %s', values,
                        page_size=1000)
 
@@ -56,6 +65,16 @@ def named(name: str) -> str:
     """The placeholder of a named parameter: `:name` (SQLite) or `%(name)s` (psycopg2).
     Named, so SQL built from optional pieces never has to keep positional order."""
     return f":{name}" if dbmod.is_sqlite() else f"%({name})s"
+
+
+class Params(dict[str, Any]):
+    """The values of one written-out statement, each bound by name: `p(value)` stores it
+    and returns its placeholder, so SQL built from optional pieces never counts positions."""
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self)}"
+        self[name] = value
+        return named(name)
 
 
 def id_value(ids: Sequence[int]) -> str:
@@ -115,8 +134,6 @@ def update_rows(model: Any, names: Sequence[str], rows: Sequence[Sequence[Any]],
         sets = ", ".join(f'"{c}" = ?' for c in columns)
         cursor.executemany(f'UPDATE "{table}" SET {sets}{extra} WHERE "id" = ?', rows)
     else:
-        from psycopg2.extras import execute_values
-
         sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
         given = ", ".join(f'"{c}"' for c in [*columns, "id"])
         execute_values(cursor, f'UPDATE "{table}" SET {sets}{extra} FROM (VALUES %s) AS '

@@ -1,0 +1,119 @@
+"""Read side of the outbox: counts per state and keyset pages, as the outbox screen and
+`backroom outbox list` show them. Nothing here writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import fn
+
+from store.errors import NotFound, ValidationError
+from store.models import (
+    MAIL_STATES,
+    Order,
+    Outbox,
+    mail_held,
+    mail_shown_state,
+    shown_state,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One outbox line as the outbox screen and `backroom outbox list` show it."""
+
+    id: int
+    kind: str
+    recipient: str
+    subject: str
+    language: str
+    state: str  # as shown: a queued mail still inside its undo window is "held"
+    order_id: int | None
+    order_code: str
+    customer_id: int | None
+    attempts: int
+    last_error: str
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime | None
+    hold_until: dt.datetime | None
+    sent_at: dt.datetime | None
+    message_id: str
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    rows: tuple[OutboxRow, ...]
+    next_cursor: str | None  # opaque; None at the end
+
+
+def _state_filter(state: str, now: dt.datetime) -> Any:
+    if state == "held":
+        return mail_held(Outbox, now)
+    if state == "queued":
+        return (Outbox.state == "queued") & ~mail_held(Outbox, now)
+    if state not in MAIL_STATES:
+        raise ValidationError(
+            f"unknown mail state {state!r}; states are: {', '.join(MAIL_STATES)}")
+    return Outbox.state == state
+
+
+def outbox_counts() -> dict[str, int]:
+    """How many mails are in each shown state; "_all" is the total."""
+    shown = mail_shown_state(Outbox, utcnow())
+    counts = dict.fromkeys(MAIL_STATES, 0)
+    query = (Outbox.select(shown.alias("shown"), fn.COUNT(Outbox.id).alias("n"))
+             .group_by(shown).tuples())
+    for pair in query:
+        counts[str(pair[0])] = int(pair[1])  # type: ignore[index]
+    counts["_all"] = sum(counts.values())
+    return counts
+
+
+def outbox_page(state: str | None = None, cursor: str | None = None, limit: int = 100,
+                order_id: int | None = None) -> OutboxPage:
+    """Newest first, keyset-paged on id; `state` filters by shown state (None = all)."""
+    now = utcnow()
+    query = Outbox.select().order_by(Outbox.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(_state_filter(state, now))
+    if order_id is not None:
+        query = query.where(Outbox.order == order_id)
+    if cursor:
+        try:
+            before = int(cursor)
+        except ValueError:
+            raise ValidationError(f"bad outbox cursor {cursor!r}") from None
+        query = query.where(Outbox.id < before)
+    mails = list(query)
+    order_ids = {m.order_id for m in mails if m.order_id is not None}
+    codes: dict[int, str] = {}
+    if order_ids:
+        query_codes = Order.select(Order.id, Order.code).where(Order.id.in_(list(order_ids)))
+        codes = {int(i): str(c) for i, c in query_codes.tuples()}  # type: ignore[misc,has-type]
+    rows = [_row(mail, codes.get(mail.order_id or 0, ""), now) for mail in mails]
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return OutboxPage(tuple(rows[:limit]), next_cursor)
+
+
+def _row(mail: Outbox, code: str, now: dt.datetime) -> OutboxRow:
+    return OutboxRow(
+        id=mail.id, kind=mail.kind, recipient=mail.recipient, subject=mail.subject,
+        language=mail.language, state=shown_state(mail.state, mail.hold_until, now),
+        order_id=mail.order_id, order_code=code or "", customer_id=mail.customer_id,
+        attempts=mail.attempts, last_error=mail.last_error, created_at=mail.created_at,
+        next_attempt_at=mail.next_attempt_at, hold_until=mail.hold_until, sent_at=mail.sent_at,
+        message_id=mail.message_id,
+    )
+
+
+def get_mail(outbox_id: int) -> OutboxRow:
+    mail = Outbox.get_or_none(Outbox.id == outbox_id)
+    if mail is None:
+        raise NotFound(f"no mail #{outbox_id} in the outbox")
+    code = ""
+    if mail.order_id is not None:
+        code = Order.select(Order.code).where(Order.id == mail.order_id).scalar() or ""
+    return _row(mail, code, utcnow())

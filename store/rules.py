@@ -1,0 +1,45 @@
+"""The shop's rules about one order that screens show and services enforce, as pure
+functions of the order's values: each sentence an operator reads is written here once."""
+
+from __future__ import annotations
+
+from store.money import format_money
+
+
+def refund_cap(paid: int, refunded: int) -> int:
+    """What can still be refunded: at most what was paid, less what went back already."""
+    return max(paid - refunded, 0)
+
+
+def refund_refusal(code: str, amount: int, paid: int, refunded: int, currency: str) -> str:
+    """Why refunding `amount` of this order is refused, or '' when it may be refunded."""
+    if amount <= 0:
+        return "a refund must be a positive amount"
+    cap = refund_cap(paid, refunded)
+    if cap == 0:
+        return (f"order {code}: nothing can be refunded (paid {format_money(paid, currency)}, "
+                f"refunded {format_money(refunded, currency)})")
+    if amount > cap:
+        return (f"order {code}: a refund of {format_money(amount, currency)} exceeds what can "
+                f"still be refunded ({format_money(cap, currency)}: paid "
+                f"{format_money(paid, currency)}, refunded {format_money(refunded, currency)})")
+    return ""
+
+
+def payment_refusal(code: str, amount: int, paid: int, total: int, currency: str) -> str:
+    """Why recording a payment of `amount` is refused, or '' when it may be recorded."""
+    if amount <= 0:
+        return "a payment must be a positive amount"
+    if paid + amount > total:
+        return (f"order {code}: a payment of {format_money(amount, currency)} would exceed the "
+                f"total ({format_money(paid, currency)} of {format_money(total, currency)} "
+                "already paid)")
+    return ""
+
+
+def delete_refusal(code: str, is_test: bool) -> str:
+    """Why an order may not be deleted, or '' when it may (test orders only)."""
+    if is_test:
+        return ""
+    return (f"order {code} is a real order: cancel or archive it instead "
+            "(only test orders can be deleted)")
