@@ -4,11 +4,13 @@ from __future__ import annotations
 
 
 class BackroomError(Exception):
-    """Base of every refusal backroom shows to an operator instead of a traceback."""
+    """Base of every refusal backroom shows to an operator instead of a traceback. `field`
+    names the input that was wrong (a form marks it), when there is one."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
     def __str__(self) -> str:
         return self.message
