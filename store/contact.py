@@ -26,10 +26,12 @@ def check_address(address: Mapping[str, str]) -> None:
     """Refuse unknown fields and a country that is not a two-letter ISO code."""
     unknown = set(address) - set(ADDRESS_FIELDS)
     if unknown:
-        raise ValidationError(f"unknown address field {sorted(unknown)[0]!r}")
+        raise ValidationError(f"unknown address field {sorted(unknown)[0]!r}",
+                              field=sorted(unknown)[0])
     country = address.get("country", "")
     if country and (len(country) != 2 or not country.isalpha()):
-        raise ValidationError(f"country must be a two-letter ISO code, not {country!r}")
+        raise ValidationError(f"country must be a two-letter ISO code, not {country!r}",
+                              field="country")
 
 
 def customer_address(customer_id: int, kind: str) -> dict[str, str] | None:

@@ -24,6 +24,7 @@ from store.models import (
 )
 from store.operators import Actor, require
 from store.outbox import Mail, enqueue, withdraw_customer
+from store.rules import group_delete_refusal
 from store.shop import Shop
 
 STATUSES = ("active", "suspended", "denied", "deleted")
@@ -301,6 +302,16 @@ def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
 
 # ----- groups --------------------------------------------------------------------------------
 
+def parse_percent(text: str) -> int:
+    """A discount typed as '7.5' or '7,5 %', as basis points (750)."""
+    cleaned = text.replace("%", "").replace(",", ".").strip() or "0"
+    try:
+        return round(float(cleaned) * 100)
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a percentage (like 5 or 7.5)",
+                              field="discount") from None
+
+
 def create_group(shop: Shop, actor: Actor, name: str, discount_bp: int = 0, privilege: str = "",
                  default: bool = False) -> int:
     require(actor, "groups")
@@ -379,14 +390,19 @@ def delete_group(shop: Shop, actor: Actor, group_id: int) -> int:
     require(actor, "groups")
     with db.atomic():
         group = _group(group_id)
-        if group.is_default:
-            raise Refused(f"{group.name!r} is the default group; make another group the "
-                          "default before deleting it")
+        refused = group_delete_refusal(group.name, bool(group.is_default))
+        if refused:
+            raise Refused(refused)
         default = default_group()
         moved = Customer.update(group=default.id if default else None).where(
             Customer.group == group.id).execute()
         CustomerGroup.delete().where(CustomerGroup.id == group.id).execute()
     return int(moved)
+
+
+def assign_group_named(shop: Shop, actor: Actor, customer_id: int, name: str) -> None:
+    """Move a customer to the group of that name (what an operator types)."""
+    assign_group(shop, actor, customer_id, find_group(name.strip()))
 
 
 def assign_group(shop: Shop, actor: Actor, customer_id: int, group_id: int) -> None:

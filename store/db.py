@@ -79,6 +79,18 @@ def migrate(database: Database | None = None) -> list[str]:
     return list(runner(target).up())
 
 
+def upgrade(url: str, busy_timeout_ms: int = 10000) -> list[str]:
+    """`backroom migrate`: open the database without upgrading it, then apply every pending
+    migration; the names applied."""
+    database = connect(url, busy_timeout_ms)
+    try:
+        database.connect(reuse_if_open=True)
+    except Exception as exc:  # the driver's own error type varies by backend
+        raise DatabaseError(f"cannot open {redact(url)}: {str(exc).strip()}") from None
+    db.initialize(database)
+    return migrate(database)
+
+
 def open_database(url: str, busy_timeout_ms: int = 10000, auto_migrate: bool = True) -> Database:
     """Connect, bind the models, and bring the schema up to date (or refuse, if told not to)."""
     database = connect(url, busy_timeout_ms)

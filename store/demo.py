@@ -342,12 +342,17 @@ def _chunks(plan: _Plan) -> Iterator[dict[str, list[Sequence[Any]]]]:
         child.join()
 
 
+def existing_orders() -> int:
+    """How many orders the shop already holds (the demo only fills an empty one)."""
+    return int(Order.select().count())
+
+
 def build(shop: Shop, count: int, seed: int = 1,
           progress: Callable[[int], Any] | None = None) -> DemoStats:
     """Fill an empty shop with `count` orders and their customers; same seed, same shop."""
     if count < 1 or count > MAX_ORDERS:
         raise ValidationError(f"the demo builds 1 to {MAX_ORDERS:,} orders, not {count:,}")
-    existing = Order.select().count()
+    existing = existing_orders()
     if existing:
         raise Refused(f"the database already holds {existing:,} orders; the demo only fills "
                       "an empty shop (use another --database)")

@@ -76,14 +76,20 @@ SYSTEM = Actor("system", "admin", "backroom")
 STOREFRONT = Actor("storefront", "admin", "Storefront")
 
 
+def refusal(actor: Actor, action: str) -> str:
+    """Why the actor may not do `action` (naming the role needed), or '' when they may."""
+    if actor.can(action):
+        return ""
+    needed = PERMISSIONS[action]
+    what = ACTION_LABELS.get(action, action.replace("_", " "))
+    return f"{actor.login} is {_a(actor.role)}: only {_a(needed)} or above may {what}"
+
+
 def require(actor: Actor, action: str) -> None:
     """Refuse with a message naming the role needed, unless the actor's role allows it."""
-    if not actor.can(action):
-        needed = PERMISSIONS[action]
-        what = ACTION_LABELS.get(action, action.replace("_", " "))
-        raise PermissionDenied(
-            f"{actor.login} is {_a(actor.role)}: only {_a(needed)} or above may {what}"
-        )
+    reason = refusal(actor, action)
+    if reason:
+        raise PermissionDenied(reason)
 
 
 def _a(role: str) -> str:

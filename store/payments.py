@@ -21,13 +21,13 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
     """Money received for an order; more than the order's total is refused."""
     require(actor, "record_payment")
     if amount <= 0:
-        raise ValidationError("a payment must be a positive amount")
+        raise ValidationError("a payment must be a positive amount", field="amount")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         reason = payment_refusal(order.code, amount, order.amount_paid, order.total,
                                  order.currency)
         if reason:
-            raise Refused(reason)
+            raise Refused(reason, field="amount")
         Payment.create(order=order.id, kind="payment", amount=amount, currency=order.currency,
                        method=method or order.payment_method, reference=reference,
                        operator_login=actor.login)
@@ -46,15 +46,15 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
     workflow's refunded status where allowed. Returns True when the status changed."""
     require(actor, "refund")
     if amount <= 0:
-        raise ValidationError("a refund must be a positive amount")
+        raise ValidationError("a refund must be a positive amount", field="amount")
     if not reason.strip():
-        raise ValidationError("a refund needs a reason")
+        raise ValidationError("a refund needs a reason", field="reason")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         refused = refund_refusal(order.code, amount, order.amount_paid, order.amount_refunded,
                                  order.currency)
         if refused:
-            raise Refused(refused)
+            raise Refused(refused, field="amount")
         Payment.create(order=order.id, kind="refund", amount=amount, currency=order.currency,
                        method=method or order.payment_method, reason=reason,
                        operator_login=actor.login)

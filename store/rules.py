@@ -1,5 +1,6 @@
-"""The shop's rules about one order that screens show and services enforce, as pure
-functions of the order's values: each sentence an operator reads is written here once."""
+"""The shop's rules that screens show and services enforce, as pure functions of the values
+they judge (an order's money, a group's flag): each sentence an operator reads is written
+here once, so a dialog can say it before asking and the service still refuses."""
 
 from __future__ import annotations
 
@@ -43,3 +44,10 @@ def delete_refusal(code: str, is_test: bool) -> str:
         return ""
     return (f"order {code} is a real order: cancel or archive it instead "
             "(only test orders can be deleted)")
+
+
+def group_delete_refusal(name: str, is_default: bool) -> str:
+    """Why a customer group may not be deleted, or '' when it may."""
+    if is_default:
+        return f"{name!r} is the default group; make another group the default before deleting it"
+    return ""

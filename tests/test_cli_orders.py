@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment
+from store.money import format_money as money
+from store.money import parse_amount
 from tests.factories import place
 from tui.cli import main
-from tui.cli_orders import money, parse_amount
 
 
 @pytest.fixture
@@ -73,14 +74,14 @@ def test_set_status_preview_apply_and_refusals(shop, run):
     run("orders", "set-status", "--to", "cancelled", c.code)
     out = run("orders", "set-status", "--to", "paid", a.code, b.code, c.code, "--dry-run",
               ok=False).output
-    assert "2 change from Awaiting payment to Paid / processing" in out
+    assert "2 × Awaiting payment → Paid / processing" in out
     assert f"{c.code}: refused: Cancelled cannot move to Paid" in out
     assert "2 email(s) to queue" in out and "nothing changed" in out
     assert Order.get_by_id(a.id).status == "awaiting_payment"
     out = run("orders", "set-status", "--to", "p", a.code, b.code, c.code, "--note", "bank ok",
               ok=False).output
     assert f"{a.code}: Awaiting payment -> Paid / processing" in out
-    assert "2 changed, 1 refused" in out
+    assert "2 changed to Paid / processing, 1 refused" in out
     assert Order.get_by_id(a.id).status == "paid" and Order.get_by_id(c.id).status == "cancelled"
     event = OrderEvent.get(OrderEvent.order == a.id, OrderEvent.to_status == "paid")
     assert event.message == "bank ok" and event.operator_login == "ada"
@@ -89,7 +90,7 @@ def test_set_status_preview_apply_and_refusals(shop, run):
     # by filter, without mails
     out = run("orders", "set-status", "--to", "shipped", "--filter", "status:paid",
               "--tracking", "1Z999", "--no-notify").output
-    assert "2 changed, 0 refused" in out
+    assert "2 changed to Shipped, 0 refused" in out
     assert Order.get_by_id(b.id).tracking_number == "1Z999"
     assert not Outbox.select().where(Outbox.kind == "shipped").exists()
     out = run("orders", "set-status", "--to", "shipped", "--filter", "status:paid").output

@@ -43,3 +43,17 @@ def test_store_does_not_import_mailer() -> None:
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "", f"store imported {out.stdout.strip()}"
+
+
+def test_store_has_no_import_cycle() -> None:
+    """One idea per module, each importing only the ideas below it: no module of store is
+    reachable from a module it imports (grimp is the graph import-linter builds)."""
+    import grimp
+
+    graph = grimp.build_graph("store")
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported != module and graph.chain_exists(importer=imported, imported=module):
+                cycles.append(f"{module} <-> {imported}")
+    assert not cycles, f"import cycles in store: {cycles}"

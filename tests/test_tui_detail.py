@@ -12,7 +12,7 @@ from store import payments, status
 from store.models import Order, OrderEvent, Outbox
 from tests.factories import place
 from tests.tui_support import make_app, screen_text, settle, wait_until
-from tui.screens.help import HelpScreen
+from tui.dialogs.help import HelpScreen
 from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.queue import QueueScreen
 
@@ -92,11 +92,17 @@ async def test_notes_refund_cap_and_tracking(shop, admin, config):
         await pilot.press("m")
         await pilot.pause()
         cap = str(app.screen.query_one("#refund-cap").render())
-        assert "at most 12.00 EUR can be refunded" in cap
-        await pilot.press(*"13", "tab", *"damaged", "enter")
-        await pilot.pause()
-        assert "at most 12.00 EUR" in str(app.screen.query_one("#refund-error").render())
-        await pilot.press("shift+tab", *"2.50", "enter")
+        assert "can still be refunded: 12.00 EUR" in cap  # what the store says
+        amount = app.screen.query_one("#refund-amount")
+        assert amount.value == "12.00"  # pre-filled with it
+        amount.value = "13"
+        await pilot.press(*"damaged", "enter")  # the reason has the focus
+        await settle(pilot)
+        error = str(app.screen.query_one("#refund-error").render())
+        assert "exceeds what can still be refunded (12.00 EUR" in error  # the store's refusal
+        assert amount.has_class("-refused")
+        amount.value = "2.50"
+        await pilot.press("enter")
         await settle(pilot)
         assert Order.get_by_id(ref.id).amount_refunded == 250
         text = screen_text(app)

@@ -27,18 +27,29 @@ def make_app(config: Config, login: str = "ada", **ui: Any) -> BackroomApp:
     return build_app(app_config(config, **ui), login)
 
 
+# Workers that wait for the operator (a flow between dialogs): settling never waits for them.
+INTERACTIVE = frozenset({"status-change"})
+
+
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every worker is done and the messages they posted are handled."""
+    """Wait until every worker is done (but those waiting on a dialog) and the messages they
+    posted are handled."""
     app = pilot.app
+
+    def busy() -> list[Any]:
+        return [w for w in app.workers if w.is_running and w.group not in INTERACTIVE]
+
     for _ in range(20):
         try:
-            await app.workers.wait_for_complete()
+            waiting = busy()
+            if waiting:  # an empty list would mean every worker
+                await app.workers.wait_for_complete(waiting)
         except (WorkerCancelled, WorkerFailed):
             pass  # a superseded load, or a failure the app turned into a notice
         await pilot.pause()
-        if not any(w.is_running for w in app.workers):
+        if not busy():
             await pilot.pause()
-            if not any(w.is_running for w in app.workers):
+            if not busy():
                 return
 
 

@@ -5,36 +5,42 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import importlib
-import importlib.util
 import logging
-import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-# Textual repaints a changed screen on a timer of period 1/TEXTUAL_FPS (default 60), read once
-# when Textual is imported: at 120 a key waits at most ~8 ms for its frame instead of ~17.
-# Only what changed is repainted, so an idle screen still sends nothing over SSH.
-os.environ.setdefault("TEXTUAL_FPS", "120")
-
+import platformdirs
 from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
+from mailer import worker as mail_worker
 from store.config import APP_NAME, Config
 from store.errors import BackroomError, Conflict, Refused
 from store.operators import Actor
+from store.orders import find_order
+from store.queries import QueueFilter
 from store.shop import Shop, open_shop
+from store.undo import undo
+from tui.dialogs.command_line import CommandLine
+from tui.dialogs.help import HelpScreen, binding_rows
 from tui.messages import OrdersChanged
-from tui.screens import in_db
+from tui.screens.base import BackroomScreen
+from tui.screens.customers import CustomersScreen
+from tui.screens.groups import GroupsScreen
+from tui.screens.order_detail import OrderDetailScreen
+from tui.screens.outbox import OutboxScreen
+from tui.screens.profile import ProfileScreen
+from tui.screens.queue import QueueScreen
+from tui.workers import run_db
 
 # Built-in views of the `:` command line; config [views] adds to them and wins.
 BUILTIN_VIEWS = {
@@ -43,40 +49,16 @@ BUILTIN_VIEWS = {
     "today": "placed:today",
     "toship": "status:paid",
 }
-SCREENS_BY_MODE = {
-    "orders": ("tui.screens.queue", "QueueScreen"),
-    "customers": ("tui.screens.customers", "CustomersScreen"),
-    "groups": ("tui.screens.groups", "GroupsScreen"),
-    "outbox": ("tui.screens.outbox", "OutboxScreen"),
+SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
+    "orders": QueueScreen,
+    "customers": CustomersScreen,
+    "groups": GroupsScreen,
+    "outbox": OutboxScreen,
 }
 MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox"}
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 
 log = logging.getLogger("backroom.tui")
-
-
-class Placeholder(Screen[None]):
-    """Shown for a screen whose module has not landed yet."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.label = name
-
-    def compose(self) -> ComposeResult:
-        yield Static(f"The {self.label} screen is not available in this version.",
-                     markup=False, id="placeholder")
-        yield Footer()
-
-
-def _factory(mode: str) -> Callable[[], Screen[Any]]:
-    module_name, class_name = SCREENS_BY_MODE[mode]
-
-    def make() -> Screen[Any]:
-        if importlib.util.find_spec(module_name) is None:
-            return Placeholder(mode)
-        return getattr(importlib.import_module(module_name), class_name)()  # type: ignore[no-any-return]
-
-    return make
 
 
 @dataclasses.dataclass
@@ -93,7 +75,7 @@ class BackroomApp(App[None]):
 
     TITLE = "backroom"
     CSS_PATH = "backroom.tcss"
-    MODES = {mode: _factory(mode) for mode in SCREENS_BY_MODE}
+    MODES = dict(SCREENS_BY_MODE)
     DEFAULT_MODE = "orders"
     BINDINGS = [
         Binding("1", "mode('orders')", "Orders", id="app.orders", show=False),
@@ -128,16 +110,13 @@ class BackroomApp(App[None]):
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)
-        if self.config.get("mail", "deliver_in_app") and \
-                importlib.util.find_spec("mailer.worker") is not None:
+        if self.config.get("mail", "deliver_in_app"):
             self._deliver_mail()
 
     @work(thread=True, exit_on_error=False, group="mail", name="mail delivery")
     def _deliver_mail(self) -> None:
         """The delivery loop of a one-person shop, until the app exits."""
-        from mailer import worker as mail_worker
-
-        mail_worker.run_blocking(self.config, self._mail_stop)  # type: ignore[attr-defined]
+        mail_worker.run_blocking(self.config, self._mail_stop)
 
     async def action_quit(self) -> None:
         self._mail_stop.set()
@@ -152,22 +131,28 @@ class BackroomApp(App[None]):
         if self.current_mode != mode:
             self.switch_mode(mode)
 
-    def open_order(self, order_id: int, filter: Any = None) -> None:
-        """Push the detail of one order; `filter` gives next/previous their order."""
-        from tui.screens.order_detail import OrderDetailScreen
-
+    def open_order(self, order_id: int, filter: QueueFilter | None = None) -> None:
+        """Show the detail of one order; `filter` gives next/previous their order. Over an
+        order already open (a scan, a typed code) it takes that screen's place, so Esc goes
+        back to where the scanning began and no screen piles up."""
         if filter is None and self.current_mode == "orders":
             queue = self.screen_stack[0] if self.screen_stack else None
-            filter = getattr(queue, "filter", None)
-        self.push_screen(OrderDetailScreen(order_id, filter))
+            filter = queue.filter if isinstance(queue, QueueScreen) else None
+        screen = OrderDetailScreen(order_id, filter)
+        if isinstance(self.screen, OrderDetailScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def open_customer(self, customer_id: int) -> None:
-        if importlib.util.find_spec("tui.screens.profile") is None:
-            self.notify("Customer profiles are not available in this version.")
-            return
-        from tui.screens.profile import ProfileScreen  # type: ignore[import-not-found]
-
         self.push_screen(ProfileScreen(customer_id))
+
+    async def show_customers(self, query: str) -> None:
+        """The customers screen, filtered by `query` (a group's members)."""
+        await self.switch_mode("customers")
+        screen = self.screen
+        if isinstance(screen, CustomersScreen):
+            screen.show_query(query)
 
     def open_view(self, query: str) -> None:
         """Show the queue filtered by `query` (a saved view or a typed filter)."""
@@ -175,7 +160,7 @@ class BackroomApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         queue = self.screen_stack[0]
-        if hasattr(queue, "set_filter_text"):
+        if isinstance(queue, QueueScreen):
             queue.set_filter_text(query)
 
     def views(self) -> dict[str, str]:
@@ -184,8 +169,6 @@ class BackroomApp(App[None]):
     # ----- help, palette, command line --------------------------------------------------
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen, binding_rows
-
         screen = self.screen
         if isinstance(screen, ModalScreen):
             return
@@ -209,6 +192,8 @@ class BackroomApp(App[None]):
                 continue
             seen.add(binding.action)
             node = active.node
+            if isinstance(node, BackroomScreen) and node.forbidden(binding.action):
+                continue
 
             def run(node: Any = node, action: str = binding.action) -> None:
                 self.call_later(node.run_action, action)
@@ -217,8 +202,6 @@ class BackroomApp(App[None]):
                                 run)
 
     def action_command_line(self) -> None:
-        from tui.screens.command_line import CommandLine
-
         if isinstance(self.screen, ModalScreen):
             return
         names = [*self.views(), "order ", *SCREENS_BY_MODE, "help", "undo", "quit"]
@@ -302,16 +285,14 @@ class BackroomApp(App[None]):
     def scan_open(self, text: str) -> None:
         self._find_and_open(text.strip())
 
-    @work(thread=True, exit_on_error=False, group="scan")
-    def _find_and_open(self, text: str) -> None:
-        from store.orders import find_order
-
+    @work(group="scan", exit_on_error=False)
+    async def _find_and_open(self, text: str) -> None:
         try:
-            ref = in_db(find_order, self.shop, text)
+            ref = await run_db(find_order, self.shop, text)
         except BackroomError as exc:
-            self.call_from_thread(self.notify, str(exc), title="Scan", severity="error")
+            self.notify(str(exc), title="Scan", severity="error")
             return
-        self.call_from_thread(self.open_order, ref.id)
+        self.open_order(ref.id)
 
     # ----- undo -------------------------------------------------------------------------
 
@@ -326,23 +307,17 @@ class BackroomApp(App[None]):
         self.last_change = None
         self._undo(change)
 
-    @work(thread=True, exit_on_error=False, group="undo")
-    def _undo(self, change: LastChange) -> None:
-        from store.undo import undo
-
+    @work(group="undo", exit_on_error=False)
+    async def _undo(self, change: LastChange) -> None:
         try:
-            result = in_db(undo, self.shop, self.actor, change.batch)
+            result = await run_db(undo, self.shop, self.actor, change.batch)
         except Refused as exc:  # its window closed, or it was undone already
-            self.call_from_thread(self.notify, f"Not undone: {exc}.", title="Undo",
-                                  severity="warning")
+            self.notify(f"Not undone: {exc}.", title="Undo", severity="warning")
             return
-        text = f"Undone: {len(result.changed):,} order(s) back"
-        if result.withdrawn:
-            text += f", {result.withdrawn:,} email(s) withdrawn"
-        if result.refused:
-            text += f", {len(result.refused):,} changed again since and left as they are"
-        self.call_from_thread(self.notify, text, title="Undo")
-        self.call_from_thread(self.broadcast_change, text)
+        text = result.summary()
+        text = text[0].upper() + text[1:]
+        self.notify(text, title="Undo")
+        self.broadcast_change(text)
 
     def broadcast_change(self, summary: str = "") -> None:
         """Tell every screen of the current mode that orders changed, so it reloads."""
@@ -378,8 +353,6 @@ class BackroomApp(App[None]):
         if configured:
             path = Path(configured)
         else:
-            import platformdirs
-
             path = Path(platformdirs.user_log_dir(APP_NAME)) / "backroom.log"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

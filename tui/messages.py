@@ -1,11 +1,15 @@
-"""Messages the screens' workers post back to the event loop (past tense: what happened)."""
+"""Messages the screens' read workers post back to the event loop (past tense: what
+happened). Only message handlers touch widgets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
+
+from store.customer_queries import CustomerFilter, CustomerPage, CustomerProfile, GroupRow
+from store.outbox_queries import OutboxPage
+from store.queries import OrderDetail, Page
 
 
 @dataclass
@@ -13,7 +17,7 @@ class PageLoaded(Message):
     """A page of the queue arrived; `where` says how it joins the loaded window."""
 
     generation: int
-    page: Any  # store.queries.Page
+    page: Page
     where: str  # replace | append | prepend
     request: tuple[str | None, bool]  # (cursor, backwards) that fetched it
     keep_id: int | None = None
@@ -24,7 +28,7 @@ class WindowReloaded(Message):
     """The whole loaded window was fetched again (after a change), pages in order."""
 
     generation: int
-    pages: list[Any]
+    pages: list[Page]
     requests: list[tuple[str | None, bool]]
 
 
@@ -41,7 +45,7 @@ class CountsLoaded(Message):
 class DetailLoaded(Message):
     """An order's full detail arrived."""
 
-    detail: Any  # store.queries.OrderDetail
+    detail: OrderDetail
 
 
 @dataclass
@@ -49,3 +53,47 @@ class OrdersChanged(Message):
     """Orders were written (status change, undo, edit): screens showing them reload."""
 
     summary: str = ""
+
+
+@dataclass
+class CustomersLoaded(Message):
+    """A page of customers arrived for the request numbered `generation`."""
+
+    generation: int
+    page: CustomerPage
+    filter: CustomerFilter
+    total: int = 0
+
+
+@dataclass
+class CustomersFailed(Message):
+    """The customer filter could not be read or the query was refused."""
+
+    generation: int
+    reason: str
+
+
+@dataclass
+class ProfileLoaded(Message):
+    """A customer's profile arrived, with the names of the groups to choose from."""
+
+    profile: CustomerProfile
+    group_names: tuple[str, ...] = ()
+
+
+@dataclass
+class GroupsLoaded(Message):
+    """The groups and their member counts arrived."""
+
+    groups: tuple[GroupRow, ...]
+
+
+@dataclass
+class OutboxLoaded(Message):
+    """Counts and the first page (or a further page, `append`) of the outbox arrived."""
+
+    counts: dict[str, int]
+    page: OutboxPage
+    append: bool
+
+

@@ -3,22 +3,24 @@ and segment, keyset pages, and the new-customer form."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from store import customer_queries as cq
+from store import customers
 from store.errors import BackroomError
-from tui.screens import ReportsWorkerErrors, in_db
-from tui.widgets.format import money
+from tui.dialogs.form import FormDialog
+from tui.format import money
+from tui.messages import CustomersFailed, CustomersLoaded
+from tui.screens.base import BackroomScreen
+from tui.workers import in_db, run_db
 
 SEGMENT_CYCLE = ("", *cq.SEGMENTS)
 # Widths that fit 80 columns with cell padding; a wider terminal gives the rest to name and email.
@@ -30,24 +32,7 @@ NEW_FIELDS = (("email", "Email (required)"), ("first_name", "First name"),
               ("consent", "Marketing consent (yes/no)"))
 
 
-@dataclass
-class CustomersLoaded(Message):
-    """A page of customers arrived for the request numbered `generation`."""
-
-    generation: int
-    page: cq.CustomerPage
-    filter: cq.CustomerFilter
-
-
-@dataclass
-class CustomersFailed(Message):
-    """The filter text could not be read or the query was refused."""
-
-    generation: int
-    reason: str
-
-
-class CustomersScreen(ReportsWorkerErrors, Screen[None]):
+class CustomersScreen(BackroomScreen):
     """Every customer, newest first; Enter opens a profile."""
 
     BINDINGS = [
@@ -56,8 +41,8 @@ class CustomersScreen(ReportsWorkerErrors, Screen[None]):
         Binding("f", "next_segment", "Segment", id="customers.segment"),
         Binding("right_square_bracket", "page(1)", "Next page", id="customers.next_page"),
         Binding("left_square_bracket", "page(-1)", "Prev page", id="customers.prev_page"),
-        Binding("ctrl+r", "reload", "Reload", id="customers.reload", show=False),
     ]
+    ACTION_PERMISSIONS = {"new_customer": "customers"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,7 +64,7 @@ class CustomersScreen(ReportsWorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        app: Any = self.app
+        app = self.backroom
         extra = max(0, self.app.size.width - 80)
         grow = {"name": extra * 2 // 5, "email": extra - extra * 2 // 5}
         for key, label, width in COLUMNS:
@@ -102,7 +87,7 @@ class CustomersScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="customers-load", exit_on_error=False)
     def _load(self, generation: int, text: str, segment: str, cursor: str | None,
               backwards: bool) -> None:
-        app: Any = self.app
+        app = self.backroom
         try:
             f = in_db(cq.parse_customer_filter, text)
             if segment and not f.segment:
@@ -213,44 +198,30 @@ class CustomersScreen(ReportsWorkerErrors, Screen[None]):
     def _open(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is None:
             return
-        customer_id = int(event.row_key.value)
-        app: Any = self.app
-        if hasattr(app, "open_customer"):
-            app.open_customer(customer_id)
-        else:
-            from tui.screens.profile import ProfileScreen
-
-            app.push_screen(ProfileScreen(customer_id))
+        self.backroom.open_customer(int(event.row_key.value))
 
     # ----- new customer -----------------------------------------------------------------
 
     def action_new_customer(self) -> None:
-        from tui.screens.customer_form import CustomerForm as FormDialog
-
-        app: Any = self.app
+        app = self.backroom
         defaults = {"language": app.shop.language, "consent": "no"}
         fields = [(key, label, defaults.get(key, "")) for key, label in NEW_FIELDS]
-        self.app.push_screen(FormDialog("New customer", fields), self._create)
 
-    def _create(self, changes: dict[str, str] | None) -> None:
-        if changes is None:
-            return
-        app: Any = self.app
-        values = {"language": app.shop.language, "consent": "no"} | changes
-        self._create_worker(values)
+        def save(changes: dict[str, str]) -> customers.CustomerRef:
+            values = defaults | changes
+            return customers.create_customer(
+                app.shop, app.actor, email=values.get("email", ""),
+                first_name=values.get("first_name", ""), last_name=values.get("last_name", ""),
+                phone=values.get("phone", ""), language=values.get("language") or None,
+                marketing_consent=values.get("consent", "").strip().lower()
+                in ("y", "yes", "true", "1"))
 
-    @work(thread=True, exit_on_error=False, group="customers-write")
-    def _create_worker(self, values: dict[str, str]) -> None:
-        from store import customers
+        async def submit(changes: dict[str, str]) -> customers.CustomerRef:
+            return await run_db(save, changes)
 
-        app: Any = self.app
-        ref = in_db(customers.create_customer, app.shop, app.actor,
-                    email=values.get("email", ""), first_name=values.get("first_name", ""),
-                    last_name=values.get("last_name", ""), phone=values.get("phone", ""),
-                    language=values.get("language") or None,
-                    marketing_consent=values.get("consent", "").strip().lower()
-                    in ("y", "yes", "true", "1"))
-        self.app.call_from_thread(
-            self.app.notify, f"Customer {ref.email} created; confirm-account mail queued.",
-            markup=False)
-        self.app.call_from_thread(self.reload)
+        def created(ref: customers.CustomerRef | None) -> None:
+            if ref is not None:
+                self.notify(f"Customer {ref.email} created; confirm-account mail queued.")
+                self.reload()
+
+        self.app.push_screen(FormDialog("New customer", fields, submit=submit), created)

@@ -4,47 +4,27 @@ group), set the default, edit the discount or privilege."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from store import customer_queries as cq
-from store.errors import ValidationError
-from tui.screens import ReportsWorkerErrors, in_db
+from store import customers
+from store.rules import group_delete_refusal
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.form import FormDialog
+from tui.dialogs.prompt import TextPrompt
+from tui.messages import GroupsLoaded
+from tui.screens.base import BackroomScreen
+from tui.workers import in_db, run_db
 
 
-@dataclass
-class GroupsLoaded(Message):
-    """The groups and their member counts arrived."""
-
-    groups: tuple[cq.GroupRow, ...]
-
-
-@dataclass
-class GroupChanged(Message):
-    """A write on groups finished."""
-
-    summary: str
-
-
-def parse_percent(text: str) -> int:
-    """'7.5' or '7,5 %' as basis points (750)."""
-    cleaned = text.replace("%", "").replace(",", ".").strip() or "0"
-    try:
-        return round(float(cleaned) * 100)
-    except ValueError:
-        raise ValidationError(f"{text!r} is not a percentage (like 5 or 7.5)") from None
-
-
-class GroupsScreen(ReportsWorkerErrors, Screen[None]):
+class GroupsScreen(BackroomScreen):
     """Every customer group; the default one is marked with *."""
 
     BINDINGS = [
@@ -53,8 +33,9 @@ class GroupsScreen(ReportsWorkerErrors, Screen[None]):
         Binding("e", "edit", "Discount/privilege", id="groups.edit"),
         Binding("asterisk,s", "set_default", "Set default", id="groups.default"),
         Binding("delete,d", "delete", "Delete", id="groups.delete"),
-        Binding("ctrl+r", "reload", "Reload", id="groups.reload", show=False),
     ]
+    ACTION_PERMISSIONS = {"add": "groups", "rename": "groups", "edit": "groups",
+                          "set_default": "groups", "delete": "groups"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,16 +72,10 @@ class GroupsScreen(ReportsWorkerErrors, Screen[None]):
     async def _members(self) -> None:
         """Enter shows the group's members in the customers list."""
         group = self._selected()
-        if group is None:
-            return
-        app: Any = self.app
-        if "customers" not in getattr(app, "MODES", {}):
-            return
-        await app.switch_mode("customers")
-        screen = app.screen
-        if hasattr(screen, "show_query"):
+        if group is not None:
             name = group.name.replace('"', "")
-            screen.show_query(f'group:"{name}"' if " " in name else f"group:{name}")
+            await self.backroom.show_customers(
+                f'group:"{name}"' if " " in name else f"group:{name}")
 
     def on_groups_loaded(self, message: GroupsLoaded) -> None:
         table = self.query_one(DataTable)
@@ -123,108 +98,80 @@ class GroupsScreen(ReportsWorkerErrors, Screen[None]):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return self.groups.get(int(key.value)) if key.value is not None else None
 
-    @work(thread=True, exit_on_error=False, group="groups-write")
-    def _write(self, fn: Callable[..., Any], args: tuple[Any, ...], summary: str) -> None:
-        app: Any = self.app
-        result = in_db(fn, app.shop, app.actor, *args)
-        if "{moved}" in summary:
-            summary = summary.replace("{moved}", str(result))
-        self.post_message(GroupChanged(summary))
+    def _form(self, title: str, fields: list[tuple[str, str, str]],
+              save: Callable[[dict[str, str]], Any], done: str) -> None:
+        """A form the store checks as it is saved: a refusal keeps it open."""
+        async def submit(changes: dict[str, str]) -> Any:
+            return await run_db(save, changes)
 
-    def on_group_changed(self, message: GroupChanged) -> None:
-        self.notify(message.summary, markup=False)
-        self.action_reload()
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify(done)
+                self.action_reload()
+
+        self.app.push_screen(FormDialog(title, fields, submit=submit), closed)
 
     def action_add(self) -> None:
-        from tui.screens.customer_form import CustomerForm as FormDialog
-
+        app = self.backroom
         fields = [("name", "Name", ""), ("discount", "Discount %", "0"),
                   ("privilege", "Privilege", "")]
 
-        def done(changes: dict[str, str] | None) -> None:
-            if changes is None:
-                return
+        def save(changes: dict[str, str]) -> int:
             values = {k: v for k, _label, v in fields} | changes
-            try:
-                discount = parse_percent(values["discount"])
-            except ValidationError as exc:
-                self.notify(str(exc), severity="error", markup=False)
-                return
-            from store import customers
+            return customers.create_group(app.shop, app.actor, values["name"],
+                                          customers.parse_percent(values["discount"]),
+                                          values["privilege"])
 
-            self._write(customers.create_group, (values["name"], discount,
-                                                 values["privilege"]),
-                        f"Group {values['name'].strip()} added")
-
-        self.app.push_screen(FormDialog("New group", fields), done)
+        self._form("New group", fields, save, "Group added")
 
     def action_rename(self) -> None:
-        from tui.screens.text_prompt import TextPrompt
-
         group = self._selected()
         if group is None:
             return
 
         def done(name: str | None) -> None:
             if name and name.strip() != group.name:
-                from store import customers
-
-                self._write(customers.rename_group, (group.id, name),
-                            f"Group renamed to {name.strip()}")
+                self.write(customers.rename_group, group.id, name,
+                           done=f"Group renamed to {name.strip()}")
 
         self.app.push_screen(TextPrompt(f"Rename group {group.name}", group.name), done)
 
     def action_edit(self) -> None:
-        from tui.screens.customer_form import CustomerForm as FormDialog
-
         group = self._selected()
         if group is None:
             return
+        app = self.backroom
         fields = [("discount", "Discount %", f"{group.discount_bp / 100:g}"),
                   ("privilege", "Privilege", group.privilege)]
 
-        def done(changes: dict[str, str] | None) -> None:
-            if not changes:
-                return
-            try:
-                discount = parse_percent(changes["discount"]) if "discount" in changes else None
-            except ValidationError as exc:
-                self.notify(str(exc), severity="error", markup=False)
-                return
-            from store import customers
+        def save(changes: dict[str, str]) -> None:
+            discount = (customers.parse_percent(changes["discount"])
+                        if "discount" in changes else None)
+            customers.edit_group(app.shop, app.actor, group.id, discount,
+                                 changes.get("privilege"))
 
-            self._write(customers.edit_group, (group.id, discount, changes.get("privilege")),
-                        f"Group {group.name} saved")
-
-        self.app.push_screen(FormDialog(f"Group {group.name}", fields), done)
+        self._form(f"Group {group.name}", fields, save, f"Group {group.name} saved")
 
     def action_set_default(self) -> None:
         group = self._selected()
-        if group is None:
-            return
-        from store import customers
-
-        self._write(customers.set_default_group, (group.id,),
-                    f"{group.name} is now the default group")
+        if group is not None:
+            self.write(customers.set_default_group, group.id,
+                       done=f"{group.name} is now the default group")
 
     def action_delete(self) -> None:
-        from tui.screens.confirm_dialog import ConfirmDialog
-
         group = self._selected()
         if group is None:
             return
-        if group.is_default:
-            self.notify(f"{group.name} is the default group; make another group the default "
-                        "before deleting it", severity="error", markup=False)
+        refused = group_delete_refusal(group.name, group.is_default)
+        if refused:
+            self.notify(refused, severity="error")
             return
 
         def done(yes: bool | None) -> None:
             if yes:
-                from store import customers
-
-                self._write(customers.delete_group, (group.id,),
-                            f"Group {group.name} deleted; {{moved}} member(s) moved to the "
-                            "default group")
+                self.write(customers.delete_group, group.id,
+                           done=lambda moved: f"Group {group.name} deleted; {moved} member(s) "
+                           "moved to the default group")
 
         self.app.push_screen(ConfirmDialog(
             "Delete group", f"Delete {group.name}? Its {group.members} member(s) move to the "

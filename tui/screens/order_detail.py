@@ -4,7 +4,7 @@ an action per key; next/previous walk the queue's filter without going back."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
@@ -13,16 +13,32 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
 
+from store.contact import ADDRESS_FIELDS
+from store.order_rows import OrderResult
+from store.orders import (
+    add_note,
+    delete_order,
+    edit_address,
+    edit_contact,
+    set_archived,
+    set_reference,
+    set_tracking,
+)
+from store.payments import refund
+from store.queries import OrderDetail, QueueFilter, neighbour, order_detail
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.form import FormDialog
+from tui.dialogs.note import NoteDialog
+from tui.dialogs.prompt import TextPrompt
+from tui.dialogs.refund import RefundDialog
+from tui.format import money, when
 from tui.messages import DetailLoaded, OrdersChanged
-from tui.screens import ReportsWorkerErrors, in_db
-from tui.widgets.format import money, when
-
-if TYPE_CHECKING:
-    from store.queries import OrderDetail, QueueFilter
-    from tui.app import BackroomApp
+from tui.screens.base import BackroomScreen
+from tui.status_change import change_status_flow
+from tui.workers import in_db, run_db
 
 EVENT_LABELS = {
     "placed": "placed", "status": "status", "status_undone": "status undone",
@@ -32,7 +48,7 @@ EVENT_LABELS = {
 }
 
 
-class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
+class OrderDetailScreen(BackroomScreen):
     """The detail of one order; every action re-reads the order after it is written."""
 
     BINDINGS = [
@@ -51,18 +67,18 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         Binding("w", "work_queue", "Work the queue on/off", id="detail.work", show=False),
         Binding("enter,p", "customer", "Customer", id="detail.customer", show=False),
         Binding("z", "app.undo", "Undo", id="detail.undo", show=False),
-        Binding("r", "reload", "Reload", id="detail.reload", show=False),
     ]
+    ACTION_PERMISSIONS = {"status": "change_status", "tracking": "set_tracking",
+                          "reference": "set_reference", "address": "edit_order",
+                          "contact": "edit_order", "note": "add_note", "refund": "refund",
+                          "archive": "archive", "delete": "delete_order"}
 
     def __init__(self, order_id: int, filter: QueueFilter | None = None) -> None:
         super().__init__()
         self.order_id = order_id
         self.filter = filter
         self.detail: OrderDetail | None = None
-
-    @property
-    def backroom(self) -> BackroomApp:
-        return self.app  # type: ignore[return-value]
+        self._work = False  # work-the-queue turned on (or off, against the config) by `w`
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", id="detail-title", markup=False)
@@ -87,15 +103,15 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
     def _load(self, order_id: int) -> None:
-        from store.queries import order_detail
-
         detail = in_db(order_detail, order_id)
-        self.post_message(DetailLoaded(detail))
+        if not get_current_worker().is_cancelled:
+            self.post_message(DetailLoaded(detail))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = message.detail
+        if d.id != self.order_id:
+            return  # a read overtaken by a move to another order
         self.detail = d
-        self.order_id = d.id
         wf = self.backroom.shop.workflow
         status = wf[d.status] if d.status in wf else None
         title = Text()
@@ -107,7 +123,7 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         if d.is_test:
             title.append("  TEST", style="bold magenta")
         title.append(f"  placed {when(d.placed_at)}  v{d.version}", style="dim")
-        if self.backroom.config.get("ui", "next_after_action") or getattr(self, "_work", False):
+        if self._work_the_queue():
             title.append("  work-the-queue", style="italic cyan")
         self.query_one("#detail-title", Static).update(title)
         self.query_one("#detail-summary", Static).update(self._summary(d))
@@ -209,69 +225,42 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
 
     # ----- actions ------------------------------------------------------------------------
 
-    def _write(self, fn: Callable[..., Any], *args: Any, done: str = "", next_after: bool = True,
-               **kwargs: Any) -> None:
-        """Run one store service in a worker; afterwards reload, or move on (work-the-queue)."""
-        self._run_write(fn, args, kwargs, done, next_after)
+    def _after(self, done: str, next_after: bool = True) -> Callable[[Any], None]:
+        """What follows a write: say `done`, then the next order (work-the-queue) or reload."""
+        def then(_result: Any) -> None:
+            if done:
+                self.notify(done)
+            self._next_or_reload(next_after)
+        return then
 
-    @work(thread=True, exit_on_error=False, group="detail-write")
-    def _run_write(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                   done: str, next_after: bool) -> None:
-        app = self.backroom
-        result = in_db(fn, app.shop, app.actor, *args, **kwargs)
-        self.app.call_from_thread(self._written, result, done, next_after)
-
-    def _written(self, result: Any, done: str, next_after: bool) -> None:
-        from store.status import StatusChange
-
-        if isinstance(result, StatusChange):
-            if result.refused:
-                self.notify(f"{result.refused[0].code}: {result.refused[0].reason}",
-                            title="Refused", severity="error")
-                self.reload()
-                return
-            label = self.backroom.shop.workflow.label(result.to_status)
-            done = f"{self.detail.code if self.detail else ''} is now {label}"
-            if result.mails:
-                done += f"; {result.mails} email(s) queued"
-            self.backroom.remember_change(result.batch, done)
-            done += " (z undoes)"
-        if done:
-            self.notify(done)
+    def _next_or_reload(self, next_after: bool = True) -> None:
         if next_after and self._work_the_queue() and self.filter is not None:
             self._step(1, reload_if_none=True)
         else:
             self.reload()
 
     def _work_the_queue(self) -> bool:
-        return bool(self.backroom.config.get("ui", "next_after_action")) ^ bool(
-            getattr(self, "_work", False))
+        return bool(self.backroom.config.get("ui", "next_after_action")) ^ self._work
 
     def action_work_queue(self) -> None:
-        self._work = not getattr(self, "_work", False)
+        self._work = not self._work
         self.notify("Work-the-queue " + ("on" if self._work_the_queue() else "off")
                     + ": after an action, the next order opens")
         self.reload()
 
     def action_status(self) -> None:
-        from store.status import change_status
-        from tui.screens.status_dialog import StatusDialog
+        if self.detail is not None:
+            self._change_status(self.detail)
 
-        d = self.detail
-        if d is None:
-            return
-
-        def chosen(choice: Any) -> None:
-            if choice is not None:
-                self._write(change_status, [d.id], choice.status, notify=choice.notify,
-                            tracking=choice.tracking, expected_versions={d.id: d.version})
-
-        self.app.push_screen(StatusDialog(self.backroom.shop.workflow, [d.status], 1,
-                                          bool(d.tracking_number)), chosen)
+    @work(group="status-change", exit_on_error=False)
+    async def _change_status(self, d: OrderDetail) -> None:
+        result = await change_status_flow(self, [d.id], [d.status], {d.id: d.version},
+                                          preview=False, shipping_method=d.shipping_method,
+                                          tracking=d.tracking_number)
+        if result is not None and result.changed:
+            self._next_or_reload()
 
     def _prompt(self, title: str, value: str, then: Callable[[str], None]) -> None:
-        from tui.screens.text_prompt import TextPrompt
-
         def answered(text: str | None) -> None:
             if text is not None:
                 then(text)
@@ -279,66 +268,62 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(TextPrompt(title, value), answered)
 
     def action_tracking(self) -> None:
-        from store.orders import set_tracking
-
         d = self.detail
         if d is not None:
             self._prompt(f"Tracking number of {d.code}", d.tracking_number or "",
-                         lambda text: self._write(set_tracking, d.id, text,
-                                                  expected_version=d.version,
-                                                  done="tracking number saved"))
+                         lambda text: self.write(set_tracking, d.id, text,
+                                                 expected_version=d.version,
+                                                 then=self._after("tracking number saved")))
 
     def action_reference(self) -> None:
-        from store.orders import set_reference
-
         d = self.detail
         if d is not None:
             self._prompt(f"Internal reference of {d.code}", d.internal_reference or "",
-                         lambda text: self._write(set_reference, d.id, text,
-                                                  expected_version=d.version,
-                                                  done="reference saved"))
+                         lambda text: self.write(set_reference, d.id, text,
+                                                 expected_version=d.version,
+                                                 then=self._after("reference saved")))
+
+    def _form(self, title: str, fields: list[tuple[str, str, str]],
+              save: Callable[[dict[str, str]], Any], done: str) -> None:
+        """A form whose values the store checks as they are saved: a refusal keeps it open."""
+        app = self.backroom
+
+        async def submit(changes: dict[str, str]) -> Any:
+            return await run_db(save, changes) if changes else None
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self._after(done, next_after=False)(result)
+
+        app.push_screen(FormDialog(title, fields, submit=submit), closed)
 
     def action_address(self) -> None:
-        from store.contact import ADDRESS_FIELDS
-        from store.orders import edit_address
-        from tui.screens.form_dialog import FormDialog
-
         d = self.detail
         if d is None:
             return
+        app = self.backroom
         address = d.addresses.get("shipping") if d.addresses else None
         fields = [(f, f.replace("_", " "), str(getattr(address, f, "") or ""))
                   for f in ADDRESS_FIELDS]
-
-        def saved(changes: dict[str, str] | None) -> None:
-            if changes:
-                self._write(edit_address, d.id, "shipping", changes, expected_version=d.version,
-                            done="shipping address saved", next_after=False)
-
-        self.app.push_screen(FormDialog(f"Shipping address of {d.code}", fields), saved)
+        self._form(f"Shipping address of {d.code}", fields,
+                   lambda changes: edit_address(app.shop, app.actor, d.id, "shipping", changes,
+                                                expected_version=d.version),
+                   "shipping address saved")
 
     def action_contact(self) -> None:
-        from store.orders import edit_contact
-        from tui.screens.form_dialog import FormDialog
-
         d = self.detail
         if d is None:
             return
-        fields = [("name", "name", d.customer_name or ""), ("email", "email",
-                                                            d.customer_email or ""),
+        app = self.backroom
+        fields = [("name", "name", d.customer_name or ""),
+                  ("email", "email", d.customer_email or ""),
                   ("phone", "phone", d.customer_phone or "")]
-
-        def saved(changes: dict[str, str] | None) -> None:
-            if changes:
-                self._write(edit_contact, d.id, expected_version=d.version,
-                            done="contact details saved", next_after=False, **changes)
-
-        self.app.push_screen(FormDialog(f"Contact details of {d.code}", fields), saved)
+        self._form(f"Contact details of {d.code}", fields,
+                   lambda changes: edit_contact(app.shop, app.actor, d.id,
+                                                expected_version=d.version, **changes),
+                   "contact details saved")
 
     def action_note(self) -> None:
-        from store.orders import add_note
-        from tui.screens.note_dialog import NoteDialog
-
         d = self.detail
         if d is None:
             return
@@ -346,87 +331,69 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
         def added(note: tuple[str, bool] | None) -> None:
             if note is not None:
                 text, visible = note
-                self._write(add_note, d.id, text, visible=visible, next_after=False,
-                            done="note sent to the customer" if visible else "note added")
+                done = "note sent to the customer" if visible else "note added"
+                self.write(add_note, d.id, text, visible=visible,
+                           then=self._after(done, next_after=False))
 
         self.app.push_screen(NoteDialog(), added)
 
     def action_refund(self) -> None:
-        from store.payments import refund
-        from tui.screens.refund_dialog import RefundDialog
-
         d = self.detail
         if d is None:
             return
-        if d.refundable <= 0:
-            self.notify(f"{d.code}: nothing to refund (paid {money(d.amount_paid, d.currency)}, "
-                        f"refunded {money(d.amount_refunded, d.currency)})", severity="warning")
-            return
+        app = self.backroom
 
-        def answered(value: tuple[int, str] | None) -> None:
-            if value is not None:
-                amount, reason = value
-                self._write(refund, d.id, amount, reason, expected_version=d.version,
-                            done=f"refunded {money(amount, d.currency)}")
+        async def submit(amount: int, reason: str) -> bool:
+            return await run_db(refund, app.shop, app.actor, d.id, amount, reason,
+                                expected_version=d.version)
 
-        self.app.push_screen(RefundDialog(d.code, d.amount_paid, d.amount_refunded, d.currency),
-                             answered)
+        def closed(result: tuple[int, bool] | None) -> None:
+            if result is not None:
+                amount, moved = result
+                done = f"refunded {money(amount, d.currency)}"
+                if moved:
+                    done += "; the order is now refunded"
+                self._after(done)(result)
+
+        app.push_screen(RefundDialog(d.code, d.amount_paid, d.amount_refunded, d.refundable,
+                                     d.currency, submit), closed)
 
     def action_archive(self) -> None:
-        from store.orders import set_archived
-
         d = self.detail
         if d is None:
             return
-        self._archive(set_archived, d.id, not d.archived)
 
-    @work(thread=True, exit_on_error=False, group="detail-write")
-    def _archive(self, fn: Callable[..., Any], order_id: int, archived: bool) -> None:
-        app = self.backroom
-        results = in_db(fn, app.shop, app.actor, [order_id], archived)
-        result = results[0] if results else None
-
-        def show() -> None:
+        def told(results: list[OrderResult]) -> None:
+            result = results[0] if results else None
             if result is not None and not result.changed:
                 self.notify(f"{result.code}: {result.reason}", title="Refused",
                             severity="error")
             else:
-                self.notify("archived" if archived else "unarchived")
+                self.notify("unarchived" if d.archived else "archived")
             self.reload()
 
-        self.app.call_from_thread(show)
+        self.write(set_archived, [d.id], not d.archived, then=told)
 
     def action_delete(self) -> None:
-        from store.orders import delete_order
-        from tui.screens.confirm_dialog import ConfirmDialog
-
         d = self.detail
         if d is None:
             return
-        if not d.is_test:
-            self.notify(f"{d.code} is a real order: cancel or archive it instead "
-                        "(only test orders can be deleted)", severity="warning")
+        if d.delete_refusal:
+            self.notify(d.delete_refusal, severity="warning")
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._delete(delete_order, d.id)
-
-        self.app.push_screen(ConfirmDialog(f"Delete test order {d.code}?",
-                                           "This removes the order and its history.",
-                                           yes="Delete"), answered)
-
-    @work(thread=True, exit_on_error=False, group="detail-write")
-    def _delete(self, fn: Callable[..., Any], order_id: int) -> None:
-        app = self.backroom
-        code = in_db(fn, app.shop, app.actor, order_id)
-
-        def gone() -> None:
+        def gone(code: str) -> None:
             self.notify(f"test order {code} deleted")
             self.backroom.broadcast_change()
             self.dismiss_or_pop()
 
-        self.app.call_from_thread(gone)
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(delete_order, d.id, then=gone)
+
+        self.app.push_screen(ConfirmDialog(f"Delete test order {d.code}?",
+                                           "This removes the order and its history.",
+                                           yes="Delete"), answered)
 
     def dismiss_or_pop(self) -> None:
         if len(self.app.screen_stack) > 1:
@@ -453,19 +420,17 @@ class OrderDetailScreen(ReportsWorkerErrors, Screen[None]):
             return
         self._neighbour(step, reload_if_none)
 
-    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
-    def _neighbour(self, step: int, reload_if_none: bool) -> None:
-        from store.queries import neighbour, order_detail
-
-        other = in_db(neighbour, self.filter, self.order_id, step)
+    @work(exclusive=True, group="detail-step", exit_on_error=False)
+    async def _neighbour(self, step: int, reload_if_none: bool) -> None:
+        other = await run_db(neighbour, self.filter, self.order_id, step)
         if other is None:
-            self.app.call_from_thread(
-                self.notify, "No next order in this filter." if step > 0
-                else "No previous order in this filter.")
+            self.notify("No next order in this filter." if step > 0
+                        else "No previous order in this filter.")
             if reload_if_none:
-                self.post_message(DetailLoaded(in_db(order_detail, self.order_id)))
+                self.reload()
             return
-        self.post_message(DetailLoaded(in_db(order_detail, other)))
+        self.order_id = other
+        self.reload()
 
 
 def _address_text(address: Any) -> str:

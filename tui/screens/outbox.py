@@ -4,21 +4,19 @@ one, cancel one not yet sent, resend one, open its order."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from store import outbox as outboxmod
-from store import outbox_queries
-from tui.screens import ReportsWorkerErrors, in_db
+from store import outbox, outbox_queries
+from tui.messages import OutboxLoaded
+from tui.screens.base import BackroomScreen
+from tui.workers import in_db
 
 FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled")
 SHOWN_COUNTS = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled")
@@ -28,23 +26,7 @@ PAGE = 200
 REFRESH_SECONDS = 3.0
 
 
-@dataclass
-class OutboxLoaded(Message):
-    """Counts and the first page (or a further page, `append`) of the outbox arrived."""
-
-    counts: dict[str, int]
-    page: outbox_queries.OutboxPage
-    append: bool
-
-
-@dataclass
-class MailChanged(Message):
-    """A retry, cancel or resend finished."""
-
-    summary: str
-
-
-class OutboxScreen(ReportsWorkerErrors, Screen[None]):
+class OutboxScreen(BackroomScreen):
     """Every mail, newest first, filtered by state with `f`; refreshes itself while shown."""
 
     BINDINGS = [
@@ -54,8 +36,9 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
         Binding("e", "resend", "Resend", id="outbox.resend"),
         Binding("enter,o", "open_order", "Open order", id="outbox.open"),
         Binding("m", "more", "More", id="outbox.more", show=False),
-        Binding("ctrl+r", "reload", "Reload", id="outbox.reload", show=False),
     ]
+    ACTION_PERMISSIONS = {"retry": "change_status", "cancel_mail": "change_status",
+                          "resend": "change_status"}
 
     DEFAULT_CSS = """
     OutboxScreen #outbox-counts { height: 1; padding: 0 1; background: $panel; }
@@ -173,27 +156,17 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
         if row is None:
             self.notify("No mail selected.", severity="warning")
             return
-        self._write(fn, row.id, verb)
-
-    @work(thread=True, exit_on_error=False, group="outbox-write")
-    def _write(self, fn: Callable[..., outbox_queries.OutboxRow], mail_id: int, verb: str) -> None:
-        app: Any = self.app
-        result = in_db(fn, app.shop, app.actor, mail_id)
-        self.post_message(MailChanged(f"Mail #{mail_id} {verb}: {result.recipient} "
-                                      f"({result.state})"))
-
-    def on_mail_changed(self, message: MailChanged) -> None:
-        self.notify(message.summary, markup=False)
-        self.action_reload()
+        self.write(fn, row.id, done=lambda result: f"Mail #{row.id} {verb}: "
+                   f"{result.recipient} ({result.state})")
 
     def action_retry(self) -> None:
-        self._act(outboxmod.retry_mail, "queued again")
+        self._act(outbox.retry_mail, "queued again")
 
     def action_cancel_mail(self) -> None:
-        self._act(outboxmod.cancel_mail, "cancelled")
+        self._act(outbox.cancel_mail, "cancelled")
 
     def action_resend(self) -> None:
-        self._act(outboxmod.resend_mail, "copied for resending")
+        self._act(outbox.resend_mail, "copied for resending")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row (the table takes the key) opens the mail's order."""
@@ -205,5 +178,4 @@ class OutboxScreen(ReportsWorkerErrors, Screen[None]):
         if row is None or row.order_id is None:
             self.notify("This mail is not about an order.", severity="warning")
             return
-        app: Any = self.app
-        app.open_order(row.order_id)
+        self.backroom.open_order(row.order_id)

@@ -4,7 +4,6 @@ account's history, with a key for every action."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,41 +12,30 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from store import customer_queries as cq
+from store import customers
 from store.contact import ADDRESS_FIELDS
-from tui.screens import ReportsWorkerErrors, in_db
-from tui.widgets.format import money
+from tui.dialogs.customer_delete import CustomerDeleteDialog
+from tui.dialogs.form import FormDialog
+from tui.dialogs.prompt import TextPrompt
+from tui.format import money
+from tui.messages import ProfileLoaded
+from tui.screens.base import BackroomScreen
+from tui.workers import in_db, run_db
 
 EDIT_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email"),
                ("phone", "Phone"), ("language", "Language (en, fr)"),
                ("marketing_consent", "Marketing consent (yes/no)"))
 
 
-@dataclass
-class ProfileLoaded(Message):
-    """A customer's profile arrived."""
-
-    profile: cq.CustomerProfile
-    group_names: tuple[str, ...] = ()
-
-
-@dataclass
-class CustomerChanged(Message):
-    """A write on this customer finished; `summary` tells the operator what happened."""
-
-    summary: str
-
-
 def _yes(value: str) -> bool:
     return value.strip().lower() in ("y", "yes", "true", "1")
 
 
-class ProfileScreen(ReportsWorkerErrors, Screen[None]):
+class ProfileScreen(BackroomScreen):
     """The profile of one customer; Esc goes back."""
 
     CSS = """
@@ -68,8 +56,11 @@ class ProfileScreen(ReportsWorkerErrors, Screen[None]):
         Binding("m", "mail", "Email", id="profile.mail"),
         Binding("x", "export", "Export", id="profile.export"),
         Binding("D", "delete", "Delete", id="profile.delete"),
-        Binding("ctrl+r", "reload", "Reload", id="profile.reload", show=False),
     ]
+    ACTION_PERMISSIONS = {"edit": "customers", "address": "customers", "group": "customers",
+                          "note": "add_note", "status": "deny_customer",
+                          "reactivate": "deny_customer", "mail": "send_mail",
+                          "export": "export", "delete": "erase_customer"}
 
     def __init__(self, customer_id: int) -> None:
         super().__init__()
@@ -100,8 +91,7 @@ class ProfileScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="profile-load", exit_on_error=False)
     def _load(self) -> None:
-        app: Any = self.app
-        profile = in_db(cq.customer_profile, app.shop, self.customer_id)
+        profile = in_db(cq.customer_profile, self.backroom.shop, self.customer_id)
         groups = tuple(g.name for g in in_db(cq.group_rows))
         if not get_current_worker().is_cancelled:
             self.post_message(ProfileLoaded(profile, groups))
@@ -170,8 +160,7 @@ class ProfileScreen(ReportsWorkerErrors, Screen[None]):
     @on(DataTable.RowSelected, "#profile-orders")
     def _open_order(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
-            app: Any = self.app
-            app.open_order(int(event.row_key.value))
+            self.backroom.open_order(int(event.row_key.value))
 
     def on_screen_resume(self) -> None:
         if self.profile is not None:
@@ -179,49 +168,43 @@ class ProfileScreen(ReportsWorkerErrors, Screen[None]):
 
     # ----- writes -----------------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="profile-write")
-    def _write(self, fn: Callable[..., Any], args: tuple[Any, ...], summary: str) -> None:
-        """Run one service call for this customer; a refusal becomes the app's notice."""
-        app: Any = self.app
-        result = in_db(fn, app.shop, app.actor, *args)
-        if isinstance(result, cq.ExportResult):
-            summary = f"{summary}: {result.path}"
-        self.post_message(CustomerChanged(summary))
+    def _form(self, title: str, fields: list[tuple[str, str, str]],
+              save: Callable[[dict[str, str]], Any], done: str) -> None:
+        """A form the store checks as it is saved: a refusal keeps it open, nothing is lost."""
+        async def submit(changes: dict[str, str]) -> Any:
+            return await run_db(save, changes)
 
-    def on_customer_changed(self, message: CustomerChanged) -> None:
-        if message.summary:
-            self.notify(message.summary, markup=False)
-        self.action_reload()
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify(done)
+                self.action_reload()
+
+        self.app.push_screen(FormDialog(title, fields, submit=submit), closed)
 
     def action_edit(self) -> None:
-        from tui.screens.customer_form import CustomerForm as FormDialog
-
         p = self.profile
         if p is None:
             return
+        app = self.backroom
         current = {"first_name": p.first_name, "last_name": p.last_name, "email": p.email,
                    "phone": p.phone, "language": p.language,
                    "marketing_consent": "yes" if p.marketing_consent else "no"}
         fields = [(k, label, current[k]) for k, label in EDIT_FIELDS]
 
-        def done(changes: dict[str, str] | None) -> None:
-            if not changes:
-                return
+        def save(changes: dict[str, str]) -> None:
             values: dict[str, Any] = dict(changes)
             if "marketing_consent" in values:
                 values["marketing_consent"] = _yes(values["marketing_consent"])
-            from store import customers
+            if values:
+                customers.edit_customer(app.shop, app.actor, p.id, values, p.version)
 
-            self._write(customers.edit_customer, (p.id, values, p.version), "Customer saved")
-
-        self.app.push_screen(FormDialog("Edit customer", fields), done)
+        self._form("Edit customer", fields, save, "Customer saved")
 
     def action_address(self) -> None:
-        from tui.screens.customer_form import CustomerForm as FormDialog
-
         p = self.profile
         if p is None:
             return
+        app = self.backroom
         existing = {a.kind: a for a in p.addresses}
         base = existing.get("shipping") or existing.get("billing")
         fields = [("kind", "Kind (shipping/billing)", "shipping")]
@@ -229,112 +212,73 @@ class ProfileScreen(ReportsWorkerErrors, Screen[None]):
             value = getattr(base, key, "") if base else ""
             fields.append((key, key.replace("_", " ").capitalize(), str(value)))
 
-        def done(changes: dict[str, str] | None) -> None:
-            if changes is None:
-                return
+        def save(changes: dict[str, str]) -> None:
             values = {k: v for k, _label, v in fields} | changes
             kind = values.pop("kind").strip().lower()
-            from store import customers
+            customers.set_address(app.shop, app.actor, p.id, kind, values)
 
-            self._write(customers.set_address, (p.id, kind, values), f"{kind} address saved")
-
-        self.app.push_screen(FormDialog("Address", fields), done)
+        self._form("Address", fields, save, "address saved")
 
     def action_group(self) -> None:
-        from tui.screens.text_prompt import TextPrompt
-
         p = self.profile
         if p is None:
             return
 
         def done(name: str | None) -> None:
-            if not name:
-                return
-            from store import customers
-
-            def assign(shop: Any, actor: Any, customer_id: int, group: str) -> None:
-                customers.assign_group(shop, actor, customer_id, customers.find_group(group))
-
-            self._write(assign, (p.id, name.strip()), f"Moved to group {name.strip()}")
+            if name:
+                self.write(customers.assign_group_named, p.id, name,
+                           done=f"Moved to group {name.strip()}")
 
         names = ", ".join(self.group_names)
         self.app.push_screen(TextPrompt(f"Group ({names})", p.group_name), done)
 
     def action_note(self) -> None:
-        from tui.screens.text_prompt import TextPrompt
-
         def done(text: str | None) -> None:
             if text:
-                from store import customers
-
-                self._write(customers.add_note, (self.customer_id, text), "Note added")
+                self.write(customers.add_note, self.customer_id, text, done="Note added")
 
         self.app.push_screen(TextPrompt("Add a note about this customer"), done)
 
     def action_status(self, status: str) -> None:
-        from tui.screens.text_prompt import TextPrompt
-
         verb = {"suspended": "Suspend", "denied": "Deny"}[status]
 
         def done(reason: str | None) -> None:
-            if reason is None:
-                return
-            from store import customers
-
-            self._write(customers.set_status, (self.customer_id, status, reason),
-                        f"Customer {status}")
+            if reason is not None:
+                self.write(customers.set_status, self.customer_id, status, reason,
+                           done=f"Customer {status}")
 
         self.app.push_screen(TextPrompt(f"{verb} this customer: why?"), done)
 
     def action_reactivate(self) -> None:
-        from store import customers
-
-        self._write(customers.reactivate, (self.customer_id,), "Customer reactivated")
+        self.write(customers.reactivate, self.customer_id, done="Customer reactivated")
 
     def action_mail(self) -> None:
-        from tui.screens.customer_form import CustomerForm as FormDialog
+        app = self.backroom
 
-        def done(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            from store import customers
+        def save(values: dict[str, str]) -> None:
+            customers.send_one_off(app.shop, app.actor, self.customer_id,
+                                   values.get("subject", ""), values.get("body", ""))
 
-            self._write(customers.send_one_off,
-                        (self.customer_id, values.get("subject", ""), values.get("body", "")),
-                        "Email queued in the outbox")
-
-        self.app.push_screen(FormDialog("Email this customer",
-                                        [("subject", "Subject", ""), ("body", "Message", "")]),
-                             done)
+        self._form("Email this customer", [("subject", "Subject", ""), ("body", "Message", "")],
+                   save, "Email queued in the outbox")
 
     def action_export(self) -> None:
-        from tui.screens.text_prompt import TextPrompt
-
         def done(directory: str | None) -> None:
-            if not directory:
-                return
-
-            def export(shop: Any, actor: Any, customer_id: int, folder: str) -> Any:
-                return cq.export_customer(shop, actor, customer_id, folder)
-
-            self._write(export, (self.customer_id, directory.strip()), "GDPR export written")
+            if directory:
+                self.write(cq.export_customer, self.customer_id, directory.strip(),
+                           done=lambda result: f"GDPR export written: {result.path}")
 
         self.app.push_screen(TextPrompt("Export everything held about this customer to "
                                         "the directory", str(Path.cwd())), done)
 
     def action_delete(self) -> None:
-        from tui.screens.customer_delete import CustomerDeleteDialog
-
         p = self.profile
         if p is None:
             return
 
         def done(typed: str | None) -> None:
-            if typed is None:
-                return
-            from store import customers
-
-            self._write(customers.delete_customer, (p.id, typed),
-                        "Customer deleted; their orders are kept")
+            if typed is not None:
+                self.write(customers.delete_customer, p.id, typed,
+                           done="Customer deleted; their orders are kept")
 
         self.app.push_screen(CustomerDeleteDialog(p.name, p.email, p.order_count), done)

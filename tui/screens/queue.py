@@ -4,26 +4,31 @@ search-as-you-type filter, sorting, marks and bulk status changes with preview a
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.errors import BackroomError
+from store.queries import (
+    OrderRow,
+    Page,
+    QueueFilter,
+    matching_ids,
+    parse_filter,
+    queue_page,
+    status_counts,
+)
+from tui.format import money, when
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
-from tui.screens import ReportsWorkerErrors, in_db
-from tui.widgets.format import money, when
+from tui.screens.base import BackroomScreen
+from tui.status_change import change_status_flow
 from tui.widgets.table import Column, RowTable
-
-if TYPE_CHECKING:
-    from store.queries import OrderRow, Page, QueueFilter
-    from store.status import StatusChange
-    from tui.app import BackroomApp
+from tui.workers import in_db, run_db
 
 MAX_PAGES = 3  # the table holds at most this many pages: a few hundred rows
 PREFETCH = 20  # rows from either end of the window that trigger the next page
@@ -36,7 +41,7 @@ COLUMNS = (("code", " Code", 11), ("placed", "Placed", 11), ("customer", "Custom
            ("mail", "Mail", 6))
 
 
-class QueueScreen(ReportsWorkerErrors, Screen[None]):
+class QueueScreen(BackroomScreen):
     """The orders mode's base screen."""
 
     BINDINGS = [
@@ -57,13 +62,13 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         Binding("right_square_bracket", "tab(1)", "Next tab", id="queue.next_tab", show=False),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="queue.prev_tab",
                 show=False),
-        Binding("r", "reload", "Reload", id="queue.reload", show=False),
     ]
+    ACTION_PERMISSIONS = {"status": "change_status", "mark_all": "change_status",
+                          "mark": "change_status", "range": "change_status",
+                          "mark_move": "change_status"}
 
     def __init__(self) -> None:
         super().__init__()
-        from store.queries import QueueFilter
-
         self.base = QueueFilter()  # what the tab and the sort keys say
         self.filter: QueueFilter = self.base  # base + the typed filter
         self.filter_text = ""
@@ -80,10 +85,6 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self._busy = ""
         self._counts_due = False
         self._table: RowTable | None = None
-
-    @property
-    def backroom(self) -> BackroomApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         wf = self.backroom.shop.workflow
@@ -162,8 +163,6 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
     def _load_page(self, generation: int, f: QueueFilter, cursor: str | None, backwards: bool,
                    where: str) -> None:
-        from store.queries import queue_page
-
         page = in_db(queue_page, f, cursor, self._limit(), backwards)
         if not get_current_worker().is_cancelled:
             self.post_message(PageLoaded(generation, page, where, (cursor, backwards)))
@@ -171,8 +170,6 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
     def _load_window(self, generation: int, f: QueueFilter,
                      requests: list[tuple[str | None, bool]]) -> None:
-        from store.queries import queue_page
-
         pages = []
         first = in_db(queue_page, f, requests[0][0], self._limit(), requests[0][1])
         pages.append(first)
@@ -186,20 +183,18 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue-counts", exit_on_error=False)
     def _load_counts(self, generation: int, f: QueueFilter) -> None:
-        from store.queries import status_counts
-
         current = in_db(status_counts, dataclasses.replace(f, archived=False))
         archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()))
         if not get_current_worker().is_cancelled:
             self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed load stops the waiting (keys queued for it are dropped), then is reported."""
+        """A failed load stops the waiting (keys queued for it are dropped); the base screen's
+        handler, which Textual runs too, reports it."""
         if event.state == WorkerState.ERROR and event.worker.group == "queue-load":
             self.loading_more = False
             self._stop_loading()
             self.table.loading_failed()
-        super().on_worker_state_changed(event)
 
     def on_counts_loaded(self, message: CountsLoaded) -> None:
         if message.generation != self.generation:
@@ -393,14 +388,12 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
         self._apply_filter_text(event.value)
         self.table.focus()
 
-    def on_key(self, event: Any) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.key == "escape" and self.focused is self.query_one("#filter", Input):
             event.stop()
             self.action_clear_filter()
 
     def _apply_filter_text(self, text: str) -> None:
-        from store.queries import parse_filter
-
         if text == self.filter_text and self.pages:
             return
         try:
@@ -499,20 +492,10 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
             self.range_anchor = None
         self._update_status()
 
-    def action_mark_all(self) -> None:
-        self._busy = "marking every matching order…"
-        self._update_status()
-        self._mark_all(self.filter)
-
-    @work(thread=True, exclusive=True, group="queue-mark", exit_on_error=False)
-    def _mark_all(self, f: QueueFilter) -> None:
-        from store.queries import matching_ids
-
-        ids = in_db(matching_ids, f)
-        self.app.call_from_thread(self._marked_all, ids)
-
-    def _marked_all(self, ids: list[int]) -> None:
-        self._busy = ""
+    @work(exclusive=True, group="queue-mark", exit_on_error=False)
+    async def action_mark_all(self) -> None:
+        with self.busy("marking every matching order…"):
+            ids = await run_db(matching_ids, self.filter)
         self.marked = set(ids)
         self._refresh_marks()
         self.notify(f"{len(ids):,} orders marked (every order matching the filter)")
@@ -529,118 +512,33 @@ class QueueScreen(ReportsWorkerErrors, Screen[None]):
     # ----- bulk status change -----------------------------------------------------------
 
     def action_status(self) -> None:
-        from tui.screens.status_dialog import StatusDialog
-
+        """Change the status of the marked orders (or the current one), with a preview."""
         if self.marked:
             ids = sorted(self.marked)
-            froms = [s for s in self.backroom.shop.workflow.keys()]
-            shown = {r.status for r in self.rows if r.id in self.marked}
-            if len(ids) == len([r for r in self.rows if r.id in self.marked]):
-                froms = [s for s in froms if s in shown]
-            versions: dict[int, int] = {r.id: r.version for r in self.rows if r.id in self.marked}
-            has_tracking = False
+            shown = [r for r in self.rows if r.id in self.marked]
+            versions = {r.id: r.version for r in shown}
+            # every mark is on screen: offer what their statuses allow; else every status
+            froms = ([r.status for r in shown] if len(shown) == len(ids)
+                     else self.backroom.shop.workflow.keys())
         else:
             row = self.current_row()
             if row is None:
                 return
             ids, froms, versions = [row.id], [row.status], {row.id: row.version}
-            has_tracking = False
+        self._change_status(ids, froms, versions)
 
-        def chosen(choice: Any) -> None:
-            if choice is not None:
-                self._busy = "preview…"
-                self._update_status()
-                self._preview(ids, choice, versions)
+    @work(group="status-change", exit_on_error=False)
+    async def _change_status(self, ids: list[int], froms: list[str],
+                             versions: dict[int, int]) -> None:
+        result = await change_status_flow(self, ids, froms, versions, preview=True)
+        if result is not None and result.changed:
+            self.marked.clear()
+            self._update_status()
 
-        self.app.push_screen(StatusDialog(self.backroom.shop.workflow, froms, len(ids),
-                                          has_tracking), chosen)
-
-    @work(thread=True, exit_on_error=False, group="queue-write")
-    def _preview(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
-        from store.status import change_status
-
-        app = self.backroom
-        preview = in_db(change_status, app.shop, app.actor, ids, choice.status,
-                        notify=choice.notify, tracking=choice.tracking,
-                        expected_versions=versions, dry_run=True)
-        self.app.call_from_thread(self._confirm, ids, choice, versions, preview)
-
-    def _confirm(self, ids: list[int], choice: Any, versions: dict[int, int],
-                 preview: StatusChange) -> None:
-        from tui.screens.confirm_dialog import ConfirmDialog
-
-        self._busy = ""
-        self._update_status()
-        body = describe_change(self.backroom, preview)
-        if not preview.changed:
-            self.app.push_screen(ConfirmDialog("Nothing would change", body, ok_only=True))
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._apply(ids, choice, versions)
-
-        title = f"Preview: {preview.summary()}"
-        self.app.push_screen(ConfirmDialog(title, body, yes="Apply"), answered)
-
-    @work(thread=True, exit_on_error=False, group="queue-write")
-    def _apply(self, ids: list[int], choice: Any, versions: dict[int, int]) -> None:
-        """Apply as one transaction (all or nothing, one batch that `z` undoes); the store's
-        set-based change takes about 0.3 s for 10,000 orders, so the status line is enough."""
-        from store.status import change_status
-
-        app = self.backroom
-        self.app.call_from_thread(self._progress, f"applying to {len(ids):,} order(s)…")
-        result = in_db(change_status, app.shop, app.actor, ids, choice.status,
-                       notify=choice.notify, tracking=choice.tracking,
-                       expected_versions=versions)
-        self.app.call_from_thread(self._applied, result)
-
-    def _progress(self, text: str) -> None:
+    def set_busy(self, text: str) -> None:
         self._busy = text
         self._update_status()
-
-    def _applied(self, result: StatusChange) -> None:
-        from tui.screens.confirm_dialog import ConfirmDialog
-
-        self._busy = ""
-        refused = result.refused
-        label = self.backroom.shop.workflow.label(result.to_status)
-        summary = f"{len(result.changed):,} changed to {label}, {len(refused):,} refused"
-        if result.mails:
-            summary += f", {result.mails:,} email(s) queued"
-        if result.changed:
-            self.backroom.remember_change(result.batch, summary)
-            summary += " (z undoes)"
-        self.notify(summary, title="Status")
-        self.marked.clear()
-        self.reload(keep_position=True)
-        if refused:
-            body = Text()
-            for r in refused:
-                body.append(f"{r.code}: ", style="bold")
-                body.append(f"{r.reason}\n")
-            self.app.push_screen(ConfirmDialog(f"{len(refused):,} refused", body, ok_only=True))
 
 
 def _order_id(row: OrderRow) -> int:
     return row.id
-
-
-def describe_change(app: BackroomApp, change: StatusChange) -> Text:
-    """The preview's body: moves from → to, mails to queue, and each refusal with its reason."""
-    wf = app.shop.workflow
-    body = Text()
-    target = wf.label(change.to_status)
-    for source, count in sorted(change.moves.items()):
-        body.append(f"{count:,} × {wf.label(source)} → {target}\n")
-    body.append(f"{change.mails:,} email(s) will be queued\n")
-    refused = change.refused
-    if refused:
-        body.append(f"\n{len(refused):,} refused:\n", style="bold red")
-        for r in refused[:200]:
-            body.append(f"{r.code}: ", style="bold")
-            body.append(f"{r.reason}\n")
-        if len(refused) > 200:
-            body.append(f"… and {len(refused) - 200:,} more\n")
-    return body

@@ -4,13 +4,17 @@ scripts. Listing commands take --format table|csv|json; a refusal is one line an
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from typing import Any
 
 import click
 
+from store import customer_queries as cq
+from store import customers
+from store.customers import find_group
 from store.errors import ValidationError
 from store.money import format_money
-from tui.cli import FORMATS, BackroomGroup, CliState, emit, pass_state
+from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, pass_state
 
 # ----- customers -----------------------------------------------------------------------------
 
@@ -31,11 +35,6 @@ def customers_list(state: CliState, query: tuple[str, ...], group_name: str, sta
                    segment: str, limit: int, fmt: str) -> None:
     """List customers, newest first; QUERY searches name, email, phone and city and accepts
     group:NAME status:S segment:S tokens."""
-    from dataclasses import replace
-
-    from store import customer_queries as cq
-    from store.customers import find_group
-
     shop = state.shop
     state.actor  # noqa: B018 (an unknown login is refused here too)
     f = cq.parse_customer_filter(" ".join(query))
@@ -73,10 +72,6 @@ def customers_list(state: CliState, query: tuple[str, ...], group_name: str, sta
 @pass_state
 def customers_show(state: CliState, customer: str, fmt: str) -> None:
     """Show a customer's profile (CUSTOMER is an id or an email)."""
-    from dataclasses import asdict
-
-    from store import customer_queries as cq
-
     shop = state.shop
     state.actor  # noqa: B018
     profile = cq.customer_profile(shop, cq.resolve_customer(customer))
@@ -120,9 +115,6 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
 def customers_add(state: CliState, email: str, first_name: str, last_name: str, phone: str,
                   language: str | None, group_name: str, consent: bool) -> None:
     """Create a customer; a confirm-account mail with a set-password link is queued."""
-    from store import customers
-    from store.customers import find_group
-
     shop = state.shop
     ref = customers.create_customer(
         shop, state.actor, email=email, first_name=first_name, last_name=last_name, phone=phone,
@@ -145,9 +137,6 @@ def customers_edit(state: CliState, customer: str, email: str | None, first_name
                    last_name: str | None, phone: str | None, language: str | None,
                    consent: bool | None, group_name: str | None) -> None:
     """Edit a customer's contact details, consent or group."""
-    from store import customer_queries as cq
-    from store import customers
-
     shop = state.shop
     cid = cq.resolve_customer(customer)
     changes = {k: v for k, v in (("email", email), ("first_name", first_name),
@@ -168,9 +157,6 @@ def _status_command(name: str, verb: str, needs_reason: bool) -> click.Command:
     @click.option("--reason", required=needs_reason, default="", help="Why (kept in history).")
     @pass_state
     def command(state: CliState, customer: str, reason: str) -> None:
-        from store import customer_queries as cq
-        from store import customers
-
         shop = state.shop
         cid = cq.resolve_customer(customer)
         getattr(customers, name)(shop, state.actor, cid, reason)
@@ -193,9 +179,6 @@ _status_command("reactivate", "reactivated", False)
 @pass_state
 def customers_delete(state: CliState, customer: str, confirm_email: str | None) -> None:
     """Erase a customer's personal data (admin); their orders stay, for the accounts."""
-    from store import customer_queries as cq
-    from store import customers
-
     shop = state.shop
     cid = cq.resolve_customer(customer)
     if confirm_email is None:
@@ -211,110 +194,9 @@ def customers_delete(state: CliState, customer: str, confirm_email: str | None) 
 @pass_state
 def customers_export(state: CliState, customer: str, directory: str) -> None:
     """GDPR export: one JSON file with everything held about the customer; prints its path."""
-    from store import customer_queries as cq
-
     shop = state.shop
     result = cq.export_customer(shop, state.actor, cq.resolve_customer(customer), directory)
     click.echo(str(result.path))
 
 
-# ----- groups --------------------------------------------------------------------------------
-
-@click.group("groups", cls=BackroomGroup)
-def groups_group() -> None:
-    """Customer groups: list, add, rename, delete, set-default."""
-
-
-@groups_group.command("list")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@pass_state
-def groups_list(state: CliState, fmt: str) -> None:
-    """List groups with their member counts."""
-    from store import customer_queries as cq
-
-    state.shop  # noqa: B018
-    state.actor  # noqa: B018
-    rows = [{"id": g.id, "name": g.name, "default": "yes" if g.is_default else "",
-             "discount": f"{g.discount_bp / 100:g} %" if fmt == "table" else g.discount_bp,
-             "privilege": g.privilege, "members": g.members} for g in cq.group_rows()]
-    if fmt != "table":
-        for row in rows:
-            row["default"] = bool(row["default"])
-    emit(rows, ["id", "name", "default", "discount", "privilege", "members"], fmt)
-
-
-def _discount_bp(percent: float | None) -> int | None:
-    return None if percent is None else round(percent * 100)
-
-
-@groups_group.command("add")
-@click.argument("name")
-@click.option("--discount", type=float, default=None, help="Discount in percent, e.g. 5 or 7.5.")
-@click.option("--privilege", default="", help="A named privilege, e.g. free-shipping.")
-@click.option("--default", "make_default", is_flag=True, help="Make it the default group.")
-@pass_state
-def groups_add(state: CliState, name: str, discount: float | None, privilege: str,
-               make_default: bool) -> None:
-    """Add a customer group."""
-    from store import customers
-
-    shop = state.shop
-    gid = customers.create_group(shop, state.actor, name, _discount_bp(discount) or 0, privilege,
-                                 make_default)
-    click.echo(f"group {gid} {name!r} created")
-
-
-@groups_group.command("edit")
-@click.argument("name")
-@click.option("--discount", type=float, default=None, help="Discount in percent.")
-@click.option("--privilege", default=None)
-@pass_state
-def groups_edit(state: CliState, name: str, discount: float | None,
-                privilege: str | None) -> None:
-    """Change a group's discount or privilege."""
-    from store import customers
-
-    shop = state.shop
-    customers.edit_group(shop, state.actor, customers.find_group(name), _discount_bp(discount),
-                         privilege)
-    click.echo(f"group {name!r} updated")
-
-
-@groups_group.command("rename")
-@click.argument("name")
-@click.argument("new_name")
-@pass_state
-def groups_rename(state: CliState, name: str, new_name: str) -> None:
-    """Rename a group."""
-    from store import customers
-
-    shop = state.shop
-    customers.rename_group(shop, state.actor, customers.find_group(name), new_name)
-    click.echo(f"group {name!r} renamed to {new_name!r}")
-
-
-@groups_group.command("delete")
-@click.argument("name")
-@pass_state
-def groups_delete(state: CliState, name: str) -> None:
-    """Delete a group; its members move to the default group."""
-    from store import customers
-
-    shop = state.shop
-    moved = customers.delete_group(shop, state.actor, customers.find_group(name))
-    click.echo(f"group {name!r} deleted; {moved} member(s) moved to the default group")
-
-
-@groups_group.command("set-default")
-@click.argument("name")
-@pass_state
-def groups_set_default(state: CliState, name: str) -> None:
-    """Make a group the default (new customers join it)."""
-    from store import customers
-
-    shop = state.shop
-    customers.set_default_group(shop, state.actor, customers.find_group(name))
-    click.echo(f"group {name!r} is now the default")
-
-
-COMMANDS: list[click.Command] = [customers_group, groups_group]
+COMMANDS: list[click.Command] = [customers_group]

@@ -35,18 +35,16 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         Binding("ctrl+e", "toggle_mail", "Email on/off", id="status.mail", priority=True),
     ]
 
-    def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1,
-                 has_tracking: bool = False) -> None:
+    def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1, *,
+                 shipping_method: str | None = None, tracking: str = "") -> None:
+        """`shipping_method` and `tracking` of the one order changed (None for many): the
+        workflow says from them whether a tracking number must be asked for."""
         super().__init__()
         self.workflow = workflow
-        froms = list(dict.fromkeys(from_statuses))
-        targets: list[str] = []
-        for key in froms:
-            if key in workflow:
-                targets += [t for t in workflow[key].next if t not in targets]
-        self.targets: list[Status] = [workflow[t] for t in targets]
+        self.targets: list[Status] = workflow.targets(from_statuses)
         self.count = count
-        self.has_tracking = has_tracking
+        self.shipping_method = shipping_method
+        self.tracking = tracking
         self._override: bool | None = None
         self._chosen: Status | None = None
 
@@ -107,7 +105,8 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
                 return
 
     def _needs_tracking(self, status: Status) -> bool:
-        return "tracking" in status.requires and not self.has_tracking
+        return "tracking" in self.workflow.needs(status.key, shipping_method=self.shipping_method,
+                                                 tracking=self.tracking)
 
     def _pick(self, status: Status) -> None:
         self._chosen = status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,16 +12,21 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
+from tui.screens.base import BackroomScreen
+
 SCAN_HELP = ("Type or scan an order code (digits, then Enter) on any screen to open it. "
              "Keys can be remapped in config.toml under [keys] by binding id.")
 
 
-def binding_rows(screen: Screen) -> list[tuple[str, str, str]]:
-    """(key, description, id) of every active binding of `screen`, the app's included."""
+def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
+    """(key, description, id) of every active binding of `screen`, the app's included, less
+    those the operator's role may not use."""
     rows: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
     for _key, active in screen.active_bindings.items():
         binding = active.binding
+        if isinstance(screen, BackroomScreen) and screen.forbidden(binding.action):
+            continue
         label = binding.description or binding.action
         if (label, binding.id or "") in seen:
             continue

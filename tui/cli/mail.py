@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from tui.cli import BackroomGroup, CliState, pass_state
+from mailer import worker as workermod
+from mailer.check import check_templates
+from store import outbox as outboxmod
+from store import outbox_queries
+from store.models import MAIL_STATES
+from tui.cli.common import BackroomGroup, CliState, pass_state
 
 
 @click.command()
@@ -12,8 +17,6 @@ from tui.cli import BackroomGroup, CliState, pass_state
 @pass_state
 def worker(state: CliState, once: bool) -> None:
     """Deliver the outbox over SMTP until SIGTERM (several workers may share a database)."""
-    from mailer import worker as workermod
-
     state.shop  # noqa: B018 (opens and migrates the database)
     if once:
         stats = workermod.deliver_once(state.config)
@@ -33,8 +36,6 @@ def mail() -> None:
 @pass_state
 def mail_check(state: CliState) -> None:
     """Render every template with sample data; report errors by file and line."""
-    from mailer.check import check_templates
-
     problems, rendered = check_templates(state.config)
     for problem in problems:
         click.echo(problem)
@@ -56,9 +57,6 @@ def outbox() -> None:
 @pass_state
 def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
     """Counts per state, then the newest mails."""
-    from store import outbox_queries
-    from store.models import MAIL_STATES
-
     state.shop  # noqa: B018
     counts = outbox_queries.outbox_counts()
     click.echo("  ".join(f"{k}: {counts[k]}" for k in MAIL_STATES))
@@ -73,8 +71,6 @@ def _action(name: str, doc: str) -> click.Command:
     @click.argument("mail_ids", nargs=-1, type=int, required=True)
     @pass_state
     def command(state: CliState, mail_ids: tuple[int, ...]) -> None:
-        from store import outbox as outboxmod
-
         action = getattr(outboxmod, f"{name}_mail")
         for mail_id in mail_ids:
             row = action(state.shop, state.actor, mail_id)

@@ -11,10 +11,12 @@ from typing import Any
 
 import click
 
+from store import orders, payments, queries
+from store import status as statusmod
 from store.errors import ValidationError
 from store.money import format_money as money
 from store.money import parse_amount
-from tui.cli import FORMATS, BackroomGroup, CliState, emit, pass_state
+from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, pass_state
 
 LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status", "mail")
 
@@ -35,8 +37,6 @@ def orders_group() -> None:
 def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived: bool, limit: int,
                 fmt: str) -> None:
     """List orders, newest first, as the queue shows them."""
-    from store import queries
-
     shop = state.shop
     f = queries.parse_filter(text, shop.workflow, queries.QueueFilter(archived=archived))
     if statuses:
@@ -78,8 +78,6 @@ def _detail_dict(detail: Any) -> dict[str, Any]:
 @pass_state
 def orders_show(state: CliState, code: str, fmt: str) -> None:
     """One order with its items, payments, refunds, addresses, history and mails."""
-    from store import orders, queries
-
     detail = queries.order_detail(orders.find_order(state.shop, code).id)
     if fmt == "json":
         click.echo(json.dumps(_detail_dict(detail), default=str, ensure_ascii=False, indent=2))
@@ -130,8 +128,6 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
 
 
 def _ids(state: CliState, codes: Sequence[str]) -> list[int]:
-    from store import orders
-
     return [orders.find_order(state.shop, code).id for code in codes]
 
 
@@ -151,9 +147,6 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
                       dry_run: bool) -> None:
     """Move orders to a status: prints the preview, then each order's result. Exits 1 if any
     order was refused."""
-    from store import queries
-    from store import status as statusmod
-
     shop = state.shop
     if bool(codes) == (query is not None):
         raise ValidationError("give order codes or --filter QUERY (one of the two)")
@@ -168,30 +161,28 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
             return
     else:
         ids = _ids(state, codes)
-    actor = state.actor
-    label = shop.workflow.label
-    preview = statusmod.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
-                                   note=note, dry_run=True)
-    click.echo(f"preview: {len(ids)} order(s) to {label(target)}")
-    for source, count in preview.moves.items():
-        click.echo(f"  {count} change from {label(source)} to {label(target)}")
-    for r in preview.refused:
-        click.echo(f"  {r.code}: refused: {r.reason}")
-    click.echo(f"  {preview.mails} email(s) to queue")
+    wf = shop.workflow
+    options: dict[str, Any] = {"notify": notify, "tracking": tracking, "note": note}
+    preview = statusmod.change_status(shop, state.actor, ids, target, dry_run=True, **options)
+    described = preview.describe(wf)
+    click.echo(f"preview: {len(ids)} order(s) to {wf.label(target)}")
+    for line in described.moves:
+        click.echo(f"  {line}")
+    for code, reason in described.refusals:
+        click.echo(f"  {code}: refused: {reason}")
+    click.echo(f"  {described.mails}")
     if dry_run:
-        click.echo(f"dry run: {preview.summary()}; nothing changed")
+        click.echo(f"dry run: {described.headline}; nothing changed")
         if preview.refused:
             sys.exit(1)
         return
-    result = statusmod.change_status(shop, actor, ids, target, notify=notify, tracking=tracking,
-                                  note=note, hold_mail=False,
-                                  expected_versions=None)
+    result = statusmod.change_status(shop, state.actor, ids, target, hold_mail=False, **options)
     for r in result.results:
         if r.changed:
-            click.echo(f"{r.code}: {label(r.from_status)} -> {label(target)}")
+            click.echo(f"{r.code}: {wf.label(r.from_status)} -> {wf.label(target)}")
         else:
             click.echo(f"{r.code}: refused: {r.reason}")
-    click.echo(result.summary())
+    click.echo(result.summary(wf))
     if result.refused:
         sys.exit(1)
 
@@ -203,8 +194,6 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
 @pass_state
 def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
     """Add a note to an order's history."""
-    from store import orders
-
     ref = orders.find_order(state.shop, code)
     orders.add_note(state.shop, state.actor, ref.id, text, visible=visible)
     click.echo(f"{ref.code}: note added" + (" (visible to the customer, email queued)"
@@ -219,11 +208,8 @@ def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
 @pass_state
 def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: bool) -> None:
     """Refund AMOUNT (major units, like 12.50) of what was paid."""
-    from store import orders, payments
-    from store.models import Order
-
     ref = orders.find_order(state.shop, code)
-    currency = Order.get_by_id(ref.id).currency
+    currency = queries.order_detail(ref.id).currency
     minor = parse_amount(amount, currency)
     moved = payments.refund(state.shop, state.actor, ref.id, minor, reason, notify=notify)
     click.echo(f"{ref.code}: refunded {money(minor, currency)}"
@@ -236,8 +222,6 @@ def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: 
 @pass_state
 def orders_archive(state: CliState, codes: tuple[str, ...], undo: bool) -> None:
     """Archive orders in a final status (or unarchive them). Exits 1 if any was refused."""
-    from store import orders
-
     results = orders.set_archived(state.shop, state.actor, _ids(state, codes), not undo)
     verb = "unarchived" if undo else "archived"
     for r in results:
