@@ -8,6 +8,7 @@ deleted order withdraws what is not yet sent.
 
     queued --claim--> sending --mark--> sent | queued (retry later) | failed | dead
     queued/held --withdraw/cancel--> cancelled        failed/dead --retry--> queued
+    sending, lease run out --cancel--> cancelled | --retry--> queued | --claim--> sending
 
 Written-out SQL (see store.sql) where a statement runs for hundreds of rows at a time:
 marking a batch of sends, withdrawing a batch's mails."""
@@ -276,33 +277,57 @@ def _mail_for_write(outbox_id: int) -> Outbox:
     return mail
 
 
+def _lapsed(mail: Outbox, now: dt.datetime) -> bool:
+    """A mail left "sending" by a worker that stopped or died: its lease has run out."""
+    return mail.state == "sending" and (mail.lease_until is None or mail.lease_until < now)
+
+
+def _unchanged(mail: Outbox, now: dt.datetime) -> Any:
+    """The row is still as the operator's decision read it: same state, and a lapsed lease
+    not taken again by a worker since (a worker's claim renews the lease)."""
+    same = (Outbox.id == mail.id) & (Outbox.state == mail.state)
+    if mail.state == "sending":
+        same &= Outbox.lease_until.is_null() | (Outbox.lease_until < now)
+    return same
+
+
 def retry_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
-    """Put a failed or dead mail back in the queue, due now, with a fresh count of attempts."""
+    """Put a failed or dead mail back in the queue, due now, with a fresh count of attempts;
+    also a mail stuck "sending" whose worker's lease ran out."""
     require(actor, "change_status")
     with db.atomic():
         mail = _mail_for_write(outbox_id)
-        if mail.state not in ("failed", "dead"):
-            raise Refused(f"mail #{outbox_id} is {mail.state}; only a failed or dead mail "
-                          "can be retried (use resend for a sent one)")
         now = utcnow()
-        Outbox.update(state="queued", attempts=0, next_attempt_at=now, hold_until=None,
-                      lease_until=None, lease_owner="", updated_at=now,
-                      last_error=f"retry by {actor.login}; was: {mail.last_error}"[:2000]
-                      ).where(Outbox.id == outbox_id).execute()
+        if mail.state not in ("failed", "dead") and not _lapsed(mail, now):
+            raise Refused(f"mail #{outbox_id} is {mail.state}; only a failed or dead mail, or "
+                          "one whose sending worker's lease ran out, can be retried (use "
+                          "resend for a sent one)")
+        changed = Outbox.update(
+            state="queued", attempts=0, next_attempt_at=now, hold_until=None, lease_until=None,
+            lease_owner="", updated_at=now,
+            last_error=f"retry by {actor.login}; was: {mail.last_error or mail.state}"[:2000]
+        ).where(_unchanged(mail, now)).execute()
+        if not changed:
+            raise Refused(f"mail #{outbox_id} was taken by a delivery worker meanwhile")
     return get_mail(outbox_id)
 
 
 def cancel_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
-    """Withdraw a mail that has not gone yet (queued, held, failed or dead): it is never sent."""
+    """Withdraw a mail that has not gone yet (queued, held, failed or dead, or stuck
+    "sending" after its worker's lease ran out): it is never sent."""
     require(actor, "change_status")
     with db.atomic():
         mail = _mail_for_write(outbox_id)
-        if mail.state not in ("queued", "failed", "dead"):
+        now = utcnow()
+        if mail.state not in ("queued", "failed", "dead") and not _lapsed(mail, now):
             raise Refused(f"mail #{outbox_id} is {mail.state}; only a mail not yet sent "
-                          "(queued, held, failed, dead) can be cancelled")
-        Outbox.update(state="cancelled", updated_at=utcnow(),
-                      last_error=f"cancelled by {actor.login}").where(
-            Outbox.id == outbox_id, Outbox.state == mail.state).execute()
+                          "(queued, held, failed, dead, or sending with its lease run out) "
+                          "can be cancelled")
+        changed = Outbox.update(
+            state="cancelled", updated_at=now, lease_until=None, lease_owner="",
+            last_error=f"cancelled by {actor.login}").where(_unchanged(mail, now)).execute()
+        if not changed:
+            raise Refused(f"mail #{outbox_id} was taken by a delivery worker meanwhile")
     return get_mail(outbox_id)
 
 

@@ -1,0 +1,224 @@
+"""Regression tests of issue 11's mail and data points: each failed on the main branch the
+issue was filed against, against the real parts (SQLite, PostgreSQL, aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from mailer.delivery import Connection, Outgoing, SmtpSettings
+from mailer.worker import run_blocking
+from store import outbox as outboxmod
+from store.errors import Refused
+from store.models import Customer, Outbox, utcnow
+from store.operators import Actor
+from store.shop import Shop, open_shop
+from tests.conftest import make_config
+from tests.factories import place
+from tests.mail_server import Server, wait_for
+
+BACKROOM = str(Path(sys.executable).with_name("backroom"))
+BAD = [f"ctl{i}\x07x@example.com" for i in range(5)]
+
+
+@pytest.fixture
+def smtp() -> Iterator[Server]:
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+def states() -> Counter[str]:
+    return Counter(state for (state,) in Outbox.select(Outbox.state).tuples())
+
+
+# ----- 1. one bad address stops all delivery --------------------------------------------------
+
+def bad_and_good_shop(db_url: str) -> Shop:
+    """Five customers whose email holds a control character (written straight into the
+    table, as an old version or another program would), their orders first in the queue,
+    then forty good orders: 5 mails that cannot go and 85 that can (40 confirmations, 45
+    notices to the shop)."""
+    shop = open_shop(make_config(db_url, shop={"admin_emails": []}))
+    for address in BAD:
+        customer = Customer.create(first_name="Bad", last_name="Address", email=address,
+                                   email_key=address.lower())
+        place(shop, customer_id=customer.id)
+    for i in range(40):
+        place(shop, email=f"good{i}@example.com")
+    return shop
+
+
+def worker_config(tmp_path: Path, db_url: str, port: int, timeout: float = 3.0) -> Path:
+    path = tmp_path / "worker.toml"
+    path.write_text(tomli_w.dumps({
+        "database": {"url": db_url},
+        "shop": {"admin_emails": []},
+        "smtp": {"port": port, "connections": 2, "timeout_seconds": timeout},
+        "mail": {"batch_size": 8, "lease_seconds": 30, "poll_seconds": 0.1,
+                 "backoff_seconds": 0},
+    }), encoding="utf-8")
+    return path
+
+
+def backroom(config_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "BACKROOM_DATABASE_URL"}
+    return subprocess.Popen([BACKROOM, "--config", str(config_path), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def assert_bad_failed_alone(smtp: Server) -> None:
+    assert len(smtp.received) == 85
+    assert states() == Counter({"sent": 85, "failed": 5})
+    for mail in Outbox.select().where(Outbox.state == "failed"):
+        assert mail.recipient in BAD and "control character" in mail.last_error
+
+
+@pytest.mark.slow
+def test_worker_once_fails_bad_addresses_alone_and_returns(db_url: str, tmp_path: Path,
+                                                           smtp: Server) -> None:
+    bad_and_good_shop(db_url)
+    worker = backroom(worker_config(tmp_path, db_url, smtp.port), "worker", "--once")
+    try:
+        out, err = worker.communicate(timeout=60)
+    finally:
+        stop(worker)
+    assert worker.returncode == 0, err.decode()
+    assert b"85 sent" in out and b"5 failed" in out
+    assert_bad_failed_alone(smtp)
+
+
+@pytest.mark.slow
+def test_worker_service_delivers_past_bad_addresses_and_stops_on_sigterm(
+        db_url: str, tmp_path: Path, smtp: Server) -> None:
+    bad_and_good_shop(db_url)
+    timeout = 3.0
+    worker = backroom(worker_config(tmp_path, db_url, smtp.port, timeout), "worker")
+    try:
+        wait_for(lambda: states()["sent"] == 85, timeout=60, what="the good mails sent")
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=timeout + 10) == 0
+        assert time.monotonic() - started < timeout + 2
+    finally:
+        stop(worker)
+    assert_bad_failed_alone(smtp)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_worker_waiting_on_a_stalled_relay_within_the_timeout(
+        db_url: str, tmp_path: Path) -> None:
+    """A relay that never answers DATA: the mails in hand wait at most smtp.timeout_seconds,
+    then the worker exits and nothing is left leased."""
+    server = Server()
+    server.handler.data_delay = 120
+    server.start()
+    try:
+        shop = open_shop(make_config(db_url, shop={"admin_emails": []}))
+        for i in range(10):
+            place(shop, email=f"c{i}@example.com")
+        timeout = 2.0
+        worker = backroom(worker_config(tmp_path, db_url, server.port, timeout), "worker")
+        try:
+            wait_for(lambda: states()["sending"] > 0, what="a claim")
+            started = time.monotonic()
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=timeout + 10) == 0
+            assert time.monotonic() - started < timeout + 2
+        finally:
+            stop(worker)
+        assert states()["sending"] == 0 and states()["queued"] == 20
+    finally:
+        server.stop()
+
+
+def test_in_app_delivery_stops_when_told_despite_bad_addresses(db_url: str,
+                                                               smtp: Server) -> None:
+    """The app's background loop (run_blocking in a thread): the bad mails fail, the good
+    ones go, and setting `stop` ends the thread (the app can quit)."""
+    bad_and_good_shop(db_url)
+    config = make_config(db_url, smtp={"port": smtp.port, "connections": 2},
+                         shop={"admin_emails": []},
+                         mail={"poll_seconds": 0.05, "backoff_seconds": 0, "batch_size": 8})
+    halt = threading.Event()
+    loop = threading.Thread(target=run_blocking, args=(config, halt), daemon=True)
+    loop.start()
+    try:
+        wait_for(lambda: states()["sent"] == 85, timeout=60, what="the good mails sent")
+    finally:
+        halt.set()
+        loop.join(timeout=15)
+    assert not loop.is_alive()
+    assert_bad_failed_alone(smtp)
+
+
+def test_a_send_that_raises_fails_that_mail_and_the_connection_goes_on(
+        db_url: str, smtp: Server) -> None:
+    """Whatever a send raises (here aiosmtplib's ValueError for a control character in RCPT,
+    after MAIL FROM was accepted) becomes that mail's failure; the next mail goes."""
+    config = make_config(db_url, smtp={"port": smtp.port})
+    connection = Connection(SmtpSettings.from_config(config), b"<shop@example.com>")
+    data = b"Subject: hi\r\nTo: a@example.com\r\n\r\nhello\r\n"
+
+    async def both() -> tuple[outboxmod.Outcome, outboxmod.Outcome]:
+        bad = await connection.send(Outgoing(1, 1, 0.0, "hi", rcpt=b"<ctl\x07x@example.com>",
+                                             data=data))
+        good = await connection.send(Outgoing(2, 1, 0.0, "hi", rcpt=b"<a@example.com>",
+                                              data=data))
+        await connection.close()
+        return bad, good
+
+    bad, good = asyncio.run(both())
+    assert bad.result == "permanent" and "control character" in bad.error
+    assert good.result == "sent"
+    assert [m["To"] for m in smtp.received] == ["a@example.com"]
+
+
+def lapse(mail_id: int) -> None:
+    """What a worker that died mid-send leaves: sending, its lease run out."""
+    Outbox.update(state="sending", lease_owner="gone:1", attempts=1,
+                  lease_until=utcnow() - dt.timedelta(seconds=5)).where(
+        Outbox.id == mail_id).execute()
+
+
+def test_a_sending_mail_whose_lease_ran_out_can_be_cancelled_or_retried(
+        shop: Shop, clerk: Actor) -> None:
+    first, second, third = (place(shop, email=f"c{i}@example.com").id for i in range(3))
+    mails = {oid: Outbox.get(Outbox.order == oid, Outbox.kind == "order_placed").id
+             for oid in (first, second, third)}
+    lapse(mails[first])
+    lapse(mails[second])
+    cancelled = outboxmod.cancel_mail(shop, clerk, mails[first])
+    assert cancelled.state == "cancelled" and "cleo" in cancelled.last_error
+    retried = outboxmod.retry_mail(shop, clerk, mails[second])
+    assert (retried.state, retried.attempts) == ("queued", 0)
+    # a lease still running belongs to a live worker: neither is allowed
+    Outbox.update(state="sending", lease_owner="alive:1",
+                  lease_until=utcnow() + dt.timedelta(minutes=5)).where(
+        Outbox.id == mails[third]).execute()
+    with pytest.raises(Refused, match="lease ran out"):
+        outboxmod.retry_mail(shop, clerk, mails[third])
+    with pytest.raises(Refused, match="lease run out"):
+        outboxmod.cancel_mail(shop, clerk, mails[third])
+    # the dead worker, should it come back, records nothing over the operator's decision
+    outboxmod.mark([outboxmod.Outcome(mails[first], 1, "sent")], "gone:1", 5, 0)
+    assert Outbox.get_by_id(mails[first]).state == "cancelled"
+
