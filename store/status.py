@@ -22,6 +22,7 @@ from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
 from store.order_rows import OrderResult, search_inputs, search_text
+from store.rules import refunded_refusal
 from store.shop import Shop
 from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
 from store.workflow import Workflow
@@ -153,6 +154,9 @@ class _ChangeRow(NamedTuple):
     tracking_number: str
     customer_email: str
     updated_by: str
+    amount_paid: int
+    amount_refunded: int
+    currency: str
 
 
 def _rows_to_change(ids: Sequence[int], lock: bool) -> dict[int, _ChangeRow]:
@@ -178,6 +182,9 @@ def refusal(workflow: Workflow, row: _ChangeRow, to_status: str, tracking: str |
         return "archived; unarchive it first"
     if current == to_status:
         return f"already {wf.label(to_status)}"
+    if wf[to_status].refunded:
+        return refunded_refusal(wf.label(to_status), row.amount_paid, row.amount_refunded,
+                                row.currency)
     if not wf.allowed(current, to_status):
         allowed = ", ".join(wf.label(k) for k in wf[current].next) if current in wf else "none"
         return (f"{wf.label(current)} cannot move to {wf.label(to_status)} "

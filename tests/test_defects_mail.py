@@ -21,8 +21,9 @@ import tomli_w
 from mailer.delivery import Connection, Outgoing, SmtpSettings
 from mailer.worker import run_blocking
 from store import outbox as outboxmod
-from store.errors import Refused
-from store.models import Customer, Outbox, utcnow
+from store import payments, status, workflow
+from store.errors import ConfigError, Refused, ValidationError
+from store.models import Customer, Order, Outbox, utcnow
 from store.operators import Actor
 from store.shop import Shop, open_shop
 from tests.conftest import make_config
@@ -222,3 +223,72 @@ def test_a_sending_mail_whose_lease_ran_out_can_be_cancelled_or_retried(
     outboxmod.mark([outboxmod.Outcome(mails[first], 1, "sent")], "gone:1", 5, 0)
     assert Outbox.get_by_id(mails[first]).state == "cancelled"
 
+
+
+# ----- 6. Refunded is entered only by a refund -------------------------------------------------
+
+def test_a_clerk_cannot_mark_an_order_refunded_only_a_full_refund_moves_it(
+        shop: Shop, clerk: Actor, manager: Actor) -> None:
+    ref = place(shop)  # 23.99 EUR
+    status.change_status(shop, clerk, [ref.id], "paid", hold_mail=False)
+    change = status.change_status(shop, clerk, [ref.id], "refunded", hold_mail=False)
+    assert not change.changed and change.mails == 0
+    reason = change.refused[0].reason
+    assert "refund" in reason and "23.99 EUR" in reason, reason
+    assert Order.get_by_id(ref.id).status == "paid"
+    assert not Outbox.select().where(Outbox.kind == "refunded").exists()
+
+    assert payments.refund(shop, manager, ref.id, 1000, "one mug broken") is False
+    assert Order.get_by_id(ref.id).status == "paid"
+    assert "13.99 EUR" in status.change_status(shop, clerk, [ref.id], "refunded",
+                                               dry_run=True).refused[0].reason
+    assert payments.refund(shop, manager, ref.id, 1399, "the rest") is True
+    order = Order.get_by_id(ref.id)
+    assert (order.status, order.amount_paid - order.amount_refunded) == ("refunded", 0)
+
+
+REFUND_WORKFLOW = {"statuses": {
+    "new": {"initial": True, "hotkey": "n", "next": ["done", "money_back"]},
+    "done": {"hotkey": "d", "final": True, "next": ["money_back"]},
+    "money_back": {"hotkey": "m", "final": True, "refunded": True, "mail": "refunded"},
+}}
+
+
+def test_the_refunded_flag_is_read_and_checked_when_the_workflow_loads() -> None:
+    assert workflow.DEFAULT["refunded"].refunded
+    assert [s.key for s in workflow.DEFAULT.statuses.values() if s.refunded] == ["refunded"]
+    assert workflow.from_config(REFUND_WORKFLOW).refunded_key() == "money_back"
+    statuses = REFUND_WORKFLOW["statuses"]
+
+    def broken(**changes: dict[str, object]) -> dict[str, object]:
+        return {"statuses": {k: {**v, **changes.get(k, {})} for k, v in statuses.items()}}
+
+    with pytest.raises(ConfigError, match="refunded must be true or false"):
+        workflow.from_config(broken(money_back={"refunded": "yes"}))
+    with pytest.raises(ConfigError, match="several workflow statuses are marked refunded"):
+        workflow.from_config(broken(done={"refunded": True}))
+    with pytest.raises(ConfigError, match="both refunded and initial"):
+        workflow.from_config(broken(new={"refunded": True}, money_back={"refunded": False}))
+    with pytest.raises(ConfigError, match="both refunded and paid"):
+        workflow.from_config(broken(money_back={"refunded": True, "paid": True}))
+    # a workflow written before the flag: the status sending the refunded mail gets it
+    old = {"statuses": {k: {n: v for n, v in spec.items() if n != "refunded"}
+                        for k, spec in statuses.items()}}
+    assert workflow.from_config(old).refunded_key() == "money_back"
+
+
+# ----- 15. refusals name money as the screens do -----------------------------------------------
+
+def test_refusals_that_name_money_format_it(shop: Shop, manager: Actor) -> None:
+    with pytest.raises(ValidationError) as discount:
+        place(shop, price=1000, discount=5000)  # 12.00 EUR with tax
+    assert "50.00 EUR" in str(discount.value) and "12.00 EUR" in str(discount.value)
+    assert "5000" not in str(discount.value)
+    ref = place(shop, price=1000)
+    payments.record_payment(shop, manager, ref.id, 1200)
+    with pytest.raises(Refused) as refund:
+        payments.refund(shop, manager, ref.id, 2500, "too much")
+    assert "25.00 EUR" in str(refund.value) and "2500" not in str(refund.value)
+    with pytest.raises(Refused) as payment:
+        payments.record_payment(shop, manager, ref.id, 100)
+    assert "1.00 EUR" in str(payment.value) and "12.00 EUR" in str(payment.value)
