@@ -34,12 +34,14 @@ UNDO_MARGIN_SECONDS = 5
 @dataclass(frozen=True)
 class Description:
     """A status change told the way every front end shows it: the headline, one line per
-    move ("12 × Paid / processing → Shipped"), the mails, and each refusal with its reason."""
+    move ("12 × Paid / processing → Shipped"), the mails (and whether they carry a message to
+    the customer), and each refusal with its reason."""
 
     headline: str
     moves: tuple[str, ...]
     mails: str
     refusals: tuple[tuple[str, str], ...]  # (order code, reason)
+    message: str = ""  # the message to the customer the mails carry, as given
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class StatusChange:
     moves: Mapping[str, int] = field(default_factory=dict)  # from_status -> count
     withdrawn: int = 0  # held mails an undo cancelled
     undo: bool = False
+    message: str = ""  # the message to the customer each mail carries
 
     @property
     def changed(self) -> list[OrderResult]:
@@ -87,15 +90,21 @@ class StatusChange:
         moves = tuple(f"{count:,} × {workflow.label(source)} → {target}"
                       for source, count in sorted(self.moves.items()))
         verb = "will be queued" if self.dry_run else "queued"
-        return Description(self.summary(workflow), moves, f"{self.mails:,} email(s) {verb}",
-                           tuple((r.code, r.reason) for r in self.refused))
+        mails = f"{self.mails:,} email(s) {verb}"
+        if self.message:
+            mails += (", each with the message to the customer" if self.mails
+                      else "; the message reaches no customer (no order has an email)")
+        return Description(self.summary(workflow), moves, mails,
+                           tuple((r.code, r.reason) for r in self.refused), self.message)
 
 
 def status_mail_payload(order_id: int, code: str, status: str, tracking: str, carrier: str,
-                        note: str) -> dict[str, Any]:
-    """The payload of a status mail, as `_insert_mails` builds it in SQL for many orders."""
+                        message: str) -> dict[str, Any]:
+    """The payload of a status mail, as `insert_mails` builds it in SQL for many orders.
+    `message` is what the operator wrote to the customer; the change's note is internal and
+    never in it."""
     return {"order_id": order_id, "code": code, "status": status, "tracking": tracking,
-            "carrier": carrier, "note": note}
+            "carrier": carrier, "message": message}
 
 
 def change_status(
@@ -108,6 +117,7 @@ def change_status(
     tracking: str | None = None,
     carrier: str | None = None,
     note: str | None = None,
+    message: str | None = None,
     expected_versions: Mapping[int, int] | None = None,
     dry_run: bool = False,
     hold_mail: bool = True,
@@ -117,6 +127,10 @@ def change_status(
     refused with its reason; refused orders are not touched. With hold_mail, the customer
     mails wait in the outbox for the undo window.
 
+    `note` is internal: it goes in the history, never to the customer. `message` is written
+    to the customer: each status mail carries it (and the history keeps it as a note to the
+    customer); it is refused when the change sends no mail, since it could reach no one.
+
     A tracking number given replaces an order's own with replace_tracking=True, and only fills
     in orders that have none with False. None decides by the call: one order replaces, many
     fill in. Undo restores the number replaced."""
@@ -125,10 +139,17 @@ def change_status(
     if to_status not in wf:
         raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
     tracking = (tracking or "").strip() or None
+    message = (message or "").strip()
+    mails = bool(notify and wf[to_status].mail)
+    if message and not mails:
+        why = ("the customer email is off" if wf[to_status].mail
+               else f"{wf.label(to_status)} sends the customer no email")
+        raise ValidationError(f"a message to the customer goes in the status email, but {why}; "
+                              "add a note visible to the customer instead", field="message")
     ids = list(dict.fromkeys(order_ids))
     now = utcnow()
-    plan = _Plan(shop, actor, to_status, tracking, carrier, note or "", uuid.uuid4().hex, now,
-                 notify=bool(notify and wf[to_status].mail),
+    plan = _Plan(shop, actor, to_status, tracking, carrier, (note or "").strip(), message,
+                 uuid.uuid4().hex, now, notify=mails,
                  hold_until=(now + dt.timedelta(seconds=shop.undo_seconds + UNDO_MARGIN_SECONDS)
                              if hold_mail else None))
     replace = len(ids) == 1 if replace_tracking is None else replace_tracking
@@ -139,7 +160,7 @@ def change_status(
         if not dry_run and plan.changed:
             plan.write()
     return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
-                        plan.moves)
+                        plan.moves, message=message)
 
 
 class _ChangeRow(NamedTuple):
@@ -205,7 +226,8 @@ class _Plan:
     to_status: str
     tracking: str | None
     carrier: str | None
-    note: str
+    note: str  # internal: the history only
+    message: str  # to the customer: in each status mail
     batch: str
     now: dt.datetime
     notify: bool
@@ -243,6 +265,8 @@ class _Plan:
         sql.insert_history()
         if self.notify:
             sql.insert_mails()
+            if self.message:
+                sql.insert_messages()
         if self.shop.workflow[self.to_status].paid:
             sql.insert_payments()
         sql.update_orders()
@@ -256,12 +280,13 @@ class _ChangeSql:
         self.target = plan.shop.workflow[plan.to_status]
         self.params: dict[str, Any] = {
             "ids": id_value(plan.changed), "to": plan.to_status, "note": plan.note,
+            "message": plan.message,
             "login": plan.actor.login, "batch": plan.batch, "now": plan.now,
             "visible": bool(self.target.mail),
         }
         self.rows = f"FROM {id_source('ids')} JOIN orders o ON o.id = pick.value"
         self.in_order = " ORDER BY pick.key"
-        self.text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "note", "tracking",
+        self.text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "message", "tracking",
                                                               "carrier")}
         self.balance = "o.total - o.amount_paid"
         self.track = ""
@@ -301,14 +326,15 @@ class _ChangeSql:
         }, self.rows + self.in_order, self.params)
 
     def insert_mails(self) -> None:
-        """The status mail of each order with an email, held for the undo window."""
+        """The status mail of each order with an email, held for the undo window; its payload
+        carries the message to the customer, never the internal note."""
         plan, text = self.plan, self.text
         self.params.update(kind=self.target.mail, hold=plan.hold_until,
                            due=plan.hold_until or plan.now)
         payload = json_object(
             f"'order_id', o.id, 'code', o.code, 'status', {text['to']}, "
             f"'tracking', {self.new_tracking}, 'carrier', {self.new_carrier}, "
-            f"'note', {text['note']}")
+            f"'message', {text['message']}")
         insert_select(Outbox, {
             "kind": named("kind"), "recipient": "o.customer_email", "language": "o.language",
             "payload": payload,
@@ -318,6 +344,16 @@ class _ChangeSql:
             "next_attempt_at": named("due"), "created_at": named("now"),
             "updated_at": named("now"),
         }, self.rows + " WHERE o.customer_email <> ''" + self.in_order, self.params)
+
+    def insert_messages(self) -> None:
+        """The message to the customer in each mailed order's history, as a note visible to
+        the customer (the status row's own message is the internal note)."""
+        insert_select(OrderEvent, {
+            "order": "o.id", "kind": "'note'", "message": named("message"),
+            "operator_login": named("login"), "visible": named("mailed"),
+            "batch": named("batch"), "created_at": named("now"), "updated_at": named("now"),
+        }, self.rows + " WHERE o.customer_email <> ''" + self.in_order,
+            self.params | {"mailed": True})
 
     def insert_payments(self) -> None:
         """Entering a `paid` status records what was still owed as a payment."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -19,16 +20,17 @@ import pytest
 import tomli_w
 
 from mailer.delivery import Connection, Outgoing, SmtpSettings
-from mailer.worker import run_blocking
+from mailer.worker import deliver_once, run_blocking
+from store import config as configmod
+from store import operators, orders, payments, status, workflow
 from store import outbox as outboxmod
-from store import payments, status, workflow
 from store.errors import ConfigError, Refused, ValidationError
-from store.models import Customer, Order, Outbox, utcnow
+from store.models import Customer, Order, OrderEvent, Outbox, utcnow
 from store.operators import Actor
 from store.shop import Shop, open_shop
 from tests.conftest import make_config
 from tests.factories import place
-from tests.mail_server import Server, wait_for
+from tests.mail_server import Server, parts, wait_for
 
 BACKROOM = str(Path(sys.executable).with_name("backroom"))
 BAD = [f"ctl{i}\x07x@example.com" for i in range(5)]
@@ -292,3 +294,83 @@ def test_refusals_that_name_money_format_it(shop: Shop, manager: Actor) -> None:
     with pytest.raises(Refused) as payment:
         payments.record_payment(shop, manager, ref.id, 100)
     assert "1.00 EUR" in str(payment.value) and "12.00 EUR" in str(payment.value)
+
+
+# ----- 3. the note of a status change is internal; a message to the customer is explicit -----
+
+def mail_config(db_url: str, smtp: Server) -> configmod.Config:
+    return make_config(db_url, smtp={"port": smtp.port}, shop={"admin_emails": []},
+                       mail={"backoff_seconds": 0, "poll_seconds": 0.05})
+
+
+def text_to(smtp: Server, address: str, kind: str) -> str:
+    [message] = [m for m in smtp.received
+                 if m["To"] == address and str(m["X-Backroom-Mail"]).startswith(kind)]
+    return parts(message)["text/plain"] + parts(message)["text/html"]
+
+
+def test_a_status_note_never_reaches_the_customer_a_message_does(
+        db_url: str, smtp: Server) -> None:
+    config = mail_config(db_url, smtp)
+    shop = open_shop(config)
+    ada = operators.ensure_admin("ada")
+    a = place(shop, email="a@example.com")
+    b = place(shop, email="b@example.com")
+    internal = "customer was rude on the phone"
+    change = status.change_status(shop, ada, [a.id], "cancelled", note=internal,
+                                  hold_mail=False)
+    assert change.mails == 1
+    status.change_status(shop, ada, [b.id], "paid", hold_mail=False)
+    shipped = status.change_status(shop, ada, [b.id], "shipped", tracking="1Z9", hold_mail=False,
+                                   note=internal, message="Sorry for the delay: a gift inside.")
+    for mail in Outbox.select().where(Outbox.batch.is_null(False)):
+        assert internal not in mail.payload and "note" not in json.loads(mail.payload)
+    [status_row] = OrderEvent.select().where(OrderEvent.batch == shipped.batch,
+                                             OrderEvent.kind == "status")
+    assert status_row.message == internal
+    [told] = OrderEvent.select().where(OrderEvent.batch == shipped.batch,
+                                       OrderEvent.kind == "note")
+    assert (told.message, told.visible) == ("Sorry for the delay: a gift inside.", True)
+
+    deliver_once(config)
+    cancelled = text_to(smtp, "a@example.com", "cancelled")
+    assert "has been cancelled" in cancelled and internal not in cancelled
+    mailed = text_to(smtp, "b@example.com", "shipped")
+    assert "Sorry for the delay: a gift inside." in mailed and internal not in mailed
+    assert "1Z9" in mailed
+
+
+def test_a_message_is_refused_when_no_mail_carries_it_and_the_preview_says_it_is_mailed(
+        shop: Shop, clerk: Actor) -> None:
+    ref = place(shop)
+    with pytest.raises(ValidationError, match="customer email is off") as off:
+        status.change_status(shop, clerk, [ref.id], "paid", notify=False, message="Hi")
+    assert off.value.field == "message"
+    preview = status.change_status(shop, clerk, [ref.id], "paid", message="Thanks!",
+                                   dry_run=True).describe(shop.workflow)
+    assert preview.mails == "1 email(s) will be queued, each with the message to the customer"
+    assert preview.message == "Thanks!"
+    plain = status.change_status(shop, clerk, [ref.id], "paid", dry_run=True)
+    assert plain.describe(shop.workflow).mails == "1 email(s) will be queued"
+
+
+def test_the_status_mail_payload_built_in_sql_equals_the_python_one(
+        shop: Shop, clerk: Actor) -> None:
+    refs = [place(shop, email=f"c{i}@example.com") for i in range(3)]
+    ids = [r.id for r in refs]
+    status.change_status(shop, clerk, ids, "paid", message='Merci « Zoë » "ok"\nline 2')
+    orders.set_tracking(shop, clerk, ids[1], "OWN-1", "DHL")
+    change = status.change_status(shop, clerk, ids, "shipped", tracking="BULK-2",
+                                  carrier="UPS", message="Bon voyage ✈")
+    for batch, text in ((None, 'Merci « Zoë » "ok"\nline 2'), (change.batch, "Bon voyage ✈")):
+        query = Outbox.select().where(Outbox.batch.is_null(False))
+        query = query.where(Outbox.batch == batch) if batch else query.where(
+            Outbox.kind == "payment_received")
+        for mail in query:
+            order = Order.get_by_id(mail.order_id)
+            tracking = order.tracking_number if batch else ""
+            carrier = order.carrier if batch else ""
+            expected = status.status_mail_payload(order.id, order.code, json.loads(
+                mail.payload)["status"], tracking, carrier, text)
+            assert json.loads(mail.payload) == expected
+            assert list(json.loads(mail.payload)) == list(expected)  # same keys, same order

@@ -127,7 +127,7 @@ def test_bulk_ship_history_and_mails_carry_each_orders_values_in_the_order_given
     codes = {o.id: o.code for o in Order.select()}
     assert [json.loads(m.payload) for m in mails] == [
         {"order_id": oid, "code": codes[oid], "status": "shipped", "tracking": tracking,
-         "carrier": carrier, "note": note}
+         "carrier": carrier, "message": ""}  # the note is internal: history only
         for oid, tracking, carrier in ((c, "BULK-9", "UPS"), (b, "REAL-1", "DHL"),
                                        (a, "BULK-9", "UPS"))]
     assert [(m.kind, m.recipient, m.idempotency_key) for m in mails] == [
