@@ -11,7 +11,7 @@ deleted order withdraws what is not yet sent.
     sending, lease run out --cancel--> cancelled | --retry--> queued | --claim--> sending
 
 Written-out SQL (see store.sql) where a statement runs for hundreds of rows at a time:
-marking a batch of sends, withdrawing a batch's mails."""
+marking a batch of sends, withdrawing a batch's mails or the mails a change supersedes."""
 
 from __future__ import annotations
 
@@ -97,6 +97,23 @@ def withdraw_batch(batch: str, reason: str = "withdrawn by undo",
         params["ids"] = id_value(order_ids)
         sql += f" AND order_id IN (SELECT value FROM {id_source('ids')})"
     return int(db.execute_sql(sql, params).rowcount)
+
+
+def withdraw_superseded(order_ids: Sequence[int], reason: str) -> list[int]:
+    """Cancel the status mails of these orders that are still queued or held (a later status
+    change supersedes them: the customer hears only of the latest); the ids withdrawn.
+
+    One UPDATE ... RETURNING for the whole change, so a mail a worker claims at that moment
+    is either withdrawn and returned, or claimed and left to go, never both. A status mail
+    is one a status change queued (it has a batch); order confirmations, refunds, notes and
+    resent copies are not status mails and stay."""
+    if not order_ids:
+        return []
+    params = Params({"ids": id_value(order_ids)})
+    sql = (f"UPDATE outbox SET state = 'cancelled', last_error = {params(reason)}, "
+           f"updated_at = {params(utcnow())} WHERE state = 'queued' AND batch IS NOT NULL "
+           f"AND order_id IN (SELECT value FROM {id_source('ids')}) RETURNING id")
+    return sorted(int(row[0]) for row in db.execute_sql(sql, params))
 
 
 def withdraw_order(order_id: int, reason: str) -> int:

@@ -21,7 +21,9 @@ from store import db as dbmod
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
-from store.order_rows import OrderResult, search_inputs, search_text
+from store.order_rows import OrderResult, insert_withdrawn_events, search_inputs, search_text
+from store.outbox import withdraw_superseded
+from store.outbox_queries import superseded_count
 from store.rules import refunded_refusal
 from store.shop import Shop
 from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
@@ -56,7 +58,8 @@ class StatusChange:
     batch: str
     dry_run: bool = False
     moves: Mapping[str, int] = field(default_factory=dict)  # from_status -> count
-    withdrawn: int = 0  # held mails an undo cancelled
+    # held mails an undo cancelled; of a change, the earlier status mails it superseded
+    withdrawn: int = 0
     undo: bool = False
     message: str = ""  # the message to the customer each mail carries
 
@@ -80,8 +83,11 @@ class StatusChange:
             text = f"{len(self.changed):,} {verb}{target}, {len(self.refused):,} refused"
         if self.mails:
             text += f", {self.mails:,} email(s) {'to queue' if self.dry_run else 'queued'}"
-        if self.withdrawn:
+        if self.withdrawn and self.undo:
             text += f", {self.withdrawn:,} email(s) withdrawn"
+        elif self.withdrawn:
+            verb = "to withdraw" if self.dry_run else "withdrawn"
+            text += f", {self.withdrawn:,} earlier email(s) {verb} (superseded)"
         return text
 
     def describe(self, workflow: Workflow) -> Description:
@@ -159,8 +165,10 @@ def change_status(
             plan.decide(oid, found.get(oid), expected_versions, replace)
         if not dry_run and plan.changed:
             plan.write()
+        elif dry_run:
+            plan.withdrawn = superseded_count(plan.changed)
     return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
-                        plan.moves, message=message)
+                        plan.moves, withdrawn=plan.withdrawn, message=message)
 
 
 class _ChangeRow(NamedTuple):
@@ -237,6 +245,7 @@ class _Plan:
     changed: list[int] = field(default_factory=list)
     tracked: list[int] = field(default_factory=list)  # orders given the tracking number
     mails: int = 0
+    withdrawn: int = 0  # earlier status mails superseded
 
     def decide(self, oid: int, row: _ChangeRow | None, expected: Mapping[int, int] | None,
                replace: bool) -> None:
@@ -263,6 +272,7 @@ class _Plan:
         (in the order of `changed`), then each order updated once."""
         sql = _ChangeSql(self)
         sql.insert_history()
+        self.withdrawn = sql.withdraw_superseded()
         if self.notify:
             sql.insert_mails()
             if self.message:
@@ -324,6 +334,15 @@ class _ChangeSql:
             "operator_login": named("login"), "visible": named("visible"),
             "batch": named("batch"), "created_at": named("now"), "updated_at": named("now"),
         }, self.rows + self.in_order, self.params)
+
+    def withdraw_superseded(self) -> int:
+        """The earlier status mails of the changed orders still queued or held are withdrawn,
+        with a history row each: the customer hears only of the latest status."""
+        plan = self.plan
+        withdrawn = withdraw_superseded(plan.changed, f"superseded by {self.target.label}")
+        insert_withdrawn_events(withdrawn, plan.actor, f"superseded by {self.target.label}",
+                                plan.batch, plan.now)
+        return len(withdrawn)
 
     def insert_mails(self) -> None:
         """The status mail of each order with an email, held for the undo window; its payload

@@ -22,7 +22,7 @@ import tomli_w
 from mailer.delivery import Connection, Outgoing, SmtpSettings
 from mailer.worker import deliver_once, run_blocking
 from store import config as configmod
-from store import operators, orders, payments, status, workflow
+from store import operators, orders, payments, status, undo, workflow
 from store import outbox as outboxmod
 from store.errors import ConfigError, Refused, ValidationError
 from store.models import Customer, Order, OrderEvent, Outbox, utcnow
@@ -374,3 +374,63 @@ def test_the_status_mail_payload_built_in_sql_equals_the_python_one(
                 mail.payload)["status"], tracking, carrier, text)
             assert json.loads(mail.payload) == expected
             assert list(json.loads(mail.payload)) == list(expected)  # same keys, same order
+
+
+# ----- 4. superseded status mails are withdrawn ------------------------------------------------
+
+def status_mails(order_id: int) -> list[tuple[str, str, str]]:
+    return [(m.kind, m.state, m.last_error) for m in Outbox.select().where(
+        Outbox.order == order_id, Outbox.batch.is_null(False)).order_by(Outbox.id)]
+
+
+def test_only_the_latest_status_mail_goes_when_changes_follow_within_the_window(
+        db_url: str, smtp: Server) -> None:
+    config = mail_config(db_url, smtp)
+    shop = open_shop(config)
+    clerk = operators.ensure_admin("cleo")
+    refs = [place(shop, email=f"c{i}@example.com", payment_method="wire") for i in range(3)]
+    ids = [r.id for r in refs]
+    deliver_once(config)  # the confirmations
+    status.change_status(shop, clerk, ids, "awaiting_verification")
+    preview = status.change_status(shop, clerk, ids, "paid", dry_run=True)
+    assert preview.withdrawn == 3 and "3 earlier email(s) to withdraw" in preview.summary()
+    paid = status.change_status(shop, clerk, ids, "paid")
+    assert paid.withdrawn == 3
+    shipped = status.change_status(shop, clerk, ids, "shipped", tracking="1Z1")
+    assert "3 earlier email(s) withdrawn (superseded)" in shipped.summary()
+    for oid in ids:
+        assert status_mails(oid) == [
+            ("awaiting_verification", "cancelled", "superseded by Paid / processing"),
+            ("payment_received", "cancelled", "superseded by Shipped"),
+            ("shipped", "queued", "")]
+    history = [(e.message, e.batch, e.visible) for e in OrderEvent.select().where(
+        OrderEvent.order == ids[0], OrderEvent.kind == "mail_withdrawn").order_by(OrderEvent.id)]
+    assert history == [
+        ("awaiting_verification mail withdrawn: superseded by Paid / processing", paid.batch,
+         False),
+        ("payment_received mail withdrawn: superseded by Shipped", shipped.batch, False)]
+
+    over = utcnow() - dt.timedelta(seconds=1)  # the undo window has passed
+    Outbox.update(hold_until=over, next_attempt_at=over).where(
+        Outbox.state == "queued").execute()
+    smtp.received.clear()
+    deliver_once(config)
+    assert sorted((m["To"], str(m["X-Backroom-Mail"]).split()[0]) for m in smtp.received) == [
+        (f"c{i}@example.com", "shipped") for i in range(3)]
+
+
+def test_undo_of_the_later_change_keeps_the_earlier_mail_withdrawn(
+        shop: Shop, clerk: Actor) -> None:
+    ref = place(shop, payment_method="wire")
+    first = status.change_status(shop, clerk, [ref.id], "awaiting_verification")
+    later = status.change_status(shop, clerk, [ref.id], "paid")
+    back = undo.undo(shop, clerk, later.batch)
+    assert back.withdrawn == 1 and Order.get_by_id(ref.id).status == "awaiting_verification"
+    assert status_mails(ref.id) == [
+        ("awaiting_verification", "cancelled", "superseded by Paid / processing"),
+        ("payment_received", "cancelled", "withdrawn by undo")]
+    # the first change can still be undone; it has no mail left to withdraw
+    again = undo.undo(shop, clerk, first.batch)
+    assert (again.withdrawn, Order.get_by_id(ref.id).status) == (0, "awaiting_payment")
+    confirmation = Outbox.get(Outbox.order == ref.id, Outbox.kind == "order_placed")
+    assert confirmation.state == "queued"  # never a status mail: never superseded

@@ -64,6 +64,7 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
                       ("shipped", {"tracking": "6A123", "carrier": "Colissimo"}),
                       ("completed", {})):
         status.change_status(shop, admin, [o1.id], to, hold_mail=False, **extra)
+        deliver_until_settled(config)  # sent before the next change, which would supersede it
     payments.refund(shop, admin, o1.id, 500, "damaged mug")
     orders.add_note(shop, admin, o1.id, "Your mug <b>was</b> re-sent", visible=True)
     zoe = customers.create_customer(shop, admin, email="zoe@example.fr", first_name="Zoé",
