@@ -8,6 +8,7 @@ deleted order withdraws what is not yet sent.
 
     queued --claim--> sending --mark--> sent | queued (retry later) | failed | dead
     queued/held --withdraw/cancel--> cancelled        failed/dead --retry--> queued
+    any --erase (its customer erased)--> erased: recipient, subject and payload blanked
     sending, lease run out --cancel--> cancelled | --retry--> queued | --claim--> sending
 
 Written-out SQL (see store.sql) where a statement runs for hundreds of rows at a time:
@@ -122,10 +123,21 @@ def withdraw_order(order_id: int, reason: str) -> int:
                .where(Outbox.order == order_id, Outbox.state == "queued").execute())
 
 
-def withdraw_customer(customer_id: int, reason: str) -> int:
-    """Cancel every mail to a customer not yet sent (an erased account)."""
-    return int(Outbox.update(state="cancelled", last_error=reason, updated_at=utcnow())
-               .where(Outbox.customer == customer_id, Outbox.state == "queued").execute())
+def erase_mails_to(customer_id: int, email: str, reason: str) -> int:
+    """Erase every mail addressed to a customer being erased, whatever its state: the rows of
+    their account and orders, and any row to their address (a guest order placed with it),
+    matched without regard to case. Recipient, subject and payload are blanked; the row stays,
+    in state "erased", so the counts still add up. One not sent yet is thereby withdrawn; a
+    worker sending one at that moment records nothing over it. How many were erased."""
+    params = Params()
+    address = email.strip().lower()
+    to_them = f"customer_id = {params(customer_id)}"
+    if address:
+        to_them += f" OR lower(recipient) = {params(address)}"
+    sql = (f"UPDATE outbox SET state = 'erased', recipient = '', subject = '', payload = '{{}}', "
+           f"last_error = {params(reason)}, lease_until = NULL, lease_owner = '', "
+           f"updated_at = {params(utcnow())} WHERE state <> 'erased' AND ({to_them})")
+    return int(db.execute_sql(sql, params).rowcount)
 
 
 # ----- delivery: claim, release, mark --------------------------------------------------------
@@ -348,11 +360,27 @@ def cancel_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
     return get_mail(outbox_id)
 
 
+# The action whose role resending a mail needs: the one that sent it first. A status mail
+# (it has a batch) and any kind not named here: a status change (clerk).
+RESEND_ACTIONS = {"one_off": "send_mail", "account_confirm": "customers", "refunded": "refund",
+                  "customer_note": "add_note"}
+
+
+def resend_action(kind: str, batch: str | None) -> str:
+    """The permission resending a mail of this kind needs: that of the action that sent it,
+    so resending never lets a role send what it could not have sent."""
+    return "change_status" if batch else RESEND_ACTIONS.get(kind, "change_status")
+
+
 def resend_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
-    """Queue a new copy of a mail (e.g. a status mail the customer lost); the original stays."""
+    """Queue a new copy of a mail (e.g. a status mail the customer lost); the original stays.
+    Needs the role of the action that sent it first; a cancelled or erased mail is refused."""
     require(actor, "change_status")
     with db.atomic():
         mail = _mail_for_write(outbox_id)
+        require(actor, resend_action(mail.kind, mail.batch))
+        if mail.state == "erased":
+            raise Refused(f"mail #{outbox_id} was erased with its customer; it cannot be resent")
         if mail.state == "cancelled":
             raise Refused(f"mail #{outbox_id} was cancelled; it cannot be resent")
         key = f"resend:{outbox_id}:{uuid.uuid4().hex}"

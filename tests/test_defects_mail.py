@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from peewee import fn
 
 from mailer.delivery import Connection, Outgoing, SmtpSettings
 from mailer.worker import deliver_once, run_blocking
 from store import config as configmod
-from store import operators, orders, payments, status, undo, workflow
+from store import customers, operators, orders, outbox_queries, payments, status, undo, workflow
 from store import outbox as outboxmod
-from store.errors import ConfigError, Refused, ValidationError
+from store.errors import ConfigError, PermissionDenied, Refused, ValidationError
 from store.models import Customer, Order, OrderEvent, Outbox, utcnow
 from store.operators import Actor
 from store.shop import Shop, open_shop
@@ -434,3 +435,53 @@ def test_undo_of_the_later_change_keeps_the_earlier_mail_withdrawn(
     assert (again.withdrawn, Order.get_by_id(ref.id).status) == (0, "awaiting_payment")
     confirmation = Outbox.get(Outbox.order == ref.id, Outbox.kind == "order_placed")
     assert confirmation.state == "queued"  # never a status mail: never superseded
+
+
+# ----- 9. erasure erases the customer's mails; resending needs the sender's role --------------
+
+def test_erasing_a_customer_erases_every_mail_to_them_and_none_can_be_resent(
+        shop: Shop, admin: Actor, manager: Actor, clerk: Actor) -> None:
+    ann = customers.create_customer(shop, manager, email="Ann@Example.com", first_name="Ann",
+                                    last_name="Smith")
+    customers.send_one_off(shop, manager, ann.id, "Your parcel", "The secret code is 1234")
+    own = place(shop, customer_id=ann.id)
+    guest = place(shop, email="ann@EXAMPLE.com", name="Ann Smith")  # a guest order, same address
+    other = place(shop, email="bob@example.com")
+    status.change_status(shop, clerk, [own.id, guest.id], "paid", hold_mail=False)
+    Outbox.update(state="sent", sent_at=utcnow()).where(Outbox.kind == "one_off").execute()
+    theirs = [m.id for m in Outbox.select().where(
+        (Outbox.customer == ann.id) | (fn.lower(Outbox.recipient) == "ann@example.com"))]
+    assert len(theirs) == 6  # confirm, one-off, 2 placed, 2 payment received
+
+    customers.delete_customer(shop, admin, ann.id, "ann@example.com")
+
+    for mail in Outbox.select().where(Outbox.id.in_(theirs)):
+        assert (mail.state, mail.recipient, mail.subject, mail.payload) == ("erased", "", "", "{}")
+        with pytest.raises(Refused, match="erased"):
+            outboxmod.resend_mail(shop, admin, mail.id)
+    rest = Outbox.select().where(Outbox.id.not_in(theirs))
+    assert {(m.kind, m.state) for m in rest} == {("merchant_new_order", "queued"),
+                                                ("order_placed", "queued")}
+    assert Outbox.get(Outbox.order == other.id, Outbox.kind == "order_placed").recipient == (
+        "bob@example.com")
+    assert outbox_queries.outbox_counts()["erased"] == 6
+    assert len(outbox_queries.outbox_page("erased").rows) == 6
+
+
+def test_resending_needs_the_role_of_the_action_that_sent_the_mail(
+        shop: Shop, manager: Actor, clerk: Actor) -> None:
+    ann = customers.create_customer(shop, manager, email="ann@example.com", first_name="Ann",
+                                    last_name="Smith")
+    customers.send_one_off(shop, manager, ann.id, "Hello", "A word from the shop")
+    ref = place(shop, customer_id=ann.id)
+    status.change_status(shop, clerk, [ref.id], "paid", hold_mail=False)
+    Outbox.update(state="sent").execute()
+    one_off = Outbox.get(Outbox.kind == "one_off").id
+    confirm = Outbox.get(Outbox.kind == "account_confirm").id
+    paid = Outbox.get(Outbox.kind == "payment_received").id
+    with pytest.raises(PermissionDenied, match="only a manager or above may send one-off"):
+        outboxmod.resend_mail(shop, clerk, one_off)
+    with pytest.raises(PermissionDenied, match="manager"):
+        outboxmod.resend_mail(shop, clerk, confirm)
+    assert outboxmod.resend_mail(shop, manager, one_off).state == "queued"
+    assert outboxmod.resend_mail(shop, clerk, paid).state == "queued"  # a status mail: clerk
