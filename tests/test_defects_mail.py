@@ -4,7 +4,9 @@ issue was filed against, against the real parts (SQLite, PostgreSQL, aiosmtpd on
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import json
 import os
 import signal
@@ -14,16 +16,29 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from peewee import fn
 
 from mailer.delivery import Connection, Outgoing, SmtpSettings
 from mailer.worker import deliver_once, run_blocking
 from store import config as configmod
-from store import customers, operators, orders, outbox_queries, payments, status, undo, workflow
+from store import (
+    csvout,
+    customers,
+    operators,
+    orders,
+    outbox_queries,
+    payments,
+    status,
+    undo,
+    workflow,
+)
 from store import outbox as outboxmod
 from store.errors import ConfigError, PermissionDenied, Refused, ValidationError
 from store.models import Customer, Order, OrderEvent, Outbox, utcnow
@@ -485,3 +500,38 @@ def test_resending_needs_the_role_of_the_action_that_sent_the_mail(
         outboxmod.resend_mail(shop, clerk, confirm)
     assert outboxmod.resend_mail(shop, manager, one_off).state == "queued"
     assert outboxmod.resend_mail(shop, clerk, paid).state == "queued"  # a status mail: clerk
+
+
+# ----- 10. CSV cells never run as formulas ------------------------------------------------------
+
+def read_back(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_a_text_cell_never_starts_a_formula_and_keeps_its_text(text: str) -> None:
+    [header, [cell]] = read_back(csvout.csv_text([{"name": text}], ["name"]))
+    assert header == ["name"]
+    if text.startswith(("=", "+", "-", "@", "\t", "\r")):
+        assert cell == "'" + text
+    else:
+        assert cell == text
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+@given(st.one_of(st.integers(), st.decimals(allow_nan=False, allow_infinity=False)))
+def test_number_cells_stay_numbers(number: int | Decimal) -> None:
+    buffer = io.StringIO()
+    csvout.SafeWriter(buffer).writerow([number, str(number)])
+    [[as_number, as_text]] = read_back(buffer.getvalue())
+    assert as_number == str(number)  # negative numbers too: not prefixed
+    assert as_text == (f"'{number}" if str(number).startswith("-") else str(number))
+
+
+def test_the_formula_names_of_issue_11_come_out_as_text() -> None:
+    rows = [{"id": 7, "name": "+SUM(1,2)", "email": "=HYPERLINK(\"http://x\")", "spent": -1250,
+             "note": "@cmd", "city": None, "extra": "left out"}]
+    out = read_back(csvout.csv_text(rows, ["id", "name", "email", "spent", "note", "city"]))
+    assert out == [["id", "name", "email", "spent", "note", "city"],
+                   ["7", "'+SUM(1,2)", "'=HYPERLINK(\"http://x\")", "-1250", "'@cmd", ""]]
