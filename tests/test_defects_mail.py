@@ -39,9 +39,10 @@ from store import (
     undo,
     workflow,
 )
+from store import customer_queries as customers_queries
 from store import outbox as outboxmod
 from store.errors import ConfigError, PermissionDenied, Refused, ValidationError
-from store.models import Customer, Order, OrderEvent, Outbox, utcnow
+from store.models import Customer, CustomerEvent, Order, OrderEvent, Outbox, utcnow
 from store.operators import Actor
 from store.shop import Shop, open_shop
 from tests.conftest import make_config
@@ -535,3 +536,44 @@ def test_the_formula_names_of_issue_11_come_out_as_text() -> None:
     out = read_back(csvout.csv_text(rows, ["id", "name", "email", "spent", "note", "city"]))
     assert out == [["id", "name", "email", "spent", "note", "city"],
                    ["7", "'+SUM(1,2)", "'=HYPERLINK(\"http://x\")", "-1250", "'@cmd", ""]]
+
+
+# ----- 11. the GDPR export ---------------------------------------------------------------------
+
+def test_the_export_is_private_unique_and_holds_every_order_with_the_customers_email(
+        shop: Shop, manager: Actor, clerk: Actor, tmp_path: Path) -> None:
+    ann = customers.create_customer(shop, manager, email="ann@example.com", first_name="Ann",
+                                    last_name="Smith")
+    own = place(shop, customer_id=ann.id)
+    guest = place(shop, email="ANN@Example.com", name="Ann S.")  # before she registered
+    other = place(shop, email="bob@example.com", name="Bob")
+    status.change_status(shop, clerk, [guest.id], "paid", note="internal: paid by her sister",
+                         hold_mail=False)
+    old = os.umask(0o022)
+    try:
+        first = customers_queries.export_customer(shop, manager, ann.id, tmp_path)
+        second = customers_queries.export_customer(shop, manager, ann.id, tmp_path)
+    finally:
+        os.umask(old)
+    assert first.path != second.path and first.path.exists() and second.path.exists()
+    assert first.path.stat().st_mode & 0o777 == 0o600
+    doc = json.loads(second.path.read_text(encoding="utf-8"))
+    assert [o["code"] for o in doc["orders"]] == [own.code, guest.code]
+    assert other.code not in second.path.read_text(encoding="utf-8")
+    assert "sister" not in second.path.read_text(encoding="utf-8")  # a note is internal
+    mailed = {(m["kind"], m["order_id"]) for m in doc["mails"]}
+    assert {("order_placed", own.id), ("order_placed", guest.id),
+            ("payment_received", guest.id)} <= mailed
+    assert all(m["recipient"].lower() == "ann@example.com" for m in doc["mails"])
+    assert (first.orders, len(doc["orders"])) == (2, 2)
+
+
+def test_an_export_that_cannot_be_written_is_one_line_and_records_nothing(
+        shop: Shop, manager: Actor) -> None:
+    ann = customers.create_customer(shop, manager, email="ann@example.com", first_name="Ann",
+                                    last_name="Smith")
+    with pytest.raises(ValidationError) as refused:
+        customers_queries.export_customer(shop, manager, ann.id, "/proc/nonexistent")
+    assert "cannot write the export to /proc/nonexistent" in str(refused.value)
+    assert "\n" not in str(refused.value) and refused.value.field == "directory"
+    assert not CustomerEvent.select().where(CustomerEvent.kind == "exported").exists()
