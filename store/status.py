@@ -87,7 +87,7 @@ class StatusChange:
             text += f", {self.withdrawn:,} email(s) withdrawn"
         elif self.withdrawn:
             verb = "to withdraw" if self.dry_run else "withdrawn"
-            text += f", {self.withdrawn:,} earlier email(s) {verb} (superseded)"
+            text += f", {self.withdrawn:,} earlier email(s) {verb}"
         return text
 
     def describe(self, workflow: Workflow) -> Description:
