@@ -130,8 +130,8 @@ def build(kind: str, recipient: str, data: Mapping[str, Any], order: dict[str, A
     """Everything a template may use; payload keys are also given at the top level."""
     name = (order or {}).get("customer_name") or (customer or {}).get("name") or ""
     context: dict[str, Any] = {
-        "note": "", "amount": None, "reason": "", "full": False, "tracking": "", "carrier": "",
-        "status": "", "link": "", "token": "", "subject": "", "body": "", "name": "",
+        "note": "", "message": "", "amount": None, "reason": "", "full": False, "tracking": "",
+        "carrier": "", "status": "", "link": "", "token": "", "subject": "", "body": "", "name": "",
         "orders": 0, "code": (order or {}).get("code", ""),
     }
     context.update(data)
@@ -174,7 +174,8 @@ def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
         "item_count": 2, "shipping_address": address, "billing_address": dict(address),
     }
     payload = {"order_id": 1, "code": "BR-100042", "status": "shipped", "tracking": "6A123",
-               "carrier": "Colissimo", "note": "Packed with care.", "amount": 1000,
+               "carrier": "Colissimo", "note": "Packed with care.",
+               "message": "We added a sample of our new tea.", "amount": 1000,
                "currency": currency, "full": False, "reason": "damaged item",
                "customer_id": 1, "token": "tok", "link": "https://shop.example.com/confirm?t=1",
                "subject": "About your order", "body": "Hello,\nA word from the shop.",

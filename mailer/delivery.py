@@ -119,9 +119,14 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%
                             r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def envelope_address(address: str) -> bytes:
     """An address as MAIL FROM / RCPT TO take it ("<a@b>"): refuses what could not be sent
     safely (control characters, spaces, brackets) or at all (non-ASCII without SMTPUTF8)."""
+    if _CONTROL.search(address):  # a row written by an old version or another program
+        raise ValueError(f"the address {address!r} contains a control character")
     if _PLAIN_ADDRESS.match(address):
         return f"<{address}>".encode("ascii")
     try:
@@ -212,12 +217,15 @@ class Connection:
             timeout=s.timeout, local_hostname=LOCAL_HOSTNAME,
         )
 
-    async def close(self) -> None:
+    async def close(self, polite: bool = True) -> None:
+        """QUIT (briefly) and close; not polite after a time-out: a relay that did not answer
+        the mail will not answer QUIT either, and a stopping worker must not wait on it."""
         smtp, self.smtp = self.smtp, None
         if smtp is not None and smtp.is_connected:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2):
-                    await smtp.quit()
+            if polite:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(min(2.0, self.settings.timeout)):
+                        await smtp.quit()
             smtp.close()
 
     async def send(self, item: Outgoing) -> Outcome:
@@ -239,12 +247,16 @@ class Connection:
             await self._reset()
             return self._reply_outcome(item, exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            await self.close()
+            await self.close(polite=not isinstance(exc, TimeoutError))
             reason = str(exc) or type(exc).__name__
             if isinstance(exc, TimeoutError):
                 reason = f"no answer within {self.settings.timeout:g} s"
             return Outcome(item.id, item.attempts, "temporary", item.subject,
                            f"cannot reach {self.settings.host}:{self.settings.port}: {reason}")
+        except Exception as exc:  # anything else fails this mail alone; the session is
+            await self.close()     # in an unknown state, so the next mail starts afresh
+            return Outcome(item.id, item.attempts, "permanent", item.subject,
+                           f"cannot send the mail: {str(exc) or type(exc).__name__}")
         if refused is not None:
             await self._reset()
             return self._reply_outcome(item, refused.code, refused.message)
@@ -371,6 +383,24 @@ class Deliverer:
                 stop.set()
             return stop.is_set()
 
+        async def watch() -> None:
+            """Turn `should_stop()` into the stop event, which every wait below watches."""
+            while not stopping():
+                await asyncio.sleep(0.1)
+
+        async def hand_over(item: Outgoing) -> bool:
+            """Queue a mail for the connections; False (the mail held back) once stopping,
+            so a full queue never keeps a stop from being seen."""
+            put = asyncio.ensure_future(outgoing.put(item))
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait((put, stopped), return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if put.done():
+                return True
+            put.cancel()
+            held.append(item.id)
+            return False
+
         async def produce() -> None:
             while not stopping():
                 try:
@@ -390,8 +420,9 @@ class Deliverer:
                     if item.error:
                         done.put_nowait(Outcome(item.id, item.attempts, "permanent",
                                                 item.subject, item.error))
-                    else:
-                        await outgoing.put(item)
+                    elif not await hand_over(item):
+                        held.extend(r.id for r in batch.rows[index + 1:])
+                        break
                     await asyncio.sleep(0)  # let the connections read replies between renders
                 if not batch.rows:
                     if once:
@@ -411,7 +442,14 @@ class Deliverer:
                     # so give it back rather than risk sending it twice
                     done.put_nowait(Outcome(item.id, item.attempts, "released"))
                     continue
-                done.put_nowait(await connection.send(item))
+                try:
+                    outcome = await connection.send(item)
+                except Exception as exc:  # never lose the connection task to one mail
+                    log.exception("sending mail %d failed", item.id)
+                    await connection.close(polite=False)
+                    outcome = Outcome(item.id, item.attempts, "permanent", item.subject,
+                                      f"cannot send the mail: {str(exc) or type(exc).__name__}")
+                done.put_nowait(outcome)
             await connection.close()
 
         async def record() -> None:
@@ -437,9 +475,12 @@ class Deliverer:
 
         recorder = asyncio.create_task(record())
         senders = [asyncio.create_task(consume(c)) for c in connections]
+        watcher = asyncio.create_task(watch()) if should_stop is not None else None
         try:
             await produce()
         finally:
+            if watcher is not None:
+                watcher.cancel()
             for _ in senders:
                 await outgoing.put(None)
             await asyncio.gather(*senders, return_exceptions=True)

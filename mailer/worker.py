@@ -22,10 +22,27 @@ def _workflow(config: Config) -> wfmod.Workflow:
     return wfmod.from_config(config.workflow, config.source)
 
 
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop`: the mail in hand is finished (within the SMTP time-out)
+    and the rest given back to the queue, never left leased. Only the main thread of a
+    process receives signals; elsewhere (a test, the app's thread) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
 def deliver_once(config: Config, owner: str | None = None) -> DeliveryStats:
     """Send every mail that is due now, then return (`backroom worker --once`)."""
     workflow = _workflow(config)
-    return asyncio.run(Deliverer(config, workflow, owner=owner).run(once=True))
+
+    async def main() -> DeliveryStats:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        return await Deliverer(config, workflow, owner=owner).run(stop, once=True)
+
+    return asyncio.run(main())
 
 
 def run_blocking(config: Config, stop: threading.Event) -> None:
@@ -40,9 +57,7 @@ def run_service(config: Config) -> DeliveryStats:
 
     async def main() -> DeliveryStats:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        _stop_on_signals(stop)
         return await Deliverer(config, workflow).run(stop)
 
     return asyncio.run(main())

@@ -332,6 +332,10 @@ def render_example() -> str:
         "# may_pay = true",
         "# final = false",
         '# requires = []        # e.g. ["tracking"]',
+        "# paid = false         # entering it records the balance still owed as paid",
+        "# refunded = false     # the one status a full refund moves to; no status change",
+        "#                      # enters it (a workflow without the key: the status keyed",
+        "#                      # refunded, else the one sending the refunded mail)",
         "",
     ]
     return "\n".join(lines)

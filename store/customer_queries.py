@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import secrets
 import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import get_currency_precision
+from peewee import fn
 
 from store.db import is_sqlite
 from store.errors import NotFound, ValidationError
@@ -479,8 +482,12 @@ class ExportResult:
 def export_customer(shop: Shop, actor: Actor, customer_id: int,
                     directory: str | Path = ".") -> ExportResult:
     """Write one JSON file with everything held about the customer (account, addresses,
-    history, orders with their lines, payments, addresses and customer-facing events, mails
-    sent to them) and nothing about anyone else; the export itself is recorded."""
+    history, their orders and every order placed with their email, as a guest too, with
+    lines, payments, addresses and customer-facing events, every mail to them) and nothing
+    about anyone else; the export itself is recorded, once the file is written.
+
+    The file is readable by its owner only (created 0600, never over another file) and named
+    uniquely, so two exports in one second are two files."""
     require(actor, "export")
     c = Customer.get_or_none(Customer.id == customer_id)
     if c is None:
@@ -488,10 +495,12 @@ def export_customer(shop: Shop, actor: Actor, customer_id: int,
     group = CustomerGroup.get_or_none(CustomerGroup.id == c.group_id) if c.group_id else None
     account = _plain(c, skip=("search_text", "confirm_token"))
     account["group_name"] = group.name if group else ""
+    address = c.email.strip().lower()
+    theirs = Order.customer == c.id
+    if address:
+        theirs |= fn.lower(Order.customer_email) == address
     orders = []
-    order_ids = []
-    for o in Order.select().where(Order.customer == c.id).order_by(Order.id):
-        order_ids.append(o.id)
+    for o in Order.select().where(theirs).order_by(Order.id):
         entry = _plain(o, skip=("search_text", "internal_reference", "updated_by"))
         entry["items"] = [_plain(i, skip=("order",)) for i in
                           OrderItem.select().where(OrderItem.order == o.id).order_by(OrderItem.id)]
@@ -499,18 +508,15 @@ def export_customer(shop: Shop, actor: Actor, customer_id: int,
                               Address.select().where(Address.order == o.id).order_by(Address.id)]
         entry["payments"] = [_plain(p, skip=("order", "operator_login")) for p in
                              Payment.select().where(Payment.order == o.id).order_by(Payment.id)]
-        entry["events"] = [_plain(e, skip=("order", "operator_login", "batch")) for e in
-                           OrderEvent.select().where(OrderEvent.order == o.id,
-                                                     OrderEvent.visible == True)  # noqa: E712
-                           .order_by(OrderEvent.id)]
+        entry["events"] = [_customer_event(e) for e in OrderEvent.select().where(
+            OrderEvent.order == o.id, OrderEvent.visible == True)  # noqa: E712
+            .order_by(OrderEvent.id)]
         orders.append(entry)
-    mail_query = Outbox.select().where(Outbox.customer == c.id)
-    if order_ids and c.email:
-        mail_query = Outbox.select().where(
-            (Outbox.customer == c.id)
-            | (Outbox.order.in_(order_ids) & (Outbox.recipient == c.email)))
+    to_them = Outbox.customer == c.id
+    if address:
+        to_them |= fn.lower(Outbox.recipient) == address
     mails = [_plain(m, skip=("lease_until", "lease_owner", "idempotency_key", "batch"))
-             for m in mail_query.order_by(Outbox.id)]
+             for m in Outbox.select().where(to_them).order_by(Outbox.id)]
     history = [_plain(e, skip=("customer",)) for e in
                CustomerEvent.select().where(CustomerEvent.customer == c.id)
                .order_by(CustomerEvent.id)]
@@ -526,15 +532,47 @@ def export_customer(shop: Shop, actor: Actor, customer_id: int,
         "orders": orders,
         "mails": mails,
     }
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"customer-{c.id}-{utcnow():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(document, default=_json_default, ensure_ascii=False, indent=2),
-                    encoding="utf-8")
+    text = json.dumps(document, default=_json_default, ensure_ascii=False, indent=2)
+    path = _write_private(Path(directory), f"customer-{c.id}-{utcnow():%Y%m%d-%H%M%S}", text)
     with db.atomic():
         CustomerEvent.create(customer=c.id, kind="exported", message=f"GDPR export to {path.name}",
                              data=json.dumps({"path": str(path)}), operator_login=actor.login)
     return ExportResult(path.resolve(), len(orders), len(mails), len(history))
+
+
+def _customer_event(e: OrderEvent) -> dict[str, Any]:
+    """An order's history row as the customer's export shows it: a status row's message is
+    the operator's internal note, which never reaches the customer."""
+    row = _plain(e, skip=("order", "operator_login", "batch"))
+    if e.kind == "status":
+        row["message"] = ""
+    return row
+
+
+def _write_private(folder: Path, stem: str, text: str) -> Path:
+    """Write `text` to a new file `<stem>-<random>.json` in `folder`, readable by its owner
+    only (0600 from the start, not chmod after) and never over an existing file (O_EXCL);
+    a folder that cannot be written is one line naming it, and no file is left behind."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):
+            path = folder / f"{stem}-{secrets.token_hex(4)}.json"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.write(text)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            return path
+        raise FileExistsError(f"no free file name in {folder}")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ValidationError(f"cannot write the export to {folder}: {reason}",
+                              field="directory") from None
 
 
 def _json_default(value: Any) -> Any:

@@ -23,7 +23,7 @@ from store.models import (
     utcnow,
 )
 from store.operators import Actor, require
-from store.outbox import Mail, enqueue, withdraw_customer
+from store.outbox import Mail, enqueue, erase_mails_to
 from store.rules import group_delete_refusal
 from store.shop import Shop
 
@@ -264,9 +264,10 @@ def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body:
 
 
 def _erase(customer: Customer, actor: Actor) -> None:
-    """Erase personal data; orders keep their own copies (for the accounts)."""
+    """Erase personal data; orders keep their own copies (for the accounts). Every mail to
+    them (their account's, their orders', any to their address) is erased or withdrawn."""
     Address.delete().where(Address.customer == customer.id).execute()
-    withdraw_customer(customer.id, "customer erased")
+    erase_mails_to(customer.id, customer.email, "customer erased")
     CustomerEvent.update(message="", data="{}").where(
         CustomerEvent.customer == customer.id, CustomerEvent.kind.in_(["note", "mail"])).execute()
     CustomerEvent.update(data="{}").where(  # old and new names, emails, phones, addresses

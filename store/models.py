@@ -200,7 +200,7 @@ class Outbox(BaseModel):
     language = CharField(default="en")
     payload = TextField(default="{}")
     idempotency_key = CharField(unique=True)
-    state = CharField(default="queued", index=True)  # queued sending sent failed dead cancelled
+    state = CharField(default="queued", index=True)  # one of MAIL_STATES but held
     order = ForeignKeyField(Order, null=True, backref="mails", on_delete="SET NULL")
     order_id: int | None  # the foreign key's column, declared for type checkers
     customer = ForeignKeyField(Customer, null=True, backref="mails", on_delete="SET NULL")
@@ -217,7 +217,8 @@ class Outbox(BaseModel):
     sent_at = DateTimeField(null=True)
 
 
-MAIL_STATES = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled")
+# "erased": the mail of a customer since erased, its recipient, subject and payload blanked
+MAIL_STATES = ("queued", "held", "sending", "sent", "failed", "dead", "cancelled", "erased")
 
 
 def mail_held(table: Any, now: dt.datetime) -> Expression:

@@ -14,7 +14,7 @@ from store.errors import Conflict, NotFound, Refused
 from store.models import Order, OrderEvent, OrderItem, db, utcnow
 from store.operators import Actor
 from store.shop import Shop
-from store.sql import id_source, id_value, insert_rows
+from store.sql import id_source, id_value, insert_rows, insert_select, json_object, named
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,24 @@ def event(order_id: int, actor: Actor, kind: str, message: str = "", *, from_sta
 
 def insert_events(rows: Sequence[dict[str, Any]]) -> None:
     insert_rows(OrderEvent, rows)
+
+
+def insert_withdrawn_events(mail_ids: Sequence[int], actor: Actor, why: str, batch: str | None,
+                            now: dt.datetime) -> None:
+    """One history row per mail withdrawn from an order ("payment_received mail withdrawn:
+    superseded by Shipped"), set-based: INSERT ... SELECT from the outbox rows by id."""
+    if not mail_ids:
+        return
+    insert_select(OrderEvent, {
+        "order": "m.order_id", "kind": "'mail_withdrawn'",
+        "message": f"m.kind || ' mail withdrawn: ' || CAST({named('why')} AS TEXT)",
+        "data": json_object("'mail_id', m.id, 'mail', m.kind"),
+        "operator_login": named("login"), "visible": named("visible"), "batch": named("batch"),
+        "created_at": named("now"), "updated_at": named("now"),
+    }, f"FROM {id_source('mails')} JOIN outbox m ON m.id = pick.value "
+       "WHERE m.order_id IS NOT NULL ORDER BY pick.key",
+        {"mails": id_value(mail_ids), "why": why, "login": actor.login, "visible": False,
+         "batch": batch, "now": now})
 
 
 def search_text(order: Order | Mapping[str, Any], items: Iterable[tuple[str, str]]) -> str:

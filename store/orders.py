@@ -18,6 +18,7 @@ from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
 from store.errors import NotFound, Refused, ValidationError
 from store.models import Address, Counter, Customer, Order, OrderEvent, OrderItem, db, utcnow
+from store.money import format_money
 from store.operators import Actor, require
 from store.order_rows import (
     OrderResult,
@@ -116,7 +117,9 @@ def place_order(
         tax = sum(round(i.quantity * i.unit_price * i.tax_rate_bp / 10000) for i in items)
         total = subtotal + tax + shipping_cost - discount
         if total < 0:
-            raise ValidationError("the discount is larger than the order")
+            raise ValidationError(
+                f"the discount ({format_money(discount, currency)}) is larger than the order "
+                f"({format_money(total + discount, currency)})", field="discount")
         number = allocate_numbers(1)
         fields = {
             "number": number, "code": format_code(shop.prefix, number),

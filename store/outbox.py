@@ -8,9 +8,11 @@ deleted order withdraws what is not yet sent.
 
     queued --claim--> sending --mark--> sent | queued (retry later) | failed | dead
     queued/held --withdraw/cancel--> cancelled        failed/dead --retry--> queued
+    any --erase (its customer erased)--> erased: recipient, subject and payload blanked
+    sending, lease run out --cancel--> cancelled | --retry--> queued | --claim--> sending
 
 Written-out SQL (see store.sql) where a statement runs for hundreds of rows at a time:
-marking a batch of sends, withdrawing a batch's mails."""
+marking a batch of sends, withdrawing a batch's mails or the mails a change supersedes."""
 
 from __future__ import annotations
 
@@ -98,16 +100,44 @@ def withdraw_batch(batch: str, reason: str = "withdrawn by undo",
     return int(db.execute_sql(sql, params).rowcount)
 
 
+def withdraw_superseded(order_ids: Sequence[int], reason: str) -> list[int]:
+    """Cancel the status mails of these orders that are still queued or held (a later status
+    change supersedes them: the customer hears only of the latest); the ids withdrawn.
+
+    One UPDATE ... RETURNING for the whole change, so a mail a worker claims at that moment
+    is either withdrawn and returned, or claimed and left to go, never both. A status mail
+    is one a status change queued (it has a batch); order confirmations, refunds, notes and
+    resent copies are not status mails and stay."""
+    if not order_ids:
+        return []
+    params = Params({"ids": id_value(order_ids)})
+    sql = (f"UPDATE outbox SET state = 'cancelled', last_error = {params(reason)}, "
+           f"updated_at = {params(utcnow())} WHERE state = 'queued' AND batch IS NOT NULL "
+           f"AND order_id IN (SELECT value FROM {id_source('ids')}) RETURNING id")
+    return sorted(int(row[0]) for row in db.execute_sql(sql, params))
+
+
 def withdraw_order(order_id: int, reason: str) -> int:
     """Cancel every mail of an order not yet sent (a deleted test order)."""
     return int(Outbox.update(state="cancelled", last_error=reason, updated_at=utcnow())
                .where(Outbox.order == order_id, Outbox.state == "queued").execute())
 
 
-def withdraw_customer(customer_id: int, reason: str) -> int:
-    """Cancel every mail to a customer not yet sent (an erased account)."""
-    return int(Outbox.update(state="cancelled", last_error=reason, updated_at=utcnow())
-               .where(Outbox.customer == customer_id, Outbox.state == "queued").execute())
+def erase_mails_to(customer_id: int, email: str, reason: str) -> int:
+    """Erase every mail addressed to a customer being erased, whatever its state: the rows of
+    their account and orders, and any row to their address (a guest order placed with it),
+    matched without regard to case. Recipient, subject and payload are blanked; the row stays,
+    in state "erased", so the counts still add up. One not sent yet is thereby withdrawn; a
+    worker sending one at that moment records nothing over it. How many were erased."""
+    params = Params()
+    address = email.strip().lower()
+    to_them = f"customer_id = {params(customer_id)}"
+    if address:
+        to_them += f" OR lower(recipient) = {params(address)}"
+    sql = (f"UPDATE outbox SET state = 'erased', recipient = '', subject = '', payload = '{{}}', "
+           f"last_error = {params(reason)}, lease_until = NULL, lease_owner = '', "
+           f"updated_at = {params(utcnow())} WHERE state <> 'erased' AND ({to_them})")
+    return int(db.execute_sql(sql, params).rowcount)
 
 
 # ----- delivery: claim, release, mark --------------------------------------------------------
@@ -276,41 +306,81 @@ def _mail_for_write(outbox_id: int) -> Outbox:
     return mail
 
 
+def _lapsed(mail: Outbox, now: dt.datetime) -> bool:
+    """A mail left "sending" by a worker that stopped or died: its lease has run out."""
+    return mail.state == "sending" and (mail.lease_until is None or mail.lease_until < now)
+
+
+def _unchanged(mail: Outbox, now: dt.datetime) -> Any:
+    """The row is still as the operator's decision read it: same state, and a lapsed lease
+    not taken again by a worker since (a worker's claim renews the lease)."""
+    same = (Outbox.id == mail.id) & (Outbox.state == mail.state)
+    if mail.state == "sending":
+        same &= Outbox.lease_until.is_null() | (Outbox.lease_until < now)
+    return same
+
+
 def retry_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
-    """Put a failed or dead mail back in the queue, due now, with a fresh count of attempts."""
+    """Put a failed or dead mail back in the queue, due now, with a fresh count of attempts;
+    also a mail stuck "sending" whose worker's lease ran out."""
     require(actor, "change_status")
     with db.atomic():
         mail = _mail_for_write(outbox_id)
-        if mail.state not in ("failed", "dead"):
-            raise Refused(f"mail #{outbox_id} is {mail.state}; only a failed or dead mail "
-                          "can be retried (use resend for a sent one)")
         now = utcnow()
-        Outbox.update(state="queued", attempts=0, next_attempt_at=now, hold_until=None,
-                      lease_until=None, lease_owner="", updated_at=now,
-                      last_error=f"retry by {actor.login}; was: {mail.last_error}"[:2000]
-                      ).where(Outbox.id == outbox_id).execute()
+        if mail.state not in ("failed", "dead") and not _lapsed(mail, now):
+            raise Refused(f"mail #{outbox_id} is {mail.state}; only a failed or dead mail, or "
+                          "one whose sending worker's lease ran out, can be retried (use "
+                          "resend for a sent one)")
+        changed = Outbox.update(
+            state="queued", attempts=0, next_attempt_at=now, hold_until=None, lease_until=None,
+            lease_owner="", updated_at=now,
+            last_error=f"retry by {actor.login}; was: {mail.last_error or mail.state}"[:2000]
+        ).where(_unchanged(mail, now)).execute()
+        if not changed:
+            raise Refused(f"mail #{outbox_id} was taken by a delivery worker meanwhile")
     return get_mail(outbox_id)
 
 
 def cancel_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
-    """Withdraw a mail that has not gone yet (queued, held, failed or dead): it is never sent."""
+    """Withdraw a mail that has not gone yet (queued, held, failed or dead, or stuck
+    "sending" after its worker's lease ran out): it is never sent."""
     require(actor, "change_status")
     with db.atomic():
         mail = _mail_for_write(outbox_id)
-        if mail.state not in ("queued", "failed", "dead"):
+        now = utcnow()
+        if mail.state not in ("queued", "failed", "dead") and not _lapsed(mail, now):
             raise Refused(f"mail #{outbox_id} is {mail.state}; only a mail not yet sent "
-                          "(queued, held, failed, dead) can be cancelled")
-        Outbox.update(state="cancelled", updated_at=utcnow(),
-                      last_error=f"cancelled by {actor.login}").where(
-            Outbox.id == outbox_id, Outbox.state == mail.state).execute()
+                          "(queued, held, failed, dead, or sending with its lease run out) "
+                          "can be cancelled")
+        changed = Outbox.update(
+            state="cancelled", updated_at=now, lease_until=None, lease_owner="",
+            last_error=f"cancelled by {actor.login}").where(_unchanged(mail, now)).execute()
+        if not changed:
+            raise Refused(f"mail #{outbox_id} was taken by a delivery worker meanwhile")
     return get_mail(outbox_id)
 
 
+# The action whose role resending a mail needs: the one that sent it first. A status mail
+# (it has a batch) and any kind not named here: a status change (clerk).
+RESEND_ACTIONS = {"one_off": "send_mail", "account_confirm": "customers", "refunded": "refund",
+                  "customer_note": "add_note"}
+
+
+def resend_action(kind: str, batch: str | None) -> str:
+    """The permission resending a mail of this kind needs: that of the action that sent it,
+    so resending never lets a role send what it could not have sent."""
+    return "change_status" if batch else RESEND_ACTIONS.get(kind, "change_status")
+
+
 def resend_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
-    """Queue a new copy of a mail (e.g. a status mail the customer lost); the original stays."""
+    """Queue a new copy of a mail (e.g. a status mail the customer lost); the original stays.
+    Needs the role of the action that sent it first; a cancelled or erased mail is refused."""
     require(actor, "change_status")
     with db.atomic():
         mail = _mail_for_write(outbox_id)
+        require(actor, resend_action(mail.kind, mail.batch))
+        if mail.state == "erased":
+            raise Refused(f"mail #{outbox_id} was erased with its customer; it cannot be resent")
         if mail.state == "cancelled":
             raise Refused(f"mail #{outbox_id} was cancelled; it cannot be resent")
         key = f"resend:{outbox_id}:{uuid.uuid4().hex}"

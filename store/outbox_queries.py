@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +108,16 @@ def _row(mail: Outbox, code: str, now: dt.datetime) -> OutboxRow:
         next_attempt_at=mail.next_attempt_at, hold_until=mail.hold_until, sent_at=mail.sent_at,
         message_id=mail.message_id,
     )
+
+
+def superseded_count(order_ids: Sequence[int]) -> int:
+    """How many status mails of these orders a status change would withdraw (see
+    store.outbox.withdraw_superseded): for a preview, which writes nothing."""
+    if not order_ids:
+        return 0
+    return int(Outbox.select().where(
+        Outbox.state == "queued", Outbox.batch.is_null(False),
+        Outbox.order.in_(list(order_ids))).count())
 
 
 def get_mail(outbox_id: int) -> OutboxRow:

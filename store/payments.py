@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 from store.errors import Refused, ValidationError
-from store.models import Payment, db
+from store.models import Payment, db, utcnow
 from store.money import format_money
 from store.operators import Actor, require
-from store.order_rows import bump, event, insert_events, load_for_write
-from store.outbox import Mail, enqueue, order_payload
+from store.order_rows import bump, event, insert_events, insert_withdrawn_events, load_for_write
+from store.outbox import Mail, enqueue, order_payload, withdraw_superseded
 from store.rules import payment_refusal, refund_refusal
 from store.shop import Shop
 
@@ -43,7 +43,8 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
 def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
            method: str = "", notify: bool = True, expected_version: int | None = None) -> bool:
     """Refund part or all of what was paid, never more; a full refund moves the order to the
-    workflow's refunded status where allowed. Returns True when the status changed."""
+    workflow's refunded status where allowed (the only way into it), withdrawing the status
+    mail it supersedes. Returns True when the status changed."""
     require(actor, "refund")
     if amount <= 0:
         raise ValidationError("a refund must be a positive amount", field="amount")
@@ -73,6 +74,10 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
         previous = order.status
         bump(order, actor, **changes)
         insert_events(events)
+        if moved and target:  # the customer hears of the refund, not of a status it ended
+            why = f"superseded by {wf.label(target)}"
+            insert_withdrawn_events(withdraw_superseded([order.id], why), actor, why, None,
+                                    utcnow())
         if notify and order.customer_email:
             enqueue([Mail("refunded", order.customer_email,
                           f"refund:{order.id}:{uuid.uuid4().hex}", order.language,

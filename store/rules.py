@@ -27,6 +27,19 @@ def refund_refusal(code: str, amount: int, paid: int, refunded: int, currency: s
     return ""
 
 
+def refunded_refusal(label: str, paid: int, refunded: int, currency: str) -> str:
+    """Why no status change enters a status that means the money went back (the workflow's
+    `refunded` flag): only a refund bringing what was paid to zero does, so the customer's
+    "has been refunded" mail is never sent for money still held."""
+    cap = refund_cap(paid, refunded)
+    if cap:
+        return (f"{label} is entered only by refunding the order: use the refund action for "
+                f"the {format_money(cap, currency)} still paid, and the order moves there")
+    return (f"{label} is entered only by refunding the order (the refund action), and "
+            f"nothing paid is left to refund (paid {format_money(paid, currency)}, refunded "
+            f"{format_money(refunded, currency)})")
+
+
 def payment_refusal(code: str, amount: int, paid: int, total: int, currency: str) -> str:
     """Why recording a payment of `amount` is refused, or '' when it may be recorded."""
     if amount <= 0:

@@ -21,7 +21,10 @@ from store import db as dbmod
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
-from store.order_rows import OrderResult, search_inputs, search_text
+from store.order_rows import OrderResult, insert_withdrawn_events, search_inputs, search_text
+from store.outbox import withdraw_superseded
+from store.outbox_queries import superseded_count
+from store.rules import refunded_refusal
 from store.shop import Shop
 from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
 from store.workflow import Workflow
@@ -33,12 +36,14 @@ UNDO_MARGIN_SECONDS = 5
 @dataclass(frozen=True)
 class Description:
     """A status change told the way every front end shows it: the headline, one line per
-    move ("12 × Paid / processing → Shipped"), the mails, and each refusal with its reason."""
+    move ("12 × Paid / processing → Shipped"), the mails (and whether they carry a message to
+    the customer), and each refusal with its reason."""
 
     headline: str
     moves: tuple[str, ...]
     mails: str
     refusals: tuple[tuple[str, str], ...]  # (order code, reason)
+    message: str = ""  # the message to the customer the mails carry, as given
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,10 @@ class StatusChange:
     batch: str
     dry_run: bool = False
     moves: Mapping[str, int] = field(default_factory=dict)  # from_status -> count
-    withdrawn: int = 0  # held mails an undo cancelled
+    # held mails an undo cancelled; of a change, the earlier status mails it superseded
+    withdrawn: int = 0
     undo: bool = False
+    message: str = ""  # the message to the customer each mail carries
 
     @property
     def changed(self) -> list[OrderResult]:
@@ -76,8 +83,11 @@ class StatusChange:
             text = f"{len(self.changed):,} {verb}{target}, {len(self.refused):,} refused"
         if self.mails:
             text += f", {self.mails:,} email(s) {'to queue' if self.dry_run else 'queued'}"
-        if self.withdrawn:
+        if self.withdrawn and self.undo:
             text += f", {self.withdrawn:,} email(s) withdrawn"
+        elif self.withdrawn:
+            verb = "to withdraw" if self.dry_run else "withdrawn"
+            text += f", {self.withdrawn:,} earlier email(s) {verb}"
         return text
 
     def describe(self, workflow: Workflow) -> Description:
@@ -86,15 +96,21 @@ class StatusChange:
         moves = tuple(f"{count:,} × {workflow.label(source)} → {target}"
                       for source, count in sorted(self.moves.items()))
         verb = "will be queued" if self.dry_run else "queued"
-        return Description(self.summary(workflow), moves, f"{self.mails:,} email(s) {verb}",
-                           tuple((r.code, r.reason) for r in self.refused))
+        mails = f"{self.mails:,} email(s) {verb}"
+        if self.message:
+            mails += (", each with the message to the customer" if self.mails
+                      else "; the message reaches no customer (no order has an email)")
+        return Description(self.summary(workflow), moves, mails,
+                           tuple((r.code, r.reason) for r in self.refused), self.message)
 
 
 def status_mail_payload(order_id: int, code: str, status: str, tracking: str, carrier: str,
-                        note: str) -> dict[str, Any]:
-    """The payload of a status mail, as `_insert_mails` builds it in SQL for many orders."""
+                        message: str) -> dict[str, Any]:
+    """The payload of a status mail, as `insert_mails` builds it in SQL for many orders.
+    `message` is what the operator wrote to the customer; the change's note is internal and
+    never in it."""
     return {"order_id": order_id, "code": code, "status": status, "tracking": tracking,
-            "carrier": carrier, "note": note}
+            "carrier": carrier, "message": message}
 
 
 def change_status(
@@ -107,6 +123,7 @@ def change_status(
     tracking: str | None = None,
     carrier: str | None = None,
     note: str | None = None,
+    message: str | None = None,
     expected_versions: Mapping[int, int] | None = None,
     dry_run: bool = False,
     hold_mail: bool = True,
@@ -116,6 +133,10 @@ def change_status(
     refused with its reason; refused orders are not touched. With hold_mail, the customer
     mails wait in the outbox for the undo window.
 
+    `note` is internal: it goes in the history, never to the customer. `message` is written
+    to the customer: each status mail carries it (and the history keeps it as a note to the
+    customer); it is refused when the change sends no mail, since it could reach no one.
+
     A tracking number given replaces an order's own with replace_tracking=True, and only fills
     in orders that have none with False. None decides by the call: one order replaces, many
     fill in. Undo restores the number replaced."""
@@ -124,10 +145,17 @@ def change_status(
     if to_status not in wf:
         raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
     tracking = (tracking or "").strip() or None
+    message = (message or "").strip()
+    mails = bool(notify and wf[to_status].mail)
+    if message and not mails:
+        why = ("the customer email is off" if wf[to_status].mail
+               else f"{wf.label(to_status)} sends the customer no email")
+        raise ValidationError(f"a message to the customer goes in the status email, but {why}; "
+                              "add a note visible to the customer instead", field="message")
     ids = list(dict.fromkeys(order_ids))
     now = utcnow()
-    plan = _Plan(shop, actor, to_status, tracking, carrier, note or "", uuid.uuid4().hex, now,
-                 notify=bool(notify and wf[to_status].mail),
+    plan = _Plan(shop, actor, to_status, tracking, carrier, (note or "").strip(), message,
+                 uuid.uuid4().hex, now, notify=mails,
                  hold_until=(now + dt.timedelta(seconds=shop.undo_seconds + UNDO_MARGIN_SECONDS)
                              if hold_mail else None))
     replace = len(ids) == 1 if replace_tracking is None else replace_tracking
@@ -137,8 +165,10 @@ def change_status(
             plan.decide(oid, found.get(oid), expected_versions, replace)
         if not dry_run and plan.changed:
             plan.write()
+        elif dry_run:
+            plan.withdrawn = superseded_count(plan.changed)
     return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
-                        plan.moves)
+                        plan.moves, withdrawn=plan.withdrawn, message=message)
 
 
 class _ChangeRow(NamedTuple):
@@ -153,6 +183,9 @@ class _ChangeRow(NamedTuple):
     tracking_number: str
     customer_email: str
     updated_by: str
+    amount_paid: int
+    amount_refunded: int
+    currency: str
 
 
 def _rows_to_change(ids: Sequence[int], lock: bool) -> dict[int, _ChangeRow]:
@@ -178,6 +211,9 @@ def refusal(workflow: Workflow, row: _ChangeRow, to_status: str, tracking: str |
         return "archived; unarchive it first"
     if current == to_status:
         return f"already {wf.label(to_status)}"
+    if wf[to_status].refunded:
+        return refunded_refusal(wf.label(to_status), row.amount_paid, row.amount_refunded,
+                                row.currency)
     if not wf.allowed(current, to_status):
         allowed = ", ".join(wf.label(k) for k in wf[current].next) if current in wf else "none"
         return (f"{wf.label(current)} cannot move to {wf.label(to_status)} "
@@ -198,7 +234,8 @@ class _Plan:
     to_status: str
     tracking: str | None
     carrier: str | None
-    note: str
+    note: str  # internal: the history only
+    message: str  # to the customer: in each status mail
     batch: str
     now: dt.datetime
     notify: bool
@@ -208,6 +245,7 @@ class _Plan:
     changed: list[int] = field(default_factory=list)
     tracked: list[int] = field(default_factory=list)  # orders given the tracking number
     mails: int = 0
+    withdrawn: int = 0  # earlier status mails superseded
 
     def decide(self, oid: int, row: _ChangeRow | None, expected: Mapping[int, int] | None,
                replace: bool) -> None:
@@ -234,8 +272,11 @@ class _Plan:
         (in the order of `changed`), then each order updated once."""
         sql = _ChangeSql(self)
         sql.insert_history()
+        self.withdrawn = sql.withdraw_superseded()
         if self.notify:
             sql.insert_mails()
+            if self.message:
+                sql.insert_messages()
         if self.shop.workflow[self.to_status].paid:
             sql.insert_payments()
         sql.update_orders()
@@ -249,12 +290,13 @@ class _ChangeSql:
         self.target = plan.shop.workflow[plan.to_status]
         self.params: dict[str, Any] = {
             "ids": id_value(plan.changed), "to": plan.to_status, "note": plan.note,
+            "message": plan.message,
             "login": plan.actor.login, "batch": plan.batch, "now": plan.now,
             "visible": bool(self.target.mail),
         }
         self.rows = f"FROM {id_source('ids')} JOIN orders o ON o.id = pick.value"
         self.in_order = " ORDER BY pick.key"
-        self.text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "note", "tracking",
+        self.text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "message", "tracking",
                                                               "carrier")}
         self.balance = "o.total - o.amount_paid"
         self.track = ""
@@ -293,15 +335,25 @@ class _ChangeSql:
             "batch": named("batch"), "created_at": named("now"), "updated_at": named("now"),
         }, self.rows + self.in_order, self.params)
 
+    def withdraw_superseded(self) -> int:
+        """The earlier status mails of the changed orders still queued or held are withdrawn,
+        with a history row each: the customer hears only of the latest status."""
+        plan = self.plan
+        withdrawn = withdraw_superseded(plan.changed, f"superseded by {self.target.label}")
+        insert_withdrawn_events(withdrawn, plan.actor, f"superseded by {self.target.label}",
+                                plan.batch, plan.now)
+        return len(withdrawn)
+
     def insert_mails(self) -> None:
-        """The status mail of each order with an email, held for the undo window."""
+        """The status mail of each order with an email, held for the undo window; its payload
+        carries the message to the customer, never the internal note."""
         plan, text = self.plan, self.text
         self.params.update(kind=self.target.mail, hold=plan.hold_until,
                            due=plan.hold_until or plan.now)
         payload = json_object(
             f"'order_id', o.id, 'code', o.code, 'status', {text['to']}, "
             f"'tracking', {self.new_tracking}, 'carrier', {self.new_carrier}, "
-            f"'note', {text['note']}")
+            f"'message', {text['message']}")
         insert_select(Outbox, {
             "kind": named("kind"), "recipient": "o.customer_email", "language": "o.language",
             "payload": payload,
@@ -311,6 +363,16 @@ class _ChangeSql:
             "next_attempt_at": named("due"), "created_at": named("now"),
             "updated_at": named("now"),
         }, self.rows + " WHERE o.customer_email <> ''" + self.in_order, self.params)
+
+    def insert_messages(self) -> None:
+        """The message to the customer in each mailed order's history, as a note visible to
+        the customer (the status row's own message is the internal note)."""
+        insert_select(OrderEvent, {
+            "order": "o.id", "kind": "'note'", "message": named("message"),
+            "operator_login": named("login"), "visible": named("mailed"),
+            "batch": named("batch"), "created_at": named("now"), "updated_at": named("now"),
+        }, self.rows + " WHERE o.customer_email <> ''" + self.in_order,
+            self.params | {"mailed": True})
 
     def insert_payments(self) -> None:
         """Entering a `paid` status records what was still owed as a payment."""

@@ -36,7 +36,16 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
     and the history keeps both the change and its undo. Set-based, like change_status: one
     read of the batch's changes and their orders, the per-order decisions here, then a few
     statements for the whole batch. An order changed again since, or refunded out of the
-    payment the change recorded, is left as it is and named."""
+    payment the change recorded, is left as it is and named.
+
+    What the customer receives: only mails about statuses that stood. The change's own mails
+    are withdrawn; an earlier status mail the change superseded (withdrawn when the change was
+    made, before it had gone) stays withdrawn and is not queued again. The customer heard of
+    neither change, so from their side nothing happened since the last mail that went: a
+    status that stood for seconds is not worth a mail, and a mail put back would go out up
+    to an undo window late, after the operator had moved past it once. The order confirmation
+    (which says how to pay) is never withdrawn this way; to tell the customer of the status
+    the order is back in, add a note visible to the customer."""
     require(actor, "undo")
     now = utcnow()
     window = dt.timedelta(seconds=shop.undo_seconds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from store.errors import ConfigError
@@ -28,6 +28,7 @@ class Status:
     initial: bool = False
     requires: tuple[str, ...] = ()
     paid: bool = False  # entering it records the unpaid balance as a payment
+    refunded: bool = False  # money went back: entered only by a refund to zero net paid
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class Workflow:
         return [s.key for s in self.statuses.values() if s.final]
 
     def refunded_key(self) -> str | None:
-        """The status a full refund moves an order to, if the workflow has one."""
-        return next((s.key for s in self.statuses.values()
-                     if s.key == "refunded" or s.mail == "refunded"), None)
+        """The status a full refund moves an order to (the one with the `refunded` flag), if
+        the workflow has one; no status change enters it."""
+        return next((s.key for s in self.statuses.values() if s.refunded), None)
 
     def shipping_keys(self) -> list[str]:
         """Statuses that mean the parcel left: those that need a tracking number."""
@@ -108,9 +109,9 @@ class Workflow:
 
 def _status(key: str, label: str, colour: str, hotkey: str, nxt: list[str], mail: str | None,
             may_pay: bool = False, final: bool = False, initial: bool = False,
-            requires: tuple[str, ...] = (), paid: bool = False) -> Status:
+            requires: tuple[str, ...] = (), paid: bool = False, refunded: bool = False) -> Status:
     return Status(key, label, colour, hotkey, tuple(nxt), mail, may_pay, final, initial, requires,
-                  paid)
+                  paid, refunded)
 
 
 DEFAULT = Workflow({
@@ -126,7 +127,8 @@ DEFAULT = Workflow({
                 requires=("tracking",)),
         _status("completed", "Completed", "blue", "c", ["refunded"], "completed", final=True),
         _status("cancelled", "Cancelled", "red", "x", [], "cancelled", final=True),
-        _status("refunded", "Refunded", "magenta", "r", [], "refunded", final=True),
+        _status("refunded", "Refunded", "magenta", "r", [], "refunded", final=True,
+                refunded=True),
     ]
 })
 
@@ -141,7 +143,7 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
             f"{source}: [workflow] needs a [workflow.statuses.<key>] table per status"
         )
     allowed_keys = {"label", "colour", "hotkey", "next", "mail", "may_pay", "final", "initial",
-                    "requires", "paid"}
+                    "requires", "paid", "refunded"}
     statuses: dict[str, Status] = {}
     for key, spec in raw.items():
         if not isinstance(spec, dict):
@@ -156,6 +158,9 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
         requires = spec.get("requires", [])
         if not isinstance(nxt, list) or not all(isinstance(n, str) for n in nxt):
             raise ConfigError(f"{source}: workflow.statuses.{key}.next must be a list of statuses")
+        if not isinstance(spec.get("refunded", False), bool):
+            raise ConfigError(f"{source}: workflow.statuses.{key}.refunded must be true or "
+                              f"false, not {spec['refunded']!r}")
         for req in requires:
             if req not in REQUIREMENTS:
                 raise ConfigError(
@@ -174,8 +179,22 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
             initial=bool(spec.get("initial", False)),
             requires=tuple(requires),
             paid=bool(spec.get("paid", False)),
+            refunded=spec.get("refunded", False),
         )
+    if not any("refunded" in spec for spec in raw.values()):
+        statuses = _flag_refunded(statuses)
     return validate(Workflow(statuses), source)
+
+
+def _flag_refunded(statuses: dict[str, Status]) -> dict[str, Status]:
+    """A workflow written before the `refunded` flag existed: the status a full refund moved
+    orders to (keyed `refunded`, else sending the `refunded` mail) gets the flag, so no
+    status change can enter it there either."""
+    key = next((s.key for s in statuses.values() if s.key == "refunded"), None) or next(
+        (s.key for s in statuses.values() if s.mail == "refunded"), None)
+    if key is None:
+        return statuses
+    return statuses | {key: replace(statuses[key], refunded=True)}
 
 
 def validate(workflow: Workflow, source: str = "config") -> Workflow:
@@ -207,6 +226,15 @@ def validate(workflow: Workflow, source: str = "config") -> Workflow:
             if target not in seen:
                 seen.add(target)
                 stack.append(target)
+    refunded = [s.key for s in statuses.values() if s.refunded]
+    if len(refunded) > 1:
+        raise ConfigError(f"{source}: several workflow statuses are marked refunded: "
+                          f"{refunded}; a full refund moves an order to one of them")
+    for key in refunded:
+        if statuses[key].initial or statuses[key].paid:
+            raise ConfigError(
+                f"{source}: workflow status {key!r} cannot be both refunded and "
+                f"{'initial' if statuses[key].initial else 'paid'}: only a refund enters it")
     unreachable = [k for k in statuses if k not in seen]
     if unreachable:
         raise ConfigError(

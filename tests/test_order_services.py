@@ -115,9 +115,10 @@ def test_bulk_ship_history_and_mails_carry_each_orders_values_in_the_order_given
     note = 'Dépôt "B" — back door'
     change = status.change_status(shop, clerk, [c, b, a], "shipped", tracking="BULK-9",
                                   carrier="UPS", note=note)
-    assert change.summary() == "3 changed, 0 refused, 3 email(s) queued"
-    events = list(OrderEvent.select().where(OrderEvent.batch == change.batch)
-                  .order_by(OrderEvent.id))
+    assert change.summary() == (  # the payment mails, still held, are superseded
+        "3 changed, 0 refused, 3 email(s) queued, 3 earlier email(s) withdrawn")
+    events = list(OrderEvent.select().where(OrderEvent.batch == change.batch,
+                                            OrderEvent.kind == "status").order_by(OrderEvent.id))
     mails = list(Outbox.select().where(Outbox.batch == change.batch).order_by(Outbox.id))
     assert [e.order_id for e in events] == [m.order_id for m in mails] == [c, b, a]
     filled = {"tracking": "BULK-9", "old_tracking": "", "carrier": "UPS", "old_carrier": ""}
@@ -127,7 +128,7 @@ def test_bulk_ship_history_and_mails_carry_each_orders_values_in_the_order_given
     codes = {o.id: o.code for o in Order.select()}
     assert [json.loads(m.payload) for m in mails] == [
         {"order_id": oid, "code": codes[oid], "status": "shipped", "tracking": tracking,
-         "carrier": carrier, "note": note}
+         "carrier": carrier, "message": ""}  # the note is internal: history only
         for oid, tracking, carrier in ((c, "BULK-9", "UPS"), (b, "REAL-1", "DHL"),
                                        (a, "BULK-9", "UPS"))]
     assert [(m.kind, m.recipient, m.idempotency_key) for m in mails] == [
@@ -183,8 +184,11 @@ def test_partial_then_full_refund(shop, manager, clerk) -> None:
     refunds = [(p.amount, p.reason) for p in Payment.select().where(
         Payment.order == ref.id, Payment.kind == "refund").order_by(Payment.id)]
     assert refunds == [(399, "one item missing"), (2000, "returned")]
-    assert [e.kind for e in _events(ref.id)][-3:] == ["refund", "refund", "status"]
+    assert [e.kind for e in _events(ref.id)][-4:] == ["refund", "refund", "status",
+                                                      "mail_withdrawn"]
     assert len(_mails(ref.id, "refunded")) == 2
+    [paid_mail] = _mails(ref.id, "payment_received")  # still held: superseded by the refund
+    assert (paid_mail.state, paid_mail.last_error) == ("cancelled", "superseded by Refunded")
     with pytest.raises(Refused, match="nothing can be refunded"):
         payments.refund(shop, manager, ref.id, 1, "again")
 
@@ -313,7 +317,8 @@ def test_undo_of_thousands_of_orders(shop, clerk, manager) -> None:
         orders.set_tracking(shop, clerk, oid, f"OWN-{oid}", "DHL")
     shipped = status.change_status(shop, clerk, ids, "shipped", tracking="BULK-1",
                                    carrier="UPS")
-    assert shipped.summary() == "2,999 changed, 1 refused, 2,999 email(s) queued"
+    assert shipped.summary() == ("2,999 changed, 1 refused, 2,999 email(s) queued, "
+                                 "2,999 earlier email(s) withdrawn")
     orders.set_tracking(shop, clerk, fixed, "FIXED-20")  # corrected after the bulk ship
     versions = {o.id: o.version for o in Order.select(Order.id, Order.version)}
 
@@ -347,7 +352,7 @@ def test_undo_of_thousands_of_orders(shop, clerk, manager) -> None:
 
     back = undo.undo(shop, clerk, paid.batch)
     assert back.summary() == ("undone: 2,998 order(s) back, 2 changed again since and left as "
-                              "they are, 2,998 email(s) withdrawn")
+                              "they are")  # its mails were superseded already
     assert back.to_status == "awaiting_payment"
     assert [r.order_id for r in back.results] == ids
     assert {r.order_id: r.reason for r in back.refused} == {
@@ -364,9 +369,11 @@ def test_undo_of_thousands_of_orders(shop, clerk, manager) -> None:
         (-2399, "EUR", "card", "undo of a status change", "cleo")}
     assert OrderEvent.select().where(OrderEvent.batch == paid.batch,
                                      OrderEvent.kind == "status_undone").count() == 2998
-    mails = {m.order_id: m.state for m in Outbox.select().where(Outbox.batch == paid.batch)}
-    assert {mails[i] for i in reverted} == {"cancelled"}
-    assert mails[refunded] == mails[moved] == "queued"
+    mails = {m.order_id: (m.state, m.last_error)
+             for m in Outbox.select().where(Outbox.batch == paid.batch)}
+    # each payment mail was superseded by the later change and stays withdrawn
+    assert {mails[i] for i in ids if i != moved} == {("cancelled", "superseded by Shipped")}
+    assert mails[moved] == ("cancelled", "superseded by Cancelled")
 
 
 def test_replace_tracking_is_the_operators_choice_not_the_chunk_size(shop, clerk) -> None:

@@ -27,7 +27,8 @@ def test_place_pay_ship_refund(shop, admin):
     assert Order.get_by_id(ref.id).status == "refunded"
     kinds = [e.kind for e in OrderEvent.select().where(OrderEvent.order == ref.id)
              .order_by(OrderEvent.id)]
-    assert kinds == ["placed", "status", "status", "refund", "status"]
+    assert kinds == ["placed", "status", "status", "mail_withdrawn", "refund", "status",
+                     "mail_withdrawn"]  # each held status mail superseded by the next
 
 
 def test_undo_withdraws_held_mail(shop, admin):
