@@ -14,6 +14,7 @@ from store.order_rows import bump, event, insert_events, load_for_write
 from store.outbox import Mail, enqueue, order_payload
 from store.rules import payment_refusal, refund_refusal
 from store.shop import Shop
+from store.text import clean
 
 
 def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method: str = "",
@@ -21,7 +22,8 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
     """Money received for an order; more than the order's total is refused."""
     require(actor, "record_payment")
     if amount <= 0:
-        raise ValidationError("a payment must be a positive amount")
+        raise ValidationError("a payment must be a positive amount", field="amount")
+    method, reference = clean(method, "method"), clean(reference, "reference")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         reason = payment_refusal(order.code, amount, order.amount_paid, order.total,
@@ -46,9 +48,10 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
     workflow's refunded status where allowed. Returns True when the status changed."""
     require(actor, "refund")
     if amount <= 0:
-        raise ValidationError("a refund must be a positive amount")
-    if not reason.strip():
-        raise ValidationError("a refund needs a reason")
+        raise ValidationError("a refund must be a positive amount", field="amount")
+    reason, method = clean(reason, "reason"), clean(method, "method")
+    if not reason:
+        raise ValidationError("a refund needs a reason", field="reason")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         refused = refund_refusal(order.code, amount, order.amount_paid, order.amount_refunded,

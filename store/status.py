@@ -24,6 +24,7 @@ from store.operators import Actor, require
 from store.order_rows import OrderResult, search_inputs, search_text
 from store.shop import Shop
 from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
+from store.text import clean, clean_optional
 from store.workflow import Workflow
 
 # Mails are held a little past the undo window, so no worker claims one an undo withdraws.
@@ -123,7 +124,9 @@ def change_status(
     wf = shop.workflow
     if to_status not in wf:
         raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
-    tracking = (tracking or "").strip() or None
+    tracking = clean(tracking or "", "tracking") or None
+    carrier = clean_optional(carrier, "carrier")
+    note = clean_optional(note, "note", multiline=True)
     ids = list(dict.fromkeys(order_ids))
     now = utcnow()
     plan = _Plan(shop, actor, to_status, tracking, carrier, note or "", uuid.uuid4().hex, now,
