@@ -23,6 +23,7 @@ from babel.numbers import get_currency_precision
 from store.db import is_sqlite
 from store.errors import NotFound, ValidationError
 from store.models import (
+    MAX_INT,
     Address,
     Customer,
     CustomerEvent,
@@ -38,6 +39,7 @@ from store.models import (
 from store.operators import Actor, require
 from store.shop import Shop
 from store.sql import Params
+from store.text import control_character, shown
 
 SEGMENTS: dict[str, str] = {
     "vip": "VIP: spent above the vip_spent threshold",
@@ -177,6 +179,7 @@ def parse_customer_filter(text: str) -> CustomerFilter:
     spaces is quoted: group:"Big spenders"."""
     words: list[str] = []
     result = CustomerFilter()
+    text = "".join(" " if control_character(c) else c for c in text)  # a pasted tab: a space
     tokens = text.split()
     if ':"' in text:
         try:
@@ -387,8 +390,11 @@ def segment_counts(shop: Shop, now: dt.datetime | None = None) -> dict[str, int]
 def resolve_customer(text: str) -> int:
     """A customer id from an id or an email, as typed on the command line."""
     text = text.strip()
-    if text.isdigit():
-        if Customer.get_or_none(Customer.id == int(text)) is None:
+    if control_character(text) is not None:
+        raise NotFound(f"no customer {shown(text)}")
+    if text.isascii() and text.isdigit():
+        if (len(text) > 19 or int(text) > MAX_INT
+                or Customer.get_or_none(Customer.id == int(text)) is None):
             raise NotFound(f"no customer with id {text}")
         return int(text)
     row = Customer.get_or_none(Customer.email_key == text.lower())
@@ -527,10 +533,14 @@ def export_customer(shop: Shop, actor: Actor, customer_id: int,
         "mails": mails,
     }
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"customer-{c.id}-{utcnow():%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(document, default=_json_default, ensure_ascii=False, indent=2),
-                    encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, default=_json_default, ensure_ascii=False,
+                                   indent=2), encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot write the export to {folder}: "
+                              f"{exc.strerror or exc}", field="directory") from None
     with db.atomic():
         CustomerEvent.create(customer=c.id, kind="exported", message=f"GDPR export to {path.name}",
                              data=json.dumps({"path": str(path)}), operator_login=actor.login)
