@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,10 @@ from typing import Any, TypeVar
 import click
 
 from store import config as configmod
+from store import operators
 from store.errors import BackroomError
 from store.operators import Actor
+from store.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,17 +42,29 @@ class CliState:
 
     @property
     def shop(self) -> Any:
+        """The shop, opened for the operator running the command (store.shop.login_of): an
+        unknown or deactivated login is refused before any command reads shop data."""
         if self._shop is None:
-            from store.shop import open_shop
+            from store.shop import login_of, open_shop
 
-            self._shop = open_shop(self.config)
+            self._shop = open_shop(self.config, login_of(self.config))
         return self._shop
 
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            self._actor = self.shop.actor()
+            self._actor = self.shop.require_operator()
         return self._actor
+
+    def service_shop(self) -> Any:
+        """The shop for `backroom worker`: a service account (operators.service_accounts,
+        no $BACKROOM_OPERATOR) runs it without being an operator; anyone else must be one."""
+        if self._shop is None:
+            from store.shop import open_shop, runs_as_service
+
+            if runs_as_service(self.config):
+                self._shop = open_shop(self.config)
+        return self.shop
 
 
 class BackroomGroup(click.Group):
@@ -59,7 +74,15 @@ class BackroomGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BackroomError as exc:
-            click.echo(f"backroom: {exc}", err=True)
+            click.echo(f"backroom: {printable(str(exc))}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a database error the store did not see (last resort)
+            from store.db import store_error
+
+            error = store_error(exc)
+            if error is None:
+                raise
+            click.echo(f"backroom: {printable(str(error))}", err=True)
             sys.exit(1)
 
 
@@ -67,20 +90,34 @@ pass_state = click.make_pass_decorator(CliState)
 FORMATS = click.Choice(["table", "csv", "json"])
 
 
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f]")
+
+
+def json_text(value: Any) -> str:
+    """JSON for a terminal or a script: json already escapes C0 controls; DEL and the C1
+    controls (which some terminals obey too) are escaped as well, so nothing is lost."""
+    text = json.dumps(value, default=str, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
-    """Print rows as an aligned table, CSV with a header, or a JSON list."""
+    """Print rows as an aligned table, CSV with a header, or a JSON list. Stored text may
+    hold control characters (written before they were refused, or by another program):
+    they are shown as visible escapes (store.text.printable), never sent to the terminal."""
     if fmt == "json":
-        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
+        click.echo(json_text(list(rows)))
         return
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
+            writer.writerow({k: "" if row[k] is None
+                             else printable(row[k]) if isinstance(row[k], str) else row[k]
+                             for k in columns})
         click.echo(buffer.getvalue(), nl=False)
         return
-    text = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
+    text = [[printable(row[c]) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in text:
@@ -128,31 +165,44 @@ def summary(state: CliState) -> None:
               type=click.Path(dir_okay=False), help="Where to write the config.")
 @pass_state
 def init(state: CliState, database_url: str | None, force: bool, path: str) -> None:
-    """Write config.toml with the defaults, create the database, and make you admin."""
-    from store import operators
-    from store.shop import open_shop
+    """Write config.toml with the defaults and create the database; on a new database you
+    become its admin, on an existing one you must already be an operator."""
+    from store.shop import login_of, open_shop
 
     url = database_url or state.database
+    if Path(path).exists() and not force:
+        raise configmod.ConfigError(f"{path} exists; use --force to overwrite it")
+    try:
+        current = state.config  # who runs it, as the config in use says (service accounts)
+    except configmod.ConfigError:  # a broken file that --force is about to replace
+        current = configmod.from_mapping({}, "defaults")
+    fresh = configmod.from_mapping({}, "defaults").with_database(url)
+    shop = open_shop(fresh, login_of(current))
     written = configmod.write_initial(Path(path), url, force)
     config = configmod.load(str(written))
-    open_shop(config)
-    actor = operators.ensure_admin(operators.current_login())
-    click.echo(f"wrote {written}; database {config.database_url}; {actor.login} is admin")
+    actor = shop.require_operator()
+    click.echo(f"wrote {written}; database {config.database_url}; {actor.login} is "
+               f"{operators.article(actor.role)}")
 
 
 @main.command()
 @pass_state
 def migrate(state: CliState) -> None:
-    """Apply pending schema migrations to the database."""
+    """Apply pending schema migrations to the database (an admin, or anyone on a database
+    with no operator yet)."""
     from store import db as dbmod
+    from store.shop import login_of
 
     config = state.config.with_values("database", auto_migrate=False)
+    login = login_of(config)
     database = dbmod.connect(config.database_url, int(config.get("database", "busy_timeout_ms")))
     try:
         database.connect()
     except Exception as exc:
         raise BackroomError(f"cannot open {dbmod.redact(config.database_url)}: {exc}") from None
     dbmod.db.initialize(database)
+    dbmod.refuse_newer(database, config.database_url)
+    operators.require_migrator(database, login)
     applied = dbmod.migrate(database)
     click.echo(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
 
@@ -169,21 +219,18 @@ def operator() -> None:
 @pass_state
 def operator_add(state: CliState, login: str, role: str, display_name: str) -> None:
     """Add an operator (admin only)."""
-    from store import operators
-
     added = operators.add(state.actor, login, role, display_name)
-    click.echo(f"{added.login} is now a {added.role}")
+    click.echo(f"{added.login} is now {operators.article(added.role)}")
 
 
 @operator.command("list")
 @pass_state
 def operator_list(state: CliState) -> None:
     """List operators."""
-    from store import operators
-
     state.actor  # noqa: B018 (an unknown login is refused here too)
     for login, name, role, active in operators.list_operators():
-        click.echo(f"{login:<20} {role:<8} {'active' if active else 'inactive':<8} {name}")
+        click.echo(f"{printable(login):<20} {role:<8} {'active' if active else 'inactive':<8} "
+                   f"{printable(name)}")
 
 
 @operator.command("set-role")
@@ -192,10 +239,38 @@ def operator_list(state: CliState) -> None:
 @pass_state
 def operator_set_role(state: CliState, login: str, role: str) -> None:
     """Change an operator's role (admin only)."""
-    from store import operators
-
     changed = operators.set_role(state.actor, login, role)
-    click.echo(f"{changed.login} is now a {changed.role}")
+    click.echo(f"{changed.login} is now {operators.article(changed.role)}")
+
+
+@operator.command("deactivate")
+@click.argument("login")
+@pass_state
+def operator_deactivate(state: CliState, login: str) -> None:
+    """Stop an operator from using backroom; kept in the history (admin only)."""
+    changed = operators.deactivate(state.actor, login)
+    click.echo(f"{changed.login} is deactivated")
+
+
+@operator.command("reactivate")
+@click.argument("login")
+@pass_state
+def operator_reactivate(state: CliState, login: str) -> None:
+    """Let a deactivated operator back in, with their role (admin only)."""
+    changed = operators.reactivate(state.actor, login)
+    click.echo(f"{changed.login} is active again, {operators.article(changed.role)}")
+
+
+@operator.command("history")
+@click.argument("login", required=False)
+@pass_state
+def operator_history(state: CliState, login: str | None) -> None:
+    """Who added, re-roled, deactivated or reactivated operators, and when."""
+    state.actor  # noqa: B018 (an unknown login is refused here too)
+    for e in operators.operator_history(login):
+        roles = f"{e.old_role} -> {e.new_role}" if e.kind == "role" else e.new_role
+        click.echo(f"{e.created_at:%Y-%m-%d %H:%M}  {e.operator_login:<12} {e.kind:<11} "
+                   f"{printable(e.login):<20} {roles}")
 
 
 @main.command()
@@ -207,13 +282,11 @@ def operator_set_role(state: CliState, login: str, role: str) -> None:
 def demo(state: CliState, count: int, seed: int, no_tui: bool, database_url: str | None) -> None:
     """Build a deterministic, realistic demo shop, then open it."""
     from store import demo as demomod
-    from store import operators
 
     if database_url:
         state.database = database_url
         state._config = None
-    shop = state.shop
-    operators.ensure_admin(operators.current_login())
+    shop = state.shop  # a new database makes its first login admin
     from store.models import Order
 
     existing = Order.select().count()

@@ -3,14 +3,14 @@ scripts. Listing commands take --format table|csv|json; a refusal is one line an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from store.errors import ValidationError
-from store.money import format_money
-from tui.cli import FORMATS, BackroomGroup, CliState, emit, pass_state
+from store.money import format_money, parse_percent
+from store.text import printable
+from tui.cli import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
 
 # ----- customers -----------------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
     state.actor  # noqa: B018
     profile = cq.customer_profile(shop, cq.resolve_customer(customer))
     if fmt == "json":
-        click.echo(json.dumps(asdict(profile), default=str, ensure_ascii=False, indent=2))
+        click.echo(json_text(asdict(profile)))
         return
     money = format_money
     lines = [
@@ -105,7 +105,7 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
     for h in profile.history:
         lines.append(f"{h.created_at:%Y-%m-%d %H:%M}  {h.operator_login:<10} {h.kind:<10} "
                      f"{h.message}")
-    click.echo("\n".join(lines))
+    click.echo("\n".join(printable(line) for line in lines))
 
 
 @customers_group.command("add")
@@ -243,17 +243,17 @@ def groups_list(state: CliState, fmt: str) -> None:
     emit(rows, ["id", "name", "default", "discount", "privilege", "members"], fmt)
 
 
-def _discount_bp(percent: float | None) -> int | None:
-    return None if percent is None else round(percent * 100)
+def _discount_bp(percent: str | None) -> int | None:
+    return None if percent is None else parse_percent(percent)
 
 
 @groups_group.command("add")
 @click.argument("name")
-@click.option("--discount", type=float, default=None, help="Discount in percent, e.g. 5 or 7.5.")
+@click.option("--discount", default=None, help="Discount in percent, e.g. 5 or 7.5.")
 @click.option("--privilege", default="", help="A named privilege, e.g. free-shipping.")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default group.")
 @pass_state
-def groups_add(state: CliState, name: str, discount: float | None, privilege: str,
+def groups_add(state: CliState, name: str, discount: str | None, privilege: str,
                make_default: bool) -> None:
     """Add a customer group."""
     from store import customers
@@ -266,10 +266,10 @@ def groups_add(state: CliState, name: str, discount: float | None, privilege: st
 
 @groups_group.command("edit")
 @click.argument("name")
-@click.option("--discount", type=float, default=None, help="Discount in percent.")
+@click.option("--discount", default=None, help="Discount in percent.")
 @click.option("--privilege", default=None)
 @pass_state
-def groups_edit(state: CliState, name: str, discount: float | None,
+def groups_edit(state: CliState, name: str, discount: str | None,
                 privilege: str | None) -> None:
     """Change a group's discount or privilege."""
     from store import customers

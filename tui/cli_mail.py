@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from store.text import printable
 from tui.cli import BackroomGroup, CliState, pass_state
 
 
@@ -14,7 +15,7 @@ def worker(state: CliState, once: bool) -> None:
     """Deliver the outbox over SMTP until SIGTERM (several workers may share a database)."""
     from mailer import worker as workermod
 
-    state.shop  # noqa: B018 (opens and migrates the database)
+    state.service_shop()  # a service account, or an operator; opens and migrates the database
     if once:
         stats = workermod.deliver_once(state.config)
     else:
@@ -59,13 +60,14 @@ def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
     from store import outbox_queries
     from store.models import MAIL_STATES
 
-    state.shop  # noqa: B018
+    state.actor  # noqa: B018 (an unknown login is refused before anything is read)
     counts = outbox_queries.outbox_counts()
     click.echo("  ".join(f"{k}: {counts[k]}" for k in MAIL_STATES))
     for row in outbox_queries.outbox_page(mail_state, None, limit).rows:
         error = f"  {row.last_error}" if row.last_error and row.state != "sent" else ""
-        click.echo(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x {row.order_code:<12} "
-                   f"{row.recipient:<30} {row.subject or row.kind}{error}")
+        click.echo(printable(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x "
+                             f"{row.order_code:<12} {row.recipient:<30} "
+                             f"{row.subject or row.kind}{error}"))
 
 
 def _action(name: str, doc: str) -> click.Command:
