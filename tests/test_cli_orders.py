@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment
+from tests.conftest import cli_config
 from tests.factories import place
 from tui.cli import main
 from tui.cli_orders import money, parse_amount
@@ -21,7 +22,7 @@ from tui.cli_orders import money, parse_amount
 @pytest.fixture
 def run(shop, admin, clerk, tmp_path, db_url):
     path = tmp_path / "config.toml"
-    path.write_text(tomli_w.dumps({"database": {"url": db_url}}), encoding="utf-8")
+    path.write_text(tomli_w.dumps(cli_config(db_url)), encoding="utf-8")
 
     def invoke(*args: str, login: str = "ada", ok: bool = True):
         result = CliRunner().invoke(main, ["--config", str(path), *args],
