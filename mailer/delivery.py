@@ -49,6 +49,7 @@ class Outgoing:
     error: str = ""
     rcpt: bytes = b""  # the recipient as RCPT TO takes it ("<address>"), checked when composed
     data: bytes = b""  # the whole message, built once
+    utf8: bool = False  # the recipient is beyond ASCII: sent with SMTPUTF8
 
 
 def _header(name: str, value: str) -> bytes:
@@ -58,6 +59,13 @@ def _header(name: str, value: str) -> bytes:
     if not value.isascii():
         value = _encoded_words(value, len(name) + 2)
     return f"{name}: {value}\r\n".encode("ascii")
+
+
+def _utf8_header(name: str, value: str) -> bytes:
+    """A header line in UTF-8, for a message sent with SMTPUTF8."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"a line break in the {name} header")
+    return f"{name}: {value}\r\n".encode()
 
 
 def _encoded_words(value: str, taken: int) -> str:
@@ -101,8 +109,12 @@ def build_mime(*, sender: str, recipient: str, subject: str, message_id: str, la
     """A multipart/alternative message (text, then HTML) as bytes ready for DATA. Built by
     hand: the email package's generator costs more than rendering the templates."""
     boundary = f"{_BOUNDARY}{next(_boundaries)}"
-    head = b"".join(_header(name, value) for name, value in (
-        ("From", sender), ("To", recipient), ("Subject", subject),
+    # An address beyond ASCII goes with SMTPUTF8, whose headers are UTF-8 (RFC 6532): an
+    # encoded-word is not allowed in an address.
+    to = (_header("To", recipient) if recipient.isascii()
+          else _utf8_header("To", recipient))
+    head = to + b"".join(_header(name, value) for name, value in (
+        ("From", sender), ("Subject", subject),
         ("Date", _date_header(int(time.time()))), ("Message-ID", message_id),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
@@ -120,19 +132,26 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNSAFE_IN_ADDRESS = re.compile(r"[\x00-\x20\x7f-\x9f<>()\[\],;:\\\"]")
 
 
-def envelope_address(address: str) -> bytes:
+def envelope_address(address: str, smtputf8: bool = False) -> bytes:
     """An address as MAIL FROM / RCPT TO take it ("<a@b>"): refuses what could not be sent
-    safely (control characters, spaces, brackets) or at all (non-ASCII without SMTPUTF8)."""
+    safely (control characters, spaces, brackets) or at all (non-ASCII without SMTPUTF8:
+    with smtputf8, such an address is sent as UTF-8, see Connection._transaction)."""
     if _CONTROL.search(address):  # a row written by an old version or another program
         raise ValueError(f"the address {address!r} contains a control character")
     if _PLAIN_ADDRESS.match(address):
         return f"<{address}>".encode("ascii")
+    if smtputf8 and not address.isascii():
+        if _UNSAFE_IN_ADDRESS.search(address) or address.count("@") != 1:
+            raise ValueError(f"the address {address!r} cannot be sent safely")
+        return f"<{address}>".encode()
     try:
         return quote_address(address).encode("ascii")
     except UnicodeEncodeError:
-        raise ValueError(f"the address {address!r} is not plain ASCII") from None
+        raise ValueError(f"the address {address!r} is not plain ASCII, and smtp.smtputf8 "
+                         "is off") from None
 
 
 class Composer:
@@ -143,6 +162,7 @@ class Composer:
         self.config = config
         self.workflow = workflow
         self.default_language = str(config.get("shop", "language"))
+        self.smtputf8 = bool(config.get("smtp", "smtputf8"))
         self.from_header = formataddr((str(config.get("shop", "name")),
                                        str(config.get("shop", "email"))), "utf-8")
 
@@ -155,7 +175,7 @@ class Composer:
                                       row.customer_id, self.config, self.workflow)
             if isinstance(context, Exception):
                 raise ValueError(f"unreadable payload: {context}")
-            rcpt = envelope_address(row.recipient)
+            rcpt = envelope_address(row.recipient, self.smtputf8)
             rendered = self.renderer.render(row.kind, row.language, context,
                                             self.default_language)
             data = build_mime(
@@ -167,7 +187,8 @@ class Composer:
         except Exception as exc:  # one bad mail is marked failed, never stalls its batch
             return Outgoing(row.id, row.attempts, claimed_at,
                             error=f"cannot compose the mail: {exc}")
-        return Outgoing(row.id, row.attempts, claimed_at, rendered.subject, rcpt=rcpt, data=data)
+        return Outgoing(row.id, row.attempts, claimed_at, rendered.subject, rcpt=rcpt, data=data,
+                        utf8=not row.recipient.isascii())
 
 
 # ----- the SMTP side -------------------------------------------------------------------------
@@ -278,9 +299,18 @@ class Connection:
         aiosmtplib's sendmail() would parse both addresses four times and normalise the
         message twice per mail; here they were checked when composed, the message is built
         with CRLF already, and the one deadline of send() replaces a timer per command."""
-        size = (f"SIZE={len(item.data)}".encode("ascii"),) \
-            if smtp.supports_extension("size") else ()
-        reply = await smtp.execute_command(b"MAIL", b"FROM:" + self.sender, *size, timeout=None)
+        options = [f"SIZE={len(item.data)}".encode("ascii")] \
+            if smtp.supports_extension("size") else []
+        if item.utf8:  # an address beyond ASCII: the relay must take it as UTF-8 (RFC 6531)
+            if not smtp.supports_extension("smtputf8"):
+                return aiosmtplib.SMTPResponse(
+                    553, "the relay does not offer SMTPUTF8, which this address needs "
+                         "(smtp.smtputf8 is on: turn it off if the relay never will)")
+            options.append(b"SMTPUTF8")
+            if smtp.supports_extension("8bitmime"):
+                options.append(b"BODY=8BITMIME")
+        reply = await smtp.execute_command(b"MAIL", b"FROM:" + self.sender, *options,
+                                           timeout=None)
         if reply.code != 250:
             return reply
         reply = await smtp.execute_command(b"RCPT", b"TO:" + item.rcpt, timeout=None)

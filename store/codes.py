@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from store.errors import ValidationError
+from store.models import MAX_INT
+from store.text import shown
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -37,7 +39,7 @@ def format_code(prefix: str, number: int) -> str:
     return f"{prefix}-{body}" if prefix else body
 
 
-_CODE = re.compile(r"^\s*(?:([A-Za-z]+)\s*[-_ ]?\s*)?(\d{2,})\s*$")
+_CODE = re.compile(r"^\s*(?:([A-Za-z]+)\s*[-_ ]?\s*)?(\d{2,})\s*$", re.ASCII)
 
 
 def looks_like_code(text: str) -> bool:
@@ -53,16 +55,21 @@ def parse_code(text: str, prefix: str) -> int:
     match = _CODE.match(text)
     if not match:
         example = format_code(prefix, FIRST_NUMBER)
-        raise ValidationError(f"{text.strip()!r} is not an order code (like {example})")
+        raise ValidationError(f"{shown(text)} is not an order code (like {example})",
+                              field="code")
     given_prefix, digits = match.groups()
     if given_prefix and prefix and given_prefix.upper() != prefix.upper():
         raise ValidationError(
-            f"no such order: {text.strip()!r} has prefix {given_prefix.upper()}, "
-            f"this shop's codes start with {prefix}"
+            f"no such order: {shown(text)} has prefix {given_prefix.upper()}, "
+            f"this shop's codes start with {prefix}", field="code"
         )
+    if len(digits) > 20 or int(digits[:-1]) > MAX_INT:
+        raise ValidationError(f"no such order: {shown(text)} is longer than any order code",
+                              field="code")
     number, check = int(digits[:-1]), int(digits[-1])
     if check_digit(number) != check:
         raise ValidationError(
-            f"no such order: check character does not match in {text.strip()!r} (a typo?)"
+            f"no such order: check character does not match in {shown(text)} (a typo?)",
+            field="code"
         )
     return number

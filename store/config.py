@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,18 +14,103 @@ from typing import Any
 import platformdirs
 import tomli_w
 
-from store.errors import ConfigError
+from store.errors import BackroomError, ConfigError
+from store.text import control_character
 
 APP_NAME = "backroom"
+
+# A check takes a value of the setting's type and says what was expected when the value is
+# wrong, or returns None when it is right.
+Check = Callable[[Any], str | None]
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One key of the config: its default, and the sentence that documents it."""
+    """One key of the config: its default, the sentence that documents it, the variable
+    that may override it, and the check of its value beyond its type (range, choice,
+    format). A string may not hold control characters (line breaks only when multiline)."""
 
     default: Any
     doc: str
     env: str | None = None
+    check: Check | None = None
+    multiline: bool = False
+    normalise: Callable[[Any], Any] | None = None  # the value as it is used, once checked
+
+
+def between(low: float, high: float) -> Check:
+    """A number from low to high, both included (and finite: TOML has inf and nan)."""
+    def check(value: Any) -> str | None:
+        if not math.isfinite(value) or not low <= value <= high:
+            return f"a number from {low:g} to {high:g}"
+        return None
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    """One of the choices ("" reads as "empty")."""
+    said = " or ".join(", ".join(c or "empty" for c in choices).rsplit(", ", 1))
+
+    def check(value: Any) -> str | None:
+        return None if value in choices else said
+    return check
+
+
+def matching(pattern: str, what: str) -> Check:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str | None:
+        return None if compiled.fullmatch(value) else what
+    return check
+
+
+def _email(value: Any) -> str | None:
+    """One address, checked as customers' are (store.contact), without SMTPUTF8: the shop's
+    address is the sender of every mail, which any relay must take."""
+    from store.contact import normalise_email
+
+    try:
+        normalise_email(value)
+    except BackroomError as exc:
+        return f"one plain email address ({exc})"
+    return None
+
+
+def _emails(value: Any) -> str | None:
+    for address in value:
+        problem = _email(address)
+        if problem:
+            return f"a list of email addresses; {address!r} is not: {problem}"
+    return None
+
+
+def _as_sent(value: Any) -> Any:
+    """The address (or each address) as mail goes to it: a domain beyond ASCII in IDNA."""
+    from store.contact import normalise_email
+
+    if isinstance(value, list):
+        return [normalise_email(v) for v in value]
+    return normalise_email(value)
+
+
+def _currency(value: Any) -> str | None:
+    from babel.numbers import list_currencies
+
+    if value.upper() not in list_currencies() or len(value) != 3:
+        return "an ISO 4217 currency code, like EUR"
+    return None
+
+
+def _database_url(value: Any) -> str | None:
+    if value and not re.match(r"(sqlite|postgresql|postgres)://", value):
+        return "empty, sqlite:///path/to/shop.db or postgresql://user@host:5432/name"
+    return None
+
+
+def _accounts(value: Any) -> str | None:
+    if not all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\$?", v) for v in value):
+        return "a list of account names, like [\"backroom\"]"
+    return None
 
 
 # Sections whose keys are free (names chosen by the shop) and whose values are validated
@@ -40,8 +127,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "sqlite:///path/to/shop.db or postgresql://user@host:5432/name; empty means "
             "a SQLite file in the user data directory.",
             env="BACKROOM_DATABASE_URL",
+            check=_database_url,
         ),
-        "busy_timeout_ms": Setting(10000, "SQLite: how long a writer waits for another."),
+        "busy_timeout_ms": Setting(10000, "SQLite: how long a writer waits for another.",
+                                   check=between(0, 3_600_000)),
         "auto_migrate": Setting(
             True,
             "Upgrade an older database when it is opened (false: refuse and ask for "
@@ -50,18 +139,27 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     },
     "shop": {
         "name": Setting("My Shop", "The shop's name, in every customer mail."),
-        "email": Setting("shop@example.com", "Sender and contact address of the shop."),
+        "email": Setting("shop@example.com", "Sender and contact address of the shop.",
+                         check=_email, normalise=_as_sent),
         "phone": Setting("", "Contact phone printed in customer mails (optional)."),
-        "currency": Setting("EUR", "ISO 4217 code of the shop currency."),
-        "language": Setting("en", "Default language of customer mails (en, fr)."),
-        "order_prefix": Setting("BR", "Prefix of order codes, e.g. BR-100042."),
-        "storefront_url": Setting(
-            "https://shop.example.com", "Base URL of the storefront (set-password links)."
+        "currency": Setting("EUR", "ISO 4217 code of the shop currency.", check=_currency),
+        "language": Setting("en", "Default language of customer mails (en, fr).",
+                            check=one_of("en", "fr")),
+        "order_prefix": Setting(
+            "BR", "Prefix of order codes, e.g. BR-100042: up to 8 letters A-Z, or empty.",
+            check=matching(r"[A-Za-z]{0,8}", "up to 8 letters A-Z (no digits, dashes or "
+                                             "spaces: a code is PREFIX-NUMBER)"),
         ),
-        "admin_emails": Setting([], "Addresses that hear of every new order."),
+        "storefront_url": Setting(
+            "https://shop.example.com", "Base URL of the storefront (set-password links).",
+            check=matching(r"https?://[^\s/]+\S*", "an http:// or https:// URL"),
+        ),
+        "admin_emails": Setting([], "Addresses that hear of every new order.", check=_emails,
+                                normalise=_as_sent),
         "wire_instructions": Setting(
             "IBAN FR76 0000 0000 0000 0000 0000 000, BIC XXXXFRPP",
             "Bank details sent to customers who pay by wire transfer.",
+            multiline=True,
         ),
     },
     "operators": {
@@ -69,41 +167,68 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "",
             "Role given to a login that is not yet an operator (viewer, clerk, manager, "
             "admin); empty refuses unknown logins.",
+            check=one_of("", "viewer", "clerk", "manager", "admin"),
+        ),
+        "service_accounts": Setting(
+            [],
+            "Accounts that may run backroom for the operator $BACKROOM_OPERATOR names (a "
+            "shared SSH account whose keys each set it, see README); anyone else is the "
+            "owner of the process.",
+            check=_accounts,
         ),
     },
     "ui": {
-        "undo_seconds": Setting(30, "How long `z` can revert a status change; its mails wait."),
+        "undo_seconds": Setting(30, "How long `z` can revert a status change; its mails wait.",
+                                check=between(0, 3600)),
         "next_after_action": Setting(
             False, "After an action in the order detail, open the next order of the filter."
         ),
-        "page_size": Setting(100, "Orders fetched per page in the queue."),
+        "page_size": Setting(100, "Orders fetched per page in the queue.",
+                             check=between(1, 5000)),
         "log_file": Setting("", "Where unexpected errors are logged; empty: user log dir."),
     },
     "mail": {
         "deliver_in_app": Setting(True, "Run the delivery loop inside the TUI (one-person shop)."),
         "templates_dir": Setting("", "A directory whose templates override the shipped ones."),
-        "max_attempts": Setting(8, "Temporary failures are retried this many times, then dead."),
-        "backoff_seconds": Setting(30, "First retry delay; doubles each attempt, with jitter."),
-        "batch_size": Setting(50, "Outbox rows claimed at once by a worker."),
-        "lease_seconds": Setting(300, "A claimed row returns to the queue after this long."),
-        "poll_seconds": Setting(2.0, "How often an idle worker looks for due mail."),
+        "max_attempts": Setting(8, "Temporary failures are retried this many times, then dead.",
+                                check=between(1, 100)),
+        "backoff_seconds": Setting(30, "First retry delay; doubles each attempt, with jitter.",
+                                   check=between(0, 86400)),
+        "batch_size": Setting(50, "Outbox rows claimed at once by a worker.",
+                              check=between(1, 10000)),
+        "lease_seconds": Setting(300, "A claimed row returns to the queue after this long.",
+                                 check=between(1, 86400)),
+        "poll_seconds": Setting(2.0, "How often an idle worker looks for due mail.",
+                                check=between(0.05, 3600)),
     },
     "smtp": {
-        "host": Setting("127.0.0.1", "SMTP relay host."),
-        "port": Setting(25, "SMTP relay port."),
-        "security": Setting("none", "none, starttls or tls."),
+        "host": Setting("127.0.0.1", "SMTP relay host.",
+                        check=matching(r"[^\s/@]+", "a host name or address")),
+        "port": Setting(25, "SMTP relay port.", check=between(1, 65535)),
+        "security": Setting("none", "none, starttls or tls.",
+                            check=one_of("none", "starttls", "tls")),
         "user": Setting("", "Login on the relay; empty for none."),
         "password": Setting(
             "", "Password; better set $BACKROOM_SMTP_PASSWORD.", env="BACKROOM_SMTP_PASSWORD"
         ),
-        "timeout_seconds": Setting(30.0, "Deadline for one send, connection included."),
-        "connections": Setting(4, "Connections used in parallel, each reused."),
+        "timeout_seconds": Setting(30.0, "Deadline for one send, connection included.",
+                                   check=between(0.1, 3600)),
+        "connections": Setting(4, "Connections used in parallel, each reused.",
+                               check=between(1, 100)),
         "ca_file": Setting("", "CA bundle to trust for TLS (a private relay); empty: system."),
+        "smtputf8": Setting(
+            False,
+            "The relay supports SMTPUTF8: addresses with letters beyond ASCII before the @ "
+            "(łukasz@example.com) are then taken and sent with it; false refuses them on entry.",
+        ),
     },
     "segments": {
-        "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency."),
-        "recent_days": Setting(30, "Recent buyers: ordered within this many days."),
-        "inactive_days": Setting(180, "Inactive: no order for this many days or more."),
+        "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency.",
+                             check=between(0, 10**12)),
+        "recent_days": Setting(30, "Recent buyers: ordered within this many days.",
+                               check=between(1, 36500)),
+        "inactive_days": Setting(180, "Inactive: no order for this many days or more.",
+                                 check=between(1, 36500)),
     },
 }
 
@@ -228,17 +353,25 @@ def from_mapping(
         for key, setting in settings.items():
             if setting.env and environ.get(setting.env):
                 values[section][key] = environ[setting.env]
-    security = values["smtp"]["security"]
-    if security not in ("none", "starttls", "tls"):
-        raise ConfigError(
-            f"{source}: smtp.security must be none, starttls or tls, not {security!r}"
-        )
-    role = values["operators"]["new_login_role"]
-    if role not in ("", "viewer", "clerk", "manager", "admin"):
-        raise ConfigError(
-            f"{source}: operators.new_login_role must be empty, viewer, clerk, manager or admin"
-        )
+            _check(source, f"{section}.{key}", values[section][key], setting,
+                   f" (from ${setting.env})" if setting.env and environ.get(setting.env) else "")
+            if setting.normalise is not None:
+                values[section][key] = setting.normalise(values[section][key])
     return Config(values, source, views, keys, workflow)
+
+
+def _check(source: str, key: str, value: Any, setting: Setting, origin: str = "") -> None:
+    """Refuse a value of the right type that is still wrong, naming the file, the key and
+    what is expected."""
+    texts = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+    for text in texts:
+        bad = control_character(text, setting.multiline)
+        if bad is not None:
+            raise ConfigError(f"{source}: {key}{origin} must be text without control "
+                              f"characters (U+{ord(bad):04X} found)")
+    expected = setting.check(value) if setting.check else None
+    if expected:
+        raise ConfigError(f"{source}: {key}{origin} must be {expected}, not {value!r}")
 
 
 def find_config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path | None:
@@ -278,6 +411,9 @@ def load(
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                              f"offset {exc.start}); save it as UTF-8") from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
         config = from_mapping(raw, str(path), environ)

@@ -3,35 +3,59 @@ addresses, checked the same way wherever they are entered."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+from email_validator import EmailNotValidError, validate_email
 
 from store.errors import ValidationError
 from store.models import Address
+from store.text import clean
 
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                   "region", "country", "phone")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def normalise_email(email: str) -> str:
-    """A trimmed email, or a ValidationError saying what is wrong with it."""
-    email = email.strip()
-    if not _EMAIL.match(email):
-        raise ValidationError(f"{email!r} is not a valid email address (like ann@example.com)")
-    return email
+def normalise_email(email: str, smtputf8: bool = False, field: str = "email") -> str:
+    """One plain address (no display name, no list, no control character), as it will be
+    sent: its domain lower-cased and, when not ASCII, in its IDNA (punycode) form, which
+    every relay takes. A local part that is not ASCII (`łukasz@...`) can only be delivered
+    by a relay that speaks SMTPUTF8, so it is taken only when `smtputf8` (smtp.smtputf8)
+    says the shop's relay does; otherwise it is refused here rather than fail every mail."""
+    email = clean(email, field)
+    try:
+        checked = validate_email(email, check_deliverability=False, allow_smtputf8=smtputf8,
+                                 allow_display_name=False, allow_quoted_local=False,
+                                 allow_domain_literal=False)
+    except EmailNotValidError as exc:
+        if not smtputf8 and not email.partition("@")[0].isascii():
+            raise ValidationError(
+                f"{email!r}: an address with letters beyond ASCII before the @ can only be "
+                "delivered by a relay that supports SMTPUTF8, and smtp.smtputf8 is off; "
+                "ask the customer for a plain ASCII address", field=field) from None
+        raise ValidationError(
+            f"{email!r} is not a valid email address (like ann@example.com): {exc}",
+            field=field) from None
+    return checked.ascii_email or checked.normalized
 
 
-def check_address(address: Mapping[str, str]) -> None:
-    """Refuse unknown fields and a country that is not a two-letter ISO code."""
+def needs_smtputf8(email: str) -> bool:
+    """Whether mail to (or from) this address needs the relay's SMTPUTF8 extension."""
+    return not email.isascii()
+
+
+def check_address(address: Mapping[str, str]) -> dict[str, str]:
+    """The address with each field cleaned (store.text); unknown fields, control characters
+    and a country that is not a two-letter ISO code are refused, naming the field."""
     unknown = set(address) - set(ADDRESS_FIELDS)
     if unknown:
-        raise ValidationError(f"unknown address field {sorted(unknown)[0]!r}",
-                              field=sorted(unknown)[0])
-    country = address.get("country", "")
-    if country and (len(country) != 2 or not country.isalpha()):
+        name = sorted(unknown)[0]
+        raise ValidationError(f"unknown address field {name!r}", field=name)
+    cleaned = {name: clean(str(value), name) for name, value in address.items()}
+    country = cleaned.get("country", "")
+    if country and (len(country) != 2 or not country.isascii() or not country.isalpha()):
         raise ValidationError(f"country must be a two-letter ISO code, not {country!r}",
                               field="country")
+    return cleaned
 
 
 def customer_address(customer_id: int, kind: str) -> dict[str, str] | None:

@@ -26,6 +26,7 @@ from peewee import fn
 from store.db import is_sqlite
 from store.errors import NotFound, ValidationError
 from store.models import (
+    MAX_INT,
     Address,
     Customer,
     CustomerEvent,
@@ -41,6 +42,7 @@ from store.models import (
 from store.operators import Actor, require
 from store.shop import Shop
 from store.sql import Params
+from store.text import control_character, shown
 
 SEGMENTS: dict[str, str] = {
     "vip": "VIP: spent above the vip_spent threshold",
@@ -180,6 +182,7 @@ def parse_customer_filter(text: str) -> CustomerFilter:
     spaces is quoted: group:"Big spenders"."""
     words: list[str] = []
     result = CustomerFilter()
+    text = "".join(" " if control_character(c) else c for c in text)  # a pasted tab: a space
     tokens = text.split()
     if ':"' in text:
         try:
@@ -390,8 +393,11 @@ def segment_counts(shop: Shop, now: dt.datetime | None = None) -> dict[str, int]
 def resolve_customer(text: str) -> int:
     """A customer id from an id or an email, as typed on the command line."""
     text = text.strip()
-    if text.isdigit():
-        if Customer.get_or_none(Customer.id == int(text)) is None:
+    if control_character(text) is not None:
+        raise NotFound(f"no customer {shown(text)}")
+    if text.isascii() and text.isdigit():
+        if (len(text) > 19 or int(text) > MAX_INT
+                or Customer.get_or_none(Customer.id == int(text)) is None):
             raise NotFound(f"no customer with id {text}")
         return int(text)
     row = Customer.get_or_none(Customer.email_key == text.lower())

@@ -26,6 +26,7 @@ from store.operators import Actor, require
 from store.outbox import Mail, enqueue, erase_mails_to
 from store.rules import group_delete_refusal
 from store.shop import Shop
+from store.text import clean
 
 STATUSES = ("active", "suspended", "denied", "deleted")
 LANGUAGES = ("en", "fr")
@@ -96,9 +97,12 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
                     address: Mapping[str, str] | None = None) -> CustomerRef:
     """A registered customer; a confirm-account mail with a one-time token is queued."""
     require(actor, "customers")
-    email = normalise_email(email)
-    if not first_name.strip() and not last_name.strip():
-        raise ValidationError("a customer needs a first or last name")
+    email = normalise_email(email, shop.smtputf8)
+    first_name, last_name = clean(first_name, "first_name"), clean(last_name, "last_name")
+    phone, consent_source = clean(phone, "phone"), clean(consent_source, "consent_source")
+    if not first_name and not last_name:
+        raise ValidationError("a customer needs a first or last name", field="first_name")
+    address = check_address(address) if address else None
     language = language or shop.language
     if language not in LANGUAGES:
         raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}")
@@ -115,16 +119,15 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
         now = utcnow()
         token = secrets.token_urlsafe(24)
         customer = Customer.create(
-            first_name=first_name.strip(), last_name=last_name.strip(), email=email,
-            email_key=email.lower(), phone=phone.strip(), language=language, group=group,
+            first_name=first_name, last_name=last_name, email=email,
+            email_key=email.lower(), phone=phone, language=language, group=group,
             marketing_consent=marketing_consent, consent_at=now if marketing_consent else None,
             consent_source=consent_source if marketing_consent else "", confirm_token=token,
             updated_by=actor.login,
         )
         if address:
-            check_address(address)
             for kind in ("billing", "shipping"):
-                Address.create(customer=customer.id, kind=kind, **dict(address))
+                Address.create(customer=customer.id, kind=kind, **address)
         _refresh_search(customer)
         _event(customer.id, actor, "created", "account created")
         base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
@@ -154,7 +157,7 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
             raise _conflict(customer)
         values = dict(changes)
         if "email" in values:
-            values["email"] = normalise_email(values["email"])
+            values["email"] = normalise_email(values["email"], shop.smtputf8)
             if _email_taken(values["email"], customer.id):
                 raise Refused(f"another customer already has email {values['email']}")
             values["email_key"] = values["email"].lower()
@@ -165,7 +168,7 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
             values["consent_source"] = "back office" if values["marketing_consent"] else ""
         for key in ("first_name", "last_name", "phone"):
             if key in values:
-                values[key] = str(values[key]).strip()
+                values[key] = clean(str(values[key]), key)
         old = {k: getattr(customer, k) for k in changes}
         _write(customer, actor, **values)
         _refresh_search(customer)
@@ -194,16 +197,17 @@ def set_status(shop: Shop, actor: Actor, customer_id: int, status: str, reason: 
     require(actor, "deny_customer")
     if status not in ("active", "suspended", "denied"):
         raise ValidationError("status must be active, suspended or denied (delete erases)")
-    if status != "active" and not reason.strip():
-        raise ValidationError(f"say why the customer is {status}")
+    reason = clean(reason, "reason")
+    if status != "active" and not reason:
+        raise ValidationError(f"say why the customer is {status}", field="reason")
     with db.atomic():
         customer = _get(customer_id)
         if customer.status == status:
             raise Refused(f"customer {customer.email} is already {status}")
         old = customer.status
-        _write(customer, actor, status=status, status_reason=reason.strip())
+        _write(customer, actor, status=status, status_reason=reason)
         _event(customer.id, actor, status if status != "active" else "reactivated",
-               reason.strip(), {"from": old, "to": status})
+               reason, {"from": old, "to": status})
 
 
 def suspend(shop: Shop, actor: Actor, customer_id: int, reason: str) -> None:
@@ -220,11 +224,12 @@ def reactivate(shop: Shop, actor: Actor, customer_id: int, reason: str = "") -> 
 
 def add_note(shop: Shop, actor: Actor, customer_id: int, text: str) -> None:
     require(actor, "add_note")
-    if not text.strip():
-        raise ValidationError("the note is empty")
+    text = clean(text, "note", multiline=True)
+    if not text:
+        raise ValidationError("the note is empty", field="note")
     with db.atomic():
         customer = _get(customer_id)
-        _event(customer.id, actor, "note", text.strip())
+        _event(customer.id, actor, "note", text)
 
 
 def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
@@ -233,16 +238,16 @@ def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
     require(actor, "customers")
     if kind not in ("billing", "shipping"):
         raise ValidationError("address kind must be billing or shipping")
-    if not any(str(v).strip() for v in fields.values()):
+    fields = check_address(fields)
+    if not any(fields.values()):
         raise ValidationError("the address is empty: fill in at least a street, city or country")
-    check_address(fields)
     with db.atomic():
         customer = _get(customer_id)
         address = Address.get_or_none(Address.customer == customer.id, Address.kind == kind)
         if address is None:
-            Address.create(customer=customer.id, kind=kind, **dict(fields))
+            Address.create(customer=customer.id, kind=kind, **fields)
         else:
-            Address.update(updated_at=utcnow(), **dict(fields)).where(
+            Address.update(updated_at=utcnow(), **fields).where(
                 Address.id == address.id).execute()
         _write(customer, actor)
         _refresh_search(customer)
@@ -252,15 +257,17 @@ def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
 def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body: str) -> None:
     """Queue a one-off email to a customer."""
     require(actor, "send_mail")
-    if not subject.strip() or not body.strip():
-        raise ValidationError("a one-off email needs a subject and a message")
+    subject, body = clean(subject, "subject"), clean(body, "body", multiline=True)
+    if not subject or not body:
+        raise ValidationError("a one-off email needs a subject and a message",
+                              field="subject" if not subject else "body")
     with db.atomic():
         customer = _get(customer_id)
-        event = CustomerEvent.create(customer=customer.id, kind="mail", message=subject.strip(),
+        event = CustomerEvent.create(customer=customer.id, kind="mail", message=subject,
                                      operator_login=actor.login)
         enqueue([Mail("one_off", customer.email, f"one-off:{event.id}", customer.language,
-                      {"customer_id": customer.id, "subject": subject.strip(),
-                       "body": body.strip()}, customer_id=customer.id)])
+                      {"customer_id": customer.id, "subject": subject, "body": body},
+                      customer_id=customer.id)])
 
 
 def _erase(customer: Customer, actor: Actor) -> None:
@@ -303,24 +310,14 @@ def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
 
 # ----- groups --------------------------------------------------------------------------------
 
-def parse_percent(text: str) -> int:
-    """A discount typed as '7.5' or '7,5 %', as basis points (750)."""
-    cleaned = text.replace("%", "").replace(",", ".").strip() or "0"
-    try:
-        return round(float(cleaned) * 100)
-    except ValueError:
-        raise ValidationError(f"{text!r} is not a percentage (like 5 or 7.5)",
-                              field="discount") from None
-
-
 def create_group(shop: Shop, actor: Actor, name: str, discount_bp: int = 0, privilege: str = "",
                  default: bool = False) -> int:
     require(actor, "groups")
-    name = name.strip()
+    name, privilege = clean(name, "name"), clean(privilege, "privilege")
     if not name:
-        raise ValidationError("a group needs a name")
+        raise ValidationError("a group needs a name", field="name")
     if not 0 <= discount_bp <= 10000:
-        raise ValidationError("a discount is between 0 and 100 %")
+        raise ValidationError("a discount is between 0 and 100 %", field="discount")
     with _unique(f"a group named {name!r} already exists"), db.atomic():
         if CustomerGroup.get_or_none(CustomerGroup.name == name):
             raise Refused(f"a group named {name!r} already exists")
@@ -348,9 +345,9 @@ def find_group(name: str) -> int:
 
 def rename_group(shop: Shop, actor: Actor, group_id: int, name: str) -> None:
     require(actor, "groups")
-    name = name.strip()
+    name = clean(name, "name")
     if not name:
-        raise ValidationError("a group needs a name")
+        raise ValidationError("a group needs a name", field="name")
     with _unique(f"a group named {name!r} already exists"), db.atomic():
         group = _group(group_id)
         if CustomerGroup.get_or_none(CustomerGroup.name == name, CustomerGroup.id != group.id):
@@ -365,10 +362,10 @@ def edit_group(shop: Shop, actor: Actor, group_id: int, discount_bp: int | None 
     values: dict[str, Any] = {"updated_at": utcnow()}
     if discount_bp is not None:
         if not 0 <= discount_bp <= 10000:
-            raise ValidationError("a discount is between 0 and 100 %")
+            raise ValidationError("a discount is between 0 and 100 %", field="discount")
         values["discount_bp"] = discount_bp
     if privilege is not None:
-        values["privilege"] = privilege.strip()
+        values["privilege"] = clean(privilege, "privilege")
     with db.atomic():
         _group(group_id)
         CustomerGroup.update(**values).where(CustomerGroup.id == group_id).execute()

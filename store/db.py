@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from typing import Any
+from urllib.parse import ParseResult, unquote, urlparse
 
+import peewee
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrations import Runner
 
-from store.errors import DatabaseError
+from store.errors import BackroomError, DatabaseError, ValidationError
 from store.models import db
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -23,9 +26,127 @@ def is_sqlite(database: Database | None = None) -> bool:
     return isinstance(target, SqliteDatabase)
 
 
+# ----- driver errors as refusals --------------------------------------------------------------
+
+_SQLITE_MESSAGES = {
+    "SQLITE_READONLY": "the database is read-only here (its file, or the directory holding "
+                       "it, may not be written by this account): nothing was changed",
+    "SQLITE_FULL": "the disk holding the database is full: nothing was changed; free some "
+                   "space and try again",
+    "SQLITE_BUSY": "the database is locked by another writer that took too long: nothing was "
+                   "changed; try again",
+    "SQLITE_LOCKED": "the database is locked by another writer: nothing was changed; try again",
+    "SQLITE_IOERR": "the database file could not be read or written (a disk error): nothing "
+                    "was changed",
+    "SQLITE_CANTOPEN": "the database file cannot be opened (is its directory there and "
+                       "readable?)",
+    "SQLITE_CORRUPT": "the database file is damaged",
+    "SQLITE_NOTADB": "that file is not a backroom database",
+    "SQLITE_PERM": "the database refused access: nothing was changed",
+}
+_PG_CLASSES = {
+    "53": "the database server is out of resources (disk full, memory or connections): "
+          "nothing was changed; try again later",
+    "08": "the connection to the database server was lost: nothing was changed; try again",
+    "57": "the database server is shutting down or cancelled the work: nothing was changed",
+    "40": "the database server could not finish the change because of another at the same "
+          "time: nothing was changed; try again",
+}
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception behind a peewee one (peewee wraps it as its first arg)."""
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, BaseException):
+        return first
+    return exc.__context__ or exc
+
+
+def store_error(exc: BaseException) -> BackroomError | None:
+    """The refusal an operator reads for an error of the database itself (read-only, disk
+    full, locked, connection lost), or None for anything else (a bug, to be reported). The
+    command line and the app show these as one line, like every store error."""
+    if isinstance(exc, BackroomError):
+        return exc
+    if isinstance(exc, OverflowError):  # a number past 64 bits sent to the driver
+        return ValidationError("a number given is too large for the database")
+    if isinstance(exc, peewee.IntegrityError):
+        return None  # services turn these into their own refusals
+    if not isinstance(exc, peewee.OperationalError | peewee.InterfaceError
+                      | peewee.InternalError | sqlite3.OperationalError):
+        return None
+    driver = _driver_error(exc)
+    text = (str(driver).strip().splitlines() or [type(driver).__name__])[0]
+    name = str(getattr(driver, "sqlite_errorname", ""))
+    for prefix, message in _SQLITE_MESSAGES.items():
+        if name.startswith(prefix):
+            return DatabaseError(f"{message} ({text})")
+    code = str(getattr(driver, "pgcode", "") or "")
+    if code == "25006":
+        return DatabaseError(f"the database is read-only: nothing was changed ({text})")
+    if code[:2] in _PG_CLASSES:
+        return DatabaseError(f"{_PG_CLASSES[code[:2]]} ({text})")
+    if not name and not code and isinstance(exc, peewee.OperationalError | peewee.InterfaceError):
+        # no SQLite or SQL state code: the driver lost or could not make its connection
+        return DatabaseError(f"the database cannot be reached: {text}")
+    return None  # a mistake in a statement (no such table, a syntax error): a bug
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (peewee.OperationalError, peewee.InterfaceError, peewee.InternalError,
+            OverflowError) as exc:
+        error = store_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+class _Translating:
+    """Mixed into the peewee databases backroom opens: the driver errors that say the
+    database cannot do the work now become store.errors.DatabaseError where statements and
+    transactions run, so every front end shows them as one line (the transaction is rolled
+    back by peewee as for any other error)."""
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        with _translated():
+            return super().execute_sql(sql, params)  # type: ignore[misc]
+
+    def begin(self, *args: Any, **kwargs: Any) -> Any:
+        with _translated():
+            return super().begin(*args, **kwargs)  # type: ignore[misc]
+
+    def commit(self, *args: Any, **kwargs: Any) -> Any:
+        with _translated():
+            return super().commit(*args, **kwargs)  # type: ignore[misc]
+
+
+class BackroomSqliteDatabase(_Translating, SqliteDatabase):
+    """SQLite with driver errors translated (see _Translating)."""
+
+
+class BackroomPostgresqlDatabase(_Translating, PostgresqlDatabase):
+    """PostgreSQL with driver errors translated (see _Translating)."""
+
+
+def _parse(url: str) -> ParseResult:
+    """The URL's parts; a URL that cannot be read (a bad IPv6 host, a port past 65535) is
+    refused with what is wrong."""
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 (parsed on access: a port out of range raises here)
+    except ValueError as exc:
+        raise DatabaseError(f"{redact(url)}: not a database URL we can read ({exc}); use "
+                            "sqlite:///path/to/shop.db or postgresql://user@host:5432/name") \
+            from None
+    return parsed
+
+
 def connect(url: str, busy_timeout_ms: int = 10000) -> Database:
     """A peewee Database for a URL, not yet bound to the models."""
-    parsed = urlparse(url)
+    parsed = _parse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/shop.db and sqlite:////absolute/shop.db, as SQLAlchemy reads them.
         path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
@@ -37,7 +158,7 @@ def connect(url: str, busy_timeout_ms: int = 10000) -> Database:
                 file.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"{url}: cannot create {file.parent}: {exc.strerror}") from None
-        return SqliteDatabase(
+        return BackroomSqliteDatabase(
             str(file),
             pragmas={
                 "journal_mode": "wal",
@@ -53,7 +174,7 @@ def connect(url: str, busy_timeout_ms: int = 10000) -> Database:
         name = parsed.path.lstrip("/")
         if not name:
             raise DatabaseError(f"{url}: give a database name, like postgresql://user@host/shop")
-        return PostgresqlDatabase(
+        return BackroomPostgresqlDatabase(
             unquote(name),
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
@@ -73,32 +194,52 @@ def pending_migrations(database: Database) -> list[str]:
     return [m.name for m in runner(database).status() if not m.applied and m.path]
 
 
+def unknown_migrations(database: Database) -> list[str]:
+    """Migrations the database has applied that this version does not have: it was made or
+    upgraded by a newer backroom, whose schema this version cannot be trusted to keep."""
+    return [m.name for m in runner(database).status() if m.applied and not m.path]
+
+
+def refuse_newer(database: Database, url: str) -> None:
+    """Refuse a database that a newer backroom has migrated, naming what it does not know."""
+    unknown = unknown_migrations(database)
+    if unknown:
+        raise DatabaseError(
+            f"{redact(url)} was upgraded by a newer backroom (migration "
+            f"{', '.join(unknown)} is unknown to this version): upgrade backroom to use it; "
+            "nothing was changed")
+
+
 def migrate(database: Database | None = None) -> list[str]:
     """Apply every pending migration in order; returns the names applied."""
     target = database if database is not None else db.obj
     return list(runner(target).up())
 
 
-def upgrade(url: str, busy_timeout_ms: int = 10000) -> list[str]:
-    """`backroom migrate`: open the database without upgrading it, then apply every pending
-    migration; the names applied."""
+def open_unmigrated(url: str, busy_timeout_ms: int = 10000) -> Database:
+    """The database bound to the models but not upgraded (for `backroom migrate`), refused
+    if a newer backroom migrated it."""
     database = connect(url, busy_timeout_ms)
     try:
         database.connect(reuse_if_open=True)
     except Exception as exc:  # the driver's own error type varies by backend
         raise DatabaseError(f"cannot open {redact(url)}: {str(exc).strip()}") from None
     db.initialize(database)
-    return migrate(database)
+    refuse_newer(database, url)
+    return database
 
 
 def open_database(url: str, busy_timeout_ms: int = 10000, auto_migrate: bool = True) -> Database:
-    """Connect, bind the models, and bring the schema up to date (or refuse, if told not to)."""
+    """Connect, bind the models, and bring the schema up to date (or refuse, if told not to,
+    or if a newer backroom made it)."""
     database = connect(url, busy_timeout_ms)
     try:
         database.connect(reuse_if_open=True)
     except Exception as exc:  # the driver's own error type varies by backend
-        raise DatabaseError(f"cannot open {redact(url)}: {str(exc).strip()}") from None
+        reason = (str(_driver_error(exc)).strip().splitlines() or [type(exc).__name__])[0]
+        raise DatabaseError(f"cannot open {redact(url)}: {reason}") from None
     db.initialize(database)
+    refuse_newer(database, url)
     pending = pending_migrations(database)
     if pending:
         if not auto_migrate:
@@ -111,10 +252,17 @@ def open_database(url: str, busy_timeout_ms: int = 10000, auto_migrate: bool = T
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
+    """The URL without its password, for messages (even one that does not parse)."""
+    try:
+        password = urlparse(url).password
+    except ValueError:
+        password = None
+        head, at, _rest = url.rpartition("@")
+        if at and ":" in head.partition("://")[2]:
+            scheme, _, user = head.partition("://")
+            return f"{scheme}://{user.split(':', 1)[0]}:***@{_rest}"
+    if password:
+        return url.replace(f":{password}@", ":***@")
     return url
 
 

@@ -22,6 +22,10 @@ from peewee import (
 
 db = DatabaseProxy()
 
+# The largest integer a column holds on both backends (SQLite INTEGER, PostgreSQL BIGINT):
+# a number typed beyond it can match no row, and the drivers refuse to send it.
+MAX_INT = 2**63 - 1
+
 
 def utcnow() -> dt.datetime:
     """Now, as naive UTC (what every timestamp column holds)."""
@@ -45,6 +49,18 @@ class Operator(BaseModel):
     display_name = CharField(default="")
     role = CharField(default="viewer")
     active = BooleanField(default=True)
+
+
+class OperatorEvent(BaseModel):
+    """Append-only history of the operators: who added, re-roled, deactivated or reactivated
+    whom, and when (migration 0004). `login` is the operator changed, not a foreign key, so
+    the history outlives any row."""
+
+    login = CharField(index=True)
+    kind = CharField()  # added, role, deactivated, reactivated
+    old_role = CharField(default="")
+    new_role = CharField(default="")
+    operator_login = CharField(default="")
 
 
 class CustomerGroup(BaseModel):
@@ -247,6 +263,6 @@ class Counter(BaseModel):
 
 
 ALL_MODELS: list[type[BaseModel]] = [
-    Operator, CustomerGroup, Customer, Order, Address, OrderItem, Payment, OrderEvent,
-    CustomerEvent, Outbox, Counter,
+    Operator, OperatorEvent, CustomerGroup, Customer, Order, Address, OrderItem, Payment,
+    OrderEvent, CustomerEvent, Outbox, Counter,
 ]

@@ -7,8 +7,10 @@ import re
 from babel.numbers import get_currency_precision
 
 from store.errors import ValidationError
+from store.models import MAX_INT
+from store.text import shown
 
-_AMOUNT = re.compile(r"\s*(\d+)(?:[.,](\d+))?\s*")
+_AMOUNT = re.compile(r"\s*(\d+)(?:[.,](\d+))?\s*", re.ASCII)
 
 
 def exponent(currency: str) -> int:
@@ -33,10 +35,33 @@ def parse_amount(text: str, currency: str) -> int:
     digits = exponent(currency)
     match = _AMOUNT.fullmatch(text)
     if not match:
-        raise ValidationError(f"{text.strip()!r} is not an amount; write it like 12.50")
-    whole, frac = match.group(1), match.group(2) or ""
+        raise ValidationError(f"{shown(text)} is not an amount; write it like 12.50",
+                              field="amount")
+    whole, frac = match.group(1).lstrip("0") or "0", match.group(2) or ""
     if len(frac) > digits:
         raise ValidationError(
-            f"{text.strip()!r} has more decimals than {currency} allows ({digits})"
+            f"{shown(text)} has more decimals than {currency} allows ({digits})", field="amount"
         )
-    return int(whole) * 10**digits + int(frac.ljust(digits, "0") or "0")
+    amount = int(whole) * 10**digits + int(frac.ljust(digits, "0") or "0") \
+        if len(whole) <= 19 else MAX_INT + 1
+    if amount > MAX_INT:
+        raise ValidationError(f"{shown(text)} is too large an amount", field="amount")
+    return amount
+
+
+_PERCENT = re.compile(r"\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*", re.ASCII)
+
+
+def parse_percent(text: str) -> int:
+    """'7.5' (or '7,5', '7.5 %') percent -> 750 basis points, exactly; 0 to 100 only. No
+    float: 'inf', 'nan' and '1e309' are not percentages."""
+    match = _PERCENT.fullmatch(text)
+    if not match:
+        raise ValidationError(
+            f"{shown(text)} is not a percentage; write it like 5 or 7.5 (at most two decimals)",
+            field="discount")
+    basis = int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
+    if basis > 10000:
+        raise ValidationError(f"{shown(text)}: a discount is between 0 and 100 %",
+                              field="discount")
+    return basis

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
+import datetime as dt
 import os
-from collections.abc import Mapping
+import pwd
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from peewee import IntegrityError
+from peewee import Database, IntegrityError
 
 from store.errors import NotFound, PermissionDenied, UnknownOperator, ValidationError
-from store.models import Operator, db, utcnow
+from store.models import Operator, OperatorEvent, db, utcnow
+from store.text import clean
 
 ROLES = ("viewer", "clerk", "manager", "admin")
 
@@ -92,14 +94,47 @@ def require(actor: Actor, action: str) -> None:
         raise PermissionDenied(reason)
 
 
-def _a(role: str) -> str:
-    return f"an {role}" if role[0] in "aeiou" else f"a {role}"
+def article(role: str) -> str:
+    """The role with its article, for sentences: "an admin", "a clerk"."""
+    return f"an {role}" if role[:1] in ("a", "e", "i", "o", "u") else f"a {role}"
 
 
-def current_login(environ: Mapping[str, str] | None = None) -> str:
-    """$BACKROOM_OPERATOR (set by an SSH forced command), else the process owner's login."""
+_a = article
+
+
+def process_owner() -> str:
+    """The account this process runs as, from its uid: not $USER or $LOGNAME, which whoever
+    starts a program may set to anything."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid with no account (a container): its number is its name
+        return str(os.getuid())
+
+
+def current_login(environ: Mapping[str, str] | None = None,
+                  service_accounts: Collection[str] = (),
+                  owner: Callable[[], str] = process_owner) -> str:
+    """Who is running backroom: the owner of the process, or, only when the process runs as
+    one of `service_accounts` (operators.service_accounts: a shared account whose SSH keys
+    each carry a forced command), the person $BACKROOM_OPERATOR names. Anyone else setting
+    $BACKROOM_OPERATOR is refused: it would let any account act as any operator."""
     environ = os.environ if environ is None else environ
-    return environ.get("BACKROOM_OPERATOR") or getpass.getuser()
+    account = owner()
+    named = environ.get("BACKROOM_OPERATOR", "").strip()
+    if not named or named == account:
+        return account
+    if account not in service_accounts:
+        raise PermissionDenied(
+            f"$BACKROOM_OPERATOR={named} is set, but this process runs as {account}, which "
+            "may not act for another operator (only the accounts in "
+            f"operators.service_accounts may); unset it to work as {account}")
+    return named
+
+
+def is_service_account(service_accounts: Collection[str],
+                       owner: Callable[[], str] = process_owner) -> bool:
+    """Whether this process runs as a service account (`backroom worker` may run as one)."""
+    return owner() in service_accounts
 
 
 def _check_role(role: str) -> str:
@@ -112,19 +147,29 @@ def _actor(op: Operator) -> Actor:
     return Actor(op.login, op.role, op.display_name)
 
 
+def _history(login: str, kind: str, by: str, old_role: str = "", new_role: str = "") -> None:
+    OperatorEvent.create(login=login, kind=kind, old_role=old_role, new_role=new_role,
+                         operator_login=by)
+
+
 def resolve(login: str, new_login_role: str = "") -> Actor:
     """The operator for a login. The first login on an empty shop becomes admin; a new login
-    gets `new_login_role` if the config gives one; otherwise it is refused."""
+    gets `new_login_role` if the config gives one; a deactivated one is refused, and so is
+    any other login."""
     op = Operator.get_or_none(Operator.login == login)
     if op is not None:
         if not op.active:
-            raise UnknownOperator(f"operator {login} is deactivated; ask an admin to reactivate it")
+            raise UnknownOperator(
+                f"operator {login} is deactivated; an admin can reactivate it with "
+                f"`backroom operator reactivate {login}`")
         return _actor(op)
     with db.atomic():
-        if not Operator.select().exists():
-            return _actor(Operator.create(login=login, display_name=login, role="admin"))
-        if new_login_role:
-            return _actor(Operator.create(login=login, display_name=login, role=new_login_role))
+        role = "admin" if not Operator.select().exists() else new_login_role
+        if role:
+            login = clean(login, "login")
+            op = Operator.create(login=login, display_name=login, role=role)
+            _history(login, "added", "backroom", new_role=role)
+            return _actor(op)
     raise UnknownOperator(
         f"{login} is not an operator of this shop; an admin can add you with "
         f"`backroom operator add {login} --role clerk`"
@@ -134,22 +179,25 @@ def resolve(login: str, new_login_role: str = "") -> Actor:
 def add(actor: Actor, login: str, role: str, display_name: str = "") -> Actor:
     require(actor, "operators")
     _check_role(role)
-    login = login.strip()
+    login, display_name = clean(login, "login"), clean(display_name, "display_name")
     if not login:
-        raise ValidationError("an operator needs a login name")
+        raise ValidationError("an operator needs a login name", field="login")
     taken = f"{login} is already an operator (use set-role to change it)"
     try:
         with db.atomic():
             if Operator.get_or_none(Operator.login == login):
-                raise ValidationError(taken)
+                raise ValidationError(taken, field="login")
             op = Operator.create(login=login, role=role, display_name=display_name or login)
+            _history(login, "added", actor.login, new_role=role)
     except IntegrityError:  # added by someone else between the check and the insert
-        raise ValidationError(taken) from None
+        raise ValidationError(taken, field="login") from None
     return _actor(op)
 
 
 def ensure_admin(login: str) -> Actor:
-    """`backroom init`: whoever runs it is admin of this shop."""
+    """Make `login` an active admin, as set-up scripts, benchmarks and tests need; the
+    command line never calls it (a first login on an empty shop becomes admin by
+    `resolve`). Keeps no history: it also runs on databases older than migration 0004."""
     with db.atomic():
         op = Operator.get_or_none(Operator.login == login)
         if op is None:
@@ -160,20 +208,100 @@ def ensure_admin(login: str) -> Actor:
     return _actor(op)
 
 
+def _operator(login: str) -> Operator:
+    op = Operator.get_or_none(Operator.login == login)
+    if op is None:
+        raise NotFound(f"no operator {login}; add one with `backroom operator add`")
+    return op
+
+
+def _keep_an_admin(op: Operator, what: str) -> None:
+    """Refuse to leave the shop without an active admin (nobody could manage operators)."""
+    if op.role == "admin" and op.active:
+        admins = Operator.select().where(Operator.role == "admin", Operator.active).count()
+        if admins <= 1:
+            raise ValidationError(
+                f"{op.login} is the last admin: it cannot be {what}; make another admin first")
+
+
 def set_role(actor: Actor, login: str, role: str) -> Actor:
     require(actor, "operators")
     _check_role(role)
     with db.atomic():
-        op = Operator.get_or_none(Operator.login == login)
-        if op is None:
-            raise NotFound(f"no operator {login}; add one with `backroom operator add`")
-        if op.role == "admin" and role != "admin":
-            admins = Operator.select().where(Operator.role == "admin", Operator.active).count()
-            if admins <= 1:
-                raise ValidationError(f"{login} is the last admin; make another admin first")
+        op = _operator(login)
+        if role != "admin":
+            _keep_an_admin(op, f"made {_a(role)}")
+        old = op.role
         op.role, op.updated_at = role, utcnow()
         op.save()
+        if old != role:
+            _history(login, "role", actor.login, old, role)
     return _actor(op)
+
+
+def deactivate(actor: Actor, login: str) -> Actor:
+    """Stop an operator from using backroom (someone who left): refused everywhere after,
+    kept in the operator history; their past history rows keep their name."""
+    require(actor, "operators")
+    with db.atomic():
+        op = _operator(login)
+        if not op.active:
+            raise ValidationError(f"{login} is already deactivated")
+        _keep_an_admin(op, "deactivated")
+        op.active, op.updated_at = False, utcnow()
+        op.save()
+        _history(login, "deactivated", actor.login, op.role, op.role)
+    return _actor(op)
+
+
+def reactivate(actor: Actor, login: str) -> Actor:
+    """Let a deactivated operator back in, with the role they had."""
+    require(actor, "operators")
+    with db.atomic():
+        op = _operator(login)
+        if op.active:
+            raise ValidationError(f"{login} is already active")
+        op.active, op.updated_at = True, utcnow()
+        op.save()
+        _history(login, "reactivated", actor.login, op.role, op.role)
+    return _actor(op)
+
+
+@dataclass(frozen=True)
+class OperatorChange:
+    """One row of the operator history."""
+
+    login: str
+    kind: str
+    old_role: str
+    new_role: str
+    operator_login: str
+    created_at: dt.datetime
+
+
+def operator_history(login: str | None = None) -> list[OperatorChange]:
+    """The operator history, oldest first (of one login, or of all)."""
+    query = OperatorEvent.select().order_by(OperatorEvent.id)
+    if login is not None:
+        query = query.where(OperatorEvent.login == login)
+    return [OperatorChange(e.login, e.kind, e.old_role, e.new_role, e.operator_login,
+                           e.created_at) for e in query]
+
+
+def require_migrator(database: Database, login: str) -> None:
+    """`backroom migrate` changes the schema under every operator: an admin runs it, or
+    anyone on a database with no operator yet. Read with plain SQL, since the schema may be
+    older than the models."""
+    if "operator" not in database.get_tables():
+        return
+    rows = database.execute_sql("SELECT login, role, active FROM operator").fetchall()
+    if not rows:
+        return
+    for row_login, role, active in rows:
+        if row_login == login and role == "admin" and active:
+            return
+    raise PermissionDenied(f"{login} is not an admin of this shop: only an admin may run "
+                           "`backroom migrate`")
 
 
 def list_operators() -> list[tuple[str, str, str, bool]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from peewee import fn
@@ -35,6 +35,7 @@ from store.outbox import Mail, enqueue, order_payload, withdraw_order
 from store.rules import delete_refusal
 from store.shop import Shop
 from store.sql import named
+from store.text import clean
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,15 @@ def place_order(
 ) -> OrderRef:
     """The storefront's side: an order for a customer or a guest, with its confirmation mail
     and the merchant's new-order notice."""
+    items = [replace(i, sku=clean(i.sku, "sku"), name=clean(i.name, "item_name"))
+             for i in items]
     currency = _check_order_input(shop, items, shipping_cost, discount, currency)
+    payment_method = clean(payment_method, "payment_method")
+    shipping_method = clean(shipping_method, "shipping_method")
+    customer_note = clean(customer_note, "customer_note", multiline=True)
+    phone = clean(phone, "phone")
+    addresses = {"shipping": check_address(shipping_address) if shipping_address else None,
+                 "billing": check_address(billing_address) if billing_address else None}
     with db.atomic():
         buyer = _buyer(shop, customer_id, guest_name, guest_email, phone, language)
         subtotal = sum(i.quantity * i.unit_price for i in items)
@@ -136,8 +145,7 @@ def place_order(
         fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in items])
         order = Order.create(**fields)
         _insert_items(order.id, items)
-        _copy_addresses(order.id, buyer.customer,
-                        {"shipping": shipping_address, "billing": billing_address})
+        _copy_addresses(order.id, buyer.customer, addresses)
         insert_events([event(order.id, actor, "placed", "order placed",
                              to_status=order.status, data={"total": total})])
         enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
@@ -165,9 +173,11 @@ def _check_order_input(shop: Shop, items: Sequence[ItemInput], shipping_cost: in
 def _buyer(shop: Shop, customer_id: int | None, guest_name: str, guest_email: str,
            phone: str, language: str | None) -> _Buyer:
     if customer_id is None:
-        name, email = guest_name.strip(), guest_email.strip()
-        if not name or not email:
-            raise ValidationError("a guest order needs the guest's name and email")
+        name = clean(guest_name, "guest_name")
+        if not name or not guest_email.strip():
+            raise ValidationError("a guest order needs the guest's name and email",
+                                  field="guest_name" if not name else "guest_email")
+        email = normalise_email(guest_email, shop.smtputf8, field="guest_email")
         return _Buyer(None, name, email, phone, language or shop.language)
     customer = Customer.get_or_none(Customer.id == customer_id)
     if customer is None:
@@ -196,7 +206,6 @@ def _copy_addresses(order_id: int, customer: Customer | None,
         if not address and customer is not None:
             address = customer_address(customer.id, kind)
         if address:
-            check_address(address)
             Address.create(order=order_id, kind=kind, **dict(address))
 
 
@@ -217,13 +226,13 @@ def _placed_mails(shop: Shop, order: Mapping[str, Any], buyer: _Buyer) -> list[M
 def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier: str = "",
                  expected_version: int | None = None) -> None:
     require(actor, "set_tracking")
-    tracking = tracking.strip()
+    tracking, carrier = clean(tracking, "tracking"), clean(carrier, "carrier")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         old = order.tracking_number
         order.tracking_number = tracking
         refresh_search_text(order)
-        bump(order, actor, tracking_number=tracking, carrier=carrier.strip() or order.carrier,
+        bump(order, actor, tracking_number=tracking, carrier=carrier or order.carrier,
               search_text=order.search_text)
         message = f"tracking number {tracking or 'cleared'}"
         insert_events([event(order.id, actor, "tracking", message,
@@ -233,7 +242,7 @@ def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier
 def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
                   expected_version: int | None = None) -> None:
     require(actor, "set_reference")
-    reference = reference.strip()
+    reference = clean(reference, "reference")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         old = order.internal_reference
@@ -250,16 +259,16 @@ def edit_address(shop: Shop, actor: Actor, order_id: int, kind: str, changes: Ma
     require(actor, "edit_order")
     if kind not in ("shipping", "billing"):
         raise ValidationError("address kind must be shipping or billing")
-    check_address(changes)
+    changes = check_address(changes)
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         guard_shipped(shop, actor, order)
         address = Address.get_or_none(Address.order == order.id, Address.kind == kind)
         old = {f: getattr(address, f) for f in ADDRESS_FIELDS} if address else {}
         if address is None:
-            address = Address.create(order=order.id, kind=kind, **dict(changes))
+            address = Address.create(order=order.id, kind=kind, **changes)
         else:
-            Address.update(updated_at=utcnow(), **dict(changes)).where(
+            Address.update(updated_at=utcnow(), **changes).where(
                 Address.id == address.id).execute()
         new = old | dict(changes)
         bump(order, actor)
@@ -271,18 +280,18 @@ def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = 
                  email: str | None = None, phone: str | None = None,
                  expected_version: int | None = None) -> None:
     require(actor, "edit_order")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["customer_name"] = clean(name, "name")
+        if not changes["customer_name"]:
+            raise ValidationError("the name cannot be empty", field="name")
+    if email is not None:
+        changes["customer_email"] = normalise_email(email, shop.smtputf8)
+    if phone is not None:
+        changes["customer_phone"] = clean(phone, "phone")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         guard_shipped(shop, actor, order)
-        changes: dict[str, Any] = {}
-        if name is not None:
-            if not name.strip():
-                raise ValidationError("the name cannot be empty")
-            changes["customer_name"] = name.strip()
-        if email is not None:
-            changes["customer_email"] = normalise_email(email)
-        if phone is not None:
-            changes["customer_phone"] = phone.strip()
         old = {k: getattr(order, k) for k in changes}
         for key, value in changes.items():
             setattr(order, key, value)
@@ -295,9 +304,9 @@ def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = 
 def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool = False) -> None:
     """A note in the history; a note visible to the customer also queues a mail to them."""
     require(actor, "add_note")
-    text = text.strip()
+    text = clean(text, "note", multiline=True)
     if not text:
-        raise ValidationError("the note is empty")
+        raise ValidationError("the note is empty", field="note")
     with db.atomic():
         order = Order.get_or_none(Order.id == order_id)
         if order is None:

@@ -14,6 +14,7 @@ from store.order_rows import bump, event, insert_events, insert_withdrawn_events
 from store.outbox import Mail, enqueue, order_payload, withdraw_superseded
 from store.rules import payment_refusal, refund_refusal
 from store.shop import Shop
+from store.text import clean
 
 
 def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method: str = "",
@@ -22,6 +23,7 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
     require(actor, "record_payment")
     if amount <= 0:
         raise ValidationError("a payment must be a positive amount", field="amount")
+    method, reference = clean(method, "method"), clean(reference, "reference")
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         reason = payment_refusal(order.code, amount, order.amount_paid, order.total,
@@ -48,7 +50,8 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
     require(actor, "refund")
     if amount <= 0:
         raise ValidationError("a refund must be a positive amount", field="amount")
-    if not reason.strip():
+    reason, method = clean(reason, "reason"), clean(method, "method")
+    if not reason:
         raise ValidationError("a refund needs a reason", field="reason")
     with db.atomic():
         order = load_for_write(order_id, expected_version)

@@ -23,6 +23,7 @@ from store import search
 from store.contact import ADDRESS_FIELDS
 from store.errors import BackroomError, NotFound, ValidationError
 from store.models import (
+    MAX_INT,
     Address,
     Order,
     OrderEvent,
@@ -49,7 +50,8 @@ class QueueFilter:
 
     statuses: tuple[str, ...] = ()
     archived: bool = False
-    show_test: bool = True
+    show_test: bool = True  # False: real orders only (test:no)
+    only_test: bool = False  # True: test orders only (test:only, test:yes)
     placed_from: dt.datetime | None = None
     placed_to: dt.datetime | None = None  # exclusive
     customer_id: int | None = None
@@ -193,11 +195,14 @@ class OrderDetail:
 
 # ----- filter syntax -------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"^([A-Za-z]+):(.*)$")
+_TOKEN = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 FILTER_KEYS = ("status", "placed", "sku", "product", "pay", "customer", "archived", "test",
                "sort")
 _YES = {"yes", "y", "true", "1", "on"}
 _NO = {"no", "n", "false", "0", "off"}
+_ONLY = {"only", *_YES}
+_BOTH = {"all", "both", "any"}
 
 
 def _bool(token: str, value: str) -> bool:
@@ -206,11 +211,12 @@ def _bool(token: str, value: str) -> bool:
         return True
     if lowered in _NO:
         return False
-    raise ValidationError(f"filter {token!r}: say yes or no")
+    raise ValidationError(f"filter {token!r}: say yes or no", field=token.partition(":")[0])
 
 
 def _day(token: str, value: str) -> tuple[dt.datetime, dt.datetime]:
-    """The [start, end) of a day (2026-11-05), a month (2026-11), today or yesterday."""
+    """The [start, end) of a day (2026-11-05), a month (2026-11), today or yesterday. A day
+    whose end is past what a date holds (9999-12-31 has no day after it) is refused."""
     today = dt.datetime.combine(utcnow().date(), dt.time())
     lowered = value.strip().lower()
     if lowered == "today":
@@ -218,17 +224,28 @@ def _day(token: str, value: str) -> tuple[dt.datetime, dt.datetime]:
     if lowered == "yesterday":
         return today - dt.timedelta(days=1), today
     try:
-        if re.fullmatch(r"\d{4}-\d{2}", lowered):
+        if re.fullmatch(r"\d{4}-\d{2}", lowered, re.ASCII):
             start = dt.datetime.strptime(lowered, "%Y-%m")
-            nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            return start, nxt
+            return start, _after(token, start.replace(day=28), 4).replace(day=1)
+        if not re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", lowered, re.ASCII):
+            raise ValueError(lowered)
         start = dt.datetime.strptime(lowered, "%Y-%m-%d")
     except ValueError:
         raise ValidationError(
             f"filter {token!r}: give a date like 2026-11-05, a month like 2026-11, "
-            "today or yesterday"
+            "today or yesterday", field="placed"
         ) from None
-    return start, start + dt.timedelta(days=1)
+    return start, _after(token, start, 1)
+
+
+def _after(token: str, day: dt.datetime, days: int) -> dt.datetime:
+    """`days` after `day`; refused past the last day a date holds (9999-12-31)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        raise ValidationError(f"filter {token!r}: dates end at 9999-12-31, and a day is "
+                              "searched up to the next one; give an earlier date",
+                              field="placed") from None
 
 
 def _placed(token: str, value: str, f: QueueFilter) -> QueueFilter:
@@ -246,11 +263,27 @@ def _placed(token: str, value: str, f: QueueFilter) -> QueueFilter:
     return replace(f, placed_from=start, placed_to=end)
 
 
+def _test(token: str, value: str, f: QueueFilter) -> QueueFilter:
+    """test:only (or yes) shows test orders alone, test:no none of them, test:all both (as
+    with no token)."""
+    lowered = value.strip().lower()
+    if lowered in _ONLY:
+        return replace(f, show_test=True, only_test=True)
+    if lowered in _NO:
+        return replace(f, show_test=False, only_test=False)
+    if lowered in _BOTH:
+        return replace(f, show_test=True, only_test=False)
+    raise ValidationError(f"filter {token!r}: say test:only, test:no or test:all", field="test")
+
+
 def parse_filter(text: str, workflow: Workflow, base: QueueFilter | None = None) -> QueueFilter:
     """A QueueFilter from what the operator typed: free words plus key:value tokens
     (status:shipped,paid placed:>2026-11-01 sku:ABC pay:wire customer:12 archived:yes
-    test:no sort:total sort:-placed). A token it cannot read is refused by name."""
+    test:only test:no sort:total sort:-placed). A word whose part before the colon is not a
+    filter name (http://x, 10:30) is searched as text; a filter it cannot read is refused
+    by name."""
     f = base or QueueFilter()
+    text = _CONTROL.sub(" ", text)  # a pasted tab or line break separates words
     try:
         tokens = shlex.split(text)
     except ValueError:
@@ -263,11 +296,10 @@ def parse_filter(text: str, workflow: Workflow, base: QueueFilter | None = None)
             continue
         key, value = match.group(1).lower(), match.group(2)
         if key not in FILTER_KEYS:
-            raise ValidationError(
-                f"unknown filter {token!r}; filters are: {', '.join(k + ':' for k in FILTER_KEYS)}"
-            )
+            words.append(token)
+            continue
         if not value.strip():
-            raise ValidationError(f"filter {token!r} needs a value, like {key}:...")
+            raise ValidationError(f"filter {token!r} needs a value, like {key}:...", field=key)
         if key == "status":
             try:
                 keys = tuple(dict.fromkeys(workflow.resolve(v) for v in value.split(",") if v))
@@ -281,14 +313,15 @@ def parse_filter(text: str, workflow: Workflow, base: QueueFilter | None = None)
         elif key == "pay":
             f = replace(f, payment_method=value)
         elif key == "customer":
-            if not value.isdigit():
+            if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > MAX_INT:
                 raise ValidationError(
-                    f"filter {token!r}: give the customer's number, like customer:12")
+                    f"filter {token!r}: give the customer's number, like customer:12",
+                    field="customer")
             f = replace(f, customer_id=int(value))
         elif key == "archived":
             f = replace(f, archived=_bool(token, value))
         elif key == "test":
-            f = replace(f, show_test=_bool(token, value))
+            f = _test(token, value, f)
         elif key == "sort":
             descending = value.startswith("-")
             name = value.lstrip("-+").lower()
@@ -318,7 +351,9 @@ def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
                      else Order.status.in_(list(f.statuses)))
-    if not f.show_test:
+    if f.only_test:
+        conds.append(Order.is_test == True)  # noqa: E712
+    elif not f.show_test:
         conds.append(Order.is_test == False)  # noqa: E712
     if f.placed_from is not None:
         conds.append(Order.placed_at >= f.placed_from)
@@ -349,9 +384,18 @@ def _may_walk(f: QueueFilter, limit: int | None) -> bool:
                 or f.placed_from is not None or f.placed_to is not None)
 
 
+# The mails the queue's Mail column shows: the customer's, sent or still due. A withdrawn
+# one (an undo's, a deleted order's) never went and will not go, so it never hides the one
+# that did; the shop's own new-order notice is not the customer's mail.
+SHOWN_MAIL_STATES = ("queued", "sending", "sent", "failed", "dead")
+MERCHANT_MAIL_KINDS = ("merchant_new_order",)
+
+
 def _mail_state(now: Any) -> Any:
     latest = Outbox.alias("latest")
-    return (latest.select(mail_shown_state(latest, now)).where(latest.order == Order.id)
+    return (latest.select(mail_shown_state(latest, now))
+            .where(latest.order == Order.id, latest.state.in_(SHOWN_MAIL_STATES),
+                   latest.kind.not_in(MERCHANT_MAIL_KINDS))
             .order_by(latest.id.desc()).limit(1))
 
 

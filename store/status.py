@@ -27,6 +27,7 @@ from store.outbox_queries import superseded_count
 from store.rules import refunded_refusal
 from store.shop import Shop
 from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
+from store.text import clean, clean_optional
 from store.workflow import Workflow
 
 # Mails are held a little past the undo window, so no worker claims one an undo withdraws.
@@ -144,7 +145,10 @@ def change_status(
     wf = shop.workflow
     if to_status not in wf:
         raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
-    tracking = (tracking or "").strip() or None
+    tracking = clean(tracking or "", "tracking") or None
+    carrier = clean_optional(carrier, "carrier")
+    note = clean_optional(note, "note", multiline=True)
+    message = clean_optional(message, "message", multiline=True)
     message = (message or "").strip()
     mails = bool(notify and wf[to_status].mail)
     if message and not mails:

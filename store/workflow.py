@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from store.errors import ConfigError
+from store.text import control_character
 
 REQUIREMENTS = ("tracking",)
 # Shipping methods whose orders never get a tracking number: the customer collects them.
@@ -142,43 +144,50 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
         raise ConfigError(
             f"{source}: [workflow] needs a [workflow.statuses.<key>] table per status"
         )
-    allowed_keys = {"label", "colour", "hotkey", "next", "mail", "may_pay", "final", "initial",
-                    "requires", "paid", "refunded"}
     statuses: dict[str, Status] = {}
     for key, spec in raw.items():
+        where = f"{source}: workflow.statuses.{key}"
+        if not _KEY.fullmatch(key):
+            raise ConfigError(f"{where}: a status key is letters, digits and _ "
+                              "(it is typed in filters, like status:awaiting_payment)")
         if not isinstance(spec, dict):
-            raise ConfigError(f"{source}: workflow.statuses.{key} must be a table")
-        unknown = set(spec) - allowed_keys
+            raise ConfigError(f"{where} must be a table")
+        unknown = set(spec) - set(_TYPES)
         if unknown:
             raise ConfigError(
-                f"{source}: workflow.statuses.{key}: unknown key {sorted(unknown)[0]!r} "
-                f"(known: {', '.join(sorted(allowed_keys))})"
+                f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_TYPES))})"
             )
-        nxt = spec.get("next", [])
-        requires = spec.get("requires", [])
-        if not isinstance(nxt, list) or not all(isinstance(n, str) for n in nxt):
-            raise ConfigError(f"{source}: workflow.statuses.{key}.next must be a list of statuses")
-        if not isinstance(spec.get("refunded", False), bool):
-            raise ConfigError(f"{source}: workflow.statuses.{key}.refunded must be true or "
-                              f"false, not {spec['refunded']!r}")
-        for req in requires:
+        for name, (kind, what) in _TYPES.items():
+            if name in spec and not _is(spec[name], kind):
+                raise ConfigError(f"{where}.{name} must be {what}, not {spec[name]!r}")
+        for req in spec.get("requires", []):
             if req not in REQUIREMENTS:
                 raise ConfigError(
-                    f"{source}: workflow.statuses.{key}.requires: unknown input {req!r} "
-                    f"(known: {', '.join(REQUIREMENTS)})"
+                    f"{where}.requires: unknown input {req!r} (known: {', '.join(REQUIREMENTS)})"
                 )
+        label = spec.get("label", key.replace("_", " ").capitalize())
+        colour = spec.get("colour", "white")
+        hotkey = spec.get("hotkey", key[0])
+        if not label.strip() or control_character(label) is not None:
+            raise ConfigError(f"{where}.label must be a name to show, not {label!r}")
+        if not is_colour(colour):
+            raise ConfigError(f"{where}.colour must be a colour (a name like \"yellow\" or "
+                              f"\"orange1\", or \"#rrggbb\"), not {colour!r}")
+        if len(hotkey) != 1 or not hotkey.isprintable() or hotkey.isspace():
+            raise ConfigError(f"{where}.hotkey must be one character, like \"a\", "
+                              f"not {hotkey!r}")
         statuses[key] = Status(
             key=key,
-            label=str(spec.get("label", key.replace("_", " ").capitalize())),
-            colour=str(spec.get("colour", "white")),
-            hotkey=str(spec.get("hotkey", key[0])),
-            next=tuple(nxt),
-            mail=str(spec["mail"]) if spec.get("mail") else None,
-            may_pay=bool(spec.get("may_pay", False)),
-            final=bool(spec.get("final", False)),
-            initial=bool(spec.get("initial", False)),
-            requires=tuple(requires),
-            paid=bool(spec.get("paid", False)),
+            label=label,
+            colour=colour,
+            hotkey=hotkey,
+            next=tuple(spec.get("next", [])),
+            mail=spec.get("mail") or None,
+            may_pay=spec.get("may_pay", False),
+            final=spec.get("final", False),
+            initial=spec.get("initial", False),
+            requires=tuple(spec.get("requires", [])),
+            paid=spec.get("paid", False),
             refunded=spec.get("refunded", False),
         )
     if not any("refunded" in spec for spec in raw.values()):
@@ -195,6 +204,44 @@ def _flag_refunded(statuses: dict[str, Status]) -> dict[str, Status]:
     if key is None:
         return statuses
     return statuses | {key: replace(statuses[key], refunded=True)}
+
+
+_KEY = re.compile(r"[A-Za-z0-9_]+")
+# The type of each key of a status table, and how a refusal says it.
+_TYPES: dict[str, tuple[str, str]] = {
+    "label": ("str", "a string"),
+    "colour": ("str", "a string"),
+    "hotkey": ("str", "a string"),
+    "mail": ("str", "a template event name (a string; \"\" for none)"),
+    "next": ("list", "a list of status keys"),
+    "requires": ("list", "a list (of \"tracking\")"),
+    "may_pay": ("bool", "true or false"),
+    "final": ("bool", "true or false"),
+    "initial": ("bool", "true or false"),
+    "paid": ("bool", "true or false"),
+    "refunded": ("bool", "true or false"),
+}
+
+
+def _is(value: Any, kind: str) -> bool:
+    """TOML's own types, strictly: "false" is a string, not a boolean."""
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, str)
+
+
+def is_colour(text: str) -> bool:
+    """Whether the screens can paint with this colour: they hand it to Rich as a style, so
+    Rich's own parser is the check (rich is a dependency of its own, not Textual)."""
+    from rich.color import Color, ColorParseError
+
+    try:
+        Color.parse(text)
+    except ColorParseError:
+        return False
+    return True
 
 
 def validate(workflow: Workflow, source: str = "config") -> Workflow:

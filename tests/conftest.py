@@ -107,6 +107,21 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'shop.db'}"
 
 
+# The account running the tests. Command-line tests that act as several operators list it in
+# operators.service_accounts, as a shared SSH account is, and name the operator in
+# $BACKROOM_OPERATOR (store.operators.current_login).
+OWNER = operators.process_owner()
+
+
+def cli_config(url: str, **sections: dict) -> dict:
+    """A config document (for tomli_w) on `url` in which this test process is a service
+    account, so that $BACKROOM_OPERATOR picks the operator of each command."""
+    raw: dict = {"database": {"url": url}, "operators": {"service_accounts": [OWNER]}}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return raw
+
+
 def make_config(url: str, **sections: dict) -> configmod.Config:
     raw: dict = {"database": {"url": url}}
     for name, values in sections.items():
@@ -146,8 +161,8 @@ def viewer(admin: Actor) -> Actor:
     return operators.add(admin, "vic", "viewer")
 
 
-__all__ = ["ALL_MODELS", "PG_SKIP", "PG_URL", "create_pg_database", "db", "drop_pg_database",
-           "make_config"]
+__all__ = ["ALL_MODELS", "OWNER", "PG_SKIP", "PG_URL", "cli_config", "create_pg_database", "db",
+           "drop_pg_database", "make_config"]
 
 
 _pg_ran: list[str] = []

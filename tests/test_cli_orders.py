@@ -15,6 +15,7 @@ from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment
 from store.money import format_money as money
 from store.money import parse_amount
+from tests.conftest import cli_config
 from tests.factories import place
 from tui.cli import main
 
@@ -22,7 +23,7 @@ from tui.cli import main
 @pytest.fixture
 def run(shop, admin, clerk, tmp_path, db_url):
     path = tmp_path / "config.toml"
-    path.write_text(tomli_w.dumps({"database": {"url": db_url}}), encoding="utf-8")
+    path.write_text(tomli_w.dumps(cli_config(db_url)), encoding="utf-8")
 
     def invoke(*args: str, login: str = "ada", ok: bool = True):
         result = CliRunner().invoke(main, ["--config", str(path), *args],

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from store import config as configmod
 from store import db as dbmod
 from store.errors import ConfigError
+from tests.conftest import OWNER
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("BACKROOM_OPERATOR", "ada")
+    monkeypatch.delenv("BACKROOM_OPERATOR", raising=False)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -44,7 +45,7 @@ def test_init_writes_defaults_and_never_overwrites(home: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["init", "--database", url])
     assert result.exit_code == 0, result.output
-    assert "ada is admin" in result.output
+    assert f"{OWNER} is an admin" in result.output
     written = tomllib.loads((home / "config.toml").read_text())
     expected = configmod.defaults()
     expected["database"]["url"] = url

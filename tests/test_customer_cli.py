@@ -13,6 +13,7 @@ import tomli_w
 from click.testing import CliRunner
 
 from store.models import Customer, CustomerEvent, CustomerGroup, Order, Outbox
+from tests.conftest import cli_config
 from tests.factories import place
 from tui.cli import main
 
@@ -20,7 +21,7 @@ from tui.cli import main
 @pytest.fixture
 def run(shop, admin, clerk, tmp_path, db_url):
     path = tmp_path / "config.toml"
-    path.write_text(tomli_w.dumps({"database": {"url": db_url}}), encoding="utf-8")
+    path.write_text(tomli_w.dumps(cli_config(db_url)), encoding="utf-8")
 
     def invoke(*args: str, login: str = "ada", ok: bool = True, stdin: str | None = None):
         result = CliRunner().invoke(main, ["--config", str(path), *args], input=stdin,

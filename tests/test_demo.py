@@ -92,10 +92,10 @@ def test_demo_command_builds_once_then_reopens(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     args = ["demo", "--orders", "120", "--seed", "2", "--no-tui", "--database", url]
-    first = CliRunner().invoke(main, args, env={"BACKROOM_OPERATOR": "ada"},
+    first = CliRunner().invoke(main, args, env={"BACKROOM_OPERATOR": None},
                                catch_exceptions=False)
     assert first.exit_code == 0 and "120 orders" in first.output
-    again = CliRunner().invoke(main, args, env={"BACKROOM_OPERATOR": "ada"},
+    again = CliRunner().invoke(main, args, env={"BACKROOM_OPERATOR": None},
                                catch_exceptions=False)
     assert again.exit_code == 0 and "already holds 120 orders" in again.output
     dbmod.close()

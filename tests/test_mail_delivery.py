@@ -169,7 +169,11 @@ def test_550_is_marked_failed_with_the_reply(shop: Shop, smtp: Server,
 
 def test_an_address_that_cannot_be_sent_fails_its_mail_and_the_others_go(
         shop: Shop, smtp: Server, config: configmod.Config) -> None:
-    place(shop, email="zoé@exemple.fr")  # internationalised: needs SMTPUTF8, never asked for
+    # internationalised: needs SMTPUTF8, never asked for; refused on entry since, so this row
+    # stands for one written before that or by another program
+    place(shop, email="zoe@exemple.fr")
+    Outbox.update(recipient="zoé@exemple.fr").where(
+        Outbox.recipient == "zoe@exemple.fr").execute()
     place(shop, email="bob@example.com")
     deliver_until_settled(config)
     mail = Outbox.get(Outbox.recipient == "zoé@exemple.fr")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomli_w
 from click.testing import CliRunner
 
 from store import db as dbmod
@@ -14,7 +15,7 @@ from store.errors import DatabaseError
 from store.models import Order, OrderEvent, Outbox
 from store.shop import Shop, open_shop
 from store.workflow import DEFAULT
-from tests.conftest import make_config
+from tests.conftest import cli_config, make_config
 from tests.factories import place
 from tui.cli import main
 
@@ -73,11 +74,15 @@ def test_backroom_migrate_applies_them(own_db_url: str, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BACKROOM_DATABASE_URL", raising=False)
     monkeypatch.delenv("BACKROOM_CONFIG", raising=False)
-    (tmp_path / "config.toml").write_text(
-        f'[database]\nurl = "{own_db_url}"\nauto_migrate = false\n')
-    runner = CliRunner()
+    (tmp_path / "config.toml").write_text(tomli_w.dumps(
+        cli_config(own_db_url, database={"auto_migrate": False})))
+    runner = CliRunner(env={"BACKROOM_OPERATOR": "ada"})
     refused = runner.invoke(main, ["operator", "list"])
     assert refused.exit_code == 1 and "run `backroom migrate` first" in refused.output
+    dbmod.close()
+    stranger = runner.invoke(main, ["migrate"], env={"BACKROOM_OPERATOR": "mallory"})
+    assert stranger.exit_code == 1 and "only an admin may run `backroom migrate`" in (
+        stranger.output)
     dbmod.close()
     applied = runner.invoke(main, ["migrate"])
     assert applied.exit_code == 0, applied.output

@@ -3,6 +3,7 @@ needed, and changes nothing; unknown logins are refused with the way to be added
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -129,12 +130,26 @@ def test_first_login_on_an_empty_shop_is_admin_then_others_are_refused(shop) -> 
         shop.actor("someone")
 
 
-def test_operator_login_comes_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert operators.current_login({"BACKROOM_OPERATOR": "ssh-key-7"}) == "ssh-key-7"
-    monkeypatch.delenv("BACKROOM_OPERATOR", raising=False)
-    import getpass
+def test_operator_login_is_the_process_owner_or_whom_a_service_account_names() -> None:
+    """$BACKROOM_OPERATOR is taken only from a service account; $USER never counts."""
+    def backroom() -> str:
+        return "backroom"
 
-    assert operators.current_login() == getpass.getuser()
+    def ann() -> str:
+        return "ann"
+
+    services = ["backroom"]
+    named = {"BACKROOM_OPERATOR": "ssh-key-7", "USER": "root"}
+    assert operators.current_login(named, services, backroom) == "ssh-key-7"
+    assert operators.current_login({"USER": "root"}, services, ann) == "ann"
+    assert operators.current_login({"BACKROOM_OPERATOR": "ann"}, services, ann) == "ann"
+    with pytest.raises(PermissionDenied, match=r"BACKROOM_OPERATOR=ssh-key-7 is set, but this "
+                                               r"process runs as ann"):
+        operators.current_login(named, services, ann)
+    import pwd
+
+    owner = pwd.getpwuid(os.getuid()).pw_name
+    assert operators.current_login({"USER": "someone-else"}) == owner
 
 
 def test_roles_and_last_admin(shop, admin) -> None:

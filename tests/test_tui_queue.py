@@ -67,7 +67,7 @@ async def test_bad_filter_token_is_named(shop, admin, config):
     app = make_app(config)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"bogus:1", "enter")
+        await pilot.press("slash", *"status:bogus", "enter")  # (bogus:1 is text: issue 11)
         await settle(pilot)
         status = str(app.screen.query_one("#queue-status").render())
         assert "bogus" in status

@@ -4,9 +4,8 @@ exit status 1, and the table/CSV/JSON printer."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,9 +14,12 @@ from typing import Any, TypeVar
 import click
 
 from store import config as configmod
+from store.csvout import csv_text
+from store.db import store_error
 from store.errors import BackroomError
 from store.operators import Actor
-from store.shop import Shop, open_shop
+from store.shop import Shop, login_of, open_shop, runs_as_service
+from store.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,15 +42,24 @@ class CliState:
 
     @property
     def shop(self) -> Shop:
+        """The shop, opened for the operator running the command (store.shop.login_of): an
+        unknown or deactivated login is refused before any command reads shop data."""
         if self._shop is None:
-            self._shop = open_shop(self.config)
+            self._shop = open_shop(self.config, login_of(self.config))
         return self._shop
 
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            self._actor = self.shop.actor()
+            self._actor = self.shop.require_operator()
         return self._actor
+
+    def service_shop(self) -> Shop:
+        """The shop for `backroom worker`: a service account (operators.service_accounts,
+        no $BACKROOM_OPERATOR) runs it without being an operator; anyone else must be one."""
+        if self._shop is None and runs_as_service(self.config):
+            self._shop = open_shop(self.config)
+        return self.shop
 
 
 class BackroomGroup(click.Group):
@@ -58,7 +69,13 @@ class BackroomGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BackroomError as exc:
-            click.echo(f"backroom: {exc}", err=True)
+            click.echo(f"backroom: {printable(str(exc))}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a database error the store did not see (last resort)
+            error = store_error(exc)
+            if error is None:
+                raise
+            click.echo(f"backroom: {printable(str(error))}", err=True)
             sys.exit(1)
 
 
@@ -66,20 +83,29 @@ pass_state = click.make_pass_decorator(CliState)
 FORMATS = click.Choice(["table", "csv", "json"])
 
 
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f]")
+
+
+def json_text(value: Any) -> str:
+    """JSON for a terminal or a script: json already escapes C0 controls; DEL and the C1
+    controls (which some terminals obey too) are escaped as well, so nothing is lost."""
+    text = json.dumps(value, default=str, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
-    """Print rows as an aligned table, CSV with a header, or a JSON list."""
+    """Print rows as an aligned table, CSV with a header, or a JSON list. Stored text may
+    hold control characters (written before they were refused, or by another program):
+    they are shown as visible escapes (store.text.printable), never sent to the terminal;
+    a CSV cell never starts a formula (store.csvout), and numbers stay numbers."""
     if fmt == "json":
-        click.echo(json.dumps(list(rows), default=str, ensure_ascii=False, indent=2))
+        click.echo(json_text(list(rows)))
         return
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row[k] is None else row[k] for k in columns})
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(csv_text([{k: printable(v) if isinstance(v, str) else v
+                              for k, v in row.items()} for row in rows], columns), nl=False)
         return
-    text = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
+    text = [[printable(row[c]) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in text)]) for i, c in enumerate(columns)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in text:

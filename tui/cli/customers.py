@@ -3,7 +3,6 @@ scripts. Listing commands take --format table|csv|json; a refusal is one line an
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -14,7 +13,8 @@ from store import customers
 from store.customers import find_group
 from store.errors import ValidationError
 from store.money import format_money
-from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, pass_state
+from store.text import printable
+from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
 
 # ----- customers -----------------------------------------------------------------------------
 
@@ -76,7 +76,7 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
     state.actor  # noqa: B018
     profile = cq.customer_profile(shop, cq.resolve_customer(customer))
     if fmt == "json":
-        click.echo(json.dumps(asdict(profile), default=str, ensure_ascii=False, indent=2))
+        click.echo(json_text(asdict(profile)))
         return
     money = format_money
     lines = [
@@ -100,7 +100,7 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
     for h in profile.history:
         lines.append(f"{h.created_at:%Y-%m-%d %H:%M}  {h.operator_login:<10} {h.kind:<10} "
                      f"{h.message}")
-    click.echo("\n".join(lines))
+    click.echo("\n".join(printable(line) for line in lines))
 
 
 @customers_group.command("add")

@@ -7,6 +7,7 @@ import click
 
 from store import customer_queries as cq
 from store import customers
+from store.money import parse_percent
 from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, pass_state
 
 
@@ -31,17 +32,17 @@ def groups_list(state: CliState, fmt: str) -> None:
     emit(rows, ["id", "name", "default", "discount", "privilege", "members"], fmt)
 
 
-def _discount_bp(percent: float | None) -> int | None:
-    return None if percent is None else round(percent * 100)
+def _discount_bp(percent: str | None) -> int | None:
+    return None if percent is None else parse_percent(percent)
 
 
 @groups_group.command("add")
 @click.argument("name")
-@click.option("--discount", type=float, default=None, help="Discount in percent, e.g. 5 or 7.5.")
+@click.option("--discount", default=None, help="Discount in percent, e.g. 5 or 7.5.")
 @click.option("--privilege", default="", help="A named privilege, e.g. free-shipping.")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default group.")
 @pass_state
-def groups_add(state: CliState, name: str, discount: float | None, privilege: str,
+def groups_add(state: CliState, name: str, discount: str | None, privilege: str,
                make_default: bool) -> None:
     """Add a customer group."""
     shop = state.shop
@@ -52,10 +53,10 @@ def groups_add(state: CliState, name: str, discount: float | None, privilege: st
 
 @groups_group.command("edit")
 @click.argument("name")
-@click.option("--discount", type=float, default=None, help="Discount in percent.")
+@click.option("--discount", default=None, help="Discount in percent.")
 @click.option("--privilege", default=None)
 @pass_state
-def groups_edit(state: CliState, name: str, discount: float | None,
+def groups_edit(state: CliState, name: str, discount: str | None,
                 privilege: str | None) -> None:
     """Change a group's discount or privilege."""
     shop = state.shop

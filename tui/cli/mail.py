@@ -9,6 +9,7 @@ from mailer.check import check_templates
 from store import outbox as outboxmod
 from store import outbox_queries
 from store.models import MAIL_STATES
+from store.text import printable
 from tui.cli.common import BackroomGroup, CliState, pass_state
 
 
@@ -17,7 +18,7 @@ from tui.cli.common import BackroomGroup, CliState, pass_state
 @pass_state
 def worker(state: CliState, once: bool) -> None:
     """Deliver the outbox over SMTP until SIGTERM (several workers may share a database)."""
-    state.shop  # noqa: B018 (opens and migrates the database)
+    state.service_shop()  # a service account, or an operator; opens and migrates the database
     if once:
         stats = workermod.deliver_once(state.config)
     else:
@@ -57,13 +58,14 @@ def outbox() -> None:
 @pass_state
 def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
     """Counts per state, then the newest mails."""
-    state.shop  # noqa: B018
+    state.actor  # noqa: B018 (an unknown login is refused before anything is read)
     counts = outbox_queries.outbox_counts()
     click.echo("  ".join(f"{k}: {counts[k]}" for k in MAIL_STATES))
     for row in outbox_queries.outbox_page(mail_state, None, limit).rows:
         error = f"  {row.last_error}" if row.last_error and row.state != "sent" else ""
-        click.echo(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x {row.order_code:<12} "
-                   f"{row.recipient:<30} {row.subject or row.kind}{error}")
+        click.echo(printable(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x "
+                             f"{row.order_code:<12} {row.recipient:<30} "
+                             f"{row.subject or row.kind}{error}"))
 
 
 def _action(name: str, doc: str) -> click.Command:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from store import operators
+from store.text import printable
 from tui.cli.common import BackroomGroup, CliState, pass_state
 
 
@@ -21,7 +22,7 @@ def operator() -> None:
 def operator_add(state: CliState, login: str, role: str, display_name: str) -> None:
     """Add an operator (admin only)."""
     added = operators.add(state.actor, login, role, display_name)
-    click.echo(f"{added.login} is now a {added.role}")
+    click.echo(f"{added.login} is now {operators.article(added.role)}")
 
 
 @operator.command("list")
@@ -30,7 +31,8 @@ def operator_list(state: CliState) -> None:
     """List operators."""
     state.actor  # noqa: B018 (an unknown login is refused here too)
     for login, name, role, active in operators.list_operators():
-        click.echo(f"{login:<20} {role:<8} {'active' if active else 'inactive':<8} {name}")
+        click.echo(f"{printable(login):<20} {role:<8} {'active' if active else 'inactive':<8} "
+                   f"{printable(name)}")
 
 
 @operator.command("set-role")
@@ -40,7 +42,37 @@ def operator_list(state: CliState) -> None:
 def operator_set_role(state: CliState, login: str, role: str) -> None:
     """Change an operator's role (admin only)."""
     changed = operators.set_role(state.actor, login, role)
-    click.echo(f"{changed.login} is now a {changed.role}")
+    click.echo(f"{changed.login} is now {operators.article(changed.role)}")
+
+
+@operator.command("deactivate")
+@click.argument("login")
+@pass_state
+def operator_deactivate(state: CliState, login: str) -> None:
+    """Stop an operator from using backroom; kept in the history (admin only)."""
+    changed = operators.deactivate(state.actor, login)
+    click.echo(f"{changed.login} is deactivated")
+
+
+@operator.command("reactivate")
+@click.argument("login")
+@pass_state
+def operator_reactivate(state: CliState, login: str) -> None:
+    """Let a deactivated operator back in, with their role (admin only)."""
+    changed = operators.reactivate(state.actor, login)
+    click.echo(f"{changed.login} is active again, {operators.article(changed.role)}")
+
+
+@operator.command("history")
+@click.argument("login", required=False)
+@pass_state
+def operator_history(state: CliState, login: str | None) -> None:
+    """Who added, re-roled, deactivated or reactivated operators, and when."""
+    state.actor  # noqa: B018 (an unknown login is refused here too)
+    for e in operators.operator_history(login):
+        roles = f"{e.old_role} -> {e.new_role}" if e.kind == "role" else e.new_role
+        click.echo(f"{e.created_at:%Y-%m-%d %H:%M}  {e.operator_login:<12} {e.kind:<11} "
+                   f"{printable(e.login):<20} {roles}")
 
 
 COMMANDS: list[click.Command] = [operator]

@@ -3,7 +3,6 @@ same store queries and services as the app. A refusal exits non-zero."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -16,7 +15,8 @@ from store import status as statusmod
 from store.errors import ValidationError
 from store.money import format_money as money
 from store.money import parse_amount
-from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, pass_state
+from store.text import printable
+from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
 
 LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status", "mail")
 
@@ -65,6 +65,11 @@ def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived:
     emit(rows, columns, fmt)
 
 
+def _echo(line: str) -> None:
+    """One line of `show`: stored text is shown with its control characters made visible."""
+    click.echo(printable(line))
+
+
 def _detail_dict(detail: Any) -> dict[str, Any]:
     data = asdict(detail)
     data["placed_at"] = detail.placed_at.isoformat()
@@ -80,51 +85,51 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
     """One order with its items, payments, refunds, addresses, history and mails."""
     detail = queries.order_detail(orders.find_order(state.shop, code).id)
     if fmt == "json":
-        click.echo(json.dumps(_detail_dict(detail), default=str, ensure_ascii=False, indent=2))
+        click.echo(json_text(_detail_dict(detail)))
         return
     cur = detail.currency
     wf = state.shop.workflow
     flags = [w for w, on in (("archived", detail.archived), ("test", detail.is_test)) if on]
-    click.echo(f"{detail.code}  {wf.label(detail.status)}  placed {detail.placed_at:%Y-%m-%d %H:%M}"
+    _echo(f"{detail.code}  {wf.label(detail.status)}  placed {detail.placed_at:%Y-%m-%d %H:%M}"
                + (f"  ({', '.join(flags)})" if flags else ""))
-    click.echo(f"customer: {detail.customer_name} <{detail.customer_email}>"
+    _echo(f"customer: {detail.customer_name} <{detail.customer_email}>"
                + (f"  {detail.customer_phone}" if detail.customer_phone else ""))
     for kind, a in detail.addresses.items():
         line = ", ".join(p for p in (f"{a.first_name} {a.last_name}".strip(), a.company, a.line1,
                                      a.line2, f"{a.postcode} {a.city}".strip(), a.region,
                                      a.country) if p)
-        click.echo(f"{kind}: {line}")
-    click.echo("items:")
+        _echo(f"{kind}: {line}")
+    _echo("items:")
     for i in detail.items:
-        click.echo(f"  {i.quantity} x {i.sku}  {i.name}  {money(i.unit_price, cur)}"
+        _echo(f"  {i.quantity} x {i.sku}  {i.name}  {money(i.unit_price, cur)}"
                    f"  = {money(i.line_total, cur)}")
-    click.echo(f"subtotal {money(detail.subtotal, cur)}, tax {money(detail.tax, cur)}, "
+    _echo(f"subtotal {money(detail.subtotal, cur)}, tax {money(detail.tax, cur)}, "
                f"shipping {money(detail.shipping_cost, cur)}, discount "
                f"{money(detail.discount, cur)}, total {money(detail.total, cur)}")
-    click.echo(f"paid {money(detail.amount_paid, cur)} by {detail.payment_method or '-'}, "
+    _echo(f"paid {money(detail.amount_paid, cur)} by {detail.payment_method or '-'}, "
                f"refunded {money(detail.amount_refunded, cur)}")
     if detail.tracking_number:
-        click.echo(f"tracking: {detail.tracking_number} {detail.carrier}".rstrip())
+        _echo(f"tracking: {detail.tracking_number} {detail.carrier}".rstrip())
     if detail.internal_reference:
-        click.echo(f"reference: {detail.internal_reference}")
+        _echo(f"reference: {detail.internal_reference}")
     if detail.customer_note:
-        click.echo(f"customer note: {detail.customer_note}")
+        _echo(f"customer note: {detail.customer_note}")
     if detail.payments:
-        click.echo("payments:")
+        _echo("payments:")
         for p in detail.payments:
             extra = f"  {p.reason}" if p.reason else ""
-            click.echo(f"  {p.created_at:%Y-%m-%d %H:%M}  {p.kind:<8} {money(p.amount, cur)}"
+            _echo(f"  {p.created_at:%Y-%m-%d %H:%M}  {p.kind:<8} {money(p.amount, cur)}"
                        f"  {p.method}  {p.operator_login}{extra}")
-    click.echo("history:")
+    _echo("history:")
     for e in detail.events:
         move = f" {e.from_status} -> {e.to_status}" if e.kind == "status" else ""
         message = f"  {e.message}" if e.message else ""
-        click.echo(f"  {e.created_at:%Y-%m-%d %H:%M}  {e.operator_login or '-'}  {e.kind}{move}"
+        _echo(f"  {e.created_at:%Y-%m-%d %H:%M}  {e.operator_login or '-'}  {e.kind}{move}"
                    f"{message}")
     if detail.mails:
-        click.echo("mails:")
+        _echo("mails:")
         for m in detail.mails:
-            click.echo(f"  {m.created_at:%Y-%m-%d %H:%M}  {m.kind}  {m.recipient}  {m.state}")
+            _echo(f"  {m.created_at:%Y-%m-%d %H:%M}  {m.kind}  {m.recipient}  {m.state}")
 
 
 def _ids(state: CliState, codes: Sequence[str]) -> list[int]:

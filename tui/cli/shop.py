@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from store import config as configmod
-from store import db as dbmod
 from store import demo as demomod
 from store import operators
-from store.shop import open_shop
+from store.shop import login_of, open_shop, upgrade
 from tui.cli.common import CliState, pass_state
 
 
@@ -22,21 +21,30 @@ from tui.cli.common import CliState, pass_state
               type=click.Path(dir_okay=False), help="Where to write the config.")
 @pass_state
 def init(state: CliState, database_url: str | None, force: bool, path: str) -> None:
-    """Write config.toml with the defaults, create the database, and make you admin."""
+    """Write config.toml with the defaults and create the database; on a new database you
+    become its admin, on an existing one you must already be an operator."""
     url = database_url or state.database
+    if Path(path).exists() and not force:
+        raise configmod.ConfigError(f"{path} exists; use --force to overwrite it")
+    try:
+        current = state.config  # who runs it, as the config in use says (service accounts)
+    except configmod.ConfigError:  # a broken file that --force is about to replace
+        current = configmod.from_mapping({}, "defaults")
+    fresh = configmod.from_mapping({}, "defaults").with_database(url)
+    shop = open_shop(fresh, login_of(current))
     written = configmod.write_initial(Path(path), url, force)
     config = configmod.load(str(written))
-    open_shop(config)
-    actor = operators.ensure_admin(operators.current_login())
-    click.echo(f"wrote {written}; database {config.database_url}; {actor.login} is admin")
+    actor = shop.require_operator()
+    click.echo(f"wrote {written}; database {config.database_url}; {actor.login} is "
+               f"{operators.article(actor.role)}")
 
 
 @click.command()
 @pass_state
 def migrate(state: CliState) -> None:
-    """Apply pending schema migrations to the database."""
-    config = state.config
-    applied = dbmod.upgrade(config.database_url, int(config.get("database", "busy_timeout_ms")))
+    """Apply pending schema migrations to the database (an admin, or anyone on a database
+    with no operator yet)."""
+    applied = upgrade(state.config, login_of(state.config))
     click.echo(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
 
 
@@ -51,8 +59,7 @@ def demo(state: CliState, count: int, seed: int, no_tui: bool, database_url: str
     if database_url:
         state.database = database_url
         state._config = None
-    shop = state.shop
-    operators.ensure_admin(operators.current_login())
+    shop = state.shop  # a new database makes its first login admin
     existing = demomod.existing_orders()
     if existing:
         click.echo(f"{state.config.database_url} already holds {existing:,} orders: "

@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from store import customer_queries as cq
 from store import customers
+from store.money import parse_percent
 from store.rules import group_delete_refusal
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.form import FormDialog
@@ -119,7 +120,7 @@ class GroupsScreen(BackroomScreen):
         def save(changes: dict[str, str]) -> int:
             values = {k: v for k, _label, v in fields} | changes
             return customers.create_group(app.shop, app.actor, values["name"],
-                                          customers.parse_percent(values["discount"]),
+                                          parse_percent(values["discount"]),
                                           values["privilege"])
 
         self._form("New group", fields, save, "Group added")
@@ -145,7 +146,7 @@ class GroupsScreen(BackroomScreen):
                   ("privilege", "Privilege", group.privilege)]
 
         def save(changes: dict[str, str]) -> None:
-            discount = (customers.parse_percent(changes["discount"])
+            discount = (parse_percent(changes["discount"])
                         if "discount" in changes else None)
             customers.edit_group(app.shop, app.actor, group.id, discount,
                                  changes.get("privilege"))

@@ -1,0 +1,65 @@
+"""Text that people type and terminals show: the one check every service runs on the text it
+stores (no control characters, which a terminal would obey: `\\x1b]0;...` retitles it,
+`\\x1b[2J` clears it), and the one way to show stored text that may hold them anyway (rows
+written before the check, or by another program)."""
+
+from __future__ import annotations
+
+import re
+
+from store.errors import ValidationError
+
+# C0 controls, DEL and C1 controls: what a terminal may take as a command.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_NAMES = {"\t": "a tab", "\n": "a line break", "\r": "a carriage return", "\x1b": "an escape"}
+
+
+def control_character(value: str, multiline: bool = False) -> str | None:
+    """The first control character in `value` (a newline is allowed when multi-line)."""
+    found = (_CONTROL_BUT_NEWLINE if multiline else _CONTROL).search(value)
+    return found.group() if found else None
+
+
+def clean(value: str, field: str, multiline: bool = False, label: str | None = None) -> str:
+    """`value` without surrounding space, or a ValidationError naming the field when it holds
+    a control character. Multi-line fields (notes, messages) keep their line breaks; a
+    Windows line end (CR LF) is taken as one."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{label or _label(field)} must be text", field=field)
+    if multiline:
+        value = value.replace("\r\n", "\n")
+    bad = control_character(value, multiline)
+    if bad is not None:
+        what = _NAMES.get(bad, f"the control character U+{ord(bad):04X}")
+        raise ValidationError(
+            f"{label or _label(field)} contains {what}; type it as plain text", field=field)
+    return value.strip()
+
+
+def clean_optional(value: str | None, field: str, multiline: bool = False) -> str | None:
+    """`clean` for an optional value: None stays None."""
+    return None if value is None else clean(value, field, multiline)
+
+
+def printable(value: object, multiline: bool = False) -> str:
+    """Stored text made safe to show on a terminal: each control character becomes a visible
+    escape (`\\x1b`); line breaks are kept only when `multiline`."""
+    text = "" if value is None else str(value)
+    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
+    if pattern.search(text) is None:
+        return text
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def shown(value: str, most: int = 40) -> str:
+    """`value` quoted for a message, cut to `most` characters: a refusal stays one short
+    line whatever was typed (a 5,000-digit amount, a pasted page)."""
+    value = value.strip()
+    if len(value) > most:
+        value = value[:most - 1] + "…"
+    return repr(value)
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ")
