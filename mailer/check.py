@@ -1,11 +1,22 @@
-"""`backroom mail check`: render every template with sample data, report by file and line."""
+"""`backroom mail check`: render every template with sample data, report by file and line.
+
+Beyond "does it render", the check reads what came out: a text part must have one thing per
+line: no sentence running into the next, no include glued to text."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
 from mailer import context as ctxmod
 from mailer.render import EVENTS, Renderer, RenderError
+from mailer.source import glued_includes
 from store import workflow as wfmod
 from store.config import Config
+
+_LINKS = re.compile(r"(?:https?|mailto|tel|ftp):\S+|\S+@\S+\.\w+")
+_JOIN = re.compile(r"[.!?;:](?=[^\W\d_])")
 
 
 def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[list[str], int]:
@@ -17,7 +28,8 @@ def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[l
     rendered = 0
     events = list(EVENTS) + sorted({s.mail for s in workflow.statuses.values()
                                     if s.mail and s.mail not in EVENTS})
-    for language in renderer.languages():
+    languages = renderer.languages()
+    for language in languages:
         for event in events:
             try:
                 found = renderer.language_for(event, language, language)
@@ -28,8 +40,97 @@ def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[l
                 problems.append(f"{language}/{event}.txt: missing (falls back to {found})")
                 continue
             try:
-                renderer.render(event, language, ctxmod.sample(event, config, workflow))
+                context = ctxmod.sample(event, config, workflow)
+                mail = renderer.render(event, language, context)
+                problems += text_problems(mail.text, f"{language}/{event}.txt",
+                                          _sample_values(context))
                 rendered += 1
             except RenderError as exc:
                 problems.append(str(exc))
+    problems += source_problems(renderer, config, workflow, languages)
     return problems, rendered
+
+
+def text_problems(text: str, where: str, values: Iterable[str] = ()) -> list[str]:
+    """Lines of a rendered text part where two things run together: a sentence or a label
+    straight into the next one ("on its way.Tracking number"), or a sample value glued to
+    the word or number beside it ("6A123Your order"). Links and addresses are left aside."""
+    problems = []
+    values = [v for v in values if len(v) >= 3]
+    for number, line in enumerate(text.split("\n"), 1):
+        plain = _LINKS.sub(" ", line)
+        joined = next((m for m in _JOIN.finditer(plain) if _runs_on(plain, m.start())), None)
+        glued = None if joined else _glued(plain, values)
+        if joined is not None or glued is not None:
+            at = joined.start() if joined is not None else (glued or 0)
+            excerpt = plain[max(at - 25, 0):at + 25].strip()
+            problems.append(f"{where}: rendered line {number} runs two things together "
+                            f"(…{excerpt}…): put each on a line of its own")
+    return problems
+
+
+def _runs_on(line: str, at: int) -> bool:
+    """A sign at `at` that ends a sentence and a capital right after it, no space between;
+    initials such as "U.S." are not sentences."""
+    if not line[at + 1].isupper() or at == 0 or line[at - 1].isspace():
+        return False
+    word = line[:at].rsplit(None, 1)[-1]
+    return len(word) > 1 and "." not in word
+
+
+def _glued(line: str, values: list[str]) -> int | None:
+    """Where a sample value touches a letter or digit on either side, if anywhere."""
+    for value in values:
+        start = line.find(value)
+        while start >= 0:
+            end = start + len(value)
+            before = line[start - 1] if start else " "
+            after = line[end] if end < len(line) else " "
+            if (value[0].isalnum() and before.isalnum()) or (value[-1].isalnum()
+                                                              and after.isalnum()):
+                return start
+            start = line.find(value, end)
+    return None
+
+
+def _sample_values(context: Mapping[str, Any]) -> Iterator[str]:
+    """Strings of the sample data that cannot be ordinary words (they hold a digit or @)."""
+    stack: list[Any] = [context]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif isinstance(value, str) and "\n" not in value and \
+                any(c.isdigit() or c == "@" for c in value) and "://" not in value:
+            yield value
+
+
+def source_problems(renderer: Renderer, config: Config, workflow: wfmod.Workflow,
+                    languages: Iterable[str]) -> list[str]:
+    """Text templates whose layout would glue lines: an `{% include %}` sharing its line
+    with text, or a part whose output does not end with a line break."""
+    problems = []
+    loader = renderer.env.loader
+    names = loader.list_templates() if loader else []
+    wanted = tuple(f"{language}/" for language in languages)
+    for name in names:
+        if not name.endswith(".txt") or not name.startswith(wanted):
+            continue
+        source, filename, _ = loader.get_source(renderer.env, name)  # type: ignore[union-attr]
+        for line in glued_includes(source):
+            problems.append(f"{filename or name}:{line}: an include shares its line with "
+                            "other text; put it on a line of its own")
+        if name.rsplit("/", 1)[-1].startswith("_"):
+            language = name.split("/", 1)[0]
+            context = ctxmod.sample("order_placed", config, workflow)
+            try:
+                output = renderer.render_part(name, language, context)
+            except RenderError as exc:
+                problems.append(str(exc))
+                continue
+            if output and not output.endswith("\n"):
+                problems.append(f"{filename or name}: its output does not end with a line "
+                                "break, so the text after it runs into its last line")
+    return problems

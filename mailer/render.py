@@ -11,6 +11,7 @@ import functools
 import operator
 import os
 import posixpath
+import re
 import threading
 import time
 import traceback
@@ -37,8 +38,11 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.ext import Extension
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from mailer.source import mask, standalone_lines
 
 SHIPPED_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr")
@@ -182,6 +186,23 @@ class MailEnvironment(ImmutableSandboxedEnvironment):
             budget.tick()  # raises
 
 
+_BLANKS = re.compile(r"[ \t\r\n\f\v]+")
+
+
+class SourceRules(Extension):
+    """What every template's source becomes as it loads (once, not per mail): a line holding
+    only tags vanishes with its line break and every other line break stays (see
+    mailer/source.py)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+        masked = mask(source)
+        if masked is None:  # an unclosed tag: Jinja reports it with its line
+            return source
+        text = masked.text
+        return masked.unmask(standalone_lines(masked, text))
+
+
 def _safe_range(env: MailEnvironment) -> Any:
     def ranged(*args: int) -> Iterator[int]:
         values = range(*args)
@@ -240,9 +261,10 @@ class Renderer:
             loader=ChoiceLoader([FileSystemLoader(d) for d in dirs]),
             autoescape=select_autoescape(["html"], default_for_string=False),
             undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
+            trim_blocks=False,  # SourceRules removes lines that hold only tags, nothing else
+            lstrip_blocks=False,
             keep_trailing_newline=True,
+            extensions=[SourceRules],
             auto_reload=False,  # looked at once a second by refresh(), not on every include
         )
         self.env.globals["range"] = _safe_range(self.env)
@@ -345,6 +367,14 @@ class Renderer:
             self.env.budget = None
         return "".join(parts)
 
+    def render_part(self, name: str, language: str, context: Mapping[str, Any]) -> str:
+        """One template file alone (a shared part such as `en/_footer.txt`), for checks."""
+        self.refresh()
+        ctx = dict(context)
+        ctx.update(_helpers(language))
+        ctx["language"] = language
+        return self._render_file(name, ctx)
+
     def render(self, event: str, language: str, context: Mapping[str, Any],
                default_language: str = "en") -> Rendered:
         """Subject, text and HTML of one mail; raises RenderError naming file and line."""
@@ -359,7 +389,8 @@ class Renderer:
         if not first.lower().startswith("subject:"):
             raise RenderError("the text part must start with a 'Subject: ...' line",
                               f"{language}/{event}.txt:1")
-        subject = " ".join(first.split(":", 1)[1].split())
+        # runs of ASCII blanks become one space; a no-break space is typography and stays
+        subject = _BLANKS.sub(" ", first.split(":", 1)[1]).strip(" ")
         if not subject:
             raise RenderError("the subject line is empty", f"{language}/{event}.txt:1")
         return Rendered(subject[:250], body.lstrip("\n"), html, language)
