@@ -42,7 +42,7 @@ from jinja2.ext import Extension
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from mailer.source import mask, standalone_lines
+from mailer.source import TYPOGRAPHY, mask, standalone_lines, typography
 
 SHIPPED_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr")
@@ -189,18 +189,38 @@ class MailEnvironment(ImmutableSandboxedEnvironment):
 _BLANKS = re.compile(r"[ \t\r\n\f\v]+")
 
 
+_SUBJECT = re.compile(r"\A\s*subject:", re.IGNORECASE)
+_TEXT_BETWEEN_TAGS = re.compile(r"(<!--.*?-->|<[A-Za-z/!][^>]*>)", re.DOTALL)
+
+
 class SourceRules(Extension):
     """What every template's source becomes as it loads (once, not per mail): a line holding
     only tags vanishes with its line break and every other line break stays (see
-    mailer/source.py)."""
+    mailer/source.py), and the language's typography in the template's own text."""
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         source = source.replace("\r\n", "\n").replace("\r", "\n")
         masked = mask(source)
         if masked is None:  # an unclosed tag: Jinja reports it with its line
             return source
+        name = name or ""
+        language = name.split("/", 1)[0] if "/" in name else ""
+        is_html = name.endswith((".html", ".htm"))
         text = masked.text
+        if language in TYPOGRAPHY:
+            text = _typeset(language, text, is_html)
         return masked.unmask(standalone_lines(masked, text))
+
+
+def _typeset(language: str, text: str, is_html: bool) -> str:
+    """Typography on the template's own text: not in tags, not on a `Subject:` keyword."""
+    if not is_html:
+        head = _SUBJECT.match(text)
+        cut = head.end() if head else 0
+        return text[:cut] + typography(language, text[cut:])
+    pieces = _TEXT_BETWEEN_TAGS.split(text)
+    return "".join(piece if i % 2 else typography(language, piece)
+                   for i, piece in enumerate(pieces))
 
 
 def _safe_range(env: MailEnvironment) -> Any:

@@ -1,5 +1,5 @@
 """A mail template's source before Jinja compiles it: lines that hold only tags vanish with
-their line break, every other line break stays.
+their line break, every other line break stays; French spacing in the template's own text.
 
 Jinja's `trim_blocks` eats the line break after every tag, also after one in the middle of a
 line ("...on its way.{% if tracking %}" ran into the next line), so the environment turns it
@@ -149,3 +149,26 @@ def glued_includes(source: str) -> list[int]:
         if any(masked.kind(c) == "stmt" and _INCLUDE.match(masked.unmask(c)) for c in line):
             found.append(number)
     return found
+
+
+# French: a narrow no-break space before ; ! ? and a no-break space before : (Imprimerie
+# nationale), where the sign ends a clause: followed by a space, a line end or a tag.
+NNBSP, NBSP = "\u202f", "\u00a0"
+_FRENCH = re.compile(r"(&#?[A-Za-z0-9]+;)|(?<=\S)[ \t\u00a0\u202f]?([;:!?])(?=\s|<|$)",
+                     re.MULTILINE)
+TYPOGRAPHY = {"fr"}  # languages (template folders) whose text gets these spaces
+
+
+def _french(text: str) -> str:
+    def space(found: re.Match[str]) -> str:
+        if found.group(1):  # an HTML entity such as &amp; is no clause
+            return found.group(1)
+        sign = found.group(2)
+        return (NBSP if sign == ":" else NNBSP) + sign
+
+    return _FRENCH.sub(space, text)
+
+
+def typography(language: str, text: str) -> str:
+    """The spacing rules of the language applied to a piece of the template's own text."""
+    return _french(text) if language in TYPOGRAPHY else text

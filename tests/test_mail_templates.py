@@ -98,7 +98,7 @@ def test_an_override_directory_replaces_one_template(tmp_path, plain_config) -> 
     root = override(tmp_path, "fr/shipped.txt",
                     "Subject: Colis {{ code }} parti !\n\n{{ order.tracking_url }}\n")
     rendered = Renderer(root).render("shipped", "fr", sample(plain_config, "shipped"))
-    assert rendered.subject == "Colis BR-100042 parti !"
+    assert rendered.subject == "Colis BR-100042 parti\u202f!"
     assert "laposte.fr" in rendered.text
     assert "Votre commande" in rendered.html  # the HTML part is still the shipped one
 
@@ -200,3 +200,22 @@ def test_mail_check_catches_text_that_runs_together(tmp_path, plain_config) -> N
     assert "fr/cancelled.txt: rendered line 1 runs two things together" in text  # BR-...6A123
     assert "fr/_order.txt: its output does not end with a line break" in text
     assert len(problems) == 4, text
+
+
+def test_french_text_gets_its_no_break_spaces(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    """A narrow no-break space before ; ! ? and a no-break space before : in French, in the
+    template's own text of both parts; links, times, tags and entities are left alone."""
+    root = override(tmp_path, "fr/completed.txt",
+                    "Subject: Prêt ? Oui !\n\nNote : à 14:30 ; voir https://x.example/?a=1 "
+                    "ou mailto:a@b.fr\nFini!\n{{ code }}: fait\n")
+    override(tmp_path, "fr/completed.html",
+             '<p title="a : b">Note : <a href="https://x.example/?q=1">ici</a> &amp; là ?</p>\n')
+    override(tmp_path, "en/completed.txt", "Subject: Ready ? Yes !\n\nNote : done\n")
+    mail = Renderer(root).render("completed", "fr", sample(plain_config, "completed"))
+    assert mail.subject == "Prêt\u202f? Oui\u202f!"
+    assert mail.text == ("Note\xa0: à 14:30\u202f; voir https://x.example/?a=1 ou mailto:a@b.fr\n"
+                         "Fini\u202f!\nBR-100042\xa0: fait\n")
+    assert 'title="a : b"' in mail.html and ">Note\xa0: <a" in mail.html
+    assert 'href="https://x.example/?q=1"' in mail.html and "&amp; là\u202f?</p>" in mail.html
+    english = Renderer(root).render("completed", "en", sample(plain_config, "completed"))
+    assert english.subject == "Ready ? Yes !" and english.text == "Note : done\n"
