@@ -42,6 +42,7 @@ from jinja2.ext import Extension
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from mailer.inline import InlineError, inline, remask, style_blocks
 from mailer.source import TYPOGRAPHY, mask, standalone_lines, typography
 
 SHIPPED_DIR = Path(__file__).parent / "templates"
@@ -196,7 +197,9 @@ _TEXT_BETWEEN_TAGS = re.compile(r"(<!--.*?-->|<[A-Za-z/!][^>]*>)", re.DOTALL)
 class SourceRules(Extension):
     """What every template's source becomes as it loads (once, not per mail): a line holding
     only tags vanishes with its line break and every other line break stays (see
-    mailer/source.py), and the language's typography in the template's own text."""
+    mailer/source.py), the language's typography in the template's own text, and in HTML
+    the `<style>` of the language's `_layout.html` and of the file itself inlined into its
+    tags (mailer/inline.py): Gmail and Outlook drop `<style>` blocks."""
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         source = source.replace("\r\n", "\n").replace("\r", "\n")
@@ -207,9 +210,28 @@ class SourceRules(Extension):
         language = name.split("/", 1)[0] if "/" in name else ""
         is_html = name.endswith((".html", ".htm"))
         text = masked.text
+        if is_html:
+            css = style_blocks(text)
+            layout = f"{language}/_layout.html"
+            try:
+                if language and name != layout:
+                    masked, shared = remask(masked, self._layout_css(layout))
+                    css = shared + "\n" + css
+                text = inline(masked, css)
+            except InlineError as exc:
+                raise TemplateSyntaxError(str(exc), exc.lineno, name, filename) from None
         if language in TYPOGRAPHY:
             text = _typeset(language, text, is_html)
         return masked.unmask(standalone_lines(masked, text))
+
+    def _layout_css(self, layout: str) -> str:
+        """The CSS of the language's layout, which every HTML file of the language shares."""
+        loader = self.environment.loader
+        try:
+            source = loader.get_source(self.environment, layout)[0] if loader else ""
+        except TemplateNotFound:
+            return ""
+        return style_blocks(source)
 
 
 def _typeset(language: str, text: str, is_html: bool) -> str:
@@ -358,7 +380,8 @@ class Renderer:
         self.env.budget = budget
         size = 0
         parts: list[str] = []
-        chunks = template.root_render_func(template.new_context(context))
+        # shared: `context` already holds the globals (see _context); not copied once more
+        chunks = template.root_render_func(template.new_context(context, shared=True))
         try:
             while True:  # 64 chunks at a time: the caps are checked without a Python step each
                 try:
@@ -387,22 +410,24 @@ class Renderer:
             self.env.budget = None
         return "".join(parts)
 
+    def _context(self, context: Mapping[str, Any], language: str) -> dict[str, Any]:
+        """What a template sees: the globals, the mail's variables and the language's
+        formatting helpers, in one dict that both parts share (read-only to templates)."""
+        ctx = {**self.env.globals, **context, **_helpers(language)}
+        ctx["language"] = language
+        return ctx
+
     def render_part(self, name: str, language: str, context: Mapping[str, Any]) -> str:
         """One template file alone (a shared part such as `en/_footer.txt`), for checks."""
         self.refresh()
-        ctx = dict(context)
-        ctx.update(_helpers(language))
-        ctx["language"] = language
-        return self._render_file(name, ctx)
+        return self._render_file(name, self._context(context, language))
 
     def render(self, event: str, language: str, context: Mapping[str, Any],
                default_language: str = "en") -> Rendered:
         """Subject, text and HTML of one mail; raises RenderError naming file and line."""
         self.refresh()
         language = self.language_for(event, language, default_language)
-        ctx = dict(context)
-        ctx.update(_helpers(language))
-        ctx["language"] = language
+        ctx = self._context(context, language)
         text = self._render_file(f"{language}/{event}.txt", ctx)
         html = self._render_file(f"{language}/{event}.html", ctx)
         first, _, body = text.lstrip("\n").partition("\n")

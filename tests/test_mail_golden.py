@@ -19,7 +19,10 @@ from tests.conftest import make_config
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("BACKROOM_UPDATE_GOLDEN") == "1"
 SHOP = {"name": "My Shop", "email": "shop@example.com", "phone": "+33 1 23 45 67 89",
-        "currency": "EUR", "storefront_url": "https://shop.example.com"}
+        "currency": "EUR", "storefront_url": "https://shop.example.com",
+        "footer_line": "My Shop SARL, 1 Rue de la Paix, 75002 Paris",
+        "social_links": ["https://www.instagram.com/myshop"],
+        "payment_url": "https://shop.example.com/pay/{code}"}
 
 
 def text_part(event: str, language: str) -> str:
