@@ -1,7 +1,10 @@
 """`backroom mail check`: render every template with sample data, report by file and line.
 
 Beyond "does it render", the check reads what came out: a text part must have one thing per
-line: no sentence running into the next, no include glued to text."""
+line (no sentence running into the next, no include glued to text), and an HTML part must be
+well-formed HTML5 with no `<style>` block left, only absolute links and images with alt text.
+Each template is rendered with the shop's settings and, if some brand settings are empty,
+once more with them filled, so the logo, footer and pay button are checked too."""
 
 from __future__ import annotations
 
@@ -9,13 +12,26 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import html5lib
+from html5lib.constants import E as HTML5_ERRORS
+
 from mailer import context as ctxmod
 from mailer.render import EVENTS, Renderer, RenderError
 from mailer.source import glued_includes
 from store import workflow as wfmod
 from store.config import Config
 
+# Brand settings filled in when the shop left them empty, so every branch of the layout
+# (logo, footer line, social links, pay button) is rendered and checked.
+FULL_BRAND = {
+    "logo_url": "https://shop.example.com/logo.png",
+    "footer_line": "My Shop SARL, 1 Rue de la Paix, 75002 Paris. RCS Paris 123 456 789",
+    "social_links": ["https://www.instagram.com/myshop", "https://mastodon.social/@myshop"],
+    "payment_url": "https://shop.example.com/pay/{code}",
+}
+ABSOLUTE = ("https://", "mailto:")
 _LINKS = re.compile(r"(?:https?|mailto|tel|ftp):\S+|\S+@\S+\.\w+")
+_RENDERED_LINE = re.compile(r"rendered line \d+")  # the same fault in both brand variants
 _JOIN = re.compile(r"[.!?;:](?=[^\W\d_])")
 
 
@@ -28,6 +44,10 @@ def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[l
     rendered = 0
     events = list(EVENTS) + sorted({s.mail for s in workflow.statuses.values()
                                     if s.mail and s.mail not in EVENTS})
+    variants = [config]
+    empty = {key: value for key, value in FULL_BRAND.items() if not config.get("shop", key)}
+    if empty:
+        variants.append(config.with_values("shop", **empty))
     languages = renderer.languages()
     for language in languages:
         for event in events:
@@ -40,10 +60,14 @@ def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[l
                 problems.append(f"{language}/{event}.txt: missing (falls back to {found})")
                 continue
             try:
-                context = ctxmod.sample(event, config, workflow)
-                mail = renderer.render(event, language, context)
-                problems += text_problems(mail.text, f"{language}/{event}.txt",
-                                          _sample_values(context))
+                for variant in variants:
+                    context = ctxmod.sample(event, variant, workflow)
+                    mail = renderer.render(event, language, context)
+                    faults = text_problems(mail.text, f"{language}/{event}.txt",
+                                           _sample_values(context))
+                    faults += html_problems(mail.html, f"{language}/{event}.html")
+                    seen = {_RENDERED_LINE.sub("", p) for p in problems}
+                    problems += [p for p in faults if _RENDERED_LINE.sub("", p) not in seen]
                 rendered += 1
             except RenderError as exc:
                 problems.append(str(exc))
@@ -105,6 +129,35 @@ def _sample_values(context: Mapping[str, Any]) -> Iterator[str]:
         elif isinstance(value, str) and "\n" not in value and \
                 any(c.isdigit() or c == "@" for c in value) and "://" not in value:
             yield value
+
+
+def html_problems(html: str, where: str) -> list[str]:
+    """An HTML part's faults: HTML5 parse errors (unclosed or misnested tags), a `<style>`
+    block left (Gmail and Outlook drop them), links that are not absolute, images without
+    alt text, no `lang` on the document."""
+    parser = html5lib.HTMLParser(namespaceHTMLElements=False)
+    document = parser.parse(html)
+    problems = []
+    for (line, _column), code, data in parser.errors:
+        message = HTML5_ERRORS.get(code, code)
+        try:
+            message = message % (data or {})
+        except (KeyError, TypeError, ValueError):
+            pass
+        problems.append(f"{where}: rendered line {line}: HTML: {message}")
+    if document.find(".//style") is not None:
+        problems.append(f"{where}: a <style> block is left (mail clients drop it)")
+    if not document.get("lang"):
+        problems.append(f"{where}: <html> has no lang attribute")
+    for element in document.iter():
+        for attribute in ("href", "src"):
+            link = element.get(attribute)
+            if link is not None and not link.strip().lower().startswith(ABSOLUTE):
+                problems.append(f"{where}: <{element.tag} {attribute}=\"{link[:80]}\"> is not "
+                                "an absolute https:// or mailto: link")
+        if element.tag == "img" and element.get("alt") is None:
+            problems.append(f"{where}: <img src=\"{element.get('src', '')[:80]}\"> has no alt")
+    return problems
 
 
 def source_problems(renderer: Renderer, config: Config, workflow: wfmod.Workflow,

@@ -1,6 +1,6 @@
 """The branded, responsive HTML layout (issue 16): every template in every language rendered
 with hostile names and parsed with html5lib; CSS inlined; the one action as a button; the
-mail valid under email.policy.strict."""
+mail valid under email.policy.strict; HTML faults in `mail check`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import html5lib
 import pytest
 
 from mailer import context as ctxmod
-from mailer.check import text_problems
+from mailer.check import check_templates, text_problems
 from mailer.delivery import build_mime
 from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, tracking_url
 from mailer.worker import deliver_once
@@ -222,3 +222,21 @@ def test_a_shipped_mail_arrives_with_its_button(shop: Shop, admin: Actor, smtp: 
     placed = parts(kinds["order_placed"])
     pay = f"https://chez-ann.example/pay/{ref.code}"
     assert buttons(parse(placed["text/html"])) == [pay] and pay in placed["text/plain"]
+
+
+def test_mail_check_reports_html_faults(tmp_path: Path) -> None:
+    root = tmp_path / "templates"
+    (root / "en").mkdir(parents=True)
+    (root / "en" / "completed.html").write_text(
+        '{% extends "en/_layout.html" %}{% block content %}<div><p><b><i>x</b></i>'
+        '<a href="/account">account</a><img src="https://x.example/a.png">{% endblock %}\n',
+        encoding="utf-8")
+    config = make_config(f"sqlite:///{tmp_path / 's.db'}", mail={"templates_dir": str(root)})
+    problems, rendered = check_templates(config)
+    text = "\n".join(problems)
+    assert rendered == len(EVENTS) * 2
+    assert "en/completed.html: rendered line" in text and "adoption agency" in text
+    assert "Missing end tag (div)" in text
+    assert '<a href="/account"> is not an absolute https:// or mailto: link' in text
+    assert '<img src="https://x.example/a.png"> has no alt' in text
+    assert all(p.startswith("en/completed.html") for p in problems), text
