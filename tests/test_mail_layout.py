@@ -1,6 +1,6 @@
 """The branded, responsive HTML layout (issue 16): every template in every language rendered
 with hostile names and parsed with html5lib; CSS inlined; the one action as a button; the
-mail valid under email.policy.strict; HTML faults in `mail check`."""
+mail valid under email.policy.strict; `backroom mail preview`; HTML faults in `mail check`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import html5lib
 import pytest
+from click.testing import CliRunner
 
 from mailer import context as ctxmod
 from mailer.check import check_templates, text_problems
@@ -27,6 +28,7 @@ from store.workflow import DEFAULT
 from tests.conftest import make_config
 from tests.factories import place
 from tests.mail_server import Server, parts
+from tui.cli import main
 
 BRAND = {"name": "Chez Ann", "email": "hello@chez-ann.example",
          "accent_colour": "#0b6bcb", "logo_url": "https://cdn.chez-ann.example/logo.png",
@@ -240,3 +242,40 @@ def test_mail_check_reports_html_faults(tmp_path: Path) -> None:
     assert '<a href="/account"> is not an absolute https:// or mailto: link' in text
     assert '<img src="https://x.example/a.png"> has no alt' in text
     assert all(p.startswith("en/completed.html") for p in problems), text
+
+
+def test_mail_preview_writes_what_the_customer_would_get(shop: Shop, admin: Actor,
+                                                         tmp_path: Path, db_url: str,
+                                                         monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[database]\nurl = "{db_url}"\n[shop]\n'
+                           'payment_url = "https://shop.example.com/pay/{code}"\n',
+                           encoding="utf-8")
+    runner = CliRunner()
+    args = ["--config", str(config_file), "mail", "preview"]
+    out = tmp_path / "sample.html"
+    result = runner.invoke(main, [*args, "shipped", "--lang", "fr", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Subject: Votre commande BR-100042 est expédiée\n")
+    document = parse(out.read_text(encoding="utf-8"))
+    assert document.get("lang") == "fr" and buttons(document)
+
+    ref = place(shop, name="Zoé Martin", payment_method="wire")
+    out = tmp_path / "order.html"
+    monkeypatch.setenv("USER", "nobody")
+    monkeypatch.setenv("LOGNAME", "nobody")
+    result = runner.invoke(main, [*args, "order_placed", "--order", ref.code, "--out", str(out)])
+    assert result.exit_code == 1 and "not an operator" in result.output  # a customer's data
+    assert not out.exists()
+    monkeypatch.setenv("USER", "ada")
+    monkeypatch.setenv("LOGNAME", "ada")
+    result = runner.invoke(main, [*args, "order_placed", "--order", ref.code, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Hello Zoé Martin," in result.output and ref.code in result.output
+    assert buttons(parse(out.read_text(encoding="utf-8"))) == [
+        f"https://shop.example.com/pay/{ref.code}"]
+
+    result = runner.invoke(main, [*args, "shipped", "--order", "BR-999999", "--out", str(out)])
+    assert result.exit_code == 1 and "no such order" in result.output
+    result = runner.invoke(main, [*args, "nope", "--out", str(out)])
+    assert result.exit_code == 1 and "no mail event 'nope'" in result.output
