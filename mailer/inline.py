@@ -15,7 +15,7 @@ import re
 
 import css_inline
 
-from mailer.source import Masked, mask
+from mailer.source import MARK_BASE, Masked, mask
 
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
 _MARKUP = re.compile(
@@ -42,6 +42,12 @@ def style_blocks(source: str) -> str:
     return "\n".join(_STYLE_BLOCK.findall(source))
 
 
+def style_line(source: str) -> int:
+    """The line of a template's first `<style>` block (1 without one), for errors."""
+    found = _STYLE_BLOCK.search(source)
+    return source[:found.start()].count("\n") + 1 if found else 1
+
+
 def drop_style_blocks(text: str) -> str:
     """The text without its `<style>` blocks; their line breaks stay inside a Jinja comment,
     so lines keep their numbers and the mail gets no empty lines."""
@@ -65,8 +71,8 @@ def remask(masked: Masked, css: str) -> tuple[Masked, str]:
         if not kind:
             out.append(char)
         elif kind == "expr":
-            out.append(chr(0xF0000 + len(constructs)))
-            constructs.append(found.constructs[ord(char) - 0xF0000])
+            out.append(chr(MARK_BASE + len(constructs)))
+            constructs.append(found.constructs[ord(char) - MARK_BASE])
         elif kind == "stmt":
             raise InlineError("a <style> block may hold {{ }} values but no {% %} tags")
     return Masked(masked.text, tuple(constructs)), "".join(out)
@@ -76,6 +82,9 @@ def inline(masked: Masked, css: str) -> str:
     """The masked template text with its `<style>` blocks gone and `css` (already masked)
     written into the style attribute of every start tag it matches. A style the tag had
     comes last, so it still wins."""
+    if any(masked.kind(char) == "stmt" for char in css):
+        raise InlineError("a <style> block may hold {{ }} values but no {% %} tags",
+                          style_line(masked.text))
     text = drop_style_blocks(masked.text)
     if not css.strip():
         return text

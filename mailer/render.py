@@ -42,7 +42,7 @@ from jinja2.ext import Extension
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from mailer.inline import InlineError, inline, remask, style_blocks
+from mailer.inline import InlineError, inline, remask, style_blocks, style_line
 from mailer.source import TYPOGRAPHY, mask, standalone_lines, typography
 
 SHIPPED_DIR = Path(__file__).parent / "templates"
@@ -213,10 +213,14 @@ class SourceRules(Extension):
         if is_html:
             css = style_blocks(text)
             layout = f"{language}/_layout.html"
+            if language and name != layout:
+                source_css, where = self._layout_css(layout)
+                try:
+                    masked, shared = remask(masked, source_css)
+                except InlineError as exc:  # the layout's fault: named, with its line
+                    raise TemplateSyntaxError(str(exc), where[1], layout, where[0]) from None
+                css = shared + "\n" + css
             try:
-                if language and name != layout:
-                    masked, shared = remask(masked, self._layout_css(layout))
-                    css = shared + "\n" + css
                 text = inline(masked, css)
             except InlineError as exc:
                 raise TemplateSyntaxError(str(exc), exc.lineno, name, filename) from None
@@ -224,14 +228,20 @@ class SourceRules(Extension):
             text = _typeset(language, text, is_html)
         return masked.unmask(standalone_lines(masked, text))
 
-    def _layout_css(self, layout: str) -> str:
-        """The CSS of the language's layout, which every HTML file of the language shares."""
+    def _layout_css(self, layout: str) -> tuple[str, tuple[str | None, int]]:
+        """The CSS of the language's layout, which every HTML file of the language shares,
+        and where it is written (file, line). The layout is loaded too, so that
+        Renderer.refresh sees it change and recompiles the files that inlined its CSS."""
         loader = self.environment.loader
         try:
-            source = loader.get_source(self.environment, layout)[0] if loader else ""
+            source, filename, _ = loader.get_source(self.environment, layout) if loader \
+                else ("", None, None)
+            self.environment.get_template(layout)
         except TemplateNotFound:
-            return ""
-        return style_blocks(source)
+            return "", (None, 1)
+        except TemplateSyntaxError:
+            pass  # reported when a mail renders it
+        return style_blocks(source), (filename, style_line(source))
 
 
 def _typeset(language: str, text: str, is_html: bool) -> str:

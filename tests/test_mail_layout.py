@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from mailer import context as ctxmod
 from mailer.check import check_templates, text_problems
 from mailer.delivery import build_mime
-from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, tracking_url
+from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, RenderError, tracking_url
 from mailer.worker import deliver_once
 from store import config as configmod
 from store import orders
@@ -27,7 +27,7 @@ from store.shop import Shop
 from store.workflow import DEFAULT
 from tests.conftest import make_config
 from tests.factories import place
-from tests.mail_server import Server, parts
+from tests.mail_server import Server, parts, wait_for
 from tui.cli import main
 
 BRAND = {"name": "Chez Ann", "email": "hello@chez-ann.example",
@@ -279,3 +279,25 @@ def test_mail_preview_writes_what_the_customer_would_get(shop: Shop, admin: Acto
     assert result.exit_code == 1 and "no such order" in result.output
     result = runner.invoke(main, [*args, "nope", "--out", str(out)])
     assert result.exit_code == 1 and "no mail event 'nope'" in result.output
+
+
+def test_an_edited_layout_reaches_the_templates_that_inlined_it(tmp_path: Path) -> None:
+    """Inlining happens at load: a running renderer recompiles when the layout changes."""
+    root = tmp_path / "templates"
+    (root / "en").mkdir(parents=True)
+    layout = root / "en" / "_layout.html"
+    layout.write_text('<!doctype html>\n<html lang="en"><head><title>t</title><style>\n'
+                      "p { color: #111111; }\n</style></head>\n"
+                      "<body>{% block content %}{% endblock %}</body></html>\n",
+                      encoding="utf-8")
+    renderer = Renderer(root)
+    context = ctxmod.sample("completed", brand_config(), DEFAULT)
+    assert 'style="color: #111111"' in renderer.render("completed", "en", context).html
+    layout.write_text(layout.read_text(encoding="utf-8").replace("#111111", "#222222"),
+                      encoding="utf-8")
+    wait_for(lambda: 'style="color: #222222"' in
+             renderer.render("completed", "en", context).html, what="the edited layout")
+    layout.write_text(layout.read_text(encoding="utf-8").replace(
+        "p { color: #222222; }", "{% if code %}p { color: red; }{% endif %}"), encoding="utf-8")
+    with pytest.raises(RenderError, match=r"en/_layout.html:2: .*no \{% %\} tags"):
+        wait_for(lambda: not renderer.render("completed", "en", context), what="the error")
