@@ -188,8 +188,6 @@ class MailEnvironment(ImmutableSandboxedEnvironment):
 
 
 _BLANKS = re.compile(r"[ \t\r\n\f\v]+")
-
-
 _SUBJECT = re.compile(r"\A\s*subject:", re.IGNORECASE)
 _TEXT_BETWEEN_TAGS = re.compile(r"(<!--.*?-->|<[A-Za-z/!][^>]*>)", re.DOTALL)
 
