@@ -1,6 +1,8 @@
 """Mail throughput: 2,000 mails through the outbox (claim, render, send, mark) to a loopback
 aiosmtpd, beside raw aiosmtplib with as many reused connections, and beside one connection
-per mail. Targets: >= 0.8x raw reused, >= 3x one connection per mail.
+per mail. Targets: >= 0.8x raw reused, >= 3x one connection per mail. Then the render time
+per mail alone (templates only, contexts read beforehand): the figure a template change is
+held to (`python -m bench.mail --render` prints only that).
 
 The SMTP server (aiosmtpd) runs in a child process, the same for the three contestants, so
 that the figures are the client's: backroom's claim, render, send and mark against raw sends.
@@ -154,6 +156,52 @@ def _requeue() -> None:
     Outbox.update(state="queued", attempts=0, sent_at=None).execute()
 
 
+RENDER_EVENTS = ("order_placed", "merchant_new_order", "payment_received", "shipped")
+RENDER_ROUNDS = 5
+
+
+def render_figure(orders: int) -> tuple[float, float, int]:
+    """Best-of-rounds wall and CPU microseconds to render one mail (subject, text and HTML),
+    over the four events of each of `orders` orders; the contexts are read before timing."""
+    from mailer import context as ctxmod
+    from mailer.render import Renderer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config, shop = _shop(25, orders * 2, Path(tmp))
+        order_ids = [row.id for row in _order_ids()]
+        found = ctxmod.orders_context(order_ids, shop.workflow)
+        jobs = []
+        for order in found.values():
+            for event in RENDER_EVENTS:
+                payload = {"order_id": order["id"], "status": "shipped", "tracking": "6A123",
+                           "carrier": "Colissimo"} if event == "shipped" else {}
+                jobs.append((event, ctxmod.build(event, order["customer_email"], payload,
+                                                 order, None, config, shop.workflow)))
+        renderer = Renderer()
+        for event, context in jobs[:len(RENDER_EVENTS)]:  # compile outside the timing
+            renderer.render(event, "en", context)
+        wall, cpu = [], []
+        for _ in range(RENDER_ROUNDS):
+            started_cpu, started = time.process_time(), time.perf_counter()
+            for event, context in jobs:
+                renderer.render(event, "en", context)
+            wall.append((time.perf_counter() - started) * 1e6 / len(jobs))
+            cpu.append((time.process_time() - started_cpu) * 1e6 / len(jobs))
+    return min(wall), min(cpu), len(jobs)
+
+
+def _order_ids() -> Any:
+    from store.models import Order
+
+    return Order.select(Order.id)
+
+
+def _print_render(orders: int) -> None:
+    wall, cpu, mails = render_figure(orders)
+    print(f"mail render: {wall:.0f} us per mail (CPU {cpu:.0f} us), best of {RENDER_ROUNDS} "
+          f"rounds over {mails} mails ({', '.join(RENDER_EVENTS)})")
+
+
 def _line(name: str, ours: Figure, theirs: Figure, label: str, target: float) -> bool:
     ratio = ours.best / theirs.best if theirs.best else 0.0
     met = ratio >= target
@@ -199,9 +247,13 @@ def main(quick: bool = False) -> tuple[int, int]:
     for name, figure in (("backroom", ours), (f"raw reused x{CONNECTIONS}", raw),
                          ("raw one connection per mail", single)):
         _rounds(name, figure)
+    _print_render(100 if quick else 250)
     return int(met) + int(met2), 2
 
 
 if __name__ == "__main__":
+    if "--render" in sys.argv:
+        _print_render(250)
+        sys.exit(0)
     done, total = main("--quick" in sys.argv)
     print(f"bench: {done} of {total} targets met")

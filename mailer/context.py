@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from mailer.render import tracking_url
 from store.config import Config
@@ -19,12 +20,34 @@ WIRE_METHODS = ("wire", "transfer", "bank_transfer", "bank transfer", "virement"
 
 
 def shop_context(config: Config) -> dict[str, Any]:
+    """`shop` in templates: contact details and the brand (logo, accent colour, footer line,
+    social links, each link with a label made from its address)."""
     shop = config["shop"]
     return {
         "name": shop["name"], "email": shop["email"], "phone": shop["phone"],
         "currency": shop["currency"], "language": shop["language"],
         "storefront_url": shop["storefront_url"], "wire_instructions": shop["wire_instructions"],
+        "payment_url": shop["payment_url"], "logo_url": shop["logo_url"],
+        "accent_colour": shop["accent_colour"], "footer_line": shop["footer_line"],
+        "social_links": [{"url": url, "label": social_label(url)}
+                         for url in shop["social_links"]],
     }
+
+
+def social_label(url: str) -> str:
+    """"Instagram" for https://www.instagram.com/myshop: the site's name, not its address."""
+    host = (urlsplit(url).hostname or url).split(".")
+    name = host[-2] if len(host) >= 2 else host[0]
+    return name[:1].upper() + name[1:]
+
+
+def payment_link(config: Config, order: Mapping[str, Any] | None) -> str:
+    """Where the customer pays this order online: shop.payment_url with the order code, while
+    the order may still be paid; empty otherwise (no pay button)."""
+    pattern = str(config.get("shop", "payment_url"))
+    if not pattern or not order or not order.get("may_pay"):
+        return ""
+    return pattern.replace("{code}", quote(str(order["code"]), safe=""))
 
 
 def _address(address: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -146,6 +169,7 @@ def build(kind: str, recipient: str, data: Mapping[str, Any], order: dict[str, A
     context.update({
         "payload": dict(data), "event": kind, "recipient": recipient, "order": order,
         "customer": customer, "customer_name": name, "shop": shop_context(config),
+        "payment_link": payment_link(config, order),
         "status_label": workflow.label(str(context["status"])) if context["status"] else "",
     })
     return context

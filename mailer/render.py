@@ -11,6 +11,7 @@ import functools
 import operator
 import os
 import posixpath
+import re
 import threading
 import time
 import traceback
@@ -37,8 +38,12 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.ext import Extension
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from mailer.inline import InlineError, inline, remask, style_blocks, style_line
+from mailer.source import TYPOGRAPHY, mask, standalone_lines, typography
 
 SHIPPED_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr")
@@ -182,6 +187,72 @@ class MailEnvironment(ImmutableSandboxedEnvironment):
             budget.tick()  # raises
 
 
+_BLANKS = re.compile(r"[ \t\r\n\f\v]+")
+_SUBJECT = re.compile(r"\A\s*subject:", re.IGNORECASE)
+_TEXT_BETWEEN_TAGS = re.compile(r"(<!--.*?-->|<[A-Za-z/!][^>]*>)", re.DOTALL)
+
+
+class SourceRules(Extension):
+    """What every template's source becomes as it loads (once, not per mail): a line holding
+    only tags vanishes with its line break and every other line break stays (see
+    mailer/source.py), the language's typography in the template's own text, and in HTML
+    the `<style>` of the language's `_layout.html` and of the file itself inlined into its
+    tags (mailer/inline.py): Gmail and Outlook drop `<style>` blocks."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+        masked = mask(source)
+        if masked is None:  # an unclosed tag: Jinja reports it with its line
+            return source
+        name = name or ""
+        language = name.split("/", 1)[0] if "/" in name else ""
+        is_html = name.endswith((".html", ".htm"))
+        text = masked.text
+        if is_html:
+            css = style_blocks(text)
+            layout = f"{language}/_layout.html"
+            if language and name != layout:
+                source_css, where = self._layout_css(layout)
+                try:
+                    masked, shared = remask(masked, source_css)
+                except InlineError as exc:  # the layout's fault: named, with its line
+                    raise TemplateSyntaxError(str(exc), where[1], layout, where[0]) from None
+                css = shared + "\n" + css
+            try:
+                text = inline(masked, css)
+            except InlineError as exc:
+                raise TemplateSyntaxError(str(exc), exc.lineno, name, filename) from None
+        if language in TYPOGRAPHY:
+            text = _typeset(language, text, is_html)
+        return masked.unmask(standalone_lines(masked, text))
+
+    def _layout_css(self, layout: str) -> tuple[str, tuple[str | None, int]]:
+        """The CSS of the language's layout, which every HTML file of the language shares,
+        and where it is written (file, line). The layout is loaded too, so that
+        Renderer.refresh sees it change and recompiles the files that inlined its CSS."""
+        loader = self.environment.loader
+        try:
+            source, filename, _ = loader.get_source(self.environment, layout) if loader \
+                else ("", None, None)
+            self.environment.get_template(layout)
+        except TemplateNotFound:
+            return "", (None, 1)
+        except TemplateSyntaxError:
+            pass  # reported when a mail renders it
+        return style_blocks(source), (filename, style_line(source))
+
+
+def _typeset(language: str, text: str, is_html: bool) -> str:
+    """Typography on the template's own text: not in tags, not on a `Subject:` keyword."""
+    if not is_html:
+        head = _SUBJECT.match(text)
+        cut = head.end() if head else 0
+        return text[:cut] + typography(language, text[cut:])
+    pieces = _TEXT_BETWEEN_TAGS.split(text)
+    return "".join(piece if i % 2 else typography(language, piece)
+                   for i, piece in enumerate(pieces))
+
+
 def _safe_range(env: MailEnvironment) -> Any:
     def ranged(*args: int) -> Iterator[int]:
         values = range(*args)
@@ -240,9 +311,10 @@ class Renderer:
             loader=ChoiceLoader([FileSystemLoader(d) for d in dirs]),
             autoescape=select_autoescape(["html"], default_for_string=False),
             undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
+            trim_blocks=False,  # SourceRules removes lines that hold only tags, nothing else
+            lstrip_blocks=False,
             keep_trailing_newline=True,
+            extensions=[SourceRules],
             auto_reload=False,  # looked at once a second by refresh(), not on every include
         )
         self.env.globals["range"] = _safe_range(self.env)
@@ -316,7 +388,8 @@ class Renderer:
         self.env.budget = budget
         size = 0
         parts: list[str] = []
-        chunks = template.root_render_func(template.new_context(context))
+        # shared: `context` already holds the globals (see _context); not copied once more
+        chunks = template.root_render_func(template.new_context(context, shared=True))
         try:
             while True:  # 64 chunks at a time: the caps are checked without a Python step each
                 try:
@@ -345,21 +418,32 @@ class Renderer:
             self.env.budget = None
         return "".join(parts)
 
+    def _context(self, context: Mapping[str, Any], language: str) -> dict[str, Any]:
+        """What a template sees: the globals, the mail's variables and the language's
+        formatting helpers, in one dict that both parts share (read-only to templates)."""
+        ctx = {**self.env.globals, **context, **_helpers(language)}
+        ctx["language"] = language
+        return ctx
+
+    def render_part(self, name: str, language: str, context: Mapping[str, Any]) -> str:
+        """One template file alone (a shared part such as `en/_footer.txt`), for checks."""
+        self.refresh()
+        return self._render_file(name, self._context(context, language))
+
     def render(self, event: str, language: str, context: Mapping[str, Any],
                default_language: str = "en") -> Rendered:
         """Subject, text and HTML of one mail; raises RenderError naming file and line."""
         self.refresh()
         language = self.language_for(event, language, default_language)
-        ctx = dict(context)
-        ctx.update(_helpers(language))
-        ctx["language"] = language
+        ctx = self._context(context, language)
         text = self._render_file(f"{language}/{event}.txt", ctx)
         html = self._render_file(f"{language}/{event}.html", ctx)
         first, _, body = text.lstrip("\n").partition("\n")
         if not first.lower().startswith("subject:"):
             raise RenderError("the text part must start with a 'Subject: ...' line",
                               f"{language}/{event}.txt:1")
-        subject = " ".join(first.split(":", 1)[1].split())
+        # runs of ASCII blanks become one space; a no-break space is typography and stays
+        subject = _BLANKS.sub(" ", first.split(":", 1)[1]).strip(" ")
         if not subject:
             raise RenderError("the subject line is empty", f"{language}/{event}.txt:1")
         return Rendered(subject[:250], body.lstrip("\n"), html, language)

@@ -18,6 +18,9 @@ from store.errors import BackroomError, ConfigError
 from store.text import control_character
 
 APP_NAME = "backroom"
+ACCENT_DEFAULT = "#1f5c99"  # white on it: 6.9:1
+MIN_CONTRAST = 4.5  # WCAG 2 AA, normal text
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 # A check takes a value of the setting's type and says what was expected when the value is
 # wrong, or returns None when it is right.
@@ -160,6 +163,28 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "IBAN FR76 0000 0000 0000 0000 0000 000, BIC XXXXFRPP",
             "Bank details sent to customers who pay by wire transfer.",
             multiline=True,
+        ),
+        "payment_url": Setting(
+            "",
+            "Where a customer pays an order online, {code} standing for the order code "
+            "(e.g. https://shop.example.com/pay/{code}); mails then show a pay button while "
+            "the order may be paid. Empty: no pay button.",
+        ),
+        "logo_url": Setting(
+            "",
+            "Brand: https:// address of the logo at the top of every mail (shown at most "
+            "200 px wide); empty: the shop's name in the accent colour.",
+        ),
+        "accent_colour": Setting(
+            ACCENT_DEFAULT,
+            "Brand: CSS hex colour of buttons and links in mails (#rgb or #rrggbb); white "
+            "button text on it must reach the 4.5:1 contrast of WCAG AA.",
+        ),
+        "footer_line": Setting(
+            "", "Brand: a line at the foot of every mail, e.g. postal address, legal notice."
+        ),
+        "social_links": Setting(
+            [], "Brand: https:// addresses of the shop's social pages, linked in every mail."
         ),
     },
     "operators": {
@@ -357,6 +382,7 @@ def from_mapping(
                    f" (from ${setting.env})" if setting.env and environ.get(setting.env) else "")
             if setting.normalise is not None:
                 values[section][key] = setting.normalise(values[section][key])
+    _check_brand(source, values["shop"])
     return Config(values, source, views, keys, workflow)
 
 
@@ -372,6 +398,52 @@ def _check(source: str, key: str, value: Any, setting: Setting, origin: str = ""
     expected = setting.check(value) if setting.check else None
     if expected:
         raise ConfigError(f"{source}: {key}{origin} must be {expected}, not {value!r}")
+
+
+def contrast_ratio(colour: str, other: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio of two CSS hex colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(colour), _luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #rgb or #rrggbb colour."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    channels = [int(digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                        for c in channels)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def _check_brand(source: str, shop: Mapping[str, Any]) -> None:
+    """Brand settings a mail relies on: the accent colour is one CSS hex colour that white
+    button text can be read on (WCAG AA), and every address is an absolute https:// link
+    (mail clients cannot follow a relative one)."""
+    colour = shop["accent_colour"]
+    if not _HEX_COLOUR.fullmatch(colour):
+        raise ConfigError(f"{source}: shop.accent_colour must be a CSS hex colour such as "
+                          f"\"{ACCENT_DEFAULT}\" (#rgb or #rrggbb), not {colour!r}")
+    ratio = contrast_ratio(colour)
+    if ratio < MIN_CONTRAST:
+        shown = int(ratio * 100) / 100  # rounded down: 4.497 is not shown as 4.5
+        raise ConfigError(
+            f"{source}: shop.accent_colour {colour!r}: white button text on it has a contrast "
+            f"ratio of {shown:.2f}:1, below the {MIN_CONTRAST}:1 of WCAG AA; choose a darker "
+            "colour")
+    links = [("shop.logo_url", shop["logo_url"]), ("shop.payment_url", shop["payment_url"])]
+    links += [("shop.social_links", link) for link in shop["social_links"]]
+    for key, link in links:
+        if link and not re.fullmatch(r"https://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?", link):
+            raise ConfigError(f"{source}: {key} must be an absolute https:// address, "
+                              f"not {link!r}")
+    payment = shop["payment_url"]
+    if payment and (payment.count("{code}") != 1
+                    or payment.replace("{code}", "").count("{")
+                    or payment.replace("{code}", "").count("}")):
+        raise ConfigError(f"{source}: shop.payment_url must hold {{code}} once (where the "
+                          f"order code goes) and no other braces, not {payment!r}")
 
 
 def find_config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path | None:

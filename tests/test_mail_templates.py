@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from mailer import context as ctxmod
-from mailer.check import check_templates
+from mailer.check import check_templates, text_problems
 from mailer.render import EVENTS, Renderer, RenderError, money
 from store import config as configmod
 from store.workflow import DEFAULT
@@ -98,7 +98,7 @@ def test_an_override_directory_replaces_one_template(tmp_path, plain_config) -> 
     root = override(tmp_path, "fr/shipped.txt",
                     "Subject: Colis {{ code }} parti !\n\n{{ order.tracking_url }}\n")
     rendered = Renderer(root).render("shipped", "fr", sample(plain_config, "shipped"))
-    assert rendered.subject == "Colis BR-100042 parti !"
+    assert rendered.subject == "Colis BR-100042 parti\u202f!"
     assert "laposte.fr" in rendered.text
     assert "Votre commande" in rendered.html  # the HTML part is still the shipped one
 
@@ -139,3 +139,83 @@ def test_mail_check_reports_errors_by_file_and_line(tmp_path) -> None:  # type: 
     assert "en/shipped.txt:4:" in result.output and "nope" in result.output
     assert "fr/refunded.html:2:" in result.output
     assert f"{len(EVENTS) * 2 - 2} template(s) rendered, 2 error(s)" in result.output
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_text_parts_keep_one_thing_per_line(plain_config, language: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: trim_blocks ate the line break after inline tags ("is on its way.Tracking
+    number: 6A123Your order ...") in the shipped, refunded and cancelled mails."""
+    renderer = Renderer()
+    texts = {event: renderer.render(event, language, sample(plain_config, event)).text
+             for event in EVENTS}
+    for event, text in texts.items():
+        assert text_problems(text, event, ["6A123", "BR-100042"]) == [], (event, text)
+    lines = {event: text.split("\n") for event, text in texts.items()}
+    shipped = lines["shipped"]
+    tracking = next(i for i, line in enumerate(shipped) if line.endswith(": 6A123"))
+    assert shipped[tracking - 1].endswith("Colissimo.")
+    assert shipped[tracking + 1] == ""
+    assert shipped[tracking + 2].endswith(":")  # "Track your parcel:", then the link alone
+    assert shipped[tracking + 3] == "https://www.laposte.fr/outils/suivre-vos-envois?code=6A123"
+    assert shipped[tracking + 4] == ""  # the order summary starts after a blank line
+    assert "We added a sample of our new tea." in lines["cancelled"]  # the message
+    assert any(line.endswith(": damaged item") for line in lines["refunded"])
+    for text in texts.values():
+        assert "\n\n--\n" in text and "\n\n\n" not in text
+
+
+def test_a_template_keeps_the_line_breaks_it_was_written_with(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    """A line holding only tags vanishes with its line break; every other break stays, also
+    after a tag in the middle of a line, and indentation is the author's."""
+    root = override(tmp_path, "en/completed.txt",
+                    "Subject: x\n\nShipped.{% if tracking %}\nTracking: {{ tracking }}{% endif %}\n"
+                    "  {% for i in range(2) %}\n  - {{ i }}\n  {% endfor %}\n"
+                    "{# a comment line #}\n"
+                    "{% if note %}{{ note }}{% endif %}\nBye.\n")
+    text = Renderer(root).render("completed", "en", sample(plain_config, "completed")).text
+    assert text == "Shipped.\nTracking: 6A123\n  - 0\n  - 1\nPacked with care.\nBye.\n"
+
+
+def test_errors_name_the_line_after_lines_of_tags(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    root = override(tmp_path, "en/completed.txt",
+                    "Subject: x\n\n{% if true %}\n{% endif %}\n{# note #}\n{{ order.nope }}\n")
+    with pytest.raises(RenderError) as caught:
+        Renderer(root).render("completed", "en", sample(plain_config, "completed"))
+    assert "completed.txt:6" in str(caught.value)
+
+
+def test_mail_check_catches_text_that_runs_together(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    root = override(tmp_path, "en/shipped.txt",
+                    "Subject: Shipped\n\nHello,\n\nOrder {{ code }} is on its way."
+                    "{% if tracking %}Tracking number: {{ tracking }}{% endif %}\n"
+                    "See you.{% include 'en/_footer.txt' %}\n")
+    override(tmp_path, "fr/cancelled.txt",
+             "Subject: Annulée\n\nCommande {{ code }}{{ tracking }}\n")
+    override(tmp_path, "fr/_order.txt", "{% if order %}{{ order.code }}{% endif %}")
+    problems, _ = check_templates(plain_config, Renderer(root))
+    text = "\n".join(problems)
+    assert "en/shipped.txt: rendered line 3 runs two things together" in text
+    assert "is on its way.Tracking number: 6A123…): put each on a line of its own" in text
+    assert "en/shipped.txt:6: an include shares its line" in text
+    assert "fr/cancelled.txt: rendered line 1 runs two things together" in text  # BR-...6A123
+    assert "fr/_order.txt: its output does not end with a line break" in text
+    assert len(problems) == 4, text
+
+
+def test_french_text_gets_its_no_break_spaces(tmp_path, plain_config) -> None:  # type: ignore[no-untyped-def]
+    """A narrow no-break space before ; ! ? and a no-break space before : in French, in the
+    template's own text of both parts; links, times, tags and entities are left alone."""
+    root = override(tmp_path, "fr/completed.txt",
+                    "Subject: Prêt ? Oui !\n\nNote : à 14:30 ; voir https://x.example/?a=1 "
+                    "ou mailto:a@b.fr\nFini!\n{{ code }}: fait\n")
+    override(tmp_path, "fr/completed.html",
+             '<p title="a : b">Note : <a href="https://x.example/?q=1">ici</a> &amp; là ?</p>\n')
+    override(tmp_path, "en/completed.txt", "Subject: Ready ? Yes !\n\nNote : done\n")
+    mail = Renderer(root).render("completed", "fr", sample(plain_config, "completed"))
+    assert mail.subject == "Prêt\u202f? Oui\u202f!"
+    assert mail.text == ("Note\xa0: à 14:30\u202f; voir https://x.example/?a=1 ou mailto:a@b.fr\n"
+                         "Fini\u202f!\nBR-100042\xa0: fait\n")
+    assert 'title="a : b"' in mail.html and ">Note\xa0: <a" in mail.html
+    assert 'href="https://x.example/?q=1"' in mail.html and "&amp; là\u202f?</p>" in mail.html
+    english = Renderer(root).render("completed", "en", sample(plain_config, "completed"))
+    assert english.subject == "Ready ? Yes !" and english.text == "Note : done\n"

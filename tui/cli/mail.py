@@ -1,6 +1,9 @@
-"""Mail commands: `backroom worker`, `backroom mail check`, `backroom outbox ...`."""
+"""Mail commands: `backroom worker`, `backroom mail check|preview`, `backroom outbox ...`."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,6 +46,45 @@ def mail_check(state: CliState) -> None:
     click.echo(f"{rendered} template(s) rendered, {len(problems)} error(s)")
     if problems:
         raise SystemExit(1)
+
+
+@mail.command("preview")
+@click.argument("event")
+@click.option("--lang", "language", default=None,
+              help="Language of the mail (default: the customer's, else the shop's).")
+@click.option("--order", "order_code", default=None, metavar="CODE",
+              help="The mail this order's customer would get now (default: sample data).")
+@click.option("--out", "out", required=True, metavar="FILE.html",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the HTML part; the subject and text part are printed.")
+@pass_state
+def mail_preview(state: CliState, event: str, language: str | None, order_code: str | None,
+                 out: Path) -> None:
+    """Write the mail EVENT as its customer would get it (open FILE.html in a browser)."""
+    from mailer.preview import preview
+    from mailer.render import RenderError
+
+    shop = None
+    if order_code is not None:  # a real customer's data: an operator's business
+        shop = state.shop
+        state.actor  # noqa: B018 (refuses a login that is not an operator)
+    try:
+        rendered = preview(state.config, shop.workflow if shop else _workflow(state),
+                           event, language, order_code, shop)
+    except RenderError as exc:
+        raise click.ClickException(f"template error: {exc}") from None
+    try:
+        out.write_text(rendered.html, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"Subject: {rendered.subject}\n\n{rendered.text}", nl=False)
+    click.echo(f"backroom: {rendered.language} HTML part written to {out}", err=True)
+
+
+def _workflow(state: CliState) -> Any:
+    from store import workflow as wfmod
+
+    return wfmod.from_config(state.config.workflow, state.config.source)
 
 
 @click.group(cls=BackroomGroup)
