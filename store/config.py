@@ -100,6 +100,43 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "connections": Setting(4, "Connections used in parallel, each reused."),
         "ca_file": Setting("", "CA bundle to trust for TLS (a private relay); empty: system."),
     },
+    "documents": {
+        "output_dir": Setting(
+            "", "Where PDFs are written; empty: a `documents` folder in the user data directory."
+        ),
+        "font": Setting(
+            "", "A TrueType font (path) for every PDF; empty: the DejaVu Sans shipped inside."
+        ),
+        "font_bold": Setting("", "Its bold face (path); empty: `font` itself when it is set."),
+        "paper": Setting(
+            "A4", "Page size of slips, pick lists, invoices and sheets: A4 or Letter."
+        ),
+        "slip_prices": Setting(False, "Print prices and totals on packing slips."),
+        "shop_address": Setting(
+            "", "The shop's postal address on slips and invoices; lines as in a \"\"\" string."
+        ),
+        "tax_id": Setting("", "The shop's VAT or tax number, printed on invoices."),
+    },
+    "print": {
+        "printer": Setting(
+            "", "CUPS printer for every document; empty: write the PDF only (no printing)."
+        ),
+        "slips_printer": Setting("", "Printer for packing slips and pick lists; empty: `printer`."),
+        "slips_media": Setting("A4", "Media of slips, as lp -o media= takes it (A4, Letter)."),
+        "slips_orientation": Setting("portrait", "Orientation of slips: portrait or landscape."),
+        "labels_printer": Setting("", "Printer for carrier labels; empty: `printer`."),
+        "labels_media": Setting(
+            "4x6", "Media of labels: a CUPS name, or WxH in inches (4x6) or with mm/cm."
+        ),
+        "labels_orientation": Setting("portrait", "Orientation of labels: portrait or landscape."),
+        "invoices_printer": Setting(
+            "", "Printer for invoices, credit notes and customer sheets; empty: `printer`."
+        ),
+        "invoices_media": Setting("A4", "Media of invoices and customer sheets."),
+        "invoices_orientation": Setting(
+            "portrait", "Orientation of invoices and sheets: portrait or landscape."
+        ),
+    },
     "segments": {
         "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency."),
         "recent_days": Setting(30, "Recent buyers: ordered within this many days."),
@@ -238,6 +275,14 @@ def from_mapping(
         raise ConfigError(
             f"{source}: operators.new_login_role must be empty, viewer, clerk, manager or admin"
         )
+    paper = values["documents"]["paper"]
+    if paper.lower() not in ("a4", "letter"):
+        raise ConfigError(f"{source}: documents.paper must be A4 or Letter, not {paper!r}")
+    for kind in ("slips", "labels", "invoices"):
+        orientation = values["print"][f"{kind}_orientation"]
+        if orientation not in ("portrait", "landscape"):
+            raise ConfigError(f"{source}: print.{kind}_orientation must be portrait or "
+                              f"landscape, not {orientation!r}")
     return Config(values, source, views, keys, workflow)
 
 
