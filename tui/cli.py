@@ -236,7 +236,7 @@ def _load_subcommands() -> None:
     """Command groups that live beside their features (orders, customers, mail)."""
     import importlib
 
-    for name in ("tui.cli_orders", "tui.cli_customers", "tui.cli_mail"):
+    for name in ("tui.cli_orders", "tui.cli_customers", "tui.cli_mail", "tui.cli_print"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
