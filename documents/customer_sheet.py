@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from documents.pdf import FAMILY, MARGIN, Document, money, one_line
+from documents.pdf import MARGIN, Document, money, one_line
 from store.config import Config
 from store.document_reads import CustomerSheet
 
@@ -40,7 +40,7 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
              ("Newsletter", "yes" if sheet.marketing_consent else "no")]
     for key, value in facts:
         pdf.room(LINE)
-        pdf.set_font(FAMILY, "B", 10)
+        pdf.font("B", 10)
         pdf.set_xy(MARGIN, pdf.y)
         pdf.cell(32, LINE, key)
         pdf.text_lines(MARGIN + 32, pdf.width - 32, LINE, value or "-", size=10)
@@ -66,7 +66,7 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
                  f"{order.placed_at:%Y-%m-%d}", label_of(order.status), str(order.item_count),
                  money(order.total, order.currency), money(order.amount_paid, order.currency),
                  money(order.amount_refunded, order.currency)]
-        pdf.set_font(FAMILY, "", 9)
+        pdf.font("", 9)
         wrapped = [pdf.lines(text, width - 1.5) for text, (_, width, _) in
                    zip(cells, COLUMNS, strict=True)]
         rows = max(len(w) for w in wrapped)
@@ -86,7 +86,7 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
         pdf.rule()
         pdf.y += 1.5
         for total in sheet.totals:
-            pdf.set_font(FAMILY, "B", 10)
+            pdf.font("B", 10)
             pdf.set_xy(MARGIN, pdf.y)
             pdf.cell(pdf.width, LINE,
                      f"{total.orders} order(s) in {total.currency}: "
@@ -99,7 +99,7 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
 
 def _header(pdf: Document) -> None:
     pdf.room(6 + LINE)
-    pdf.set_font(FAMILY, "B", 9)
+    pdf.font("B", 9)
     x = MARGIN
     for title, width, align in COLUMNS:
         pdf.set_xy(x, pdf.y)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from documents.pdf import FAMILY, MARGIN, Document, money, one_line, tax_rate
+from documents.pdf import MARGIN, Document, money, one_line, tax_rate
 from store.config import Config
 from store.document_reads import InvoiceDoc, InvoiceLine, Party
 
@@ -39,7 +39,7 @@ def render_invoice(config: Config, doc: InvoiceDoc) -> bytes:
 
 def _head(pdf: Document, doc: InvoiceDoc) -> None:
     pdf.set_xy(MARGIN, MARGIN)
-    pdf.set_font(FAMILY, "B", 18)
+    pdf.font("B", 18)
     pdf.cell(90, 9, _title(doc))
     pdf.y += 10
     facts = [("Number", doc.number), ("Date", f"{doc.issued_at:%Y-%m-%d}"),
@@ -52,7 +52,7 @@ def _head(pdf: Document, doc: InvoiceDoc) -> None:
         if doc.reason:
             facts.append(("Reason", doc.reason))
     for name, value in facts:
-        pdf.set_font(FAMILY, "B", 10)
+        pdf.font("B", 10)
         pdf.set_xy(MARGIN, pdf.y)
         pdf.cell(38, 5, name)
         pdf.text_lines(MARGIN + 38, pdf.width - 38, 5, value, size=10)
@@ -85,7 +85,7 @@ def _parties(pdf: Document, doc: InvoiceDoc) -> None:
 
 def _table_header(pdf: Document, columns: list[tuple[str, float, str]]) -> None:
     pdf.room(6 + LINE)
-    pdf.set_font(FAMILY, "B", 9)
+    pdf.font("B", 9)
     x = MARGIN
     for title, width, align in columns:
         pdf.set_xy(x, pdf.y)
@@ -98,7 +98,7 @@ def _table_header(pdf: Document, columns: list[tuple[str, float, str]]) -> None:
 
 def _continued(pdf: Document, label: str, columns: list[tuple[str, float, str]]) -> None:
     pdf.set_xy(MARGIN, MARGIN)
-    pdf.set_font(FAMILY, "B", 12)
+    pdf.font("B", 12)
     pdf.cell(120, 6, f"{label} (continued)")
     pdf.y = MARGIN + 9
     _table_header(pdf, columns)
@@ -106,7 +106,7 @@ def _continued(pdf: Document, label: str, columns: list[tuple[str, float, str]])
 
 def _line(pdf: Document, doc: InvoiceDoc, columns: list[tuple[str, float, str]],
           line: InvoiceLine) -> None:
-    pdf.set_font(FAMILY, "", 10)
+    pdf.font("", 10)
     text = f"{line.sku} · {line.description}" if line.sku else line.description
     cells = [pdf.lines(text, columns[0][1] - 1.5), [str(line.quantity)],
              [money(line.unit_price, doc.currency)], [tax_rate(line.tax_rate_bp)],
@@ -141,13 +141,13 @@ def _totals(pdf: Document, doc: InvoiceDoc) -> None:
     pdf.rule()
     pdf.y += 1.5
     for name, amount, strong in rows:
-        pdf.set_font(FAMILY, "B" if strong else "", 11 if strong else 10)
+        pdf.font("B" if strong else "", 11 if strong else 10)
         pdf.set_xy(pdf.w - MARGIN - 130, pdf.y)
         pdf.cell(86, 5.4, name, align="R")
         pdf.cell(44 - 1.5, 5.4, money(amount, cur), align="R")
         pdf.y += 5.4
     pdf.y += 4
-    pdf.set_font(FAMILY, "", 9)
+    pdf.font("", 9)
     if not doc.is_credit_note and doc.payment_method:
         paid = f"Paid {money(doc.amount_paid, cur)} by {doc.payment_method}." if (
             doc.amount_paid) else f"Payment method: {doc.payment_method}."

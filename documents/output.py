@@ -56,7 +56,7 @@ def customer_name(customer_id: int, when: dt.datetime) -> str:
     return f"customer-{customer_id}-{when:%Y-%m-%d}.pdf"
 
 
-def save(data: bytes, directory: Path, name: str) -> Path:
+def save(data: bytes | bytearray, directory: Path, name: str) -> Path:
     """Write data under directory as `name`, or name-2, name-3, … when that exists: an
     existing file is never replaced (the name is claimed with O_EXCL, so two writers at once
     get two files)."""
@@ -68,7 +68,7 @@ def save(data: bytes, directory: Path, name: str) -> Path:
     raise ConfigError(f"{directory} already holds 10,000 files named like {name}")
 
 
-def save_to(data: bytes, path: Path) -> Path:
+def save_to(data: bytes | bytearray, path: Path) -> Path:
     """Write data at exactly `path` (the --out option), refusing to replace a file."""
     if not _write_new(data, path):
         raise ConfigError(f"{path} exists; give another --out (documents are never "
@@ -76,7 +76,7 @@ def save_to(data: bytes, path: Path) -> Path:
     return path
 
 
-def _write_new(data: bytes, path: Path) -> bool:
+def _write_new(data: bytes | bytearray, path: Path) -> bool:
     """Create path and write data; False when the path exists already."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

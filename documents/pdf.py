@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import cast
 
 from barcode.codex import Code128
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 from store.config import Config
 from store.errors import ConfigError
@@ -36,6 +37,8 @@ _SPACES = re.compile(r"\s+")
 def printable(text: str) -> str:
     """Text as it may reach the page: lines kept, tabs as spaces, controls dropped (an ESC
     sequence prints as its visible rest, never as a control character)."""
+    if text.isprintable():  # the common case: nothing to drop (a C-speed check)
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     return _UNPRINTABLE.sub("", text.replace("\u2029", "\n").replace("\t", " "))
 
@@ -127,20 +130,35 @@ class Document(FPDF):
 
     # ----- text --------------------------------------------------------------------------------
 
+    def font(self, style: str = "", size: float = 10) -> None:
+        """The document's font at a style and size (a no-op when already set)."""
+        if self.font_family != FAMILY or self.font_style != style or self.font_size_pt != size:
+            self.set_font(FAMILY, style, size)
+
     def lines(self, text: str, width: float) -> list[str]:
         """Printable text split into lines that fit `width` at the current font: words wrap,
-        a word longer than the line is cut, and explicit newlines are kept."""
-        text = printable(text)
-        if "\n" not in text and self.get_string_width(text) <= width:
-            return [text]
-        result = cast(list[str], self.multi_cell(width, 1, text, dry_run=True, output="LINES"))
-        return [str(line) for line in result] or [""]
+        a word longer than the line is cut, and explicit newlines are kept. Only a line too
+        wide goes through fpdf2's line breaking (the slow part of a slip)."""
+        result: list[str] = []
+        font = self.current_font
+        assert isinstance(font, TTFFont), "documents use TrueType fonts only"
+        cw: Mapping[int, float] = font.cw
+        scale = self.font_size_pt * 0.001 / self.k
+        room = width - 2 * self.c_margin
+        for paragraph in printable(text).split("\n"):
+            # fpdf2's own width (its table of advances), without its per-call machinery
+            if sum(map(cw.__getitem__, map(ord, paragraph))) * scale <= room:
+                result.append(paragraph)
+            else:
+                result += cast(list[str], self.multi_cell(width, 1, paragraph, dry_run=True,
+                                                          output="LINES"))
+        return result
 
     def text_lines(self, x: float, width: float, line_h: float, text: str, *,
                    style: str = "", size: float = 10, align: str = "L") -> float:
         """Draw text from the current y at x, wrapped to width, breaking pages between lines
         when needed; returns the y below it."""
-        self.set_font(FAMILY, style, size)
+        self.font(style, size)
         for line in self.lines(text, width):
             self.room(line_h)
             self.set_xy(x, self.y)
