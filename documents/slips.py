@@ -153,7 +153,8 @@ class SlipWriter:
         pdf.font("B", 12)
         pdf.cell(100, 6, f"{order.code} (continued)")
         pdf.set_xy(MARGIN, MARGIN + 6)
-        pdf.text_lines(MARGIN, 100, 4.6, order.customer_name, size=9)
+        pdf.font("", 9)
+        pdf.cell(100, 4.6, pdf.lines(order.customer_name, 100)[0])  # its first line only
         pdf.y = MARGIN + 14
         pdf.rule()
         pdf.y += 2

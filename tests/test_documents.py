@@ -356,6 +356,20 @@ def test_invoice_is_rebuilt_byte_for_byte(shop, admin, db_url):
                                                 "MPDFAA+DejaVuSansBold"}
 
 
+def test_a_long_invoice_runs_on_with_its_number_and_table_header(shop, admin, db_url):
+    config = _seller(db_url)
+    ref = place(shop, total_items=80, name="Søren Ærø")
+    doc = document_reads.invoice_doc(config, ref.id, "FA-2026-00043", ISSUED)
+    data = invoice.render_invoice(config, doc)
+    check_pdf(data)
+    texts = page_texts(data)
+    assert len(texts) >= 2 and data == invoice.render_invoice(config, doc)
+    assert "Invoice FA-2026-00043 (continued)" in texts[1] and "Unit price" in texts[1]
+    assert "Invoice FA-2026-00043 · page 2" in texts[1]
+    assert "SKU-79 · Product 79" in texts[-1] and "Total" in texts[-1]
+    assert words_off_page(data) == []
+
+
 def test_credit_notes_name_the_invoice_they_correct(shop, admin, db_url):
     config = _seller(db_url)
     ref = place(shop, total_items=2)
