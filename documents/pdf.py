@@ -139,15 +139,17 @@ class Document(FPDF):
         """Printable text split into lines that fit `width` at the current font: words wrap,
         a word longer than the line is cut, and explicit newlines are kept. Only a line too
         wide goes through fpdf2's line breaking (the slow part of a slip)."""
-        result: list[str] = []
         font = self.current_font
         assert isinstance(font, TTFFont), "documents use TrueType fonts only"
         cw: Mapping[int, float] = font.cw
-        scale = self.font_size_pt * 0.001 / self.k
-        room = width - 2 * self.c_margin
-        for paragraph in printable(text).split("\n"):
-            # fpdf2's own width (its table of advances), without its per-call machinery
-            if sum(map(cw.__getitem__, map(ord, paragraph))) * scale <= room:
+        room = (width - 2 * self.c_margin) * self.k * 1000 / self.font_size_pt
+        text = printable(text)
+        # fpdf2's own width (its table of advances), without its per-call machinery
+        if "\n" not in text and sum(map(cw.__getitem__, map(ord, text))) <= room:
+            return [text]
+        result: list[str] = []
+        for paragraph in text.split("\n"):
+            if sum(map(cw.__getitem__, map(ord, paragraph))) <= room:
                 result.append(paragraph)
             else:
                 result += cast(list[str], self.multi_cell(width, 1, paragraph, dry_run=True,
@@ -160,7 +162,8 @@ class Document(FPDF):
         when needed; returns the y below it."""
         self.font(style, size)
         for line in self.lines(text, width):
-            self.room(line_h)
+            if self.y + line_h > self.bottom:
+                self.add_page()
             self.set_xy(x, self.y)
             self.cell(width, line_h, line, align=align)
             self.y += line_h
