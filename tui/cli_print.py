@@ -18,7 +18,7 @@ def print_group() -> None:
     """Print: packing slips and pick lists, invoices, customer sheets."""
 
 
-def _deliver(state: CliState, data: bytes, name: str, kind: str, out: str | None,
+def _deliver(state: CliState, data: bytes | bytearray, name: str, kind: str, out: str | None,
              printer: str | None) -> Path:
     """Write the PDF (never over a file), say where, then print it if a printer is set."""
     from documents import output
