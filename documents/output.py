@@ -18,6 +18,7 @@ import platformdirs
 
 from store.config import APP_NAME, Config
 from store.errors import ConfigError, PrintError
+from store.operators import Actor, require
 
 KINDS = ("slips", "labels", "invoices")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -163,3 +164,25 @@ def send_to_printer(path: Path, target: PrintTarget, lp: str = "lp") -> str:
         raise PrintError(f"lp printed no job id for {target.printer} ({said or 'nothing'}); "
                          f"check the queue with lpstat; the PDF is kept at {path}")
     return match.group(1)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where a document went: the file written, and the printer and job if it was sent."""
+
+    path: Path
+    printer: str = ""
+    job: str = ""
+
+
+def deliver(config: Config, actor: Actor, data: bytes | bytearray, name: str, kind: str, *,
+            out: Path | None = None, printer: str | None = None) -> Delivered:
+    """Write a document (at `out`, or as `name` under the output folder; never over a file)
+    and send it to the kind's printer when one is set. Printing is a clerk's right; the file
+    is written before printing, so a failed print (PrintError) leaves it in place."""
+    require(actor, "print")
+    path = save_to(data, out) if out is not None else save(data, output_dir(config), name)
+    target = print_target(config, kind, printer)
+    if target is None:
+        return Delivered(path)
+    return Delivered(path, target.printer, send_to_printer(path, target))

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import html
 import io
+import os
 import re
 import shutil
 import stat
@@ -510,6 +511,21 @@ def test_cli_prints_slips_invoices_and_sheets(shop, admin, run, tmp_path):
     assert f"customer-{customer.id}-" in result.output
     assert "no such order" in run("print", "slips", "BR-999999", ok=False).output
     assert "one of the two" in run("print", "slips", ok=False).output
+
+
+def test_cli_sends_to_the_printer_and_keeps_the_pdf_when_refused(shop, admin, run, tmp_path,
+                                                                  monkeypatch):
+    ref = place(shop)
+    _fake_lp(tmp_path / "bin", 'echo "request id is $2-7 (1 file(s))"\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ.get('PATH', '')}")
+    result = run("print", "slips", ref.code, "--printer", "Bench")
+    assert "sent to Bench: job Bench-7" in result.output
+    _fake_lp(tmp_path / "bin", 'echo "lp: Unable to connect to the printer" >&2\nexit 1\n')
+    result = run("print", "slips", ref.code, "--printer", "Bench", ok=False)
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("backroom: Bench refused the job: lp: Unable to connect")
+    kept = Path(line.rsplit("the PDF is kept at ", 1)[1])
+    assert kept.exists() and kept.read_bytes().startswith(b"%PDF-")
 
 
 def test_cli_print_needs_the_print_permission(shop, admin, run):

@@ -18,19 +18,17 @@ def print_group() -> None:
     """Print: packing slips and pick lists, invoices, customer sheets."""
 
 
-def _deliver(state: CliState, data: bytes | bytearray, name: str, kind: str, out: str | None,
-             printer: str | None) -> Path:
-    """Write the PDF (never over a file), say where, then print it if a printer is set."""
+def _deliver(state: CliState, data: bytes | bytearray, name: str, kind: str,
+             out: str | None, printer: str | None) -> None:
+    """Write the PDF (never over a file), say where, then print it if a printer is set; a
+    failed print is one line that names the PDF it kept."""
     from documents import output
 
-    path = (output.save_to(data, Path(out)) if out
-            else output.save(data, output.output_dir(state.config), name))
-    click.echo(f"wrote {path}")
-    target = output.print_target(state.config, kind, printer)
-    if target is not None:
-        job = output.send_to_printer(path, target)
-        click.echo(f"sent to {target.printer}: job {job}")
-    return path
+    done = output.deliver(state.config, state.actor, data, name, kind,
+                          out=Path(out) if out else None, printer=printer)
+    click.echo(f"wrote {done.path}")
+    if done.job:
+        click.echo(f"sent to {done.printer}: job {done.job}")
 
 
 @print_group.command("slips")
