@@ -247,6 +247,45 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "(łukasz@example.com) are then taken and sent with it; false refuses them on entry.",
         ),
     },
+    "documents": {
+        "output_dir": Setting(
+            "", "Where PDFs are written; empty: a `documents` folder in the user data directory."
+        ),
+        "font": Setting(
+            "", "A TrueType font (path) for every PDF; empty: the DejaVu Sans shipped inside."
+        ),
+        "font_bold": Setting("", "Its bold face (path); empty: `font` itself when it is set."),
+        "paper": Setting(
+            "A4", "Page size of slips, pick lists, invoices and sheets: A4 or Letter.",
+            check=one_of("A4", "Letter", "a4", "letter")),
+        "slip_prices": Setting(False, "Print prices and totals on packing slips."),
+        "shop_address": Setting(
+            "", "The shop's postal address on slips and invoices; lines as in a \"\"\" string.",
+            multiline=True),
+        "tax_id": Setting("", "The shop's VAT or tax number, printed on invoices."),
+    },
+    "print": {
+        "printer": Setting(
+            "", "CUPS printer for every document; empty: write the PDF only (no printing)."
+        ),
+        "slips_printer": Setting("", "Printer for packing slips and pick lists; empty: `printer`."),
+        "slips_media": Setting("A4", "Media of slips, as lp -o media= takes it (A4, Letter)."),
+        "slips_orientation": Setting("portrait", "Orientation of slips: portrait or landscape.",
+                                     check=one_of("portrait", "landscape")),
+        "labels_printer": Setting("", "Printer for carrier labels; empty: `printer`."),
+        "labels_media": Setting(
+            "4x6", "Media of labels: a CUPS name, or WxH in inches (4x6) or with mm/cm."
+        ),
+        "labels_orientation": Setting("portrait", "Orientation of labels: portrait or landscape.",
+                                      check=one_of("portrait", "landscape")),
+        "invoices_printer": Setting(
+            "", "Printer for invoices, credit notes and customer sheets; empty: `printer`."
+        ),
+        "invoices_media": Setting("A4", "Media of invoices and customer sheets."),
+        "invoices_orientation": Setting(
+            "portrait", "Orientation of invoices and sheets: portrait or landscape.",
+            check=one_of("portrait", "landscape")),
+    },
     "segments": {
         "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency.",
                              check=between(0, 10**12)),

@@ -46,3 +46,8 @@ class Conflict(BackroomError):
 
 class UnknownOperator(BackroomError):
     """The login running backroom is not an operator of this shop."""
+
+
+class PrintError(BackroomError):
+    """A document could not be sent to the printer (no CUPS, an unknown or refusing printer);
+    the PDF itself was written and is kept."""
