@@ -28,6 +28,9 @@ LAUNCHES = 3  # more launches per side, without keys: one launch varies by +-30%
 TARGET_LAUNCH = 1.2
 TARGET_P90_MS = 10.0
 TARGET_MEMORY = 1.3
+OPENS = 1_000  # orders opened one after another by their code, as a scanner would
+QUICK_OPENS = 300
+TARGET_OPENS_MEMORY = 1.2
 
 
 def database(orders: int) -> str:
@@ -101,6 +104,42 @@ async def _child(url: str, keys: int) -> dict[str, Any]:
     peak = _peak_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"launch": launch, **_percentiles(latencies), "peak_mb": peak,
             "rows_in_table": reached, "fps": _fps(), "gc_threshold": gc.get_threshold()}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _opens_child(url: str, opens: int) -> dict[str, Any]:
+    """Open `opens` orders one after another by typing their codes on the order detail (each
+    takes the place of the one before), reading RSS after 10 and after all of them, each
+    time once the keys have paused long enough for the app to free what it closed."""
+    from store import config as configmod
+    from store.models import Order
+    from tui.app import COLLECT_AFTER, build_app
+
+    config = configmod.from_mapping(
+        {"database": {"url": url}, "mail": {"deliver_in_app": False},
+         "operators": {"new_login_role": "admin"}}, "bench", environ={})
+    app = build_app(config, "bench")
+    rss: dict[int, float] = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        codes = [c for (c,) in Order.select(Order.code).order_by(Order.id.desc())
+                 .limit(opens).tuples()]
+        for index, code in enumerate(codes, 1):
+            await pilot.press(*code.partition("-")[2], "enter")
+            for _ in range(2000):
+                await asyncio.sleep(0.002)
+                detail = getattr(app.screen, "detail", None)
+                if detail is not None and detail.code == code:
+                    break
+            if index in (10, len(codes)):
+                await pilot.pause(COLLECT_AFTER + 0.5)
+                rss[index] = _rss_mb()
+    return {"after_10": rss[10], "after_all": rss[len(codes)], "opens": len(codes)}
 
 
 def _fps() -> int:
@@ -229,10 +268,14 @@ def _peak_mb(fallback: float) -> float:
     return fallback
 
 
-def _measure(url: str, keys: int, like: dict[str, Any] | None = None) -> dict[str, Any]:
+def _measure(url: str, keys: int, like: dict[str, Any] | None = None,
+             opens: bool = False) -> dict[str, Any]:
     """Run one child; a floor child (`url` "list" or "datatable") gets the frame rate and the
-    collector settings the app's child ran with (`like`)."""
+    collector settings the app's child ran with (`like`); with `opens`, `keys` orders are
+    opened instead of rows scrolled."""
     command = [sys.executable, "-m", "bench.tui", "--child", url, "--keys", str(keys)]
+    if opens:
+        command.append("--opens")
     env = dict(os.environ)
     if like is not None:
         env["TEXTUAL_FPS"] = str(like["fps"])
@@ -277,7 +320,14 @@ def main(quick: bool) -> tuple[int, int]:
     met += ok
     _line(f"tui peak memory, {big:,} orders", f"{large['peak_mb']:.0f} MB",
           f"{SMALL:,} orders {small['peak_mb']:.0f} MB", ratio, f"<= {TARGET_MEMORY}x", ok)
-    return met, 3
+    opened = _measure(big_url, QUICK_OPENS if quick else OPENS, opens=True)
+    ratio = opened["after_all"] / opened["after_10"]
+    ok = ratio <= TARGET_OPENS_MEMORY
+    met += ok
+    _line(f"tui memory after opening {opened['opens']:,} orders by code",
+          f"{opened['after_all']:.0f} MB", f"after 10 orders {opened['after_10']:.0f} MB",
+          ratio, f"<= {TARGET_OPENS_MEMORY}x", ok)
+    return met, 4
 
 
 def _cli() -> None:
@@ -286,7 +336,11 @@ def _cli() -> None:
     parser.add_argument("--child", metavar="URL")
     parser.add_argument("--keys", type=int, default=KEYS)
     parser.add_argument("--gc", default="700,10,10", help=argparse.SUPPRESS)
+    parser.add_argument("--opens", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.opens:
+        print(json.dumps(asyncio.run(_opens_child(args.child, args.keys))))
+        return
     if args.child in ("list", "datatable"):
         first, second, third = (int(n) for n in args.gc.split(","))
         print(json.dumps(asyncio.run(_bare_child(args.child, args.keys,

@@ -3,6 +3,8 @@ addresses, checked the same way wherever they are entered."""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 
 from email_validator import EmailNotValidError, validate_email
@@ -44,18 +46,62 @@ def needs_smtputf8(email: str) -> bool:
 
 
 def check_address(address: Mapping[str, str]) -> dict[str, str]:
-    """The address with each field cleaned (store.text); unknown fields, control characters
-    and a country that is not a two-letter ISO code are refused, naming the field."""
+    """The address with each field cleaned (store.text) and its country as an ISO 3166 code;
+    unknown fields, control characters and a country that is not one are refused, naming
+    the field."""
     unknown = set(address) - set(ADDRESS_FIELDS)
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationError(f"unknown address field {name!r}", field=name)
     cleaned = {name: clean(str(value), name) for name, value in address.items()}
-    country = cleaned.get("country", "")
-    if country and (len(country) != 2 or not country.isascii() or not country.isalpha()):
-        raise ValidationError(f"country must be a two-letter ISO code, not {country!r}",
-                              field="country")
+    if cleaned.get("country"):
+        cleaned["country"] = country_code(cleaned["country"])
     return cleaned
+
+
+@functools.cache
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code -> English name, from pycountry (the maintained ISO data).
+    Loaded on first use: reading it costs ~60 ms, which commands that never see an address
+    should not pay at start-up."""
+    import pycountry
+
+    return {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+
+
+def country_code(text: str) -> str:
+    """The ISO code of a country typed as its code (`fr`), its name (`France`) or as the app
+    offers it (`France (FR)`); refused, naming the field, when it is none of them."""
+    known = countries()
+    value = text.strip()
+    offered = (re.fullmatch(r".*\(([A-Za-z]{2})\)", value)
+               or re.fullmatch(r"([A-Za-z]{2}) \(.*\)", value))
+    if offered:
+        value = offered.group(1)
+    if value.upper() in known:
+        return value.upper()
+    folded = value.casefold()
+    for code, name in known.items():
+        if name.casefold() == folded:
+            return code
+    raise ValidationError(f"{value!r} is not a country: give its ISO 3166 code, like FR or DE, "
+                          "or its name", field="country")
+
+
+def country_suggestion(text: str) -> str | None:
+    """What the app offers for a country being typed: `Brazil (BR)` for "bra" or "br"."""
+    value = text.strip().casefold()
+    if not value:
+        return None
+    known = countries()
+    if len(value) <= 2:
+        for code, name in sorted(known.items()):
+            if code.casefold().startswith(value):
+                return f"{code} ({name})"
+    for code, name in sorted(known.items(), key=lambda item: item[1]):
+        if name.casefold().startswith(value):
+            return f"{name} ({code})"
+    return None
 
 
 def customer_address(customer_id: int, kind: str) -> dict[str, str] | None:

@@ -9,14 +9,16 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 from textual import events, work
+from textual._styles_cache import StylesCache
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
@@ -32,6 +34,7 @@ from store.shop import Shop, open_shop
 from store.undo import undo
 from tui.dialogs.command_line import CommandLine
 from tui.dialogs.help import HelpScreen, binding_rows
+from tui.format import ControlCharacterFilter, shown
 from tui.messages import OrdersChanged
 from tui.screens.base import BackroomScreen
 from tui.screens.customers import CustomersScreen
@@ -57,8 +60,10 @@ SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
 }
 MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox"}
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
+COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
 
 log = logging.getLogger("backroom.tui")
+CONTROL_FILTER = ControlCharacterFilter()
 
 
 @dataclasses.dataclass
@@ -98,6 +103,7 @@ class BackroomApp(App[None]):
         self._scan_timer: Any = None
         self._replay: str | None = None
         self._mail_stop = threading.Event()
+        self._collect_timer: Any = None
         self.sub_title = f"{self.actor.login} ({self.actor.role})"
         if config.keys:
             self.set_keymap(dict(config.keys))
@@ -126,6 +132,23 @@ class BackroomApp(App[None]):
         self._mail_stop.set()
 
     # ----- navigation -------------------------------------------------------------------
+
+    def screen_closed(self) -> None:
+        """A screen was closed: free it soon, when the operator pauses. Its widgets form
+        reference cycles that the raised collector thresholds (on_mount) would keep for a
+        long time, and Textual 8's StylesCache.get_inner_outer is an lru_cache on a method
+        that keeps up to 1,024 closed widgets' caches alive: measured, 600 opened orders
+        took the app from 62 to 381 MB; with this, 1,000 opens stay within 1.05x."""
+        if not self.is_running:
+            return
+        if self._collect_timer is not None:
+            self._collect_timer.stop()
+        self._collect_timer = self.set_timer(COLLECT_AFTER, self._collect)
+
+    def _collect(self) -> None:
+        self._collect_timer = None
+        StylesCache.get_inner_outer.cache_clear()
+        gc.collect()  # ~15 ms with the start-up objects frozen out of it
 
     def action_mode(self, mode: str) -> None:
         if self.current_mode != mode:
@@ -332,8 +355,14 @@ class BackroomApp(App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
-        """Every notice is plain text: they quote codes, names and reasons people typed."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        """Every notice is plain text, its control characters made visible: they quote
+        codes, names and reasons people typed."""
+        super().notify(shown(message, multiline=True), title=title, severity=severity,
+                       timeout=timeout, markup=False)
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and the last guard against control characters (tui.format)."""
+        return [*super().get_line_filters(), CONTROL_FILTER]
 
     def report_error(self, error: BaseException) -> None:
         """A refusal is a notice; a conflict also reloads; anything else is logged too."""

@@ -1,13 +1,19 @@
-"""Formatting money and times for display, and parsing amounts an operator types."""
+"""Showing values on the screens: money and times as the operator reads them, and stored text
+made safe for a terminal."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from store.money import exponent, format_money, parse_amount
+from rich.segment import Segment
+from textual.color import Color
+from textual.filter import LineFilter
 
-__all__ = ["exponent", "money", "parse_amount", "when"]
+from store.money import format_money
+from store.text import printable
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def money(amount: int, currency: str) -> str:
@@ -20,3 +26,21 @@ def when(value: dt.datetime | None, *, short: bool = False) -> str:
     if value is None:
         return ""
     return value.strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M")
+
+
+def shown(value: object, multiline: bool = False) -> str:
+    """Text a customer, an import or another program wrote, as the screens show it: each
+    control character a visible escape (store.text.printable), never a terminal command."""
+    return printable(value, multiline)
+
+
+class ControlCharacterFilter(LineFilter):
+    """The last guard: control characters left in any text the app paints are dropped before
+    the line reaches the terminal (a terminal obeys `\\x1b]0;…\\x07` and `\\x1b[2J`). They
+    take no cell, so the layout does not move; screens show them visibly with `shown`."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        if not any(not control and _CONTROL.search(text) for text, _s, control in segments):
+            return segments
+        return [Segment(_CONTROL.sub("", text), style, control) if not control else
+                Segment(text, style, control) for text, style, control in segments]

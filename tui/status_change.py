@@ -53,7 +53,7 @@ async def change_status_flow(screen: BackroomScreen, ids: Sequence[int],
         return None
     args = (app.shop, app.actor, list(ids), choice.status)
     options = {"notify": choice.notify, "tracking": choice.tracking,
-               "expected_versions": dict(versions)}
+               "message": choice.message, "expected_versions": dict(versions)}
     if preview:
         with screen.busy("preview…"):
             planned = await run_db(change_status, *args, dry_run=True, **options)

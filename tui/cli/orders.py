@@ -144,12 +144,16 @@ def _ids(state: CliState, codes: Sequence[str]) -> list[int]:
 @click.option("--notify/--no-notify", default=True, show_default=True,
               help="Queue the customer emails the workflow sends.")
 @click.option("--tracking", default=None, help="Tracking number (shipping statuses).")
-@click.option("--note", default=None, help="A note for the history of each order.")
+@click.option("--note", default=None,
+              help="An internal note for the history of each order (never mailed).")
+@click.option("--message", default=None,
+              help="A message to the customer, written in the status email (needs a status "
+                   "that sends one, and --notify).")
 @click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @pass_state
 def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, query: str | None,
                       notify: bool, tracking: str | None, note: str | None,
-                      dry_run: bool) -> None:
+                      message: str | None, dry_run: bool) -> None:
     """Move orders to a status: prints the preview, then each order's result. Exits 1 if any
     order was refused."""
     shop = state.shop
@@ -167,7 +171,8 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
     else:
         ids = _ids(state, codes)
     wf = shop.workflow
-    options: dict[str, Any] = {"notify": notify, "tracking": tracking, "note": note}
+    options: dict[str, Any] = {"notify": notify, "tracking": tracking, "note": note,
+                               "message": message}
     preview = statusmod.change_status(shop, state.actor, ids, target, dry_run=True, **options)
     described = preview.describe(wf)
     click.echo(f"preview: {len(ids)} order(s) to {wf.label(target)}")

@@ -25,14 +25,18 @@ class StatusChoice:
     status: str
     notify: bool
     tracking: str | None = None
+    message: str | None = None  # written to the customer in the status email
 
 
 class StatusDialog(ModalScreen[StatusChoice | None]):
-    """A status hotkey picks it at once; Enter picks the highlighted one; ctrl+e toggles mail."""
+    """A status hotkey picks it at once; Enter picks the highlighted one; ctrl+e turns the
+    customer email on or off; ctrl+t adds a message to the customer, sent in that email."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="status.cancel"),
         Binding("ctrl+e", "toggle_mail", "Email on/off", id="status.mail", priority=True),
+        Binding("ctrl+t", "message", "Message to the customer", id="status.message",
+                priority=True),
     ]
 
     def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1, *,
@@ -61,10 +65,13 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
             yield OptionList(*options, id="status-options")
             with Horizontal(classes="switch-row"):
                 yield Switch(False, id="status-mail")
-                yield Label("send email to customer (ctrl+e)", id="status-mail-label")
+                yield Label("", id="status-mail-label", markup=False)
+            yield Input(placeholder="message to the customer, sent in the status email "
+                        "(Enter: back to the statuses)", id="status-message", classes="hidden")
             yield Input(placeholder="tracking number (for orders without one; Enter skips)",
                         id="status-tracking", classes="hidden")
-            yield Label("hotkey or Enter picks, Esc cancels", classes="dialog-hint")
+            yield Label("hotkey or Enter picks · ctrl+t message · Esc cancels",
+                        classes="dialog-hint")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -85,6 +92,9 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         switch = self.query_one("#status-mail", Switch)
         switch.value = has_mail if self._override is None else (self._override and has_mail)
         switch.disabled = not has_mail
+        state = ("ON" if switch.value else "OFF") if has_mail else "none for this status"
+        self.query_one("#status-mail-label", Label).update(
+            f"email to the customer: {state}" + (" (ctrl+e)" if has_mail else ""))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._sync_switch()
@@ -121,19 +131,29 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
     def _finish(self, tracking: str | None = None) -> None:
         assert self._chosen is not None
         notify = self.query_one("#status-mail", Switch).value
-        self.dismiss(StatusChoice(self._chosen.key, notify, tracking))
+        message = self.query_one("#status-message", Input).value.strip() or None
+        self.dismiss(StatusChoice(self._chosen.key, notify, tracking, message))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self._chosen is not None:
+        if event.input.id == "status-message":
+            self.query_one(OptionList).focus()
+        elif self._chosen is not None:
             # Empty is allowed: store refuses, order by order, those that still need one.
             self._finish(event.value.strip() or None)
+
+    def action_message(self) -> None:
+        """Show the message box (its text goes in the status email the store sends)."""
+        box = self.query_one("#status-message", Input)
+        box.remove_class("hidden")
+        box.focus()
 
     def action_toggle_mail(self) -> None:
         switch = self.query_one("#status-mail", Switch)
         if not switch.disabled:
             self._override = not switch.value
             switch.value = self._override
+            self._sync_switch()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -36,6 +36,9 @@ class BackroomScreen(Screen[None]):
     def action_reload(self) -> None:
         """Read what the screen shows again (each screen says what that is)."""
 
+    def on_unmount(self) -> None:
+        self.backroom.screen_closed()
+
     # ----- workers ----------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

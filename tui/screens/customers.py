@@ -17,7 +17,7 @@ from store import customer_queries as cq
 from store import customers
 from store.errors import BackroomError
 from tui.dialogs.form import FormDialog
-from tui.format import money
+from tui.format import money, shown
 from tui.messages import CustomersFailed, CustomersLoaded
 from tui.screens.base import BackroomScreen
 from tui.workers import in_db, run_db
@@ -121,7 +121,8 @@ class CustomersScreen(BackroomScreen):
     @staticmethod
     def _cells(row: cq.CustomerRow) -> list[Text]:
         last = f"{row.last_order_at:%y-%m-%d}" if row.last_order_at else ""
-        return [Text(row.name), Text(row.email), Text(row.status), Text(row.group_name),
+        return [Text(shown(row.name)), Text(shown(row.email)), Text(row.status),
+                Text(shown(row.group_name)),
                 Text(str(row.order_count), justify="right"),
                 Text(money(row.total_spent, row.currency).removesuffix(f" {row.currency}"),
                      justify="right"), Text(last)]

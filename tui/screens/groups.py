@@ -20,6 +20,7 @@ from store.rules import group_delete_refusal
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.form import FormDialog
 from tui.dialogs.prompt import TextPrompt
+from tui.format import shown
 from tui.messages import GroupsLoaded
 from tui.screens.base import BackroomScreen
 from tui.workers import in_db, run_db
@@ -88,7 +89,7 @@ class GroupsScreen(BackroomScreen):
                 table.add_row(Text("*" if g.is_default else ""), Text(g.name),
                               Text(str(g.members), justify="right"),
                               Text(f"{g.discount_bp / 100:g} %", justify="right"),
-                              Text(g.privilege), key=str(g.id))
+                              Text(shown(g.privilege)), key=str(g.id))
         if keep is not None and str(keep.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep.id)))
 

@@ -34,10 +34,11 @@ from tui.dialogs.form import FormDialog
 from tui.dialogs.note import NoteDialog
 from tui.dialogs.prompt import TextPrompt
 from tui.dialogs.refund import RefundDialog
-from tui.format import money, when
+from tui.format import money, shown, when
 from tui.messages import DetailLoaded, OrdersChanged
 from tui.screens.base import BackroomScreen
 from tui.status_change import change_status_flow
+from tui.widgets.country import CountrySuggester
 from tui.workers import in_db, run_db
 
 EVENT_LABELS = {
@@ -137,10 +138,10 @@ class OrderDetailScreen(BackroomScreen):
         grid = Table.grid(padding=(0, 2), expand=True)
         grid.add_column(style="bold", no_wrap=True, width=11)
         grid.add_column(ratio=1)
-        contact = Text(d.customer_name or "")
-        contact.append(f"  <{d.customer_email}>" if d.customer_email else "")
+        contact = Text(shown(d.customer_name or ""))
+        contact.append(f"  <{shown(d.customer_email)}>" if d.customer_email else "")
         if d.customer_phone:
-            contact.append(f"  {d.customer_phone}")
+            contact.append(f"  {shown(d.customer_phone)}")
         if d.customer_id:
             contact.append("  (Enter: profile)", style="dim")
         grid.add_row("Customer", contact)
@@ -152,21 +153,21 @@ class OrderDetailScreen(BackroomScreen):
         for payment in d.payments:
             line = Text(f"{when(payment.created_at)}  {payment.kind} "
                         f"{money(payment.amount, cur)}  {payment.method or ''} ", style="dim")
-            line.append(payment.reference or payment.reason or "")
+            line.append(shown(payment.reference or payment.reason or ""))
             line.append(f"  by {payment.operator_login}" if payment.operator_login else "")
             grid.add_row("", line)
         ship = Text(f"{d.shipping_method or '-'}  {money(d.shipping_cost, cur)}  tracking ")
-        ship.append(d.tracking_number or "-")
+        ship.append(shown(d.tracking_number or "-"))
         if d.carrier:
-            ship.append(f" ({d.carrier})")
+            ship.append(f" ({shown(d.carrier)})")
         grid.add_row("Shipping", ship)
         for kind in ("shipping", "billing"):
             address = d.addresses.get(kind) if d.addresses else None
             if address is not None:
-                grid.add_row(kind.capitalize()[:4] + ". addr", Text(_address_text(address)))
-        grid.add_row("Reference", Text(d.internal_reference or "-"))
+                grid.add_row(kind.capitalize()[:4] + ". addr", Text(shown(_address_text(address))))
+        grid.add_row("Reference", Text(shown(d.internal_reference or "-")))
         if d.customer_note:
-            grid.add_row("Cust. note", Text(d.customer_note))
+            grid.add_row("Cust. note", Text(shown(d.customer_note, multiline=True)))
         grid.add_row("Language", Text(d.language or "-"))
         return Group(grid)
 
@@ -180,7 +181,7 @@ class OrderDetailScreen(BackroomScreen):
         table.add_column("Price", justify="right", no_wrap=True)
         table.add_column("Total", justify="right", no_wrap=True)
         for item in d.items:
-            table.add_row(Text(item.sku), Text(item.name), Text(str(item.quantity)),
+            table.add_row(Text(shown(item.sku)), Text(shown(item.name)), Text(str(item.quantity)),
                           Text(money(item.unit_price, cur)), Text(money(item.line_total, cur)))
         for label, value in (("Subtotal", d.subtotal), ("Tax", d.tax),
                              ("Shipping", d.shipping_cost), ("Discount", -d.discount),
@@ -199,25 +200,25 @@ class OrderDetailScreen(BackroomScreen):
             if e.kind == "note":
                 line.append("note to customer: " if e.visible else "internal note: ",
                             style="yellow" if e.visible else "cyan")
-                line.append(e.message)
+                line.append(shown(e.message, multiline=True))
             elif e.kind in ("status", "status_undone"):
                 line.append(EVENT_LABELS[e.kind] + " ", style="green")
                 line.append(f"{wf.label(e.from_status)} → {wf.label(e.to_status)}")
                 if e.message:
-                    line.append(f"  {e.message}")
+                    line.append(f"  {shown(e.message, multiline=True)}")
             else:
                 line.append(EVENT_LABELS.get(e.kind, e.kind) + " ", style="green")
-                line.append(e.message)
+                line.append(shown(e.message, multiline=True))
             lines.append((e.created_at, line))
         for mail in d.mails:
             line = Text(f"{when(mail.created_at)} ", style="dim")
             line.append("mail ", style="magenta")
             line.append(f"{mail.kind} to ")
-            line.append(mail.recipient)
+            line.append(shown(mail.recipient))
             style = "red" if mail.state in ("failed", "dead") else "dim"
             line.append(f"  [{mail.state}]", style=style)
             if mail.last_error:
-                line.append(f"  {mail.last_error}", style="red")
+                line.append(f"  {shown(mail.last_error)}", style="red")
             lines.append((mail.created_at, line))
         lines.sort(key=lambda pair: pair[0])
         title = Text("History", style="bold underline")
@@ -295,7 +296,8 @@ class OrderDetailScreen(BackroomScreen):
             if result is not None:
                 self._after(done, next_after=False)(result)
 
-        app.push_screen(FormDialog(title, fields, submit=submit), closed)
+        app.push_screen(FormDialog(title, fields, submit=submit,
+                                     suggesters={"country": CountrySuggester()}), closed)
 
     def action_address(self) -> None:
         d = self.detail

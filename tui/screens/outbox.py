@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from store import outbox, outbox_queries
+from tui.format import shown
 from tui.messages import OutboxLoaded
 from tui.screens.base import BackroomScreen
 from tui.workers import in_db
@@ -122,8 +123,9 @@ class OutboxScreen(BackroomScreen):
         error = row.last_error.splitlines()[0] if row.last_error else ""
         return [Text(str(row.id), justify="right"),
                 Text(row.state, style=STATE_STYLES.get(row.state, "")),
-                Text(row.recipient), Text(row.subject or row.kind), Text(row.order_code),
-                Text(str(row.attempts), justify="right"), Text(error[:60])]
+                Text(shown(row.recipient)), Text(shown(row.subject or row.kind)),
+                Text(row.order_code),
+                Text(str(row.attempts), justify="right"), Text(shown(error[:60]))]
 
     def selected(self) -> outbox_queries.OutboxRow | None:
         table: DataTable[Any] = self.query_one(DataTable)
@@ -142,7 +144,7 @@ class OutboxScreen(BackroomScreen):
         text = ""
         if row is not None and row.last_error and row.state != "sent":
             text = f"#{row.id}: {row.last_error}"
-        self.query_one("#outbox-error", Static).update(Text(text))
+        self.query_one("#outbox-error", Static).update(Text(shown(text)))
 
     # ----- actions ----------------------------------------------------------------------
 

@@ -21,9 +21,10 @@ from store.contact import ADDRESS_FIELDS
 from tui.dialogs.customer_delete import CustomerDeleteDialog
 from tui.dialogs.form import FormDialog
 from tui.dialogs.prompt import TextPrompt
-from tui.format import money
+from tui.format import money, shown
 from tui.messages import ProfileLoaded
 from tui.screens.base import BackroomScreen
+from tui.widgets.country import CountrySuggester
 from tui.workers import in_db, run_db
 
 EDIT_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email"),
@@ -113,17 +114,18 @@ class ProfileScreen(BackroomScreen):
     @staticmethod
     def _head(p: cq.CustomerProfile) -> Text:
         t = Text()
-        t.append(p.name or "(no name)", style="bold")
+        t.append(shown(p.name) or "(no name)", style="bold")
         t.append(f"  #{p.id}\n")
-        t.append(f"{p.email or '-'}   phone {p.phone or '-'}   language {p.language}\n")
+        t.append(f"{shown(p.email) or '-'}   phone {shown(p.phone) or '-'}   "
+                 f"language {p.language}\n")
         style = {"active": "green", "suspended": "yellow"}.get(p.status, "red")
         t.append("status ")
         t.append(p.status, style=style)
         if p.status_reason:
             t.append(" — ")
-            t.append(p.status_reason)
+            t.append(shown(p.status_reason))
         t.append(f"   registered {p.registered_at:%Y-%m-%d}   group ")
-        t.append(p.group_name or "-")
+        t.append(shown(p.group_name) or "-")
         t.append(f"   marketing consent {'yes' if p.marketing_consent else 'no'}\n")
         last = f"{p.last_order_at:%Y-%m-%d}" if p.last_order_at else "-"
         t.append(f"lifetime value {money(p.lifetime_value, p.currency)}   orders "
@@ -133,7 +135,7 @@ class ProfileScreen(BackroomScreen):
             t.append(f"\n{a.kind}: ")
             parts = [f"{a.first_name} {a.last_name}".strip(), a.company, a.line1, a.line2,
                      f"{a.postcode} {a.city}".strip(), a.region, a.country]
-            t.append(", ".join(x for x in parts if x))
+            t.append(shown(", ".join(x for x in parts if x)))
         return t
 
     @staticmethod
@@ -142,13 +144,13 @@ class ProfileScreen(BackroomScreen):
         t.append(f"Notes ({len(p.notes)})\n", style="bold")
         for note in p.notes:
             t.append(f"{note.created_at:%Y-%m-%d %H:%M} {note.operator_login}: ", style="dim")
-            t.append(note.message or "(erased)")
+            t.append(shown(note.message, multiline=True) or "(erased)")
             t.append("\n")
         t.append("History\n", style="bold")
         for h in reversed(p.history):
             t.append(f"{h.created_at:%Y-%m-%d %H:%M} {h.operator_login:<10} {h.kind:<11} ",
                      style="dim")
-            t.append(h.message)
+            t.append(shown(h.message, multiline=True))
             t.append("\n")
         return t
 
@@ -179,7 +181,8 @@ class ProfileScreen(BackroomScreen):
                 self.notify(done)
                 self.action_reload()
 
-        self.app.push_screen(FormDialog(title, fields, submit=submit), closed)
+        self.app.push_screen(FormDialog(title, fields, submit=submit,
+                                     suggesters={"country": CountrySuggester()}), closed)
 
     def action_edit(self) -> None:
         p = self.profile

@@ -23,7 +23,7 @@ from store.queries import (
     queue_page,
     status_counts,
 )
-from tui.format import money, when
+from tui.format import money, shown, when
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
 from tui.screens.base import BackroomScreen
 from tui.status_change import change_status_flow
@@ -36,7 +36,7 @@ DEBOUNCE = 0.25  # seconds of quiet typing before the filter runs
 LOADING_AFTER = 0.1  # a query slower than this shows the loading indicator
 SORTS = ("placed", "total", "status", "code")
 # (key, label, width); the customer column takes what is left of the terminal's width.
-COLUMNS = (("code", " Code", 11), ("placed", "Placed", 11), ("customer", "Customer", 0),
+COLUMNS = (("code", " Code", 12), ("placed", "Placed", 11), ("customer", "Customer", 0),
            ("items", "It", 2), ("total", "Total", 10), ("status", "Status", 12),
            ("mail", "Mail", 6))
 
@@ -259,7 +259,7 @@ class QueueScreen(BackroomScreen):
         return [
             self._code_cell(row),
             Text(when(row.placed_at, short=True)),
-            Text(row.customer_name or row.customer_email),
+            Text(shown(row.customer_name or row.customer_email)),
             Text(str(row.item_count), justify="right"),
             Text(self._total(row), justify="right"),
             Text(wf.label(row.status), style=status.colour if status else ""),
@@ -267,9 +267,12 @@ class QueueScreen(BackroomScreen):
         ]
 
     def _code_cell(self, row: OrderRow) -> Text:
-        """The code, after a mark column of one character (● when marked)."""
+        """The code, after a mark column of one character (● when marked); a test order
+        says so with a T after its code."""
         cell = Text("●" if row.id in self.marked else " ", style="bold yellow")
         cell.append(row.code, style="dim" if row.is_test else "")
+        if row.is_test:
+            cell.append("T", style="bold magenta")
         return cell
 
     def _total(self, row: OrderRow) -> str:
