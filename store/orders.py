@@ -14,6 +14,7 @@ from typing import Any
 
 from peewee import fn
 
+from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
 from store.errors import NotFound, Refused, ValidationError
@@ -225,18 +226,29 @@ def _placed_mails(shop: Shop, order: Mapping[str, Any], buyer: _Buyer) -> list[M
 
 def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier: str = "",
                  expected_version: int | None = None) -> None:
+    """Set (or clear, with "") an order's tracking number and its carrier: the carrier named
+    (by key or label; an unknown one is refused), else the one that recognises the number,
+    else shipping.default_carrier, else the order's own (store.carriers.decide)."""
     require(actor, "set_tracking")
-    tracking, carrier = clean(tracking, "tracking"), clean(carrier, "carrier")
+    tracking, carrier = clean(tracking, "tracking").strip(), clean(carrier, "carrier")
+    carriers = shop.config.carriers
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         old = order.tracking_number
+        if tracking:
+            tracking, carrier = decide(carriers, str(shop.config.get(
+                "shipping", "default_carrier")), tracking, carrier or None, order.carrier)
+        else:
+            carrier = resolve(carriers, carrier) if carrier else order.carrier
         order.tracking_number = tracking
         refresh_search_text(order)
-        bump(order, actor, tracking_number=tracking, carrier=carrier or order.carrier,
-              search_text=order.search_text)
+        bump(order, actor, tracking_number=tracking, carrier=carrier,
+             search_text=order.search_text)
         message = f"tracking number {tracking or 'cleared'}"
+        if carrier:
+            message += f" ({label(carriers, carrier)})"
         insert_events([event(order.id, actor, "tracking", message,
-                               data={"old": old, "new": tracking, "carrier": carrier})])
+                             data={"old": old, "new": tracking, "carrier": carrier})])
 
 
 def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,

@@ -28,6 +28,8 @@ def description_text(description: Description, *, whole: bool = True) -> Text:
         body.append(f"{line}\n")
     if whole:
         body.append(f"{description.mails}\n")
+        if description.invoices:
+            body.append(f"{description.invoices}\n")
     refusals = description.refusals
     if refusals:
         body.append(f"\n{len(refusals):,} refused:\n", style="bold red")

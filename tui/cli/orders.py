@@ -176,6 +176,8 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
     for code, reason in described.refusals:
         click.echo(f"  {code}: refused: {reason}")
     click.echo(f"  {described.mails}")
+    if described.invoices:
+        click.echo(f"  {described.invoices}")
     if dry_run:
         click.echo(f"dry run: {described.headline}; nothing changed")
         if preview.refused:
