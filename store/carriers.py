@@ -111,8 +111,8 @@ def from_config(table: Any, source: str = "config") -> dict[str, Carrier]:
         if unknown:
             raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: label, "
                               "tracking_url, recognises)")
-        label = spec.get("label", name)
-        url = spec.get("tracking_url", "")
+        label: Any = spec.get("label", name)
+        url: Any = spec.get("tracking_url", "")
         for key, value in (("label", label), ("tracking_url", url)):
             if not isinstance(value, str):
                 raise ConfigError(f"{where}.{key} must be a string, not {value!r}")

@@ -345,7 +345,7 @@ def invoice_docs(config: Config, order_ids: Sequence[int], numbers: Sequence[str
 def _invoice(seller: Party, order: Sequence[Any], items: Sequence[Sequence[Any]],
              addresses: dict[str, PostalAddress], number: str,
              issued_at: dt.datetime) -> InvoiceDoc:
-    (order_id, code, placed_at, customer_name, customer_email, customer_phone, currency,
+    (_id, code, placed_at, customer_name, customer_email, customer_phone, currency,
      shipping, discount, payment_method, amount_paid) = order
     if not number.strip():
         raise ValidationError("an invoice needs a number")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from store.document_reads import credit_note_doc, doc_json, invoice_docs, order_invoice
 from store.models import Counter, Invoice, db, utcnow
@@ -121,8 +122,9 @@ def gaps() -> list[str]:
     empty list): a number missing from a series, or a counter past the last number issued.
     For `backroom check`."""
     problems: list[str] = []
-    counters = {name.removeprefix("invoice:"): value for name, value in Counter.select(
-        Counter.name, Counter.value).where(Counter.name.startswith("invoice:")).tuples()}
+    rows: Any = Counter.select(Counter.name, Counter.value).where(
+        Counter.name.startswith("invoice:")).tuples()
+    counters = {str(name).removeprefix("invoice:"): int(value) for name, value in rows}
     seen: set[str] = set()
     for name, count, low, high in db.execute_sql(
             "SELECT series, COUNT(*), MIN(number), MAX(number) FROM invoice GROUP BY series "

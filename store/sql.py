@@ -95,8 +95,8 @@ def id_source(param: str, alias: str = "pick") -> str:
             f"AS {alias}(value, key)")
 
 
-def values_source(param: str, columns: Sequence[tuple[str, str]],
-                  rows: Sequence[Sequence[Any]], alias: str = "given") -> tuple[str, dict[str, Any]]:
+def values_source(param: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+                  alias: str = "given") -> tuple[str, dict[str, Any]]:
     """A FROM item over Python rows bound as values, not spliced into SQL: `columns` are
     (name, PostgreSQL type) pairs, e.g. [("id", "bigint"), ("tracking", "text")]. SQLite
     reads one JSON array of arrays; PostgreSQL unnests one array per column. Returns the SQL
