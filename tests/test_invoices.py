@@ -199,3 +199,41 @@ def test_five_processes_issue_invoices_without_gap_or_duplicate(own_db_url):
             order = Order.get_by_id(ref.id)
             assert (ref.id in invoiced) == (n % 10 != 9)
             assert order.status == ("awaiting_payment" if n % 10 == 9 else "paid")
+
+
+# ----- the invoice with the paid mail --------------------------------------------------------
+
+def test_the_paid_mail_carries_the_invoice_pdf_when_asked(shop, clerk, db_url):
+    from email import policy
+    from email.parser import BytesParser
+
+    from mailer.worker import deliver_once
+    from tests.mail_server import Server
+
+    server = Server().start()
+    try:
+        ref, other = place(shop, email="ann@example.com"), place(shop, email="bob@example.com")
+        plain = make_config(db_url, smtp={"port": server.port})
+        attached = make_config(db_url, smtp={"port": server.port},
+                               documents={"attach_invoice": True})
+        deliver_once(plain)  # the order confirmations
+        status.change_status(shop, clerk, [other.id], "paid", hold_mail=False)
+        deliver_once(plain)
+        status.change_status(shop, clerk, [ref.id], "paid", hold_mail=False)
+        deliver_once(attached)
+        mails = {str(m["X-Backroom-Mail"]).split()[0] + ":" + str(m["To"]): m
+                 for m in server.received}
+    finally:
+        server.stop()
+    without = mails["payment_received:bob@example.com"]
+    assert without.get_content_type() == "multipart/alternative"
+    message = mails["payment_received:ann@example.com"]
+    raw = BytesParser(policy=policy.strict).parsebytes(message.as_bytes())
+    assert raw.get_content_type() == "multipart/mixed"
+    body, pdf = raw.get_payload()  # type: ignore[misc]
+    assert body.get_content_type() == "multipart/alternative"
+    issued = document_reads.order_invoice(ref.id)
+    assert issued is not None
+    assert pdf.get_content_type() == "application/pdf"
+    assert pdf.get_filename() == f"invoice-{issued.code}.pdf"
+    assert pdf.get_content() == invoice_pdf.render_invoice(attached, issued.doc)
