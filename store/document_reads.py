@@ -16,7 +16,7 @@ from typing import Any
 from store import sql
 from store.config import Config
 from store.errors import NotFound, ValidationError
-from store.models import Address, Customer, CustomerGroup, Invoice, Order, db
+from store.models import Address, Customer, CustomerGroup, Invoice, Order, OrderLabel, db
 
 # ----- rows ----------------------------------------------------------------------------------
 
@@ -282,6 +282,17 @@ def _slip_chunk(order_ids: Sequence[int]) -> list[SlipOrder]:
             items=tuple(items.get(r[0], ())), gift_message=r[16] or "",
         ))
     return slips
+
+
+def labels(order_ids: Sequence[int]) -> dict[int, bytes]:
+    """The carrier label PDF of each of these orders that has one (bulk print's --labels)."""
+    found: dict[int, bytes] = {}
+    for part in _chunks(list(order_ids), SLIP_CHUNK):
+        rows: Any = (OrderLabel.select(OrderLabel.order, OrderLabel.data)
+                     .where(OrderLabel.order.in_(list(part))).tuples())
+        for order_id, data in rows:
+            found[int(order_id)] = bytes(data)
+    return found
 
 
 # ----- invoices ------------------------------------------------------------------------------

@@ -106,18 +106,20 @@ def place_order(
     discount: int = 0,
     currency: str | None = None,
     customer_note: str = "",
+    gift_message: str = "",
     language: str | None = None,
     is_test: bool = False,
     placed_at: dt.datetime | None = None,
 ) -> OrderRef:
     """The storefront's side: an order for a customer or a guest, with its confirmation mail
-    and the merchant's new-order notice."""
+    and the merchant's new-order notice. `gift_message` is printed on the packing slip."""
     items = [replace(i, sku=clean(i.sku, "sku"), name=clean(i.name, "item_name"))
              for i in items]
     currency = _check_order_input(shop, items, shipping_cost, discount, currency)
     payment_method = clean(payment_method, "payment_method")
     shipping_method = clean(shipping_method, "shipping_method")
     customer_note = clean(customer_note, "customer_note", multiline=True)
+    gift_message = clean(gift_message, "gift_message", multiline=True).strip()
     phone = clean(phone, "phone")
     addresses = {"shipping": check_address(shipping_address) if shipping_address else None,
                  "billing": check_address(billing_address) if billing_address else None}
@@ -140,7 +142,8 @@ def place_order(
             "subtotal": subtotal, "tax": tax, "shipping_cost": shipping_cost,
             "discount": discount, "total": total, "payment_method": payment_method,
             "shipping_method": shipping_method, "customer_note": customer_note,
-            "item_count": sum(i.quantity for i in items), "placed_at": placed_at or utcnow(),
+            "gift_message": gift_message, "item_count": sum(i.quantity for i in items),
+            "placed_at": placed_at or utcnow(),
             "is_test": is_test, "updated_by": actor.login,
         }
         fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in items])

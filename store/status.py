@@ -520,3 +520,12 @@ class _ChangeSql:
             update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number",
                                 "carrier", "search_text"), rows,
                         "version = version + 1" + paid_sql)
+
+
+def refusal_for(shop: Shop, order_id: int, to_status: str, tracking: str | None = None) -> str:
+    """Why one order may not move to `to_status` now (with this tracking number), or '' when
+    it may: the rule the change itself applies, asked before (the ship station)."""
+    row = _rows_to_change([order_id], lock=False).get(order_id)
+    if row is None:
+        return "no such order; it may have been deleted"
+    return refusal(shop.workflow, row, to_status, tracking, None)
