@@ -125,7 +125,7 @@ def test_carriers_in_config_add_or_replace_and_are_checked(db_url):
     for table, message in bad:
         with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
             from_mapping({"carriers": table}, "shop.toml", environ={})
-    with pytest.raises(ConfigError, match="shipping.default_carrier 'dpd' is no carrier"):
+    with pytest.raises(ConfigError, match=r"shipping\.default_carrier 'dpd' is no carrier"):
         from_mapping({"shipping": {"default_carrier": "dpd"}}, "shop.toml", environ={})
     assert "[carriers.dpd]" in render_example()
     assert (ROOT / "config.example.toml").read_text(encoding="utf-8") == render_example()
@@ -242,7 +242,8 @@ def test_import_tracking_ships_each_order_with_its_own_number(shop, admin, run, 
 
 def test_import_reads_commas_tabs_and_refuses_a_file_without_columns(shop, admin):
     a, b = place(shop), place(shop)
-    comma = tracking_import.parse(shop, f"code,tracking\n{a.code},T-1\n{a.code},T-2\n{b.code},T-3\n")
+    comma = tracking_import.parse(
+        shop, f"code,tracking\n{a.code},T-1\n{a.code},T-2\n{b.code},T-3\n")
     assert [(x.line, x.problem.split(":")[0]) for x in comma.problems] == [
         (2, f"{a.code} is on lines 2, 3"), (3, f"{a.code} is on lines 2, 3")]
     assert [x.code for x in comma.usable] == [b.code]
