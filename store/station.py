@@ -67,7 +67,18 @@ def _version(order_id: int) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def ship_parcel(shop: Shop, actor: Actor, order: StationOrder, tracking: str) -> StatusChange:
+@dataclass(frozen=True)
+class Shipped:
+    """A parcel shipped: the change (its batch undoes it), and the number and carrier kept."""
+
+    change: StatusChange
+    code: str
+    tracking: str
+    carrier: str  # the carrier's key ('' when none was named, recognised or set)
+    mailed: bool
+
+
+def ship_parcel(shop: Shop, actor: Actor, order: StationOrder, tracking: str) -> Shipped:
     """Ship the order on the bench with the scanned tracking number and its carrier (named
     by the number, else shipping.default_carrier), its mail held for the undo window. A
     packing slip scanned instead, a number already on another order, or an order changed
@@ -86,4 +97,7 @@ def ship_parcel(shop: Shop, actor: Actor, order: StationOrder, tracking: str) ->
                            expected_versions={order.slip.id: order.version})
     if change.refused:
         raise Refused(f"{order.slip.code} not shipped: {change.refused[0].reason}")
-    return change
+    row = Order.select(Order.tracking_number, Order.carrier).where(
+        Order.id == order.slip.id).tuples().first()
+    number, carrier = (str(row[0]), str(row[1])) if row else (tracking, "")
+    return Shipped(change, order.slip.code, number, carrier, bool(change.mails))

@@ -56,6 +56,7 @@ class QueueScreen(BackroomScreen):
         Binding("a", "mark_all", "Mark all", id="queue.mark_all"),
         Binding("u", "unmark", "Unmark all", id="queue.unmark", show=False),
         Binding("s", "status", "Status", id="queue.status"),
+        Binding("S", "ship_station", "Ship station", id="queue.ship"),
         Binding("z", "app.undo", "Undo", id="queue.undo"),
         Binding("o", "sort", "Sort", id="queue.sort"),
         Binding("O", "reverse", "Reverse sort", id="queue.reverse", show=False),
@@ -63,7 +64,8 @@ class QueueScreen(BackroomScreen):
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="queue.prev_tab",
                 show=False),
     ]
-    ACTION_PERMISSIONS = {"status": "change_status", "mark_all": "change_status",
+    ACTION_PERMISSIONS = {"status": "change_status", "ship_station": "change_status",
+                          "mark_all": "change_status",
                           "mark": "change_status", "range": "change_status",
                           "mark_move": "change_status"}
 
@@ -510,6 +512,9 @@ class QueueScreen(BackroomScreen):
         self._update_status()
 
     # ----- bulk status change -----------------------------------------------------------
+
+    def action_ship_station(self) -> None:
+        self.backroom.open_ship_station()
 
     def action_status(self) -> None:
         """Change the status of the marked orders (or the current one), with a preview."""
