@@ -13,7 +13,7 @@ from textual.keys import _character_to_key
 from store import orders, status
 from store.models import Order, Outbox
 from tests.factories import place
-from tests.tui_support import make_app, settle, screen_text
+from tests.tui_support import make_app, screen_text, settle
 from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.ship import ShipStationScreen
 
