@@ -591,6 +591,20 @@ def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
     return [oid for (oid,) in tuples]
 
 
+def in_queue_order(f: QueueFilter, order_ids: Sequence[int]) -> list[int]:
+    """These orders (marked in the queue) in the filter's order, whether or not they still
+    match it: what a bulk print of the marked orders prints, in the order shown."""
+    columns = _sort_columns(f.sort)
+    keyed: list[tuple[Any, ...]] = []
+    ids = list(dict.fromkeys(order_ids))
+    for start in range(0, len(ids), 5000):
+        rows: Any = (Order.select(*columns).where(Order.id.in_(ids[start:start + 5000]))
+                     .tuples())
+        keyed.extend(rows)
+    keyed.sort(reverse=f.descending)
+    return [row[-1] for row in keyed]
+
+
 def neighbour(f: QueueFilter, order_id: int, step: int) -> int | None:
     """The order `step` places after (+) or before (-) `order_id` in the filter's order."""
     if step == 0:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from store import carriers
 from store.status import Description, StatusChange, change_status
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.status import StatusDialog
@@ -49,12 +50,17 @@ async def change_status_flow(screen: BackroomScreen, ids: Sequence[int],
     operator cancelled or nothing would change."""
     app = screen.backroom
     wf = app.shop.workflow
+    default = str(app.config.get("shipping", "default_carrier"))
     choice = await app.push_screen_wait(StatusDialog(
-        wf, from_statuses, len(ids), shipping_method=shipping_method, tracking=tracking))
+        wf, from_statuses, len(ids), shipping_method=shipping_method, tracking=tracking,
+        default_carrier=carriers.label(app.config.carriers, default) if default else ""))
     if choice is None:
         return None
     args = (app.shop, app.actor, list(ids), choice.status)
-    options = {"notify": choice.notify, "tracking": choice.tracking,
+    # a number typed in the dialog of many orders is for all of them: its placeholder says
+    # so, and the preview names it before anything changes
+    options = {"notify": choice.notify, "tracking": choice.tracking, "carrier": choice.carrier,
+               "shared_tracking": len(ids) > 1 and bool(choice.tracking),
                "expected_versions": dict(versions)}
     if preview:
         with screen.busy("preview…"):

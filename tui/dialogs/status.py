@@ -25,6 +25,7 @@ class StatusChoice:
     status: str
     notify: bool
     tracking: str | None = None
+    carrier: str | None = None  # as typed: a [carriers] name or label; None: decided by store
 
 
 class StatusDialog(ModalScreen[StatusChoice | None]):
@@ -36,7 +37,8 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
     ]
 
     def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1, *,
-                 shipping_method: str | None = None, tracking: str = "") -> None:
+                 shipping_method: str | None = None, tracking: str = "",
+                 default_carrier: str = "") -> None:
         """`shipping_method` and `tracking` of the one order changed (None for many): the
         workflow says from them whether a tracking number must be asked for."""
         super().__init__()
@@ -45,6 +47,7 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         self.count = count
         self.shipping_method = shipping_method
         self.tracking = tracking
+        self.default_carrier = default_carrier
         self._override: bool | None = None
         self._chosen: Status | None = None
 
@@ -62,8 +65,14 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
             with Horizontal(classes="switch-row"):
                 yield Switch(False, id="status-mail")
                 yield Label("send email to customer (ctrl+e)", id="status-mail-label")
-            yield Input(placeholder="tracking number (for orders without one; Enter skips)",
+            yield Input(placeholder=("tracking number (Enter skips)" if self.count == 1 else
+                                     f"ONE tracking number for all {self.count} orders "
+                                     "without one (one parcel); Enter skips"),
                         id="status-tracking", classes="hidden")
+            otherwise = (f"else {self.default_carrier}" if self.default_carrier
+                         else "else none")
+            yield Input(placeholder=f"carrier (Tab; empty: recognised from the number, "
+                                    f"{otherwise})", id="status-carrier", classes="hidden")
             yield Label("hotkey or Enter picks, Esc cancels", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -114,6 +123,7 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         if self._needs_tracking(status):
             tracking = self.query_one("#status-tracking", Input)
             tracking.remove_class("hidden")
+            self.query_one("#status-carrier", Input).remove_class("hidden")
             tracking.focus()
             return
         self._finish()
@@ -121,13 +131,16 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
     def _finish(self, tracking: str | None = None) -> None:
         assert self._chosen is not None
         notify = self.query_one("#status-mail", Switch).value
-        self.dismiss(StatusChoice(self._chosen.key, notify, tracking))
+        carrier = self.query_one("#status-carrier", Input).value.strip() or None
+        self.dismiss(StatusChoice(self._chosen.key, notify, tracking,
+                                  carrier if tracking else None))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if self._chosen is not None:
             # Empty is allowed: store refuses, order by order, those that still need one.
-            self._finish(event.value.strip() or None)
+            tracking = self.query_one("#status-tracking", Input).value
+            self._finish(tracking.strip() or None)
 
     def action_toggle_mail(self) -> None:
         switch = self.query_one("#status-mail", Switch)
