@@ -230,14 +230,15 @@ async def _station_child(url: str, parcels: int) -> dict[str, Any]:
     history rows."""
     import sqlite3
 
-    from textual import events
-    from textual.keys import _character_to_key
+    from tui.app import build_app  # first: it sets the frame rate before Textual loads
+
+    from textual import events  # isort: skip
+    from textual.keys import _character_to_key  # isort: skip
 
     from store import config as configmod
     from store import undo
     from store.models import db
     from store.shop import Shop
-    from tui.app import build_app
 
     raw = sqlite3.connect(url[len("sqlite:///"):])
     codes = [r[0] for r in raw.execute(
@@ -299,7 +300,7 @@ async def _station_child(url: str, parcels: int) -> dict[str, Any]:
         for batch in batches:
             undo.undo(patient, app.actor, batch)
     return {"slip": _percentiles(slip_times), "ship": _percentiles(ship_times),
-            "parcels": len(codes)}
+            "parcels": len(codes), "fps": _fps()}
 
 
 def _station_floor(url: str, parcels: int) -> dict[str, Any]:

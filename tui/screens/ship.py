@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Digits, Footer, Input, Static
-from textual.worker import get_current_worker
 
 from store import carriers
 from store.errors import BackroomError
@@ -24,7 +23,7 @@ from store.text import printable
 from store.undo import undo
 from tui.messages import OrdersChanged
 from tui.screens.base import BackroomScreen
-from tui.workers import in_db
+from tui.workers import run_db
 
 
 class ScanInput(Input):
@@ -151,26 +150,27 @@ class ShipStationScreen(BackroomScreen):
         else:
             self._ship(self.current, text)
 
-    @work(thread=True, exclusive=True, group="ship-scan", exit_on_error=False)
-    def _scan_slip(self, text: str) -> None:
-        shop = self.backroom.shop
-        try:
-            order = in_db(scan_slip, shop, text)
-        except BackroomError as exc:
-            self.app.call_from_thread(self._refuse, str(exc))
-            return
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, order)
+    # Async workers awaiting run_db: the store call runs on the loop's pool of threads,
+    # already started, instead of a thread made for each scan.
 
-    @work(thread=True, exclusive=True, group="ship-scan", exit_on_error=False)
-    def _ship(self, order: StationOrder, tracking: str) -> None:
+    @work(exclusive=True, group="ship-scan", exit_on_error=False)
+    async def _scan_slip(self, text: str) -> None:
+        try:
+            order = await run_db(scan_slip, self.backroom.shop, text)
+        except BackroomError as exc:
+            self._refuse(str(exc))
+            return
+        self._show(order)
+
+    @work(exclusive=True, group="ship-scan", exit_on_error=False)
+    async def _ship(self, order: StationOrder, tracking: str) -> None:
         app = self.backroom
         try:
-            shipped = in_db(ship_parcel, app.shop, app.actor, order, tracking)
+            shipped = await run_db(ship_parcel, app.shop, app.actor, order, tracking)
         except BackroomError as exc:
-            self.app.call_from_thread(self._refuse, str(exc))
+            self._refuse(str(exc))
             return
-        self.app.call_from_thread(self._shipped, shipped)
+        self._shipped(shipped)
 
     def _shipped(self, shipped: Shipped) -> None:
         code = shipped.code
@@ -199,15 +199,15 @@ class ShipStationScreen(BackroomScreen):
         self.last = None
         self._undo(batch, code)
 
-    @work(thread=True, exclusive=True, group="ship-undo", exit_on_error=False)
-    def _undo(self, batch: str, code: str) -> None:
+    @work(exclusive=True, group="ship-undo", exit_on_error=False)
+    async def _undo(self, batch: str, code: str) -> None:
         app = self.backroom
         try:
-            result = in_db(undo, app.shop, app.actor, batch)
+            result = await run_db(undo, app.shop, app.actor, batch)
         except BackroomError as exc:
-            self.app.call_from_thread(self._refuse, f"{code} not undone: {exc}")
+            self._refuse(f"{code} not undone: {exc}")
             return
-        self.app.call_from_thread(self._undone, code, result)
+        self._undone(code, result)
 
     def _undone(self, code: str, result: StatusChange) -> None:
         if self.backroom.last_change is not None and self.backroom.last_change.batch == (
