@@ -95,12 +95,12 @@ class ShipStationScreen(BackroomScreen):
 
     def _ready(self, text: str, kind: str = "ok") -> None:
         """Nothing on the bench: the next scan is a slip."""
+        if self.current is not None:  # clear what the last order showed, once
+            self.query_one("#ship-number", Digits).update("")
+            self.query_one("#ship-to", Static).update("")
+            self.query_one("#ship-items", Static).update("")
+            self.query_one("#ship-scan", ScanInput).placeholder = "scan a packing slip"
         self.current = None
-        self.query_one("#ship-number", Digits).update("")
-        self.query_one("#ship-to", Static).update("")
-        self.query_one("#ship-items", Static).update("")
-        scan = self.query_one("#ship-scan", ScanInput)
-        scan.placeholder = "scan a packing slip"
         self._banner(text, kind)
 
     def _refuse(self, text: str) -> None:
@@ -160,7 +160,8 @@ class ShipStationScreen(BackroomScreen):
         except BackroomError as exc:
             self._refuse(str(exc))
             return
-        self._show(order)
+        with self.app.batch_update():  # one frame for every part of the screen
+            self._show(order)
 
     @work(exclusive=True, group="ship-scan", exit_on_error=False)
     async def _ship(self, order: StationOrder, tracking: str) -> None:
@@ -170,7 +171,8 @@ class ShipStationScreen(BackroomScreen):
         except BackroomError as exc:
             self._refuse(str(exc))
             return
-        self._shipped(shipped)
+        with self.app.batch_update():
+            self._shipped(shipped)
 
     def _shipped(self, shipped: Shipped) -> None:
         code = shipped.code
