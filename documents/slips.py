@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from documents.pdf import MARGIN, Document, money, one_line
-from store import document_reads
+from store import carriers, document_reads
 from store.config import Config
 from store.document_reads import SlipOrder
 from store.errors import BackroomError, ValidationError
@@ -102,6 +102,7 @@ class SlipWriter:
         self.shop_address = [line for line in str(config.get("documents", "shop_address"))
                              .splitlines() if line.strip()]
         self.prices = bool(config.get("documents", "slip_prices")) if prices is None else prices
+        self.carriers = config.carriers
         self.tally: dict[str, _PickTally] = {}
         self.ranges: list[tuple[int, int, int]] = []  # (order id, first page, last page)
         self.count = 0
@@ -167,7 +168,8 @@ class SlipWriter:
         left_x, right_x = MARGIN, MARGIN + 110
         pdf.set_xy(right_x, top)
         pdf.label_value(right_x, 76, "Shipping", " · ".join(
-            p for p in (order.shipping_method, order.carrier) if p) or "-")
+            p for p in (order.shipping_method, carriers.label(self.carriers, order.carrier))
+            if p) or "-")
         pdf.label_value(right_x, 76, "Tracking", order.tracking_number)
         pdf.label_value(right_x, 76, "Customer", "\n".join(
             p for p in (order.customer_name, order.customer_email, order.customer_phone) if p))

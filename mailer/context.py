@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from mailer.render import tracking_url
+from store import carriers as carriersmod
+from store.carriers import Carrier
 from store.config import Config
 from store.contact import ADDRESS_FIELDS
 from store.mail_reads import OrderForMail, customers_for_mail, orders_for_mail
@@ -61,21 +62,24 @@ def _address(address: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return values
 
 
-def order_context(order_id: int | None, workflow: Workflow) -> dict[str, Any] | None:
+def order_context(order_id: int | None, workflow: Workflow,
+                  carriers: Mapping[str, Carrier] = carriersmod.DEFAULTS) -> dict[str, Any] | None:
     """The order as templates see it (items, totals, addresses); None if it no longer exists."""
     if order_id is None:
         return None
-    return orders_context([order_id], workflow).get(order_id)
+    return orders_context([order_id], workflow, carriers).get(order_id)
 
 
-def orders_context(order_ids: Iterable[int | None],
-                   workflow: Workflow) -> dict[int, dict[str, Any]]:
+def orders_context(order_ids: Iterable[int | None], workflow: Workflow,
+                   carriers: Mapping[str, Carrier] = carriersmod.DEFAULTS
+                   ) -> dict[int, dict[str, Any]]:
     """Several orders as templates see them, read for a whole batch at once (store.mail_reads)."""
-    return {order_id: _order_dict(found, workflow)
+    return {order_id: _order_dict(found, workflow, carriers)
             for order_id, found in orders_for_mail(order_ids).items()}
 
 
-def _order_dict(found: OrderForMail, workflow: Workflow) -> dict[str, Any]:
+def _order_dict(found: OrderForMail, workflow: Workflow,
+                carriers: Mapping[str, Carrier]) -> dict[str, Any]:
     order, addresses = found.order, found.addresses
     items = [{"sku": i["sku"], "name": i["name"], "quantity": i["quantity"],
               "unit_price": i["unit_price"], "line_total": i["unit_price"] * i["quantity"],
@@ -94,8 +98,10 @@ def _order_dict(found: OrderForMail, workflow: Workflow) -> dict[str, Any]:
         "payment_method": order["payment_method"],
         "pays_by_wire": order["payment_method"].strip().lower() in WIRE_METHODS,
         "shipping_method": order["shipping_method"],
-        "tracking_number": order["tracking_number"], "carrier": order["carrier"],
-        "tracking_url": tracking_url(order["carrier"], order["tracking_number"]),
+        "tracking_number": order["tracking_number"],
+        "carrier": carriersmod.label(carriers, order["carrier"]),
+        "tracking_url": carriersmod.tracking_url(carriers, order["carrier"],
+                                                 order["tracking_number"]),
         "customer_name": order["customer_name"], "customer_email": order["customer_email"],
         "items": items, "item_count": sum(i["quantity"] for i in items),
         "shipping_address": _address(addresses.get("shipping")),
@@ -125,7 +131,7 @@ def load_many(rows: Iterable[Any], config: Config, workflow: Workflow) -> dict[i
             parsed.append((row, exc))
     good = [(row, data) for row, data in parsed if isinstance(data, dict)]
     orders = orders_context([row.order_id or data.get("order_id") for row, data in good],
-                            workflow)
+                            workflow, config.carriers)
     customers = customers_context(
         [row.customer_id or data.get("customer_id") for row, data in good])
     result: dict[int, Any] = {}
@@ -143,7 +149,7 @@ def load(kind: str, recipient: str, payload: Mapping[str, Any] | str, order_id: 
          customer_id: int | None, config: Config, workflow: Workflow) -> dict[str, Any]:
     """The context of one outbox row, read from the database at send time."""
     data = json.loads(payload) if isinstance(payload, str) else dict(payload)
-    order = order_context(order_id or data.get("order_id"), workflow)
+    order = order_context(order_id or data.get("order_id"), workflow, config.carriers)
     customer = customer_context(customer_id or data.get("customer_id"))
     return build(kind, recipient, data, order, customer, config, workflow)
 
@@ -158,12 +164,14 @@ def build(kind: str, recipient: str, data: Mapping[str, Any], order: dict[str, A
         "orders": 0, "code": (order or {}).get("code", ""),
     }
     context.update(data)
+    carriers = config.carriers
     if order is not None and not context.get("tracking"):
         context["tracking"] = order["tracking_number"]
-    if order is not None and not context.get("carrier"):
-        context["carrier"] = order["carrier"]
-    context["tracking_url"] = tracking_url(str(context["carrier"] or ""),
-                                           str(context["tracking"] or ""))
+    if not context.get("carrier") and order is not None:
+        context["carrier"] = order["carrier"]  # already its label
+    context["tracking_url"] = carriersmod.tracking_url(carriers, str(context["carrier"] or ""),
+                                                       str(context["tracking"] or ""))
+    context["carrier"] = carriersmod.label(carriers, str(context["carrier"] or ""))
     context["currency"] = data.get("currency") or (order or {}).get("currency") \
         or config.get("shop", "currency")
     context.update({
@@ -191,7 +199,8 @@ def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
         "amount_paid": 0, "amount_refunded": 0, "balance": 4488, "may_pay": True,
         "payment_method": "wire", "pays_by_wire": True,
         "shipping_method": "Colissimo", "tracking_number": "6A123",
-        "carrier": "Colissimo", "tracking_url": tracking_url("colissimo", "6A123"),
+        "carrier": "Colissimo",
+        "tracking_url": carriersmod.tracking_url(config.carriers, "colissimo", "6A123"),
         "customer_name": "Ann Smith", "customer_email": "ann@example.com",
         "items": [{"sku": "MUG-1", "name": "Mug", "quantity": 2, "unit_price": 1999,
                    "line_total": 3998, "tax_rate": 20.0}],

@@ -18,7 +18,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -104,11 +104,36 @@ _BOUNDARY = f"=_backroom_{uuid.uuid4().hex}_"
 _boundaries = itertools.count()
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (the invoice PDF of the paid status's mail)."""
+
+    filename: str  # letters, digits, dot, dash and underscore only: no quoting needed
+    content_type: str
+    data: bytes
+
+
+def _attachment(attachment: Attachment) -> bytes:
+    encoded = binascii.b2a_base64(attachment.data, newline=False)
+    body = b"".join([encoded[i:i + 76] + b"\r\n" for i in range(0, len(encoded), 76)])
+    name = attachment.filename
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ValueError(f"an attachment name must be plain: {name!r}")
+    return (f'Content-Type: {attachment.content_type}; name="{name}"\r\n'
+            f'Content-Disposition: attachment; filename="{name}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + body
+
+
 def build_mime(*, sender: str, recipient: str, subject: str, message_id: str, language: str,
-               tag: str, text: str, html: str) -> bytes:
-    """A multipart/alternative message (text, then HTML) as bytes ready for DATA. Built by
+               tag: str, text: str, html: str,
+               attachments: tuple[Attachment, ...] = ()) -> bytes:
+    """A multipart/alternative message (text, then HTML) as bytes ready for DATA; with
+    attachments, a multipart/mixed around that alternative and then each file. Built by
     hand: the email package's generator costs more than rendering the templates."""
     boundary = f"{_BOUNDARY}{next(_boundaries)}"
+    mixed = f"{_BOUNDARY}{next(_boundaries)}" if attachments else ""
+    content_type = (f'multipart/mixed; boundary="{mixed}"' if mixed
+                    else f'multipart/alternative; boundary="{boundary}"')
     # An address beyond ASCII goes with SMTPUTF8, whose headers are UTF-8 (RFC 6532): an
     # encoded-word is not allowed in an address.
     to = (_header("To", recipient) if recipient.isascii()
@@ -117,12 +142,20 @@ def build_mime(*, sender: str, recipient: str, subject: str, message_id: str, la
         ("From", sender), ("Subject", subject),
         ("Date", _date_header(int(time.time()))), ("Message-ID", message_id),
         ("MIME-Version", "1.0"),
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ("Content-Type", content_type),
         ("Content-Language", language), ("Auto-Submitted", "auto-generated"),
         ("X-Backroom-Mail", tag)))
     sep = f"--{boundary}\r\n".encode("ascii")
-    return (head + b"\r\n" + sep + _part("text/plain", text) + sep + _part("text/html", html)
-            + f"--{boundary}--\r\n".encode("ascii"))
+    alternative = (sep + _part("text/plain", text) + sep + _part("text/html", html)
+                   + f"--{boundary}--\r\n".encode("ascii"))
+    if not mixed:
+        return head + b"\r\n" + alternative
+    outer = f"--{mixed}\r\n".encode("ascii")
+    inner = (f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
+             .encode("ascii") + alternative)
+    return (head + b"\r\n" + outer + inner
+            + b"".join(outer + _attachment(a) for a in attachments)
+            + f"--{mixed}--\r\n".encode("ascii"))
 
 
 # A plain address (dot-atom local part and domain): what aiosmtplib's quote_address turns
@@ -167,8 +200,9 @@ class Composer:
                                        str(config.get("shop", "email"))), "utf-8")
 
     def compose(self, row: Claimed, context: dict[str, Any] | Exception | None,
-                claimed_at: float) -> Outgoing:
-        """One message (text + HTML alternative), or the reason it cannot be made."""
+                claimed_at: float, attachments: tuple[Attachment, ...] = ()) -> Outgoing:
+        """One message (text + HTML alternative, and its attachments), or the reason it
+        cannot be made."""
         try:
             if context is None:
                 context = ctxmod.load(row.kind, row.recipient, row.payload, row.order_id,
@@ -181,7 +215,8 @@ class Composer:
             data = build_mime(
                 sender=self.from_header, recipient=row.recipient, subject=rendered.subject,
                 message_id=row.message_id, language=rendered.language,
-                tag=f"{row.kind} {row.id}", text=rendered.text, html=rendered.html)
+                tag=f"{row.kind} {row.id}", text=rendered.text, html=rendered.html,
+                attachments=attachments)
         except RenderError as exc:
             return Outgoing(row.id, row.attempts, claimed_at, error=f"template error: {exc}")
         except Exception as exc:  # one bad mail is marked failed, never stalls its batch
@@ -344,6 +379,7 @@ class Batch:
     rows: list[Claimed]
     contexts: dict[int, Any]
     claimed_at: float
+    attachments: dict[int, tuple[Attachment, ...]] = field(default_factory=dict)
 
 
 class Deliverer:
@@ -376,6 +412,10 @@ class Deliverer:
                 from None
         self.stats = DeliveryStats()
         self.due_before: dt.datetime | None = None
+        # the mails that carry the invoice: those of the statuses flagged paid
+        self.attach_kinds = frozenset(
+            s.mail for s in workflow.statuses.values() if s.paid and s.mail
+        ) if config.get("documents", "attach_invoice") else frozenset()
 
     def _claim(self) -> Batch:
         """Lease a batch and read what its templates need (in a thread: it waits on the
@@ -385,10 +425,33 @@ class Deliverer:
                      self.due_before)
         try:
             contexts: dict[int, Any] = ctxmod.load_many(rows, self.config, self.workflow)
+            attachments = self._attachments(rows)
         except Exception:
             release([r.id for r in rows], self.owner)
             raise
-        return Batch(rows, contexts, claimed_at)
+        return Batch(rows, contexts, claimed_at, attachments)
+
+    def _attachments(self, rows: list[Claimed]) -> dict[int, tuple[Attachment, ...]]:
+        """With documents.attach_invoice, the invoice PDF of each mail of a paid status whose
+        order has an invoice: rebuilt from the invoice as issued (the same bytes every time),
+        here in the claiming thread, not on the loop that sends."""
+        if not self.attach_kinds:
+            return {}
+        wanted = [r for r in rows if r.kind in self.attach_kinds and r.order_id is not None]
+        if not wanted:
+            return {}
+        from documents.invoice import render_invoice
+        from documents.output import invoice_name
+        from store.document_reads import order_invoices
+
+        issued = order_invoices([r.order_id for r in wanted if r.order_id is not None])
+        found: dict[int, tuple[Attachment, ...]] = {}
+        for row in wanted:
+            invoice = issued.get(row.order_id or 0)
+            if invoice is not None:
+                found[row.id] = (Attachment(invoice_name(invoice.code), "application/pdf",
+                                            render_invoice(self.config, invoice.doc)),)
+        return found
 
     async def run(self, stop: asyncio.Event | None = None, once: bool = False,
                   should_stop: Callable[[], bool] | None = None) -> DeliveryStats:
@@ -446,7 +509,8 @@ class Deliverer:
                         held.extend(r.id for r in batch.rows[index:])
                         break
                     item = self.composer.compose(row, batch.contexts.get(row.id),
-                                                 batch.claimed_at)
+                                                 batch.claimed_at,
+                                                 batch.attachments.get(row.id, ()))
                     if item.error:
                         done.put_nowait(Outcome(item.id, item.attempts, "permanent",
                                                 item.subject, item.error))

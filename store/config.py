@@ -14,6 +14,8 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from store import carriers as carriersmod
+from store.carriers import Carrier
 from store.errors import BackroomError, ConfigError
 from store.text import control_character
 
@@ -263,6 +265,17 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "", "The shop's postal address on slips and invoices; lines as in a \"\"\" string.",
             multiline=True),
         "tax_id": Setting("", "The shop's VAT or tax number, printed on invoices."),
+        "invoice_prefix": Setting(
+            "INV", "Invoice numbers: PREFIX-YEAR-00042, gapless per year (e.g. FA).",
+            check=matching(r"[A-Za-z0-9]{1,8}", "1-8 letters or digits"),
+        ),
+        "credit_note_prefix": Setting(
+            "CN", "Credit-note numbers: PREFIX-YEAR-00007, gapless per year, their own series.",
+            check=matching(r"[A-Za-z0-9]{1,8}", "1-8 letters or digits"),
+        ),
+        "attach_invoice": Setting(
+            False, "Attach the invoice PDF to the mail of the paid status (payment received)."
+        ),
     },
     "print": {
         "printer": Setting(
@@ -285,6 +298,14 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "invoices_orientation": Setting(
             "portrait", "Orientation of invoices and sheets: portrait or landscape.",
             check=one_of("portrait", "landscape")),
+    },
+    "shipping": {
+        "default_carrier": Setting(
+            "",
+            "The carrier of a tracking number that names none and that no carrier recognises "
+            "(a key of [carriers], e.g. colissimo); empty: none.",
+            check=matching(r"[a-z0-9_]{0,32}", "a carrier's name, like colissimo, or empty"),
+        ),
     },
     "segments": {
         "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency.",
@@ -346,6 +367,7 @@ class Config:
     views: Mapping[str, str] = field(default_factory=dict)
     keys: Mapping[str, str] = field(default_factory=dict)
     workflow: Mapping[str, Any] | None = None
+    carriers: Mapping[str, Carrier] = field(default_factory=lambda: dict(carriersmod.DEFAULTS))
 
     def get(self, section: str, key: str) -> Any:
         return self.values[section][key]
@@ -363,7 +385,7 @@ class Config:
             return self
         values = {s: dict(v) for s, v in self.values.items()}
         values["database"]["url"] = url
-        return Config(values, self.source, self.views, self.keys, self.workflow)
+        return Config(values, self.source, self.views, self.keys, self.workflow, self.carriers)
 
     def with_values(self, section: str, **changes: Any) -> Config:
         """A copy with some keys of one section replaced (used by tests and commands)."""
@@ -372,7 +394,7 @@ class Config:
             if key not in SCHEMA[section]:
                 raise ConfigError(f"unknown setting {section}.{key}")
             values[section][key] = value
-        return Config(values, self.source, self.views, self.keys, self.workflow)
+        return Config(values, self.source, self.views, self.keys, self.workflow, self.carriers)
 
 
 def default_database_url() -> str:
@@ -389,7 +411,10 @@ def from_mapping(
     views: dict[str, str] = {}
     keys: dict[str, str] = {}
     workflow: Mapping[str, Any] | None = None
+    carriers = carriersmod.from_config(raw.get("carriers"), source)
     for section, table in raw.items():
+        if section == "carriers":
+            continue
         if section == "workflow":
             if not isinstance(table, dict):
                 raise ConfigError(f"{source}: [workflow] must be a table")
@@ -404,7 +429,7 @@ def from_mapping(
             (views if section == "views" else keys).update(table)
             continue
         if section not in SCHEMA:
-            known = ", ".join(sorted([*SCHEMA, *FREE_SECTIONS, "workflow"]))
+            known = ", ".join(sorted([*SCHEMA, *FREE_SECTIONS, "workflow", "carriers"]))
             raise ConfigError(f"{source}: unknown section [{section}] (known: {known})")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
@@ -422,7 +447,11 @@ def from_mapping(
             if setting.normalise is not None:
                 values[section][key] = setting.normalise(values[section][key])
     _check_brand(source, values["shop"])
-    return Config(values, source, views, keys, workflow)
+    default = values["shipping"]["default_carrier"]
+    if default and default not in carriers:
+        raise ConfigError(f"{source}: shipping.default_carrier {default!r} is no carrier "
+                          f"(known: {', '.join(sorted(carriers))})")
+    return Config(values, source, views, keys, workflow, carriers)
 
 
 def _check(source: str, key: str, value: Any, setting: Setting, origin: str = "") -> None:
@@ -566,6 +595,7 @@ def render_example() -> str:
         else:
             lines.append('# "queue.filter" = "f"')
         lines.append("")
+    lines += [*carriersmod.render_example(), ""]
     lines += [
         "# The order workflow. Leave out to use the default (see README). A replacement",
         "# lists every status; one of them has initial = true.",

@@ -8,14 +8,15 @@ peewee would build a model per row of a batch that only needs plain values."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from store import sql
 from store.config import Config
 from store.errors import NotFound, ValidationError
-from store.models import Address, Customer, CustomerGroup, Order, OrderItem, db
+from store.models import Address, Customer, CustomerGroup, Invoice, Order, OrderLabel, db
 
 # ----- rows ----------------------------------------------------------------------------------
 
@@ -56,8 +57,7 @@ class SlipItem:
 
 @dataclass(frozen=True)
 class SlipOrder:
-    """One order as its packing slip shows it. `gift_message` has no column yet (orders do
-    not store one); it is carried so a slip prints it once the storefront sends it."""
+    """One order as its packing slip shows it."""
 
     id: int
     code: str
@@ -233,7 +233,7 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 _SLIP_ORDERS = (
     "SELECT o.id, o.code, o.placed_at, o.shipping_method, o.carrier, o.tracking_number, "
     "o.customer_name, o.customer_email, o.customer_phone, o.customer_note, o.currency, "
-    "o.subtotal, o.tax, o.shipping_cost, o.discount, o.total, "
+    "o.subtotal, o.tax, o.shipping_cost, o.discount, o.total, o.gift_message, "
     + ", ".join(f"a.{c}" for c in _ADDRESS_COLUMNS) + ", a.id "
     "FROM {source} JOIN orders o ON o.id = pick.value "
     "LEFT JOIN address a ON a.id = (SELECT MIN(s.id) FROM address s "
@@ -273,15 +273,26 @@ def _slip_chunk(order_ids: Sequence[int]) -> list[SlipOrder]:
         items.setdefault(order_id, []).append(SlipItem(sku, name, quantity, unit_price))
     slips = []
     for r in rows:
-        ship_to = _postal(r[16:26]) if r[26] is not None else None
+        ship_to = _postal(r[17:27]) if r[27] is not None else None
         slips.append(SlipOrder(
             id=r[0], code=r[1], placed_at=_time(r[2]), ship_to=ship_to, shipping_method=r[3],
             carrier=r[4], tracking_number=r[5], customer_name=r[6], customer_email=r[7],
             customer_phone=r[8], customer_note=r[9], currency=r[10], subtotal=r[11], tax=r[12],
             shipping_cost=r[13], discount=r[14], total=r[15],
-            items=tuple(items.get(r[0], ())),
+            items=tuple(items.get(r[0], ())), gift_message=r[16] or "",
         ))
     return slips
+
+
+def labels(order_ids: Sequence[int]) -> dict[int, bytes]:
+    """The carrier label PDF of each of these orders that has one (bulk print's --labels)."""
+    found: dict[int, bytes] = {}
+    for part in _chunks(list(order_ids), SLIP_CHUNK):
+        rows: Any = (OrderLabel.select(OrderLabel.order, OrderLabel.data)
+                     .where(OrderLabel.order.in_(list(part))).tuples())
+        for order_id, data in rows:
+            found[int(order_id)] = bytes(data)
+    return found
 
 
 # ----- invoices ------------------------------------------------------------------------------
@@ -295,65 +306,212 @@ def seller_from_config(config: Config) -> Party:
                  str(config.get("shop", "phone")))
 
 
-def _order_addresses(order_id: int) -> dict[str, PostalAddress]:
-    found: dict[str, PostalAddress] = {}
-    for a in Address.select().where(Address.order == order_id).order_by(Address.id):
-        found.setdefault(a.kind, _postal([getattr(a, c) for c in _ADDRESS_COLUMNS]))
-    return found
+_INVOICE_ORDERS = (
+    "SELECT o.id, o.code, o.placed_at, o.customer_name, o.customer_email, o.customer_phone, "
+    "o.currency, o.shipping_cost, o.discount, o.payment_method, o.amount_paid "
+    "FROM {source} JOIN orders o ON o.id = pick.value ORDER BY pick.key"
+)
+_INVOICE_ITEMS = (
+    "SELECT i.order_id, i.sku, i.name, i.quantity, i.unit_price, i.tax_rate_bp "
+    "FROM order_item i WHERE i.order_id IN (SELECT pick.value FROM {source}) "
+    "ORDER BY i.order_id, i.id"
+)
+_INVOICE_ADDRESSES = (
+    "SELECT a.order_id, a.kind, " + ", ".join(f"a.{c}" for c in _ADDRESS_COLUMNS) + " "
+    "FROM address a WHERE a.order_id IN (SELECT pick.value FROM {source}) "
+    "ORDER BY a.order_id, a.id"
+)
+
+
+def invoice_docs(config: Config, order_ids: Sequence[int], numbers: Sequence[str],
+                 issued_at: dt.datetime) -> list[InvoiceDoc]:
+    """The invoices of many orders, `numbers[i]` for `order_ids[i]`, read set-based (three
+    queries whatever the count): what a status change freezes when it issues them."""
+    if len(order_ids) != len(numbers):
+        raise ValueError("one number per order")
+    docs: list[InvoiceDoc] = []
+    seller = seller_from_config(config)
+    for start in range(0, len(order_ids), SLIP_CHUNK):
+        part = list(order_ids[start:start + SLIP_CHUNK])
+        source = sql.id_source("ids")
+        params = {"ids": sql.id_value(part)}
+        rows = db.execute_sql(_INVOICE_ORDERS.format(source=source), params).fetchall()
+        if len(rows) != len(part):
+            found = {int(r[0]) for r in rows}
+            missing = next(i for i in part if int(i) not in found)
+            raise NotFound(f"no such order (id {missing}); it may have been deleted")
+        items: dict[int, list[tuple[Any, ...]]] = {}
+        for row in db.execute_sql(_INVOICE_ITEMS.format(source=source), params).fetchall():
+            items.setdefault(row[0], []).append(row[1:])
+        addresses: dict[int, dict[str, PostalAddress]] = {}
+        for row in db.execute_sql(_INVOICE_ADDRESSES.format(source=source),
+                                  params).fetchall():
+            addresses.setdefault(row[0], {}).setdefault(row[1], _postal(row[2:]))
+        for n, r in enumerate(rows):
+            docs.append(_invoice(seller, r, items.get(r[0], []), addresses.get(r[0], {}),
+                                 numbers[start + n], issued_at))
+    return docs
+
+
+def _invoice(seller: Party, order: Sequence[Any], items: Sequence[Sequence[Any]],
+             addresses: dict[str, PostalAddress], number: str,
+             issued_at: dt.datetime) -> InvoiceDoc:
+    (_id, code, placed_at, customer_name, customer_email, customer_phone, currency,
+     shipping, discount, payment_method, amount_paid) = order
+    if not number.strip():
+        raise ValidationError("an invoice needs a number")
+    billing = addresses.get("billing") or addresses.get("shipping")
+    buyer = Party((billing.name if billing else "") or customer_name,
+                  tuple(billing.street_lines()) if billing else (), "", customer_email,
+                  customer_phone)
+    lines = tuple(
+        InvoiceLine(sku, name, quantity, unit_price, tax_rate_bp, quantity * unit_price,
+                    round(quantity * unit_price * tax_rate_bp / 10000))
+        for sku, name, quantity, unit_price, tax_rate_bp in items)
+    return _totalled(InvoiceDoc(
+        kind="invoice", number=number.strip(), issued_at=issued_at, order_code=code,
+        order_placed_at=_time(placed_at), seller=seller, buyer=buyer,
+        ship_to=addresses.get("shipping"), currency=currency, lines=lines, shipping=shipping,
+        discount=discount, net_total=0, tax_total=0, total=0, taxes=(),
+        payment_method=payment_method, amount_paid=amount_paid))
+
+
+def _totalled(doc: InvoiceDoc) -> InvoiceDoc:
+    """The document with its tax bands and totals summed from its lines."""
+    bands: dict[int, list[int]] = {}
+    for line in doc.lines:
+        band = bands.setdefault(line.tax_rate_bp, [0, 0])
+        band[0] += line.net
+        band[1] += line.tax
+    net_total = sum(x.net for x in doc.lines)
+    tax_total = sum(x.tax for x in doc.lines)
+    return replace(doc, net_total=net_total, tax_total=tax_total,
+                   total=net_total + tax_total + doc.shipping - doc.discount,
+                   taxes=tuple(TaxBand(rate, v[0], v[1]) for rate, v in sorted(bands.items())))
+
+
+def credit_note_doc(invoice: InvoiceDoc, number: str, issued_at: dt.datetime, *,
+                    amount: int | None = None, reason: str = "") -> InvoiceDoc:
+    """The credit note correcting an invoice as it was issued: all of it negated, or with
+    `amount` (minor units, tax included, less than its total) one line crediting that much."""
+    if not number.strip():
+        raise ValidationError("a credit note needs a number")
+    lines, shipping, discount = invoice.lines, invoice.shipping, invoice.discount
+    if amount is not None and amount != invoice.total:
+        if amount <= 0 or amount > invoice.total:
+            raise ValidationError(f"a credit note for {invoice.order_code} must be between 0 "
+                                  f"and the invoice's total")
+        lines = (InvoiceLine("", reason or f"Refund on order {invoice.order_code}", 1, -amount,
+                             0, -amount, 0),)
+        shipping = discount = 0
+    else:
+        lines = tuple(replace(x, unit_price=-x.unit_price, net=-x.net, tax=-x.tax)
+                      for x in lines)
+        shipping, discount = -shipping, -discount
+    return _totalled(replace(
+        invoice, kind="credit_note", number=number.strip(), issued_at=issued_at, lines=lines,
+        shipping=shipping, discount=discount, corrects=invoice.number,
+        corrects_issued_at=invoice.issued_at, reason=reason))
 
 
 def invoice_doc(config: Config, order_id: int, number: str, issued_at: dt.datetime, *,
                 corrects: str = "", corrects_issued_at: dt.datetime | None = None,
                 amount: int | None = None, reason: str = "") -> InvoiceDoc:
-    """The invoice of an order under `number`, or with `corrects` (the invoice's number) its
-    credit note: the whole order negated, or with `amount` (minor units, tax included) one
-    line refunding that much. Numbering is the caller's: this only reads the order."""
-    order = Order.get_or_none(Order.id == order_id)
-    if order is None:
-        raise NotFound(f"no such order (id {order_id}); it may have been deleted")
+    """The invoice of an order under `number` as its data stands now, or with `corrects`
+    (the invoice's number) its credit note: the whole order negated, or with `amount` (minor
+    units, tax included) one line refunding that much. Numbering is the caller's: this only
+    reads the order (store.invoices issues and freezes the real ones)."""
     if not number.strip():
         raise ValidationError("an invoice needs a number")
-    addresses = _order_addresses(order_id)
-    billing = addresses.get("billing") or addresses.get("shipping")
-    buyer = Party((billing.name if billing else "") or order.customer_name,
-                  tuple(billing.street_lines()) if billing else (), "", order.customer_email,
-                  order.customer_phone)
-    lines = tuple(
-        InvoiceLine(i.sku, i.name, i.quantity, i.unit_price, i.tax_rate_bp,
-                    i.quantity * i.unit_price,
-                    round(i.quantity * i.unit_price * i.tax_rate_bp / 10000))
-        for i in OrderItem.select().where(OrderItem.order == order_id).order_by(OrderItem.id))
-    shipping, discount = order.shipping_cost, order.discount
-    credit = bool(corrects)
-    if credit and amount is not None and amount != order.total:
-        if amount <= 0 or amount > order.total:
-            raise ValidationError(
-                f"a credit note for {order.code} must be between 0 and the order total")
-        lines = (InvoiceLine("", reason or f"Refund on order {order.code}", 1, -amount, 0,
-                             -amount, 0),)
-        shipping = discount = 0
-    elif credit:
-        lines = tuple(InvoiceLine(x.sku, x.description, x.quantity, -x.unit_price,
-                                  x.tax_rate_bp, -x.net, -x.tax) for x in lines)
-        shipping, discount = -shipping, -discount
-    bands: dict[int, list[int]] = {}
-    for line in lines:
-        band = bands.setdefault(line.tax_rate_bp, [0, 0])
-        band[0] += line.net
-        band[1] += line.tax
-    net_total = sum(x.net for x in lines)
-    tax_total = sum(x.tax for x in lines)
+    doc = invoice_docs(config, [order_id], [number], issued_at)[0]
+    if not corrects:
+        return doc
+    credit = credit_note_doc(doc, number, issued_at, amount=amount, reason=reason)
+    return replace(credit, corrects=corrects, corrects_issued_at=corrects_issued_at)
+
+
+# ----- invoices as issued --------------------------------------------------------------------
+
+def doc_json(doc: InvoiceDoc) -> str:
+    """An invoice frozen as JSON (what store.invoices keeps): every field, times as ISO."""
+    data = asdict(doc)
+    data["issued_at"] = doc.issued_at.isoformat()
+    data["order_placed_at"] = doc.order_placed_at.isoformat()
+    data["corrects_issued_at"] = (doc.corrects_issued_at.isoformat()
+                                  if doc.corrects_issued_at else None)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def doc_from_json(text: str) -> InvoiceDoc:
+    """The invoice as it was frozen: the same document, field for field."""
+    data = json.loads(text)
+    ship_to = data["ship_to"]
     return InvoiceDoc(
-        kind="credit_note" if credit else "invoice", number=number.strip(),
-        issued_at=issued_at, order_code=order.code, order_placed_at=order.placed_at,
-        seller=seller_from_config(config), buyer=buyer, ship_to=addresses.get("shipping"),
-        currency=order.currency, lines=lines, shipping=shipping, discount=discount,
-        net_total=net_total, tax_total=tax_total,
-        total=net_total + tax_total + shipping - discount,
-        taxes=tuple(TaxBand(rate, v[0], v[1]) for rate, v in sorted(bands.items())),
-        payment_method=order.payment_method, amount_paid=order.amount_paid,
-        corrects=corrects, corrects_issued_at=corrects_issued_at, reason=reason,
-    )
+        kind=data["kind"], number=data["number"],
+        issued_at=dt.datetime.fromisoformat(data["issued_at"]),
+        order_code=data["order_code"],
+        order_placed_at=dt.datetime.fromisoformat(data["order_placed_at"]),
+        seller=_party(data["seller"]), buyer=_party(data["buyer"]),
+        ship_to=PostalAddress(**ship_to) if ship_to else None, currency=data["currency"],
+        lines=tuple(InvoiceLine(**line) for line in data["lines"]),
+        shipping=data["shipping"], discount=data["discount"], net_total=data["net_total"],
+        tax_total=data["tax_total"], total=data["total"],
+        taxes=tuple(TaxBand(**band) for band in data["taxes"]),
+        payment_method=data["payment_method"], amount_paid=data["amount_paid"],
+        corrects=data["corrects"],
+        corrects_issued_at=(dt.datetime.fromisoformat(data["corrects_issued_at"])
+                            if data["corrects_issued_at"] else None),
+        reason=data["reason"])
+
+
+def _party(data: dict[str, Any]) -> Party:
+    return Party(data["name"], tuple(data["address"]), data["tax_id"], data["email"],
+                 data["phone"])
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """An invoice or credit note as issued: its code, kind, order, and the frozen document."""
+
+    code: str
+    kind: str
+    order_id: int
+    doc: InvoiceDoc
+
+
+def _issued(rows: Any) -> list[IssuedDocument]:
+    return [IssuedDocument(r.code, r.kind, r.order_id, doc_from_json(r.data)) for r in rows]
+
+
+def order_invoice(order_id: int) -> IssuedDocument | None:
+    """The invoice issued to an order, or None (it has not entered a paid status yet)."""
+    found = _issued(Invoice.select().where(Invoice.order == order_id, Invoice.kind == "invoice")
+                    .order_by(Invoice.id).limit(1))
+    return found[0] if found else None
+
+
+def order_invoices(order_ids: Sequence[int]) -> dict[int, IssuedDocument]:
+    """The invoice of each of these orders that has one (a batch of mails to attach it to)."""
+    if not order_ids:
+        return {}
+    rows = (Invoice.select().where(Invoice.order.in_(list(order_ids)),
+                                   Invoice.kind == "invoice").order_by(Invoice.id))
+    found: dict[int, IssuedDocument] = {}
+    for issued in _issued(rows):
+        found.setdefault(issued.order_id, issued)
+    return found
+
+
+def credit_notes(order_id: int) -> list[IssuedDocument]:
+    """The credit notes of an order, oldest first."""
+    return _issued(Invoice.select().where(Invoice.order == order_id,
+                                          Invoice.kind == "credit_note").order_by(Invoice.id))
+
+
+def issued_by_code(code: str) -> IssuedDocument | None:
+    """An invoice or credit note by its number (FA-2026-00042), any case, or None."""
+    return next(iter(_issued(Invoice.select().where(
+        Invoice.code == code.strip().upper()))), None)
 
 
 # ----- customer sheet ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from peewee import (
     AutoField,
+    BlobField,
     BooleanField,
     Case,
     CharField,
@@ -124,6 +125,7 @@ class Order(BaseModel):
     carrier = CharField(default="")
     internal_reference = CharField(default="")
     customer_note = TextField(default="")
+    gift_message = TextField(default="")  # printed on the packing slip (migration 0006)
     item_count = IntegerField(default=0)
     placed_at = DateTimeField(default=utcnow, index=True)
     archived = BooleanField(default=False)
@@ -262,7 +264,44 @@ class Counter(BaseModel):
     value = IntegerField(default=0)
 
 
+class Invoice(BaseModel):
+    """An invoice or credit note as issued (migration 0006): its number in its series, unique
+    and gapless (store.invoices), and `data`, the document frozen as JSON, so it prints the
+    same at any time whatever changes on the order or in the config afterwards. Never updated
+    or deleted; an order with one can only be a real order, which is never deleted."""
+
+    kind = CharField()  # invoice, credit_note
+    series = CharField()  # e.g. FA-2026: the counter row invoice:FA-2026 numbers it
+    number = IntegerField()
+    code = CharField(unique=True)  # FA-2026-00042
+    order = ForeignKeyField(Order, backref="invoices", on_delete="RESTRICT")
+    order_id: int  # the foreign key's column, declared for type checkers
+    corrects = ForeignKeyField("self", null=True, backref="credit_notes", on_delete="RESTRICT")
+    corrects_id: int | None  # the foreign key's column, declared for type checkers
+    issued_at = DateTimeField()
+    currency = CharField(max_length=3)
+    total = IntegerField()
+    data = TextField()
+    operator_login = CharField(default="")
+
+    class Meta:
+        indexes = ((("series", "number"), True), (("order", "kind"), False))
+
+
+class OrderLabel(BaseModel):
+    """The carrier's label PDF of an order (one per order; a new one replaces it), its bytes
+    kept in the database with the order (migration 0006)."""
+
+    order = ForeignKeyField(Order, backref="labels", on_delete="CASCADE", unique=True)
+    order_id: int  # the foreign key's column, declared for type checkers
+    filename = CharField(default="")
+    pages = IntegerField(default=1)
+    size = IntegerField(default=0)
+    data = BlobField()
+    operator_login = CharField(default="")
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, Address, OrderItem, Payment,
-    OrderEvent, CustomerEvent, Outbox, Counter,
+    OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel,
 ]

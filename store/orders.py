@@ -14,6 +14,7 @@ from typing import Any
 
 from peewee import fn
 
+from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
 from store.errors import NotFound, Refused, ValidationError
@@ -105,18 +106,20 @@ def place_order(
     discount: int = 0,
     currency: str | None = None,
     customer_note: str = "",
+    gift_message: str = "",
     language: str | None = None,
     is_test: bool = False,
     placed_at: dt.datetime | None = None,
 ) -> OrderRef:
     """The storefront's side: an order for a customer or a guest, with its confirmation mail
-    and the merchant's new-order notice."""
+    and the merchant's new-order notice. `gift_message` is printed on the packing slip."""
     items = [replace(i, sku=clean(i.sku, "sku"), name=clean(i.name, "item_name"))
              for i in items]
     currency = _check_order_input(shop, items, shipping_cost, discount, currency)
     payment_method = clean(payment_method, "payment_method")
     shipping_method = clean(shipping_method, "shipping_method")
     customer_note = clean(customer_note, "customer_note", multiline=True)
+    gift_message = clean(gift_message, "gift_message", multiline=True).strip()
     phone = clean(phone, "phone")
     addresses = {"shipping": check_address(shipping_address) if shipping_address else None,
                  "billing": check_address(billing_address) if billing_address else None}
@@ -139,7 +142,8 @@ def place_order(
             "subtotal": subtotal, "tax": tax, "shipping_cost": shipping_cost,
             "discount": discount, "total": total, "payment_method": payment_method,
             "shipping_method": shipping_method, "customer_note": customer_note,
-            "item_count": sum(i.quantity for i in items), "placed_at": placed_at or utcnow(),
+            "gift_message": gift_message, "item_count": sum(i.quantity for i in items),
+            "placed_at": placed_at or utcnow(),
             "is_test": is_test, "updated_by": actor.login,
         }
         fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in items])
@@ -225,18 +229,29 @@ def _placed_mails(shop: Shop, order: Mapping[str, Any], buyer: _Buyer) -> list[M
 
 def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier: str = "",
                  expected_version: int | None = None) -> None:
+    """Set (or clear, with "") an order's tracking number and its carrier: the carrier named
+    (by key or label; an unknown one is refused), else the one that recognises the number,
+    else shipping.default_carrier, else the order's own (store.carriers.decide)."""
     require(actor, "set_tracking")
-    tracking, carrier = clean(tracking, "tracking"), clean(carrier, "carrier")
+    tracking, carrier = clean(tracking, "tracking").strip(), clean(carrier, "carrier")
+    carriers = shop.config.carriers
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         old = order.tracking_number
+        if tracking:
+            tracking, carrier = decide(carriers, str(shop.config.get(
+                "shipping", "default_carrier")), tracking, carrier or None, order.carrier)
+        else:
+            carrier = resolve(carriers, carrier) if carrier else order.carrier
         order.tracking_number = tracking
         refresh_search_text(order)
-        bump(order, actor, tracking_number=tracking, carrier=carrier or order.carrier,
-              search_text=order.search_text)
+        bump(order, actor, tracking_number=tracking, carrier=carrier,
+             search_text=order.search_text)
         message = f"tracking number {tracking or 'cleared'}"
+        if carrier:
+            message += f" ({label(carriers, carrier)})"
         insert_events([event(order.id, actor, "tracking", message,
-                               data={"old": old, "new": tracking, "carrier": carrier})])
+                             data={"old": old, "new": tracking, "carrier": carrier})])
 
 
 def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,

@@ -1,5 +1,7 @@
 """Money in and out of an order: payments recorded and refunds, never more than the rules
-allow (store.rules); a full refund moves the order to the workflow's refunded status."""
+allow (store.rules); a full refund moves the order to the workflow's refunded status. A
+refund of an invoiced order issues its credit note in the same transaction (store.invoices);
+a payment recorded issues no invoice (the paid status does, see store.invoices)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import uuid
 from typing import Any
 
 from store.errors import Refused, ValidationError
+from store.invoices import issue_credit_note
 from store.models import Payment, db, utcnow
 from store.money import format_money
 from store.operators import Actor, require
@@ -62,6 +65,7 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
         Payment.create(order=order.id, kind="refund", amount=amount, currency=order.currency,
                        method=method or order.payment_method, reason=reason,
                        operator_login=actor.login)
+        credit = issue_credit_note(shop, actor, order.id, amount, reason)
         refunded = order.amount_refunded + amount
         full = refunded == order.amount_paid
         changes: dict[str, Any] = {"amount_refunded": refunded}
@@ -69,7 +73,8 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
         target = wf.refunded_key()
         moved = bool(full and target and wf.allowed(order.status, target) and not order.archived)
         events = [event(order.id, actor, "refund", reason,
-                        data={"amount": amount, "full": full, "method": method})]
+                        data={"amount": amount, "full": full, "method": method,
+                              "credit_note": credit or ""})]
         if moved and target:
             changes["status"] = target
             events.append(event(order.id, actor, "status", "fully refunded",

@@ -25,9 +25,11 @@ from store.errors import BackroomError, NotFound, ValidationError
 from store.models import (
     MAX_INT,
     Address,
+    Invoice,
     Order,
     OrderEvent,
     OrderItem,
+    OrderLabel,
     Outbox,
     Payment,
     db,
@@ -191,6 +193,9 @@ class OrderDetail:
     addresses: dict[str, AddressRow] = field(default_factory=dict)
     events: tuple[EventRow, ...] = ()
     mails: tuple[MailRow, ...] = ()
+    gift_message: str = ""
+    label: str = ""  # the carrier label attached: "label.pdf, 1 page", or ""
+    documents: tuple[str, ...] = ()  # its invoice and credit notes, by number, as issued
 
 
 # ----- filter syntax -------------------------------------------------------------------------
@@ -586,6 +591,20 @@ def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
     return [oid for (oid,) in tuples]
 
 
+def in_queue_order(f: QueueFilter, order_ids: Sequence[int]) -> list[int]:
+    """These orders (marked in the queue) in the filter's order, whether or not they still
+    match it: what a bulk print of the marked orders prints, in the order shown."""
+    columns = _sort_columns(f.sort)
+    keyed: list[tuple[Any, ...]] = []
+    ids = list(dict.fromkeys(order_ids))
+    for start in range(0, len(ids), 5000):
+        rows: Any = (Order.select(*columns).where(Order.id.in_(ids[start:start + 5000]))
+                     .tuples())
+        keyed.extend(rows)
+    keyed.sort(reverse=f.descending)
+    return [row[-1] for row in keyed]
+
+
 def neighbour(f: QueueFilter, order_id: int, step: int) -> int | None:
     """The order `step` places after (+) or before (-) `order_id` in the filter's order."""
     if step == 0:
@@ -655,4 +674,23 @@ def order_detail(order_id: int) -> OrderDetail:
         placed_at=order.placed_at, archived=bool(order.archived), is_test=bool(order.is_test),
         version=order.version, updated_by=order.updated_by, items=items, payments=payments,
         addresses=addresses, events=events, mails=mails,
+        gift_message=order.gift_message, label=_label_text(order_id),
+        documents=_documents(order_id),
     )
+
+
+def _documents(order_id: int) -> tuple[str, ...]:
+    """The numbers of the order's invoice and credit notes, as issued."""
+    rows: Any = (Invoice.select(Invoice.code).where(Invoice.order == order_id)
+                 .order_by(Invoice.id).tuples())
+    return tuple(str(code) for (code,) in rows)
+
+
+def _label_text(order_id: int) -> str:
+    """The attached carrier label as the detail names it, without reading its bytes."""
+    found = (OrderLabel.select(OrderLabel.filename, OrderLabel.pages)
+             .where(OrderLabel.order == order_id).tuples().first())
+    if found is None:
+        return ""
+    name, pages = found
+    return f"{name or 'label.pdf'}, {pages} page{'s' if pages != 1 else ''}"

@@ -18,6 +18,7 @@ value, in the order given, on both backends."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -92,6 +93,24 @@ def id_source(param: str, alias: str = "pick") -> str:
         return f"json_each({named(param)}) AS {alias}"
     return (f"unnest(CAST({named(param)} AS bigint[])) WITH ORDINALITY "
             f"AS {alias}(value, key)")
+
+
+def values_source(param: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]],
+                  alias: str = "given") -> tuple[str, dict[str, Any]]:
+    """A FROM item over Python rows bound as values, not spliced into SQL: `columns` are
+    (name, PostgreSQL type) pairs, e.g. [("id", "bigint"), ("tracking", "text")]. SQLite
+    reads one JSON array of arrays; PostgreSQL unnests one array per column. Returns the SQL
+    and its parameters (named after `param`)."""
+    if dbmod.is_sqlite():
+        picks = ", ".join(f"json_extract(value, '$[{n}]') AS {name}"
+                          for n, (name, _type) in enumerate(columns))
+        return (f"(SELECT {picks} FROM json_each({named(param)})) AS {alias}",
+                {param: json.dumps([list(r) for r in rows], ensure_ascii=False)})
+    params = {f"{param}_{n}": [r[n] for r in rows] for n in range(len(columns))}
+    arrays = ", ".join(f"CAST({named(f'{param}_{n}')} AS {kind}[])"
+                       for n, (_name, kind) in enumerate(columns))
+    names = ", ".join(name for name, _type in columns)
+    return f"unnest({arrays}) AS {alias}({names})", params
 
 
 def json_object(pairs: str) -> str:

@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from store import carriers as carriersmod
 from store import db as dbmod
+from store import invoices
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
@@ -26,7 +28,15 @@ from store.outbox import withdraw_superseded
 from store.outbox_queries import superseded_count
 from store.rules import refunded_refusal
 from store.shop import Shop
-from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
+from store.sql import (
+    id_source,
+    id_value,
+    insert_select,
+    json_object,
+    named,
+    update_rows,
+    values_source,
+)
 from store.text import clean, clean_optional
 from store.workflow import Workflow
 
@@ -45,6 +55,7 @@ class Description:
     mails: str
     refusals: tuple[tuple[str, str], ...]  # (order code, reason)
     message: str = ""  # the message to the customer the mails carry, as given
+    invoices: str = ""  # "3 invoice(s) will be issued", when the change issues any
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class StatusChange:
     withdrawn: int = 0
     undo: bool = False
     message: str = ""  # the message to the customer each mail carries
+    invoices: int = 0  # invoices issued (to issue, in a dry run) by entering a paid status
+    shared_tracking: str = ""  # one tracking number given to several orders, asked for
+    shared_count: int = 0  # how many orders it was given to
 
     @property
     def changed(self) -> list[OrderResult]:
@@ -96,13 +110,19 @@ class StatusChange:
         target = workflow.label(self.to_status)
         moves = tuple(f"{count:,} × {workflow.label(source)} → {target}"
                       for source, count in sorted(self.moves.items()))
+        if self.shared_count > 1:
+            moves += (f"the same tracking number {self.shared_tracking} for "
+                      f"{self.shared_count:,} orders (asked for: one parcel)",)
         verb = "will be queued" if self.dry_run else "queued"
         mails = f"{self.mails:,} email(s) {verb}"
         if self.message:
             mails += (", each with the message to the customer" if self.mails
                       else "; the message reaches no customer (no order has an email)")
+        invoices = (f"{self.invoices:,} invoice(s) "
+                    f"{'will be issued' if self.dry_run else 'issued'}" if self.invoices else "")
         return Description(self.summary(workflow), moves, mails,
-                           tuple((r.code, r.reason) for r in self.refused), self.message)
+                           tuple((r.code, r.reason) for r in self.refused), self.message,
+                           invoices)
 
 
 def status_mail_payload(order_id: int, code: str, status: str, tracking: str, carrier: str,
@@ -129,6 +149,8 @@ def change_status(
     dry_run: bool = False,
     hold_mail: bool = True,
     replace_tracking: bool | None = None,
+    tracking_each: Mapping[int, tuple[str, str | None]] | None = None,
+    shared_tracking: bool = False,
 ) -> StatusChange:
     """Move many orders to one status in one transaction, set-based. Each order is changed or
     refused with its reason; refused orders are not touched. With hold_mail, the customer
@@ -140,13 +162,36 @@ def change_status(
 
     A tracking number given replaces an order's own with replace_tracking=True, and only fills
     in orders that have none with False. None decides by the call: one order replaces, many
-    fill in. Undo restores the number replaced."""
+    fill in. Undo restores the number replaced. One number is never given to several orders
+    unless `shared_tracking` says so (one parcel for several orders): each parcel has its own,
+    given order by order in `tracking_each` (order id -> (number, carrier or None)), which
+    replaces each order's own; there, a number already on another order, or given to two
+    orders of the change, is refused for that order (unless shared).
+
+    The carrier of a number is the one given, else the carrier that recognises it
+    (store.carriers), else shipping.default_carrier, else the order's own. Entering a status
+    flagged `paid` issues each real order its invoice, if it has none (store.invoices)."""
     require(actor, "change_status")
     wf = shop.workflow
     if to_status not in wf:
         raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
-    tracking = clean(tracking or "", "tracking") or None
+    tracking = clean(tracking or "", "tracking").strip() or None
     carrier = clean_optional(carrier, "carrier")
+    each: dict[int, tuple[str, str | None]] = {}
+    for oid, (number, named_carrier) in (tracking_each or {}).items():
+        number = clean(number or "", "tracking").strip()
+        if number:
+            each[int(oid)] = (number, clean_optional(named_carrier, "carrier") or None)
+    if tracking and each:
+        raise ValidationError("give one tracking number for all, or one per order, not both",
+                              field="tracking")
+    ids = list(dict.fromkeys(order_ids))
+    if tracking and len(ids) > 1 and not shared_tracking:
+        raise ValidationError(
+            f"one tracking number for {len(ids):,} orders: each parcel has its own number "
+            "(give each order its own: `backroom orders import-tracking`, or the ship "
+            "station); to give them all this one (one parcel), say so (--same-tracking)",
+            field="tracking")
     note = clean_optional(note, "note", multiline=True)
     message = clean_optional(message, "message", multiline=True)
     message = (message or "").strip()
@@ -156,23 +201,29 @@ def change_status(
                else f"{wf.label(to_status)} sends the customer no email")
         raise ValidationError(f"a message to the customer goes in the status email, but {why}; "
                               "add a note visible to the customer instead", field="message")
-    ids = list(dict.fromkeys(order_ids))
     now = utcnow()
     plan = _Plan(shop, actor, to_status, tracking, carrier, (note or "").strip(), message,
                  uuid.uuid4().hex, now, notify=mails,
                  hold_until=(now + dt.timedelta(seconds=shop.undo_seconds + UNDO_MARGIN_SECONDS)
-                             if hold_mail else None))
-    replace = len(ids) == 1 if replace_tracking is None else replace_tracking
+                             if hold_mail else None),
+                 each=each, shared=shared_tracking)
+    replace = (len(ids) == 1 if replace_tracking is None else replace_tracking) or bool(each)
     with db.atomic() if not dry_run else contextlib.nullcontext():
         found = _rows_to_change(ids, lock=not dry_run)
+        plan.read_holders(found)
         for oid in ids:  # the decisions, on the rows read; the writes below are set-based
             plan.decide(oid, found.get(oid), expected_versions, replace)
         if not dry_run and plan.changed:
             plan.write()
         elif dry_run:
             plan.withdrawn = superseded_count(plan.changed)
+            if wf[to_status].paid:
+                plan.invoices = len(invoices.to_issue(plan.changed))
+    shared = len(plan.tracked) if tracking else 0
     return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
-                        plan.moves, withdrawn=plan.withdrawn, message=message)
+                        plan.moves, withdrawn=plan.withdrawn, message=message,
+                        invoices=plan.invoices, shared_tracking=tracking or "",
+                        shared_count=shared)
 
 
 class _ChangeRow(NamedTuple):
@@ -190,6 +241,7 @@ class _ChangeRow(NamedTuple):
     amount_paid: int
     amount_refunded: int
     currency: str
+    carrier: str
 
 
 def _rows_to_change(ids: Sequence[int], lock: bool) -> dict[int, _ChangeRow]:
@@ -244,12 +296,54 @@ class _Plan:
     now: dt.datetime
     notify: bool
     hold_until: dt.datetime | None
+    each: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    shared: bool = False  # one number for several orders was asked for
     results: list[OrderResult] = field(default_factory=list)
     moves: dict[str, int] = field(default_factory=dict)
     changed: list[int] = field(default_factory=list)
-    tracked: list[int] = field(default_factory=list)  # orders given the tracking number
+    # orders given a tracking number: id -> (number as kept, carrier key)
+    tracked: dict[int, tuple[str, str]] = field(default_factory=dict)
+    holders: dict[str, str] = field(default_factory=dict)  # number -> the order that has it
+    twins: dict[int, str] = field(default_factory=dict)  # id -> others given its number
     mails: int = 0
     withdrawn: int = 0  # earlier status mails superseded
+    invoices: int = 0
+
+    def number_for(self, oid: int, row: _ChangeRow) -> tuple[str, str] | None:
+        """The tracking number (as kept) and carrier this change gives the order, if any."""
+        given = self.each.get(oid)
+        number, carrier = given if given is not None else (self.tracking, self.carrier)
+        if not number:
+            return None
+        carriers = self.shop.config.carriers
+        default = str(self.shop.config.get("shipping", "default_carrier"))
+        return carriersmod.decide(carriers, default, number, carrier, row.carrier)
+
+    def read_holders(self, found: Mapping[int, _ChangeRow]) -> None:
+        """Which orders outside this change already have the numbers it gives (one indexed
+        read), and refuse a number given to two orders of `each`, unless shared."""
+        if self.shared or not self.each:
+            return
+        wanted: dict[str, list[int]] = {}
+        for oid, row in found.items():
+            decided = self.number_for(oid, row)
+            if decided is not None:
+                wanted.setdefault(decided[0], []).append(oid)
+        if not wanted:
+            return
+        source, params = values_source("numbers", [("number", "text")],
+                                       [(n,) for n in wanted])
+        ids = set(found)
+        for number, code, oid in db.execute_sql(
+                f"SELECT o.tracking_number, o.code, o.id FROM {source} "
+                "JOIN orders o ON o.tracking_number = given.number", params):
+            if oid not in ids:
+                self.holders.setdefault(number, code)
+        codes = {oid: row.code for oid, row in found.items()}
+        for oids in wanted.values():
+            if len(oids) > 1 and self.each:
+                for oid in oids:
+                    self.twins[oid] = ", ".join(codes[o] for o in oids if o != oid)
 
     def decide(self, oid: int, row: _ChangeRow | None, expected: Mapping[int, int] | None,
                replace: bool) -> None:
@@ -259,15 +353,21 @@ class _Plan:
         if row is None:
             self.results.append(OrderResult(oid, f"#{oid}", "", False, "no such order"))
             return
-        reason = refusal(self.shop.workflow, row, self.to_status, self.tracking, expected)
+        decided = self.number_for(oid, row)
+        reason = refusal(self.shop.workflow, row, self.to_status,
+                         decided[0] if decided else None, expected)
+        if not reason and decided is not None and (replace or not row.tracking_number):
+            holder = self.twins.get(oid) or self.holders.get(decided[0])
+            if holder:
+                reason = f"tracking number {decided[0]} is also given to {holder}"
         if reason:
             self.results.append(OrderResult(oid, row.code, row.status, False, reason))
             return
         self.results.append(OrderResult(oid, row.code, row.status, True))
         self.moves[row.status] = self.moves.get(row.status, 0) + 1
         self.changed.append(oid)
-        if self.tracking and (replace or not row.tracking_number):
-            self.tracked.append(oid)
+        if decided is not None and (replace or not row.tracking_number):
+            self.tracked[oid] = decided
         if self.notify and row.customer_email:
             self.mails += 1
 
@@ -284,6 +384,9 @@ class _Plan:
         if self.shop.workflow[self.to_status].paid:
             sql.insert_payments()
         sql.update_orders()
+        if self.shop.workflow[self.to_status].paid:
+            self.invoices = len(invoices.issue_for(self.shop, self.actor, self.changed,
+                                                   self.now))
 
 
 class _ChangeSql:
@@ -300,27 +403,30 @@ class _ChangeSql:
         }
         self.rows = f"FROM {id_source('ids')} JOIN orders o ON o.id = pick.value"
         self.in_order = " ORDER BY pick.key"
-        self.text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "message", "tracking",
-                                                              "carrier")}
+        self.text = {k: f"CAST({named(k)} AS TEXT)" for k in ("to", "message")}
+        self.text.update(tracking="CAST(given.tracking AS TEXT)",
+                         carrier="CAST(given.carrier AS TEXT)")
         self.balance = "o.total - o.amount_paid"
         self.track = ""
         self.new_tracking, self.new_carrier = "o.tracking_number", "o.carrier"
         if plan.tracked:
-            self.params.update(tracked=id_value(plan.tracked), tracking=plan.tracking,
-                               carrier=plan.carrier or None)
-            self.track = f"o.id IN (SELECT value FROM {id_source('tracked', 'tracked')})"
+            source, values = values_source(
+                "tracked", [("id", "bigint"), ("tracking", "text"), ("carrier", "text")],
+                [(oid, number, carrier) for oid, (number, carrier) in plan.tracked.items()])
+            self.params.update(values)
+            self.rows += f" LEFT JOIN {source} ON given.id = o.id"
+            self.track = "given.id IS NOT NULL"
             self.new_tracking = (f"CASE WHEN {self.track} THEN {self.text['tracking']} "
                                  "ELSE o.tracking_number END")
-            self.new_carrier = (f"CASE WHEN {self.track} THEN "
-                                f"COALESCE({self.text['carrier']}, o.carrier) ELSE o.carrier END")
+            self.new_carrier = (f"CASE WHEN {self.track} THEN {self.text['carrier']} "
+                                "ELSE o.carrier END")
 
     def insert_history(self) -> None:
         """One status row per order; its data says what undo must put back (the tracking
         number replaced, the payment recorded)."""
         text, owing = self.text, f"{self.balance} > 0"
         track_pairs = (f"'tracking', {text['tracking']}, 'old_tracking', o.tracking_number, "
-                       f"'carrier', COALESCE({text['carrier']}, o.carrier), "
-                       "'old_carrier', o.carrier")
+                       f"'carrier', {text['carrier']}, 'old_carrier', o.carrier")
         pay_pairs = f"'recorded_payment', {self.balance}"
         branches: list[tuple[str, str]] = []
         if self.plan.tracked and self.target.paid:
@@ -406,11 +512,20 @@ class _ChangeSql:
                 f"WHERE id IN (SELECT value FROM {id_source('plain')})", self.params)
         if plan.tracked:
             rows = []
-            for order, items in search_inputs(plan.tracked):
-                order["tracking_number"] = plan.tracking
-                rows.append((plan.to_status, plan.now, plan.actor.login, plan.tracking,
-                             plan.carrier or order["carrier"], search_text(order, items),
-                             order["id"]))
+            for order, items in search_inputs(list(plan.tracked)):
+                number, carrier = plan.tracked[order["id"]]
+                order["tracking_number"] = number
+                rows.append((plan.to_status, plan.now, plan.actor.login, number, carrier,
+                             search_text(order, items), order["id"]))
             update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number",
                                 "carrier", "search_text"), rows,
                         "version = version + 1" + paid_sql)
+
+
+def refusal_for(shop: Shop, order_id: int, to_status: str, tracking: str | None = None) -> str:
+    """Why one order may not move to `to_status` now (with this tracking number), or '' when
+    it may: the rule the change itself applies, asked before (the ship station)."""
+    row = _rows_to_change([order_id], lock=False).get(order_id)
+    if row is None:
+        return "no such order; it may have been deleted"
+    return refusal(shop.workflow, row, to_status, tracking, None)

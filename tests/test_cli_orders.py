@@ -90,7 +90,7 @@ def test_set_status_preview_apply_and_refusals(shop, run):
     assert mail.hold_until is None and mail.state == "queued"
     # by filter, without mails
     out = run("orders", "set-status", "--to", "shipped", "--filter", "status:paid",
-              "--tracking", "1Z999", "--no-notify").output
+              "--tracking", "1Z999", "--same-tracking", "--no-notify").output
     assert "2 changed to Shipped, 0 refused" in out
     assert Order.get_by_id(b.id).tracking_number == "1Z999"
     assert not Outbox.select().where(Outbox.kind == "shipped").exists()

@@ -378,7 +378,7 @@ def test_the_status_mail_payload_built_in_sql_equals_the_python_one(
     status.change_status(shop, clerk, ids, "paid", message='Merci « Zoë » "ok"\nline 2')
     orders.set_tracking(shop, clerk, ids[1], "OWN-1", "DHL")
     change = status.change_status(shop, clerk, ids, "shipped", tracking="BULK-2",
-                                  carrier="UPS", message="Bon voyage ✈")
+                                  carrier="UPS", message="Bon voyage ✈", shared_tracking=True)
     for batch, text in ((None, 'Merci « Zoë » "ok"\nline 2'), (change.batch, "Bon voyage ✈")):
         query = Outbox.select().where(Outbox.batch.is_null(False))
         query = query.where(Outbox.batch == batch) if batch else query.where(
@@ -413,7 +413,8 @@ def test_only_the_latest_status_mail_goes_when_changes_follow_within_the_window(
     assert preview.withdrawn == 3 and "3 earlier email(s) to withdraw" in preview.summary()
     paid = status.change_status(shop, clerk, ids, "paid")
     assert paid.withdrawn == 3
-    shipped = status.change_status(shop, clerk, ids, "shipped", tracking="1Z1")
+    shipped = status.change_status(shop, clerk, ids, "shipped", tracking="1Z1",
+                                   shared_tracking=True)
     assert "3 earlier email(s) withdrawn" in shipped.summary()
     for oid in ids:
         assert status_mails(oid) == [

@@ -27,7 +27,7 @@ from pypdf import PdfReader
 
 from documents import customer_sheet, invoice, output, slips
 from documents.pdf import printable
-from store import customers, document_reads, operators
+from store import customers, document_reads, operators, status
 from store.config import Config
 from store.errors import ConfigError, NotFound, PermissionDenied, PrintError, ValidationError
 from store.models import Order, db
@@ -506,9 +506,16 @@ def test_cli_prints_slips_invoices_and_sheets(shop, admin, run, tmp_path):
     result = run("print", "slips", "--filter", "Wichterlová", "--out", str(out))
     assert f"wrote {out}" in result.output and len(page_texts(out.read_bytes())) == 1
     assert "exists" in run("print", "slips", a.code, "--out", str(out), ok=False).output
-    result = run("print", "invoice", a.code, "--number", "FA-2026-00001", "--date",
-                 "2026-11-30")
-    assert (tmp_path / "docs" / "invoice-FA-2026-00001.pdf").exists()
+    assert "has no invoice" in run("print", "invoice", a.code, ok=False).output
+    status.change_status(shop, admin, [a.id], "paid")
+    issued = document_reads.order_invoice(a.id)
+    assert issued is not None
+    run("print", "invoice", a.code)
+    written = tmp_path / "docs" / f"invoice-{issued.code}.pdf"
+    assert written.read_bytes() == invoice.render_invoice(shop.config, issued.doc)
+    run("print", "invoice", issued.code.lower())  # by its number: a second file, same bytes
+    again = tmp_path / "docs" / f"invoice-{issued.code}-2.pdf"
+    assert again.read_bytes() == written.read_bytes()
     customer = customers.create_customer(shop, admin, email="s@example.dk", first_name="Søren",
                                          last_name="Ærø")
     result = run("print", "customer", "s@example.dk")

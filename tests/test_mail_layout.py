@@ -19,10 +19,11 @@ from click.testing import CliRunner
 from mailer import context as ctxmod
 from mailer.check import check_templates, text_problems
 from mailer.delivery import build_mime
-from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, RenderError, tracking_url
+from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, RenderError
 from mailer.worker import deliver_once
 from store import config as configmod
 from store import status
+from store.carriers import DEFAULTS
 from store.operators import Actor
 from store.shop import Shop
 from store.workflow import DEFAULT
@@ -217,7 +218,8 @@ def test_a_shipped_mail_arrives_with_its_button(shop: Shop, admin: Actor, smtp: 
     deliver_once(config)
     kinds = {str(m["X-Backroom-Mail"]).split()[0]: m for m in smtp.received}
     shipped = parts(kinds["shipped"])
-    link = tracking_url("Colissimo", "6A 123")
+    link = DEFAULTS["colissimo"].link("6A 123")
+    assert link == "https://www.laposte.fr/outils/suivre-vos-envois?code=6A%20123"
     assert buttons(parse(shipped["text/html"])) == [link]
     assert link in shipped["text/plain"].split("\n")
     assert "/pay/" not in shipped["text/plain"]  # paid: no pay button any more

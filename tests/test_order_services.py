@@ -114,14 +114,14 @@ def test_bulk_ship_history_and_mails_carry_each_orders_values_in_the_order_given
     orders.set_tracking(shop, clerk, b, "REAL-1", "DHL")
     note = 'Dépôt "B" — back door'
     change = status.change_status(shop, clerk, [c, b, a], "shipped", tracking="BULK-9",
-                                  carrier="UPS", note=note)
+                                  shared_tracking=True, carrier="UPS", note=note)
     assert change.summary() == (  # the payment mails, still held, are superseded
         "3 changed, 0 refused, 3 email(s) queued, 3 earlier email(s) withdrawn")
     events = list(OrderEvent.select().where(OrderEvent.batch == change.batch,
                                             OrderEvent.kind == "status").order_by(OrderEvent.id))
     mails = list(Outbox.select().where(Outbox.batch == change.batch).order_by(Outbox.id))
     assert [e.order_id for e in events] == [m.order_id for m in mails] == [c, b, a]
-    filled = {"tracking": "BULK-9", "old_tracking": "", "carrier": "UPS", "old_carrier": ""}
+    filled = {"tracking": "BULK-9", "old_tracking": "", "carrier": "ups", "old_carrier": ""}
     assert [json.loads(e.data) for e in events] == [filled, {}, filled]
     assert {(e.kind, e.from_status, e.to_status, e.message, e.visible) for e in events} == {
         ("status", "paid", "shipped", note, True)}
@@ -129,16 +129,16 @@ def test_bulk_ship_history_and_mails_carry_each_orders_values_in_the_order_given
     assert [json.loads(m.payload) for m in mails] == [
         {"order_id": oid, "code": codes[oid], "status": "shipped", "tracking": tracking,
          "carrier": carrier, "message": ""}  # the note is internal: history only
-        for oid, tracking, carrier in ((c, "BULK-9", "UPS"), (b, "REAL-1", "DHL"),
-                                       (a, "BULK-9", "UPS"))]
+        for oid, tracking, carrier in ((c, "BULK-9", "ups"), (b, "REAL-1", "dhl"),
+                                       (a, "BULK-9", "ups"))]
     assert [(m.kind, m.recipient, m.idempotency_key) for m in mails] == [
         ("shipped", f"{n}@example.com", f"status:{oid}:{change.batch}")
         for n, oid in (("c", c), ("b", b), ("a", a))]
     assert all(m.hold_until is not None and m.next_attempt_at == m.hold_until and
                m.hold_until > m.created_at for m in mails)
     found = {o.id: (o.status, o.tracking_number, o.carrier, o.version) for o in Order.select()}
-    assert found == {a: ("shipped", "BULK-9", "UPS", 3), b: ("shipped", "REAL-1", "DHL", 4),
-                     c: ("shipped", "BULK-9", "UPS", 3)}
+    assert found == {a: ("shipped", "BULK-9", "ups", 3), b: ("shipped", "REAL-1", "dhl", 4),
+                     c: ("shipped", "BULK-9", "ups", 3)}
     assert "BULK-9" in Order.get_by_id(a).search_text  # found by free search
 
 
@@ -217,7 +217,7 @@ def test_tracking_and_reference_keep_old_and_new(shop, clerk) -> None:
     orders.set_reference(shop, clerk, ref.id, "PO-7")
     order = Order.get_by_id(ref.id)
     assert (order.tracking_number, order.carrier, order.internal_reference) == (
-        "1Z2", "UPS", "PO-7")
+        "1Z2", "ups", "PO-7")  # the carrier's key: its label is shown
     assert [json.loads(e.data)["old"] for e in _events(ref.id, "tracking")] == ["", "1Z1"]
     assert json.loads(_events(ref.id, "reference")[0].data) == {"old": "", "new": "PO-7"}
 
@@ -316,7 +316,7 @@ def test_undo_of_thousands_of_orders(shop, clerk, manager) -> None:
     for oid in own:
         orders.set_tracking(shop, clerk, oid, f"OWN-{oid}", "DHL")
     shipped = status.change_status(shop, clerk, ids, "shipped", tracking="BULK-1",
-                                   carrier="UPS")
+                                   carrier="UPS", shared_tracking=True)
     assert shipped.summary() == ("2,999 changed, 1 refused, 2,999 email(s) queued, "
                                  "2,999 earlier email(s) withdrawn")
     orders.set_tracking(shop, clerk, fixed, "FIXED-20")  # corrected after the bulk ship
@@ -334,8 +334,8 @@ def test_undo_of_thousands_of_orders(shop, clerk, manager) -> None:
     assert {(found[i].tracking_number, found[i].carrier) for i in ids
             if i not in (*own, fixed, moved)} == {("", "")}
     assert [(found[i].tracking_number, found[i].carrier) for i in own] == [
-        (f"OWN-{i}", "DHL") for i in own]
-    assert (found[fixed].tracking_number, found[fixed].carrier) == ("FIXED-20", "UPS")
+        (f"OWN-{i}", "dhl") for i in own]
+    assert (found[fixed].tracking_number, found[fixed].carrier) == ("FIXED-20", "ups")
     first = found[ids[0]]
     assert first.search_text == f"{first.code} Bulk Buyer 0 bulk@example.com SKU-1 Widget"
     assert queries.queue_page(queries.QueueFilter(text="BULK-1")).rows == ()  # search forgot it
@@ -388,17 +388,18 @@ def test_replace_tracking_is_the_operators_choice_not_the_chunk_size(shop, clerk
                                 replace_tracking=False)
     assert len(kept.changed) == 1
     order = Order.get_by_id(a)
-    assert (order.status, order.tracking_number, order.carrier) == ("shipped", "REAL-A", "DHL")
+    assert (order.status, order.tracking_number, order.carrier) == ("shipped", "REAL-A", "dhl")
     assert json.loads(_events(a, "status")[-1].data) == {}
     assert json.loads(_mails(a, "shipped")[0].payload)["tracking"] == "REAL-A"
 
     replaced = status.change_status(shop, clerk, [b, c], "shipped", tracking="NEW-2",
-                                    carrier="UPS", replace_tracking=True)
+                                    carrier="UPS", replace_tracking=True,
+                                    shared_tracking=True)
     assert {(o.tracking_number, o.carrier) for o in Order.select().where(
-        Order.id.in_([b, c]))} == {("NEW-2", "UPS")}
+        Order.id.in_([b, c]))} == {("NEW-2", "ups")}
     assert json.loads(_events(b, "status")[-1].data) == {
-        "tracking": "NEW-2", "old_tracking": "REAL-B", "carrier": "UPS", "old_carrier": "DHL"}
+        "tracking": "NEW-2", "old_tracking": "REAL-B", "carrier": "ups", "old_carrier": "dhl"}
     undo.undo(shop, clerk, replaced.batch)
     found = {o.id: (o.status, o.tracking_number, o.carrier) for o in Order.select()}
-    assert (found[b], found[c]) == (("paid", "REAL-B", "DHL"), ("paid", "", ""))
+    assert (found[b], found[c]) == (("paid", "REAL-B", "dhl"), ("paid", "", ""))
     assert "REAL-B" in Order.get_by_id(b).search_text

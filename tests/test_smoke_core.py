@@ -45,7 +45,8 @@ def test_bulk_ship_fills_missing_tracking_only_and_undo_restores_it(shop, admin)
     has, lacks = place(shop), place(shop)
     status.change_status(shop, admin, [has.id, lacks.id], "paid")
     orders.set_tracking(shop, admin, has.id, "REAL-1", carrier="DHL")
-    change = status.change_status(shop, admin, [has.id, lacks.id], "shipped", tracking="BULK-9")
+    change = status.change_status(shop, admin, [has.id, lacks.id], "shipped", tracking="BULK-9",
+                                  shared_tracking=True)
     assert len(change.changed) == 2
     assert Order.get_by_id(has.id).tracking_number == "REAL-1"
     assert Order.get_by_id(lacks.id).tracking_number == "BULK-9"

@@ -89,7 +89,7 @@ class OrderWorkflow(RuleBasedStateMachine):
                       replace: bool | None) -> str:
         before = {i: Order.get_by_id(i) for i in ids}
         change = status.change_status(self.shop, self.actor, ids, to, tracking=tracking,
-                                      replace_tracking=replace)
+                                      replace_tracking=replace, shared_tracking=True)
         replacing = len(ids) == 1 if replace is None else replace
         moved = []
         for result in change.results:

@@ -43,7 +43,7 @@ def test_shipped_needs_tracking_unless_pickup(shop, clerk) -> None:
     assert Order.get_by_id(post.id).status == "paid"
     status.change_status(shop, clerk, [post.id], "shipped", tracking="1Z999", carrier="UPS")
     order = Order.get_by_id(post.id)
-    assert (order.status, order.tracking_number, order.carrier) == ("shipped", "1Z999", "UPS")
+    assert (order.status, order.tracking_number, order.carrier) == ("shipped", "1Z999", "ups")
 
 
 def _statuses(**specs: dict[str, Any]) -> dict[str, Any]:

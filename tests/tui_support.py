@@ -28,7 +28,7 @@ def make_app(config: Config, login: str = "ada", **ui: Any) -> BackroomApp:
 
 
 # Workers that wait for the operator (a flow between dialogs): settling never waits for them.
-INTERACTIVE = frozenset({"status-change"})
+INTERACTIVE = frozenset({"status-change", "print-ask"})
 
 
 async def settle(pilot: Pilot[Any]) -> None:

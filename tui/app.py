@@ -43,6 +43,7 @@ from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.outbox import OutboxScreen
 from tui.screens.profile import ProfileScreen
 from tui.screens.queue import QueueScreen
+from tui.screens.ship import ShipStationScreen
 from tui.workers import run_db
 
 # Built-in views of the `:` command line; config [views] adds to them and wins.
@@ -167,6 +168,11 @@ class BackroomApp(App[None]):
         else:
             self.push_screen(screen)
 
+    def open_ship_station(self) -> None:
+        """The packing bench's screen (`:ship`, or S on the queue), over the current one."""
+        if not isinstance(self.screen, ShipStationScreen):
+            self.push_screen(ShipStationScreen())
+
     def open_customer(self, customer_id: int) -> None:
         self.push_screen(ProfileScreen(customer_id))
 
@@ -207,6 +213,8 @@ class BackroomApp(App[None]):
             yield SystemCommand(f"View: {name}", query or "every current order",
                                 lambda query=query: self.open_view(query))
         yield SystemCommand("Undo the last status change", "key z", self.action_undo)
+        yield SystemCommand("Ship station", "the packing bench: scan slip, scan tracking (:ship)",
+                            self.open_ship_station)
         yield SystemCommand("Command line", "key :", self.action_command_line)
         seen: set[str] = set()
         for active in screen.active_bindings.values():
@@ -227,7 +235,7 @@ class BackroomApp(App[None]):
     def action_command_line(self) -> None:
         if isinstance(self.screen, ModalScreen):
             return
-        names = [*self.views(), "order ", *SCREENS_BY_MODE, "help", "undo", "quit"]
+        names = [*self.views(), "order ", *SCREENS_BY_MODE, "ship", "help", "undo", "quit"]
         self.push_screen(CommandLine(names), self.run_command)
 
     def run_command(self, text: str | None) -> None:
@@ -246,6 +254,8 @@ class BackroomApp(App[None]):
             self.open_view(self.views()[word])
         elif word in SCREENS_BY_MODE:
             self.action_mode(word)
+        elif word == "ship":
+            self.open_ship_station()
         elif word == "help":
             self.action_help()
         elif word == "undo":
@@ -253,7 +263,8 @@ class BackroomApp(App[None]):
         elif word[:1].isdigit() or "-" in word:
             self.scan_open(text)
         else:
-            known = ", ".join(sorted([*self.views(), *SCREENS_BY_MODE, "order CODE", "q"]))
+            known = ", ".join(sorted([*self.views(), *SCREENS_BY_MODE, "order CODE", "ship",
+                                      "q"]))
             self.notify(f"unknown command :{word} (known: {known})", severity="warning")
 
     # ----- scan-to-open -----------------------------------------------------------------
@@ -268,8 +279,9 @@ class BackroomApp(App[None]):
         if event.key == self._replay:
             self._replay = None
             return False
-        if isinstance(self.screen, ModalScreen) or isinstance(self.focused, Input | TextArea):
-            return False
+        if isinstance(self.screen, ModalScreen | ShipStationScreen) or isinstance(
+                self.focused, Input | TextArea):
+            return False  # the ship station reads its own scans
         char = event.character or ""
         if event.key == "enter" and self._scan:
             code, self._scan = self._scan, ""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from store import carriers
 from store.status import Description, StatusChange, change_status
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.status import StatusDialog
@@ -28,6 +29,8 @@ def description_text(description: Description, *, whole: bool = True) -> Text:
         body.append(f"{line}\n")
     if whole:
         body.append(f"{description.mails}\n")
+        if description.invoices:
+            body.append(f"{description.invoices}\n")
     refusals = description.refusals
     if refusals:
         body.append(f"\n{len(refusals):,} refused:\n", style="bold red")
@@ -47,13 +50,19 @@ async def change_status_flow(screen: BackroomScreen, ids: Sequence[int],
     operator cancelled or nothing would change."""
     app = screen.backroom
     wf = app.shop.workflow
+    default = str(app.config.get("shipping", "default_carrier"))
     choice = await app.push_screen_wait(StatusDialog(
-        wf, from_statuses, len(ids), shipping_method=shipping_method, tracking=tracking))
+        wf, from_statuses, len(ids), shipping_method=shipping_method, tracking=tracking,
+        default_carrier=carriers.label(app.config.carriers, default) if default else ""))
     if choice is None:
         return None
     args = (app.shop, app.actor, list(ids), choice.status)
-    options = {"notify": choice.notify, "tracking": choice.tracking,
-               "message": choice.message, "expected_versions": dict(versions)}
+    # a number typed in the dialog of many orders is for all of them: its placeholder says
+    # so, and the preview names it before anything changes
+    options = {"notify": choice.notify, "tracking": choice.tracking, "carrier": choice.carrier,
+               "message": choice.message,
+               "shared_tracking": len(ids) > 1 and bool(choice.tracking),
+               "expected_versions": dict(versions)}
     if preview:
         with screen.busy("preview…"):
             planned = await run_db(change_status, *args, dry_run=True, **options)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from store import orders, payments, queries
+from store import carriers, labels, orders, payments, queries, tracking_import
 from store import status as statusmod
 from store.errors import ValidationError
 from store.money import format_money as money
@@ -23,7 +23,7 @@ LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status
 
 @click.group("orders", cls=BackroomGroup)
 def orders_group() -> None:
-    """Orders: list, show, set-status, note, refund, archive."""
+    """Orders: list, show, set-status, import-tracking, attach-label, note, refund, archive."""
 
 
 @orders_group.command("list")
@@ -109,11 +109,21 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
     _echo(f"paid {money(detail.amount_paid, cur)} by {detail.payment_method or '-'}, "
                f"refunded {money(detail.amount_refunded, cur)}")
     if detail.tracking_number:
-        _echo(f"tracking: {detail.tracking_number} {detail.carrier}".rstrip())
+        carrier = carriers.label(state.config.carriers, detail.carrier)
+        link = carriers.tracking_url(state.config.carriers, detail.carrier,
+                                     detail.tracking_number)
+        _echo(f"tracking: {detail.tracking_number} {carrier}".rstrip()
+              + (f"  {link}" if link else ""))
+    if detail.label:
+        _echo(f"carrier label: {detail.label}")
+    if detail.documents:
+        _echo(f"invoices: {', '.join(detail.documents)}")
     if detail.internal_reference:
         _echo(f"reference: {detail.internal_reference}")
     if detail.customer_note:
         _echo(f"customer note: {detail.customer_note}")
+    if detail.gift_message:
+        _echo(f"gift message: {detail.gift_message}")
     if detail.payments:
         _echo("payments:")
         for p in detail.payments:
@@ -144,6 +154,11 @@ def _ids(state: CliState, codes: Sequence[str]) -> list[int]:
 @click.option("--notify/--no-notify", default=True, show_default=True,
               help="Queue the customer emails the workflow sends.")
 @click.option("--tracking", default=None, help="Tracking number (shipping statuses).")
+@click.option("--carrier", default=None,
+              help="Carrier of the tracking number ([carriers] name or label); default: the "
+                   "one that recognises the number, else shipping.default_carrier.")
+@click.option("--same-tracking", is_flag=True,
+              help="Give several orders the one --tracking number (one parcel for them all).")
 @click.option("--note", default=None,
               help="An internal note for the history of each order (never mailed).")
 @click.option("--message", default=None,
@@ -152,8 +167,9 @@ def _ids(state: CliState, codes: Sequence[str]) -> list[int]:
 @click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @pass_state
 def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, query: str | None,
-                      notify: bool, tracking: str | None, note: str | None,
-                      message: str | None, dry_run: bool) -> None:
+                      notify: bool, tracking: str | None, carrier: str | None,
+                      same_tracking: bool, note: str | None, message: str | None,
+                      dry_run: bool) -> None:
     """Move orders to a status: prints the preview, then each order's result. Exits 1 if any
     order was refused."""
     shop = state.shop
@@ -171,30 +187,94 @@ def orders_set_status(state: CliState, codes: tuple[str, ...], to_status: str, q
     else:
         ids = _ids(state, codes)
     wf = shop.workflow
-    options: dict[str, Any] = {"notify": notify, "tracking": tracking, "note": note,
-                               "message": message}
+    options: dict[str, Any] = {"notify": notify, "tracking": tracking, "carrier": carrier,
+                               "note": note, "message": message,
+                               "shared_tracking": same_tracking}
     preview = statusmod.change_status(shop, state.actor, ids, target, dry_run=True, **options)
+    _preview(preview, wf, target, len(ids))
     described = preview.describe(wf)
-    click.echo(f"preview: {len(ids)} order(s) to {wf.label(target)}")
-    for line in described.moves:
-        click.echo(f"  {line}")
-    for code, reason in described.refusals:
-        click.echo(f"  {code}: refused: {reason}")
-    click.echo(f"  {described.mails}")
     if dry_run:
         click.echo(f"dry run: {described.headline}; nothing changed")
         if preview.refused:
             sys.exit(1)
         return
     result = statusmod.change_status(shop, state.actor, ids, target, hold_mail=False, **options)
+    _results(result, wf, target)
+    if result.refused:
+        sys.exit(1)
+
+
+def _preview(preview: statusmod.StatusChange, wf: Any, target: str, count: int) -> None:
+    """The preview of a status change, as `set-status` and `import-tracking` print it."""
+    described = preview.describe(wf)
+    click.echo(f"preview: {count} order(s) to {wf.label(target)}")
+    for line in described.moves:
+        click.echo(f"  {line}")
+    for code, reason in described.refusals:
+        click.echo(f"  {code}: refused: {reason}")
+    click.echo(f"  {described.mails}")
+    if described.invoices:
+        click.echo(f"  {described.invoices}")
+
+
+def _results(result: statusmod.StatusChange, wf: Any, target: str) -> None:
     for r in result.results:
         if r.changed:
             click.echo(f"{r.code}: {wf.label(r.from_status)} -> {wf.label(target)}")
         else:
             click.echo(f"{r.code}: refused: {r.reason}")
     click.echo(result.summary(wf))
-    if result.refused:
+
+
+@orders_group.command("import-tracking")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--to", "to_status", default=None,
+              help="Target status; default: the workflow's shipping status.")
+@click.option("--notify/--no-notify", default=True, show_default=True,
+              help="Queue the customer emails the workflow sends.")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
+@pass_state
+def orders_import_tracking(state: CliState, file: str, to_status: str | None, notify: bool,
+                           dry_run: bool) -> None:
+    """Ship the orders of a carrier's CSV, each with its own tracking number: columns by
+    header (order code or reference, tracking number, carrier). Prints the preview, then
+    ships in one change; exits 1 if a line or an order was refused."""
+    shop = state.shop
+    wf = shop.workflow
+    imported = tracking_import.parse(shop, tracking_import.read_text(file))
+    target = wf.resolve(to_status) if to_status else ""
+    click.echo(f"{file}: {len(imported.lines)} line(s); columns: "
+               f"{', '.join(imported.columns)}")
+    for x in imported.problems:
+        click.echo(f"  line {x.line}: skipped: {x.problem}")
+    if not imported.usable:
+        click.echo("no line names an order to ship; nothing to do")
         sys.exit(1)
+    preview = tracking_import.ship(shop, state.actor, imported, to_status=target or None,
+                                   notify=notify, dry_run=True)
+    _preview(preview, wf, preview.to_status, len(imported.usable))
+    if dry_run:
+        click.echo(f"dry run: {preview.describe(wf).headline}; nothing changed")
+    else:
+        result = tracking_import.ship(shop, state.actor, imported, to_status=target or None,
+                                      notify=notify, hold_mail=False)
+        _results(result, wf, result.to_status)
+        preview = result
+    if preview.refused or imported.problems:
+        sys.exit(1)
+
+
+@orders_group.command("attach-label")
+@click.argument("code")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_state
+def orders_attach_label(state: CliState, code: str, file: str) -> None:
+    """Keep a carrier's label PDF with an order (print slips --labels puts it after the
+    slip); replaces the label it had."""
+    ref = orders.find_order(state.shop, code)
+    data, name = labels.read_label_file(file)
+    pages = labels.attach_label(state.shop, state.actor, ref.id, data, name)
+    click.echo(f"{ref.code}: label {name} attached ({pages} page(s))")
 
 
 @orders_group.command("note")

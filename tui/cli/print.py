@@ -11,8 +11,7 @@ import click
 
 from store import document_reads, orders, queries
 from store.customer_queries import resolve_customer
-from store.errors import ValidationError
-from store.models import utcnow
+from store.errors import Refused, ValidationError
 from store.operators import require
 from tui.cli.common import BackroomGroup, CliState, pass_state
 
@@ -43,12 +42,14 @@ def _deliver(state: CliState, data: bytes | bytearray, name: str, kind: str,
 @click.option("--filter", "query", default=None,
               help="Every order matching this queue filter, in queue order, instead of codes.")
 @click.option("--picklist", is_flag=True, help="Append the pick list of the batch.")
+@click.option("--labels", is_flag=True,
+              help="Put each order's carrier label (orders attach-label) after its slip.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write here (never over a file) instead of documents.output_dir.")
 @click.option("--printer", default=None, help="CUPS printer; overrides [print] settings.")
 @pass_state
 def print_slips(state: CliState, codes: tuple[str, ...], query: str | None, picklist: bool,
-                out: str | None, printer: str | None) -> None:
+                labels: bool, out: str | None, printer: str | None) -> None:
     """Packing slips of orders, one PDF in the order given (or the filter's order)."""
     from documents import output, slips
 
@@ -63,36 +64,67 @@ def print_slips(state: CliState, codes: tuple[str, ...], query: str | None, pick
             return
     else:
         ids = [orders.find_order(shop, code).id for code in codes]
-    done = slips.slips_pdf(state.config, ids, picklist=picklist)
+    attached = document_reads.labels(ids) if labels else {}
+    done = slips.slips_pdf(state.config, ids, picklist=picklist, labels=attached)
     now = dt.datetime.now()
     _deliver(state, done.data, output.slips_name(done.orders, now, picklist), "slips", out,
              printer)
-    click.echo(f"{done.orders} slip(s), {done.pages} page(s)")
+    click.echo(f"{done.orders} slip(s), {done.pages} page(s)"
+               + (f", {len(attached)} label(s)" if labels else ""))
 
 
 @print_group.command("invoice")
 @click.argument("code")
-@click.option("--number", required=True,
-              help="The invoice number (until backroom numbers invoices itself).")
-@click.option("--date", "issued", default=None, help="Issue date YYYY-MM-DD; default today.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write here (never over a file) instead of documents.output_dir.")
 @click.option("--printer", default=None, help="CUPS printer; overrides [print] settings.")
 @pass_state
-def print_invoice(state: CliState, code: str, number: str, issued: str | None,
-                  out: str | None, printer: str | None) -> None:
-    """The invoice of an order, as a PDF."""
+def print_invoice(state: CliState, code: str, out: str | None, printer: str | None) -> None:
+    """The invoice of an order (by order code, or the invoice's number), as it was issued
+    when the order was paid."""
+    require(state.actor, "print")
+    issued = document_reads.issued_by_code(code)
+    if issued is None or issued.kind != "invoice":
+        ref = orders.find_order(state.shop, code)
+        issued = document_reads.order_invoice(ref.id)
+        if issued is None:
+            raise Refused(f"{ref.code} has no invoice: an order gets one when it first "
+                          "enters a paid status")
+    _print_issued(state, issued, out, printer)
+
+
+@print_group.command("credit-note")
+@click.argument("code")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write here (never over a file); only with one credit note.")
+@click.option("--printer", default=None, help="CUPS printer; overrides [print] settings.")
+@pass_state
+def print_credit_note(state: CliState, code: str, out: str | None, printer: str | None) -> None:
+    """A credit note by its number, or every credit note of an order (by order code)."""
+    require(state.actor, "print")
+    issued = document_reads.issued_by_code(code)
+    if issued is not None and issued.kind == "credit_note":
+        notes = [issued]
+    else:
+        ref = orders.find_order(state.shop, code)
+        notes = document_reads.credit_notes(ref.id)
+        if not notes:
+            raise Refused(f"{ref.code} has no credit note: a refund of an invoiced order "
+                          "issues one")
+    if out and len(notes) > 1:
+        raise ValidationError(f"{len(notes)} credit notes: give one number with --out")
+    for note in notes:
+        _print_issued(state, note, out, printer)
+
+
+def _print_issued(state: CliState, issued: document_reads.IssuedDocument, out: str | None,
+                  printer: str | None) -> None:
+    """Render an invoice or credit note from its frozen data (the same bytes each time)."""
     from documents import invoice, output
 
-    require(state.actor, "print")
-    try:
-        when = dt.datetime.fromisoformat(issued) if issued else utcnow()
-    except ValueError:
-        raise ValidationError(f"--date {issued!r} is not a date like 2026-11-30") from None
-    ref = orders.find_order(state.shop, code)
-    doc = document_reads.invoice_doc(state.config, ref.id, number, when)
-    _deliver(state, invoice.render_invoice(state.config, doc),
-             output.invoice_name(doc.number), "invoices", out, printer)
+    _deliver(state, invoice.render_invoice(state.config, issued.doc),
+             output.invoice_name(issued.code, issued.kind == "credit_note"), "invoices", out,
+             printer)
 
 
 @print_group.command("customer")

@@ -26,6 +26,7 @@ class StatusChoice:
     notify: bool
     tracking: str | None = None
     message: str | None = None  # written to the customer in the status email
+    carrier: str | None = None  # as typed: a [carriers] name or label; None: decided by store
 
 
 class StatusDialog(ModalScreen[StatusChoice | None]):
@@ -40,7 +41,8 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
     ]
 
     def __init__(self, workflow: Workflow, from_statuses: Iterable[str], count: int = 1, *,
-                 shipping_method: str | None = None, tracking: str = "") -> None:
+                 shipping_method: str | None = None, tracking: str = "",
+                 default_carrier: str = "") -> None:
         """`shipping_method` and `tracking` of the one order changed (None for many): the
         workflow says from them whether a tracking number must be asked for."""
         super().__init__()
@@ -49,6 +51,7 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         self.count = count
         self.shipping_method = shipping_method
         self.tracking = tracking
+        self.default_carrier = default_carrier
         self._override: bool | None = None
         self._chosen: Status | None = None
 
@@ -68,8 +71,14 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
                 yield Label("", id="status-mail-label", markup=False)
             yield Input(placeholder="message to the customer, sent in the status email "
                         "(Enter: back to the statuses)", id="status-message", classes="hidden")
-            yield Input(placeholder="tracking number (for orders without one; Enter skips)",
+            yield Input(placeholder=("tracking number (Enter skips)" if self.count == 1 else
+                                     f"ONE tracking number for all {self.count} orders "
+                                     "without one (one parcel); Enter skips"),
                         id="status-tracking", classes="hidden")
+            otherwise = (f"else {self.default_carrier}" if self.default_carrier
+                         else "else none")
+            yield Input(placeholder=f"carrier (Tab; empty: recognised from the number, "
+                                    f"{otherwise})", id="status-carrier", classes="hidden")
             yield Label("hotkey or Enter picks · ctrl+t message · Esc cancels",
                         classes="dialog-hint")
 
@@ -124,6 +133,7 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         if self._needs_tracking(status):
             tracking = self.query_one("#status-tracking", Input)
             tracking.remove_class("hidden")
+            self.query_one("#status-carrier", Input).remove_class("hidden")
             tracking.focus()
             return
         self._finish()
@@ -132,7 +142,9 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
         assert self._chosen is not None
         notify = self.query_one("#status-mail", Switch).value
         message = self.query_one("#status-message", Input).value.strip() or None
-        self.dismiss(StatusChoice(self._chosen.key, notify, tracking, message))
+        carrier = self.query_one("#status-carrier", Input).value.strip() or None
+        self.dismiss(StatusChoice(self._chosen.key, notify, tracking, message,
+                                  carrier if tracking else None))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -140,7 +152,8 @@ class StatusDialog(ModalScreen[StatusChoice | None]):
             self.query_one(OptionList).focus()
         elif self._chosen is not None:
             # Empty is allowed: store refuses, order by order, those that still need one.
-            self._finish(event.value.strip() or None)
+            tracking = self.query_one("#status-tracking", Input).value
+            self._finish(tracking.strip() or None)
 
     def action_message(self) -> None:
         """Show the message box (its text goes in the status email the store sends)."""

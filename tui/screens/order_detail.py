@@ -16,7 +16,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from store import carriers as carriersmod
 from store.contact import ADDRESS_FIELDS
+from store.errors import Refused
+from store.labels import attach_label, read_label_file
 from store.order_rows import OrderResult
 from store.orders import (
     add_note,
@@ -45,7 +48,7 @@ EVENT_LABELS = {
     "placed": "placed", "status": "status", "status_undone": "status undone",
     "payment": "payment", "refund": "refund", "tracking": "tracking",
     "reference": "reference", "address": "address", "contact": "contact",
-    "archived": "archived", "unarchived": "unarchived",
+    "archived": "archived", "unarchived": "unarchived", "label": "label",
 }
 
 
@@ -63,6 +66,9 @@ class OrderDetailScreen(BackroomScreen):
         Binding("m", "refund", "Refund", id="detail.refund", show=False),
         Binding("a", "archive", "Archive", id="detail.archive", show=False),
         Binding("D", "delete", "Delete test order", id="detail.delete", show=False),
+        Binding("P", "print_slip", "Print slip", id="detail.print_slip"),
+        Binding("I", "print_invoice", "Print invoice", id="detail.print_invoice", show=False),
+        Binding("l", "attach_label", "Attach label", id="detail.label", show=False),
         Binding("right_square_bracket,j", "step(1)", "Next", id="detail.next"),
         Binding("left_square_bracket,k", "step(-1)", "Prev", id="detail.previous"),
         Binding("w", "work_queue", "Work the queue on/off", id="detail.work", show=False),
@@ -72,7 +78,9 @@ class OrderDetailScreen(BackroomScreen):
     ACTION_PERMISSIONS = {"status": "change_status", "tracking": "set_tracking",
                           "reference": "set_reference", "address": "edit_order",
                           "contact": "edit_order", "note": "add_note", "refund": "refund",
-                          "archive": "archive", "delete": "delete_order"}
+                          "archive": "archive", "delete": "delete_order",
+                          "print_slip": "print", "print_invoice": "print",
+                          "attach_label": "attach_label"}
 
     def __init__(self, order_id: int, filter: QueueFilter | None = None) -> None:
         super().__init__()
@@ -156,11 +164,19 @@ class OrderDetailScreen(BackroomScreen):
             line.append(shown(payment.reference or payment.reason or ""))
             line.append(f"  by {payment.operator_login}" if payment.operator_login else "")
             grid.add_row("", line)
+        carriers = self.backroom.config.carriers
         ship = Text(f"{d.shipping_method or '-'}  {money(d.shipping_cost, cur)}  tracking ")
         ship.append(shown(d.tracking_number or "-"))
         if d.carrier:
-            ship.append(f" ({shown(d.carrier)})")
+            ship.append(f" ({shown(carriersmod.label(carriers, d.carrier))})")
+        link = carriersmod.tracking_url(carriers, d.carrier, d.tracking_number)
+        if link:
+            ship.append(f"  {link}", style="dim")
         grid.add_row("Shipping", ship)
+        if d.label:
+            grid.add_row("Label", Text(d.label + "  (P prints it after the slip)"))
+        if d.documents:
+            grid.add_row("Invoices", Text(", ".join(d.documents) + "  (I prints the invoice)"))
         for kind in ("shipping", "billing"):
             address = d.addresses.get(kind) if d.addresses else None
             if address is not None:
@@ -168,6 +184,8 @@ class OrderDetailScreen(BackroomScreen):
         grid.add_row("Reference", Text(shown(d.internal_reference or "-")))
         if d.customer_note:
             grid.add_row("Cust. note", Text(shown(d.customer_note, multiline=True)))
+        if d.gift_message:
+            grid.add_row("Gift msg", Text(shown(d.gift_message, multiline=True)))
         grid.add_row("Language", Text(d.language or "-"))
         return Group(grid)
 
@@ -396,6 +414,61 @@ class OrderDetailScreen(BackroomScreen):
         self.app.push_screen(ConfirmDialog(f"Delete test order {d.code}?",
                                            "This removes the order and its history.",
                                            yes="Delete"), answered)
+
+    # ----- paper --------------------------------------------------------------------------
+
+    def action_print_slip(self) -> None:
+        """This order's packing slip, its carrier label after it when one is attached."""
+        if self.detail is not None:
+            self._print(self.detail.id, self.detail.code, "slip")
+
+    def action_print_invoice(self) -> None:
+        """The invoice as it was issued (it is rebuilt from the stored invoice)."""
+        if self.detail is not None:
+            self._print(self.detail.id, self.detail.code, "invoice")
+
+    @work(thread=True, group="print", exit_on_error=False)
+    def _print(self, order_id: int, code: str, what: str) -> None:
+        """Render and deliver off the event loop; the path (and CUPS job) in a notice."""
+        from documents import invoice, output, slips
+        from store import document_reads
+
+        app = self.backroom
+        if what == "slip":
+            labels = in_db(document_reads.labels, [order_id])
+            done = in_db(slips.slips_pdf, app.config, [order_id], labels=labels)
+            data, name, kind = done.data, f"slip-{output.safe_part(code)}.pdf", "slips"
+        else:
+            issued = in_db(document_reads.order_invoice, order_id)
+            if issued is None:
+                raise Refused(f"{code} has no invoice: an order gets one when it first "
+                              "enters a paid status")
+            data = invoice.render_invoice(app.config, issued.doc)
+            name, kind = output.invoice_name(issued.code), "invoices"
+        sent = output.deliver(app.config, app.actor, data, name, kind)
+        text = f"wrote {sent.path}" + (f" · sent to {sent.printer}: job {sent.job}"
+                                       if sent.job else "")
+        self.app.call_from_thread(self.notify, text, title="Print", timeout=15)
+
+    def action_attach_label(self) -> None:
+        d = self.detail
+        if d is None:
+            return
+
+        def attach(path: str) -> None:
+            if path.strip():
+                self._attach_label(d.id, d.version, path.strip())
+
+        self._prompt(f"Carrier label PDF for {d.code} (a file path)", "", attach)
+
+    @work(group="write", exit_on_error=False)
+    async def _attach_label(self, order_id: int, version: int, path: str) -> None:
+        app = self.backroom
+        data, name = await run_db(read_label_file, path)
+        pages = await run_db(attach_label, app.shop, app.actor, order_id, data, name,
+                             expected_version=version)
+        self.notify(f"label {name} attached ({pages} page(s))")
+        self.reload()
 
     def dismiss_or_pop(self) -> None:
         if len(self.app.screen_stack) > 1:

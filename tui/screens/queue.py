@@ -4,6 +4,7 @@ search-as-you-type filter, sorting, marks and bulk status changes with preview a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from rich.text import Text
@@ -56,6 +57,11 @@ class QueueScreen(BackroomScreen):
         Binding("a", "mark_all", "Mark all", id="queue.mark_all"),
         Binding("u", "unmark", "Unmark all", id="queue.unmark", show=False),
         Binding("s", "status", "Status", id="queue.status"),
+        Binding("S", "ship_station", "Ship station", id="queue.ship"),
+        Binding("P", "print_slips", "Print slips", id="queue.print"),
+        Binding("x", "cancel_print", "Stop printing", id="queue.cancel_print", show=False),
+        Binding("T", "import_tracking", "Import tracking", id="queue.import_tracking",
+                show=False),
         Binding("z", "app.undo", "Undo", id="queue.undo"),
         Binding("o", "sort", "Sort", id="queue.sort"),
         Binding("O", "reverse", "Reverse sort", id="queue.reverse", show=False),
@@ -63,7 +69,10 @@ class QueueScreen(BackroomScreen):
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="queue.prev_tab",
                 show=False),
     ]
-    ACTION_PERMISSIONS = {"status": "change_status", "mark_all": "change_status",
+    ACTION_PERMISSIONS = {"status": "change_status", "ship_station": "change_status",
+                          "print_slips": "print", "cancel_print": "print",
+                          "import_tracking": "change_status",
+                          "mark_all": "change_status",
                           "mark": "change_status", "range": "change_status",
                           "mark_move": "change_status"}
 
@@ -85,6 +94,8 @@ class QueueScreen(BackroomScreen):
         self._busy = ""
         self._counts_due = False
         self._table: RowTable | None = None
+        self._printing = ""  # "printing slips 120/500" while a bulk print runs
+        self._print_stop = False
 
     def compose(self) -> ComposeResult:
         wf = self.backroom.shop.workflow
@@ -326,6 +337,8 @@ class QueueScreen(BackroomScreen):
             parts.append("range: move, then v marks")
         if self._busy:
             parts.append(self._busy)
+        if self._printing:
+            parts.append(self._printing)
         if self._loading_note:
             parts.append(self._loading_note)
         if not self.rows:
@@ -514,6 +527,9 @@ class QueueScreen(BackroomScreen):
 
     # ----- bulk status change -----------------------------------------------------------
 
+    def action_ship_station(self) -> None:
+        self.backroom.open_ship_station()
+
     def action_status(self) -> None:
         """Change the status of the marked orders (or the current one), with a preview."""
         if self.marked:
@@ -541,6 +557,131 @@ class QueueScreen(BackroomScreen):
     def set_busy(self, text: str) -> None:
         self._busy = text
         self._update_status()
+
+    # ----- printing ---------------------------------------------------------------------
+
+    def action_print_slips(self) -> None:
+        """The slips of the marked orders (or of every order matching the filter) as one PDF
+        in queue order, optionally with the pick list and each order's label; it runs in
+        the background with its progress in the status line (x stops it)."""
+        if self._printing:
+            self.notify("A print is running; x stops it.", severity="warning")
+            return
+        marked = sorted(self.marked)
+        what = (f"the {len(marked):,} marked order(s)" if marked
+                else "every order matching the filter")
+        self._ask_print(marked, what)
+
+    @work(group="print-ask", exit_on_error=False)
+    async def _ask_print(self, marked: list[int], what: str) -> None:
+        from tui.dialogs.print_options import PrintDialog
+
+        config = self.backroom.config
+        printer = (str(config.get("print", "slips_printer")) or str(config.get("print", "printer")))
+        where = f"sent to {printer}" if printer else "written to a file (no printer set)"
+        choice = await self.app.push_screen_wait(PrintDialog(what, where))
+        if choice is None:
+            return
+        self._print_stop = False
+        self._printing = "printing slips…"
+        self._update_status()
+        self._print(marked, self.filter, choice.picklist, choice.labels)
+
+    @work(thread=True, group="print", exit_on_error=False)
+    def _print(self, marked: list[int], f: QueueFilter, picklist: bool, labels: bool) -> None:
+        # documents (fpdf2, pypdf, fonts) is imported on the first print, not at launch
+        from documents import output, slips
+        from store import document_reads
+        from store.queries import in_queue_order
+
+        app = self.backroom
+        call = self.app.call_from_thread
+        try:
+            ids = in_db(in_queue_order, f, marked) if marked else in_db(matching_ids, f)
+            if not ids:
+                call(self._printed, "no order to print", "warning")
+                return
+            attached = in_db(document_reads.labels, ids) if labels else {}
+            step = max(1, len(ids) // 100)
+
+            def progress(done: int, total: int) -> None:
+                if done % step == 0 or done == total:
+                    call(self._print_progress, done, total)
+
+            done = in_db(slips.slips_pdf, app.config, ids, picklist=picklist, labels=attached,
+                         progress=progress, cancelled=lambda: self._print_stop)
+            call(self._print_progress, done.orders, done.orders, "writing")
+            name = output.slips_name(done.orders, dt.datetime.now(), picklist)
+            sent = output.deliver(app.config, app.actor, done.data, name, "slips")
+        except BackroomError as exc:
+            call(self._printed, str(exc), "error")
+            return
+        text = f"{done.orders:,} slip(s), {done.pages:,} page(s): {sent.path}"
+        if sent.job:
+            text += f" · sent to {sent.printer}: job {sent.job}"
+        call(self._printed, text, "information")
+
+    def _print_progress(self, done: int, total: int, doing: str = "printing") -> None:
+        self._printing = (f"{doing} slips {done:,}/{total:,} (x stops)" if doing == "printing"
+                          else f"{doing} {total:,} slips…")
+        self._update_status()
+
+    def _printed(self, text: str, severity: str) -> None:
+        self._printing = ""
+        self._update_status()
+        self.notify(text, title="Print", severity=severity,  # type: ignore[arg-type]
+                    timeout=15)
+
+    def action_cancel_print(self) -> None:
+        if not self._printing:
+            self.notify("Nothing is printing.")
+            return
+        self._print_stop = True
+
+    # ----- tracking numbers from the carrier's file -------------------------------------
+
+    def action_import_tracking(self) -> None:
+        self._import_tracking()
+
+    @work(group="status-change", exit_on_error=False)
+    async def _import_tracking(self) -> None:
+        """A carrier's CSV: the usual preview, then one bulk ship, each order with its own
+        number; `z` undoes it."""
+        from store import tracking_import
+        from tui.dialogs.confirm import ConfirmDialog
+        from tui.dialogs.prompt import TextPrompt
+        from tui.status_change import description_text
+
+        app = self.backroom
+        path = await app.push_screen_wait(TextPrompt(
+            "Tracking numbers from a carrier's CSV (order or reference, tracking, carrier)",
+            placeholder="path/to/file.csv"))
+        if not path or not path.strip():
+            return
+        with self.busy("reading the file…"):
+            text = await run_db(tracking_import.read_text, path.strip())
+            imported = await run_db(tracking_import.parse, app.shop, text)
+            preview = await run_db(tracking_import.ship, app.shop, app.actor, imported,
+                                   dry_run=True)
+        body = Text()
+        for line in imported.problems:
+            body.append(f"line {line.line}: ", style="bold")
+            body.append(f"skipped: {line.problem}\n")
+        described = preview.describe(app.shop.workflow)
+        body.append_text(description_text(described))
+        if not preview.changed:
+            await app.push_screen_wait(ConfirmDialog("Nothing would ship", body, ok_only=True))
+            return
+        if not await app.push_screen_wait(ConfirmDialog(f"Preview: {described.headline}",
+                                                        body, yes="Ship")):
+            return
+        with self.busy(f"shipping {len(preview.changed):,} order(s)…"):
+            result = await run_db(tracking_import.ship, app.shop, app.actor, imported)
+        headline = result.describe(app.shop.workflow).headline
+        if result.changed:
+            app.remember_change(result.batch, headline)
+        app.notify(f"{headline} (z undoes)", title="Import tracking")
+        app.broadcast_change(headline)
 
 
 def _order_id(row: OrderRow) -> int:
