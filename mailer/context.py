@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from mailer.render import tracking_url
 from store.config import Config
 from store.contact import ADDRESS_FIELDS
 from store.mail_reads import OrderForMail, customers_for_mail, orders_for_mail
+from store.tracking import tracking_url
 from store.workflow import Workflow
 
 WIRE_METHODS = ("wire", "transfer", "bank_transfer", "bank transfer", "virement")

@@ -57,15 +57,6 @@ MAX_OUTPUT = 1_000_000  # characters per part: a mail is never megabytes of text
 MAX_SECONDS = 2.0
 RELOAD_SECONDS = 1.0  # how stale an edited template may be before the worker sees it
 _DICT_ATTRS = frozenset(dir(dict))
-TRACKING_URLS = {
-    "colissimo": "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
-    "la poste": "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
-    "chronopost": "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={}",
-    "dhl": "https://www.dhl.com/track?tracking-id={}",
-    "ups": "https://www.ups.com/track?tracknum={}",
-    "fedex": "https://www.fedex.com/fedextrack/?trknbr={}",
-    "gls": "https://gls-group.com/track/{}",
-}
 
 
 class RenderError(Exception):
@@ -498,11 +489,3 @@ def _format_datetime(when: dt.datetime, format: str, language: str) -> str:
     return str(format_datetime(when, format=format, locale=_locale(language)))
 
 
-def tracking_url(carrier: str, tracking: str) -> str:
-    """A public tracking link for well-known carriers; empty when the carrier is unknown."""
-    pattern = TRACKING_URLS.get(carrier.strip().lower())
-    if not pattern or not tracking:
-        return ""
-    from urllib.parse import quote
-
-    return pattern.format(quote(tracking))

@@ -3,13 +3,14 @@ addresses, checked the same way wherever they are entered."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from email_validator import EmailNotValidError, validate_email
 
 from store.errors import ValidationError
 from store.models import Address
-from store.text import clean
+from store.text import clean, shown
 
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                   "region", "country", "phone")
@@ -45,17 +46,34 @@ def needs_smtputf8(email: str) -> bool:
 
 def check_address(address: Mapping[str, str]) -> dict[str, str]:
     """The address with each field cleaned (store.text); unknown fields, control characters
-    and a country that is not a two-letter ISO code are refused, naming the field."""
+    and a country that is not an ISO 3166 code are refused, naming the field."""
     unknown = set(address) - set(ADDRESS_FIELDS)
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationError(f"unknown address field {name!r}", field=name)
     cleaned = {name: clean(str(value), name) for name, value in address.items()}
-    country = cleaned.get("country", "")
-    if country and (len(country) != 2 or not country.isascii() or not country.isalpha()):
-        raise ValidationError(f"country must be a two-letter ISO code, not {country!r}",
-                              field="country")
+    if cleaned.get("country"):
+        cleaned["country"] = check_country(cleaned["country"])
     return cleaned
+
+
+def check_country(code: str, field: str = "country") -> str:
+    """A country as its ISO 3166-1 alpha-2 code (FR, DE), upper-cased; a code that names no
+    country (`XX`, `UK`: the code is GB) is refused, naming the field."""
+    upper = code.strip().upper()
+    if len(upper) != 2 or not upper.isascii() or not upper.isalpha() or not _known(upper):
+        raise ValidationError(f"country must be a two-letter ISO 3166 code like FR or GB, not "
+                              f"{shown(code)}", field=field)
+    return upper
+
+
+@functools.lru_cache(maxsize=512)
+def _known(alpha_2: str) -> bool:
+    """pycountry's ISO 3166 table, imported on first use (it loads ~100 ms of JSON that no
+    command needs until an address is typed)."""
+    import pycountry
+
+    return pycountry.countries.get(alpha_2=alpha_2) is not None
 
 
 def customer_address(customer_id: int, kind: str) -> dict[str, str] | None:

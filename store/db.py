@@ -273,6 +273,12 @@ def write() -> Iterator[None]:
         yield
 
 
+def ping() -> None:
+    """Ask the database a trivial question (`backroom serve`'s health check): a database out
+    of reach raises DatabaseError, saying why."""
+    db.execute_sql("SELECT 1").fetchone()
+
+
 def close() -> None:
     if db.obj is not None and not db.is_closed():
         db.close()

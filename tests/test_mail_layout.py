@@ -19,12 +19,13 @@ from click.testing import CliRunner
 from mailer import context as ctxmod
 from mailer.check import check_templates, text_problems
 from mailer.delivery import build_mime
-from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, RenderError, tracking_url
+from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, RenderError
 from mailer.worker import deliver_once
 from store import config as configmod
 from store import status
 from store.operators import Actor
 from store.shop import Shop
+from store.tracking import tracking_url
 from store.workflow import DEFAULT
 from tests.conftest import cli_config, make_config
 from tests.factories import place

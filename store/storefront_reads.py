@@ -1,0 +1,136 @@
+"""What the storefront API reads: an order as its customer may see it (status key and label,
+whether it can be paid now and why not, the tracking link) and a customer's account (status,
+group and its privileges). Frozen rows; the web layer only turns them into JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from store.codes import format_code, parse_code
+from store.customer_queries import STATUS_LABELS
+from store.errors import NotFound
+from store.models import Customer, CustomerGroup, Order, OrderItem
+from store.rules import pay_refusal
+from store.shop import Shop
+from store.tracking import tracking_url
+
+
+@dataclass(frozen=True)
+class ItemView:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    tax_rate_bp: int
+    line_total: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """One order for the storefront. `pay_refusal` says why it cannot be paid now ('' when
+    `can_pay`)."""
+
+    id: int
+    code: str
+    status: str
+    status_label: str
+    can_pay: bool
+    pay_refusal: str
+    currency: str
+    subtotal: int
+    tax: int
+    shipping_cost: int
+    discount: int
+    total: int
+    amount_paid: int
+    amount_refunded: int
+    payment_method: str
+    shipping_method: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    customer_id: int | None
+    is_test: bool
+    placed_at: dt.datetime
+    items: tuple[ItemView, ...]
+
+    @property
+    def balance(self) -> int:
+        return max(self.total - self.amount_paid, 0)
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    name: str
+    discount_bp: int
+    privilege: str
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """One account for the storefront: what it may do (`can_pay`) and the privileges of its
+    group, which the storefront applies."""
+
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    language: str
+    status: str
+    status_label: str
+    can_pay: bool
+    marketing_consent: bool
+    registered_at: dt.datetime
+    confirmed: bool
+    group: GroupView | None
+
+
+def order_id_of(shop: Shop, code: str) -> int:
+    """The id of the order with this code; a mistyped code is refused by its check digit."""
+    number = parse_code(code, shop.prefix)
+    order_id = Order.select(Order.id).where(Order.number == number).scalar()
+    if order_id is None:
+        raise NotFound(f"no such order: {format_code(shop.prefix, number)}", field="code")
+    return int(order_id)
+
+
+def order_view(shop: Shop, order_id: int) -> OrderView:
+    """The order as the storefront shows it to its customer."""
+    o = Order.get_or_none(Order.id == order_id)
+    if o is None:
+        raise NotFound(f"no such order (id {order_id})", field="code")
+    wf = shop.workflow
+    status = wf.statuses.get(o.status)
+    account = (Customer.select(Customer.status).where(Customer.id == o.customer_id).scalar()
+               if o.customer_id else "")
+    refusal = pay_refusal(o.code, wf.label(o.status), bool(status and status.may_pay),
+                          o.amount_paid, o.total, o.currency, account or "")
+    items = tuple(ItemView(i.sku, i.name, i.quantity, i.unit_price, i.tax_rate_bp,
+                           i.quantity * i.unit_price)
+                  for i in OrderItem.select().where(OrderItem.order == o.id)
+                  .order_by(OrderItem.id))
+    return OrderView(
+        id=o.id, code=o.code, status=o.status, status_label=wf.label(o.status),
+        can_pay=not refusal, pay_refusal=refusal, currency=o.currency, subtotal=o.subtotal,
+        tax=o.tax, shipping_cost=o.shipping_cost, discount=o.discount, total=o.total,
+        amount_paid=o.amount_paid, amount_refunded=o.amount_refunded,
+        payment_method=o.payment_method, shipping_method=o.shipping_method, carrier=o.carrier,
+        tracking_number=o.tracking_number, tracking_url=tracking_url(o.carrier,
+                                                                     o.tracking_number),
+        customer_id=o.customer_id, is_test=bool(o.is_test), placed_at=o.placed_at, items=items)
+
+
+def customer_view(shop: Shop, customer_id: int) -> CustomerView:
+    """The account as the storefront sees it; an erased account is no longer there."""
+    c = Customer.get_or_none(Customer.id == customer_id)
+    if c is None or c.status == "deleted":
+        raise NotFound(f"no customer with id {customer_id}", field="id")
+    g = CustomerGroup.get_or_none(CustomerGroup.id == c.group_id) if c.group_id else None
+    return CustomerView(
+        id=c.id, email=c.email, first_name=c.first_name, last_name=c.last_name,
+        language=c.language, status=c.status, status_label=STATUS_LABELS.get(c.status, c.status),
+        can_pay=c.status == "active", marketing_consent=bool(c.marketing_consent),
+        registered_at=c.registered_at, confirmed=c.confirmed_at is not None,
+        group=GroupView(g.id, g.name, g.discount_bp, g.privilege) if g else None)
