@@ -105,6 +105,11 @@ def _validation(exc: RequestValidationError) -> JSONResponse:
     fields = []
     for error in exc.errors():
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":  # its location is a character position
+            reason = (error.get("ctx") or {}).get("error", "")
+            fields.append(FieldError(field="body", message=f"the body is not valid JSON "
+                                     f"({reason}, at character {error['loc'][-1]})"))
+            continue
         fields.append(FieldError(field=field_path(error.get("loc", ())), message=message))
     first = fields[0] if fields else FieldError(field="body", message="invalid request")
     return error_response(422, "invalid", first.message, first.field, fields)

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 from store.contact import check_country
 from store.errors import BackroomError
 from store.money import check_currency
-from store.text import control_character
+from store.text import problem
 
 # Amounts in minor units: up to ten billion major units of a two-decimal currency, so that
 # sums of lines times quantities stay far inside the 64-bit columns.
@@ -25,14 +25,16 @@ STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 def _single_line(value: str) -> str:
-    if control_character(value) is not None:
-        raise ValueError("control characters (tab, line break, escape, ...) are not allowed")
+    wrong = problem(value)
+    if wrong is not None:
+        raise ValueError(wrong)
     return value
 
 
 def _multi_line(value: str) -> str:
-    if control_character(value.replace("\r\n", "\n"), multiline=True) is not None:
-        raise ValueError("control characters other than line breaks are not allowed")
+    wrong = problem(value.replace("\r\n", "\n"), multiline=True)
+    if wrong is not None:
+        raise ValueError(wrong)
     return value
 
 
