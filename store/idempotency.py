@@ -9,7 +9,11 @@ replay, are then written in one transaction, so a stored response always means t
 was made and a change always has its stored response. A refusal gives the key back (nothing
 was written). A claim whose request died (a killed server) lapses after LEASE_SECONDS and a
 retry takes it over; the first request, should it still finish, then finds its claim gone
-and is rolled back, so one key never makes two changes."""
+and is rolled back, so one key never makes two changes.
+
+Written-out SQL (see store.sql): every storefront write claims and completes a key, and
+peewee spent more Python building those statements than the database spent running them
+(0.6 ms of the 3.3 ms a placed order took in the API, beside 0.1 ms written out)."""
 
 from __future__ import annotations
 
@@ -24,8 +28,9 @@ from typing import TypeVar
 
 from store import db as dbmod
 from store.errors import Conflict, ValidationError
-from store.models import IdempotencyRecord, db, utcnow
+from store.models import db, utcnow
 from store.shop import Shop
+from store.sql import named, stored_time
 
 T = TypeVar("T")
 LEASE_SECONDS = 120
@@ -101,47 +106,78 @@ def _cutoff(shop: Shop, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(hours=int(shop.config.get("web", "idempotency_hours")))
 
 
+def _time(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A timestamp as read back: SQLite gives the text peewee stored."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
+_COLUMNS = "id, fingerprint, state, claim, lease_until, status_code, body, created_at"
+
+
 def _claim(shop: Shop, api_key_pk: int, key: str, fingerprint: str) -> _Claim | Response:
     """Take the key for this request, or say why not: the stored answer (done), 422 (used
-    for another request), 409 (its request still runs)."""
+    for another request), 409 (its request still runs). A key past its time is taken as
+    new."""
     now = utcnow()
+    cutoff = _cutoff(shop, now)
     token = uuid.uuid4().hex
     lease = now + dt.timedelta(seconds=LEASE_SECONDS)
-    mine = (IdempotencyRecord.api_key == api_key_pk) & (IdempotencyRecord.key == key)
+    values = {"api_key": api_key_pk, "key": key, "fingerprint": fingerprint, "claim": token,
+              "lease": stored_time(lease), "now": stored_time(now)}
+    fresh = (f"fingerprint = {named('fingerprint')}, state = 'started', "
+             f"claim = {named('claim')}, lease_until = {named('lease')}, status_code = NULL, "
+             f"body = '', updated_at = {named('now')}")
     with db.atomic():
-        IdempotencyRecord.delete().where(mine, IdempotencyRecord.created_at
-                                         < _cutoff(shop, now)).execute()
-        IdempotencyRecord.insert(api_key=api_key_pk, key=key, fingerprint=fingerprint,
-                                 claim=token, lease_until=lease, created_at=now,
-                                 updated_at=now).on_conflict_ignore().execute()
-        query = IdempotencyRecord.select().where(mine)
-        row = (query if dbmod.is_sqlite() else query.for_update()).get()
-        if row.claim == token:
-            if row.id % PURGE_EVERY == 0:
-                IdempotencyRecord.delete().where(
-                    IdempotencyRecord.created_at < _cutoff(shop, now)).execute()
-            return _Claim(row.id, token)
-        if row.fingerprint != fingerprint:
+        inserted = db.execute_sql(
+            "INSERT INTO idempotency_record (created_at, updated_at, api_key_id, key, "
+            "fingerprint, state, claim, lease_until, body) VALUES ("
+            f"{named('now')}, {named('now')}, {named('api_key')}, {named('key')}, "
+            f"{named('fingerprint')}, 'started', {named('claim')}, {named('lease')}, '') "
+            "ON CONFLICT (api_key_id, key) DO NOTHING RETURNING id", values).fetchone()
+        if inserted is not None:
+            if inserted[0] % PURGE_EVERY == 0:
+                db.execute_sql(f"DELETE FROM idempotency_record WHERE created_at < "
+                               f"{named('cutoff')}", {"cutoff": stored_time(cutoff)})
+            return _Claim(int(inserted[0]), token)
+        row = db.execute_sql(
+            f"SELECT {_COLUMNS} FROM idempotency_record WHERE api_key_id = "
+            f"{named('api_key')} AND key = {named('key')}"
+            + ("" if dbmod.is_sqlite() else " FOR UPDATE"), values).fetchone()
+        row_id, used_for, state, holder, lease_until, status, body, created = row
+        if (_time(created) or now) < cutoff:  # kept its hours: forgotten, taken as new
+            db.execute_sql(f"UPDATE idempotency_record SET {fresh}, created_at = "
+                           f"{named('now')} WHERE id = {named('id')}", values | {"id": row_id})
+            return _Claim(int(row_id), token)
+        if used_for != fingerprint:
             raise ValidationError(
                 f"this {HEADER} was used for another request (a different body or endpoint): "
                 "send a new key for a new request", field=HEADER)
-        if row.state == "done":
-            return Response(int(row.status_code or 0), row.body, replayed=True)
-        if row.lease_until is not None and row.lease_until > now:
+        if state == "done":
+            return Response(int(status or 0), body, replayed=True)
+        held = _time(lease_until)
+        if held is not None and held > now:
             raise Conflict(f"the first request with this {HEADER} is still being processed: "
                            "retry it in a moment", field=HEADER)
-        IdempotencyRecord.update(claim=token, lease_until=lease, updated_at=now).where(
-            IdempotencyRecord.id == row.id, IdempotencyRecord.claim == row.claim).execute()
-    return _Claim(row.id, token)
+        taken = db.execute_sql(
+            f"UPDATE idempotency_record SET {fresh} WHERE id = {named('id')} AND claim = "
+            f"{named('holder')}", values | {"id": row_id, "holder": holder}).rowcount
+        if taken != 1:  # another retry took it over first
+            raise Conflict(f"the first request with this {HEADER} is still being processed: "
+                           "retry it in a moment", field=HEADER)
+    return _Claim(int(row_id), token)
 
 
 def _complete(claim: _Claim, status: int, body: str) -> None:
     """Store the answer, inside the change's transaction; a claim taken over meanwhile (its
     lease ran out) rolls the change back."""
-    done = IdempotencyRecord.update(state="done", status_code=status, body=body,
-                                    lease_until=None, updated_at=utcnow()).where(
-        IdempotencyRecord.id == claim.id, IdempotencyRecord.claim == claim.token,
-        IdempotencyRecord.state == "started").execute()
+    done = db.execute_sql(
+        f"UPDATE idempotency_record SET state = 'done', status_code = {named('status')}, "
+        f"body = {named('body')}, lease_until = NULL, updated_at = {named('now')} "
+        f"WHERE id = {named('id')} AND claim = {named('claim')} AND state = 'started'",
+        {"status": status, "body": body, "now": stored_time(utcnow()), "id": claim.id,
+         "claim": claim.token}).rowcount
     if done != 1:
         raise Conflict(f"this {HEADER} was taken over by a retry while the request ran; "
                        "nothing was changed by this one", field=HEADER)
@@ -151,6 +187,6 @@ def _release(claim: _Claim) -> None:
     """Give the key back after a refusal or an error: nothing was written, so a retry may do
     the work. A database out of reach leaves the claim to lapse with its lease."""
     with contextlib.suppress(Exception), db.atomic():
-        IdempotencyRecord.delete().where(IdempotencyRecord.id == claim.id,
-                                         IdempotencyRecord.claim == claim.token,
-                                         IdempotencyRecord.state == "started").execute()
+        db.execute_sql(f"DELETE FROM idempotency_record WHERE id = {named('id')} AND claim = "
+                       f"{named('claim')} AND state = 'started'",
+                       {"id": claim.id, "claim": claim.token})

@@ -9,11 +9,10 @@ import http.client
 import json
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,29 +92,33 @@ def serve(tmp_path: Path, db_url: str, login: str = "ada", **sections: dict[str,
         [BACKROOM, "--config", str(config), "serve", "--port", "0",
          "--no-access-log"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
     assert process.stderr is not None
+    stderr = process.stderr
     log: list[str] = []
-    port = 0
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    deadline = time.monotonic() + 60
-    try:
-        while not port:
-            if process.poll() is not None or time.monotonic() > deadline:
-                rest = process.stderr.read().decode(errors="replace") if process.poll() else ""
-                raise AssertionError("backroom serve did not start:\n" + "".join(log) + rest)
-            if not selector.select(timeout=1):
-                continue
-            line = process.stderr.readline().decode(errors="replace")
+    started = threading.Event()
+    found: list[int] = []
+
+    def read() -> None:  # the server's log, read on a thread: no select on a buffered pipe
+        for raw in iter(stderr.readline, b""):
+            line = raw.decode(errors="replace")
             log.append(line)
-            found = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
+            match = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                found.append(int(match.group(1)))
+                started.set()
+        started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        started.wait(timeout=60)
+        if not found:
+            raise AssertionError("backroom serve did not start:\n" + "".join(log))
+        port = found[0]
         served = Served(process, port, log)
         status, body, _ = served.request("GET", "/healthz")
         assert status == 200 and json.loads(body) == {"database": "ok"}, body
         yield served
     finally:
-        selector.close()
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -123,4 +126,5 @@ def serve(tmp_path: Path, db_url: str, login: str = "ada", **sections: dict[str,
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        process.stderr.close()
+        reader.join(timeout=10)
+        stderr.close()
