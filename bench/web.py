@@ -1,5 +1,5 @@
-"""`POST /v1/orders` through a real `backroom serve` (a subprocess on a loopback port, its
-access log on, as it runs by default), from 8 concurrent clients each on a kept-alive
+"""`POST /v1/orders` through a real `backroom serve` (a subprocess on a loopback port, as it
+runs by default: no access log, httptools and uvloop), from 8 concurrent clients each on a kept-alive
 connection and each order with an Idempotency-Key, beside the floor measured in the same
 run: `store.orders.place_order` called directly, one order after another, in this process.
 Both write the same guest order (two lines, two addresses, a confirmation mail and the

@@ -29,6 +29,7 @@ from store.models import (
 from tests.conftest import make_config
 from tests.web_support import ADDRESS, bearer, make_key, order
 from web.app import create_app
+from web.order_models import OrderIn
 
 
 def counts() -> dict[str, int]:
@@ -182,8 +183,9 @@ async def test_a_retry_while_the_first_runs_is_409_and_a_dead_claim_lapses(clien
     body = json.dumps(order()).encode()
     caller = api_keys.authenticate(front, "orders:write")
     # a first request that is running: its claim is held, its order not yet written
+    request = OrderIn.model_validate_json(body).model_dump_json()
     held = idempotency._claim(shop, caller.key_pk, key,
-                              idempotency.fingerprint("POST", "/v1/orders", body))
+                              idempotency.fingerprint("POST", "/v1/orders", request))
     assert isinstance(held, idempotency._Claim)
     headers = bearer(front, **{"Idempotency-Key": key, "Content-Type": "application/json"})
     before = counts()

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, Security
+from fastapi import APIRouter, Path, Request, Response, Security
 
 from store import customers, idempotency
 from store.api_keys import Caller
 from store.models import MAX_INT
 from store.storefront_reads import customer_view
 from web.customer_models import CustomerIn, CustomerOut
-from web.deps import OnceDep, ShopDep, api_key, respond
+from web.deps import IdempotencyKey, ShopDep, api_key, request_of, respond
 from web.errors import ErrorBody
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -23,12 +23,13 @@ REFUSALS: dict[int | str, dict[str, object]] = {
 
 @router.post("", status_code=201, response_model=CustomerOut, responses=REFUSALS,
              summary="Register a customer (self-registration)")
-def register(body: CustomerIn, shop: ShopDep, once: OnceDep,
-             caller: Annotated[Caller, Security(api_key("customers:write"))]) -> Response:
+def register(body: CustomerIn, shop: ShopDep, request: Request,
+             caller: Annotated[Caller, Security(api_key("customers:write"))],
+             key: IdempotencyKey = None) -> Response:
     """The account joins the default group and a confirm-account mail is queued; an email
     already registered is refused (409)."""
     return respond(idempotency.run(
-        shop, caller.key_pk, once.key, once.fingerprint,
+        shop, caller.key_pk, key, request_of(request, body),
         lambda: customers.register_customer(shop, caller.actor, **body.service_args()),
         lambda ref: (201, CustomerOut.of(customer_view(shop, ref.id)).model_dump_json())))
 
@@ -44,7 +45,8 @@ def get_customer(customer_id: CustomerId, shop: ShopDep,
 @router.delete("/{customer_id}", status_code=204, responses=REFUSALS,
                summary="Delete an account (the customer's own request)")
 def delete(customer_id: CustomerId, shop: ShopDep,
-           caller: Annotated[Caller, Security(api_key("customers:write"))]) -> Response:
+           caller: Annotated[Caller, Security(api_key("customers:write"))],
+                key: IdempotencyKey = None) -> Response:
     """Erased as the app erases it (personal data blanked, their mails erased; orders keep
     their own copies for the accounts), and the shop is told, in one transaction."""
     customers.self_delete(shop, caller.actor, customer_id)

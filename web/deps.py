@@ -1,17 +1,17 @@
 """The dependencies every handler takes: the open shop (the database session: peewee gives
-each worker thread its own connection, opened on first use and kept for the thread's life),
-the caller named by its API key with the scope the route needs, and the request's
-Idempotency-Key with the fingerprint of its body. Turning the store's answer into a
-response is here too, so a replayed answer is the stored bytes themselves."""
+each worker thread its own connection, opened on first use and kept for the thread's life)
+and the caller named by its API key with the scope the route needs; the Idempotency-Key
+header of writes, and what makes a write's request itself. Turning the store's answer into
+a response is here too, so a replayed answer is the stored bytes themselves."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from store import api_keys, idempotency
 from store.api_keys import Caller
@@ -37,22 +37,16 @@ def api_key(scope: str) -> Callable[..., Caller]:
     return caller
 
 
-@dataclass(frozen=True)
-class Once:
-    """A write's Idempotency-Key (None when not sent) and what makes its request itself."""
-
-    key: str | None
-    fingerprint: str
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=300,
+    description="Any unique string (a UUID): a retry with the same key gets the first response "
+                "again, byte for byte, and changes nothing; kept at least 24 h.")]
 
 
-async def once(request: Request, idempotency_key: Annotated[str | None, Header(
-        alias="Idempotency-Key", max_length=300,
-        description="Any unique string (a UUID): a retry with the same key gets the first "
-                    "response again and changes nothing; kept at least 24 h.")] = None) -> Once:
-    """The Idempotency-Key of this write and the fingerprint of its body (read once; the
-    body parser reads the same bytes)."""
-    body = await request.body()
-    return Once(idempotency_key, idempotency.fingerprint(request.method, request.url.path, body))
+def request_of(request: Request, body: BaseModel) -> str:
+    """What makes a write's request itself, for its Idempotency-Key: method, path and the
+    validated body (so key order and spacing do not count)."""
+    return idempotency.fingerprint(request.method, request.url.path, body.model_dump_json())
 
 
 def respond(answer: idempotency.Response) -> Response:
@@ -63,4 +57,3 @@ def respond(answer: idempotency.Response) -> Response:
 
 
 ShopDep = Annotated[Shop, Depends(get_shop)]
-OnceDep = Annotated[Once, Depends(once)]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, Security
+from fastapi import APIRouter, Path, Request, Response, Security
 
 from store import idempotency, orders, payments
 from store.api_keys import Caller
 from store.shop import Shop
 from store.storefront_reads import order_id_of, order_view
-from web.deps import OnceDep, ShopDep, api_key, respond
+from web.deps import IdempotencyKey, ShopDep, api_key, request_of, respond
 from web.errors import ErrorBody
 from web.order_models import OrderIn, OrderOut, PaymentIn, PaymentOut
 
@@ -28,12 +28,13 @@ def _order_json(shop: Shop, order_id: int) -> str:
 
 @router.post("", status_code=201, response_model=OrderOut, responses=REFUSALS,
              summary="Place an order (a registered customer's or a guest's)")
-def place_order(body: OrderIn, shop: ShopDep, once: OnceDep,
-                caller: Annotated[Caller, Security(api_key("orders:write"))]) -> Response:
+def place_order(body: OrderIn, shop: ShopDep, request: Request,
+                caller: Annotated[Caller, Security(api_key("orders:write"))],
+                key: IdempotencyKey = None) -> Response:
     """The confirmation mail and the shop's new-order notices are queued in the same
     transaction. A test order (`"test": true`) is marked everywhere and can be deleted."""
     return respond(idempotency.run(
-        shop, caller.key_pk, once.key, once.fingerprint,
+        shop, caller.key_pk, key, request_of(request, body),
         lambda: orders.place_order(shop, caller.actor, **body.service_args()),
         lambda ref: (201, _order_json(shop, ref.id))))
 
@@ -47,8 +48,9 @@ def get_order(code: Code, shop: ShopDep,
 
 @router.post("/{code}/payments", status_code=201, response_model=PaymentOut,
              responses=REFUSALS, summary="Report a payment the gateway confirmed")
-def pay_order(code: Code, body: PaymentIn, shop: ShopDep, once: OnceDep,
-              caller: Annotated[Caller, Security(api_key("payments:write"))]) -> Response:
+def pay_order(code: Code, body: PaymentIn, shop: ShopDep, request: Request,
+              caller: Annotated[Caller, Security(api_key("payments:write"))],
+              key: IdempotencyKey = None) -> Response:
     """Refused with 409 and the reason when the order cannot be paid now (its status, or an
     account waiting for validation); a payment that settles the order moves it to the
     workflow's paid status and queues the payment mail."""
@@ -58,7 +60,7 @@ def pay_order(code: Code, body: PaymentIn, shop: ShopDep, once: OnceDep,
         return 201, out.model_dump_json()
 
     return respond(idempotency.run(
-        shop, caller.key_pk, once.key, once.fingerprint,
+        shop, caller.key_pk, key, request_of(request, body),
         lambda: payments.confirm_payment(shop, caller.actor, order_id_of(shop, code),
                                          body.amount, body.currency, body.method,
                                          body.reference),

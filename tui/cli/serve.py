@@ -21,8 +21,8 @@ APP = "web.app:from_environment"
               help="Address to listen on (TLS is the reverse proxy's job; see README).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port, printed at start).")
-@click.option("--access-log/--no-access-log", default=True, show_default=True,
-              help="Log each request on stderr.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log each request on stderr (the reverse proxy in front logs them too).")
 @pass_state
 def serve(state: CliState, host: str, port: int, access_log: bool) -> None:
     """Serve the storefront API until SIGTERM or Ctrl+C (several may share a PostgreSQL
