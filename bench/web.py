@@ -1,5 +1,5 @@
-"""`POST /v1/orders` through a real `backroom serve` (a subprocess on a loopback port, as it
-runs by default: no access log, httptools and uvloop), from 8 concurrent clients each on a kept-alive
+"""`POST /v1/orders` through a real `backroom serve` (a subprocess on a loopback port, run as
+by default: no access log, httptools and uvloop), from 8 concurrent clients each on a kept-alive
 connection and each order with an Idempotency-Key, beside the floor measured in the same
 run: `store.orders.place_order` called directly, one order after another, in this process.
 Both write the same guest order (two lines, two addresses, a confirmation mail and the
@@ -169,7 +169,7 @@ def _http(port: int, token: str, count: int) -> tuple[float, list[float]]:
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def _measure(label: str, url: str, folder: Path, count: int, rounds: int) -> tuple[int, int]:
