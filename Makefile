@@ -34,7 +34,7 @@ test: $(STAMP) $(SAMPLES)/.ok
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check tui store mailer documents tests bench
+	$(BIN)/ruff check tui store mailer documents web tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

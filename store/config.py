@@ -307,6 +307,31 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             check=matching(r"[a-z0-9_]{0,32}", "a carrier's name, like colissimo, or empty"),
         ),
     },
+    "customers": {
+        "auto_validate": Setting(
+            True,
+            "Accounts customers open themselves (POST /v1/customers) are active at once; "
+            "false: each waits for an operator to validate it (`v` on the profile, `backroom "
+            "customers validate`) and cannot pay until then.",
+        ),
+    },
+    "web": {
+        "max_body_bytes": Setting(
+            1_048_576,
+            "The storefront API refuses a request body larger than this (413), before "
+            "reading it further or parsing it.",
+            check=between(1024, 64 * 1_048_576)),
+        "idempotency_hours": Setting(
+            24,
+            "How long an Idempotency-Key is kept (a retry within it gets the first response); "
+            "at least 24.",
+            check=between(24, 24 * 365)),
+        "threads": Setting(
+            16,
+            "Requests one `backroom serve` handles at once (each holds a database connection "
+            "while it runs).",
+            check=between(1, 256)),
+    },
     "segments": {
         "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency.",
                              check=between(0, 10**12)),

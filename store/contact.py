@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from store.errors import ValidationError
 from store.models import Address
-from store.text import clean
+from store.text import clean, shown
 
 ADDRESS_FIELDS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                   "region", "country", "phone")
@@ -102,6 +102,17 @@ def country_suggestion(text: str) -> str | None:
         if name.casefold().startswith(value):
             return f"{name} ({code})"
     return None
+
+
+def check_country(code: str, field: str = "country") -> str:
+    """A country given as its ISO 3166-1 alpha-2 code (FR, DE) only, upper-cased: what the
+    HTTP API takes; a code that names no country (`XX`, `UK`: the code is GB) is refused,
+    naming the field."""
+    upper = code.strip().upper()
+    if len(upper) != 2 or not upper.isascii() or not upper.isalpha() or upper not in countries():
+        raise ValidationError(f"country must be a two-letter ISO 3166 code like FR or GB, not "
+                              f"{shown(code)}", field=field)
+    return upper
 
 
 def customer_address(customer_id: int, kind: str) -> dict[str, str] | None:

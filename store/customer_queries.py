@@ -52,7 +52,10 @@ SEGMENTS: dict[str, str] = {
     "first": "first-time buyers: exactly one order",
 }
 SEGMENT_ALIASES = {"first-time": "first", "subscriber": "subscribers", "newsletter": "subscribers"}
-STATUSES = ("active", "suspended", "denied", "deleted")
+STATUSES = ("active", "pending", "suspended", "denied", "deleted")
+# How each account status reads to people (the profile, the storefront API).
+STATUS_LABELS = {"active": "active", "pending": "waiting for validation",
+                 "suspended": "suspended", "denied": "denied", "deleted": "deleted"}
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,12 @@ def parse_customer_filter(text: str) -> CustomerFilter:
     return replace(result, text=" ".join(words))
 
 
+STATUS_ALIASES = {"to-validate": "pending", "to_validate": "pending", "waiting": "pending"}
+
+
 def check_status(value: str) -> str:
-    value = value.lower()
+    """A customer status as typed (`status:pending`, or `status:to-validate`)."""
+    value = STATUS_ALIASES.get(value.lower(), value.lower())
     if value not in STATUSES:
         raise ValidationError(f"unknown status {value!r}; statuses are {', '.join(STATUSES)}")
     return value

@@ -28,7 +28,7 @@ from store.rules import group_delete_refusal
 from store.shop import Shop
 from store.text import clean
 
-STATUSES = ("active", "suspended", "denied", "deleted")
+STATUSES = ("active", "pending", "suspended", "denied", "deleted")
 LANGUAGES = ("en", "fr")
 
 
@@ -68,13 +68,13 @@ def _email_taken(email: str, except_id: int | None = None) -> bool:
 
 
 @contextlib.contextmanager
-def _unique(message: str) -> Iterator[None]:
+def _unique(message: str, field: str | None = None) -> Iterator[None]:
     """Another operator may take the same email or name between our check and our write (two
     transactions at once on PostgreSQL): the unique index refuses the second, said plainly."""
     try:
         yield
     except IntegrityError:
-        raise Refused(message) from None
+        raise Refused(message, field=field) from None
 
 
 def default_group() -> CustomerGroup | None:
@@ -97,6 +97,33 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
                     address: Mapping[str, str] | None = None) -> CustomerRef:
     """A registered customer; a confirm-account mail with a one-time token is queued."""
     require(actor, "customers")
+    return _create(shop, actor, email=email, first_name=first_name, last_name=last_name,
+                   phone=phone, language=language, group_id=group_id,
+                   marketing_consent=marketing_consent, consent_source=consent_source,
+                   address=address, status="active", history="account created")
+
+
+def register_customer(shop: Shop, actor: Actor, *, email: str, first_name: str,
+                      last_name: str, phone: str = "", language: str | None = None,
+                      marketing_consent: bool = False,
+                      address: Mapping[str, str] | None = None) -> CustomerRef:
+    """A customer opening their own account on the storefront: they join the default group
+    and get the confirm-account mail. With `customers.auto_validate = false` the account is
+    "pending": it waits for an operator to validate it and cannot pay until then."""
+    require(actor, "customers")
+    auto = bool(shop.config.get("customers", "auto_validate"))
+    return _create(shop, actor, email=email, first_name=first_name, last_name=last_name,
+                   phone=phone, language=language, group_id=None,
+                   marketing_consent=marketing_consent, consent_source="storefront",
+                   address=address, status="active" if auto else "pending",
+                   history="account opened on the storefront" + (
+                       "" if auto else "; waits for validation"))
+
+
+def _create(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name: str,
+            phone: str, language: str | None, group_id: int | None, marketing_consent: bool,
+            consent_source: str, address: Mapping[str, str] | None, status: str,
+            history: str) -> CustomerRef:
     email = normalise_email(email, shop.smtputf8)
     first_name, last_name = clean(first_name, "first_name"), clean(last_name, "last_name")
     phone, consent_source = clean(phone, "phone"), clean(consent_source, "consent_source")
@@ -105,13 +132,15 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
     address = check_address(address) if address else None
     language = language or shop.language
     if language not in LANGUAGES:
-        raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}")
-    with _unique(f"a customer with email {email} already exists"), db.atomic():
+        raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}",
+                              field="language")
+    taken = f"a customer with email {email} already exists"
+    with _unique(taken, "email"), db.atomic():
         if _email_taken(email):
-            raise Refused(f"a customer with email {email} already exists")
+            raise Refused(taken, field="email")
         if group_id is not None:
             if CustomerGroup.get_or_none(CustomerGroup.id == group_id) is None:
-                raise NotFound(f"no customer group with id {group_id}")
+                raise NotFound(f"no customer group with id {group_id}", field="group")
             group: int | None = group_id
         else:
             default = default_group()
@@ -123,19 +152,33 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
             email_key=email.lower(), phone=phone, language=language, group=group,
             marketing_consent=marketing_consent, consent_at=now if marketing_consent else None,
             consent_source=consent_source if marketing_consent else "", confirm_token=token,
-            updated_by=actor.login,
+            status=status, updated_by=actor.login,
         )
         if address:
             for kind in ("billing", "shipping"):
                 Address.create(customer=customer.id, kind=kind, **address)
         _refresh_search(customer)
-        _event(customer.id, actor, "created", "account created")
+        _event(customer.id, actor, "created", history)
         base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
         enqueue([Mail("account_confirm", email, f"confirm:{customer.id}", language,
                       {"customer_id": customer.id, "token": token,
                        "link": f"{base}/account/confirm?token={token}"},
                       customer_id=customer.id)])
     return CustomerRef(customer.id, email)
+
+
+def validate(shop: Shop, actor: Actor, customer_id: int) -> None:
+    """An operator validates an account waiting for it (customers.auto_validate = false): it
+    becomes active, and its orders may be paid."""
+    require(actor, "validate_customer")
+    with db.atomic():
+        customer = _get(customer_id)
+        if customer.status != "pending":
+            raise Refused(f"customer {customer.email} is {customer.status}: only an account "
+                          "waiting for validation can be validated", field="status")
+        _write(customer, actor, status="active", status_reason="")
+        _event(customer.id, actor, "validated", "account validated",
+               {"from": "pending", "to": "active"})
 
 
 EDITABLE = ("first_name", "last_name", "email", "phone", "language", "marketing_consent")
@@ -204,6 +247,9 @@ def set_status(shop: Shop, actor: Actor, customer_id: int, status: str, reason: 
         customer = _get(customer_id)
         if customer.status == status:
             raise Refused(f"customer {customer.email} is already {status}")
+        if status == "active" and customer.status == "pending":
+            raise Refused(f"customer {customer.email} waits for validation: validate the "
+                          "account instead", field="status")
         old = customer.status
         _write(customer, actor, status=status, status_reason=reason)
         _event(customer.id, actor, status if status != "active" else "reactivated",
@@ -297,15 +343,20 @@ def delete_customer(shop: Shop, actor: Actor, customer_id: int, confirm_email: s
 
 
 def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
-    """The customer deleted their own account (storefront): erase and tell the merchant."""
+    """The customer deleted their own account (storefront): erase it, and tell the shop and
+    its admins (shop.email, shop.admin_emails), in the same transaction."""
     with db.atomic():
         customer = _get(customer_id)
         name = f"{customer.first_name} {customer.last_name}".strip()
         orders = Order.select().where(Order.customer == customer.id).count()
         _erase(customer, actor)
-        enqueue([Mail("merchant_account_deleted", str(shop.config.get("shop", "email")),
-                      f"self-deleted:{customer.id}", shop.language,
-                      {"customer_id": customer.id, "name": name, "orders": orders})])
+        merchants = [str(shop.config.get("shop", "email")),
+                     *shop.config.get("shop", "admin_emails")]
+        enqueue([Mail("merchant_account_deleted", address,
+                      f"self-deleted:{customer.id}" + (f":{address}" if i else ""),
+                      shop.language, {"customer_id": customer.id, "name": name,
+                                      "orders": orders})
+                 for i, address in enumerate(dict.fromkeys(a for a in merchants if a))])
 
 
 # ----- groups --------------------------------------------------------------------------------

@@ -44,6 +44,10 @@ class Conflict(BackroomError):
     """Another operator changed the record since it was read; reload and try again."""
 
 
+class NotAuthenticated(BackroomError):
+    """A caller of the storefront API gave no API key, or one that is unknown or revoked."""
+
+
 class UnknownOperator(BackroomError):
     """The login running backroom is not an operator of this shop."""
 

@@ -82,7 +82,7 @@ class Customer(BaseModel):
     email_key = CharField(null=True, unique=True)  # lower(email); NULL once erased
     phone = CharField(default="")
     language = CharField(default="en")
-    status = CharField(default="active", index=True)  # active, suspended, denied, deleted
+    status = CharField(default="active", index=True)  # active, pending, suspended, denied, deleted
     status_reason = TextField(default="")
     group = ForeignKeyField(CustomerGroup, null=True, backref="customers", on_delete="SET NULL")
     group_id: int | None  # the foreign key's column, declared for type checkers
@@ -301,7 +301,44 @@ class OrderLabel(BaseModel):
     operator_login = CharField(default="")
 
 
+class ApiKey(BaseModel):
+    """A key an integration (the storefront, a till) calls the HTTP API with (migration 0007).
+    Only the SHA-256 of its secret is kept; `key_id` is the public part that finds the row."""
+
+    name = CharField(unique=True)
+    key_id = CharField(unique=True)
+    secret_sha256 = CharField()
+    scopes = CharField(default="")  # comma-separated, see store.api_keys.SCOPES
+    created_by = CharField(default="")
+    revoked_at = DateTimeField(null=True)
+    revoked_by = CharField(default="")
+
+    class Meta:
+        table_name = "api_key"
+
+
+class IdempotencyRecord(BaseModel):
+    """One Idempotency-Key of one API key (migration 0007): the request it was first used
+    for (`fingerprint`), who holds it while that request runs (`claim`, `lease_until`), and
+    the response to replay once it is done, written in the same transaction as the change."""
+
+    created_at = DateTimeField(default=utcnow, index=True)  # records past web.idempotency_hours go
+    api_key = ForeignKeyField(ApiKey, backref="idempotency", on_delete="CASCADE")
+    api_key_id: int  # the foreign key's column, declared for type checkers
+    key = CharField()
+    fingerprint = CharField()
+    state = CharField(default="started")  # started, done
+    claim = CharField(default="")
+    lease_until = DateTimeField(null=True)
+    status_code = IntegerField(null=True)
+    body = TextField(default="")
+
+    class Meta:
+        table_name = "idempotency_record"
+        indexes = ((("api_key", "key"), True),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, Address, OrderItem, Payment,
-    OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel,
+    OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey, IdempotencyRecord,
 ]

@@ -18,6 +18,17 @@ def exponent(currency: str) -> int:
     return int(get_currency_precision(currency.upper()))
 
 
+def check_currency(code: str, field: str = "currency") -> str:
+    """An ISO 4217 currency code (as Babel, which formats it, knows them), upper-cased."""
+    from babel.numbers import list_currencies
+
+    upper = code.strip().upper() if isinstance(code, str) else ""
+    if len(upper) != 3 or not upper.isascii() or upper not in list_currencies():
+        raise ValidationError(f"{shown(str(code))} is not an ISO 4217 currency code (like EUR)",
+                              field=field)
+    return upper
+
+
 def format_money(amount: int, currency: str, grouping: bool = False) -> str:
     """Minor units as major units, exactly (no float): 123450 EUR -> '1234.50 EUR'
     ('1,234.50 EUR' with grouping)."""

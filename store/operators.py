@@ -35,11 +35,14 @@ PERMISSIONS: dict[str, str] = {
     "deny_customer": "manager",
     "groups": "manager",
     "send_mail": "manager",
+    "validate_customer": "manager",
+    "place_test_order": "manager",
     "edit_shipped": "admin",
     "delete_order": "admin",
     "erase_customer": "admin",
     "operators": "admin",
     "workflow": "admin",
+    "api_keys": "admin",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -57,6 +60,9 @@ ACTION_LABELS: dict[str, str] = {
     "deny_customer": "deny or suspend customers",
     "groups": "edit customer groups",
     "send_mail": "send one-off emails",
+    "validate_customer": "validate customer accounts",
+    "place_test_order": "place test orders",
+    "api_keys": "manage API keys",
     "edit_shipped": "edit an order once it has shipped",
     "delete_order": "delete orders",
     "erase_customer": "delete customers",

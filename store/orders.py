@@ -19,7 +19,7 @@ from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
 from store.errors import NotFound, Refused, ValidationError
 from store.models import Address, Counter, Customer, Order, OrderEvent, OrderItem, db, utcnow
-from store.money import format_money
+from store.money import check_currency, format_money
 from store.operators import Actor, require
 from store.order_rows import (
     OrderResult,
@@ -37,6 +37,10 @@ from store.rules import delete_refusal
 from store.shop import Shop
 from store.sql import named
 from store.text import clean
+
+# Accounts that may place orders: an account waiting for validation may order, and pays once
+# it is validated (store.rules.pay_refusal).
+ORDERING_STATUSES = ("active", "pending")
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,14 @@ def place_order(
     language: str | None = None,
     is_test: bool = False,
     placed_at: dt.datetime | None = None,
+    expected_tax: int | None = None,
+    expected_total: int | None = None,
 ) -> OrderRef:
     """The storefront's side: an order for a customer or a guest, with its confirmation mail
-    and the merchant's new-order notice. `gift_message` is printed on the packing slip."""
+    and the merchant's new-order notice. `gift_message` is printed on the packing slip.
+    `expected_tax` and `expected_total` are what the caller computed and showed the customer:
+    an order whose amounts do not add up to them is refused, naming the field, before anything
+    is written."""
     items = [replace(i, sku=clean(i.sku, "sku"), name=clean(i.name, "item_name"))
              for i in items]
     currency = _check_order_input(shop, items, shipping_cost, discount, currency)
@@ -123,15 +132,10 @@ def place_order(
     phone = clean(phone, "phone")
     addresses = {"shipping": check_address(shipping_address) if shipping_address else None,
                  "billing": check_address(billing_address) if billing_address else None}
+    subtotal, tax, total = order_totals(items, shipping_cost, discount, currency, expected_tax,
+                                        expected_total)
     with db.atomic():
         buyer = _buyer(shop, customer_id, guest_name, guest_email, phone, language)
-        subtotal = sum(i.quantity * i.unit_price for i in items)
-        tax = sum(round(i.quantity * i.unit_price * i.tax_rate_bp / 10000) for i in items)
-        total = subtotal + tax + shipping_cost - discount
-        if total < 0:
-            raise ValidationError(
-                f"the discount ({format_money(discount, currency)}) is larger than the order "
-                f"({format_money(total + discount, currency)})", field="discount")
         number = allocate_numbers(1)
         fields = {
             "number": number, "code": format_code(shop.prefix, number),
@@ -160,18 +164,48 @@ def _check_order_input(shop: Shop, items: Sequence[ItemInput], shipping_cost: in
                        discount: int, currency: str | None) -> str:
     """Refuse an order that cannot be right before anything is written; its currency."""
     if not items:
-        raise ValidationError("an order needs at least one item")
+        raise ValidationError("an order needs at least one item", field="items")
     for item in items:
         if item.quantity <= 0 or item.unit_price < 0 or item.tax_rate_bp < 0:
             raise ValidationError(
-                f"item {item.sku}: quantity must be positive, prices not negative"
-            )
+                f"item {item.sku}: quantity must be positive, prices not negative",
+                field="items")
     if shipping_cost < 0 or discount < 0:
-        raise ValidationError("shipping cost and discount cannot be negative")
-    currency = (currency or shop.currency).upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise ValidationError(f"{currency!r} is not an ISO 4217 currency code")
-    return currency
+        raise ValidationError("shipping cost and discount cannot be negative",
+                              field="shipping_cost" if shipping_cost < 0 else "discount")
+    return check_currency(currency or shop.currency)
+
+
+def order_totals(items: Sequence[ItemInput], shipping_cost: int, discount: int, currency: str,
+                 expected_tax: int | None = None,
+                 expected_total: int | None = None) -> tuple[int, int, int]:
+    """(subtotal, tax, total) of an order: tax per line, rounded half to even on the minor
+    unit, shipping untaxed (its cost is taken as charged), the discount off the total. A tax
+    or total given that differs is refused, naming the field and both amounts."""
+    subtotal = sum(i.quantity * i.unit_price for i in items)
+    tax = sum(round(i.quantity * i.unit_price * i.tax_rate_bp / 10000) for i in items)
+    total = subtotal + tax + shipping_cost - discount
+    if total < 0:
+        raise ValidationError(
+            f"the discount ({format_money(discount, currency)}) is larger than the order "
+            f"({format_money(total + discount, currency)})", field="discount")
+    for field, given, computed in (("tax", expected_tax, tax), ("total", expected_total, total)):
+        if given is not None and given != computed:
+            raise ValidationError(
+                f"the {field} given ({format_money(given, currency)}) is not what the items "
+                f"add up to ({format_money(computed, currency)}: subtotal "
+                f"{format_money(subtotal, currency)}, tax {format_money(tax, currency)}, "
+                f"shipping {format_money(shipping_cost, currency)}, discount "
+                f"{format_money(discount, currency)})", field=field)
+    return subtotal, tax, total
+
+
+def place_test_order(shop: Shop, actor: Actor, **order: Any) -> OrderRef:
+    """A test order placed by an operator (`backroom orders place-test`): marked as a test
+    everywhere (the queue, the detail, `test:only`), kept out of customers' figures, and
+    deletable. Its mails go out as for a real order, so the shop sees what customers get."""
+    require(actor, "place_test_order")
+    return place_order(shop, actor, **order, is_test=True)
 
 
 def _buyer(shop: Shop, customer_id: int | None, guest_name: str, guest_email: str,
@@ -186,9 +220,9 @@ def _buyer(shop: Shop, customer_id: int | None, guest_name: str, guest_email: st
     customer = Customer.get_or_none(Customer.id == customer_id)
     if customer is None:
         raise NotFound(f"no customer with id {customer_id}")
-    if customer.status != "active":
+    if customer.status not in ORDERING_STATUSES:
         raise Refused(f"customer {customer.email or customer.id} is {customer.status}: "
-                      "they cannot place orders")
+                      "they cannot place orders", field="customer_id")
     return _Buyer(customer, f"{customer.first_name} {customer.last_name}".strip(),
                   customer.email, phone or customer.phone, language or customer.language)
 

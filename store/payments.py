@@ -1,48 +1,104 @@
-"""Money in and out of an order: payments recorded and refunds, never more than the rules
-allow (store.rules); a full refund moves the order to the workflow's refunded status. A
-refund of an invoiced order issues its credit note in the same transaction (store.invoices);
-a payment recorded issues no invoice (the paid status does, see store.invoices)."""
+"""Money in and out of an order: payments recorded (by an operator, or confirmed by the
+gateway through the storefront API) and refunds, never more than the rules allow
+(store.rules); a gateway payment that settles an order moves it to the workflow's paid
+status, a full refund to its refunded status. A refund of an invoiced order issues its
+credit note in the same transaction (store.invoices); a payment an operator records issues
+no invoice (the paid status does, see store.invoices)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from store.errors import Refused, ValidationError
 from store.invoices import issue_credit_note
-from store.models import Payment, db, utcnow
-from store.money import format_money
+from store.models import Customer, Order, Payment, db, utcnow
+from store.money import check_currency, format_money
 from store.operators import Actor, require
 from store.order_rows import bump, event, insert_events, insert_withdrawn_events, load_for_write
 from store.outbox import Mail, enqueue, order_payload, withdraw_superseded
-from store.rules import payment_refusal, refund_refusal
+from store.rules import pay_refusal, payment_refusal, refund_refusal
 from store.shop import Shop
-from store.text import clean
+from store.status import change_status
+from store.text import clean, shown
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """A payment recorded: the order, and the status it moved to (None if it stayed)."""
+
+    order_id: int
+    code: str
+    moved_to: str | None
 
 
 def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method: str = "",
                    reference: str = "", expected_version: int | None = None) -> None:
-    """Money received for an order; more than the order's total is refused."""
+    """Money received for an order, as an operator records it; more than the order's total
+    is refused. The status stays as it is (the operator moves it)."""
     require(actor, "record_payment")
     if amount <= 0:
         raise ValidationError("a payment must be a positive amount", field="amount")
     method, reference = clean(method, "method"), clean(reference, "reference")
     with db.atomic():
-        order = load_for_write(order_id, expected_version)
-        reason = payment_refusal(order.code, amount, order.amount_paid, order.total,
-                                 order.currency)
-        if reason:
-            raise Refused(reason, field="amount")
-        Payment.create(order=order.id, kind="payment", amount=amount, currency=order.currency,
-                       method=method or order.payment_method, reference=reference,
-                       operator_login=actor.login)
-        changes: dict[str, Any] = {"amount_paid": order.amount_paid + amount}
-        if reference:
-            changes["payment_reference"] = reference
-        bump(order, actor, **changes)
-        insert_events([event(order.id, actor, "payment",
-                             f"payment of {format_money(amount, order.currency)} recorded",
-                             data={"amount": amount, "method": method, "reference": reference})])
+        _record(load_for_write(order_id, expected_version), actor, amount, method, reference)
+
+
+def confirm_payment(shop: Shop, actor: Actor, order_id: int, amount: int, currency: str,
+                    method: str = "", reference: str = "") -> PaymentResult:
+    """A payment the gateway confirmed (the storefront API). Refused, with the reason, while
+    the order's status does not let the customer pay or their account may not pay yet
+    (store.rules.pay_refusal), in another currency than the order's, beyond what is owed, or
+    with a gateway reference already recorded on the order. A payment that settles an order
+    whose status may be paid moves it to the workflow's paid status (Workflow.paid_target),
+    with its payment mail queued at once, in the same transaction."""
+    require(actor, "record_payment")
+    if amount <= 0:
+        raise ValidationError("a payment must be a positive amount", field="amount")
+    currency = check_currency(currency)
+    method, reference = clean(method, "method"), clean(reference, "reference")
+    wf = shop.workflow
+    with db.atomic():
+        order = load_for_write(order_id)
+        if currency != order.currency:
+            raise ValidationError(f"order {order.code} is in {order.currency}, not {currency}",
+                                  field="currency")
+        status = wf.statuses.get(order.status)
+        account = (Customer.select(Customer.status).where(Customer.id == order.customer_id)
+                   .scalar() if order.customer_id else "")
+        refused = pay_refusal(order.code, wf.label(order.status), bool(status and status.may_pay),
+                              order.amount_paid, order.total, order.currency, account or "")
+        if refused:
+            raise Refused(refused, field="status")
+        if reference and Payment.select().where(
+                Payment.order == order.id, Payment.kind == "payment",
+                Payment.reference == reference).exists():
+            raise Refused(f"order {order.code}: the payment {shown(reference)} is recorded "
+                          "already", field="reference")
+        _record(order, actor, amount, method, reference)
+        target = wf.paid_target(order.status) if order.amount_paid >= order.total else None
+        if target is not None:
+            change_status(shop, actor, [order.id], target, hold_mail=False)
+    return PaymentResult(order.id, order.code, target)
+
+
+def _record(order: Order, actor: Actor, amount: int, method: str, reference: str) -> None:
+    """The payment row, the order's paid amount and its history row; refused beyond the
+    total (store.rules.payment_refusal)."""
+    reason = payment_refusal(order.code, amount, order.amount_paid, order.total, order.currency)
+    if reason:
+        raise Refused(reason, field="amount")
+    Payment.create(order=order.id, kind="payment", amount=amount, currency=order.currency,
+                   method=method or order.payment_method, reference=reference,
+                   operator_login=actor.login)
+    changes: dict[str, Any] = {"amount_paid": order.amount_paid + amount}
+    if reference:
+        changes["payment_reference"] = reference
+    bump(order, actor, **changes)
+    insert_events([event(order.id, actor, "payment",
+                         f"payment of {format_money(amount, order.currency)} recorded",
+                         data={"amount": amount, "method": method, "reference": reference})])
 
 
 def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,

@@ -51,6 +51,34 @@ def payment_refusal(code: str, amount: int, paid: int, total: int, currency: str
     return ""
 
 
+# What an account's status means for paying, for the states that forbid it.
+ACCOUNT_PAY_REFUSALS = {
+    "pending": "waits for the shop to validate it",
+    "suspended": "is suspended",
+    "denied": "is denied",
+}
+
+
+def pay_refusal(code: str, label: str, may_pay: bool, paid: int, total: int, currency: str,
+                account_status: str = "") -> str:
+    """Why the customer may not pay order `code` now, or '' when they may: only while its
+    status (`label`) allows paying, something is still owed, and the customer's account (if
+    they have one) is neither waiting for validation nor suspended or denied."""
+    if not may_pay:
+        if paid >= total:
+            return (f"order {code} is {label} and paid ({format_money(paid, currency)} of "
+                    f"{format_money(total, currency)}): it takes no payment now")
+        return f"order {code} is {label}: it takes no payment now"
+    if paid >= total:
+        return (f"order {code} is paid already ({format_money(paid, currency)} of "
+                f"{format_money(total, currency)})")
+    if account_status in ACCOUNT_PAY_REFUSALS:
+        until = "; it cannot pay until then" if account_status == "pending" else ""
+        return (f"order {code}: the customer's account "
+                f"{ACCOUNT_PAY_REFUSALS[account_status]}{until}")
+    return ""
+
+
 def delete_refusal(code: str, is_test: bool) -> str:
     """Why an order may not be deleted, or '' when it may (test orders only)."""
     if is_test:

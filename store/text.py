@@ -13,6 +13,8 @@ from store.errors import ValidationError
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _NAMES = {"\t": "a tab", "\n": "a line break", "\r": "a carriage return", "\x1b": "an escape"}
+# Half of a UTF-16 pair: JSON can carry one ("\ud800"), no database or terminal can store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def control_character(value: str, multiline: bool = False) -> str | None:
@@ -21,19 +23,31 @@ def control_character(value: str, multiline: bool = False) -> str | None:
     return found.group() if found else None
 
 
+def problem(value: str, multiline: bool = False) -> str | None:
+    """What makes `value` unfit to store, or None: a control character (a line break is
+    allowed when multi-line), or half of a UTF-16 pair, which is not a character at all."""
+    bad = control_character(value, multiline)
+    if bad is not None:
+        what = _NAMES.get(bad, f"the control character U+{ord(bad):04X}")
+        return f"contains {what}; type it as plain text"
+    found = _SURROGATE.search(value)
+    if found is not None:
+        return (f"contains U+{ord(found.group()):04X}, half of a UTF-16 pair and not a "
+                "character")
+    return None
+
+
 def clean(value: str, field: str, multiline: bool = False, label: str | None = None) -> str:
     """`value` without surrounding space, or a ValidationError naming the field when it holds
-    a control character. Multi-line fields (notes, messages) keep their line breaks; a
-    Windows line end (CR LF) is taken as one."""
+    a control character (or is not text). Multi-line fields (notes, messages) keep their
+    line breaks; a Windows line end (CR LF) is taken as one."""
     if not isinstance(value, str):
         raise ValidationError(f"{label or _label(field)} must be text", field=field)
     if multiline:
         value = value.replace("\r\n", "\n")
-    bad = control_character(value, multiline)
-    if bad is not None:
-        what = _NAMES.get(bad, f"the control character U+{ord(bad):04X}")
-        raise ValidationError(
-            f"{label or _label(field)} contains {what}; type it as plain text", field=field)
+    wrong = problem(value, multiline)
+    if wrong is not None:
+        raise ValidationError(f"{label or _label(field)} {wrong}", field=field)
     return value.strip()
 
 

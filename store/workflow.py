@@ -68,6 +68,15 @@ class Workflow:
         the workflow has one; no status change enters it."""
         return next((s.key for s in self.statuses.values() if s.refunded), None)
 
+    def paid_target(self, from_key: str) -> str | None:
+        """The status an order in `from_key` moves to once fully paid: a status with the
+        `paid` flag that `from_key` may move to, when `from_key` lets the customer pay."""
+        status = self.statuses.get(from_key)
+        if status is None or not status.may_pay:
+            return None
+        return next((k for k in status.next if k in self.statuses and self.statuses[k].paid),
+                    None)
+
     def shipping_keys(self) -> list[str]:
         """Statuses that mean the parcel left: those that need a tracking number."""
         return [s.key for s in self.statuses.values() if "tracking" in s.requires]

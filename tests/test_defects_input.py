@@ -805,3 +805,11 @@ def test_operator_deactivate_and_reactivate_commands(run: Callable[..., Result],
     assert run("orders", "list", login="cleo").exit_code == 0
     kinds = [line.split()[3] for line in run("operator", "history", "cleo").output.splitlines()]
     assert kinds == ["added", "deactivated", "reactivated"]
+
+
+def test_half_a_utf16_pair_is_refused_as_text(shop: Shop, admin: Actor) -> None:
+    """JSON can carry "\\ud800"; no database or terminal can store it: refused by name."""
+    with pytest.raises(ValidationError, match="UTF-16") as refused:
+        customers.create_customer(shop, admin, email="a@example.com", first_name="A\ud800",
+                                  last_name="")
+    assert refused.value.field == "first_name"

@@ -57,3 +57,32 @@ def test_store_has_no_import_cycle() -> None:
             if imported != module and graph.chain_exists(importer=imported, imported=module):
                 cycles.append(f"{module} <-> {imported}")
     assert not cycles, f"import cycles in store: {cycles}"
+
+
+def test_the_command_line_does_not_load_the_http_stack() -> None:
+    """`backroom serve` imports uvicorn (and uvicorn the web app) inside the command: every
+    other command starts without FastAPI, pydantic, uvicorn or pycountry (~150 ms)."""
+    script = (
+        "import sys\n"
+        "import tui.cli\n"
+        "heavy = ('fastapi', 'starlette', 'pydantic', 'uvicorn', 'web', 'pycountry', 'httpx')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "", f"the CLI imported {out.stdout.strip()}"
+
+
+def test_web_imports_neither_the_app_nor_the_mailer() -> None:
+    modules = _modules("web")
+    assert "web.app" in modules and "web.orders" in modules
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui', 'mailer'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "", f"web imported {out.stdout.strip()}"

@@ -20,13 +20,15 @@ from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pa
 
 @click.group("customers", cls=BackroomGroup)
 def customers_group() -> None:
-    """Customers: list, show, add, edit, suspend, deny, reactivate, delete, export."""
+    """Customers: list, show, add, edit, validate, suspend, deny, reactivate, delete,
+    export."""
 
 
 @customers_group.command("list")
 @click.argument("query", nargs=-1)
 @click.option("--group", "group_name", default="", help="Only members of this group.")
-@click.option("--status", default="", help="active, suspended, denied or deleted.")
+@click.option("--status", default="",
+              help="active, pending (waiting for validation), suspended, denied or deleted.")
 @click.option("--segment", default="", help="vip, recent, inactive, subscribers or first.")
 @click.option("--limit", default=100, show_default=True, help="At most this many rows (0: all).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -170,6 +172,19 @@ def _status_command(name: str, verb: str, needs_reason: bool) -> click.Command:
 _status_command("suspend", "suspended", True)
 _status_command("deny", "denied", True)
 _status_command("reactivate", "reactivated", False)
+
+
+@customers_group.command("validate")
+@click.argument("customers_", metavar="CUSTOMER...", nargs=-1, required=True)
+@pass_state
+def customers_validate(state: CliState, customers_: tuple[str, ...]) -> None:
+    """Validate accounts waiting for it (`customers list --status pending`): they become
+    active and may pay."""
+    shop = state.shop
+    for text in customers_:
+        cid = cq.resolve_customer(text)
+        customers.validate(shop, state.actor, cid)
+        click.echo(f"customer {cid} validated")
 
 
 @customers_group.command("delete")

@@ -12,9 +12,10 @@ import click
 
 from store import carriers, labels, orders, payments, queries, tracking_import
 from store import status as statusmod
+from store.customer_queries import resolve_customer
 from store.errors import ValidationError
 from store.money import format_money as money
-from store.money import parse_amount
+from store.money import parse_amount, parse_percent
 from store.text import printable
 from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
 
@@ -23,7 +24,8 @@ LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status
 
 @click.group("orders", cls=BackroomGroup)
 def orders_group() -> None:
-    """Orders: list, show, set-status, import-tracking, attach-label, note, refund, archive."""
+    """Orders: list, show, set-status, import-tracking, attach-label, note, refund, archive,
+    place-test, delete."""
 
 
 @orders_group.command("list")
@@ -320,6 +322,52 @@ def orders_archive(state: CliState, codes: tuple[str, ...], undo: bool) -> None:
     click.echo(f"{len(results) - len(refused)} {verb}, {len(refused)} refused")
     if refused:
         sys.exit(1)
+
+
+@orders_group.command("place-test")
+@click.option("--email", default=None, help="Guest email (default: shop.email).")
+@click.option("--name", default="Test order", show_default=True, help="Guest name.")
+@click.option("--customer", "customer", default=None, metavar="ID|EMAIL",
+              help="A registered customer's test order instead of a guest's.")
+@click.option("--sku", default="TEST", show_default=True)
+@click.option("--product", default="Test product", show_default=True, help="Item name.")
+@click.option("--quantity", default=1, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--price", default="10.00", show_default=True,
+              help="Unit price in major units of the shop currency, tax excluded.")
+@click.option("--tax", "tax", default="0", show_default=True, help="Tax rate in percent.")
+@click.option("--payment-method", default="card", show_default=True)
+@click.option("--shipping-method", default="standard", show_default=True)
+@pass_state
+def orders_place_test(state: CliState, email: str | None, name: str, customer: str | None,
+                      sku: str, product: str, quantity: int, price: str, tax: str,
+                      payment_method: str, shipping_method: str) -> None:
+    """Place a test order in your own shop: it goes through the workflow and its mails like a
+    real one, is marked as a test everywhere, and can be deleted (`orders delete`)."""
+    shop = state.shop
+    buyer: dict[str, Any]
+    if customer is not None:
+        buyer = {"customer_id": resolve_customer(customer)}
+    else:
+        buyer = {"guest_name": name, "guest_email": email or str(shop.config.get("shop",
+                                                                                  "email"))}
+    item = orders.ItemInput(sku, product, quantity, parse_amount(price, shop.currency),
+                            parse_percent(tax))
+    ref = orders.place_test_order(shop, state.actor, items=[item],
+                                  payment_method=payment_method,
+                                  shipping_method=shipping_method, **buyer)
+    total = queries.order_detail(ref.id).total
+    click.echo(f"{ref.code}: test order placed ({money(total, shop.currency)}); delete it with "
+               f"`backroom orders delete {ref.code}`")
+
+
+@orders_group.command("delete")
+@click.argument("codes", nargs=-1, required=True)
+@pass_state
+def orders_delete(state: CliState, codes: tuple[str, ...]) -> None:
+    """Delete test orders (admin); a real order is refused (cancel or archive it)."""
+    for ref_id in _ids(state, codes):
+        code = orders.delete_order(state.shop, state.actor, ref_id)
+        click.echo(f"{code}: deleted")
 
 
 COMMANDS: list[click.Command] = [orders_group]

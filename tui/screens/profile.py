@@ -54,13 +54,15 @@ class ProfileScreen(BackroomScreen):
         Binding("s", "status('suspended')", "Suspend", id="profile.suspend"),
         Binding("d", "status('denied')", "Deny", id="profile.deny"),
         Binding("r", "reactivate", "Reactivate", id="profile.reactivate"),
+        Binding("v", "validate", "Validate", id="profile.validate"),
         Binding("m", "mail", "Email", id="profile.mail"),
         Binding("x", "export", "Export", id="profile.export"),
         Binding("D", "delete", "Delete", id="profile.delete"),
     ]
     ACTION_PERMISSIONS = {"edit": "customers", "address": "customers", "group": "customers",
                           "note": "add_note", "status": "deny_customer",
-                          "reactivate": "deny_customer", "mail": "send_mail",
+                          "reactivate": "deny_customer", "validate": "validate_customer",
+                          "mail": "send_mail",
                           "export": "export", "delete": "erase_customer"}
 
     def __init__(self, customer_id: int) -> None:
@@ -118,9 +120,12 @@ class ProfileScreen(BackroomScreen):
         t.append(f"  #{p.id}\n")
         t.append(f"{shown(p.email) or '-'}   phone {shown(p.phone) or '-'}   "
                  f"language {p.language}\n")
-        style = {"active": "green", "suspended": "yellow"}.get(p.status, "red")
+        style = {"active": "green", "suspended": "yellow", "pending": "yellow"}.get(p.status,
+                                                                                   "red")
         t.append("status ")
-        t.append(p.status, style=style)
+        t.append(cq.STATUS_LABELS.get(p.status, p.status), style=style)
+        if p.status == "pending":
+            t.append(" (v validates it)")
         if p.status_reason:
             t.append(" — ")
             t.append(shown(p.status_reason))
@@ -254,6 +259,10 @@ class ProfileScreen(BackroomScreen):
 
     def action_reactivate(self) -> None:
         self.write(customers.reactivate, self.customer_id, done="Customer reactivated")
+
+    def action_validate(self) -> None:
+        """Validate an account waiting for it (customers.auto_validate = false)."""
+        self.write(customers.validate, self.customer_id, done="Account validated")
 
     def action_mail(self) -> None:
         app = self.backroom

@@ -1,0 +1,59 @@
+"""The dependencies every handler takes: the open shop (the database session: peewee gives
+each worker thread its own connection, opened on first use and kept for the thread's life)
+and the caller named by its API key with the scope the route needs; the Idempotency-Key
+header of writes, and what makes a write's request itself. Turning the store's answer into
+a response is here too, so a replayed answer is the stored bytes themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from store import api_keys, idempotency
+from store.api_keys import Caller
+from store.shop import Shop
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made by `backroom apikey add`.")
+
+
+async def get_shop(request: Request) -> Shop:
+    """The shop `backroom serve` opened (async: no thread is needed to hand it over)."""
+    shop: Shop = request.app.state.shop
+    return shop
+
+
+def api_key(scope: str) -> Callable[..., Caller]:
+    """A dependency: the caller whose key holds `scope` (401 without a valid key, 403
+    without the scope; nothing runs then)."""
+    def caller(credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                      Security(_bearer)]) -> Caller:
+        return api_keys.authenticate(credentials.credentials if credentials else None, scope)
+
+    caller.__name__ = f"api_key_{scope.replace(':', '_')}"
+    return caller
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=300,
+    description="Any unique string (a UUID): a retry with the same key gets the first response "
+                "again, byte for byte, and changes nothing; kept at least 24 h.")]
+
+
+def request_of(request: Request, body: BaseModel) -> str:
+    """What makes a write's request itself, for its Idempotency-Key: method, path and the
+    validated body (so key order and spacing do not count)."""
+    return idempotency.fingerprint(request.method, request.url.path, body.model_dump_json())
+
+
+def respond(answer: idempotency.Response) -> Response:
+    """The answer as sent the first time, byte for byte; a replay says so in a header."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body.encode(), status_code=answer.status,
+                    media_type="application/json", headers=headers)
+
+
+ShopDep = Annotated[Shop, Depends(get_shop)]
