@@ -11,6 +11,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from store import webhooks
 from store.contact import check_address, normalise_email
 from store.errors import Conflict, NotFound, Refused, ValidationError
 from store.models import (
@@ -130,6 +131,7 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
                 Address.create(customer=customer.id, kind=kind, **address)
         _refresh_search(customer)
         _event(customer.id, actor, "created", "account created")
+        webhooks.customer_created(customer)
         base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
         enqueue([Mail("account_confirm", email, f"confirm:{customer.id}", language,
                       {"customer_id": customer.id, "token": token,

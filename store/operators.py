@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, str] = {
     "erase_customer": "admin",
     "operators": "admin",
     "workflow": "admin",
+    "webhooks": "admin",
+    "import": "admin",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -59,6 +61,8 @@ ACTION_LABELS: dict[str, str] = {
     "delete_order": "delete orders",
     "erase_customer": "delete customers",
     "operators": "manage operators",
+    "webhooks": "manage webhooks",
+    "import": "import orders and customers",
 }
 
 

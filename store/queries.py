@@ -187,6 +187,9 @@ class OrderDetail:
     version: int
     updated_by: str
     items: tuple[ItemRow, ...] = ()
+    # an imported order's name where it came from ("#1001") and that shop ("shopify")
+    external_reference: str = ""
+    external_source: str = ""
     payments: tuple[PaymentRow, ...] = ()
     addresses: dict[str, AddressRow] = field(default_factory=dict)
     events: tuple[EventRow, ...] = ()
@@ -655,4 +658,5 @@ def order_detail(order_id: int) -> OrderDetail:
         placed_at=order.placed_at, archived=bool(order.archived), is_test=bool(order.is_test),
         version=order.version, updated_by=order.updated_by, items=items, payments=payments,
         addresses=addresses, events=events, mails=mails,
+        external_reference=order.external_reference, external_source=order.external_source,
     )
