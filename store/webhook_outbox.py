@@ -30,7 +30,8 @@ from typing import Any
 
 from store import db as dbmod
 from store.models import WebhookDelivery, WebhookEndpoint, db, utcnow
-from store.outbox import Mail, enqueue as enqueue_mail
+from store.outbox import Mail
+from store.outbox import enqueue as enqueue_mail
 from store.sql import Params, id_source, id_value, insert_rows, insert_select, named
 
 EVENTS = ("order.placed", "order.status_changed", "order.refunded", "customer.created")
@@ -150,18 +151,24 @@ class HookStats:
 
 
 def claim(owner: str, limit: int, lease_seconds: float,
-          due_before: dt.datetime | None = None) -> list[Claimed]:
+          due_before: dt.datetime | None = None,
+          only: Sequence[int] | None = None) -> list[Claimed]:
     """Lease up to `limit` due deliveries of active endpoints: queued and due, or sending with
     a lost lease (their worker died). SQLite: one BEGIN IMMEDIATE transaction; PostgreSQL:
     FOR UPDATE SKIP LOCKED, so concurrent workers claim disjoint rows. `due_before` (a run
-    of `--once`) leaves out deliveries that became due after it."""
+    of `--once`) leaves out deliveries that became due after it; `only` claims among those
+    deliveries alone."""
     now = utcnow()
     p = Params()
     due_at = p(min(now, due_before) if due_before is not None else now)
     at = p(now)
     lock = "" if dbmod.is_sqlite() else " FOR UPDATE OF d SKIP LOCKED"
+    among = ""
+    if only is not None:
+        p["only"] = id_value(only)
+        among = f"d.id IN (SELECT value FROM {id_source('only')}) AND "
     pick = (f"SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e "
-            f"ON e.id = d.endpoint_id WHERE e.active = {p(True)} AND "
+            f"ON e.id = d.endpoint_id WHERE {among}e.active = {p(True)} AND "
             f"((d.state = 'queued' AND d.next_attempt_at <= {due_at}) OR "
             f"(d.state = 'sending' AND d.lease_until < {at})) "
             f"ORDER BY d.next_attempt_at, d.id LIMIT {int(limit)}{lock}")

@@ -167,6 +167,15 @@ def enable_endpoint(shop: Shop, actor: Actor, endpoint_id: int) -> int:
         return webhook_outbox.enable_endpoint_rows(endpoint_id)
 
 
+def retry_now(shop: Shop, actor: Actor, endpoint_id: int | None = None) -> int:
+    """Make the queued deliveries (of one endpoint) due now; how many."""
+    require(actor, "webhooks")
+    with db.atomic():
+        if endpoint_id is not None:
+            _endpoint(endpoint_id)
+        return webhook_outbox.retry_now(endpoint_id)
+
+
 def send_test(shop: Shop, actor: Actor, endpoint_id: int) -> int:
     """Queue a `webhook.test` event for one endpoint; the delivery's id."""
     require(actor, "webhooks")

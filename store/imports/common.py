@@ -2,4 +2,5 @@
 
 from __future__ import annotations
 
-SOURCE_LABELS = {"shopify": "Shopify", "woocommerce": "WooCommerce", "customers": "a customers file"}
+SOURCE_LABELS = {"shopify": "Shopify", "woocommerce": "WooCommerce",
+                 "customers": "a customers file"}

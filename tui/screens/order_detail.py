@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from store.contact import ADDRESS_FIELDS
+from store.imports.common import SOURCE_LABELS
 from store.order_rows import OrderResult
 from store.orders import (
     add_note,
@@ -28,7 +29,6 @@ from store.orders import (
     set_tracking,
 )
 from store.payments import refund
-from store.imports.common import SOURCE_LABELS
 from store.queries import OrderDetail, QueueFilter, neighbour, order_detail
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.form import FormDialog
@@ -167,8 +167,8 @@ class OrderDetailScreen(BackroomScreen):
                 grid.add_row(kind.capitalize()[:4] + ". addr", Text(_address_text(address)))
         grid.add_row("Reference", Text(d.internal_reference or "-"))
         if d.external_reference:
-            grid.add_row("Imported", Text(f"{d.external_reference} from "
-                                          f"{SOURCE_LABELS.get(d.external_source, d.external_source)}"))
+            source = SOURCE_LABELS.get(d.external_source, d.external_source)
+            grid.add_row("Imported", Text(f"{d.external_reference} from {source}"))
         if d.customer_note:
             grid.add_row("Cust. note", Text(d.customer_note))
         grid.add_row("Language", Text(d.language or "-"))
