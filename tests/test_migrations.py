@@ -142,3 +142,12 @@ def test_undoing_the_customer_search_migration_keeps_the_order_indexes(own_db_ur
     assert "orders_customer_placed" in {i.name for i in database.get_indexes("orders")}
     dbmod.runner(database).up()
     assert dbmod.pending_migrations(database) == []
+
+
+def test_the_search_triggers_survive_every_migration(sqlite_url: str) -> None:
+    """0008 adds columns to orders without rebuilding the table (which on SQLite would drop
+    the triggers that keep the search index in step)."""
+    open_shop(make_config(sqlite_url))
+    triggers = {name for (name,) in models.db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders'")}
+    assert triggers == {"order_fts_insert", "order_fts_delete", "order_fts_update"}

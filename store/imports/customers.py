@@ -144,21 +144,21 @@ def run(shop: Shop, actor: Actor, path: Path, *, dry_run: bool = False, notify: 
     existing = _existing([c.email.lower() for c in read])
     new: list[CustomerIn] = []
     updates: list[tuple[Customer, CustomerIn, dict[str, Any]]] = []
-    for row in read:
-        found = existing.get(row.email.lower())
+    for person in read:
+        found = existing.get(person.email.lower())
         if found is None:
-            new.append(row)
-            report.created.append(Line(row.where, f"customer {row.email}",
-                                       f"{row.first_name} {row.last_name}".strip()))
+            new.append(person)
+            report.created.append(Line(person.where, f"customer {person.email}",
+                                       f"{person.first_name} {person.last_name}".strip()))
             continue
-        customer, has_address = found
-        changes = _changes(customer, has_address, row)
+        there, has_address = found
+        changes = _changes(there, has_address, person)
         if not changes:
-            report.skipped.append(Line(row.where, f"customer {row.email}",
+            report.skipped.append(Line(person.where, f"customer {person.email}",
                                        "already there, nothing new"))
             continue
-        updates.append((customer, row, changes))
-        report.updated.append(Line(row.where, f"customer {row.email}",
+        updates.append((there, person, changes))
+        report.updated.append(Line(person.where, f"customer {person.email}",
                                    "adds " + ", ".join(k.replace("_", " ") for k in changes
                                                        if k not in ("consent_at",
                                                                     "consent_source"))))
@@ -178,8 +178,9 @@ def _existing(keys: list[str]) -> dict[str, tuple[Customer, bool]]:
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
         customers = list(Customer.select().where(Customer.email_key.in_(chunk)))
-        with_address = {cid for (cid,) in Address.select(Address.customer).where(
-            Address.customer.in_([c.id for c in customers])).tuples()}
+        owners: Any = Address.select(Address.customer).where(
+            Address.customer.in_([c.id for c in customers])).tuples()
+        with_address = {cid for (cid,) in owners}
         for c in customers:
             found[str(c.email_key)] = (c, c.id in with_address)
     return found

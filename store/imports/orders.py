@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from store.contact import check_address, normalise_email
 from store.errors import BackroomError, ValidationError
@@ -35,8 +36,8 @@ def import_orders(shop: Shop, actor: Actor, source: str, parsed: Parsed, *, dry_
     seen: dict[str, str] = {}
     for order in parsed.orders:
         if order.reference in seen:
-            report.refused.append(Line(order.where, f"order {order.reference}",
-                                       f"the file has this order twice (also {seen[order.reference]})"))
+            twice = f"the file has this order twice (also {seen[order.reference]})"
+            report.refused.append(Line(order.where, f"order {order.reference}", twice))
             continue
         seen[order.reference] = order.where
         try:
@@ -135,9 +136,10 @@ def imported_codes(source: str, references: Sequence[str]) -> dict[str, str]:
     """Reference -> order code of the orders already imported from this source."""
     found: dict[str, str] = {}
     for chunk in _chunks(list(references)):
-        for reference, code in (Order.select(Order.external_reference, Order.code)
-                                .where(Order.external_source == source,
-                                       Order.external_reference.in_(list(chunk))).tuples()):
+        rows: Any = (Order.select(Order.external_reference, Order.code)
+                     .where(Order.external_source == source,
+                            Order.external_reference.in_(list(chunk))).tuples())
+        for reference, code in rows:
             found[reference] = code
     return found
 
@@ -146,7 +148,8 @@ def customer_ids(email_keys: Iterable[str]) -> dict[str, int]:
     """Lower-cased email -> id of the customers that have it."""
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(email_keys)):
-        for key, cid in (Customer.select(Customer.email_key, Customer.id)
-                         .where(Customer.email_key.in_(list(chunk))).tuples()):
+        rows: Any = (Customer.select(Customer.email_key, Customer.id)
+                     .where(Customer.email_key.in_(list(chunk))).tuples())
+        for key, cid in rows:
             found[key] = cid
     return found

@@ -62,8 +62,7 @@ def read_rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
-            for number, row in enumerate(reader, start=2):
-                yield number, row
+            yield from enumerate(reader, start=2)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValidationError(f"{path.name}: cannot be read past row "
                                   f"{reader.line_num}: {exc}", field="file") from None

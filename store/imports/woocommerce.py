@@ -111,7 +111,7 @@ def order_in(shop: Shop, table: Mapping[str, str], raw: Any, where: str,
         refunds.append(RefundIn(amount(_text(refund, "total"), currency, "refunds.total"),
                                 _text(refund, "reason"), None))
     refunded = sum(r.amount for r in refunds)
-    billing = raw.get("billing") if isinstance(raw.get("billing"), dict) else {}
+    billing: Mapping[str, Any] = raw["billing"] if isinstance(raw.get("billing"), dict) else {}
     addresses = {kind: found for kind in ("billing", "shipping")
                  if (found := _address(raw.get(kind), kind)) is not None}
     name = f"{_text(billing, 'first_name')} {_text(billing, 'last_name')}".strip()

@@ -20,7 +20,7 @@ from store import db as dbmod
 from store import webhooks
 from store.codes import format_code
 from store.customers import customer_search_text, default_group
-from store.imports.common import SOURCE_LABELS, CustomerIn, OrderIn, Progress
+from store.imports.common import SOURCE_LABELS, CustomerIn, OrderIn, Progress, RefundIn
 from store.models import (
     Address,
     Customer,
@@ -149,9 +149,9 @@ def _insert_customers(shop: Shop, actor: Actor, people: Sequence[tuple[OrderIn, 
 def _ids_by_email(keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(keys), 500):
-        for key, cid in (Customer.select(Customer.email_key, Customer.id)
-                         .where(Customer.email_key.in_(list(keys[start:start + 500])))
-                         .tuples()):
+        rows: Any = (Customer.select(Customer.email_key, Customer.id)
+                     .where(Customer.email_key.in_(list(keys[start:start + 500]))).tuples())
+        for key, cid in rows:
             found[key] = cid
     return found
 
@@ -185,8 +185,9 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
         fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in order.items])
         rows.append(fields)
     insert_rows(Order, rows)
-    by_number = dict(Order.select(Order.number, Order.id).where(
-        Order.number.between(first, first + len(chunk) - 1)).tuples())
+    numbered: Any = Order.select(Order.number, Order.id).where(
+        Order.number.between(first, first + len(chunk) - 1)).tuples()
+    by_number: dict[int, int] = dict(numbered)
     ids = [by_number[first + n] for n in range(len(chunk))]
     items: list[dict[str, Any]] = []
     addresses: list[dict[str, Any]] = []
@@ -215,23 +216,24 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
                                  f"payment of {format_money(order.paid, money)} "
                                  f"(imported from {label})", at,
                                  data={"amount": order.paid, "method": order.payment_method}))
-        refunds = order.refunds or ([] if not order.refunded else [None])
+        refunds = order.refunds or ([RefundIn(order.refunded, "", None)] if order.refunded
+                                    else [])
         for refund in refunds:
-            amount = refund.amount if refund is not None else order.refunded
-            reason = (refund.reason if refund is not None else "") or "refund"
-            at = (refund.at if refund is not None and refund.at else None) or (
-                order.cancelled_at or order.completed_at or order.paid_at or order.placed_at)
+            amount, reason = refund.amount, refund.reason or "refund"
+            at = (refund.at or order.cancelled_at or order.completed_at or order.paid_at
+                  or order.placed_at)
             payments.append(_payment(order_id, "refund", amount, order, at, login,
                                      f"{reason} (imported from {label})"))
             events.append(_event(order_id, login, "refund",
                                  f"{reason}: {format_money(amount, money)} "
                                  f"(imported from {label})", at,
                                  data={"amount": amount, "full": amount == order.paid}))
-        for what, at in (("fulfilled", order.fulfilled_at), ("completed", order.completed_at),
-                         ("cancelled", order.cancelled_at)):
-            if at is not None:
+        for what, when in (("fulfilled", order.fulfilled_at),
+                           ("completed", order.completed_at),
+                           ("cancelled", order.cancelled_at)):
+            if when is not None:
                 events.append(_event(order_id, login, "imported",
-                                     f"{what} (imported from {label})", at))
+                                     f"{what} (imported from {label})", when))
     insert_rows(OrderItem, items)
     insert_rows(Address, addresses)
     insert_rows(Payment, payments)

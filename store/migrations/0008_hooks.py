@@ -56,14 +56,12 @@ def up(migrator, db):
             table_name = 'webhook_delivery'
 
     with db.atomic():
-        migrator.migrate(
-            # a default in the database too: bulk writers that name their columns (the demo
-            # builder) leave these out
-            migrator.add_column('orders', 'external_source',
-                                CharField(default='', constraints=[SQL("DEFAULT ''")])),
-            migrator.add_column('orders', 'external_reference',
-                                CharField(default='', constraints=[SQL("DEFAULT ''")])),
-        )
+        # Written out: peewee's add_column of a NOT NULL column rebuilds an SQLite table,
+        # which drops its triggers (the search index's). A default in the database too: bulk
+        # writers that name their columns (the demo builder) leave these out.
+        for column in ('external_source', 'external_reference'):
+            db.execute_sql(f"ALTER TABLE orders ADD COLUMN {column} VARCHAR(255) NOT NULL "
+                           "DEFAULT ''")
         db.create_tables([WebhookEndpoint, WebhookDelivery])
         db.execute_sql("CREATE UNIQUE INDEX orders_external ON orders "
                        "(external_source, external_reference) WHERE external_reference <> ''")
@@ -76,7 +74,5 @@ def down(migrator, db):
         db.execute_sql('DROP TABLE IF EXISTS webhook_delivery')
         db.execute_sql('DROP TABLE IF EXISTS webhook_endpoint')
         db.execute_sql('DROP INDEX IF EXISTS orders_external')
-        migrator.migrate(
-            migrator.drop_column('orders', 'external_reference'),
-            migrator.drop_column('orders', 'external_source'),
-        )
+        for column in ('external_reference', 'external_source'):
+            db.execute_sql(f"ALTER TABLE orders DROP COLUMN {column}")

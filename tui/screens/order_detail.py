@@ -45,7 +45,7 @@ EVENT_LABELS = {
     "placed": "placed", "status": "status", "status_undone": "status undone",
     "payment": "payment", "refund": "refund", "tracking": "tracking",
     "reference": "reference", "address": "address", "contact": "contact",
-    "archived": "archived", "unarchived": "unarchived",
+    "archived": "archived", "unarchived": "unarchived", "imported": "imported",
 }
 
 
