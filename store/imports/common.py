@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.errors import ValidationError
-from store.money import parse_amount
+from store.money import exponent, parse_amount
 from store.text import shown
 
 SOURCE_LABELS = {"shopify": "Shopify", "woocommerce": "WooCommerce",
@@ -189,9 +189,20 @@ class Columns:
         return lambda row: ""
 
 
+_CENTS = re.compile(r"-?(\d{1,15})\.(\d\d)")
+
+
+@functools.lru_cache(maxsize=64)
+def _digits(currency: str) -> int:
+    return exponent(currency)
+
+
 def amount(text: str, currency: str, field_name: str) -> int:
     """An amount in major units ('53.91', '-5.00', '1,234.50', '') as minor units; a refund
-    written negative counts as its size."""
+    written negative counts as its size. Exact: never through a float."""
+    plain = _CENTS.fullmatch(text)
+    if plain is not None and _digits(currency) == 2:  # what exports write, read at once
+        return int(plain.group(1)) * 100 + int(plain.group(2))
     text = text.strip().replace("\u00a0", "").replace(" ", "")
     if not text:
         return 0

@@ -7,7 +7,6 @@ the writing and reports what would happen; an order refused never stops the othe
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from store.contact import check_address, normalise_email
@@ -31,7 +30,7 @@ def import_orders(shop: Shop, actor: Actor, source: str, parsed: Parsed, *, dry_
                           unknown=dict(parsed.unknown))
     if report.blocked:  # a value the mapping does not know: nothing is written
         return report
-    emails: dict[str, str] = {}
+    checked = Checked()
     valid: list[OrderIn] = []
     seen: dict[str, str] = {}
     for order in parsed.orders:
@@ -41,7 +40,7 @@ def import_orders(shop: Shop, actor: Actor, source: str, parsed: Parsed, *, dry_
             continue
         seen[order.reference] = order.where
         try:
-            valid.append(check_order(shop, order, emails))
+            valid.append(check_order(shop, order, checked))
         except BackroomError as exc:
             report.refused.append(Line(order.where, f"order {order.reference}", str(exc)))
     done = imported_codes(source, [o.reference for o in valid])
@@ -84,15 +83,32 @@ def _says(shop: Shop, order: OrderIn) -> str:
     return text
 
 
-def check_order(shop: Shop, order: OrderIn, emails: dict[str, str]) -> OrderIn:
-    """The order with its text cleaned and its email normalised by the store's own rules, or
-    a refusal naming the field (a control character in a name, an address that is not one,
-    amounts that cannot be)."""
-    email = ""
-    if order.email:
-        email = emails.get(order.email) or ""
-        if not email:
-            email = emails[order.email] = normalise_email(order.email, shop.smtputf8)
+class Checked:
+    """What checking many orders learns once: each email normalised, each address checked
+    (customers come back with the same ones)."""
+
+    def __init__(self) -> None:
+        self.emails: dict[str, str] = {}
+        self.addresses: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
+    def email(self, shop: Shop, email: str) -> str:
+        found = self.emails.get(email)
+        if found is None:
+            found = self.emails[email] = normalise_email(email, shop.smtputf8)
+        return found
+
+    def address(self, address: dict[str, str]) -> dict[str, str]:
+        key = tuple(address.items())
+        found = self.addresses.get(key)
+        if found is None:
+            found = self.addresses[key] = check_address(address)
+        return found
+
+
+def check_order(shop: Shop, order: OrderIn, checked: Checked) -> OrderIn:
+    """The order with its text cleaned and its email normalised by the store's own rules
+    (changed in place: it is the importer's own copy), or a refusal naming the field (a
+    control character in a name, an address that is not one, amounts that cannot be)."""
     currency = order.currency.upper()
     if len(currency) != 3 or not currency.isalpha():
         raise ValidationError(f"{currency!r} is not an ISO 4217 currency code", field="currency")
@@ -113,18 +129,21 @@ def check_order(shop: Shop, order: OrderIn, emails: dict[str, str]) -> OrderIn:
         raise ValidationError(
             f"{wf.label(order.status)} with {format_money(order.paid - order.refunded, currency)}"
             " still paid: the refunds do not add up", field="refunded")
-    return replace(
-        order, email=email, currency=currency, name=clean(order.name, "name"),
-        phone=clean(order.phone, "phone"),
-        payment_method=clean(order.payment_method, "payment_method"),
-        payment_reference=clean(order.payment_reference, "payment_reference"),
-        shipping_method=clean(order.shipping_method, "shipping_method"),
-        customer_note=clean(order.customer_note, "customer_note", multiline=True),
-        reference=clean(order.reference, "reference"),
-        items=[replace(i, sku=clean(i.sku, "sku"), name=clean(i.name, "item_name"))
-               for i in order.items],
-        addresses={kind: check_address(address) for kind, address in order.addresses.items()},
-        refunds=[replace(r, reason=clean(r.reason, "refund_reason")) for r in order.refunds])
+    order.email = checked.email(shop, order.email) if order.email else ""
+    order.currency = currency
+    order.name, order.phone = clean(order.name, "name"), clean(order.phone, "phone")
+    order.payment_method = clean(order.payment_method, "payment_method")
+    order.payment_reference = clean(order.payment_reference, "payment_reference")
+    order.shipping_method = clean(order.shipping_method, "shipping_method")
+    order.customer_note = clean(order.customer_note, "customer_note", multiline=True)
+    order.reference = clean(order.reference, "reference")
+    for item in order.items:
+        item.sku, item.name = clean(item.sku, "sku"), clean(item.name, "item_name")
+    order.addresses = {kind: checked.address(address)
+                       for kind, address in order.addresses.items()}
+    for refund in order.refunds:
+        refund.reason = clean(refund.reason, "refund_reason")
+    return order
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
