@@ -366,3 +366,33 @@ def test_worker_killed_with_sigkill_loses_no_webhook(own_db_url: str, tmp_path: 
     assert set(arrived) == expected and len(expected) == 40
     assert max(arrived.values()) <= 2  # one in flight at the kill may come twice
     verified(receiver, hook.secret)
+
+
+# ----- the app -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_outbox_screen_shows_a_disabled_endpoint_and_why(
+        shop: Shop, admin: Actor, config: Config) -> None:
+    from textual.widgets import Static
+
+    from store.webhook_outbox import Notice, disable_endpoint
+    from tests.tui_support import make_app, settle
+    from tui.screens.outbox import OutboxScreen
+
+    app = make_app(config.with_values("mail", deliver_in_app=False))
+    async with app.run_test(size=(80, 24)) as pilot:  # no endpoint: no webhook line
+        await pilot.press("4")
+        await settle(pilot)
+        assert not app.screen.query_one("#outbox-hooks", Static).display
+    hook = webhooks.add_endpoint(shop, admin, "https://till.example.com/[bold]x", ["*"])
+    place(shop)
+    disable_endpoint(hook.id, "it answered 410 Gone", Notice(("boss@example.com",)))
+    app = make_app(config.with_values("mail", deliver_in_app=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, OutboxScreen)
+        line = app.screen.query_one("#outbox-hooks", Static)
+        text = str(line.render())
+        assert line.display and "webhooks: 1 queued, 0 delivered, 0 failed" in text
+        assert "disabled: #1 https://till.example.com/[bold]x (it answered 410 Gone" in text
