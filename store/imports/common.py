@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -169,24 +170,33 @@ def header_key(name: str) -> str:
 
 
 class Columns:
-    """The columns of a CSV file by their header names (never by position)."""
+    """The columns of a CSV file by their header names (never by position). Rows are first
+    made `normal` (cells stripped, short rows padded), so a getter is a plain itemgetter."""
 
     def __init__(self, header: Sequence[str]) -> None:
         self.index: dict[str, int] = {}
+        self.width = len(header)
         for position, name in enumerate(header):
             self.index.setdefault(header_key(name), position)
+
+    def normal(self, row: Sequence[str]) -> list[str]:
+        """The row's cells stripped, padded to the header and one empty cell more (where a
+        column the file lacks reads from)."""
+        cells = [cell.strip() for cell in row[:self.width]]
+        cells.extend([""] * (self.width + 1 - len(cells)))
+        return cells
 
     def has(self, *names: str) -> bool:
         return any(header_key(n) in self.index for n in names)
 
     def getter(self, *names: str) -> Callable[[Sequence[str]], str]:
-        """A reader of the first of `names` the header has ("" when none or short row)."""
+        """A reader of the first of `names` the header has, on a normal row ("" when the
+        header has none of them)."""
         for name in names:
             position = self.index.get(header_key(name))
             if position is not None:
-                at = position
-                return lambda row: row[at].strip() if at < len(row) else ""
-        return lambda row: ""
+                return operator.itemgetter(position)
+        return operator.itemgetter(self.width)
 
 
 _CENTS = re.compile(r"-?(\d{1,15})\.(\d\d)")

@@ -72,8 +72,10 @@ def _rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
                               "Marketing consent, Consent date)", field="file")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        normal = columns.normal
         try:
-            yield from enumerate(reader, start=2)
+            for number, row in enumerate(reader, start=2):
+                yield number, normal(row)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValidationError(f"{path.name}: cannot be read past row {reader.line_num}: "
                                   f"{exc}", field="file") from None
@@ -125,7 +127,7 @@ def run(shop: Shop, actor: Actor, path: Path, *, dry_run: bool = False, notify: 
     read: list[CustomerIn] = []
     seen: dict[str, str] = {}
     for number, row in rows:
-        if not any(cell.strip() for cell in row):
+        if not any(row):
             continue
         where = f"row {number}"
         try:

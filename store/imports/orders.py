@@ -59,7 +59,8 @@ def import_orders(shop: Shop, actor: Actor, source: str, parsed: Parsed, *, dry_
             new_customers[key] = order
             report.created.append(Line(order.where, f"customer {order.email}",
                                        "from this order"))
-        report.created.append(Line(order.where, f"order {order.reference}", _says(shop, order)))
+        report.created.append(Line(order.where, f"order {order.reference}",
+                                   _says(shop, order) if dry_run else ""))
     if dry_run:
         if progress is not None:
             progress(len(parsed.orders))

@@ -61,8 +61,10 @@ def read_rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
                               f"{missing[0]!r}", field="file")
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        normal = columns.normal
         try:
-            yield from enumerate(reader, start=2)
+            for number, row in enumerate(reader, start=2):
+                yield number, normal(row)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValidationError(f"{path.name}: cannot be read past row "
                                   f"{reader.line_num}: {exc}", field="file") from None
@@ -194,7 +196,7 @@ def parse(shop: Shop, path: Path) -> Parsed:
     reader = _Reader(shop, columns, parsed)
     groups: dict[str, tuple[int, int, list[list[str]]]] = {}
     for number, row in rows:
-        if not any(cell.strip() for cell in row):
+        if not any(row):
             continue
         name = reader.name(row)
         if not name:

@@ -10,10 +10,11 @@ each came from, at the original dates ("imported from Shopify (#1001): placed 20
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from store import db as dbmod
@@ -41,6 +42,7 @@ from store.shop import Shop
 from store.sql import insert_rows
 
 CHUNK = 2000  # orders (or customers) per transaction
+BULK_FROM = 5000  # orders: from this many, an import into a smaller SQLite shop goes in bulk
 ADDRESS_KEYS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
                 "region", "country", "phone")
 
@@ -83,24 +85,75 @@ def write_orders(shop: Shop, actor: Actor, source: str, orders: Sequence[OrderIn
             registered[key] = min(registered.get(key, order.placed_at), order.placed_at)
     group = default_group()
     mails = hooks = 0
-    for start in range(0, len(orders), CHUNK):
-        chunk = orders[start:start + CHUNK]
-        with db.atomic():
-            fresh = [k for k in dict.fromkeys(o.email.lower() for o in chunk if o.email)
-                     if k not in customer_ids]
-            made = _insert_customers(
-                shop, actor, [(new_customers[k], registered[k]) for k in fresh],
-                group.id if group else None, f"imported from {label}", notify)
-            customer_ids.update(made)
-            written = _insert_orders(shop, actor, source, label, chunk, customer_ids)
-            if notify:
-                mails += _notify_orders(shop, chunk, written, customer_ids)
-                hooks += sum(webhooks.order_placed(i) for i, _code in written)
-                mails += _confirm_customers(shop, made)
-                hooks += sum(webhooks.customer_created(c) for c in
-                             Customer.select().where(Customer.id.in_(list(made.values()))))
-        if progress is not None:
-            progress(len(chunk))
+    with _bulk(len(orders)):
+        for start in range(0, len(orders), CHUNK):
+            chunk = orders[start:start + CHUNK]
+            mails, hooks = _write_chunk(shop, actor, source, label, chunk, new_customers,
+                                        customer_ids, registered, group.id if group else None,
+                                        notify, (mails, hooks))
+            if progress is not None:
+                progress(len(chunk))
+    return mails, hooks
+
+
+BULK_TABLES = ("customer", "orders", "order_item", "address", "order_event", "payment",
+               "customer_event")
+BULK_TRIGGERS = ("order_fts_insert", "customer_fts_ai")
+
+
+@contextlib.contextmanager
+def _bulk(count: int) -> Iterator[None]:
+    """A large import into a smaller SQLite shop (a shop's first import, typically) runs as one
+    transaction that drops the bulk tables' secondary indexes and the search index's insert
+    triggers, then builds them once at the end, as the demo builder does: far cheaper than
+    keeping them up to date row by row. Unique indexes stay (the import's idempotence rests on
+    them). Otherwise each chunk is its own transaction, and nothing is dropped."""
+    if not dbmod.is_sqlite() or count < BULK_FROM or count < Order.select().count():
+        yield
+        return
+    with db.atomic():
+        names = ", ".join(f"'{t}'" for t in BULK_TABLES)
+        indexes = db.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN ({names})").fetchall()
+        triggers = db.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            f"({', '.join(repr(t) for t in BULK_TRIGGERS)})").fetchall()
+        for name, _sql in indexes:
+            db.execute_sql(f'DROP INDEX "{name}"')
+        for name, _sql in triggers:
+            db.execute_sql(f'DROP TRIGGER "{name}"')
+        yield
+        for _name, sql in indexes + triggers:
+            db.execute_sql(sql)
+        if any(name == "order_fts_insert" for name, _sql in triggers):
+            db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
+        if any(name == "customer_fts_ai" for name, _sql in triggers):
+            db.execute_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
+    db.execute_sql("PRAGMA analysis_limit = 1000")
+    db.execute_sql("ANALYZE")
+
+
+def _write_chunk(shop: Shop, actor: Actor, source: str, label: str, chunk: Sequence[OrderIn],
+                 new_customers: Mapping[str, OrderIn], customer_ids: dict[str, int],
+                 registered: Mapping[str, dt.datetime], group_id: int | None, notify: bool,
+                 queued: tuple[int, int]) -> tuple[int, int]:
+    """One chunk of orders in one transaction (a savepoint inside a bulk import)."""
+    mails, hooks = queued
+    with db.atomic():
+        fresh = [k for k in dict.fromkeys(o.email.lower() for o in chunk if o.email)
+                 if k not in customer_ids]
+        made = _insert_customers(
+            shop, actor, [(new_customers[k], registered[k]) for k in fresh],
+            group_id, f"imported from {label}", notify)
+        customer_ids.update(made)
+        written = _insert_orders(shop, actor, source, label, chunk, customer_ids)
+        if notify:
+            mails += _notify_orders(shop, chunk, written, customer_ids)
+            hooks += sum(webhooks.order_placed(i) for i, _code in written)
+            mails += _confirm_customers(shop, made)
+            hooks += sum(webhooks.customer_created(c) for c in
+                         Customer.select().where(Customer.id.in_(list(made.values()))))
     return mails, hooks
 
 
