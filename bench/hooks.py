@@ -89,7 +89,8 @@ def write_export(path: Path, orders: int, seed: int = 7) -> int:
             shipping = 0 if subtotal > 5000 else 490
             total = subtotal + shipping
             day = 1 + n * 1000 // max(orders, 1)
-            created = f"2024-{1 + day % 12:02d}-{1 + day % 28:02d} {n % 24:02d}:{n % 60:02d}:07 +0200"
+            created = (f"2024-{1 + day % 12:02d}-{1 + day % 28:02d} "
+                       f"{n % 24:02d}:{n % 60:02d}:07 +0200")
             paid = total if financial in ("paid", "refunded", "partially_refunded") else 0
             refunded = total if financial == "refunded" else (
                 500 if financial == "partially_refunded" else 0)
@@ -216,7 +217,7 @@ class _Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 now = time.time()
                 self.rfile.read(int(self.headers.get("content-length", "0")))
                 arrived.setdefault(self.headers.get("webhook-id", ""), now)
