@@ -25,6 +25,7 @@ from store.models import (
 )
 from store.operators import Actor, require
 from store.outbox import Mail, enqueue, erase_mails_to
+from store.webhook_outbox import erase_payloads as erase_webhook_payloads
 from store.rules import group_delete_refusal
 from store.shop import Shop
 from store.text import clean
@@ -277,6 +278,7 @@ def _erase(customer: Customer, actor: Actor) -> None:
     them (their account's, their orders', any to their address) is erased or withdrawn."""
     Address.delete().where(Address.customer == customer.id).execute()
     erase_mails_to(customer.id, customer.email, "customer erased")
+    erase_webhook_payloads(customer.id, customer.email)
     CustomerEvent.update(message="", data="{}").where(
         CustomerEvent.customer == customer.id, CustomerEvent.kind.in_(["note", "mail"])).execute()
     CustomerEvent.update(data="{}").where(  # old and new names, emails, phones, addresses

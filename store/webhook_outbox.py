@@ -96,6 +96,21 @@ def enqueue_select(event: str, key: str, payload: str, rows: str, where: str,
     }, f"{rows} CROSS JOIN {id_source('hook_ids', 'hook')} {where}", values)
 
 
+def erase_payloads(customer_id: int, email: str) -> int:
+    """A customer erased: the payloads of their account's and orders' events (and of any
+    order placed with their address) are blanked, whatever their state; a delivery not yet
+    made then carries only that it was erased. How many."""
+    p = Params()
+    address = email.strip().lower()
+    theirs = f"customer_id = {p(customer_id)}"
+    orders = f"SELECT id FROM orders WHERE customer_id = {p(customer_id)}"
+    if address:
+        orders += f" OR lower(customer_email) = {p(address)}"
+    sql = (f"UPDATE webhook_delivery SET payload = '{{\"erased\": true}}', "
+           f"updated_at = {p(utcnow())} WHERE {theirs} OR order_id IN ({orders})")
+    return int(db.execute_sql(sql, p).rowcount)
+
+
 # ----- delivery: claim, release, mark --------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -158,6 +173,9 @@ def claim(owner: str, limit: int, lease_seconds: float,
     FOR UPDATE SKIP LOCKED, so concurrent workers claim disjoint rows. `due_before` (a run
     of `--once`) leaves out deliveries that became due after it; `only` claims among those
     deliveries alone."""
+    if not WebhookDelivery.select().where(
+            WebhookDelivery.state.in_(("queued", "sending"))).exists():
+        return []  # idle: no write lock taken to find nothing
     now = utcnow()
     p = Params()
     due_at = p(min(now, due_before) if due_before is not None else now)

@@ -396,3 +396,16 @@ async def test_the_outbox_screen_shows_a_disabled_endpoint_and_why(
         text = str(line.render())
         assert line.display and "webhooks: 1 queued, 0 delivered, 0 failed" in text
         assert "disabled: #1 https://till.example.com/[bold]x (it answered 410 Gone" in text
+
+
+def test_erasing_a_customer_blanks_their_webhook_payloads(shop: Shop, admin: Actor) -> None:
+    webhooks.add_endpoint(shop, admin, "https://till.example.com/h", ["*"])
+    ann = customers.create_customer(shop, admin, email="ann@example.com", first_name="Ann",
+                                    last_name="Smith")
+    place(shop, customer_id=ann.id)
+    place(shop, email="ANN@example.com", name="Ann as a guest")
+    place(shop, email="bob@example.com", name="Bob")
+    customers.delete_customer(shop, admin, ann.id, "ann@example.com")
+    payloads = [json.loads(d.payload) for d in WebhookDelivery.select()]
+    assert sum(p == {"erased": True} for p in payloads) == 3
+    assert [p["customer_name"] for p in payloads if "customer_name" in p] == ["Bob"]
