@@ -25,10 +25,10 @@ from store.models import (
 )
 from store.operators import Actor, require
 from store.outbox import Mail, enqueue, erase_mails_to
-from store.webhook_outbox import erase_payloads as erase_webhook_payloads
 from store.rules import group_delete_refusal
 from store.shop import Shop
 from store.text import clean
+from store.webhook_outbox import erase_payloads as erase_webhook_payloads
 
 STATUSES = ("active", "suspended", "denied", "deleted")
 LANGUAGES = ("en", "fr")
