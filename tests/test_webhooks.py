@@ -370,28 +370,46 @@ def test_worker_killed_with_sigkill_loses_no_webhook(own_db_url: str, tmp_path: 
 
 # ----- the app -------------------------------------------------------------------------------
 
+async def _outbox(pilot: object, app: object, ready: object) -> None:
+    """Open the outbox (`4`) and wait until `ready()` holds: a lone digit waits for a code
+    that may follow, and the screen loads in a worker."""
+    await pilot.press("4")  # type: ignore[attr-defined]
+    for _ in range(400):
+        if ready():  # type: ignore[operator]
+            return
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    raise AssertionError("the outbox never showed what was expected")
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_the_outbox_screen_shows_a_disabled_endpoint_and_why(
         shop: Shop, admin: Actor, config: Config) -> None:
     from textual.widgets import Static
 
     from store.webhook_outbox import Notice, disable_endpoint
-    from tests.tui_support import make_app, settle
+    from tests.tui_support import make_app
     from tui.screens.outbox import OutboxScreen
+
+    def counts_shown(app: object) -> bool:
+        screen = app.screen  # type: ignore[attr-defined]
+        return isinstance(screen, OutboxScreen) and "queued" in str(
+            screen.query_one("#outbox-counts", Static).render())
 
     app = make_app(config.with_values("mail", deliver_in_app=False))
     async with app.run_test(size=(80, 24)) as pilot:  # no endpoint: no webhook line
-        await pilot.press("4")
-        await settle(pilot)
+        await _outbox(pilot, app, lambda: counts_shown(app))
         assert not app.screen.query_one("#outbox-hooks", Static).display
     hook = webhooks.add_endpoint(shop, admin, "https://till.example.com/[bold]x", ["*"])
     place(shop)
     disable_endpoint(hook.id, "it answered 410 Gone", Notice(("boss@example.com",)))
     app = make_app(config.with_values("mail", deliver_in_app=False))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("4")
-        await settle(pilot)
-        assert isinstance(app.screen, OutboxScreen)
+
+        def hooks_shown() -> bool:
+            return counts_shown(app) and "webhooks:" in str(
+                app.screen.query_one("#outbox-hooks", Static).render())
+
+        await _outbox(pilot, app, hooks_shown)
         line = app.screen.query_one("#outbox-hooks", Static)
         text = str(line.render())
         assert line.display and "webhooks: 1 queued, 0 delivered, 0 failed" in text
