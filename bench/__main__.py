@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     run_store(ensure_database(orders), args.quick, report)
     met, total = report.met, report.total
-    for name in ("bench.customers", "bench.tui", "bench.mail", "bench.documents", "bench.web"):
+    for name in ("bench.customers", "bench.tui", "bench.mail", "bench.documents", "bench.web",
+                 "bench.hooks"):
         try:
             module = importlib.import_module(name)
         except ImportError as exc:

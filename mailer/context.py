@@ -212,7 +212,8 @@ def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
                "currency": currency, "full": False, "reason": "damaged item",
                "customer_id": 1, "token": "tok", "link": "https://shop.example.com/confirm?t=1",
                "subject": "About your order", "body": "Hello,\nA word from the shop.",
-               "name": "Ann Smith", "orders": 3}
+               "name": "Ann Smith", "orders": 3, "endpoint_id": 3,
+               "url": "https://till.example.com/hooks"}
     customer = {"id": 1, "first_name": "Ann", "last_name": "Smith", "email": "ann@example.com",
                 "name": "Ann Smith"}
     return build(kind, "ann@example.com", payload, order, customer, config, workflow)

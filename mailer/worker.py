@@ -1,16 +1,22 @@
-"""Running the delivery loop: as `backroom worker` (a service), once, or in a TUI thread."""
+"""Running the delivery loops (mail, and webhooks beside it): as `backroom worker` (a service),
+once, or in a TUI thread."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from mailer.delivery import Deliverer
 from store import workflow as wfmod
 from store.config import Config
 from store.models import db
 from store.outbox import DeliveryStats
+from store.webhook_outbox import HookStats
+
+if TYPE_CHECKING:
+    from mailer.webhooks import WebhookDeliverer
 
 
 def _workflow(config: Config) -> wfmod.Workflow:
@@ -34,7 +40,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 def deliver_once(config: Config, owner: str | None = None) -> DeliveryStats:
-    """Send every mail that is due now, then return (`backroom worker --once`)."""
+    """Send every mail that is due now, then return."""
     workflow = _workflow(config)
 
     async def main() -> DeliveryStats:
@@ -45,19 +51,49 @@ def deliver_once(config: Config, owner: str | None = None) -> DeliveryStats:
     return asyncio.run(main())
 
 
-def run_blocking(config: Config, stop: threading.Event) -> None:
-    """The loop for a thread (the TUI's background delivery): returns soon after `stop` is set."""
-    workflow = _workflow(config)
-    asyncio.run(Deliverer(config, workflow).run(should_stop=stop.is_set))
-
-
-def run_service(config: Config) -> DeliveryStats:
-    """`backroom worker`: deliver until SIGTERM or SIGINT, then stop without losing a mail."""
+def deliver_all_once(config: Config) -> tuple[DeliveryStats, HookStats]:
+    """Send every mail and webhook that is due now, then return (`backroom worker --once`)."""
     workflow = _workflow(config)
 
-    async def main() -> DeliveryStats:
+    async def main() -> tuple[DeliveryStats, HookStats]:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        return await Deliverer(config, workflow).run(stop)
+        return await asyncio.gather(Deliverer(config, workflow).run(stop, once=True),
+                                    _webhooks()(config).run(stop, once=True))
 
     return asyncio.run(main())
+
+
+def run_blocking(config: Config, stop: threading.Event) -> None:
+    """The loops for a thread (the TUI's background delivery): return soon after `stop` is
+    set."""
+    workflow = _workflow(config)
+
+    async def main() -> None:
+        await asyncio.gather(Deliverer(config, workflow).run(should_stop=stop.is_set),
+                             _webhooks()(config).run(should_stop=stop.is_set))
+
+    asyncio.run(main())
+
+
+def run_service(config: Config) -> tuple[DeliveryStats, HookStats]:
+    """`backroom worker`: deliver mail and webhooks until SIGTERM or SIGINT, then stop without
+    losing either."""
+    workflow = _workflow(config)
+
+    async def main() -> tuple[DeliveryStats, HookStats]:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        return await asyncio.gather(Deliverer(config, workflow).run(stop),
+                                    _webhooks()(config).run(stop))
+
+    return asyncio.run(main())
+
+
+def _webhooks() -> type[WebhookDeliverer]:
+    """The webhook loop, imported when a loop starts: httpx costs ~76 ms to import (measured
+    with -X importtime), which every command of the CLI would pay, since the CLI imports this
+    module."""
+    from mailer.webhooks import WebhookDeliverer
+
+    return WebhookDeliverer

@@ -7,7 +7,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,32 @@ def _database_url(value: Any) -> str | None:
     return None
 
 
+def _schedule(value: Any) -> str | None:
+    try:
+        parse_schedule(value)
+    except ValueError:
+        return ("delays separated by spaces, each seconds or a number with s, m or h (like "
+                "\"0 5s 5m 30m 2h\"), the first one for the first attempt")
+    return None
+
+
+_DELAY = re.compile(r"(\d+(?:\.\d+)?)([smh]?)")
+
+
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """"0 5s 5m 30m 2h" as seconds: the delay before each attempt, counted from the failure
+    of the one before (the first from the event). At most 30 attempts of at most a day each."""
+    delays = []
+    for word in text.split():
+        found = _DELAY.fullmatch(word)
+        if found is None:
+            raise ValueError(word)
+        delays.append(float(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[found.group(2)])
+    if not delays or len(delays) > 30 or max(delays) > 86400:
+        raise ValueError(text)
+    return tuple(delays)
+
+
 def _accounts(value: Any) -> str | None:
     if not all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\$?", v) for v in value):
         return "a list of account names, like [\"backroom\"]"
@@ -120,6 +146,50 @@ def _accounts(value: Any) -> str | None:
 
 # Sections whose keys are free (names chosen by the shop) and whose values are validated
 # elsewhere: saved views, key remaps and the workflow.
+# The mapping tables of the importers (`[imports.<table>]`, value -> workflow status key):
+# a file's table is merged over these defaults key by key; "" means "no say" (fulfilment
+# only: the payment's status stands). Checked against the workflow when an import runs.
+IMPORT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "shopify_financial": (
+        "Shopify's Financial Status -> the status it puts an imported order in.",
+        {"paid": "paid", "pending": "awaiting_payment", "authorized": "awaiting_payment",
+         "partially_paid": "awaiting_payment", "partially_refunded": "paid",
+         "refunded": "refunded", "voided": "cancelled"}),
+    "shopify_fulfillment": (
+        "Shopify's Fulfillment Status -> the status it puts an imported order in, over the "
+        "payment's (\"\": no say); a payment status that is final (cancelled, refunded) wins.",
+        {"fulfilled": "completed", "partial": "shipped", "unfulfilled": "", "restocked": ""}),
+    "woocommerce_status": (
+        "WooCommerce's order status -> the status of the imported order.",
+        {"pending": "awaiting_payment", "on-hold": "awaiting_verification",
+         "processing": "paid", "completed": "completed", "cancelled": "cancelled",
+         "refunded": "refunded", "failed": "cancelled", "checkout-draft": "awaiting_payment"}),
+}
+
+
+def default_imports() -> dict[str, dict[str, str]]:
+    return {name: dict(table) for name, (_doc, table) in IMPORT_TABLES.items()}
+
+
+def _imports(source: str, raw: Any) -> dict[str, dict[str, str]]:
+    """The mapping tables: the file's merged over the defaults; keys are matched lowercase."""
+    tables = default_imports()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [imports] must hold tables, like [imports.shopify_financial]")
+    for name, table in raw.items():
+        if name not in IMPORT_TABLES:
+            known = ", ".join(IMPORT_TABLES)
+            raise ConfigError(f"{source}: unknown table [imports.{name}] (known: {known})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [imports.{name}] must be a table")
+        for key, value in table.items():
+            if not isinstance(value, str) or control_character(value) or control_character(key):
+                raise ConfigError(f"{source}: imports.{name}.{key} must be a status key "
+                                  f"(text), not {value!r}")
+            tables[name][key.strip().lower()] = value.strip()
+    return tables
+
+
 FREE_SECTIONS = {
     "views": "Saved views for the order queue: name = filter query (`:name` opens one).",
     "keys": "Key remaps: binding id = key, e.g. `queue.filter = \"f\"` (see `?` in the app).",
@@ -227,6 +297,25 @@ SCHEMA: dict[str, dict[str, Setting]] = {
                                  check=between(1, 86400)),
         "poll_seconds": Setting(2.0, "How often an idle worker looks for due mail.",
                                 check=between(0.05, 3600)),
+    },
+    "webhooks": {
+        "retry_schedule": Setting(
+            "0 5s 5m 30m 2h 5h 10h 10h",
+            "When each attempt of a webhook goes, after the failure of the one before (the "
+            "Standard Webhooks schedule); once it is spent the endpoint is disabled.",
+            check=_schedule),
+        "timeout_seconds": Setting(15.0, "Deadline for one request, connection included.",
+                                   check=between(0.1, 600)),
+        "concurrency": Setting(8, "Requests in flight at once, over reused connections.",
+                               check=between(1, 256)),
+        "batch_size": Setting(50, "Deliveries claimed at once by a worker.",
+                              check=between(1, 10000)),
+        "lease_seconds": Setting(120, "A claimed delivery returns to the queue after this long "
+                                 "(more than timeout_seconds).", check=between(1, 86400)),
+        "poll_seconds": Setting(1.0, "How often an idle worker looks for due deliveries.",
+                                check=between(0.05, 3600)),
+        "rotation_hours": Setting(24, "After `backroom webhook rotate-secret`, how long the old "
+                                  "secret signs beside the new one.", check=between(0, 8760)),
     },
     "smtp": {
         "host": Setting("127.0.0.1", "SMTP relay host.",
@@ -393,6 +482,7 @@ class Config:
     keys: Mapping[str, str] = field(default_factory=dict)
     workflow: Mapping[str, Any] | None = None
     carriers: Mapping[str, Carrier] = field(default_factory=lambda: dict(carriersmod.DEFAULTS))
+    imports: Mapping[str, Mapping[str, str]] = field(default_factory=default_imports)
 
     def get(self, section: str, key: str) -> Any:
         return self.values[section][key]
@@ -410,7 +500,7 @@ class Config:
             return self
         values = {s: dict(v) for s, v in self.values.items()}
         values["database"]["url"] = url
-        return Config(values, self.source, self.views, self.keys, self.workflow, self.carriers)
+        return replace(self, values=values)
 
     def with_values(self, section: str, **changes: Any) -> Config:
         """A copy with some keys of one section replaced (used by tests and commands)."""
@@ -419,7 +509,7 @@ class Config:
             if key not in SCHEMA[section]:
                 raise ConfigError(f"unknown setting {section}.{key}")
             values[section][key] = value
-        return Config(values, self.source, self.views, self.keys, self.workflow, self.carriers)
+        return replace(self, values=values)
 
 
 def default_database_url() -> str:
@@ -437,8 +527,12 @@ def from_mapping(
     keys: dict[str, str] = {}
     workflow: Mapping[str, Any] | None = None
     carriers = carriersmod.from_config(raw.get("carriers"), source)
+    imports = default_imports()
     for section, table in raw.items():
         if section == "carriers":
+            continue
+        if section == "imports":
+            imports = _imports(source, table)
             continue
         if section == "workflow":
             if not isinstance(table, dict):
@@ -454,7 +548,8 @@ def from_mapping(
             (views if section == "views" else keys).update(table)
             continue
         if section not in SCHEMA:
-            known = ", ".join(sorted([*SCHEMA, *FREE_SECTIONS, "workflow", "carriers"]))
+            known = ", ".join(sorted([*SCHEMA, *FREE_SECTIONS, "workflow", "carriers",
+                                      "imports"]))
             raise ConfigError(f"{source}: unknown section [{section}] (known: {known})")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{section}] must be a table")
@@ -476,7 +571,7 @@ def from_mapping(
     if default and default not in carriers:
         raise ConfigError(f"{source}: shipping.default_carrier {default!r} is no carrier "
                           f"(known: {', '.join(sorted(carriers))})")
-    return Config(values, source, views, keys, workflow, carriers)
+    return Config(values, source, views, keys, workflow, carriers=carriers, imports=imports)
 
 
 def _check(source: str, key: str, value: Any, setting: Setting, origin: str = "") -> None:
@@ -621,6 +716,15 @@ def render_example() -> str:
             lines.append('# "queue.filter" = "f"')
         lines.append("")
     lines += [*carriersmod.render_example(), ""]
+    lines.append("# Importers' mapping tables (see README, Imports): each [imports.<table>] is")
+    lines.append("# merged over these defaults; a value a file holds that its table lacks is")
+    lines.append("# reported by --dry-run, and the import refuses to start until it is mapped.")
+    for name, (doc, table) in IMPORT_TABLES.items():
+        lines.append(f"# {doc}")
+        lines.append(f"# [imports.{name}]")
+        for key, value in table.items():
+            lines.append(f"# {tomli_w.dumps({key: value}).rstrip()}")
+        lines.append("")
     lines += [
         "# The order workflow. Leave out to use the default (see README). A replacement",
         "# lists every status; one of them has initial = true.",

@@ -11,6 +11,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from store import webhooks
 from store.contact import check_address, normalise_email
 from store.errors import Conflict, NotFound, Refused, ValidationError
 from store.models import (
@@ -27,6 +28,7 @@ from store.outbox import Mail, enqueue, erase_mails_to
 from store.rules import group_delete_refusal
 from store.shop import Shop
 from store.text import clean
+from store.webhook_outbox import erase_payloads as erase_webhook_payloads
 
 STATUSES = ("active", "pending", "suspended", "denied", "deleted")
 LANGUAGES = ("en", "fr")
@@ -159,6 +161,7 @@ def _create(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name:
                 Address.create(customer=customer.id, kind=kind, **address)
         _refresh_search(customer)
         _event(customer.id, actor, "created", history)
+        webhooks.customer_created(customer)
         base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
         enqueue([Mail("account_confirm", email, f"confirm:{customer.id}", language,
                       {"customer_id": customer.id, "token": token,
@@ -321,6 +324,7 @@ def _erase(customer: Customer, actor: Actor) -> None:
     them (their account's, their orders', any to their address) is erased or withdrawn."""
     Address.delete().where(Address.customer == customer.id).execute()
     erase_mails_to(customer.id, customer.email, "customer erased")
+    erase_webhook_payloads(customer.id, customer.email)
     CustomerEvent.update(message="", data="{}").where(
         CustomerEvent.customer == customer.id, CustomerEvent.kind.in_(["note", "mail"])).execute()
     CustomerEvent.update(data="{}").where(  # old and new names, emails, phones, addresses

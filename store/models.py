@@ -124,6 +124,10 @@ class Order(BaseModel):
     tracking_number = CharField(default="")
     carrier = CharField(default="")
     internal_reference = CharField(default="")
+    # where an imported order came from ("shopify", "woocommerce") and its name there
+    # ("#1001"): shown, searchable, and what makes an import idempotent (migration 0008)
+    external_source = CharField(default="")
+    external_reference = CharField(default="")
     customer_note = TextField(default="")
     gift_message = TextField(default="")  # printed on the packing slip (migration 0006)
     item_count = IntegerField(default=0)
@@ -257,6 +261,53 @@ def shown_state(state: str, hold_until: dt.datetime | None, now: dt.datetime) ->
     return state
 
 
+class WebhookEndpoint(BaseModel):
+    """A URL that hears of the events it subscribes to, signed with its own secret (Standard
+    Webhooks). While a secret is rotated the old one signs too, until `previous_until`. An
+    endpoint is disabled (deliveries kept, none sent) when a delivery spends the retry
+    schedule or the endpoint answers 410 Gone (migration 0008)."""
+
+    url = TextField()
+    events = TextField(default="")  # comma-separated event types
+    description = CharField(default="")
+    secret = CharField()
+    previous_secret = CharField(default="")
+    previous_until = DateTimeField(null=True)
+    active = BooleanField(default=True)
+    disabled_at = DateTimeField(null=True)
+    disabled_reason = TextField(default="")
+    created_by = CharField(default="")
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one endpoint, written in the same transaction as the change it tells of,
+    its payload as it was then; the state machine is store.webhook_outbox's alone."""
+
+    endpoint = ForeignKeyField(WebhookEndpoint, backref="deliveries", on_delete="CASCADE")
+    endpoint_id: int  # the foreign key's column, declared for type checkers
+    event = CharField()
+    message_id = CharField(unique=True)  # webhook-id: the same on every retry
+    payload = TextField(default="{}")  # the event's data, as JSON
+    state = CharField(default="queued", index=True)  # one of DELIVERY_STATES
+    order = ForeignKeyField(Order, null=True, backref="webhook_deliveries", on_delete="SET NULL")
+    order_id: int | None  # the foreign key's column, declared for type checkers
+    customer = ForeignKeyField(Customer, null=True, backref="webhook_deliveries",
+                               on_delete="SET NULL")
+    customer_id: int | None  # the foreign key's column, declared for type checkers
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow, index=True)
+    lease_until = DateTimeField(null=True)
+    lease_owner = CharField(default="")
+    last_status = IntegerField(default=0)  # the HTTP status of the last attempt, 0 for none
+    last_error = TextField(default="")
+    delivered_at = DateTimeField(null=True)
+
+
+# delivered: a 2xx answer; failed: the retry schedule spent (or 410 Gone); cancelled: by
+# an operator, or its endpoint removed
+DELIVERY_STATES = ("queued", "sending", "delivered", "failed", "cancelled")
+
+
 class Counter(BaseModel):
     """Named sequences (order numbers) advanced inside the writing transaction."""
 
@@ -341,4 +392,5 @@ class IdempotencyRecord(BaseModel):
 ALL_MODELS: list[type[BaseModel]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, Address, OrderItem, Payment,
     OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey, IdempotencyRecord,
+    WebhookEndpoint, WebhookDelivery,
 ]

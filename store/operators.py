@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, str] = {
     "operators": "admin",
     "workflow": "admin",
     "api_keys": "admin",
+    "webhooks": "admin",
+    "import": "admin",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -67,6 +69,8 @@ ACTION_LABELS: dict[str, str] = {
     "delete_order": "delete orders",
     "erase_customer": "delete customers",
     "operators": "manage operators",
+    "webhooks": "manage webhooks",
+    "import": "import orders and customers",
 }
 
 

@@ -65,10 +65,12 @@ def insert_withdrawn_events(mail_ids: Sequence[int], actor: Actor, why: str, bat
 
 
 def search_text(order: Order | Mapping[str, Any], items: Iterable[tuple[str, str]]) -> str:
-    """The text free search matches: code, customer, email, products, tracking, reference."""
+    """The text free search matches: code, customer, email, products, tracking, references
+    (internal, and an imported order's name in the shop it came from)."""
     get = order.get if isinstance(order, Mapping) else lambda k, d="": getattr(order, k, d)
     parts = [get("code", ""), get("customer_name", ""), get("customer_email", ""),
-             get("tracking_number", ""), get("internal_reference", "")]
+             get("tracking_number", ""), get("internal_reference", ""),
+             get("external_reference", "")]
     for sku, name in items:
         parts += [sku, name]
     return " ".join(p for p in parts if p)
@@ -92,7 +94,8 @@ def search_inputs(ids: Sequence[int]) -> list[tuple[dict[str, Any], list[tuple[s
             f"SELECT order_id, sku, name FROM order_item WHERE order_id {within} "
             "ORDER BY order_id, id", bound):
         items.setdefault(order_id, []).append((sku, name))
-    columns = ("id", "code", "customer_name", "customer_email", "internal_reference", "carrier")
+    columns = ("id", "code", "customer_name", "customer_email", "internal_reference",
+               "external_reference", "carrier")
     return [(order, items.get(order["id"], []))
             for order in (dict(zip(columns, values, strict=True)) for values in db.execute_sql(
                 f"SELECT {', '.join(columns)} FROM orders WHERE id {within}", bound))]

@@ -14,6 +14,7 @@ from typing import Any
 
 from peewee import fn
 
+from store import webhooks
 from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
@@ -157,6 +158,7 @@ def place_order(
         insert_events([event(order.id, actor, "placed", "order placed",
                              to_status=order.status, data={"total": total})])
         enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
+        webhooks.order_placed(order.id)
     return OrderRef(order.id, order.code)
 
 

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from store import webhooks
 from store.errors import Refused, ValidationError
 from store.invoices import issue_credit_note
 from store.models import Customer, Order, Payment, db, utcnow
@@ -142,9 +143,13 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
             why = f"superseded by {wf.label(target)}"
             insert_withdrawn_events(withdraw_superseded([order.id], why), actor, why, None,
                                     utcnow())
+        key = uuid.uuid4().hex
+        webhooks.order_refunded(order, amount, full, reason, order.status, key, actor)
+        if moved:
+            webhooks.status_changed(order, previous, actor, f"refund{key}")
         if notify and order.customer_email:
             enqueue([Mail("refunded", order.customer_email,
-                          f"refund:{order.id}:{uuid.uuid4().hex}", order.language,
+                          f"refund:{order.id}:{key}", order.language,
                           order_payload(order, amount=amount, currency=order.currency,
                                         full=full, reason=reason, from_status=previous),
                           order_id=order.id, customer_id=order.customer_id)])

@@ -189,6 +189,9 @@ class OrderDetail:
     version: int
     updated_by: str
     items: tuple[ItemRow, ...] = ()
+    # an imported order's name where it came from ("#1001") and that shop ("shopify")
+    external_reference: str = ""
+    external_source: str = ""
     payments: tuple[PaymentRow, ...] = ()
     addresses: dict[str, AddressRow] = field(default_factory=dict)
     events: tuple[EventRow, ...] = ()
@@ -676,6 +679,7 @@ def order_detail(order_id: int) -> OrderDetail:
         addresses=addresses, events=events, mails=mails,
         gift_message=order.gift_message, label=_label_text(order_id),
         documents=_documents(order_id),
+        external_reference=order.external_reference, external_source=order.external_source,
     )
 
 

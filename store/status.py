@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from store import carriers as carriersmod
 from store import db as dbmod
-from store import invoices
+from store import invoices, webhooks
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
@@ -383,6 +383,7 @@ class _Plan:
                 sql.insert_messages()
         if self.shop.workflow[self.to_status].paid:
             sql.insert_payments()
+        sql.insert_webhooks()
         sql.update_orders()
         if self.shop.workflow[self.to_status].paid:
             self.invoices = len(invoices.issue_for(self.shop, self.actor, self.changed,
@@ -493,6 +494,19 @@ class _ChangeSql:
             "operator_login": named("login"), "created_at": named("now"),
             "updated_at": named("now"),
         }, self.rows + f" WHERE {self.balance} > 0" + self.in_order, self.params)
+
+    def insert_webhooks(self) -> None:
+        """`order.status_changed` for each order and subscribed endpoint, its snapshot with
+        the values this change writes (status, tracking, the balance recorded as paid)."""
+        overrides = {"status": self.text["to"], "tracking_number": self.new_tracking,
+                     "carrier": self.new_carrier}
+        if self.target.paid:
+            overrides["amount_paid"] = ("CASE WHEN o.total > o.amount_paid THEN o.total "
+                                        "ELSE o.amount_paid END")
+        webhooks.status_changed_select(
+            self.rows, "", self.params,
+            f"CAST({named('batch')} AS TEXT) || '_' || CAST(o.id AS TEXT)", overrides,
+            "o.status", named("login"), undo=False)
 
     def update_orders(self) -> None:
         """Each order updated once: one UPDATE for those not given a tracking number, one

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from store import db as dbmod
+from store import webhooks
 from store.errors import NotFound, Refused
 from store.models import Order, OrderEvent, Payment, db, utcnow
 from store.operators import Actor, require
@@ -60,6 +61,13 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
             raise Refused(f"too late to undo: changes can be undone for {shop.undo_seconds} s")
         plan = _plan_undo(changes)
         _write_undo(plan, actor, batch, now)
+        if plan.events:
+            webhooks.status_changed_select(
+                f"FROM {id_source('events')} JOIN order_event e ON e.id = pick.value "
+                "JOIN orders o ON o.id = e.order_id", "",
+                {"events": id_value(plan.events), "batch": batch, "login": actor.login},
+                f"CAST({named('batch')} AS TEXT) || '_undo_' || CAST(o.id AS TEXT)", {},
+                "e.to_status", named("login"), undo=True)
         reverted = None if len(plan.events) == len(changes) else [
             r.order_id for r in plan.results if r.changed]
         withdrawn = withdraw_batch(batch, "withdrawn by undo", reverted)

@@ -15,9 +15,18 @@ from mailer import render
 from mailer.delivery import Deliverer
 from mailer.worker import deliver_once
 from store import config as configmod
-from store import customers, orders, outbox_queries, payments, status, undo
+from store import (
+    customers,
+    orders,
+    outbox_queries,
+    payments,
+    status,
+    undo,
+    webhook_outbox,
+    webhooks,
+)
 from store import outbox as outboxmod
-from store.models import Outbox, utcnow
+from store.models import Outbox, db, utcnow
 from store.operators import STOREFRONT, Actor
 from store.shop import Shop
 from tests.conftest import make_config
@@ -76,6 +85,9 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
                                      last_name="Gone")
     deliver_until_settled(config)  # its confirm mail goes before the account does
     customers.self_delete(shop, STOREFRONT, gone.id)
+    hook = webhooks.add_endpoint(shop, admin, "https://till.example.com/h", ["order.placed"])
+    with db.atomic():  # as the webhook loop does when an endpoint answers 410
+        webhook_outbox.disable_endpoint(hook.id, "it answered 410 Gone", webhooks.notice(shop))
 
     deliver_until_settled(config)
 

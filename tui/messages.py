@@ -95,5 +95,6 @@ class OutboxLoaded(Message):
     counts: dict[str, int]
     page: OutboxPage
     append: bool
+    webhooks: str = ""  # the webhook line: deliveries by state, disabled endpoints and why
 
 

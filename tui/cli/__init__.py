@@ -6,7 +6,18 @@ from __future__ import annotations
 
 import click
 
-from tui.cli import apikey, customers, groups, mail, operators, orders, serve, shop
+from tui.cli import (
+    apikey,
+    customers,
+    groups,
+    imports,
+    mail,
+    operators,
+    orders,
+    serve,
+    shop,
+    webhooks,
+)
 from tui.cli import print as print_cmd
 from tui.cli.common import BackroomGroup, CliState
 
@@ -35,6 +46,7 @@ def run_app(state: CliState) -> None:
     build_app(state.config).run()
 
 
-for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve):
+for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve,
+               webhooks, imports):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -20,15 +20,18 @@ from tui.cli.common import BackroomGroup, CliState, pass_state
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @pass_state
 def worker(state: CliState, once: bool) -> None:
-    """Deliver the outbox over SMTP until SIGTERM (several workers may share a database)."""
+    """Deliver the outbox over SMTP, and webhooks, until SIGTERM (several workers may share a
+    database)."""
     state.service_shop()  # a service account, or an operator; opens and migrates the database
     if once:
-        stats = workermod.deliver_once(state.config)
+        stats, hooks = workermod.deliver_all_once(state.config)
     else:
         click.echo(f"backroom worker: delivering to {state.config.get('smtp', 'host')}:"
-                   f"{state.config.get('smtp', 'port')}; SIGTERM or Ctrl+C stops", err=True)
-        stats = workermod.run_service(state.config)
+                   f"{state.config.get('smtp', 'port')} and to the webhook endpoints; "
+                   "SIGTERM or Ctrl+C stops", err=True)
+        stats, hooks = workermod.run_service(state.config)
     click.echo(stats.summary())
+    click.echo(hooks.summary())
 
 
 @click.group(cls=BackroomGroup)

@@ -122,6 +122,8 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
         _echo(f"invoices: {', '.join(detail.documents)}")
     if detail.internal_reference:
         _echo(f"reference: {detail.internal_reference}")
+    if detail.external_reference:
+        _echo(f"imported: {detail.external_reference} from {detail.external_source}")
     if detail.customer_note:
         _echo(f"customer note: {detail.customer_note}")
     if detail.gift_message:

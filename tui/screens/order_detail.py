@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 from store import carriers as carriersmod
 from store.contact import ADDRESS_FIELDS
 from store.errors import Refused
+from store.imports.common import SOURCE_LABELS
 from store.labels import attach_label, read_label_file
 from store.order_rows import OrderResult
 from store.orders import (
@@ -48,7 +49,7 @@ EVENT_LABELS = {
     "placed": "placed", "status": "status", "status_undone": "status undone",
     "payment": "payment", "refund": "refund", "tracking": "tracking",
     "reference": "reference", "address": "address", "contact": "contact",
-    "archived": "archived", "unarchived": "unarchived", "label": "label",
+    "archived": "archived", "unarchived": "unarchived", "label": "label", "imported": "imported",
 }
 
 
@@ -182,6 +183,9 @@ class OrderDetailScreen(BackroomScreen):
             if address is not None:
                 grid.add_row(kind.capitalize()[:4] + ". addr", Text(shown(_address_text(address))))
         grid.add_row("Reference", Text(shown(d.internal_reference or "-")))
+        if d.external_reference:
+            source = SOURCE_LABELS.get(d.external_source, d.external_source)
+            grid.add_row("Imported", Text(shown(f"{d.external_reference} from {source}")))
         if d.customer_note:
             grid.add_row("Cust. note", Text(shown(d.customer_note, multiline=True)))
         if d.gift_message:

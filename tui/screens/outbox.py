@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from store import outbox, outbox_queries
+from store import outbox, outbox_queries, webhook_queries
 from tui.format import shown
 from tui.messages import OutboxLoaded
 from tui.screens.base import BackroomScreen
@@ -25,6 +25,23 @@ STATE_STYLES = {"queued": "yellow", "held": "orange1", "sending": "cyan", "sent"
                 "failed": "red", "dead": "bold red", "cancelled": "dim"}
 PAGE = 200
 REFRESH_SECONDS = 3.0
+
+
+def webhook_line() -> str:
+    """The webhooks beside the mail: deliveries by state and each disabled endpoint with why
+    (empty when the shop has no endpoint)."""
+    endpoints = webhook_queries.endpoints()
+    if not endpoints:
+        return ""
+    counts = webhook_queries.delivery_counts()
+    text = (f"webhooks: {counts['queued'] + counts['sending']} queued, "
+            f"{counts['delivered']} delivered, {counts['failed']} failed")
+    disabled = [e for e in endpoints if not e.active]
+    if disabled:
+        text += " · disabled: " + "; ".join(
+            f"#{e.id} {e.url} ({e.disabled_reason}; backroom webhook enable {e.id})"
+            for e in disabled)
+    return text
 
 
 class OutboxScreen(BackroomScreen):
@@ -43,6 +60,8 @@ class OutboxScreen(BackroomScreen):
 
     DEFAULT_CSS = """
     OutboxScreen #outbox-counts { height: 1; padding: 0 1; background: $panel; }
+    OutboxScreen #outbox-hooks { height: auto; max-height: 3; padding: 0 1; }
+    OutboxScreen #outbox-hooks.-disabled { color: $error; }
     OutboxScreen #outbox-table { height: 1fr; }
     OutboxScreen #outbox-error { height: auto; max-height: 4; padding: 0 1; color: $error; }
     """
@@ -60,6 +79,7 @@ class OutboxScreen(BackroomScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("Loading the outbox…", id="outbox-counts", markup=False)
+        yield Static("", id="outbox-hooks", markup=False)
         yield DataTable(id="outbox-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="outbox-error", markup=False)
         yield Footer()
@@ -94,15 +114,20 @@ class OutboxScreen(BackroomScreen):
     def _load(self, state: str | None, cursor: str | None, append: bool) -> None:
         counts = in_db(outbox_queries.outbox_counts)
         page = in_db(outbox_queries.outbox_page, state, cursor, PAGE)
+        hooks = in_db(webhook_line)
         if not get_current_worker().is_cancelled:
-            self.post_message(OutboxLoaded(counts, page, append))
+            self.post_message(OutboxLoaded(counts, page, append, hooks))
 
     def on_outbox_loaded(self, message: OutboxLoaded) -> None:
         self.counts = message.counts
-        shown = "all" if self.state_filter is None else self.state_filter
+        showing = "all" if self.state_filter is None else self.state_filter
         summary = "  ".join(f"{k} {message.counts.get(k, 0)}" for k in SHOWN_COUNTS)
         self.query_one("#outbox-counts", Static).update(
-            Text(f"{summary}   · showing: {shown} (f)"))
+            Text(f"{summary}   · showing: {showing} (f)"))
+        hooks = self.query_one("#outbox-hooks", Static)
+        hooks.update(Text(shown(message.webhooks)))
+        hooks.display = bool(message.webhooks)
+        hooks.set_class("disabled:" in message.webhooks, "-disabled")
         table: DataTable[Any] = self.query_one(DataTable)
         keep = self.selected()
         if not message.append:
