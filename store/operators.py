@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, str] = {
     "erase_customer": "admin",
     "operators": "admin",
     "workflow": "admin",
+    "repair": "admin",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -59,6 +60,7 @@ ACTION_LABELS: dict[str, str] = {
     "delete_order": "delete orders",
     "erase_customer": "delete customers",
     "operators": "manage operators",
+    "repair": "repair what `backroom check` finds",
 }
 
 

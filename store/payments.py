@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from store import customer_figures
 from store.errors import Refused, ValidationError
 from store.models import Payment, db, utcnow
 from store.money import format_money
@@ -37,6 +38,9 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
         if reference:
             changes["payment_reference"] = reference
         bump(order, actor, **changes)
+        if customer_figures.counts(order.customer_id, order.is_test, order.currency,
+                                   shop.currency):
+            customer_figures.move_spent({order.customer_id: amount})
         insert_events([event(order.id, actor, "payment",
                              f"payment of {format_money(amount, order.currency)} recorded",
                              data={"amount": amount, "method": method, "reference": reference})])
@@ -76,6 +80,9 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
                                 from_status=order.status, to_status=target, visible=True))
         previous = order.status
         bump(order, actor, **changes)
+        if customer_figures.counts(order.customer_id, order.is_test, order.currency,
+                                   shop.currency):
+            customer_figures.move_spent({order.customer_id: -amount})
         insert_events(events)
         if moved and target:  # the customer hears of the refund, not of a status it ended
             why = f"superseded by {wf.label(target)}"

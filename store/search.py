@@ -1,10 +1,12 @@
 """Order free-text search as a peewee expression, so every query reuses one definition.
 
-SQLite answers from the FTS5 trigram table `order_fts` (migration 0002), PostgreSQL from the
-pg_trgm GIN index on orders.search_text. Words of three characters or more are substrings of
-orders.search_text (code, customer name, email, product names and skus, tracking number,
-internal reference), all of them required. A query of one or two characters cannot use a
-trigram index, so it matches the start of the code, the customer's name or email instead.
+What is searchable is store.order_rows.search_text, folded (store.folding) and kept in its own
+table, order_search (migration 0005). SQLite answers from the FTS5 trigram table `order_fts`
+over order_search.text, PostgreSQL from the pg_trgm GIN index on it. Each query word is folded
+the same way, so "goncalves" finds Gonçalves and "39235555" a phone "+49 (0)3923-5555". Words
+of three characters or more are substrings of the text, all of them required. A query of one
+or two characters cannot use a trigram index, so it matches the start of the code, the
+customer's email or folded name instead.
 
 A common word (one that matches thousands of orders) is answered the other way round on
 SQLite: walking the queue's sort index and checking each row's text stops after one page of
@@ -12,7 +14,10 @@ hits, where the trigram index would hand over every match to be sorted (typing "
 million orders: 3 ms instead of 320 ms). The queue's query makes that choice itself: it
 takes at most walk_threshold matches from the trigram index and walks only when there were
 that many. Both ways match the same orders (PostgreSQL's planner makes the same choice from
-pg_trgm's statistics)."""
+pg_trgm's statistics).
+
+Written-out SQL (see store.sql): the trigram MATCH and the correlated check of the search
+row are SQL fragments handed to peewee's query, which has no expression for FTS5."""
 
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ from typing import Any
 from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
 
 from store import db as dbmod
-from store.models import Order, db
+from store.folding import fold_query
+from store.models import Order, OrderSearch, db
 
 MIN_TRIGRAM = 3
 COST_RATIO = 3  # fetching and sorting one trigram match costs about 3 walked rows (2-7)
@@ -62,49 +68,35 @@ def _lowered_forms(text: str) -> list[str]:
 
 
 def _short(text: str) -> Expression:
+    """The start of the code, the email or the folded customer name."""
+    folded = fold_query(text)
     expr = _prefix(Order.code, text.upper())
     for form in _lowered_forms(text):
         expr |= _prefix(fn.LOWER(Order.customer_email), form)
-        expr |= _prefix(fn.LOWER(Order.customer_name), form)
-    return expr
+    names = OrderSearch.select(OrderSearch.order).where(_prefix(OrderSearch.name, folded))
+    return expr | Order.id.in_(names)
 
 
-def _substring_scan(word: str) -> Expression:
-    """A word too short for the trigram index, checked row by row (after the index narrowed)."""
-    return Order.search_text.contains(word)
+def _like(column: ColumnBase, word: str) -> Expression:
+    """column contains word (both folded): LIKE, which peewee spells ILIKE for SQLite (its
+    LIKE there is GLOB); SQLite's LIKE ignores ASCII case, which folded text no longer has."""
+    return Expression(column, "ILIKE" if dbmod.is_sqlite() else "LIKE",
+                      _like_escaped("%%%s%%", word))
 
 
-def _glob_class(char: str) -> str:
-    """char as a GLOB pattern element matching it in either case, as the trigram index does."""
-    if char in "*?[":
-        return f"[{char}]"
-    lower, upper = char.lower(), char.upper()
-    if len(lower) == 1 and len(upper) == 1 and lower != upper:
-        return f"[{upper}{lower}]"
-    return char
-
-
-def _folded_contains(word: str) -> Expression:
-    """search_text contains word, case folded like the trigram index, checked row by row.
-
-    LIKE folds ASCII only; for a word with other cased letters (Ç, Ł, Ø), a row holding one
-    of them in the other case is checked again with a GLOB that folds every letter."""
-    expr = _substring_scan(word)
-    others = {c.swapcase() for c in word if ord(c) > 127 and c.swapcase() != c}
-    if others:
-        pattern = "*" + "".join(_glob_class(c) for c in word) + "*"
-        has_other: Expression | None = None
-        for other in sorted(others):
-            test = fn.INSTR(Order.search_text, other) > 0
-            has_other = test if has_other is None else has_other | test
-        assert has_other is not None
-        expr |= has_other & Expression(Order.search_text, "GLOB", Value(pattern, converter=False))
-    return expr
+def _contains(words: list[str]) -> Expression:
+    """The order's search row holds every (folded) word, checked row by row: a correlated
+    lookup of the row by its key, for a walk or after the index narrowed."""
+    found = OrderSearch.select(SQL("1")).where(OrderSearch.order == Order.id)
+    for word in words:
+        found = found.where(_like(OrderSearch.text, word))
+    return fn.EXISTS(found)
 
 
 def _split(text: str) -> tuple[list[str], list[str]]:
-    """(words for the trigram index, words too short for it); both empty for a short query."""
-    words = text.split()
+    """(folded words for the trigram index, folded words too short for it); both empty for a
+    short query."""
+    words = [fold_query(w) for w in text.split()]
     long_words = [w for w in words if len(w) >= MIN_TRIGRAM]
     short_words = [w for w in words if len(w) < MIN_TRIGRAM]
     if words and not long_words:
@@ -153,10 +145,8 @@ def order_matches(text: str, way: str = "index", bound: Any = None) -> Expressio
         return _short(" ".join(words))
     expr: Expression
     if way == "walk" and dbmod.is_sqlite():
-        expr = _folded_contains(long_words[0])
-        for word in long_words[1:]:
-            expr &= _folded_contains(word)
-    elif way == "hits" and dbmod.is_sqlite():
+        return _contains(long_words + short_words)
+    if way == "hits" and dbmod.is_sqlite():
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
                                 "order_hits) < ?)", [bound]))
     elif dbmod.is_sqlite():
@@ -164,9 +154,10 @@ def order_matches(text: str, way: str = "index", bound: Any = None) -> Expressio
             SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", (fts_query(long_words),))
         )
     else:
-        expr = Order.search_text.contains(long_words[0])
-        for word in long_words[1:]:
-            expr &= Order.search_text.contains(word)
-    for word in short_words:
-        expr &= _substring_scan(word)
+        found = OrderSearch.select(OrderSearch.order)
+        for word in long_words:
+            found = found.where(_like(OrderSearch.text, word))
+        expr = Order.id.in_(found)
+    if short_words:
+        expr &= _contains(short_words)
     return expr

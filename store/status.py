@@ -17,16 +17,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from store import customer_figures
 from store import db as dbmod
 from store.errors import ValidationError
-from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
+from store.models import OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
-from store.order_rows import OrderResult, insert_withdrawn_events, search_inputs, search_text
+from store.order_rows import OrderResult, insert_withdrawn_events, refresh_search_many
 from store.outbox import withdraw_superseded
 from store.outbox_queries import superseded_count
 from store.rules import refunded_refusal
 from store.shop import Shop
-from store.sql import id_source, id_value, insert_select, json_object, named, update_rows
+from store.sql import id_source, id_value, insert_select, json_object, named
 from store.text import clean, clean_optional
 from store.workflow import Workflow
 
@@ -283,6 +284,7 @@ class _Plan:
                 sql.insert_messages()
         if self.shop.workflow[self.to_status].paid:
             sql.insert_payments()
+            sql.move_spent()
         sql.update_orders()
 
 
@@ -388,9 +390,16 @@ class _ChangeSql:
             "updated_at": named("now"),
         }, self.rows + f" WHERE {self.balance} > 0" + self.in_order, self.params)
 
+    def move_spent(self) -> None:
+        """The balance recorded as paid joins each customer's spent (before the orders'
+        amount_paid is written)."""
+        customer_figures.spent_moved_by(
+            self.rows, f"CASE WHEN {self.balance} > 0 THEN {self.balance} ELSE 0 END",
+            "currency", self.params | {"currency": self.plan.shop.currency})
+
     def update_orders(self) -> None:
-        """Each order updated once: one UPDATE for those not given a tracking number, one
-        statement run for those given one (their search text recomputed)."""
+        """Each order updated once: one UPDATE for those not given a tracking number, one for
+        those given one (their search rows recomputed)."""
         plan = self.plan
         paid_sql = (", amount_paid = CASE WHEN total > amount_paid THEN total "
                     "ELSE amount_paid END") if self.target.paid else ""
@@ -405,12 +414,11 @@ class _ChangeSql:
                 f"updated_at = {named('now')}, updated_by = {named('login')}{paid_sql} "
                 f"WHERE id IN (SELECT value FROM {id_source('plain')})", self.params)
         if plan.tracked:
-            rows = []
-            for order, items in search_inputs(plan.tracked):
-                order["tracking_number"] = plan.tracking
-                rows.append((plan.to_status, plan.now, plan.actor.login, plan.tracking,
-                             plan.carrier or order["carrier"], search_text(order, items),
-                             order["id"]))
-            update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number",
-                                "carrier", "search_text"), rows,
-                        "version = version + 1" + paid_sql)
+            self.params["tracked_ids"] = self.params["tracked"]
+            db.execute_sql(
+                f"UPDATE orders SET status = {named('to')}, version = version + 1, "
+                f"updated_at = {named('now')}, updated_by = {named('login')}, "
+                f"tracking_number = {self.text['tracking']}, "
+                f"carrier = COALESCE({self.text['carrier']}, carrier){paid_sql} "
+                f"WHERE id IN (SELECT value FROM {id_source('tracked_ids')})", self.params)
+            refresh_search_many(plan.tracked)
