@@ -105,11 +105,10 @@ def insert_search(rows: Sequence[Mapping[str, Any]]) -> None:
     insert_rows(OrderSearch, rows)
 
 
-def refresh_search(order: Order | Mapping[str, Any]) -> None:
+def refresh_search(order: Order) -> None:
     """Write the search row of one order from its fields as given (already changed by the
     caller) and its items, read here."""
-    get = order.get if isinstance(order, Mapping) else lambda k, d="": getattr(order, k, d)
-    order_id = int(get("id"))
+    order_id = int(order.id)
     items = [(i.sku, i.name) for i in OrderItem.select(OrderItem.sku, OrderItem.name)
              .where(OrderItem.order == order_id).order_by(OrderItem.id)]
     row = search_row(order_id, order, items)

@@ -146,7 +146,8 @@ def place_order(
         }
         order = Order.create(**fields)
         insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in items])])
-        customer_figures.placed(fields["customer"], fields["placed_at"], is_test)
+        customer_figures.placed(buyer.customer.id if buyer.customer else None,
+                                order.placed_at, is_test)
         _insert_items(order.id, items)
         _copy_addresses(order.id, buyer.customer, addresses)
         insert_events([event(order.id, actor, "placed", "order placed",
@@ -213,13 +214,16 @@ def _copy_addresses(order_id: int, customer: Customer | None,
 
 
 def _placed_mails(shop: Shop, order: Mapping[str, Any], buyer: _Buyer) -> list[Mail]:
-    """The customer's confirmation, and a new-order notice to the shop and its admins."""
+    """The customer's confirmation, and a new-order notice to the shop and its admins. Keyed
+    by the order's code, which is never given twice: SQLite gives a deleted order's id to
+    the next one, and the deleted order's mails (withdrawn, kept) still hold their keys."""
     payload = order_payload(order)
-    mails = [Mail("order_placed", buyer.email, f"placed:{order['id']}", buyer.language, payload,
+    mails = [Mail("order_placed", buyer.email, f"placed:{order['code']}", buyer.language,
+                  payload,
                   order_id=order["id"], customer_id=buyer.customer.id if buyer.customer else None)]
     merchants = [str(shop.config.get("shop", "email")), *shop.config.get("shop", "admin_emails")]
     for address in dict.fromkeys(a for a in merchants if a):
-        mails.append(Mail("merchant_new_order", address, f"new-order:{order['id']}:{address}",
+        mails.append(Mail("merchant_new_order", address, f"new-order:{order['code']}:{address}",
                           shop.language, payload, order_id=order["id"]))
     return mails
 

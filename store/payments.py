@@ -38,8 +38,8 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
         if reference:
             changes["payment_reference"] = reference
         bump(order, actor, **changes)
-        if customer_figures.counts(order.customer_id, order.is_test, order.currency,
-                                   shop.currency):
+        if order.customer_id is not None and customer_figures.counts(
+                order.customer_id, order.is_test, order.currency, shop.currency):
             customer_figures.move_spent({order.customer_id: amount})
         insert_events([event(order.id, actor, "payment",
                              f"payment of {format_money(amount, order.currency)} recorded",
@@ -80,8 +80,8 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
                                 from_status=order.status, to_status=target, visible=True))
         previous = order.status
         bump(order, actor, **changes)
-        if customer_figures.counts(order.customer_id, order.is_test, order.currency,
-                                   shop.currency):
+        if order.customer_id is not None and customer_figures.counts(
+                order.customer_id, order.is_test, order.currency, shop.currency):
             customer_figures.move_spent({order.customer_id: -amount})
         insert_events(events)
         if moved and target:  # the customer hears of the refund, not of a status it ended

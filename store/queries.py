@@ -374,6 +374,13 @@ def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
     return conds
 
 
+def filter_conditions(f: QueueFilter, both_archived: bool = False) -> list[Expression]:
+    """The conditions of a filter, for another read that selects by it (an export); with
+    `both_archived`, archived and current orders alike."""
+    conds = _conditions(f)
+    return conds[1:] if both_archived else conds
+
+
 def _may_walk(f: QueueFilter, limit: int | None) -> bool:
     """Whether a page of this filter may walk its sort index checking each row's text, when
     the words are common (SQLite). Not when something else narrows the filter much: a

@@ -84,7 +84,7 @@ def _like(column: ColumnBase, word: str) -> Expression:
                       _like_escaped("%%%s%%", word))
 
 
-def _contains(words: list[str]) -> Expression:
+def _contains(words: list[str]) -> ColumnBase:
     """The order's search row holds every (folded) word, checked row by row: a correlated
     lookup of the row by its key, for a walk or after the index narrowed."""
     found = OrderSearch.select(SQL("1")).where(OrderSearch.order == Order.id)
@@ -129,7 +129,7 @@ def trigram_words(text: str) -> list[str]:
     return _split(text)[0]
 
 
-def order_matches(text: str, way: str = "index", bound: Any = None) -> Expression:
+def order_matches(text: str, way: str = "index", bound: Any = None) -> ColumnBase:
     """An expression true for the orders whose searchable text matches `text`, answered one of
     three ways with the same matches (SQLite; PostgreSQL always uses its own index):
     "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
@@ -143,7 +143,7 @@ def order_matches(text: str, way: str = "index", bound: Any = None) -> Expressio
     long_words, short_words = _split(text)
     if not long_words:
         return _short(" ".join(words))
-    expr: Expression
+    expr: ColumnBase
     if way == "walk" and dbmod.is_sqlite():
         return _contains(long_words + short_words)
     if way == "hits" and dbmod.is_sqlite():

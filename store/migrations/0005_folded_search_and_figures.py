@@ -98,7 +98,7 @@ def _fill_order_search(db, sqlite):
         if not orders:
             return
         first, last = orders[0][0], orders[-1][0]
-        items = {}
+        items: dict[int, list[tuple[str, str]]] = {}
         for order_id, sku, name in db.execute_sql(
                 f"SELECT order_id, sku, name FROM order_item WHERE order_id >= {mark} "
                 f"AND order_id <= {mark} ORDER BY order_id, id", (first, last)):
@@ -133,7 +133,7 @@ def _refold_customers(db, sqlite):
         if not found:
             return
         first, last = found[0][0], found[-1][0]
-        places = {}
+        places: dict[int, list[str]] = {}
         for customer_id, postcode, city, country in db.execute_sql(
                 f"SELECT customer_id, postcode, city, country FROM address WHERE customer_id "
                 f">= {mark} AND customer_id <= {mark} ORDER BY customer_id, id", (first, last)):
