@@ -70,7 +70,7 @@ def _amount(column: str, digits: int) -> str:
         return (f"printf('%s%d.%0{digits}d', {sign}, abs({column}) / {scale}, "
                 f"abs({column}) % {scale})")
     return (f"{sign} || CAST(abs({column}) / {scale} AS TEXT) || '.' || "
-            f"lpad(CAST(abs({column}) % {scale} AS TEXT), {digits}, '0')")
+            f"lpad(CAST(mod(abs({column}), {scale}) AS TEXT), {digits}, '0')")
 
 
 def _money(column: str, currencies: Sequence[str]) -> str:
