@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import platformdirs
+
 from store import db as dbmod
+from store.config import APP_NAME, Config
 from store.csvout import FORMULA_STARTS
 from store.errors import ValidationError
 from store.models import Order, db, utcnow
@@ -159,6 +162,14 @@ def write(actor: Actor, selection: Selection, out: IO[str],
     if progress is not None:
         progress(count)
     return count
+
+
+def export_dir(config: Config) -> Path:
+    """`ui.export_dir`, or an `exports` folder in the user data directory."""
+    configured = str(config.get("ui", "export_dir"))
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "exports"
 
 
 @dataclass(frozen=True)
