@@ -473,16 +473,26 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
         return found
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
-    where = _conditions(f, way=way, bound=_Slot(-1))
+    if way == "boundary":  # the key of the row `bound` rows on, text aside: the index alone
+        where = _conditions(replace(f, text=""))
+    else:
+        where = _conditions(f, way="walk" if way == "walk_to" else way, bound=_Slot(-1))
     if keyed:
         slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
         where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)
+    if way == "walk_to":  # a walk that stops at a row's key (inclusive): slots 101..
+        until = Tuple(*[_Slot(101 + i) for i in range(len(columns))])
+        where.append(Tuple(*columns) <= until if ascending else Tuple(*columns) >= until)
     order = [c.asc() if ascending else c.desc() for c in columns]
-    query = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
-                          Order.is_test, Order.number)
-             .where(*where).order_by(*order))
-    if limit is not None:
-        query = query.limit(limit)
+    if way == "boundary":
+        query = (Order.select(*columns).where(*where).order_by(*order).limit(1)
+                 .offset(_Slot(-1)))
+    else:
+        query = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version,
+                              Order.archived, Order.is_test, Order.number)
+                 .where(*where).order_by(*order))
+        if limit is not None:
+            query = query.limit(limit)
     sql, params = query.sql()
     if way == "hits":  # the page beside the count of hits; one row of NULLs when it is empty
         names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
@@ -505,6 +515,8 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     more, the words are common and the page walks the sort index instead (see store.search)."""
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
+    if f.sort in ("placed", "code"):
+        return [(_row(row), row[13]) for row in _probed(f, key, forward, limit or 0)]
     bound = search.walk_threshold(limit or 0)
     found = _run(f, key, forward, limit, "hits", bound)
     if found[0][14] >= bound:
@@ -514,10 +526,48 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     return [(_row(row), row[13]) for row in found]
 
 
+WALK_CAP = 60000  # rows a walk may read (about 0.3 us each) before the index is cheaper
+WALK_MARGIN = 3  # a walk may read this many times the rows the probe expects
+
+
+def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
+    """A page of a text search in placed or code order (both follow the id), SQLite.
+
+    The probe takes the PROBE matches nearest the page from the trigram index, within the ids
+    a walk of WALK_CAP rows could reach (cheap: the index seeks there and stops). Fewer
+    means a rare word, or one whose matches are mostly elsewhere (archived orders): the
+    index answers. Else how many ids they span says how many rows a walk of the sort index
+    would read for a page; the walk reads at most WALK_MARGIN times that, up to the key of
+    that row (found by walking the index alone), and the rows it did not find before it come
+    from the index. Whatever the ids say, the page is the same: only its cost depends on
+    them (an order imported with an old date merely costs the walk more)."""
+    newest_first = f.descending == forward
+    if key is not None:
+        start = int(key[-1])
+    else:
+        start = search.orders_size() + 1 if newest_first else 0
+    reach = WALK_CAP * search.PROBE // max(limit, 1)  # denser than PROBE in `reach`: walk
+    ids = search.probe(f.text, start, reach, newest_first)
+    if len(ids) < search.PROBE:  # a rare word, or one whose matches are far from here
+        return _run(f, key, forward, limit, "index", 0)
+    expected = limit * abs(start - ids[-1]) / len(ids)
+    budget = int(WALK_MARGIN * expected) + limit
+    edge = _run(f, key, forward, None, "boundary", budget - 1)
+    if not edge:  # fewer rows than the budget are left: the walk is short
+        return _run(f, key, forward, limit, "walk", 0)
+    until = list(edge[0])
+    walked = _run(f, key, forward, limit, "walk_to", 0, until)
+    if len(walked) == limit:
+        return walked
+    return walked + _run(f, until, forward, limit - len(walked), "index", 0)
+
+
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
-         bound: int) -> list[Any]:
+         bound: int, until: list[Any] | None = None) -> list[Any]:
     sql, params, positions = _compiled(f, key is not None, forward, limit, way)
-    values = [utcnow(), *(key or ()), bound]
+    values = {0: utcnow(), -1: bound}
+    values.update(enumerate(key or (), start=1))
+    values.update(enumerate(until or (), start=101))
     for at, index in positions:
         params[at] = values[index]
     cursor: Any = db.execute_sql(sql, params)

@@ -30,6 +30,7 @@ from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
 from store import db as dbmod
 from store.folding import fold_query
 from store.models import Order, OrderSearch, db
+from store.sql import Params
 
 MIN_TRIGRAM = 3
 COST_RATIO = 3  # fetching and sorting one trigram match costs about 3 walked rows (2-7)
@@ -111,17 +112,42 @@ HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
             "WHERE order_fts MATCH ? LIMIT ?) ")
 
 
+def orders_size() -> int:
+    """The highest order id, read at most every SIZE_TTL_SECONDS (a shop's size moves
+    slowly)."""
+    now, which = time.monotonic(), id(db.obj)
+    size, read_at, read_from = _size
+    if now - read_at > SIZE_TTL_SECONDS or which != read_from:
+        size = db.execute_sql("SELECT MAX(id) FROM orders").fetchone()[0] or 0
+        _size[:] = [size, now, which]
+    return int(size)
+
+
+PROBE = 200  # matches the probe reads: enough to tell a common word's density
+
+
+def probe(text: str, start: int, reach: int, newest_first: bool) -> list[int]:
+    """The ids of at most PROBE orders matching `text` from the trigram index, from the id
+    `start` on in the walking direction and at most `reach` ids away. How far they reach
+    tells how densely the word sits among the orders a walk would read next; bounded, so a
+    word whose matches are far away (mostly archived) costs no more than a rare one."""
+    p = Params()
+    where = f"order_fts MATCH {p(fts_query(trigram_words(text)))}"
+    if newest_first:
+        where += f" AND rowid < {p(start)} AND rowid >= {p(start - reach)}"
+    else:
+        where += f" AND rowid > {p(start)} AND rowid <= {p(start + reach)}"
+    sql = (f"SELECT rowid FROM order_fts WHERE {where} ORDER BY rowid "
+           f"{'DESC' if newest_first else 'ASC'} LIMIT {PROBE}")
+    return [r[0] for r in db.execute_sql(sql, p)]
+
+
 def walk_threshold(page: int) -> int:
     """How many trigram matches make walking the sort index the cheaper way to one page.
 
     The trigram way costs COST_RATIO units per match; the walk one unit per row walked, about
     page * orders / matches rows. They break even near sqrt(page * orders / COST_RATIO)."""
-    now, which = time.monotonic(), id(db.obj)
-    size, read_at, read_from = _size
-    if now - read_at > SIZE_TTL_SECONDS or which != read_from:  # a shop's size moves slowly
-        size = db.execute_sql("SELECT MAX(id) FROM orders").fetchone()[0] or 0
-        _size[:] = [size, now, which]
-    return max(page, int(math.sqrt(page * size / COST_RATIO)))
+    return max(page, int(math.sqrt(page * orders_size() / COST_RATIO)))
 
 
 def trigram_words(text: str) -> list[str]:
