@@ -216,8 +216,10 @@ def order_matches(text: str, way: str = "index", bound: Any = None,
     if way == "hits" and dbmod.is_sqlite():
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
                                 "order_hits) < ?)", [bound]))
-    elif way == "ids" and dbmod.is_sqlite():
-        expr = Order.id.in_(SQL("(SELECT value FROM json_each(?))", [Slot("ids")]))
+    elif way == "ids":
+        expr = Order.id.in_(SQL("(SELECT value FROM json_each(?))", [Slot("ids")])
+                            if dbmod.is_sqlite() else
+                            SQL("(SELECT unnest(CAST(%s AS integer[])))", [Slot("ids")]))
     elif dbmod.is_sqlite():
         expr = Order.id.in_(SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", [fts]))
     else:
@@ -234,6 +236,12 @@ def first_matches(text: str, count: int) -> list[int]:
     """At most `count` ids of orders matching `text`, in the index's own order (it stops
     there): fewer than `count` means these are all of them."""
     p = Params()
-    sql = (f"SELECT rowid FROM order_fts WHERE order_fts MATCH {p(fts_query(trigram_words(text)))} "
-           f"LIMIT {int(count)}")
+    if dbmod.is_sqlite():
+        sql = (f"SELECT rowid FROM order_fts WHERE order_fts MATCH "
+               f"{p(fts_query(trigram_words(text)))} LIMIT {int(count)}")
+    else:
+        values = slot_values(text)
+        likes = " AND ".join(f"text LIKE {p(values[f'like{i}'])} ESCAPE '\\'"
+                             for i in range(len(trigram_words(text))))
+        sql = f"SELECT order_id FROM order_search WHERE {likes} LIMIT {int(count)}"
     return [r[0] for r in db.execute_sql(sql, p)]
