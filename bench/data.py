@@ -55,3 +55,31 @@ def ensure_database(orders: int) -> str:
     print(f"bench: {stats.summary()} (total {time.perf_counter() - started:.1f} s)",
           file=sys.stderr, flush=True)
     return f"sqlite:///{path}"
+
+
+def ensure_postgres(url: str, orders: int) -> str:
+    """`url` (a PostgreSQL database) holding a demo shop of `orders` orders: built (seed 1)
+    when the database is empty, reused when it holds exactly that many; else refused, so the
+    bench never fills a database that holds something else."""
+    from store import db as dbmod
+    from store import demo
+    from store.config import from_mapping
+    from store.shop import open_shop
+
+    shop = open_shop(from_mapping({"database": {"url": url}}, "bench", environ={}))
+    found = demo.existing_orders()
+    if found == orders:
+        dbmod.close()
+        return url
+    if found:
+        dbmod.close()
+        raise SystemExit(f"bench: {dbmod.redact(url)} holds {found:,} orders, not the "
+                         f"{orders:,} of a bench shop: give an empty database")
+    print(f"bench: building a demo shop of {orders:,} orders in {dbmod.redact(url)} ...",
+          file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    stats = demo.build(shop, orders, seed=1)
+    dbmod.close()
+    print(f"bench: {stats.summary()} (total {time.perf_counter() - started:.1f} s)",
+          file=sys.stderr, flush=True)
+    return url

@@ -6,8 +6,10 @@ held to (`python -m bench.mail --render` prints only that).
 
 The SMTP server (aiosmtpd) runs in a child process, the same for the three contestants, so
 that the figures are the client's: backroom's claim, render, send and mark against raw sends.
-The machine is shared, so the contestants take turns round by round (each sees the same
-weather), each keeps its best round, and each line also gives the client's CPU time per mail
+The raw floors send bytes built before the clock starts, as backroom sends the bytes it
+composed (sendmail of the message's bytes, no serialising inside the send). The machine is
+shared, so the contestants take turns round by round (each sees the same weather), the
+figure is each one's median round, and each line also gives the client's CPU time per mail
 (the least noisy figure: what this process spent, whatever else the machine did)."""
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import aiosmtplib
 
 CONNECTIONS = 16
-ROUNDS = 3  # best of three for each contestant, in turns: the machine is shared
+ROUNDS = 3  # the median of three for each contestant, in turns: the machine is shared
 
 
 def _free_port() -> int:
@@ -82,7 +84,8 @@ class Figure:
 
     @property
     def best(self) -> float:
-        return max(self.rates)
+        """The median round (the name is kept for the callers: it is not the best)."""
+        return sorted(self.rates)[len(self.rates) // 2]
 
 
 def _timed(figure: Figure, mails: int, run: Callable[[], Any]) -> None:
@@ -91,8 +94,16 @@ def _timed(figure: Figure, mails: int, run: Callable[[], Any]) -> None:
     figure.add(mails, time.perf_counter() - start, time.process_time() - cpu)
 
 
-async def _raw_reused(port: int, messages: list[EmailMessage], connections: int) -> None:
-    queue: asyncio.Queue[EmailMessage] = asyncio.Queue()
+Built = tuple[str, str, bytes]  # sender, recipient, the message's bytes
+
+
+def _built(messages: list[EmailMessage]) -> list[Built]:
+    """Each message's envelope and bytes, made before any clock starts."""
+    return [("shop@example.com", str(m["To"]), m.as_bytes()) for m in messages]
+
+
+async def _raw_reused(port: int, messages: list[Built], connections: int) -> None:
+    queue: asyncio.Queue[Built] = asyncio.Queue()
     for m in messages:
         queue.put_nowait(m)
 
@@ -101,16 +112,20 @@ async def _raw_reused(port: int, messages: list[EmailMessage], connections: int)
                                local_hostname="bench")
         await smtp.connect()
         while not queue.empty():
-            await smtp.send_message(queue.get_nowait())
+            sender, to, data = queue.get_nowait()
+            await smtp.sendmail(sender, [to], data)
         await smtp.quit()
 
     await asyncio.gather(*(worker() for _ in range(connections)))
 
 
-async def _one_per_mail(port: int, messages: list[EmailMessage]) -> None:
-    for m in messages:
-        await aiosmtplib.send(m, hostname="127.0.0.1", port=port, start_tls=False,
-                              local_hostname="bench")
+async def _one_per_mail(port: int, messages: list[Built]) -> None:
+    for sender, to, data in messages:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False,
+                               local_hostname="bench")
+        await smtp.connect()
+        await smtp.sendmail(sender, [to], data)
+        await smtp.quit()
 
 
 def _shop(port: int, count: int, workdir: Path) -> Any:
@@ -227,7 +242,7 @@ def main(quick: bool = False) -> tuple[int, int]:
     try:
         if not ready.wait(60):
             raise SystemExit("bench/mail: the SMTP server did not start")
-        messages = [_message(i) for i in range(count)]
+        messages = _built([_message(i) for i in range(count)])
         few = messages[: max(count // 4, 100)]
         with tempfile.TemporaryDirectory() as tmp:
             config, shop = _shop(port, count, Path(tmp))

@@ -283,6 +283,9 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "page_size": Setting(100, "Orders fetched per page in the queue.",
                              check=between(1, 5000)),
         "log_file": Setting("", "Where unexpected errors are logged; empty: user log dir."),
+        "export_dir": Setting(
+            "", "Where the queue's `x` writes CSV exports; empty: an `exports` folder in the "
+            "user data directory."),
     },
     "mail": {
         "deliver_in_app": Setting(True, "Run the delivery loop inside the TUI (one-person shop)."),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from peewee import IntegrityError
 
-from store import webhooks
+from store import customer_figures, webhooks
 from store.contact import check_address, normalise_email
 from store.errors import Conflict, NotFound, Refused, ValidationError
+from store.folding import digits, fold
 from store.models import (
     Address,
     Customer,
@@ -40,10 +41,14 @@ class CustomerRef:
     email: str
 
 
-def customer_search_text(c: Customer | Mapping[str, Any], city: str = "") -> str:
+def customer_search_text(c: Customer | Mapping[str, Any], places: Iterable[str] = ()) -> str:
+    """What free search matches of a customer, folded (store.folding): names, email, phone
+    (also as its digits alone), and the postcodes, cities and countries of their addresses."""
     get = c.get if isinstance(c, Mapping) else lambda k, d="": getattr(c, k, d)
-    return " ".join(p for p in (get("first_name", ""), get("last_name", ""), get("email", ""),
-                                get("phone", ""), city) if p)
+    phone = get("phone", "") or ""
+    parts = (get("first_name", ""), get("last_name", ""), get("email", ""), phone,
+             digits(phone), *places)
+    return fold(" ".join(p for p in parts if p))
 
 
 def _event(customer_id: int, actor: Actor, kind: str, message: str = "",
@@ -83,13 +88,15 @@ def default_group() -> CustomerGroup | None:
     return CustomerGroup.get_or_none(CustomerGroup.is_default == True)  # noqa: E712
 
 
-def _city(customer_id: int) -> str:
-    address = Address.get_or_none(Address.customer == customer_id)
-    return address.city if address else ""
+def _places(customer_id: int) -> list[str]:
+    """The postcode, city and country of each of the customer's addresses."""
+    return [part for a in Address.select(Address.postcode, Address.city, Address.country)
+            .where(Address.customer == customer_id).order_by(Address.id)
+            for part in (a.postcode, a.city, a.country)]
 
 
 def _refresh_search(customer: Customer) -> None:
-    Customer.update(search_text=customer_search_text(customer, _city(customer.id))).where(
+    Customer.update(search_text=customer_search_text(customer, _places(customer.id))).where(
         Customer.id == customer.id).execute()
 
 
@@ -319,7 +326,7 @@ def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body:
                       customer_id=customer.id)])
 
 
-def _erase(customer: Customer, actor: Actor) -> None:
+def _erase(shop: Shop, customer: Customer, actor: Actor) -> None:
     """Erase personal data; orders keep their own copies (for the accounts). Every mail to
     them (their account's, their orders', any to their address) is erased or withdrawn."""
     Address.delete().where(Address.customer == customer.id).execute()
@@ -333,6 +340,7 @@ def _erase(customer: Customer, actor: Actor) -> None:
     _write(customer, actor, first_name="", last_name="", email="", email_key=None, phone="",
            status="deleted", status_reason="erased", marketing_consent=False, consent_at=None,
            consent_source="", confirm_token=None, erased_at=utcnow(), search_text="")
+    customer_figures.refresh([customer.id], shop.currency)
     _event(customer.id, actor, "erased", "personal data erased; orders kept for the accounts")
 
 
@@ -343,7 +351,7 @@ def delete_customer(shop: Shop, actor: Actor, customer_id: int, confirm_email: s
         customer = _get(customer_id)
         if confirm_email.strip().lower() != customer.email.lower():
             raise ValidationError("the email typed does not match the customer's; nothing deleted")
-        _erase(customer, actor)
+        _erase(shop, customer, actor)
 
 
 def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
@@ -353,7 +361,7 @@ def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
         customer = _get(customer_id)
         name = f"{customer.first_name} {customer.last_name}".strip()
         orders = Order.select().where(Order.customer == customer.id).count()
-        _erase(customer, actor)
+        _erase(shop, customer, actor)
         merchants = [str(shop.config.get("shop", "email")),
                      *shop.config.get("shop", "admin_emails")]
         enqueue([Mail("merchant_account_deleted", address,

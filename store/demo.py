@@ -19,18 +19,21 @@ from typing import Any
 
 from peewee import fn
 
+from store import customer_figures
 from store import db as dbmod
 from store.codes import format_code
 from store.customers import customer_search_text
 from store.errors import Refused, ValidationError
 from store.models import Customer, CustomerGroup, Operator, Order, db, utcnow
-from store.orders import allocate_numbers, search_text
+from store.order_rows import search_row
+from store.orders import allocate_numbers
 from store.shop import Shop
 
 CHUNK = 10000
 PARALLEL_FROM = 50000  # below this, forking a generator costs more than it saves
 MAIL_RETENTION_DAYS = 90  # older sent mail is purged in a real shop; the demo keeps 90 days
-TABLES = ("customer", "orders", "order_item", "address", "order_event", "payment", "outbox")
+TABLES = ("customer", "orders", "order_search", "order_item", "address", "order_event", "payment",
+          "outbox")
 MAX_ORDERS = 5_000_000
 
 # (country, tax basis points, language, first names, last names, cities with postcodes)
@@ -391,7 +394,8 @@ def build(shop: Shop, count: int, seed: int = 1,
                 db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
                 if any("customer_fts" in sql for sql in triggers):
                     db.execute_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
-            else:
+            customer_figures.rebuild_all(shop.currency)
+            if not sqlite:
                 for table in ("orders", "customer"):
                     db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                    f"(SELECT MAX(id) FROM {table}))")
@@ -453,7 +457,7 @@ def _customer(rng: random.Random, rows: _Rows, cid: int, start: dt.datetime,
     consent = rng.random() < 0.4
     ts = rows.ts(registered)
     search = customer_search_text({"first_name": first, "last_name": last, "email": email,
-                                   "phone": phone}, address[2])
+                                   "phone": phone}, (address[1], address[2], address[3]))
     rows.add("customer", (
         cid, first, last, email, email.lower(), phone, language, status,
         "" if status == "active" else "chargebacks", group, ts, consent,
@@ -470,8 +474,8 @@ ORDER_COLUMNS = ("id", "number", "code", "customer_id", "customer_name", "custom
                  "shipping_cost", "discount", "total", "payment_method", "payment_reference",
                  "amount_paid", "amount_refunded", "shipping_method", "tracking_number",
                  "carrier", "internal_reference", "customer_note", "item_count", "placed_at",
-                 "archived", "is_test", "version", "updated_by", "search_text", "created_at",
-                 "updated_at")
+                 "archived", "is_test", "version", "updated_by", "created_at", "updated_at")
+SEARCH_COLUMNS = ("order_id", "text", "name")
 ITEM_COLUMNS = ("order_id", "sku", "name", "quantity", "unit_price", "tax_rate_bp",
                 "created_at", "updated_at")
 PAYMENT_COLUMNS = ("order_id", "kind", "amount", "currency", "method", "reference", "reason",
@@ -544,8 +548,10 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
     elif status == "completed" and random_() < 0.03:
         refunded = max(1, total // 4)
     archived = age > 365 and status in FINAL
-    text = search_text({"code": code, "customer_name": name, "customer_email": email,
-                        "tracking_number": tracking, "internal_reference": reference}, pairs)
+    found = search_row(oid, {"code": code, "customer_name": name, "customer_email": email,
+                             "customer_phone": phone, "tracking_number": tracking,
+                             "internal_reference": reference}, pairs)
+    tables["order_search"].append((oid, found["text"], found["name"]))
     keep_mail = age < MAIL_RETENTION_DAYS
     add_event((oid, "placed", "", "awaiting_payment", "order placed",
                f'{{"total": {total}}}', "storefront", False, t_placed, t_placed))
@@ -591,7 +597,7 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
         oid, number, code, cid, name, email, phone, language, status, currency, subtotal,
         tax, shipping, discount, total, pay, f"PAY-{number}" if paid and pay != "cod" else "",
         paid, refunded, ship_method, tracking, carrier, reference, note, quantity_total,
-        t_placed, archived, is_test, 1 + len(path), operator, text, t_placed, t_at))
+        t_placed, archived, is_test, 1 + len(path), operator, t_placed, t_at))
     add_address((None, oid, "shipping", first, last, "", address[0], "", address[1],
                  address[2], "", address[3], phone, t_placed, t_placed))
     if random_() < 0.12:
@@ -614,7 +620,8 @@ def _same(value: Any) -> Any:
     return value
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "customer": CUSTOMER_COLUMNS, "orders": ORDER_COLUMNS, "order_item": ITEM_COLUMNS,
+    "customer": CUSTOMER_COLUMNS, "orders": ORDER_COLUMNS, "order_search": SEARCH_COLUMNS,
+    "order_item": ITEM_COLUMNS,
     "address": ADDRESS_COLUMNS, "payment": PAYMENT_COLUMNS, "order_event": EVENT_COLUMNS,
     "outbox": OUTBOX_COLUMNS,
 }

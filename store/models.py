@@ -95,7 +95,15 @@ class Customer(BaseModel):
     erased_at = DateTimeField(null=True)
     version = IntegerField(default=1)
     updated_by = CharField(default="")
-    search_text = TextField(default="")
+    search_text = TextField(default="")  # folded (store.folding); written by store.customers
+    # Figures kept by every change that moves them (store.customer_figures), in the same
+    # transaction: the customer's real (not test) orders, what they spent (paid minus
+    # refunded, in the shop currency), their first and last order. `backroom check` holds
+    # them to the orders.
+    order_count = IntegerField(default=0)
+    spent = IntegerField(default=0)
+    first_order_at = DateTimeField(null=True)
+    last_order_at = DateTimeField(null=True)
 
 
 class Order(BaseModel):
@@ -136,10 +144,26 @@ class Order(BaseModel):
     is_test = BooleanField(default=False)
     version = IntegerField(default=1)
     updated_by = CharField(default="")
-    search_text = TextField(default="")
 
     class Meta:
         table_name = "orders"  # "order" is an SQL keyword; raw SQL stays readable
+
+
+class OrderSearch(Model):
+    """What free search matches of one order, folded (store.order_rows.search_text), in a
+    table of its own (migration 0005): a status change or a payment rewrites the order's row,
+    and on PostgreSQL every index of a rewritten row is written again, the trigram index
+    too, when the text lives beside the status. `name` is the folded customer name, for the
+    1-2 character prefix match."""
+
+    order = ForeignKeyField(Order, primary_key=True, backref="search", on_delete="CASCADE")
+    order_id: int  # the foreign key's column, declared for type checkers
+    text = TextField(default="")
+    name = TextField(default="")
+
+    class Meta:
+        database = db
+        table_name = "order_search"
 
 
 class Address(BaseModel):
@@ -389,8 +413,8 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("api_key", "key"), True),)
 
 
-ALL_MODELS: list[type[BaseModel]] = [
-    Operator, OperatorEvent, CustomerGroup, Customer, Order, Address, OrderItem, Payment,
-    OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey, IdempotencyRecord,
-    WebhookEndpoint, WebhookDelivery,
+ALL_MODELS: list[type[Model]] = [
+    Operator, OperatorEvent, CustomerGroup, Customer, Order, OrderSearch, Address, OrderItem,
+    Payment, OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey,
+    IdempotencyRecord, WebhookEndpoint, WebhookDelivery,
 ]

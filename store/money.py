@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from babel.numbers import get_currency_precision
@@ -13,6 +14,7 @@ from store.text import shown
 _AMOUNT = re.compile(r"\s*(\d+)(?:[.,](\d+))?\s*", re.ASCII)
 
 
+@functools.cache
 def exponent(currency: str) -> int:
     """Digits of the minor unit (EUR 2, JPY 0, KWD 3), from ISO 4217 via Babel."""
     return int(get_currency_precision(currency.upper()))
@@ -39,6 +41,16 @@ def format_money(amount: int, currency: str, grouping: bool = False) -> str:
     if digits:
         text += f".{frac:0{digits}d}"
     return f"{sign}{text} {currency}"
+
+
+def major(amount: int, currency: str) -> str:
+    """Minor units as a plain number of major units, exactly, for exports: 4762 EUR -> '47.62',
+    -5 EUR -> '-0.05', 1200 JPY -> '1200'."""
+    digits = exponent(currency)
+    if not digits:
+        return str(amount)
+    whole, frac = divmod(abs(amount), 10**digits)
+    return f"{'-' if amount < 0 else ''}{whole}.{frac:0{digits}d}"
 
 
 def parse_amount(text: str, currency: str) -> int:

@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, str] = {
     "api_keys": "admin",
     "webhooks": "admin",
     "import": "admin",
+    "repair": "admin",
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -71,6 +72,7 @@ ACTION_LABELS: dict[str, str] = {
     "operators": "manage operators",
     "webhooks": "manage webhooks",
     "import": "import orders and customers",
+    "repair": "repair what `backroom check` finds",
 }
 
 

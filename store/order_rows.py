@@ -1,5 +1,6 @@
 """What every write to an order shares: the row lock, the version check, the history rows,
-and the search text kept in step with the fields free search reads."""
+and the search text kept in step with the fields free search reads (its own table,
+order_search: see store.models.OrderSearch)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,19 @@ from typing import Any
 
 from store import db as dbmod
 from store.errors import Conflict, NotFound, Refused
-from store.models import Order, OrderEvent, OrderItem, db, utcnow
+from store.folding import digits, fold
+from store.models import Order, OrderEvent, OrderItem, OrderSearch, db, utcnow
 from store.operators import Actor
 from store.shop import Shop
-from store.sql import id_source, id_value, insert_rows, insert_select, json_object, named
+from store.sql import (
+    id_source,
+    id_value,
+    insert_rows,
+    insert_select,
+    json_object,
+    named,
+    update_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -64,23 +74,61 @@ def insert_withdrawn_events(mail_ids: Sequence[int], actor: Actor, why: str, bat
          "batch": batch, "now": now})
 
 
+SEARCH_FIELDS = ("code", "customer_name", "customer_email", "customer_phone", "tracking_number",
+                 "internal_reference", "external_reference")
+
+
 def search_text(order: Order | Mapping[str, Any], items: Iterable[tuple[str, str]]) -> str:
-    """The text free search matches: code, customer, email, products, tracking, references
-    (internal, and an imported order's name in the shop it came from)."""
+    """The one definition of what free search matches of an order, folded (store.folding):
+    code, customer name, email and phone (also as its digits alone), tracking number,
+    references (internal, and an imported order's name in the shop it came from), and each
+    item's sku and name."""
     get = order.get if isinstance(order, Mapping) else lambda k, d="": getattr(order, k, d)
-    parts = [get("code", ""), get("customer_name", ""), get("customer_email", ""),
-             get("tracking_number", ""), get("internal_reference", ""),
+    phone = get("customer_phone", "") or ""
+    parts = [get("code", ""), get("customer_name", ""), get("customer_email", ""), phone,
+             digits(phone), get("tracking_number", ""), get("internal_reference", ""),
              get("external_reference", "")]
     for sku, name in items:
         parts += [sku, name]
-    return " ".join(p for p in parts if p)
+    return fold(" ".join(p for p in parts if p))
 
 
-def refresh_search_text(order: Order) -> None:
-    """Recompute order.search_text from its fields and items (the caller writes it)."""
+def search_row(order_id: int, order: Order | Mapping[str, Any],
+               items: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The order_search row of one order: its folded text, and its folded customer name
+    (what a 1-2 character search matches the start of)."""
+    get = order.get if isinstance(order, Mapping) else lambda k, d="": getattr(order, k, d)
+    return {"order": order_id, "text": search_text(order, items),
+            "name": fold(get("customer_name", "") or "")}
+
+
+def insert_search(rows: Sequence[Mapping[str, Any]]) -> None:
+    """New orders' search rows (search_row), in one statement run."""
+    insert_rows(OrderSearch, rows)
+
+
+def refresh_search(order: Order) -> None:
+    """Write the search row of one order from its fields as given (already changed by the
+    caller) and its items, read here."""
+    order_id = int(order.id)
     items = [(i.sku, i.name) for i in OrderItem.select(OrderItem.sku, OrderItem.name)
-             .where(OrderItem.order == order.id)]
-    order.search_text = search_text(order, items)
+             .where(OrderItem.order == order_id).order_by(OrderItem.id)]
+    row = search_row(order_id, order, items)
+    OrderSearch.insert(**row).on_conflict(
+        conflict_target=[OrderSearch.order],
+        update={OrderSearch.text: row["text"], OrderSearch.name: row["name"]}).execute()
+
+
+def refresh_search_many(ids: Sequence[int]) -> None:
+    """Write the search rows of many orders from their fields as written in this transaction,
+    read with their items in two queries; one statement run for all."""
+    if not ids:
+        return
+    rows = []
+    for order, items in search_inputs(ids):
+        row = search_row(order["id"], order, items)
+        rows.append((row["text"], row["name"], order["id"]))
+    update_rows(OrderSearch, ("text", "name"), rows, key="order_id")
 
 
 def search_inputs(ids: Sequence[int]) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
@@ -94,8 +142,7 @@ def search_inputs(ids: Sequence[int]) -> list[tuple[dict[str, Any], list[tuple[s
             f"SELECT order_id, sku, name FROM order_item WHERE order_id {within} "
             "ORDER BY order_id, id", bound):
         items.setdefault(order_id, []).append((sku, name))
-    columns = ("id", "code", "customer_name", "customer_email", "internal_reference",
-               "external_reference", "carrier")
+    columns = ("id", *SEARCH_FIELDS, "carrier")
     return [(order, items.get(order["id"], []))
             for order in (dict(zip(columns, values, strict=True)) for values in db.execute_sql(
                 f"SELECT {', '.join(columns)} FROM orders WHERE id {within}", bound))]

@@ -14,7 +14,7 @@ from typing import Any
 
 from peewee import fn
 
-from store import webhooks
+from store import customer_figures, webhooks
 from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
@@ -28,10 +28,11 @@ from store.order_rows import (
     event,
     guard_shipped,
     insert_events,
+    insert_search,
     load_for_write,
     locked,
-    refresh_search_text,
-    search_text,
+    refresh_search,
+    search_row,
 )
 from store.outbox import Mail, enqueue, order_payload, withdraw_order
 from store.rules import delete_refusal
@@ -151,8 +152,10 @@ def place_order(
             "placed_at": placed_at or utcnow(),
             "is_test": is_test, "updated_by": actor.login,
         }
-        fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in items])
         order = Order.create(**fields)
+        insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in items])])
+        customer_figures.placed(buyer.customer.id if buyer.customer else None,
+                                order.placed_at, is_test)
         _insert_items(order.id, items)
         _copy_addresses(order.id, buyer.customer, addresses)
         insert_events([event(order.id, actor, "placed", "order placed",
@@ -250,13 +253,16 @@ def _copy_addresses(order_id: int, customer: Customer | None,
 
 
 def _placed_mails(shop: Shop, order: Mapping[str, Any], buyer: _Buyer) -> list[Mail]:
-    """The customer's confirmation, and a new-order notice to the shop and its admins."""
+    """The customer's confirmation, and a new-order notice to the shop and its admins. Keyed
+    by the order's code, which is never given twice: SQLite gives a deleted order's id to
+    the next one, and the deleted order's mails (withdrawn, kept) still hold their keys."""
     payload = order_payload(order)
-    mails = [Mail("order_placed", buyer.email, f"placed:{order['id']}", buyer.language, payload,
+    mails = [Mail("order_placed", buyer.email, f"placed:{order['code']}", buyer.language,
+                  payload,
                   order_id=order["id"], customer_id=buyer.customer.id if buyer.customer else None)]
     merchants = [str(shop.config.get("shop", "email")), *shop.config.get("shop", "admin_emails")]
     for address in dict.fromkeys(a for a in merchants if a):
-        mails.append(Mail("merchant_new_order", address, f"new-order:{order['id']}:{address}",
+        mails.append(Mail("merchant_new_order", address, f"new-order:{order['code']}:{address}",
                           shop.language, payload, order_id=order["id"]))
     return mails
 
@@ -279,10 +285,8 @@ def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier
                 "shipping", "default_carrier")), tracking, carrier or None, order.carrier)
         else:
             carrier = resolve(carriers, carrier) if carrier else order.carrier
-        order.tracking_number = tracking
-        refresh_search_text(order)
-        bump(order, actor, tracking_number=tracking, carrier=carrier,
-             search_text=order.search_text)
+        bump(order, actor, tracking_number=tracking, carrier=carrier)
+        refresh_search(order)
         message = f"tracking number {tracking or 'cleared'}"
         if carrier:
             message += f" ({label(carriers, carrier)})"
@@ -297,9 +301,8 @@ def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
     with db.atomic():
         order = load_for_write(order_id, expected_version)
         old = order.internal_reference
-        order.internal_reference = reference
-        refresh_search_text(order)
-        bump(order, actor, internal_reference=reference, search_text=order.search_text)
+        bump(order, actor, internal_reference=reference)
+        refresh_search(order)
         insert_events([event(order.id, actor, "reference", f"internal reference {reference!r}",
                                data={"old": old, "new": reference})])
 
@@ -344,10 +347,8 @@ def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = 
         order = load_for_write(order_id, expected_version)
         guard_shipped(shop, actor, order)
         old = {k: getattr(order, k) for k in changes}
-        for key, value in changes.items():
-            setattr(order, key, value)
-        refresh_search_text(order)
-        bump(order, actor, search_text=order.search_text, **changes)
+        bump(order, actor, **changes)
+        refresh_search(order)
         insert_events([event(order.id, actor, "contact", "contact details edited",
                                data={"old": old, "new": changes})])
 
@@ -403,5 +404,23 @@ def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:
             raise Refused(refused)
         withdraw_order(order.id, "order deleted")
         Order.delete().where(Order.id == order.id).execute()
+        customer_figures.refresh([order.customer_id], shop.currency)
     return str(order.code)
+
+
+def set_test_flag(shop: Shop, actor: Actor, order_id: int, is_test: bool,
+                  expected_version: int | None = None) -> None:
+    """Mark an order as a test order (it counts in no figure, and can be deleted) or as a
+    real one again; its customer's figures follow in the same transaction."""
+    require(actor, "delete_order")
+    with db.atomic():
+        order = load_for_write(order_id, expected_version)
+        if bool(order.is_test) == is_test:
+            raise Refused(f"order {order.code} is already {'a test' if is_test else 'a real'} "
+                          "order")
+        bump(order, actor, is_test=is_test)
+        customer_figures.refresh([order.customer_id], shop.currency)
+        insert_events([event(order.id, actor, "test_flag",
+                             "marked as a test order" if is_test else "marked as a real order",
+                             data={"is_test": is_test})])
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from store import webhooks
+from store import customer_figures, webhooks
 from store.errors import Refused, ValidationError
 from store.invoices import issue_credit_note
 from store.models import Customer, Order, Payment, db, utcnow
@@ -43,7 +43,8 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
         raise ValidationError("a payment must be a positive amount", field="amount")
     method, reference = clean(method, "method"), clean(reference, "reference")
     with db.atomic():
-        _record(load_for_write(order_id, expected_version), actor, amount, method, reference)
+        _record(shop, load_for_write(order_id, expected_version), actor, amount, method,
+                reference)
 
 
 def confirm_payment(shop: Shop, actor: Actor, order_id: int, amount: int, currency: str,
@@ -77,16 +78,17 @@ def confirm_payment(shop: Shop, actor: Actor, order_id: int, amount: int, curren
                 Payment.reference == reference).exists():
             raise Refused(f"order {order.code}: the payment {shown(reference)} is recorded "
                           "already", field="reference")
-        _record(order, actor, amount, method, reference)
+        _record(shop, order, actor, amount, method, reference)
         target = wf.paid_target(order.status) if order.amount_paid >= order.total else None
         if target is not None:
             change_status(shop, actor, [order.id], target, hold_mail=False)
     return PaymentResult(order.id, order.code, target)
 
 
-def _record(order: Order, actor: Actor, amount: int, method: str, reference: str) -> None:
-    """The payment row, the order's paid amount and its history row; refused beyond the
-    total (store.rules.payment_refusal)."""
+def _record(shop: Shop, order: Order, actor: Actor, amount: int, method: str,
+            reference: str) -> None:
+    """The payment row, the order's paid amount (and its customer's spent), its history row;
+    refused beyond the total (store.rules.payment_refusal)."""
     reason = payment_refusal(order.code, amount, order.amount_paid, order.total, order.currency)
     if reason:
         raise Refused(reason, field="amount")
@@ -97,6 +99,9 @@ def _record(order: Order, actor: Actor, amount: int, method: str, reference: str
     if reference:
         changes["payment_reference"] = reference
     bump(order, actor, **changes)
+    if order.customer_id is not None and customer_figures.counts(
+            order.customer_id, order.is_test, order.currency, shop.currency):
+        customer_figures.move_spent({order.customer_id: amount})
     insert_events([event(order.id, actor, "payment",
                          f"payment of {format_money(amount, order.currency)} recorded",
                          data={"amount": amount, "method": method, "reference": reference})])
@@ -138,6 +143,9 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
                                 from_status=order.status, to_status=target, visible=True))
         previous = order.status
         bump(order, actor, **changes)
+        if order.customer_id is not None and customer_figures.counts(
+                order.customer_id, order.is_test, order.currency, shop.currency):
+            customer_figures.move_spent({order.customer_id: -amount})
         insert_events(events)
         if moved and target:  # the customer hears of the refund, not of a status it ended
             why = f"superseded by {wf.label(target)}"

@@ -14,7 +14,7 @@ import re
 import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import ColumnBase, Expression, Tuple, fn
 
@@ -39,6 +39,7 @@ from store.models import (
 )
 from store.rules import delete_refusal, refund_cap
 from store.search import order_matches
+from store.sql import id_value
 from store.workflow import Workflow
 
 SORTS = ("placed", "total", "status", "code")
@@ -64,9 +65,9 @@ class QueueFilter:
     descending: bool = True
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    """One line of the queue."""
+class OrderRow(NamedTuple):
+    """One line of the queue: immutable like the frozen dataclasses, but a tuple, since a page
+    builds a hundred of them and a frozen dataclass takes five times as long to make."""
 
     id: int
     code: str
@@ -354,7 +355,7 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
 
 
 def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
-                bound: Any = None) -> list[Expression]:
+                bound: Any = None, slotted: bool = False) -> list[Expression]:
     conds: list[Any] = [Order.archived == f.archived]
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
@@ -378,8 +379,15 @@ def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
                         OrderItem.sku.contains(product) | OrderItem.name.contains(product)))
         conds.append(fn.EXISTS(items))
     if f.text.strip():
-        conds.append(order_matches(f.text, way, bound))
+        conds.append(order_matches(f.text, way, bound, slotted))
     return conds
+
+
+def filter_conditions(f: QueueFilter, both_archived: bool = False) -> list[Expression]:
+    """The conditions of a filter, for another read that selects by it (an export); with
+    `both_archived`, archived and current orders alike."""
+    conds = _conditions(f)
+    return conds[1:] if both_archived else conds
 
 
 def _may_walk(f: QueueFilter, limit: int | None) -> bool:
@@ -459,39 +467,58 @@ class _Slot:
         self.index = index
 
 
-_COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int]]]] = {}
+_COMPILED: dict[tuple[Any, ...], tuple[str, list[Any], list[tuple[int, int | str]]]] = {}
 
 
 def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
-              way: str = "index") -> tuple[str, list[Any], list[tuple[int, int]]]:
+              way: str = "index") -> tuple[str, list[Any], list[tuple[int, int | str]]]:
     """The queue query's SQL for one filter shape, built by peewee once and then reused: query
-    building costs more than running the query on an index. Returns the SQL, its params, and
-    which params are slots (0: now, 1..: the cursor key, -1: the hits bound) to fill on each
-    call. The "hits" way adds a last column: how many matches the bounded CTE holds."""
-    cache_key = (f, keyed, forward, limit, dbmod.is_sqlite(), way)
+    building costs more than running the query on an index (and every keystroke is a new
+    text: the words are slots too, so only a new shape of text builds SQL). Returns the SQL,
+    its params, and which params are slots to fill on each call (0: now, 1..: the cursor
+    key, 101..: a walk's last key, -1: a bound; names: the words' values, from
+    search.slot_values, and the ids a probe found). The "hits" way adds a last column: how
+    many matches the bounded CTE holds."""
+    text_shape = search.shape(f.text)
+    cache_key = (replace(f, text="") if text_shape else f, text_shape, keyed, forward, limit,
+                 dbmod.is_sqlite(), way)
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
-    where = _conditions(f, way=way, bound=_Slot(-1))
+    if way == "boundary":  # the key of the row `bound` rows on, text aside: the index alone
+        where = _conditions(replace(f, text=""))
+    else:
+        where = _conditions(f, way="walk" if way == "walk_to" else way, bound=_Slot(-1),
+                            slotted=text_shape is not None)
     if keyed:
         slots = Tuple(*[_Slot(i + 1) for i in range(len(columns))])
         where.append(Tuple(*columns) > slots if ascending else Tuple(*columns) < slots)
+    if way == "walk_to":  # a walk that stops at a row's key (inclusive): slots 101..
+        until = Tuple(*[_Slot(101 + i) for i in range(len(columns))])
+        where.append(Tuple(*columns) <= until if ascending else Tuple(*columns) >= until)
     order = [c.asc() if ascending else c.desc() for c in columns]
-    query = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
-                          Order.is_test, Order.number)
-             .where(*where).order_by(*order))
-    if limit is not None:
-        query = query.limit(limit)
+    if way == "boundary":
+        query = (Order.select(*columns).where(*where).order_by(*order).limit(1)
+                 .offset(_Slot(-1)))
+    else:
+        query = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version,
+                              Order.archived, Order.is_test, Order.number)
+                 .where(*where).order_by(*order))
+        if limit is not None:
+            query = query.limit(limit)
     sql, params = query.sql()
     if way == "hits":  # the page beside the count of hits; one row of NULLs when it is empty
         names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
         resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
         sql = (f"{search.HITS_CTE}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n FROM "
                f"order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 ORDER BY {resort}")
-        params = [search.fts_query(search.trigram_words(f.text)), _Slot(-1), *params]
-    positions = [(i, p.index) for i, p in enumerate(params) if isinstance(p, _Slot)]
+        params = [search.Slot("fts") if text_shape else search.fts_query(
+            search.trigram_words(f.text)), _Slot(-1), *params]
+    positions: list[tuple[int, int | str]] = [
+        (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
+        if isinstance(p, _Slot | search.Slot)]
     if len(_COMPILED) > 500:
         _COMPILED.clear()
     _COMPILED[cache_key] = (sql, list(params), positions)
@@ -502,10 +529,21 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             limit: int | None) -> list[tuple[OrderRow, int]]:
     """Rows after (forward) or before `key` in the filter's order, nearest first.
 
-    Text search on SQLite first takes at most walk_threshold trigram matches; if there were
-    more, the words are common and the page walks the sort index instead (see store.search)."""
+    A text search first takes at most PROBE matches from the trigram index (it stops there):
+    fewer are all the word's matches, and the page is read from their ids (a rare word, or
+    none). A common word on SQLite may walk the sort index instead (see _probed and
+    store.search); PostgreSQL's planner chooses its own way."""
+    if limit is not None and search.trigram_words(f.text):
+        first = search.first_matches(f.text, search.PROBE)
+        if not first:
+            return []
+        if len(first) < search.PROBE:
+            return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
+                                                          ids=first)]
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
+    if f.sort in ("placed", "code"):
+        return [(_row(row), row[13]) for row in _probed(f, key, forward, limit or 0)]
     bound = search.walk_threshold(limit or 0)
     found = _run(f, key, forward, limit, "hits", bound)
     if found[0][14] >= bound:
@@ -515,10 +553,54 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     return [(_row(row), row[13]) for row in found]
 
 
+WALK_CAP = 60000  # rows a walk may read (about 0.3 us each) before the index is cheaper
+WALK_MARGIN = 3  # a walk may read this many times the rows the probe expects
+
+
+def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
+    """A page of a text search in placed or code order (both follow the id), SQLite.
+
+    (A rare word was answered from its ids before.) The probe takes the PROBE matches nearest
+    the page from the trigram index, within the ids
+    a walk of WALK_CAP rows could reach (cheap: the index seeks there and stops). Fewer
+    means a rare word, or one whose matches are mostly elsewhere (archived orders): the
+    index answers. Else how many ids they span says how many rows a walk of the sort index
+    would read for a page; the walk reads at most WALK_MARGIN times that, up to the key of
+    that row (found by walking the index alone), and the rows it did not find before it come
+    from the index. Whatever the ids say, the page is the same: only its cost depends on
+    them (an order imported with an old date merely costs the walk more)."""
+    newest_first = f.descending == forward
+    if key is not None:
+        start = int(key[-1])
+    else:
+        start = search.orders_size() + 1 if newest_first else 0
+    reach = WALK_CAP * search.PROBE // max(limit, 1)  # denser than PROBE in `reach`: walk
+    ids = search.probe(f.text, start, reach, newest_first)
+    if len(ids) < search.PROBE:  # a rare word, or one whose matches are far from here
+        return _run(f, key, forward, limit, "index", 0)
+    expected = limit * abs(start - ids[-1]) / len(ids)
+    budget = int(WALK_MARGIN * expected) + limit
+    edge = _run(f, key, forward, None, "boundary", budget - 1)
+    if not edge:  # fewer rows than the budget are left: the walk is short
+        return _run(f, key, forward, limit, "walk", 0)
+    until = list(edge[0])
+    walked = _run(f, key, forward, limit, "walk_to", 0, until)
+    if len(walked) == limit:
+        return walked
+    return walked + _run(f, until, forward, limit - len(walked), "index", 0)
+
+
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
-         bound: int) -> list[Any]:
+         bound: int, until: list[Any] | None = None,
+         ids: Sequence[int] | None = None) -> list[Any]:
     sql, params, positions = _compiled(f, key is not None, forward, limit, way)
-    values = [utcnow(), *(key or ()), bound]
+    values: dict[int | str, Any] = {0: utcnow(), -1: bound}
+    values.update(enumerate(key or (), start=1))
+    values.update(enumerate(until or (), start=101))
+    if f.text:
+        values.update(search.slot_values(f.text))
+    if ids is not None:
+        values["ids"] = id_value(ids)
     for at, index in positions:
         params[at] = values[index]
     cursor: Any = db.execute_sql(sql, params)

@@ -1,10 +1,12 @@
 """Order free-text search as a peewee expression, so every query reuses one definition.
 
-SQLite answers from the FTS5 trigram table `order_fts` (migration 0002), PostgreSQL from the
-pg_trgm GIN index on orders.search_text. Words of three characters or more are substrings of
-orders.search_text (code, customer name, email, product names and skus, tracking number,
-internal reference), all of them required. A query of one or two characters cannot use a
-trigram index, so it matches the start of the code, the customer's name or email instead.
+What is searchable is store.order_rows.search_text, folded (store.folding) and kept in its own
+table, order_search (migration 0005). SQLite answers from the FTS5 trigram table `order_fts`
+over order_search.text, PostgreSQL from the pg_trgm GIN index on it. Each query word is folded
+the same way, so "goncalves" finds Gonçalves and "39235555" a phone "+49 (0)3923-5555". Words
+of three characters or more are substrings of the text, all of them required. A query of one
+or two characters cannot use a trigram index, so it matches the start of the code, the
+customer's email or folded name instead.
 
 A common word (one that matches thousands of orders) is answered the other way round on
 SQLite: walking the queue's sort index and checking each row's text stops after one page of
@@ -12,7 +14,10 @@ hits, where the trigram index would hand over every match to be sorted (typing "
 million orders: 3 ms instead of 320 ms). The queue's query makes that choice itself: it
 takes at most walk_threshold matches from the trigram index and walks only when there were
 that many. Both ways match the same orders (PostgreSQL's planner makes the same choice from
-pg_trgm's statistics)."""
+pg_trgm's statistics).
+
+Written-out SQL (see store.sql): the trigram MATCH and the correlated check of the search
+row are SQL fragments handed to peewee's query, which has no expression for FTS5."""
 
 from __future__ import annotations
 
@@ -23,7 +28,9 @@ from typing import Any
 from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
 
 from store import db as dbmod
-from store.models import Order, db
+from store.folding import fold_query
+from store.models import Order, OrderSearch, db
+from store.sql import Params
 
 MIN_TRIGRAM = 3
 COST_RATIO = 3  # fetching and sorting one trigram match costs about 3 walked rows (2-7)
@@ -62,49 +69,66 @@ def _lowered_forms(text: str) -> list[str]:
 
 
 def _short(text: str) -> Expression:
+    """The start of the code, the email or the folded customer name."""
+    folded = fold_query(text)
     expr = _prefix(Order.code, text.upper())
     for form in _lowered_forms(text):
         expr |= _prefix(fn.LOWER(Order.customer_email), form)
-        expr |= _prefix(fn.LOWER(Order.customer_name), form)
-    return expr
+    names = OrderSearch.select(OrderSearch.order).where(_prefix(OrderSearch.name, folded))
+    return expr | Order.id.in_(names)
 
 
-def _substring_scan(word: str) -> Expression:
-    """A word too short for the trigram index, checked row by row (after the index narrowed)."""
-    return Order.search_text.contains(word)
+class Slot:
+    """A value of a compiled query filled in on each run (store.queries compiles a query once
+    per shape of filter: the words typed are values, so a new keystroke builds no SQL)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
-def _glob_class(char: str) -> str:
-    """char as a GLOB pattern element matching it in either case, as the trigram index does."""
-    if char in "*?[":
-        return f"[{char}]"
-    lower, upper = char.lower(), char.upper()
-    if len(lower) == 1 and len(upper) == 1 and lower != upper:
-        return f"[{upper}{lower}]"
-    return char
+def _like(column: ColumnBase, pattern: Any) -> Expression:
+    """column LIKE pattern (a `%word%` pattern of a folded word, escaped by slot_values):
+    LIKE, which peewee spells ILIKE for SQLite (its LIKE there is GLOB); SQLite's LIKE ignores
+    ASCII case, which folded text no longer has."""
+    return Expression(column, "ILIKE" if dbmod.is_sqlite() else "LIKE",
+                      NodeList((Value(pattern, converter=False), SQL("ESCAPE"),
+                                Value("\\", converter=False))))
 
 
-def _folded_contains(word: str) -> Expression:
-    """search_text contains word, case folded like the trigram index, checked row by row.
+def _contains(patterns: list[Any]) -> ColumnBase:
+    """The order's search row holds every pattern, checked row by row: a correlated lookup of
+    the row by its key, for a walk or after the index narrowed."""
+    found = OrderSearch.select(SQL("1")).where(OrderSearch.order == Order.id)
+    for pattern in patterns:
+        found = found.where(_like(OrderSearch.text, pattern))
+    return fn.EXISTS(found)
 
-    LIKE folds ASCII only; for a word with other cased letters (Ç, Ł, Ø), a row holding one
-    of them in the other case is checked again with a GLOB that folds every letter."""
-    expr = _substring_scan(word)
-    others = {c.swapcase() for c in word if ord(c) > 127 and c.swapcase() != c}
-    if others:
-        pattern = "*" + "".join(_glob_class(c) for c in word) + "*"
-        has_other: Expression | None = None
-        for other in sorted(others):
-            test = fn.INSTR(Order.search_text, other) > 0
-            has_other = test if has_other is None else has_other | test
-        assert has_other is not None
-        expr |= has_other & Expression(Order.search_text, "GLOB", Value(pattern, converter=False))
-    return expr
+
+def _pattern(word: str) -> str:
+    """A folded word as a LIKE pattern matching it anywhere, its wildcards taken literally."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def shape(text: str) -> tuple[int, int] | None:
+    """What a compiled query depends on of the text: how many long and short words; None
+    for a query of 1-2 characters (its prefix bounds are compiled with it)."""
+    long_words, short_words = _split(text)
+    return (len(long_words), len(short_words)) if long_words else None
+
+
+def slot_values(text: str) -> dict[str, Any]:
+    """The values of the Slots order_matches(..., slotted=True) leaves in a query."""
+    long_words, short_words = _split(text)
+    values: dict[str, Any] = {"fts": fts_query(long_words) if long_words else ""}
+    for i, word in enumerate(long_words + short_words):
+        values[f"like{i}"] = _pattern(word)
+    return values
 
 
 def _split(text: str) -> tuple[list[str], list[str]]:
-    """(words for the trigram index, words too short for it); both empty for a short query."""
-    words = text.split()
+    """(folded words for the trigram index, folded words too short for it); both empty for a
+    short query."""
+    words = [fold_query(w) for w in text.split()]
     long_words = [w for w in words if len(w) >= MIN_TRIGRAM]
     short_words = [w for w in words if len(w) < MIN_TRIGRAM]
     if words and not long_words:
@@ -119,17 +143,42 @@ HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
             "WHERE order_fts MATCH ? LIMIT ?) ")
 
 
+def orders_size() -> int:
+    """The highest order id, read at most every SIZE_TTL_SECONDS (a shop's size moves
+    slowly)."""
+    now, which = time.monotonic(), id(db.obj)
+    size, read_at, read_from = _size
+    if now - read_at > SIZE_TTL_SECONDS or which != read_from:
+        size = db.execute_sql("SELECT MAX(id) FROM orders").fetchone()[0] or 0
+        _size[:] = [size, now, which]
+    return int(size)
+
+
+PROBE = 200  # matches the probe reads: enough to tell a common word's density
+
+
+def probe(text: str, start: int, reach: int, newest_first: bool) -> list[int]:
+    """The ids of at most PROBE orders matching `text` from the trigram index, from the id
+    `start` on in the walking direction and at most `reach` ids away. How far they reach
+    tells how densely the word sits among the orders a walk would read next; bounded, so a
+    word whose matches are far away (mostly archived) costs no more than a rare one."""
+    p = Params()
+    where = f"order_fts MATCH {p(fts_query(trigram_words(text)))}"
+    if newest_first:
+        where += f" AND rowid < {p(start)} AND rowid >= {p(start - reach)}"
+    else:
+        where += f" AND rowid > {p(start)} AND rowid <= {p(start + reach)}"
+    sql = (f"SELECT rowid FROM order_fts WHERE {where} ORDER BY rowid "
+           f"{'DESC' if newest_first else 'ASC'} LIMIT {PROBE}")
+    return [r[0] for r in db.execute_sql(sql, p)]
+
+
 def walk_threshold(page: int) -> int:
     """How many trigram matches make walking the sort index the cheaper way to one page.
 
     The trigram way costs COST_RATIO units per match; the walk one unit per row walked, about
     page * orders / matches rows. They break even near sqrt(page * orders / COST_RATIO)."""
-    now, which = time.monotonic(), id(db.obj)
-    size, read_at, read_from = _size
-    if now - read_at > SIZE_TTL_SECONDS or which != read_from:  # a shop's size moves slowly
-        size = db.execute_sql("SELECT MAX(id) FROM orders").fetchone()[0] or 0
-        _size[:] = [size, now, which]
-    return max(page, int(math.sqrt(page * size / COST_RATIO)))
+    return max(page, int(math.sqrt(page * orders_size() / COST_RATIO)))
 
 
 def trigram_words(text: str) -> list[str]:
@@ -137,36 +186,62 @@ def trigram_words(text: str) -> list[str]:
     return _split(text)[0]
 
 
-def order_matches(text: str, way: str = "index", bound: Any = None) -> Expression:
+def order_matches(text: str, way: str = "index", bound: Any = None,
+                  slotted: bool = False) -> ColumnBase:
     """An expression true for the orders whose searchable text matches `text`, answered one of
-    three ways with the same matches (SQLite; PostgreSQL always uses its own index):
+    four ways with the same matches (SQLite; PostgreSQL always uses its own index):
     "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
-    word); "hits" takes the matches from the order_hits CTE (HITS_CTE), which the query must
-    carry, and which holds every match only when it holds fewer than `bound` (the same value
-    as the CTE's LIMIT); at the bound it gives nothing, sparing the lookups of a page that the
-    caller will ask again by walking."""
+    word); "ids" takes them from a list of ids known to hold every match (the Slot "ids", a
+    JSON array: what a probe found); "hits" takes the matches from the order_hits CTE
+    (HITS_CTE), which the query must carry, and which holds every match only when it holds
+    fewer than `bound` (the same value as the CTE's LIMIT); at the bound it gives nothing,
+    sparing the lookups of a page that the caller will ask again by walking.
+
+    With `slotted`, the words' values are Slots (slot_values fills them), so the query
+    compiled for one text serves every text of the same shape."""
     words = text.split()
     if not words:
         return Expression(SQL("1"), "=", SQL("1"))
     long_words, short_words = _split(text)
     if not long_words:
         return _short(" ".join(words))
-    expr: Expression
+    values = slot_values(text)
+    patterns = [Slot(f"like{i}") if slotted else values[f"like{i}"]
+                for i in range(len(long_words) + len(short_words))]
+    fts: Any = Slot("fts") if slotted else values["fts"]
+    long_patterns, short_patterns = patterns[:len(long_words)], patterns[len(long_words):]
+    expr: ColumnBase
     if way == "walk" and dbmod.is_sqlite():
-        expr = _folded_contains(long_words[0])
-        for word in long_words[1:]:
-            expr &= _folded_contains(word)
-    elif way == "hits" and dbmod.is_sqlite():
+        return _contains(patterns)
+    if way == "hits" and dbmod.is_sqlite():
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
                                 "order_hits) < ?)", [bound]))
+    elif way == "ids":
+        expr = Order.id.in_(SQL("(SELECT value FROM json_each(?))", [Slot("ids")])
+                            if dbmod.is_sqlite() else
+                            SQL("(SELECT unnest(CAST(%s AS integer[])))", [Slot("ids")]))
     elif dbmod.is_sqlite():
-        expr = Order.id.in_(
-            SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", (fts_query(long_words),))
-        )
+        expr = Order.id.in_(SQL("(SELECT rowid FROM order_fts WHERE order_fts MATCH ?)", [fts]))
     else:
-        expr = Order.search_text.contains(long_words[0])
-        for word in long_words[1:]:
-            expr &= Order.search_text.contains(word)
-    for word in short_words:
-        expr &= _substring_scan(word)
+        found = OrderSearch.select(OrderSearch.order)
+        for pattern in long_patterns:
+            found = found.where(_like(OrderSearch.text, pattern))
+        expr = Order.id.in_(found)
+    if short_patterns:
+        expr &= _contains(short_patterns)
     return expr
+
+
+def first_matches(text: str, count: int) -> list[int]:
+    """At most `count` ids of orders matching `text`, in the index's own order (it stops
+    there): fewer than `count` means these are all of them."""
+    p = Params()
+    if dbmod.is_sqlite():
+        sql = (f"SELECT rowid FROM order_fts WHERE order_fts MATCH "
+               f"{p(fts_query(trigram_words(text)))} LIMIT {int(count)}")
+    else:
+        values = slot_values(text)
+        likes = " AND ".join(f"text LIKE {p(values[f'like{i}'])} ESCAPE '\\'"
+                             for i in range(len(trigram_words(text))))
+        sql = f"SELECT order_id FROM order_search WHERE {likes} LIMIT {int(count)}"
+    return [r[0] for r in db.execute_sql(sql, p)]

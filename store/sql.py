@@ -138,11 +138,11 @@ def insert_select(model: Any, columns: Mapping[str, str], source: str,
 
 
 def update_rows(model: Any, names: Sequence[str], rows: Sequence[Sequence[Any]],
-                also: str = "") -> None:
-    """UPDATE model's rows by id in one statement run: each row is the new values of `names`
-    (field names) followed by the id; `also` adds assignments from the row's own columns
-    (e.g. "version = version + 1"). PostgreSQL gets one UPDATE ... FROM (VALUES ...) per
-    1,000 rows, not a statement per row."""
+                also: str = "", key: str = "id") -> None:
+    """UPDATE model's rows by `key` (a column, the id by default) in one statement run: each
+    row is the new values of `names` (field names) followed by the key; `also` adds
+    assignments from the row's own columns (e.g. "version = version + 1"). PostgreSQL gets
+    one UPDATE ... FROM (VALUES ...) per 1,000 rows, not a statement per row."""
     if not rows:
         return
     table = model._meta.table_name
@@ -151,9 +151,9 @@ def update_rows(model: Any, names: Sequence[str], rows: Sequence[Sequence[Any]],
     cursor = db.cursor()
     if dbmod.is_sqlite():
         sets = ", ".join(f'"{c}" = ?' for c in columns)
-        cursor.executemany(f'UPDATE "{table}" SET {sets}{extra} WHERE "id" = ?', rows)
+        cursor.executemany(f'UPDATE "{table}" SET {sets}{extra} WHERE "{key}" = ?', rows)
     else:
         sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
-        given = ", ".join(f'"{c}"' for c in [*columns, "id"])
+        given = ", ".join(f'"{c}"' for c in [*columns, key])
         execute_values(cursor, f'UPDATE "{table}" SET {sets}{extra} FROM (VALUES %s) AS '
-                       f'v({given}) WHERE "{table}"."id" = v."id"', rows, page_size=1000)
+                       f'v({given}) WHERE "{table}"."{key}" = v."{key}"', rows, page_size=1000)

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from store import carriers as carriersmod
+from store import customer_figures, invoices, webhooks
 from store import db as dbmod
-from store import invoices, webhooks
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
-from store.order_rows import OrderResult, insert_withdrawn_events, search_inputs, search_text
+from store.order_rows import OrderResult, insert_withdrawn_events, refresh_search_many
 from store.outbox import withdraw_superseded
 from store.outbox_queries import superseded_count
 from store.rules import refunded_refusal
@@ -383,6 +383,7 @@ class _Plan:
                 sql.insert_messages()
         if self.shop.workflow[self.to_status].paid:
             sql.insert_payments()
+            sql.move_spent()
         sql.insert_webhooks()
         sql.update_orders()
         if self.shop.workflow[self.to_status].paid:
@@ -508,9 +509,16 @@ class _ChangeSql:
             f"CAST({named('batch')} AS TEXT) || '_' || CAST(o.id AS TEXT)", overrides,
             "o.status", named("login"), undo=False)
 
+    def move_spent(self) -> None:
+        """The balance recorded as paid joins each customer's spent (before the orders'
+        amount_paid is written)."""
+        customer_figures.spent_moved_by(
+            self.rows, f"CASE WHEN {self.balance} > 0 THEN {self.balance} ELSE 0 END",
+            "currency", self.params | {"currency": self.plan.shop.currency})
+
     def update_orders(self) -> None:
-        """Each order updated once: one UPDATE for those not given a tracking number, one
-        statement run for those given one (their search text recomputed)."""
+        """Each order updated once: one UPDATE for those not given a tracking number, one for
+        those given one (their search rows recomputed)."""
         plan = self.plan
         paid_sql = (", amount_paid = CASE WHEN total > amount_paid THEN total "
                     "ELSE amount_paid END") if self.target.paid else ""
@@ -525,15 +533,11 @@ class _ChangeSql:
                 f"updated_at = {named('now')}, updated_by = {named('login')}{paid_sql} "
                 f"WHERE id IN (SELECT value FROM {id_source('plain')})", self.params)
         if plan.tracked:
-            rows = []
-            for order, items in search_inputs(list(plan.tracked)):
-                number, carrier = plan.tracked[order["id"]]
-                order["tracking_number"] = number
-                rows.append((plan.to_status, plan.now, plan.actor.login, number, carrier,
-                             search_text(order, items), order["id"]))
+            rows = [(plan.to_status, plan.now, plan.actor.login, number, carrier, oid)
+                    for oid, (number, carrier) in plan.tracked.items()]
             update_rows(Order, ("status", "updated_at", "updated_by", "tracking_number",
-                                "carrier", "search_text"), rows,
-                        "version = version + 1" + paid_sql)
+                                "carrier"), rows, "version = version + 1" + paid_sql)
+            refresh_search_many(list(plan.tracked))
 
 
 def refusal_for(shop: Shop, order_id: int, to_status: str, tracking: str | None = None) -> str:

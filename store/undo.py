@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from store import customer_figures, webhooks
 from store import db as dbmod
-from store import webhooks
 from store.errors import NotFound, Refused
 from store.models import Order, OrderEvent, Payment, db, utcnow
 from store.operators import Actor, require
-from store.order_rows import OrderResult, search_inputs, search_text
+from store.order_rows import OrderResult, refresh_search_many
 from store.outbox import withdraw_batch
 from store.shop import Shop
 from store.sql import (
@@ -59,7 +59,7 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
             raise Refused("that change was already undone")
         if now - OrderEvent.created_at.python_value(changes[0].created_at) > window:
             raise Refused(f"too late to undo: changes can be undone for {shop.undo_seconds} s")
-        plan = _plan_undo(changes)
+        plan = _plan_undo(changes, shop.currency)
         _write_undo(plan, actor, batch, now)
         if plan.events:
             webhooks.status_changed_select(
@@ -92,6 +92,8 @@ class _UndoRow(NamedTuple):
     payment_method: str
     tracking_number: str
     carrier: str
+    customer_id: int | None
+    is_test: bool | int  # SQLite gives 0/1
 
 
 @dataclass
@@ -104,6 +106,7 @@ class _UndoPlan:
     repaid: list[tuple[str, int, int]] = field(default_factory=list)  # status, paid, id
     tracked: dict[int, tuple[str, int, str, str]] = field(default_factory=dict)
     payments: list[tuple[int, int, str, str]] = field(default_factory=list)
+    spent: dict[int, int] = field(default_factory=dict)  # customer id -> spent moved
 
 
 def _changes_to_undo(batch: str) -> list[_UndoRow]:
@@ -112,7 +115,8 @@ def _changes_to_undo(batch: str) -> list[_UndoRow]:
     An order's history goes with it, so every row has its order."""
     columns = ("e.id", "e.order_id", "e.from_status", "e.to_status", "e.data", "e.created_at",
                "o.code", "o.status", "o.amount_paid", "o.amount_refunded", "o.currency",
-               "o.payment_method", "o.tracking_number", "o.carrier")
+               "o.payment_method", "o.tracking_number", "o.carrier", "o.customer_id",
+               "o.is_test")
     sql = (f"SELECT {', '.join(columns)} FROM order_event e JOIN orders o ON o.id = e.order_id "
            f"WHERE e.batch = {named('batch')} AND e.kind = 'status' ORDER BY e.id")
     if not dbmod.is_sqlite():
@@ -120,7 +124,7 @@ def _changes_to_undo(batch: str) -> list[_UndoRow]:
     return [_UndoRow._make(r) for r in db.execute_sql(sql, {"batch": batch})]
 
 
-def _plan_undo(changes: Sequence[_UndoRow]) -> _UndoPlan:
+def _plan_undo(changes: Sequence[_UndoRow], shop_currency: str) -> _UndoPlan:
     """Decide each order: refused if changed again since or refunded out of the payment the
     change recorded; else back to its status, the payment reversed, and the tracking number
     the change set put back to the old one while the order still has it."""
@@ -142,6 +146,9 @@ def _plan_undo(changes: Sequence[_UndoRow]) -> _UndoPlan:
         plan.results.append(OrderResult(row.order_id, row.code, row.to_status, True))
         if paid:
             plan.payments.append((row.order_id, -paid, row.currency, row.payment_method))
+            if row.customer_id is not None and customer_figures.counts(
+                    row.customer_id, bool(row.is_test), row.currency, shop_currency):
+                plan.spent[row.customer_id] = plan.spent.get(row.customer_id, 0) - paid
         if "tracking" in data and row.tracking_number == data["tracking"]:
             plan.tracked[row.order_id] = (row.from_status, row.amount_paid - paid,
                                           data.get("old_tracking", ""),
@@ -158,7 +165,7 @@ def _write_undo(plan: _UndoPlan, actor: Actor, batch: str, now: dt.datetime) -> 
     rows reverted (in their order), the reversal payments in one statement, and each order
     updated once, version checked by the lock: one UPDATE per status the orders go back to,
     one statement run for those whose payment is reversed, one for those whose tracking
-    number is restored (their search text recomputed)."""
+    number is restored (their search rows recomputed)."""
     if not plan.events:
         return
     stamp = (stored_time(now), actor.login)  # the same for every row: converted once
@@ -176,6 +183,7 @@ def _write_undo(plan: _UndoPlan, actor: Actor, batch: str, now: dt.datetime) -> 
          "method": method, "reason": "undo of a status change", "operator_login": actor.login,
          "created_at": stamp[0], "updated_at": stamp[0]}
         for order_id, amount, currency, method in plan.payments])
+    customer_figures.move_spent(plan.spent)
     bump = "version = version + 1"
     for status, ids in plan.plain.items():
         db.execute_sql(
@@ -184,12 +192,8 @@ def _write_undo(plan: _UndoPlan, actor: Actor, batch: str, now: dt.datetime) -> 
             {"to": status, "now": now, "login": actor.login, "ids": id_value(ids)})
     update_rows(Order, ("status", "amount_paid", "updated_at", "updated_by"),
                 [(status, paid, *stamp, oid) for status, paid, oid in plan.repaid], bump)
-    rows = []
-    if plan.tracked:
-        for order, items in search_inputs(list(plan.tracked)):
-            status, paid, tracking, carrier = plan.tracked[order["id"]]
-            order["tracking_number"] = tracking
-            rows.append((status, paid, tracking, carrier, search_text(order, items), *stamp,
-                         order["id"]))
-    update_rows(Order, ("status", "amount_paid", "tracking_number", "carrier", "search_text",
-                        "updated_at", "updated_by"), rows, bump)
+    update_rows(Order, ("status", "amount_paid", "tracking_number", "carrier", "updated_at",
+                        "updated_by"),
+                [(status, paid, tracking, carrier, *stamp, oid)
+                 for oid, (status, paid, tracking, carrier) in plan.tracked.items()], bump)
+    refresh_search_many(list(plan.tracked))

@@ -10,6 +10,7 @@ import json
 
 from store.codes import FIRST_NUMBER, format_code
 from store.models import Counter, Order, OrderEvent, OrderItem, db, utcnow
+from store.order_rows import insert_search, search_row
 from store.shop import Shop
 
 BATCH = 500
@@ -34,7 +35,6 @@ def insert_orders(shop: Shop, count: int, *, status: str | None = None, total: i
                 "amount_paid": total if paid else 0, "payment_method": "card",
                 "shipping_method": "standard", "item_count": 1,
                 "placed_at": now - dt.timedelta(minutes=count - i), "updated_by": "bulk",
-                "search_text": f"{code} Bulk Buyer {i} {email} SKU-1 Widget",
                 "created_at": now, "updated_at": now,
             })
         for chunk in range(0, count, BATCH):
@@ -47,6 +47,8 @@ def insert_orders(shop: Shop, count: int, *, status: str | None = None, total: i
         events = [{"order": oid, "kind": "placed", "message": "order placed", "to_status": status,
                    "data": json.dumps({"total": total}), "operator_login": "bulk",
                    "visible": False, "created_at": now, "updated_at": now} for oid in ids]
+        insert_search([search_row(oid, row, [("SKU-1", "Widget")])
+                       for oid, row in zip(ids, rows, strict=True)])
         for chunk in range(0, count, BATCH):
             OrderItem.insert_many(items[chunk:chunk + BATCH]).execute()
             OrderEvent.insert_many(events[chunk:chunk + BATCH]).execute()

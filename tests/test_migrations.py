@@ -9,12 +9,14 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
+from store import customer_queries as cq
 from store import db as dbmod
-from store import models, operators, orders, status
+from store import models, orders, queries
 from store.errors import DatabaseError
 from store.models import Order, OrderEvent, Outbox
-from store.shop import Shop, open_shop
-from store.workflow import DEFAULT
+from store.queries import QueueFilter
+from store.shop import open_shop
+from store.sql import named
 from tests.conftest import cli_config, make_config
 from tests.factories import place
 from tui.cli import main
@@ -22,21 +24,62 @@ from tui.cli import main
 FILES = sorted(p.stem for p in dbmod.MIGRATIONS_DIR.glob("[0-9]*.py"))
 
 
-def _older(url: str) -> Shop:
-    """A database as the first release left it: only 0001 applied, with one real order. The
-    order is made by today's services (which write today's columns), then every later
-    migration is taken back down, each as its own `down` does."""
+OLD_ROWS = [
+    ("operator", {"login": "ada", "display_name": "", "role": "admin", "active": True}),
+    ("customer", {"first_name": "Jürgen", "last_name": "Köhler", "email": "jk@example.de",
+                  "email_key": "jk@example.de", "phone": "+49 (0)3923-5555",
+                  "language": "en", "status": "active", "status_reason": "",
+                  "registered_at": "2025-01-02 10:00:00", "marketing_consent": False,
+                  "consent_source": "", "version": 1, "updated_by": "",
+                  "search_text": "Jürgen Köhler jk@example.de +49 (0)3923-5555 Köln"}),
+    ("address", {"customer_id": 1, "kind": "shipping", "first_name": "Jürgen",
+                 "last_name": "Köhler", "company": "", "line1": "Domstraße 1", "line2": "",
+                 "postcode": "50667", "city": "Köln", "region": "", "country": "DE",
+                 "phone": ""}),
+    ("orders", {"number": 10000, "code": "BR-100009", "customer_id": 1,
+                "customer_name": "Jürgen Köhler", "customer_email": "jk@example.de",
+                "customer_phone": "+49 (0)3923-5555", "language": "en", "status": "paid",
+                "currency": "EUR", "subtotal": 1999, "tax": 400, "shipping_cost": 0,
+                "discount": 0, "total": 2399, "payment_method": "card",
+                "payment_reference": "", "amount_paid": 2399, "amount_refunded": 0,
+                "shipping_method": "standard", "tracking_number": "", "carrier": "",
+                "internal_reference": "", "customer_note": "", "item_count": 1,
+                "placed_at": "2025-02-03 10:00:00", "archived": False, "is_test": False,
+                "version": 2, "updated_by": "ada",
+                "search_text": "BR-100009 Jürgen Köhler jk@example.de SKU-0 Product 0"}),
+    ("order_item", {"order_id": 1, "sku": "SKU-0", "name": "Product 0", "quantity": 1,
+                    "unit_price": 1999, "tax_rate_bp": 2000}),
+    ("order_event", {"order_id": 1, "kind": "placed", "from_status": "",
+                     "to_status": "awaiting_payment", "message": "order placed", "data": "{}",
+                     "operator_login": "storefront", "visible": False}),
+    ("order_event", {"order_id": 1, "kind": "status", "from_status": "awaiting_payment",
+                     "to_status": "paid", "message": "", "data": "{}",
+                     "operator_login": "ada", "visible": True}),
+    ("payment", {"order_id": 1, "kind": "payment", "amount": 2399, "currency": "EUR",
+                 "method": "card", "reference": "", "reason": "", "operator_login": "ada"}),
+    *[("outbox", {"kind": kind, "recipient": "jk@example.de", "language": "en",
+                  "payload": "{}", "idempotency_key": f"{kind}:1", "state": "sent",
+                  "order_id": 1, "subject": "", "attempts": 1,
+                  "next_attempt_at": "2025-02-03 10:00:00", "last_error": "",
+                  "lease_owner": "", "message_id": ""})
+      for kind in ("order_placed", "merchant_new_order", "payment_received")],
+]
+
+
+def _older(url: str) -> None:
+    """A database as the first release left it: only 0001 applied, with one real, paid order
+    of a customer, its rows written as that release wrote them."""
     database = dbmod.connect(url)
     database.connect()
     models.db.initialize(database)
-    assert dbmod.runner(database).up() == FILES
-    shop = Shop(make_config(url), DEFAULT)
-    ref = place(shop)
-    status.change_status(shop, operators.ensure_admin("ada"), [ref.id], "paid")
-    dbmod.runner(database).down(target=FILES[1])
-    assert dbmod.pending_migrations(database) == FILES[1:]
+    assert dbmod.runner(database).up(target="0001_initial") == ["0001_initial"]
+    with database.atomic():
+        for table, row in OLD_ROWS:
+            row = row | {"created_at": "2025-02-03 10:00:00", "updated_at": "2025-02-03 10:00:00"}
+            names = ", ".join(row)
+            marks = ", ".join(named(name) for name in row)
+            database.execute_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", row)
     dbmod.close()
-    return shop
 
 
 def test_new_database_gets_every_migration(own_db_url: str) -> None:
@@ -61,6 +104,17 @@ def test_older_database_is_upgraded_on_open_and_keeps_its_data(own_db_url: str) 
     ref = place(shop)
     assert Order.get_by_id(ref.id).number == order.number + 1
     assert orders.find_order(shop, order.code).id == order.id
+    # every row was re-indexed, folded (0005), and the customer's figures filled in
+    for text in ("kohler", "koehler", "juergen", "39235555"):
+        assert queries.matching_ids(QueueFilter(text=text)) == [order.id], text
+        assert [r.id for r in cq.customer_page(shop, cq.parse_customer_filter(text)).rows] == [
+            order.customer_id], text
+    for text in ("koln", "50667"):
+        assert [r.id for r in cq.customer_page(shop, cq.parse_customer_filter(text)).rows] == [
+            order.customer_id], text
+    customer = models.Customer.get_by_id(order.customer_id)
+    assert (customer.order_count, customer.spent) == (1, 2399)
+    assert customer.first_order_at == customer.last_order_at == order.placed_at
 
 
 def test_older_database_is_refused_when_auto_migrate_is_off(own_db_url: str) -> None:
@@ -148,9 +202,10 @@ def test_undoing_the_customer_search_migration_keeps_the_order_indexes(own_db_ur
 
 
 def test_the_search_triggers_survive_every_migration(sqlite_url: str) -> None:
-    """0008 adds columns to orders without rebuilding the table (which on SQLite would drop
-    the triggers that keep the search index in step)."""
+    """Later migrations add columns to orders without rebuilding tables (which on SQLite
+    would drop the triggers that keep the search index in step): they are all there, on
+    order_search since 0005."""
     open_shop(make_config(sqlite_url))
     triggers = {name for (name,) in models.db.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders'")}
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'order_search'")}
     assert triggers == {"order_fts_insert", "order_fts_delete", "order_fts_update"}

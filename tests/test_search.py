@@ -149,3 +149,26 @@ def test_a_common_word_pages_the_same_orders_as_the_index_finds(shop):
                 expected = queries.matching_ids(f)  # from the index, in the same order
                 assert _paged(f, limit) == expected, (text, sort, descending)
     assert len(queries.matching_ids(QueueFilter(text="gonçalves"))) == 24  # 3 names of 8
+
+
+@pytest.mark.parametrize(("probe", "cap", "margin"), [(3, 10**6, 3), (3, 10**6, 0), (3, 2, 3),
+                                                      (200, 10**6, 3)])
+def test_every_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, probe, cap, margin):
+    """The probe, the walk up to a boundary, the rest from the index, the ids of a rare word:
+    whichever way a page is answered (forced here with a small probe, a walk cap and a walk
+    margin), it holds the orders the index finds, in the filter's order, page after page."""
+    monkeypatch.setattr(search, "PROBE", probe)
+    monkeypatch.setattr(queries, "WALK_CAP", cap)
+    monkeypatch.setattr(queries, "WALK_MARGIN", margin)
+    for i in range(70):  # the word dense among the newest orders, sparse among the older
+        dense = i >= 50 and i % 2 == 0
+        place(shop, name="Dana Köhler" if dense or i % 9 == 0 else f"Other {i}",
+              email=f"c{i}@example.com")
+    for text in ("koehler", "kohler dana", "köhler da", "nobody-here"):
+        for sort in ("placed", "code", "total"):
+            for descending in (True, False):
+                f = QueueFilter(text=text, sort=sort, descending=descending)
+                expected = queries.matching_ids(f)
+                assert _paged(f, 4) == expected, (text, sort, descending)
+                assert _paged(f, 50) == expected, (text, sort, descending)
+    assert len(queries.matching_ids(QueueFilter(text="koehler"))) == 17

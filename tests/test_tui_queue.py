@@ -275,3 +275,28 @@ async def test_a_bulk_change_is_one_transaction_and_one_undo(shop, admin, config
         await settle(pilot)
         assert OrderEvent.select().where(OrderEvent.kind == "status_undone").count() == 601
         assert "Awaiting payment 601" in str(app.screen.query_one("#t-awaiting_payment").label)
+
+
+async def test_x_exports_the_marked_orders_or_the_filter(shop, admin, config, tmp_path):
+    """`x` writes the marked orders (else the filter's) as CSV under ui.export_dir and says
+    where; a clerk may not export."""
+    import csv
+
+    kept = [place(shop, name=f"Buyer {i}") for i in range(3)]
+    place(shop, name="Other Person")
+    app = make_app(config, export_dir=str(tmp_path / "out"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "space", "x")
+        await settle(pilot)
+        files = list((tmp_path / "out").glob("orders-*.csv"))
+        assert len(files) == 1
+        rows = list(csv.DictReader(files[0].open()))
+        assert {r["code"] for r in rows} == {o.code for o in app.screen.rows[:2]}
+        assert "exported to" in " ".join(n.message for n in app._notifications)
+        await pilot.press("u", "slash", *"buyer", "enter")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        newest = max((tmp_path / "out").glob("orders-*.csv"), key=lambda p: p.stat().st_mtime_ns)
+        assert {r["code"] for r in csv.DictReader(newest.open())} == {o.code for o in kept}

@@ -97,7 +97,7 @@ class BackroomApp(App[None]):
     def __init__(self, config: Config, login: str | None = None) -> None:
         super().__init__()
         self.config = config
-        self.shop: Shop = open_shop(config)
+        self.shop: Shop = open_shop(config, pooled=True)  # workers reuse connections
         self.actor: Actor = self.shop.actor(login)
         self.last_change: LastChange | None = None
         self._scan = ""

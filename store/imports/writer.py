@@ -17,8 +17,8 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from store import customer_figures, webhooks
 from store import db as dbmod
-from store import webhooks
 from store.codes import format_code
 from store.customers import customer_search_text, default_group
 from store.imports.common import SOURCE_LABELS, CustomerIn, OrderIn, Progress, RefundIn
@@ -35,7 +35,7 @@ from store.models import (
 )
 from store.money import format_money
 from store.operators import Actor
-from store.order_rows import search_text
+from store.order_rows import insert_search, search_row
 from store.orders import allocate_numbers
 from store.outbox import Mail, enqueue, order_payload
 from store.shop import Shop
@@ -96,8 +96,8 @@ def write_orders(shop: Shop, actor: Actor, source: str, orders: Sequence[OrderIn
     return mails, hooks
 
 
-BULK_TABLES = ("customer", "orders", "order_item", "address", "order_event", "payment",
-               "customer_event")
+BULK_TABLES = ("customer", "orders", "order_search", "order_item", "address", "order_event",
+               "payment", "customer_event")
 BULK_TRIGGERS = ("order_fts_insert", "customer_fts_ai")
 
 
@@ -148,6 +148,8 @@ def _write_chunk(shop: Shop, actor: Actor, source: str, label: str, chunk: Seque
             group_id, f"imported from {label}", notify)
         customer_ids.update(made)
         written = _insert_orders(shop, actor, source, label, chunk, customer_ids)
+        customer_figures.refresh([customer_ids.get(o.email.lower()) for o in chunk if o.email],
+                                 shop.currency)  # their order counts and spent, set-based
         if notify:
             mails += _notify_orders(shop, chunk, written, customer_ids)
             hooks += sum(webhooks.order_placed(i) for i, _code in written)
@@ -235,13 +237,14 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
             "placed_at": _ts(order.placed_at), "external_source": source,
             "external_reference": order.reference, "updated_by": actor.login,
             "created_at": now, "updated_at": now}
-        fields["search_text"] = search_text(fields, [(i.sku, i.name) for i in order.items])
         rows.append(fields)
     insert_rows(Order, rows)
     numbered: Any = Order.select(Order.number, Order.id).where(
         Order.number.between(first, first + len(chunk) - 1)).tuples()
     by_number: dict[int, int] = dict(numbered)
     ids = [by_number[first + n] for n in range(len(chunk))]
+    insert_search([search_row(order_id, fields, [(i.sku, i.name) for i in order.items])
+                   for order_id, fields, order in zip(ids, rows, chunk, strict=True)])
     items: list[dict[str, Any]] = []
     addresses: list[dict[str, Any]] = []
     payments: list[dict[str, Any]] = []

@@ -8,6 +8,7 @@ import click
 
 from tui.cli import (
     apikey,
+    check,
     customers,
     groups,
     imports,
@@ -47,6 +48,6 @@ def run_app(state: CliState) -> None:
 
 
 for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve,
-               webhooks, imports):
+               webhooks, imports, check):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -4,6 +4,7 @@ scripts. Listing commands take --format table|csv|json; a refusal is one line an
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -12,7 +13,7 @@ from store import customer_queries as cq
 from store import customers
 from store.customers import find_group
 from store.errors import ValidationError
-from store.money import format_money
+from store.money import format_money, major
 from store.text import printable
 from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
 
@@ -35,8 +36,10 @@ def customers_group() -> None:
 @pass_state
 def customers_list(state: CliState, query: tuple[str, ...], group_name: str, status: str,
                    segment: str, limit: int, fmt: str) -> None:
-    """List customers, newest first; QUERY searches name, email, phone and city and accepts
-    group:NAME status:S segment:S tokens."""
+    """List customers, newest first; QUERY searches name, email, phone (its digits too),
+    postcode, city and country, accents and case aside, and accepts group:NAME status:S
+    segment:S tokens. CSV and JSON give what they spent as a number in major units beside
+    its currency (as every export does)."""
     shop = state.shop
     state.actor  # noqa: B018 (an unknown login is refused here too)
     f = cq.parse_customer_filter(" ".join(query))
@@ -53,17 +56,21 @@ def customers_list(state: CliState, query: tuple[str, ...], group_name: str, sta
         page = cq.customer_page(shop, f, cursor, want)
         for r in page.rows:
             rows.append({"id": r.id, "name": r.name, "email": r.email, "status": r.status,
+                         "postcode": r.postcode, "city": r.city, "country": r.country,
                          "group": r.group_name, "orders": r.order_count,
                          "spent": format_money(r.total_spent, r.currency) if fmt == "table"
-                         else r.total_spent, "currency": r.currency,
+                         else Decimal(major(r.total_spent, r.currency)),
+                         "currency": r.currency,
                          "last_order": r.last_order_at.isoformat(" ", "minutes")
                          if r.last_order_at else ""})
         cursor = page.next_cursor
         if cursor is None or (limit > 0 and len(rows) >= limit):
             break
-    columns = ["id", "name", "email", "status", "group", "orders", "spent", "last_order"]
+    columns = ["id", "name", "email", "city", "country", "status", "group", "orders", "spent",
+               "last_order"]
     if fmt != "table":
-        columns.insert(7, "currency")
+        columns.insert(3, "postcode")
+        columns.insert(10, "currency")
     emit(rows, columns, fmt)
 
 

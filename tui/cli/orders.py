@@ -6,16 +6,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
 
-from store import carriers, labels, orders, payments, queries, tracking_import
+from store import carriers, exports, labels, orders, payments, queries, tracking_import
 from store import status as statusmod
 from store.customer_queries import resolve_customer
 from store.errors import ValidationError
 from store.money import format_money as money
-from store.money import parse_amount, parse_percent
+from store.money import major, parse_amount, parse_percent
 from store.text import printable
 from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
 
@@ -33,12 +35,14 @@ def orders_group() -> None:
               help="Status key, label or hotkey; repeat or comma-separate for several.")
 @click.option("--search", "text", default="", help="Free text or filter tokens (status:paid ...).")
 @click.option("--archived", is_flag=True, help="Archived orders instead of current ones.")
-@click.option("--limit", default=100, show_default=True, help="At most this many orders.")
+@click.option("--limit", default=100, show_default=True,
+              help="At most this many orders (0: all of them).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_state
 def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived: bool, limit: int,
                 fmt: str) -> None:
-    """List orders, newest first, as the queue shows them."""
+    """List orders, newest first, as the queue shows them. CSV and JSON give the total as a
+    number in major units beside its currency (as every export does)."""
     shop = state.shop
     f = queries.parse_filter(text, shop.workflow, queries.QueueFilter(archived=archived))
     if statuses:
@@ -48,15 +52,18 @@ def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived:
         except Exception as exc:
             raise ValidationError(f"--status: {exc}") from None
         f = replace(f, statuses=keys)
+    if limit < 0:
+        raise ValidationError("--limit: give a number of orders, or 0 for all of them")
     rows: list[dict[str, Any]] = []
     cursor = None
-    while len(rows) < limit:
-        page = queries.queue_page(f, cursor, min(500, limit - len(rows)))
+    while limit == 0 or len(rows) < limit:
+        page = queries.queue_page(f, cursor, 500 if limit == 0 else min(500, limit - len(rows)))
         for r in page.rows:
             rows.append({
                 "code": r.code, "placed": r.placed_at.strftime("%Y-%m-%d %H:%M"),
                 "customer": r.customer_name, "email": r.customer_email, "items": r.item_count,
-                "total": money(r.total, r.currency) if fmt != "json" else r.total,
+                "total": money(r.total, r.currency) if fmt == "table"
+                else Decimal(major(r.total, r.currency)),
                 "currency": r.currency, "status": r.status, "mail": r.mail_state,
                 "archived": r.archived, "test": r.is_test,
             })
@@ -370,6 +377,38 @@ def orders_delete(state: CliState, codes: tuple[str, ...]) -> None:
     for ref_id in _ids(state, codes):
         code = orders.delete_order(state.shop, state.actor, ref_id)
         click.echo(f"{code}: deleted")
+
+
+@orders_group.command("export")
+@click.option("--filter", "query", default="",
+              help="Only the orders this queue filter matches (words and tokens).")
+@click.option("--current", "which", flag_value="current", help="Current orders only.")
+@click.option("--archived", "which", flag_value="archived", help="Archived orders only.")
+@click.option("--limit", default=0, show_default=True, help="At most this many (0: all).")
+@click.option("--output", "-o", default="-", show_default=True,
+              help="File to write (a new one); - for standard output.")
+@pass_state
+def orders_export(state: CliState, query: str, which: str | None, limit: int,
+                  output: str) -> None:
+    """Every order (current and archived; or those the filter matches) as CSV for the
+    accounts, streamed: codes, dates (placed, paid), status, customer, billing country,
+    payment method, currency, and subtotal, shipping, tax, discount, total, paid and
+    refunded as numbers in major units."""
+    shop = state.shop
+    if limit < 0:
+        raise ValidationError("--limit: give a number of orders, or 0 for all of them")
+    base = queries.QueueFilter(archived=which == "archived")
+    f = queries.parse_filter(query, shop.workflow, base)
+    both = which is None and "archived:" not in query.lower()
+    selection = exports.Selection(f, both_archived=both, limit=limit)
+    if output == "-":
+        count = exports.write(state.actor, selection, sys.stdout)
+    else:
+        done = exports.export_to(state.actor, selection, Path(output))
+        count = done.orders
+        click.echo(f"{count:,} order(s) written to {done.path}", err=True)
+    if count == 0:
+        click.echo("no order matches", err=True)
 
 
 COMMANDS: list[click.Command] = [orders_group]

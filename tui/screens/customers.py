@@ -1,5 +1,8 @@
-"""The customers list: search as you type (name, email, phone, city), filters by group, status
-and segment, keyset pages, and the new-customer form."""
+"""The customers list: search as you type (name, email, phone, postcode, city, country; accents
+and case aside), filters by group, status and segment, keyset pages, and the new-customer form.
+
+The list shows where each customer lives (city and country) instead of a status column: most
+customers are active, so a suspended, denied or erased one says so after the name, in red."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from tui.workers import in_db, run_db
 
 SEGMENT_CYCLE = ("", *cq.SEGMENTS)
 # Widths that fit 80 columns with cell padding; a wider terminal gives the rest to name and email.
-COLUMNS = (("name", "Name", 12), ("email", "Email", 16), ("status", "Status", 9),
+COLUMNS = (("name", "Name", 12), ("email", "Email", 16), ("place", "City", 9),
            ("group", "Group", 6), ("orders", "Ord", 3), ("spent", "Spent", 10),
            ("last", "Last", 8))
 NEW_FIELDS = (("email", "Email (required)"), ("first_name", "First name"),
@@ -54,8 +57,8 @@ class CustomersScreen(BackroomScreen):
         self.pending_query = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search name, email, phone, city; group:NAME status:S "
-                    "segment:vip  (/)", id="customer-search")
+        yield Input(placeholder="search name, email, phone, city, postcode; group:NAME "
+                    "status:S segment:vip  (/)", id="customer-search")
         yield Static("", id="customers-info", markup=False)
         table: DataTable[Any] = DataTable(id="customers-table", cursor_type="row",
                                           zebra_stripes=True)
@@ -121,7 +124,10 @@ class CustomersScreen(BackroomScreen):
     @staticmethod
     def _cells(row: cq.CustomerRow) -> list[Text]:
         last = f"{row.last_order_at:%y-%m-%d}" if row.last_order_at else ""
-        return [Text(shown(row.name)), Text(shown(row.email)), Text(row.status),
+        name = Text(shown(row.name))
+        if row.status != "active":
+            name.append(f" ({row.status})", style="red")
+        return [name, Text(shown(row.email)), Text(shown(row.place)),
                 Text(shown(row.group_name)),
                 Text(str(row.order_count), justify="right"),
                 Text(money(row.total_spent, row.currency).removesuffix(f" {row.currency}"),

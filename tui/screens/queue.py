@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from store import exports
 from store.errors import BackroomError
 from store.queries import (
     OrderRow,
@@ -64,6 +65,7 @@ class QueueScreen(BackroomScreen):
                 show=False),
         Binding("z", "app.undo", "Undo", id="queue.undo"),
         Binding("o", "sort", "Sort", id="queue.sort"),
+        Binding("x", "export", "Export", id="queue.export", show=False),
         Binding("O", "reverse", "Reverse sort", id="queue.reverse", show=False),
         Binding("right_square_bracket", "tab(1)", "Next tab", id="queue.next_tab", show=False),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="queue.prev_tab",
@@ -74,7 +76,7 @@ class QueueScreen(BackroomScreen):
                           "import_tracking": "change_status",
                           "mark_all": "change_status",
                           "mark": "change_status", "range": "change_status",
-                          "mark_move": "change_status"}
+                          "mark_move": "change_status", "export": "export"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -525,6 +527,29 @@ class QueueScreen(BackroomScreen):
         self.table.refresh_rows()
         self._update_status()
 
+    # ----- export -----------------------------------------------------------------------
+
+    @work(exclusive=True, group="queue-export", exit_on_error=False)
+    async def action_export(self) -> None:
+        """The marked orders (or every order of the filter, as the tab shows them) as CSV
+        under ui.export_dir, the count growing in the status line; the path is said at the
+        end."""
+        app = self.backroom
+        if self.marked:
+            selection = exports.Selection(ids=tuple(sorted(self.marked)))
+            what = f"{len(self.marked):,} marked order(s)"
+        else:
+            selection = exports.Selection(self.filter, both_archived=False)
+            what = "the orders of the filter"
+
+        def progress(count: int) -> None:
+            app.call_from_thread(self.set_busy, f"exporting {what}: {count:,} written…")
+
+        with self.busy(f"exporting {what}…"):
+            done = await run_db(exports.export_file, app.actor, selection,
+                                exports.export_dir(app.config), progress)
+        self.notify(f"{done.orders:,} order(s) exported to {done.path}", timeout=10)
+
     # ----- bulk status change -----------------------------------------------------------
 
     def action_ship_station(self) -> None:
@@ -633,10 +658,15 @@ class QueueScreen(BackroomScreen):
                     timeout=15)
 
     def action_cancel_print(self) -> None:
-        if not self._printing:
-            self.notify("Nothing is printing.")
-            return
         self._print_stop = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`x` stops a bulk print while one runs, and exports the rest of the time."""
+        if action == "cancel_print":
+            return bool(self._printing)
+        if action == "export" and self._printing:
+            return False
+        return super().check_action(action, parameters)
 
     # ----- tracking numbers from the carrier's file -------------------------------------
 

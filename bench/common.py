@@ -1,0 +1,97 @@
+"""What the bench modules share: the raw floor's connection (plain sqlite3 or psycopg2, no
+backroom code), medians of interleaved rounds, and the report of targets met."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class Raw:
+    """A bare connection to the bench database, for the floors: hand-written SQL with `?`
+    placeholders (turned into `%s` for psycopg2), nothing of backroom's."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sqlite = url.startswith("sqlite:///")
+        if self.sqlite:
+            self.conn: Any = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+            self.conn.execute("PRAGMA cache_size = -64000")  # what backroom's connections use
+        else:
+            import psycopg2
+
+            self.conn = psycopg2.connect(url)
+            self.conn.autocommit = True
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.sqlite else sql.replace("%", "%%").replace("?", "%s")
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        cursor = self.conn.cursor()
+        cursor.execute(self._sql(sql), tuple(params))
+        return list(cursor.fetchall())
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        found = self.all(sql, params)
+        return found[0] if found else None
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.cursor().execute(self._sql(sql), tuple(params))
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.cursor().executemany(self._sql(sql), rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def interleaved(contestants: Sequence[Callable[[], Any]], rounds: int,
+                warm: bool = True) -> list[float]:
+    """Median milliseconds of each contestant over `rounds` rounds in which they take turns
+    (each sees the same weather on a shared machine), after one warm-up call each."""
+    if warm:
+        for fn in contestants:
+            fn()
+    samples: list[list[float]] = [[] for _ in contestants]
+    for _ in range(rounds):
+        for i, fn in enumerate(contestants):
+            started = time.perf_counter()
+            fn()
+            samples[i].append((time.perf_counter() - started) * 1000)
+    return [statistics.median(s) for s in samples]
+
+
+def in_worker(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """`fn(*args)` the way the app runs a read: on a new worker thread, through
+    tui.workers.in_db (the app's pooled connection)."""
+    from tui.workers import in_db
+
+    def call() -> Any:
+        result: list[Any] = []
+        thread = threading.Thread(target=lambda: result.append(in_db(fn, *args)))
+        thread.start()
+        thread.join()
+        return result[0] if result else None
+
+    return call
+
+
+class Report:
+    """Collects targets met and prints one line per figure."""
+
+    def __init__(self) -> None:
+        self.met = 0
+        self.total = 0
+
+    def line(self, name: str, ours: float, raw: float, raw_name: str = "raw") -> None:
+        ratio = ours / raw if raw else float("inf")
+        print(f"{name}: backroom {ours:.3f} ms beside {raw_name} {raw:.3f} ms ({ratio:.2f}x)")
+
+    def target(self, name: str, ok: bool, text: str) -> None:
+        self.total += 1
+        self.met += ok
+        print(f"  target {name}: {text}, {'met' if ok else 'MISSED'}")

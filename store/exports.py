@@ -1,0 +1,206 @@
+"""Orders as CSV for the accounts: streamed in batches by id, so a million orders take the
+memory of a few thousand, with the accounting columns as plain numbers in major units beside
+a currency column (every export in the same units).
+
+Written-out SQL (see store.sql): the database formats each cell (the amounts in major units,
+exactly, by the currency's digits; the times; a text cell that starts like a formula gets a
+leading ', as store.csvout does), so Python only hands rows to csv.writer: formatting seven
+amounts per row in Python cost three times the reading. Rows are read a batch at a time by
+keyset on the id (never OFFSET) and written as they come."""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import platformdirs
+
+from store import db as dbmod
+from store.config import APP_NAME, Config
+from store.csvout import FORMULA_STARTS
+from store.errors import ValidationError
+from store.models import Order, db, utcnow
+from store.money import exponent
+from store.operators import Actor, require
+from store.queries import QueueFilter, filter_conditions
+from store.sql import Params
+
+BATCH = 5000
+COLUMNS = ("code", "placed_at", "paid_at", "status", "archived", "test", "customer_name",
+           "customer_email", "billing_country", "payment_method", "currency", "subtotal",
+           "shipping", "tax", "discount", "total", "paid", "refunded")
+AMOUNTS = ("subtotal", "shipping_cost", "tax", "discount", "total", "amount_paid",
+           "amount_refunded")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which orders an export holds: those with these ids, or those the filter matches
+    (archived and current alike unless `both_archived` is off: then the filter's own tab)."""
+
+    filter: QueueFilter | None = None
+    ids: tuple[int, ...] = ()
+    both_archived: bool = True
+    limit: int = 0  # 0: no limit
+
+
+def _text(column: str) -> str:
+    """A text cell never read as a formula (store.csvout's rule, in SQL)."""
+    starts = ", ".join("'" + c.replace("'", "''") + "'" for c in FORMULA_STARTS)
+    return (f"CASE WHEN substr({column}, 1, 1) IN ({starts}) THEN '''' || {column} "
+            f"ELSE {column} END")
+
+
+def _time(column: str) -> str:
+    if dbmod.is_sqlite():
+        return f"COALESCE(substr({column}, 1, 19), '')"
+    return f"COALESCE(to_char({column}, 'YYYY-MM-DD HH24:MI:SS'), '')"
+
+
+def _amount(column: str, digits: int) -> str:
+    """Minor units as major units with `digits` decimals, exactly, in integers (4762 -> 47.62,
+    5 -> 0.05, -5 -> -0.05; with 0 digits 1200 -> 1200)."""
+    if not digits:
+        return f"CAST({column} AS TEXT)"
+    scale = 10 ** digits
+    sign = f"CASE WHEN {column} < 0 THEN '-' ELSE '' END"
+    if dbmod.is_sqlite():
+        return (f"printf('%s%d.%0{digits}d', {sign}, abs({column}) / {scale}, "
+                f"abs({column}) % {scale})")
+    return (f"{sign} || CAST(abs({column}) / {scale} AS TEXT) || '.' || "
+            f"lpad(CAST(mod(abs({column}), {scale}) AS TEXT), {digits}, '0')")
+
+
+def _money(column: str, currencies: Sequence[str]) -> str:
+    """`_amount` by the row's currency: one expression when every currency the shop has takes
+    the same digits (the usual shop), else a CASE on the currency."""
+    digits = {c: exponent(c) for c in currencies if c.isalpha() and len(c) == 3}
+    kinds = set(digits.values()) or {2}
+    if len(kinds) == 1:
+        return _amount(column, kinds.pop())
+    cases = " ".join(f"WHEN '{c}' THEN {_amount(column, d)}" for c, d in digits.items())
+    return f"CASE o.currency {cases} ELSE {_amount(column, 2)} END"
+
+
+def _select(currencies: Sequence[str]) -> str:
+    paid_at = ("(SELECT MAX(p.created_at) FROM payment p WHERE p.order_id = o.id "
+               "AND p.kind = 'payment')")
+    country = ("COALESCE((SELECT MIN(a.country) FROM address a WHERE a.order_id = o.id AND "
+               "a.kind = 'billing'), (SELECT MIN(a.country) FROM address a WHERE "
+               "a.order_id = o.id AND a.kind = 'shipping'), '')")
+    cells = ["o.id", "o.code", _time("o.placed_at"), _time(paid_at), "o.status",
+             "CASE WHEN o.archived THEN 1 ELSE 0 END", "CASE WHEN o.is_test THEN 1 ELSE 0 END",
+             _text("o.customer_name"), _text("o.customer_email"), _text(country),
+             _text("o.payment_method"), "o.currency",
+             *(_money(f"o.{a}", currencies) for a in AMOUNTS)]
+    return f"SELECT {', '.join(cells)} FROM orders o"
+
+
+def rows(selection: Selection) -> Iterator[Sequence[Any]]:
+    """Each order of the selection as a CSV row (COLUMNS), by id, read BATCH at a time."""
+    currencies = [c for (c,) in db.execute_sql("SELECT DISTINCT currency FROM orders")]
+    head = _select(currencies)
+    conds = []
+    if selection.filter is not None:
+        conds = filter_conditions(selection.filter, selection.both_archived)
+    ids = sorted(set(selection.ids))
+    left = selection.limit or -1
+    last = 0
+    while left:
+        batch = BATCH if left < 0 else min(BATCH, left)
+        p = Params()
+        if conds or selection.ids:  # the filter's own query picks the batch's ids
+            query = Order.select(Order.id).where(Order.id > last, *conds)
+            if selection.ids:
+                chunk, ids = ids[:batch], ids[batch:]
+                query = query.where(Order.id.in_(chunk))
+            sql, params = query.order_by(Order.id).limit(batch).sql()
+            picked = [oid for (oid,) in db.execute_sql(sql, params)]
+            if not picked and not (selection.ids and ids):
+                return
+            where = f"o.id IN ({', '.join(p(i) for i in picked) or 'NULL'})"
+        else:
+            where = f"o.id > {p(last)}"
+        found = db.execute_sql(f"{head} WHERE {where} ORDER BY o.id LIMIT {batch}",
+                               p).fetchall()
+        for row in found:
+            yield row[1:]
+        if not (conds or selection.ids) and len(found) < batch:
+            return
+        if selection.ids and not ids:
+            return
+        if found and not selection.ids:
+            last = found[-1][0]
+        if left > 0:
+            left -= len(found)
+
+
+def write(actor: Actor, selection: Selection, out: IO[str],
+          progress: Callable[[int], Any] | None = None) -> int:
+    """Write the selection as CSV with a header to `out`, streaming; `progress(n)` hears how
+    many rows are written after each batch. Returns the number of rows."""
+    require(actor, "export")
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    count = 0
+    batch: list[Sequence[Any]] = []
+    for row in rows(selection):
+        batch.append(row)
+        if len(batch) == BATCH:
+            writer.writerows(batch)
+            count += len(batch)
+            batch.clear()
+            if progress is not None:
+                progress(count)
+    writer.writerows(batch)
+    count += len(batch)
+    if progress is not None:
+        progress(count)
+    return count
+
+
+def export_dir(config: Config) -> Path:
+    """`ui.export_dir`, or an `exports` folder in the user data directory."""
+    configured = str(config.get("ui", "export_dir"))
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "exports"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    orders: int
+
+
+def export_file(actor: Actor, selection: Selection, folder: Path,
+                progress: Callable[[int], Any] | None = None) -> ExportFile:
+    """Write the selection to a new file `orders-<when>-<random>.csv` in `folder`."""
+    name = f"orders-{utcnow():%Y-%m-%d-%H%M%S}-{secrets.token_hex(3)}.csv"
+    return export_to(actor, selection, folder / name, progress)
+
+
+def export_to(actor: Actor, selection: Selection, path: Path,
+              progress: Callable[[int], Any] | None = None) -> ExportFile:
+    """Write the selection to `path`, a new file (never over another one, readable by its
+    owner only); a folder that cannot be written, or a file already there, is one line and
+    leaves nothing behind."""
+    require(actor, "export")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise ValidationError(f"cannot write the export to {path}: {exc.strerror or exc}",
+                              field="output") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            count = write(actor, selection, file, progress)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return ExportFile(path.resolve(), count)
