@@ -48,7 +48,7 @@ def deliver_once(config: Config, owner: str | None = None) -> DeliveryStats:
 def run_blocking(config: Config, stop: threading.Event) -> None:
     """The loop for a thread (the TUI's background delivery): returns soon after `stop` is set."""
     workflow = _workflow(config)
-    asyncio.run(Deliverer(config, workflow).run(should_stop=stop.is_set))
+    asyncio.run(Deliverer(config, workflow, kind="app").run(should_stop=stop.is_set))
 
 
 def run_service(config: Config) -> DeliveryStats:

@@ -11,6 +11,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from store import events_log
 from store.contact import check_address, normalise_email
 from store.errors import Conflict, NotFound, Refused, ValidationError
 from store.models import (
@@ -135,6 +136,7 @@ def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, la
                       {"customer_id": customer.id, "token": token,
                        "link": f"{base}/account/confirm?token={token}"},
                       customer_id=customer.id)])
+    events_log.event("customer_created", actor.login, customer=customer.id)
     return CustomerRef(customer.id, email)
 
 
@@ -174,6 +176,8 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
         _refresh_search(customer)
         _event(customer.id, actor, "edited", "details edited",
                {"old": old, "new": {k: values[k] for k in changes}})
+    events_log.event("customer_edited", actor.login, customer=customer_id,
+                     fields=",".join(sorted(changes)))
 
 
 def _conflict(customer: Customer) -> Exception:
@@ -208,6 +212,8 @@ def set_status(shop: Shop, actor: Actor, customer_id: int, status: str, reason: 
         _write(customer, actor, status=status, status_reason=reason)
         _event(customer.id, actor, status if status != "active" else "reactivated",
                reason, {"from": old, "to": status})
+    events_log.event("customer_status", actor.login, customer=customer_id,
+                     **{"from": old, "to": status})
 
 
 def suspend(shop: Shop, actor: Actor, customer_id: int, reason: str) -> None:
@@ -230,6 +236,7 @@ def add_note(shop: Shop, actor: Actor, customer_id: int, text: str) -> None:
     with db.atomic():
         customer = _get(customer_id)
         _event(customer.id, actor, "note", text)
+    events_log.event("customer_note", actor.login, customer=customer_id)
 
 
 def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
@@ -252,6 +259,7 @@ def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
         _write(customer, actor)
         _refresh_search(customer)
         _event(customer.id, actor, "address", f"{kind} address saved", {"new": dict(fields)})
+    events_log.event("customer_address", actor.login, customer=customer_id, kind=kind)
 
 
 def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body: str) -> None:
@@ -268,6 +276,7 @@ def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body:
         enqueue([Mail("one_off", customer.email, f"one-off:{event.id}", customer.language,
                       {"customer_id": customer.id, "subject": subject, "body": body},
                       customer_id=customer.id)])
+    events_log.event("one_off_mail", actor.login, customer=customer_id)
 
 
 def _erase(customer: Customer, actor: Actor) -> None:
@@ -294,6 +303,7 @@ def delete_customer(shop: Shop, actor: Actor, customer_id: int, confirm_email: s
         if confirm_email.strip().lower() != customer.email.lower():
             raise ValidationError("the email typed does not match the customer's; nothing deleted")
         _erase(customer, actor)
+    events_log.event("customer_erased", actor.login, customer=customer_id)
 
 
 def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
@@ -306,6 +316,7 @@ def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
         enqueue([Mail("merchant_account_deleted", str(shop.config.get("shop", "email")),
                       f"self-deleted:{customer.id}", shop.language,
                       {"customer_id": customer.id, "name": name, "orders": orders})])
+    events_log.event("customer_erased", actor.login, customer=customer_id, by="customer")
 
 
 # ----- groups --------------------------------------------------------------------------------
@@ -412,3 +423,4 @@ def assign_group(shop: Shop, actor: Actor, customer_id: int, group_id: int) -> N
         _write(customer, actor, group=group.id)
         _event(customer.id, actor, "group", f"moved to group {group.name}",
                {"old": old, "new": group.id})
+    events_log.event("customer_group", actor.login, customer=customer_id, group=group_id)

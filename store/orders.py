@@ -14,6 +14,7 @@ from typing import Any
 
 from peewee import fn
 
+from store import events_log
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
 from store.errors import NotFound, Refused, ValidationError
@@ -149,6 +150,8 @@ def place_order(
         insert_events([event(order.id, actor, "placed", "order placed",
                              to_status=order.status, data={"total": total})])
         enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
+    events_log.event("placed", actor.login, order=order.code, status=order.status,
+                     total=total, currency=currency)
     return OrderRef(order.id, order.code)
 
 
@@ -237,6 +240,7 @@ def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier
         message = f"tracking number {tracking or 'cleared'}"
         insert_events([event(order.id, actor, "tracking", message,
                                data={"old": old, "new": tracking, "carrier": carrier})])
+    events_log.event("tracking", actor.login, order=order.code)
 
 
 def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
@@ -251,6 +255,7 @@ def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
         bump(order, actor, internal_reference=reference, search_text=order.search_text)
         insert_events([event(order.id, actor, "reference", f"internal reference {reference!r}",
                                data={"old": old, "new": reference})])
+    events_log.event("reference", actor.login, order=order.code)
 
 
 def edit_address(shop: Shop, actor: Actor, order_id: int, kind: str, changes: Mapping[str, str],
@@ -274,6 +279,7 @@ def edit_address(shop: Shop, actor: Actor, order_id: int, kind: str, changes: Ma
         bump(order, actor)
         insert_events([event(order.id, actor, "address", f"{kind} address edited",
                                data={"kind": kind, "old": old, "new": new})])
+    events_log.event("address", actor.login, order=order.code, kind=kind)
 
 
 def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = None,
@@ -299,6 +305,7 @@ def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = 
         bump(order, actor, search_text=order.search_text, **changes)
         insert_events([event(order.id, actor, "contact", "contact details edited",
                                data={"old": old, "new": changes})])
+    events_log.event("contact", actor.login, order=order.code)
 
 
 def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool = False) -> None:
@@ -316,6 +323,7 @@ def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool =
             enqueue([Mail("customer_note", order.customer_email, f"note:{note.id}",
                           order.language, order_payload(order, note=text), order_id=order.id,
                           customer_id=order.customer_id)])
+    events_log.event("note", actor.login, order=order.code, visible=int(visible))
 
 
 def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int],
@@ -339,6 +347,8 @@ def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int],
             insert_events([event(order.id, actor, "archived" if archived else "unarchived",
                                    "archived" if archived else "unarchived")])
             results.append(OrderResult(order.id, order.code, order.status, True))
+    events_log.order_events("archived" if archived else "unarchived", actor.login,
+                            [r.code for r in results if r.changed])
     return results
 
 
@@ -352,5 +362,6 @@ def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:
             raise Refused(refused)
         withdraw_order(order.id, "order deleted")
         Order.delete().where(Order.id == order.id).execute()
+    events_log.event("deleted", actor.login, order=order.code)
     return str(order.code)
 

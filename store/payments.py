@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from store import events_log
 from store.errors import Refused, ValidationError
 from store.models import Payment, db, utcnow
 from store.money import format_money
@@ -40,6 +41,8 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
         insert_events([event(order.id, actor, "payment",
                              f"payment of {format_money(amount, order.currency)} recorded",
                              data={"amount": amount, "method": method, "reference": reference})])
+    events_log.event("payment", actor.login, order=order.code, amount=amount,
+                     currency=order.currency)
 
 
 def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
@@ -87,4 +90,7 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
                           order_payload(order, amount=amount, currency=order.currency,
                                         full=full, reason=reason, from_status=previous),
                           order_id=order.id, customer_id=order.customer_id)])
+    events_log.event("refund", actor.login, order=order.code, amount=amount,
+                     currency=order.currency, full=int(full),
+                     status=target if moved else None)
     return moved

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from store import db as dbmod
+from store import events_log
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
 from store.operators import Actor, require
@@ -171,6 +172,11 @@ def change_status(
             plan.write()
         elif dry_run:
             plan.withdrawn = superseded_count(plan.changed)
+    if not dry_run:
+        for r in plan.results:
+            if r.changed:
+                events_log.event("status", actor.login, order=r.code,
+                                 **{"from": r.from_status, "to": to_status, "batch": plan.batch})
     return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
                         plan.moves, withdrawn=plan.withdrawn, message=message)
 

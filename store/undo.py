@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from store import db as dbmod
+from store import events_log
 from store.errors import NotFound, Refused
 from store.models import Order, OrderEvent, Payment, db, utcnow
 from store.operators import Actor, require
@@ -63,6 +64,8 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
         reverted = None if len(plan.events) == len(changes) else [
             r.order_id for r in plan.results if r.changed]
         withdrawn = withdraw_batch(batch, "withdrawn by undo", reverted)
+    events_log.order_events("status_undone", actor.login,
+                            [r.code for r in plan.results if r.changed], batch=batch)
     return StatusChange(changes[0].from_status, tuple(plan.results), 0, batch,
                         withdrawn=withdrawn, undo=True)
 

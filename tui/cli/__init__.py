@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from tui.cli import customers, groups, mail, operators, orders, shop
+from tui.cli import check, customers, groups, mail, operators, ops, orders, shop
 from tui.cli import print as print_cmd
 from tui.cli.common import BackroomGroup, CliState
 
@@ -35,6 +35,6 @@ def run_app(state: CliState) -> None:
     build_app(state.config).run()
 
 
-for module in (shop, operators, orders, customers, groups, mail, print_cmd):
+for module in (shop, operators, orders, customers, groups, mail, print_cmd, ops, check):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -1,0 +1,280 @@
+"""`backroom check`: a registry of named checks of the database, each returning the
+differences it finds (empty: in step) and, where what differs can be rebuilt, a repair.
+
+Adding a check is one decorated function in the module whose idea it checks (or here):
+
+    from store.checks import check
+
+    def _rebuild_totals() -> str:
+        ...                                    # one transaction; says what it did
+        return "per-customer totals recomputed"
+
+    @check("customer_totals", "per-customer totals match their orders",
+           repair=_rebuild_totals, hint="`backroom check --repair` recomputes them")
+    def _customer_totals() -> list[str]:
+        return [f"customer #{cid}: stored {a}, orders say {b}" for cid, a, b in ...]
+
+A module that registers checks is listed in CHECK_MODULES, so `run_checks` finds it without
+the command line importing it. A check that applies to one backend only says so with
+`applies` (e.g. `applies=dbmod.is_sqlite`); it is then reported as not applicable.
+
+Written-out SQL (see store.sql): SQLite's pragmas and FTS5 shadow tables have no peewee
+form, and the comparisons run set-based over a million rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from store import db as dbmod
+from store import events_log
+from store.errors import NotFound
+from store.models import Order, db, utcnow
+from store.operators import Actor, require
+from store.outbox import release_lapsed
+from store.sql import Params, id_source, id_value, update_rows
+
+SHOWN = 10  # differences listed per check; the rest are counted
+CHECK_MODULES: list[str] = []  # modules whose import registers more checks (store.<name>)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: what it checks, the function that lists the differences, and the
+    repair (None when nothing can be rebuilt: the hint says what to do)."""
+
+    name: str
+    title: str
+    find: Callable[[], list[str]]
+    repair: Callable[[], str] | None = None
+    hint: str = ""
+    applies: Callable[[], bool] | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check found: `differences` empty when in step, `applicable` False when it
+    does not apply to this database (a SQLite pragma on PostgreSQL)."""
+
+    name: str
+    title: str
+    differences: tuple[str, ...]
+    hint: str
+    repairable: bool
+    applicable: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(name: str, title: str, *, repair: Callable[[], str] | None = None, hint: str = "",
+          applies: Callable[[], bool] | None = None
+          ) -> Callable[[Callable[[], list[str]]], Callable[[], list[str]]]:
+    """Register the decorated function as the check `name` (a later one of the same name
+    replaces it)."""
+    def register(find: Callable[[], list[str]]) -> Callable[[], list[str]]:
+        REGISTRY[name] = Check(name, title, find, repair, hint, applies)
+        return find
+    return register
+
+
+def registered() -> list[Check]:
+    """Every check, in the order registered (the modules of CHECK_MODULES imported first)."""
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    return list(REGISTRY.values())
+
+
+def _chosen(names: Sequence[str] | None) -> list[Check]:
+    checks = registered()
+    if not names:
+        return checks
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise NotFound(f"no check named {unknown[0]!r} (checks: {', '.join(REGISTRY)})")
+    return [c for c in checks if c.name in names]
+
+
+def _result(c: Check) -> CheckResult:
+    if c.applies is not None and not c.applies():
+        return CheckResult(c.name, c.title, (), c.hint, False, applicable=False)
+    found = c.find()
+    return CheckResult(c.name, c.title, tuple(found), c.hint, c.repair is not None)
+
+
+def run_checks(shop: object, actor: Actor, names: Sequence[str] | None = None
+               ) -> list[CheckResult]:
+    """Run the checks (all, or those named); what each found."""
+    require(actor, "maintenance")
+    return [_result(c) for c in _chosen(names)]
+
+
+def repair(shop: object, actor: Actor, results: Sequence[CheckResult]) -> list[str]:
+    """Repair what the results found and can be rebuilt; what was done, one line a check."""
+    require(actor, "maintenance")
+    done = []
+    for result in results:
+        c = REGISTRY[result.name]
+        if result.differences and c.repair is not None:
+            what = c.repair()
+            events_log.event("repair", actor.login, check=c.name)
+            done.append(f"{c.name}: {what}")
+    return done
+
+
+def listed(rows: Sequence[str], total: int | None = None) -> list[str]:
+    """The first SHOWN differences, and how many more there are."""
+    total = len(rows) if total is None else total
+    shown = list(rows[:SHOWN])
+    if total > len(shown):
+        shown.append(f"... and {total - len(shown):,} more")
+    return shown
+
+
+# ----- SQLite's own check ----------------------------------------------------------------------
+
+@check("integrity", "SQLite integrity_check and foreign keys", applies=dbmod.is_sqlite,
+       hint="the file is damaged: restore the last good backup (`backroom restore`), or "
+            "recover what is readable with `sqlite3 shop.db .recover`")
+def _integrity() -> list[str]:
+    problems = [str(r[0]) for r in db.execute_sql("PRAGMA integrity_check(20)")]
+    found = [] if problems == ["ok"] else problems
+    orphans = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+    by_table: dict[str, int] = {}
+    for table, _rowid, _parent, _fk in orphans:
+        by_table[table] = by_table.get(table, 0) + 1
+    found += [f"{count:,} {table} row(s) refer to a row that is gone"
+              for table, count in sorted(by_table.items())]
+    return found
+
+
+# ----- the search index ------------------------------------------------------------------------
+
+SEARCH_INDEXES = (("order_fts", "orders", "order"), ("customer_fts", "customer", "customer"))
+
+
+def _missing(index: str, table: str) -> tuple[int, list[int]]:
+    sql = (f"SELECT t.id FROM {table} t LEFT JOIN {index}_docsize d ON d.id = t.id "
+           "WHERE d.id IS NULL ORDER BY t.id")
+    ids = [r[0] for r in db.execute_sql(sql)]
+    return len(ids), ids[:SHOWN]
+
+
+def _extra(index: str, table: str) -> tuple[int, list[int]]:
+    sql = (f"SELECT d.id FROM {index}_docsize d LEFT JOIN {table} t ON t.id = d.id "
+           "WHERE t.id IS NULL ORDER BY d.id")
+    ids = [r[0] for r in db.execute_sql(sql)]
+    return len(ids), ids[:SHOWN]
+
+
+def _codes(ids: list[int]) -> str:
+    if not ids:
+        return ""
+    sql = f"SELECT id, code FROM orders WHERE id IN (SELECT value FROM {id_source('ids')})"
+    codes = dict(db.execute_sql(sql, {"ids": id_value(ids)}).fetchall())
+    return ", ".join(codes.get(i, f"#{i}") for i in ids)
+
+
+def _index_differences(index: str, table: str, what: str) -> list[str]:
+    found = []
+    missing, some = _missing(index, table)
+    if missing:
+        shown = _codes(some) if table == "orders" else ", ".join(f"#{i}" for i in some)
+        more = f" and {missing - len(some):,} more" if missing > len(some) else ""
+        found.append(f"{missing:,} {what}(s) missing from {index} ({shown}{more}): a search "
+                     "does not find them")
+    extra, some = _extra(index, table)
+    if extra:
+        found.append(f"{extra:,} row(s) of {index} for {what}s that are gone "
+                     f"(#{', #'.join(map(str, some))})")
+    if not found:
+        try:  # the index against the table's text, row by row (FTS5's own check)
+            db.execute_sql(f"INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 1)")
+        except Exception as exc:  # SQLite says only that it differs, not where
+            found.append(f"{index} does not match the {what}s' searchable text ({exc})")
+    return found
+
+
+@check("search_index", "the search index in step with the orders and customers",
+       applies=dbmod.is_sqlite,
+       hint="`backroom check --repair` rebuilds the search index from the orders and customers",
+       repair=lambda: rebuild_search_index())
+def _search_index() -> list[str]:
+    found: list[str] = []
+    for index, table, what in SEARCH_INDEXES:
+        found += _index_differences(index, table, what)
+    return found
+
+
+def rebuild_search_index() -> str:
+    """Rebuild the FTS5 indexes from their tables (one transaction; searches wait for it)."""
+    with db.atomic():
+        for index, _table, _what in SEARCH_INDEXES:
+            db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
+    return "search index rebuilt from the orders and customers"
+
+
+# ----- the outbox ------------------------------------------------------------------------------
+
+def _stuck(now: dt.datetime) -> list[tuple[int, str]]:
+    p = Params()
+    sql = ("SELECT id, lease_owner FROM outbox WHERE state = 'sending' "
+           f"AND (lease_until IS NULL OR lease_until < {p(now)}) ORDER BY id")
+    return [(r[0], r[1]) for r in db.execute_sql(sql, p)]
+
+
+@check("outbox_leases", "no mail stuck \"sending\" past its worker's lease",
+       hint="`backroom check --repair` gives them back to the queue (a worker that is "
+            "running takes them again by itself; none is)",
+       repair=lambda: f"{release_lapsed(utcnow()):,} mail(s) given back to the queue")
+def _outbox_leases() -> list[str]:
+    stuck = _stuck(utcnow())
+    if not stuck:
+        return []
+    owners = sorted({owner or "?" for _id, owner in stuck})
+    ids = ", ".join(f"#{i}" for i, _o in stuck[:SHOWN])
+    more = f" and {len(stuck) - SHOWN:,} more" if len(stuck) > SHOWN else ""
+    return [f"{len(stuck):,} mail(s) stuck sending past their lease ({ids}{more}), leased by "
+            f"{', '.join(owners)}: no worker has taken them back"]
+
+
+# ----- maintained figures ---------------------------------------------------------------------
+
+PAYMENT_SUMS = (
+    "SELECT o.id, o.code, o.amount_paid, o.amount_refunded, "
+    "COALESCE(SUM(CASE WHEN p.kind = 'payment' THEN p.amount "
+    "WHEN p.kind = 'reversal' THEN -p.amount ELSE 0 END), 0) AS paid, "
+    "COALESCE(SUM(CASE WHEN p.kind = 'refund' THEN p.amount ELSE 0 END), 0) AS refunded "
+    "FROM orders o LEFT JOIN payment p ON p.order_id = o.id GROUP BY o.id, o.code, "
+    "o.amount_paid, o.amount_refunded")
+
+
+def _payment_differences() -> list[tuple[int, str, int, int, int, int]]:
+    sql = (f"SELECT id, code, amount_paid, amount_refunded, paid, refunded FROM ({PAYMENT_SUMS}) "
+           "AS s WHERE amount_paid <> paid OR amount_refunded <> refunded ORDER BY id")
+    return [tuple(r) for r in db.execute_sql(sql)]  # type: ignore[misc]
+
+
+def recompute_order_payments() -> str:
+    """Set each order's paid and refunded figures from its payment rows (the ledger)."""
+    with db.atomic():
+        rows = _payment_differences()
+        update_rows(Order, ("amount_paid", "amount_refunded"),
+                    [(paid, refunded, oid) for oid, _code, _p, _r, paid, refunded in rows],
+                    "version = version + 1")
+    return f"paid and refunded figures of {len(rows):,} order(s) recomputed from their payments"
+
+
+@check("order_payments", "each order's paid and refunded figures match its payments",
+       hint="`backroom check --repair` recomputes them from the payment rows (the ledger)",
+       repair=recompute_order_payments)
+def _order_payments() -> list[str]:
+    rows = _payment_differences()
+    return listed([f"{code}: paid {p} / refunded {r} stored, the payments say {paid} / "
+                   f"{refunded} (minor units)" for _id, code, p, r, paid, refunded in rows])
