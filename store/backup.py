@@ -40,7 +40,14 @@ from peewee import Database
 
 from store import db as dbmod
 from store import events_log
-from store.errors import BackroomError, DatabaseError, NotFound, Refused, ValidationError
+from store.errors import (
+    BackroomError,
+    DatabaseError,
+    NotFound,
+    PermissionDenied,
+    Refused,
+    ValidationError,
+)
 from store.models import BackupRecord, db, utcnow
 from store.operators import Actor, require, require_migrator
 
@@ -255,7 +262,7 @@ def _sqlite_backup(source: Path, partial: Path, directory: Path) -> None:
         compress(copy, partial)
 
 
-def copy_live(source: Path, target: Path, step_pages: int = STEP_PAGES) -> None:
+def copy_live(source: Path, target: Path, step_pages: int | None = None) -> None:
     """Copy a live database with the online backup API into a new file `target`.
 
     In WAL mode (how backroom opens every SQLite file) the source is held at one snapshot by
@@ -276,7 +283,7 @@ def copy_live(source: Path, target: Path, step_pages: int = STEP_PAGES) -> None:
             src.execute("BEGIN")
             src.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()  # the snapshot
         try:
-            src.backup(dst, pages=step_pages, sleep=0 if wal else 0.05)
+            src.backup(dst, pages=step_pages or STEP_PAGES, sleep=0 if wal else 0.05)
         finally:
             if wal:
                 src.execute("COMMIT")
@@ -406,7 +413,12 @@ def _guard_target(url: str, login: str, force: bool, service: bool) -> int:
             raise Refused(f"{dbmod.redact(url)} holds {orders:,} order(s); a restore would "
                           "replace them: give --force to overwrite it (back it up first)")
         if not service:
-            require_migrator(database, login)
+            try:
+                require_migrator(database, login)
+            except PermissionDenied:
+                raise PermissionDenied(
+                    f"{login} is not an admin of {dbmod.redact(url)}: only an admin of a "
+                    "database (or a service account) may restore over it") from None
     finally:
         database.close()
     return orders
@@ -460,8 +472,8 @@ def _restore_sqlite(path: Path, kind: str, target: Path, replace: bool) -> list[
         copy = scratch / "restored.db"
         if kind == "sqlite-zst":
             decompress(path, copy)
-        else:
-            shutil.copyfile(path, copy)
+        else:  # a plain database file: through SQLite, which reads a -wal beside it too
+            copy_live(path, copy)
         _check_sqlite(copy, path.name)
         migrated = _migrate(f"sqlite:///{copy}")
         if replace:

@@ -107,11 +107,11 @@ def _mail(config: Config, now: dt.datetime) -> Signal:
     limit = f"red past {minutes} min"
     if since is None:
         return Signal("oldest_unsent_mail", "oldest unsent mail", None, "none waiting", False,
-                      limit, "none waiting")
+                      limit, "all sent")
     age = (now - since).total_seconds()
     return Signal("oldest_unsent_mail", "oldest unsent mail", round(age, 1),
                   f"{age_text(age)} ({count:,} waiting)", age > minutes * 60, limit,
-                  f"{count:,} waiting, oldest {short_age(age)}")
+                  f"{count:,} unsent, {short_age(age)}")
 
 
 def _oldest_unsent_webhook(config: Config, now: dt.datetime) -> Signal:
@@ -161,8 +161,7 @@ def _worker(config: Config, now: dt.datetime) -> Signal:
     if running:
         kinds = sorted({r[2] for r in running})
         text = f"{age_text(age)} ago ({len(running)} running: {', '.join(kinds)})"
-        return Signal("worker", "worker heartbeat", round(age, 1), text, False, limit,
-                      f"{short_age(age)} ago")
+        return Signal("worker", "worker heartbeat", round(age, 1), text, False, limit, "ok")
     if rows[0][1] is not None:
         text = f"stopped {age_text((now - rows[0][1]).total_seconds())} ago; none running"
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import uuid
 
 from store import events_log
 from store.config import Config
@@ -59,30 +60,40 @@ def check_stuck_mail(config: Config, now: dt.datetime | None = None) -> str:
     now = now or utcnow()
     minutes = int(config.get("health", "mail_stuck_minutes"))
     since, count = oldest_unsent(now)
-    stuck = since is not None and now - since > dt.timedelta(minutes=minutes)
     with db.atomic():
         OpsAlert.insert(key=MAIL_STUCK, created_at=now, updated_at=now).on_conflict_ignore() \
             .execute()
-        if not stuck:
-            cleared = (OpsAlert.update(raised_at=None, cleared_at=now, updated_at=now)
-                       .where(OpsAlert.key == MAIL_STUCK, OpsAlert.raised_at.is_null(False))
-                       .execute())
-        if cleared:
-            events_log.event("alert_cleared", "backroom", alert=MAIL_STUCK)
-        return "cleared" if cleared else ""
-        assert since is not None
-        waited = int((now - since).total_seconds() // 60)
-        detail = f"{count} mail(s) waiting, the oldest for {waited} min"
-        raised = (OpsAlert.update(raised_at=now, updated_at=now, detail=detail)
-                  .where(OpsAlert.key == MAIL_STUCK, OpsAlert.raised_at.is_null()).execute())
-        if not raised:
-            return ""
-        stamp = now.strftime("%Y%m%dT%H%M%S")
-        payload = {"minutes": waited, "unsent": count, "threshold": minutes,
-                   "since": since.strftime("%Y-%m-%d %H:%M UTC")}
-        language = str(config.get("shop", "language"))
-        enqueue([Mail("merchant_mail_stuck", address, f"alert:{MAIL_STUCK}:{stamp}:{address}",
-                      language, payload) for address in alert_recipients(config)])
-    events_log.event("alert_raised", "backroom", alert=MAIL_STUCK, minutes=waited,
-                     unsent=count)
-    return "raised"
+        if since is None or now - since <= dt.timedelta(minutes=minutes):
+            changed = _clear(now)
+            what = "cleared"
+        else:
+            changed = _raise(config, now, since, count, minutes)
+            what = "raised"
+    if not changed:
+        return ""
+    events_log.event(f"alert_{what}", "backroom", alert=MAIL_STUCK, unsent=count)
+    return what
+
+
+def _clear(now: dt.datetime) -> bool:
+    return bool(OpsAlert.update(raised_at=None, cleared_at=now, updated_at=now)
+                .where(OpsAlert.key == MAIL_STUCK, OpsAlert.raised_at.is_null(False))
+                .execute())
+
+
+def _raise(config: Config, now: dt.datetime, since: dt.datetime, count: int,
+           minutes: int) -> bool:
+    """Flip the alert to raised and queue its mail, unless another worker did first."""
+    waited = int((now - since).total_seconds() // 60)
+    detail = f"{count} mail(s) waiting, the oldest for {waited} min"
+    raised = (OpsAlert.update(raised_at=now, updated_at=now, detail=detail)
+              .where(OpsAlert.key == MAIL_STUCK, OpsAlert.raised_at.is_null()).execute())
+    if not raised:
+        return False
+    stamp = f"{now:%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"
+    payload = {"minutes": waited, "unsent": count, "threshold": minutes,
+               "since": since.strftime("%Y-%m-%d %H:%M UTC")}
+    language = str(config.get("shop", "language"))
+    enqueue([Mail("merchant_mail_stuck", address, f"alert:{MAIL_STUCK}:{stamp}:{address}",
+                  language, payload) for address in alert_recipients(config)])
+    return True

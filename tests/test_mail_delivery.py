@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from mailer import render
 from mailer.delivery import Deliverer
 from mailer.worker import deliver_once
 from store import config as configmod
-from store import customers, orders, outbox_queries, payments, status, undo
+from store import customers, heartbeat, orders, outbox_queries, payments, status, undo
 from store import outbox as outboxmod
 from store.models import Outbox, utcnow
 from store.operators import STOREFRONT, Actor
@@ -76,6 +77,8 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
                                      last_name="Gone")
     deliver_until_settled(config)  # its confirm mail goes before the account does
     customers.self_delete(shop, STOREFRONT, gone.id)
+    # as if that mail had waited 31 minutes: the admins hear that mail is stuck
+    assert heartbeat.check_stuck_mail(config, utcnow() + dt.timedelta(minutes=31)) == "raised"
 
     deliver_until_settled(config)
 

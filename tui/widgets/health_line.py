@@ -1,6 +1,7 @@
-"""The health line at the foot of every screen: mail waiting, failed and dead mails, the last
-backup and the delivery worker, each red past its threshold (store.health). The app reads
-the report every `ui.health_seconds` and hands it to the line of the screens it shows."""
+"""The health line at the foot of every screen, just above the footer: mail waiting, failed
+and dead mails, the last backup and the delivery worker, each red past its threshold
+(store.health). The app reads the report every `ui.health_seconds` and hands it to the line
+of the screens it shows."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ NAMES = {"oldest_unsent_mail": "mail", "oldest_unsent_webhook": "webhooks",
 
 
 class HealthLine(Static):
-    """One line: `mail 3 waiting, oldest < 1 min │ failed 0 │ dead 0 │ backup 3 h ago │ ...`."""
+    """One line: `mail 3 unsent, < 1 min · failed 0 · dead 0 · backup 3 h ago · worker ok`."""
 
     DEFAULT_CSS = """
     HealthLine {
-        dock: bottom;
         height: 1;
         padding: 0 1;
         background: $panel;
@@ -40,7 +40,7 @@ class HealthLine(Static):
             if not signal.short:
                 continue
             if line:
-                line.append(" │ ")
+                line.append(" · ")
             line.append_text(_part(signal))
         self.update(line)
 
