@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     run_store(ensure_database(orders), args.quick, report)
     met, total = report.met, report.total
-    for name in ("bench.customers", "bench.tui", "bench.mail", "bench.documents"):
+    for name in ("bench.customers", "bench.tui", "bench.mail", "bench.documents", "bench.ops"):
         try:
             module = importlib.import_module(name)
         except ImportError as exc:

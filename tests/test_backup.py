@@ -64,6 +64,19 @@ while not stop.exists():
 print("locked", locked, flush=True)
 """
 
+OTHER = """
+import sys
+from store import config
+from store import db as dbmod
+from store.shop import open_shop
+from tests.factories import place
+shop = open_shop(config.from_mapping({"database": {"url": sys.argv[1]}}, "other", environ={}))
+place(shop)
+dbmod.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+dbmod.close()
+print("placed")
+"""
+
 
 def _writers(url: str, stop: Path) -> list[subprocess.Popen[str]]:
     return [subprocess.Popen([sys.executable, "-c", WRITER, url, f"writer{w}", str(stop)],
@@ -107,38 +120,79 @@ def test_backup_while_five_processes_write_restores_every_change(
 
     stop = tmp_path / "stop"
     procs = _writers(url, stop)
+    made = []
     try:
-        marks = [_committed(p, BEFORE) for p in procs]  # committed before the backup began
         shop = open_shop(make_config(url))
-        result = backupmod.backup(shop, admin, tmp_path / "backups", keep=3)
-        during = [_committed(p, m + 1) for p, m in zip(procs, marks, strict=True)]
+        for attempts in (backupmod.SNAPSHOT_ATTEMPTS, 0):  # as it comes; the backup API
+            monkeypatch.setattr(backupmod, "SNAPSHOT_ATTEMPTS", attempts)
+            marks = [_committed(p, BEFORE * (len(made) + 1)) for p in procs]  # before it
+            result = backupmod.backup(shop, admin, tmp_path / "backups", keep=3)
+            during = [_committed(p, m + 1) for p, m in zip(procs, marks, strict=True)]
+            assert all(d > m for d, m in zip(during, marks, strict=True))  # they went on
+            made.append((result, marks))
+        dbmod.close()
     finally:
         stop.touch()
         outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
         assert out.strip().splitlines()[-1] == "locked 0", "a writer saw the database locked"
-    assert all(d > m for d, m in zip(during, marks, strict=True))  # they wrote meanwhile
-    assert result.path.name.endswith(".db.zst") and result.path.parent == tmp_path / "backups"
-    assert BackupRecord.select().count() == 1
+    assert made[1][0].method == "backup API"
+    assert made[0][0].method in ("file snapshot", "backup API")
+    live = open_shop(make_config(url))  # the live shop is whole after the writers left
+    assert BackupRecord.select().count() == 2
+    assert [r.name for r in checks.run_checks(live, admin) if not r.ok] == []
     dbmod.close()
 
-    target = tmp_path / "restored" / "shop.db"
-    restored = backupmod.restore(result.path, f"sqlite:///{target}", "ada")
-    assert restored.orders >= 3000 + WRITERS * (BEFORE + 1) and not restored.migrated
-    copy = open_shop(make_config(f"sqlite:///{target}"))
-    for w, mark in enumerate(marks):
-        placed, refs = _numbers(f"writer{w}")
-        assert placed[:mark] == list(range(1, mark + 1))  # everything before the backup
-        assert placed == list(range(1, len(placed) + 1))  # one moment: no gap
-        assert refs == list(range(1, len(refs) + 1)) and len(refs) in (len(placed) - 1,
-                                                                         len(placed))
-        assert len(refs) >= mark
-    results = checks.run_checks(copy, admin)
-    assert [r.name for r in results if not r.ok] == [], results
-    assert {r.name for r in results} >= {"integrity", "search_index", "outbox_leases",
-                                         "order_payments"}
+    for n, (result, marks) in enumerate(made):
+        assert result.path.name.endswith(".db.zst")
+        target = tmp_path / f"restored{n}" / "shop.db"
+        restored = backupmod.restore(result.path, f"sqlite:///{target}", "ada")
+        assert restored.orders >= 3000 + WRITERS * (max(marks) + 1) and not restored.migrated
+        copy = open_shop(make_config(f"sqlite:///{target}"))
+        for w, mark in enumerate(marks):
+            placed, refs = _numbers(f"writer{w}")
+            assert placed[:mark] == list(range(1, mark + 1))  # everything before the backup
+            assert placed == list(range(1, len(placed) + 1))  # one moment: no gap
+            assert refs == list(range(1, len(refs) + 1))
+            assert len(refs) in (len(placed) - 1, len(placed)) and len(refs) >= mark
+        results = checks.run_checks(copy, admin)
+        assert [r.name for r in results if not r.ok] == [], results
+        assert {r.name for r in results} >= {"integrity", "search_index", "outbox_leases",
+                                             "order_payments"}
+        dbmod.close()
+
+
+def test_a_file_snapshot_holds_while_others_write_and_leave(tmp_path: Path) -> None:
+    """The fast way: a snapshot that reads the database file alone keeps every checkpoint
+    off the file, so its bytes are the snapshot while commits go on in the WAL; and the live
+    database stays whole when another process then closes the last connection of its own."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
     dbmod.close()
+    shop = open_shop(make_config(url))
+    insert_orders(shop, 500)
+    source = tmp_path / "shop.db"
+    snap = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
+    assert backupmod.pin_file_snapshot(source, snap)
+    pages, size = (snap.execute(f"PRAGMA {n}").fetchone()[0] for n in ("page_count",
+                                                                        "page_size"))
+    insert_orders(shop, 300)  # into the WAL: no checkpoint may write the file meanwhile
+    backupmod.compress_elsewhere(source, tmp_path / "snap.db.zst", pages * size)
+    other = subprocess.run([sys.executable, "-c", OTHER, url], cwd=ROOT, capture_output=True,
+                           text=True)  # another process writes, checkpoints and leaves
+    assert other.stdout.strip() == "placed", other.stderr
+    assert int(snap.execute("SELECT COUNT(*) FROM orders").fetchone()[0]) == 500
+    snap.execute("COMMIT")
+    snap.close()
+    insert_orders(shop, 10)
+    dbmod.close()
+    with sqlite3.connect(source) as live:
+        assert live.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert live.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 500 + 300 + 10 + 1
+    backupmod.decompress(tmp_path / "snap.db.zst", tmp_path / "snap.db")
+    with sqlite3.connect(tmp_path / "snap.db") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 500
 
 
 def test_restore_refuses_orders_unless_forced_and_checks_the_file(
