@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from store import backup as backupmod
 from store import checks, models, operators, status
 from store import db as dbmod
+from store.compression import compress
 from store.errors import PermissionDenied, Refused
 from store.models import BackupRecord, Order, OrderEvent
 from store.shop import Shop, open_shop
@@ -254,7 +255,7 @@ def test_an_older_backup_is_upgraded_when_restored(tmp_path: Path) -> None:
     status.change_status(shop, operators.ensure_admin("ada"), [ref.id], "paid")
     dbmod.close()
     packed = tmp_path / "old.db.zst"
-    backupmod.compress(old, packed)
+    compress(old, packed)
     result = backupmod.restore(packed, f"sqlite:///{tmp_path / 'new.db'}", "ada")
     assert "0009_operations" in result.migrated and result.orders == 1
     open_shop(make_config(f"sqlite:///{tmp_path / 'new.db'}"))
