@@ -42,7 +42,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse, urlunparse
 
 import platformdirs
@@ -61,6 +60,7 @@ from store.errors import (
 )
 from store.models import BackupRecord, db, utcnow
 from store.operators import Actor, require, require_migrator
+from store.shop import Shop
 
 STEP_PAGES = 4096  # pages copied per step of the backup API (16 MB at 4 KB a page)
 SNAPSHOT_ATTEMPTS = 20  # tries to begin a snapshot of the file alone between two commits
@@ -211,7 +211,7 @@ def _run(args: list[str], env: dict[str, str], what: str) -> str:
 
 # ----- backing up ----------------------------------------------------------------------------
 
-def backup(shop: Any, actor: Actor, to: str | Path | None = None, keep: int | None = None,
+def backup(shop: Shop, actor: Actor, to: str | Path | None = None, keep: int | None = None,
            now: dt.datetime | None = None) -> BackupResult:
     """Back up the shop's database into a directory (see the module docstring), record it for
     the status, then delete that database's oldest backups past `keep`."""

@@ -34,6 +34,7 @@ from store.errors import NotFound
 from store.models import Order, db, utcnow
 from store.operators import Actor, require
 from store.outbox import release_lapsed
+from store.shop import Shop
 from store.sql import Params, id_source, id_value, update_rows
 
 SHOWN = 10  # differences listed per check; the rest are counted
@@ -108,14 +109,14 @@ def _result(c: Check) -> CheckResult:
     return CheckResult(c.name, c.title, tuple(found), c.hint, c.repair is not None)
 
 
-def run_checks(shop: object, actor: Actor, names: Sequence[str] | None = None
+def run_checks(shop: Shop, actor: Actor, names: Sequence[str] | None = None
                ) -> list[CheckResult]:
     """Run the checks (all, or those named); what each found."""
     require(actor, "maintenance")
     return [_result(c) for c in _chosen(names)]
 
 
-def repair(shop: object, actor: Actor, results: Sequence[CheckResult]) -> list[str]:
+def repair(shop: Shop, actor: Actor, results: Sequence[CheckResult]) -> list[str]:
     """Repair what the results found and can be rebuilt; what was done, one line a check."""
     require(actor, "maintenance")
     done = []

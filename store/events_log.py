@@ -9,8 +9,9 @@ or the journal is copied and kept where erasure never comes.
 
     2026-11-30T09:15:02Z INFO events: status operator=alice order=BR-100042 from=paid to=shipped
 
-Services log after their transaction has committed (a rolled-back change leaves no line).
-When nothing listens (a library caller, the tests, the benchmarks) a line costs one
+Services log once their transaction is done, so a refused or rolled-back change leaves no
+line (the operators' changes log from inside theirs, as their history row is written). When
+nothing listens (a library caller, the tests, the benchmarks) a line costs one
 `isEnabledFor` check."""
 
 from __future__ import annotations
