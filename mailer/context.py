@@ -161,7 +161,8 @@ def build(kind: str, recipient: str, data: Mapping[str, Any], order: dict[str, A
     context: dict[str, Any] = {
         "note": "", "message": "", "amount": None, "reason": "", "full": False, "tracking": "",
         "carrier": "", "status": "", "link": "", "token": "", "subject": "", "body": "", "name": "",
-        "orders": 0, "code": (order or {}).get("code", ""),
+        "orders": 0, "code": (order or {}).get("code", ""), "minutes": 0, "unsent": 0,
+        "threshold": 0, "since": "",
     }
     context.update(data)
     carriers = config.carriers
@@ -213,7 +214,8 @@ def sample(kind: str, config: Config, workflow: Workflow) -> dict[str, Any]:
                "customer_id": 1, "token": "tok", "link": "https://shop.example.com/confirm?t=1",
                "subject": "About your order", "body": "Hello,\nA word from the shop.",
                "name": "Ann Smith", "orders": 3, "endpoint_id": 3,
-               "url": "https://till.example.com/hooks"}
+               "url": "https://till.example.com/hooks",
+               "minutes": 47, "unsent": 12, "threshold": 30, "since": "2026-11-05 14:30 UTC"}
     customer = {"id": 1, "first_name": "Ann", "last_name": "Smith", "email": "ann@example.com",
                 "name": "Ann Smith"}
     return build(kind, "ann@example.com", payload, order, customer, config, workflow)

@@ -27,6 +27,7 @@ from aiosmtplib.email import quote_address
 
 from mailer import context as ctxmod
 from mailer.render import Renderer, RenderError
+from store import heartbeat
 from store.config import Config
 from store.errors import ConfigError
 from store.models import utcnow
@@ -390,7 +391,7 @@ class Deliverer:
     a thread would only fight the loop for the GIL and hold up every connection's replies."""
 
     def __init__(self, config: Config, workflow: Workflow, renderer: Renderer | None = None,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, kind: str = "worker") -> None:
         self.config = config
         self.workflow = workflow
         mail = config["mail"]
@@ -416,6 +417,13 @@ class Deliverer:
         self.attach_kinds = frozenset(
             s.mail for s in workflow.statuses.values() if s.paid and s.mail
         ) if config.get("documents", "attach_invoice") else frozenset()
+        self.kind = kind  # worker or app: what the heartbeat says runs
+        self.heartbeat_seconds = float(config.get("health", "heartbeat_seconds"))
+
+    def _pulse(self) -> None:
+        """The heartbeat, then the stuck-mail alert (in a thread: both write)."""
+        heartbeat.beat(self.owner, self.kind)
+        heartbeat.check_stuck_mail(self.config)
 
     def _claim(self) -> Batch:
         """Lease a batch and read what its templates need (in a thread: it waits on the
@@ -475,6 +483,19 @@ class Deliverer:
             if not stop.is_set() and should_stop is not None and should_stop():
                 stop.set()
             return stop.is_set()
+
+        async def pulse() -> None:
+            """Beat every health.heartbeat_seconds while delivering (once for --once)."""
+            while True:
+                try:
+                    await asyncio.to_thread(self._pulse)
+                except Exception:
+                    log.exception("recording the heartbeat failed; trying again")
+                if once:
+                    return
+                await _wait(stop, self.heartbeat_seconds, stopping)
+                if stopping():
+                    return
 
         async def watch() -> None:
             """Turn `should_stop()` into the stop event, which every wait below watches."""
@@ -570,11 +591,15 @@ class Deliverer:
         recorder = asyncio.create_task(record())
         senders = [asyncio.create_task(consume(c)) for c in connections]
         watcher = asyncio.create_task(watch()) if should_stop is not None else None
+        pulses = asyncio.create_task(pulse())
         try:
             await produce()
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if not once:
+                stop.set()  # the heartbeat's wait ends with the loop
+            await asyncio.gather(pulses, return_exceptions=True)
             for _ in senders:
                 await outgoing.put(None)
             await asyncio.gather(*senders, return_exceptions=True)
@@ -583,6 +608,9 @@ class Deliverer:
             await recorder
             if held:
                 self.stats.released += await asyncio.to_thread(release, held, self.owner)
+            if not once:  # a --once run (cron) leaves its beat: the next run renews it
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(heartbeat.stopped, self.owner)
         return self.stats
 
     async def _mark(self, batch: list[Outcome]) -> None:

@@ -51,7 +51,8 @@ CUSTOMER_EVENTS = (
     "order_placed", "awaiting_verification", "payment_received", "shipped", "completed",
     "cancelled", "refunded", "customer_note", "account_confirm", "one_off",
 )
-MERCHANT_EVENTS = ("merchant_new_order", "merchant_account_deleted", "merchant_webhook_disabled")
+MERCHANT_EVENTS = ("merchant_new_order", "merchant_account_deleted", "merchant_webhook_disabled",
+                   "merchant_mail_stuck")
 EVENTS = CUSTOMER_EVENTS + MERCHANT_EVENTS
 MAX_OUTPUT = 1_000_000  # characters per part: a mail is never megabytes of text
 MAX_SECONDS = 2.0

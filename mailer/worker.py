@@ -70,7 +70,8 @@ def run_blocking(config: Config, stop: threading.Event) -> None:
     workflow = _workflow(config)
 
     async def main() -> None:
-        await asyncio.gather(Deliverer(config, workflow).run(should_stop=stop.is_set),
+        await asyncio.gather(Deliverer(config, workflow, kind="app").run(
+                                 should_stop=stop.is_set),
                              _webhooks()(config).run(should_stop=stop.is_set))
 
     asyncio.run(main())

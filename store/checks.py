@@ -1,100 +1,343 @@
-"""Checks of what the store keeps derived from other rows (figures, indexes), for
-`backroom check`: each recomputes its figures from the rows they come from and reports every
-difference; those that can rebuild what they check say so, and `--repair` does it.
+"""`backroom check`: a registry of named checks of the database, each returning the
+differences it finds (empty: in step) and, where what differs can be rebuilt, a repair.
 
-A check is one entry of CHECKS: a name, what it holds, `find(shop)` returning the
-differences as lines an operator reads, and optionally `repair(shop)` that rebuilds what
-`find` found wrong (in one transaction; it returns how many rows it rebuilt). To add one,
-write the two functions in the store module of its idea and register them here."""
+Adding a check is one decorated function in the module whose idea it checks (or here):
+
+    from store.checks import check
+
+    def _rebuild_totals() -> str:
+        ...                                    # one transaction; says what it did
+        return "per-customer totals recomputed"
+
+    @check("customer_totals", "per-customer totals match their orders",
+           repair=_rebuild_totals, hint="`backroom check --repair` recomputes them")
+    def _customer_totals() -> list[str]:
+        return [f"customer #{cid}: stored {a}, orders say {b}" for cid, a, b in ...]
+
+A module that registers checks is listed in CHECK_MODULES, so `run_checks` finds it without
+the command line importing it. A check that applies to one backend only says so with
+`applies` (e.g. `applies=dbmod.is_sqlite`); it is then reported as not applicable.
+
+Written-out SQL (see store.sql): SQLite's pragmas and FTS5 shadow tables have no peewee
+form, and the comparisons run set-based over a million rows."""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from store import customer_figures
-from store.errors import ValidationError
-from store.models import db
+from store import customer_figures, events_log, invoices
+from store import db as dbmod
+from store.errors import NotFound
+from store.models import Order, db, utcnow
 from store.operators import Actor, require
+from store.order_rows import insert_search, search_inputs, search_row
+from store.outbox import release_lapsed
 from store.shop import Shop
+from store.sql import Params, id_source, id_value, update_rows
+
+SHOWN = 10  # differences listed per check; the rest are counted
+CHECK_MODULES: list[str] = []  # modules whose import registers more checks (store.<name>)
 
 
 @dataclass(frozen=True)
 class Check:
+    """One named check: what it checks, the function that lists the differences, and the
+    repair (None when nothing can be rebuilt: the hint says what to do)."""
+
     name: str
-    doc: str
+    title: str
     find: Callable[[Shop], list[str]]
-    repair: Callable[[Shop], int] | None = None
+    repair: Callable[[Shop], str] | None = None
+    hint: str = ""
+    applies: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """What one check found: its differences (none when all is well), whether `--repair`
-    can rebuild it, and how many rows a repair rebuilt (None when none was asked)."""
+    """What one check found: `differences` empty when in step, `applicable` False when it
+    does not apply to this database (a SQLite pragma on PostgreSQL)."""
 
     name: str
-    doc: str
+    title: str
     differences: tuple[str, ...]
+    hint: str
     repairable: bool
-    repaired: int | None = None
+    applicable: bool = True
 
     @property
     def ok(self) -> bool:
-        return not self.differences or self.repaired is not None
+        return not self.differences
 
+
+REGISTRY: dict[str, Check] = {}
+
+
+Find = Callable[[Shop], list[str]]
+
+
+def check(name: str, title: str, *, repair: Callable[[Shop], str] | None = None,
+          hint: str = "", applies: Callable[[], bool] | None = None
+          ) -> Callable[[Find], Find]:
+    """Register the decorated function (`find(shop)`) as the check `name` (a later one of
+    the same name replaces it)."""
+    def register(find: Find) -> Find:
+        REGISTRY[name] = Check(name, title, find, repair, hint, applies)
+        return find
+    return register
+
+
+def registered() -> list[Check]:
+    """Every check, in the order registered (the modules of CHECK_MODULES imported first)."""
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    return list(REGISTRY.values())
+
+
+def _chosen(names: Sequence[str] | None) -> list[Check]:
+    checks = registered()
+    if not names:
+        return checks
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise NotFound(f"no check named {unknown[0]!r} (checks: {', '.join(REGISTRY)})")
+    return [c for c in checks if c.name in names]
+
+
+def _result(shop: Shop, c: Check) -> CheckResult:
+    if c.applies is not None and not c.applies():
+        return CheckResult(c.name, c.title, (), c.hint, False, applicable=False)
+    found = c.find(shop)
+    return CheckResult(c.name, c.title, tuple(found), c.hint, c.repair is not None)
+
+
+def run_checks(shop: Shop, actor: Actor, names: Sequence[str] | None = None
+               ) -> list[CheckResult]:
+    """Run the checks (all, or those named); what each found."""
+    require(actor, "maintenance")
+    return [_result(shop, c) for c in _chosen(names)]
+
+
+def repair(shop: Shop, actor: Actor, results: Sequence[CheckResult]) -> list[str]:
+    """Repair what the results found and can be rebuilt; what was done, one line a check."""
+    require(actor, "maintenance")
+    done = []
+    for result in results:
+        c = REGISTRY[result.name]
+        if result.differences and c.repair is not None:
+            what = c.repair(shop)
+            events_log.event("repair", actor.login, check=c.name)
+            done.append(f"{c.name}: {what}")
+    return done
+
+
+def listed(rows: Sequence[str], total: int | None = None) -> list[str]:
+    """The first SHOWN differences, and how many more there are."""
+    total = len(rows) if total is None else total
+    shown = list(rows[:SHOWN])
+    if total > len(shown):
+        shown.append(f"... and {total - len(shown):,} more")
+    return shown
+
+
+# ----- SQLite's own check ----------------------------------------------------------------------
+
+@check("integrity", "SQLite integrity_check and foreign keys", applies=dbmod.is_sqlite,
+       hint="the file is damaged: restore the last good backup (`backroom restore`), or "
+            "recover what is readable with `sqlite3 shop.db .recover`")
+def _integrity(shop: Shop) -> list[str]:
+    problems = [str(r[0]) for r in db.execute_sql("PRAGMA integrity_check(20)")]
+    found = [] if problems == ["ok"] else problems
+    orphans = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+    by_table: dict[str, int] = {}
+    for table, _rowid, _parent, _fk in orphans:
+        by_table[table] = by_table.get(table, 0) + 1
+    found += [f"{count:,} {table} row(s) refer to a row that is gone"
+              for table, count in sorted(by_table.items())]
+    return found
+
+
+# ----- the search index ------------------------------------------------------------------------
+
+# (FTS5 index, the table it indexes, its key column, what a row is)
+SEARCH_INDEXES = (("order_fts", "order_search", "order_id", "order"),
+                  ("customer_fts", "customer", "id", "customer"))
+
+
+def _orders_without_search_row() -> list[int]:
+    """Orders whose search row (order_search, migration 0005) is missing."""
+    return [r[0] for r in db.execute_sql(
+        "SELECT o.id FROM orders o LEFT JOIN order_search s ON s.order_id = o.id "
+        "WHERE s.order_id IS NULL ORDER BY o.id")]
+
+
+def _missing(index: str, table: str, key: str) -> tuple[int, list[int]]:
+    sql = (f"SELECT t.{key} FROM {table} t LEFT JOIN {index}_docsize d ON d.id = t.{key} "
+           f"WHERE d.id IS NULL ORDER BY t.{key}")
+    ids = [r[0] for r in db.execute_sql(sql)]
+    return len(ids), ids[:SHOWN]
+
+
+def _extra(index: str, table: str, key: str) -> tuple[int, list[int]]:
+    sql = (f"SELECT d.id FROM {index}_docsize d LEFT JOIN {table} t ON t.{key} = d.id "
+           f"WHERE t.{key} IS NULL ORDER BY d.id")
+    ids = [r[0] for r in db.execute_sql(sql)]
+    return len(ids), ids[:SHOWN]
+
+
+def _codes(ids: list[int]) -> str:
+    if not ids:
+        return ""
+    sql = f"SELECT id, code FROM orders WHERE id IN (SELECT value FROM {id_source('ids')})"
+    codes = dict(db.execute_sql(sql, {"ids": id_value(ids)}).fetchall())
+    return ", ".join(codes.get(i, f"#{i}") for i in ids)
+
+
+def _index_differences(index: str, table: str, key: str, what: str) -> list[str]:
+    found = []
+    missing, some = _missing(index, table, key)
+    if missing:
+        shown = _codes(some) if what == "order" else ", ".join(f"#{i}" for i in some)
+        more = f" and {missing - len(some):,} more" if missing > len(some) else ""
+        found.append(f"{missing:,} {what}(s) missing from {index} ({shown}{more}): a search "
+                     "does not find them")
+    extra, some = _extra(index, table, key)
+    if extra:
+        found.append(f"{extra:,} row(s) of {index} for {what}s that are gone "
+                     f"(#{', #'.join(map(str, some))})")
+    if not found:
+        try:  # the index against the table's text, row by row (FTS5's own check)
+            db.execute_sql(f"INSERT INTO {index}({index}, rank) VALUES ('integrity-check', 1)")
+        except Exception as exc:  # SQLite says only that it differs, not where
+            found.append(f"{index} does not match the {what}s' searchable text ({exc})")
+    return found
+
+
+@check("search_index", "the search index in step with the orders and customers",
+       hint="`backroom check --repair` rebuilds the search rows and index from the orders "
+            "and customers",
+       repair=lambda shop: rebuild_search_index())
+def _search_index(shop: Shop) -> list[str]:
+    found: list[str] = []
+    rowless = _orders_without_search_row()
+    if rowless:
+        more = f" and {len(rowless) - SHOWN:,} more" if len(rowless) > SHOWN else ""
+        found.append(f"{len(rowless):,} order(s) without a search row "
+                     f"({_codes(rowless[:SHOWN])}{more}): a search does not find them")
+    if dbmod.is_sqlite():
+        for index, table, key, what in SEARCH_INDEXES:
+            found += _index_differences(index, table, key, what)
+    return found
+
+
+def rebuild_search_index() -> str:
+    """Write the missing order search rows, then rebuild the FTS5 indexes from their tables
+    (one transaction; searches wait for it)."""
+    with db.atomic():
+        rowless = _orders_without_search_row()
+        for start in range(0, len(rowless), 2000):
+            chunk = rowless[start:start + 2000]
+            insert_search([search_row(order["id"], order, items)
+                           for order, items in search_inputs(chunk)])
+        if dbmod.is_sqlite():
+            for index, _table, _key, _what in SEARCH_INDEXES:
+                db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
+    return (f"search rows of {len(rowless):,} order(s) written, " if rowless else "") + \
+        "search index rebuilt from the orders and customers"
+
+
+# ----- the outbox ------------------------------------------------------------------------------
+
+def _stuck(now: dt.datetime) -> list[tuple[int, str]]:
+    p = Params()
+    sql = ("SELECT id, lease_owner FROM outbox WHERE state = 'sending' "
+           f"AND (lease_until IS NULL OR lease_until < {p(now)}) ORDER BY id")
+    return [(r[0], r[1]) for r in db.execute_sql(sql, p)]
+
+
+@check("outbox_leases", "no mail stuck \"sending\" past its worker's lease",
+       hint="`backroom check --repair` gives them back to the queue (a worker that is "
+            "running takes them again by itself; none is)",
+       repair=lambda shop: f"{release_lapsed(utcnow()):,} mail(s) given back to the queue")
+def _outbox_leases(shop: Shop) -> list[str]:
+    stuck = _stuck(utcnow())
+    if not stuck:
+        return []
+    owners = sorted({owner or "?" for _id, owner in stuck})
+    ids = ", ".join(f"#{i}" for i, _o in stuck[:SHOWN])
+    more = f" and {len(stuck) - SHOWN:,} more" if len(stuck) > SHOWN else ""
+    return [f"{len(stuck):,} mail(s) stuck sending past their lease ({ids}{more}), leased by "
+            f"{', '.join(owners)}: no worker has taken them back"]
+
+
+# ----- maintained figures ---------------------------------------------------------------------
+
+PAYMENT_SUMS = (
+    "SELECT o.id, o.code, o.amount_paid, o.amount_refunded, "
+    "COALESCE(SUM(CASE WHEN p.kind = 'payment' THEN p.amount "
+    "WHEN p.kind = 'reversal' THEN -p.amount ELSE 0 END), 0) AS paid, "
+    "COALESCE(SUM(CASE WHEN p.kind = 'refund' THEN p.amount ELSE 0 END), 0) AS refunded "
+    "FROM orders o LEFT JOIN payment p ON p.order_id = o.id GROUP BY o.id, o.code, "
+    "o.amount_paid, o.amount_refunded")
+
+
+def _payment_differences() -> list[tuple[int, str, int, int, int, int]]:
+    sql = (f"SELECT id, code, amount_paid, amount_refunded, paid, refunded FROM ({PAYMENT_SUMS}) "
+           "AS s WHERE amount_paid <> paid OR amount_refunded <> refunded ORDER BY id")
+    return [tuple(r) for r in db.execute_sql(sql)]  # type: ignore[misc]
+
+
+def recompute_order_payments(shop: Shop) -> str:
+    """Set each order's paid and refunded figures from its payment rows (the ledger)."""
+    with db.atomic():
+        rows = _payment_differences()
+        update_rows(Order, ("amount_paid", "amount_refunded"),
+                    [(paid, refunded, oid) for oid, _code, _p, _r, paid, refunded in rows],
+                    "version = version + 1")
+    return f"paid and refunded figures of {len(rows):,} order(s) recomputed from their payments"
+
+
+@check("order_payments", "each order's paid and refunded figures match its payments",
+       hint="`backroom check --repair` recomputes them from the payment rows (the ledger)",
+       repair=recompute_order_payments)
+def _order_payments(shop: Shop) -> list[str]:
+    rows = _payment_differences()
+    return listed([f"{code}: paid {p} / refunded {r} stored, the payments say {paid} / "
+                   f"{refunded} (minor units)" for _id, code, p, r, paid, refunded in rows])
+
+
+# ----- per-customer figures (store.customer_figures) -----------------------------------------
 
 FIGURE_NAMES = ("orders", "spent", "first order", "last order")
 
 
-def _figures(shop: Shop) -> list[str]:
+def _repair_figures(shop: Shop) -> str:
+    wrong = [customer_id for customer_id, _, _ in customer_figures.differences(shop.currency)]
+    with db.atomic():
+        customer_figures.refresh(wrong, shop.currency)
+    return f"figures of {len(wrong):,} customer(s) recomputed from their orders"
+
+
+@check("customer_figures",
+       "each customer's orders, spent, first and last order match their real orders",
+       hint="`backroom check --repair` recomputes them from the orders",
+       repair=_repair_figures)
+def _customer_figures(shop: Shop) -> list[str]:
     lines = []
     for customer_id, stored, expected in customer_figures.differences(shop.currency):
         wrong = [f"{name} {have} (the orders say {want})"
                  for name, have, want in zip(FIGURE_NAMES, stored, expected, strict=True)
                  if str(have) != str(want)]
-        lines.append(f"customer {customer_id}: {', '.join(wrong)}")
-    return lines
+        lines.append(f"customer #{customer_id}: {', '.join(wrong)}")
+    return listed(lines)
 
 
-def _repair_figures(shop: Shop) -> int:
-    wrong = [customer_id for customer_id, _, _ in customer_figures.differences(shop.currency)]
-    customer_figures.refresh(wrong, shop.currency)
-    return len(wrong)
+# ----- invoice numbers (store.invoices) -------------------------------------------------------
 
-
-CHECKS: dict[str, Check] = {}
-
-
-def register(check: Check) -> Check:
-    CHECKS[check.name] = check
-    return check
-
-
-register(Check("customer_figures",
-               "each customer's orders, spent, first and last order match their real orders",
-               _figures, _repair_figures))
-
-
-def _chosen(names: Sequence[str]) -> list[Check]:
-    unknown = [n for n in names if n not in CHECKS]
-    if unknown:
-        raise ValidationError(f"no check named {unknown[0]!r}; checks: {', '.join(CHECKS)}",
-                              field="check")
-    return [CHECKS[n] for n in (names or CHECKS)]
-
-
-def run(shop: Shop, actor: Actor, names: Sequence[str] = (),
-        repair: bool = False) -> list[CheckResult]:
-    """Run the checks named (all by default); with `repair`, rebuild what each repairable one
-    found wrong, in one transaction per check (an admin's action)."""
-    require(actor, "repair" if repair else "read")
-    results = []
-    for check in _chosen(names):
-        found = tuple(check.find(shop))
-        repaired = None
-        if repair and found and check.repair is not None:
-            with db.atomic():
-                repaired = check.repair(shop)
-        results.append(CheckResult(check.name, check.doc, found, check.repair is not None,
-                                   repaired))
-    return results
+@check("invoice_numbers", "invoice and credit-note numbers without a gap in each series",
+       hint="a number missing from a series cannot be issued again: tell the accountant "
+            "which, from the lines above")
+def _invoice_numbers(shop: Shop) -> list[str]:
+    return listed(invoices.gaps())

@@ -282,7 +282,17 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         ),
         "page_size": Setting(100, "Orders fetched per page in the queue.",
                              check=between(1, 5000)),
-        "log_file": Setting("", "Where unexpected errors are logged; empty: user log dir."),
+        "log_file": Setting(
+            "", "The log file: unexpected errors, and the event log when it goes to a file; "
+                "empty: backroom.log in the user log directory."),
+        "log_to": Setting(
+            "auto",
+            "Where the event log (one line per change: operator, order code) goes: auto "
+            "(stderr under systemd, which gives it to journald; else the log file), stderr, "
+            "file, or off. The app always writes to the file.",
+            check=one_of("auto", "stderr", "file", "off")),
+        "health_seconds": Setting(5.0, "How often the app's health line is read again.",
+                                  check=between(1, 3600)),
         "export_dir": Setting(
             "", "Where the queue's `x` writes CSV exports; empty: an `exports` folder in the "
             "user data directory."),
@@ -423,6 +433,33 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "Requests one `backroom serve` handles at once (each holds a database connection "
             "while it runs).",
             check=between(1, 256)),
+    },
+    "backup": {
+        "dir": Setting(
+            "", "Where `backroom backup` writes (--to wins); empty: `backups` in the user "
+                "data directory."),
+        "keep": Setting(14, "Backups of this database kept in that directory; older ones are "
+                            "deleted after each new one (--keep wins).",
+                        check=between(1, 100000)),
+    },
+    "health": {
+        "mail_stuck_minutes": Setting(
+            30, "Red when the oldest unsent mail has waited this long; an admin email goes "
+                "out once when it does (to shop.admin_emails, else shop.email).",
+            check=between(1, 100000)),
+        "failed_max": Setting(0, "Red when more mails than this are failed.",
+                              check=between(0, 10**9)),
+        "dead_max": Setting(0, "Red when more mails than this are dead.",
+                            check=between(0, 10**9)),
+        "backup_max_hours": Setting(
+            26, "Red when the last `backroom backup` is older than this; 0: backups are made "
+                "some other way (Litestream, PostgreSQL's own tools), never red.",
+            check=between(0, 100000)),
+        "heartbeat_max_seconds": Setting(
+            120, "Red when no delivery worker has beaten for this long.",
+            check=between(5, 10**6)),
+        "heartbeat_seconds": Setting(15.0, "How often a delivery worker records its heartbeat.",
+                                     check=between(0.1, 3600)),
     },
     "segments": {
         "vip_spent": Setting(5000, "VIP: total spent above this, in major units of the currency.",

@@ -11,7 +11,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from store import customer_figures, webhooks
+from store import customer_figures, events_log, webhooks
 from store.contact import check_address, normalise_email
 from store.errors import Conflict, NotFound, Refused, ValidationError
 from store.folding import digits, fold
@@ -174,6 +174,7 @@ def _create(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name:
                       {"customer_id": customer.id, "token": token,
                        "link": f"{base}/account/confirm?token={token}"},
                       customer_id=customer.id)])
+    events_log.event("customer_created", actor.login, customer=customer.id)
     return CustomerRef(customer.id, email)
 
 
@@ -227,6 +228,8 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
         _refresh_search(customer)
         _event(customer.id, actor, "edited", "details edited",
                {"old": old, "new": {k: values[k] for k in changes}})
+    events_log.event("customer_edited", actor.login, customer=customer_id,
+                     fields=",".join(sorted(changes)))
 
 
 def _conflict(customer: Customer) -> Exception:
@@ -264,6 +267,8 @@ def set_status(shop: Shop, actor: Actor, customer_id: int, status: str, reason: 
         _write(customer, actor, status=status, status_reason=reason)
         _event(customer.id, actor, status if status != "active" else "reactivated",
                reason, {"from": old, "to": status})
+    events_log.event("customer_status", actor.login, customer=customer_id,
+                     **{"from": old, "to": status})
 
 
 def suspend(shop: Shop, actor: Actor, customer_id: int, reason: str) -> None:
@@ -286,6 +291,7 @@ def add_note(shop: Shop, actor: Actor, customer_id: int, text: str) -> None:
     with db.atomic():
         customer = _get(customer_id)
         _event(customer.id, actor, "note", text)
+    events_log.event("customer_note", actor.login, customer=customer_id)
 
 
 def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
@@ -308,6 +314,7 @@ def set_address(shop: Shop, actor: Actor, customer_id: int, kind: str,
         _write(customer, actor)
         _refresh_search(customer)
         _event(customer.id, actor, "address", f"{kind} address saved", {"new": dict(fields)})
+    events_log.event("customer_address", actor.login, customer=customer_id, kind=kind)
 
 
 def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body: str) -> None:
@@ -324,6 +331,7 @@ def send_one_off(shop: Shop, actor: Actor, customer_id: int, subject: str, body:
         enqueue([Mail("one_off", customer.email, f"one-off:{event.id}", customer.language,
                       {"customer_id": customer.id, "subject": subject, "body": body},
                       customer_id=customer.id)])
+    events_log.event("one_off_mail", actor.login, customer=customer_id)
 
 
 def _erase(shop: Shop, customer: Customer, actor: Actor) -> None:
@@ -352,6 +360,7 @@ def delete_customer(shop: Shop, actor: Actor, customer_id: int, confirm_email: s
         if confirm_email.strip().lower() != customer.email.lower():
             raise ValidationError("the email typed does not match the customer's; nothing deleted")
         _erase(shop, customer, actor)
+    events_log.event("customer_erased", actor.login, customer=customer_id)
 
 
 def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
@@ -369,6 +378,7 @@ def self_delete(shop: Shop, actor: Actor, customer_id: int) -> None:
                       shop.language, {"customer_id": customer.id, "name": name,
                                       "orders": orders})
                  for i, address in enumerate(dict.fromkeys(a for a in merchants if a))])
+    events_log.event("customer_erased", actor.login, customer=customer_id, by="customer")
 
 
 # ----- groups --------------------------------------------------------------------------------
@@ -475,3 +485,4 @@ def assign_group(shop: Shop, actor: Actor, customer_id: int, group_id: int) -> N
         _write(customer, actor, group=group.id)
         _event(customer.id, actor, "group", f"moved to group {group.name}",
                {"old": old, "new": group.id})
+    events_log.event("customer_group", actor.login, customer=customer_id, group=group_id)

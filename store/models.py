@@ -15,6 +15,7 @@ from peewee import (
     DatabaseProxy,
     DateTimeField,
     Expression,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -413,8 +414,42 @@ class IdempotencyRecord(BaseModel):
         indexes = ((("api_key", "key"), True),)
 
 
+class Heartbeat(BaseModel):
+    """A delivery loop that is running, or ran (migration 0009): one row per worker process,
+    its `beat_at` renewed every health.heartbeat_seconds, `stopped_at` set on a clean stop."""
+
+    name = CharField(unique=True)  # the worker's lease owner: host:pid:random
+    kind = CharField(default="worker")  # worker (`backroom worker`) or app (the TUI's loop)
+    host = CharField(default="")
+    pid = IntegerField(default=0)
+    started_at = DateTimeField(default=utcnow)
+    beat_at = DateTimeField(default=utcnow, index=True)
+    stopped_at = DateTimeField(null=True)
+
+
+class BackupRecord(BaseModel):
+    """A backup `backroom backup` made (migration 0009): when, which file, how large. The
+    status shows the age of the newest."""
+
+    file = CharField(default="")
+    bytes = IntegerField(default=0)
+    seconds = FloatField(default=0)
+    backend = CharField(default="")  # sqlite or postgresql
+    operator_login = CharField(default="")
+
+
+class OpsAlert(BaseModel):
+    """An alert of the shop's health (migration 0009), keyed by what it is about (e.g.
+    "mail_stuck"): `raised_at` is set while it lasts, so its mail goes once per episode."""
+
+    key = CharField(unique=True)
+    raised_at = DateTimeField(null=True)
+    cleared_at = DateTimeField(null=True)
+    detail = TextField(default="")
+
+
 ALL_MODELS: list[type[Model]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, OrderSearch, Address, OrderItem,
     Payment, OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey,
-    IdempotencyRecord, WebhookEndpoint, WebhookDelivery,
+    IdempotencyRecord, WebhookEndpoint, WebhookDelivery, Heartbeat, BackupRecord, OpsAlert,
 ]

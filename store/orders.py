@@ -14,7 +14,7 @@ from typing import Any
 
 from peewee import fn
 
-from store import customer_figures, webhooks
+from store import customer_figures, events_log, webhooks
 from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
@@ -162,6 +162,8 @@ def place_order(
                              to_status=order.status, data={"total": total})])
         enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
         webhooks.order_placed(order.id)
+    events_log.event("placed", actor.login, order=order.code, status=order.status,
+                     total=total, currency=currency)
     return OrderRef(order.id, order.code)
 
 
@@ -292,6 +294,7 @@ def set_tracking(shop: Shop, actor: Actor, order_id: int, tracking: str, carrier
             message += f" ({label(carriers, carrier)})"
         insert_events([event(order.id, actor, "tracking", message,
                              data={"old": old, "new": tracking, "carrier": carrier})])
+    events_log.event("tracking", actor.login, order=order.code)
 
 
 def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
@@ -305,6 +308,7 @@ def set_reference(shop: Shop, actor: Actor, order_id: int, reference: str,
         refresh_search(order)
         insert_events([event(order.id, actor, "reference", f"internal reference {reference!r}",
                                data={"old": old, "new": reference})])
+    events_log.event("reference", actor.login, order=order.code)
 
 
 def edit_address(shop: Shop, actor: Actor, order_id: int, kind: str, changes: Mapping[str, str],
@@ -328,6 +332,7 @@ def edit_address(shop: Shop, actor: Actor, order_id: int, kind: str, changes: Ma
         bump(order, actor)
         insert_events([event(order.id, actor, "address", f"{kind} address edited",
                                data={"kind": kind, "old": old, "new": new})])
+    events_log.event("address", actor.login, order=order.code, kind=kind)
 
 
 def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = None,
@@ -351,6 +356,7 @@ def edit_contact(shop: Shop, actor: Actor, order_id: int, *, name: str | None = 
         refresh_search(order)
         insert_events([event(order.id, actor, "contact", "contact details edited",
                                data={"old": old, "new": changes})])
+    events_log.event("contact", actor.login, order=order.code)
 
 
 def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool = False) -> None:
@@ -368,6 +374,7 @@ def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool =
             enqueue([Mail("customer_note", order.customer_email, f"note:{note.id}",
                           order.language, order_payload(order, note=text), order_id=order.id,
                           customer_id=order.customer_id)])
+    events_log.event("note", actor.login, order=order.code, visible=int(visible))
 
 
 def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int],
@@ -391,6 +398,8 @@ def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int],
             insert_events([event(order.id, actor, "archived" if archived else "unarchived",
                                    "archived" if archived else "unarchived")])
             results.append(OrderResult(order.id, order.code, order.status, True))
+    events_log.order_events("archived" if archived else "unarchived", actor.login,
+                            [r.code for r in results if r.changed])
     return results
 
 
@@ -405,6 +414,7 @@ def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:
         withdraw_order(order.id, "order deleted")
         Order.delete().where(Order.id == order.id).execute()
         customer_figures.refresh([order.customer_id], shop.currency)
+    events_log.event("deleted", actor.login, order=order.code)
     return str(order.code)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from peewee import SQL, Case
 
 from store import db as dbmod
+from store import events_log
 from store.errors import NotFound, Refused
 from store.models import Order, Outbox, db, mail_held, utcnow
 from store.operators import Actor, require
@@ -228,6 +229,18 @@ def release(ids: Sequence[int], owner: str) -> int:
                           Outbox.state == "sending").execute())
 
 
+def release_lapsed(now: dt.datetime) -> int:
+    """Give back to the queue every mail left "sending" past its lease, which no running
+    worker has taken again (`backroom check --repair`); due now. Its attempt stays counted
+    and its Message-ID kept: the worker that stopped may have sent it before it could say."""
+    with db.atomic():
+        return int(Outbox.update(state="queued", lease_until=None, lease_owner="",
+                                 next_attempt_at=now, updated_at=now)
+                   .where(Outbox.state == "sending",
+                          Outbox.lease_until.is_null() | (Outbox.lease_until < now))
+                   .execute())
+
+
 MAX_BACKOFF = 6 * 3600
 
 
@@ -338,7 +351,9 @@ def retry_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
         ).where(_unchanged(mail, now)).execute()
         if not changed:
             raise Refused(f"mail #{outbox_id} was taken by a delivery worker meanwhile")
-    return get_mail(outbox_id)
+    row = get_mail(outbox_id)
+    events_log.event("mail_retry", actor.login, order=row.order_code or None, mail=outbox_id)
+    return row
 
 
 def cancel_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
@@ -357,7 +372,9 @@ def cancel_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
             last_error=f"cancelled by {actor.login}").where(_unchanged(mail, now)).execute()
         if not changed:
             raise Refused(f"mail #{outbox_id} was taken by a delivery worker meanwhile")
-    return get_mail(outbox_id)
+    row = get_mail(outbox_id)
+    events_log.event("mail_cancel", actor.login, order=row.order_code or None, mail=outbox_id)
+    return row
 
 
 # The action whose role resending a mail needs: the one that sent it first. A status mail
@@ -387,5 +404,8 @@ def resend_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
         enqueue([Mail(mail.kind, mail.recipient, key, mail.language, json.loads(mail.payload),
                       order_id=mail.order_id, customer_id=mail.customer_id)])
         new_id = Outbox.select(Outbox.id).where(Outbox.idempotency_key == key).scalar()
-    return get_mail(int(new_id))
+    row = get_mail(int(new_id))
+    events_log.event("mail_resend", actor.login, order=row.order_code or None, mail=outbox_id,
+                     copy=row.id)
+    return row
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from store import customer_figures, webhooks
+from store import customer_figures, events_log, webhooks
 from store.errors import Refused, ValidationError
 from store.invoices import issue_credit_note
 from store.models import Customer, Order, Payment, db, utcnow
@@ -43,8 +43,10 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
         raise ValidationError("a payment must be a positive amount", field="amount")
     method, reference = clean(method, "method"), clean(reference, "reference")
     with db.atomic():
-        _record(shop, load_for_write(order_id, expected_version), actor, amount, method,
-                reference)
+        order = load_for_write(order_id, expected_version)
+        _record(shop, order, actor, amount, method, reference)
+    events_log.event("payment", actor.login, order=order.code, amount=amount,
+                     currency=order.currency)
 
 
 def confirm_payment(shop: Shop, actor: Actor, order_id: int, amount: int, currency: str,
@@ -82,6 +84,8 @@ def confirm_payment(shop: Shop, actor: Actor, order_id: int, amount: int, curren
         target = wf.paid_target(order.status) if order.amount_paid >= order.total else None
         if target is not None:
             change_status(shop, actor, [order.id], target, hold_mail=False)
+    events_log.event("payment", actor.login, order=order.code, amount=amount,
+                     currency=order.currency, by="gateway")
     return PaymentResult(order.id, order.code, target)
 
 
@@ -161,4 +165,7 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
                           order_payload(order, amount=amount, currency=order.currency,
                                         full=full, reason=reason, from_status=previous),
                           order_id=order.id, customer_id=order.customer_id)])
+    events_log.event("refund", actor.login, order=order.code, amount=amount,
+                     currency=order.currency, full=int(full),
+                     status=target if moved else None)
     return moved

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from store import carriers as carriersmod
-from store import customer_figures, invoices, webhooks
+from store import customer_figures, events_log, invoices, webhooks
 from store import db as dbmod
 from store.errors import ValidationError
 from store.models import Order, OrderEvent, Outbox, Payment, db, utcnow
@@ -220,6 +220,11 @@ def change_status(
             if wf[to_status].paid:
                 plan.invoices = len(invoices.to_issue(plan.changed))
     shared = len(plan.tracked) if tracking else 0
+    if not dry_run:
+        for r in plan.results:
+            if r.changed:
+                events_log.event("status", actor.login, order=r.code,
+                                 **{"from": r.from_status, "to": to_status, "batch": plan.batch})
     return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
                         plan.moves, withdrawn=plan.withdrawn, message=message,
                         invoices=plan.invoices, shared_tracking=tracking or "",

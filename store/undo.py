@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from store import customer_figures, webhooks
+from store import customer_figures, events_log, webhooks
 from store import db as dbmod
 from store.errors import NotFound, Refused
 from store.models import Order, OrderEvent, Payment, db, utcnow
@@ -71,6 +71,8 @@ def undo(shop: Shop, actor: Actor, batch: str) -> StatusChange:
         reverted = None if len(plan.events) == len(changes) else [
             r.order_id for r in plan.results if r.changed]
         withdrawn = withdraw_batch(batch, "withdrawn by undo", reverted)
+    events_log.order_events("status_undone", actor.login,
+                            [r.code for r in plan.results if r.changed], batch=batch)
     return StatusChange(changes[0].from_status, tuple(plan.results), 0, batch,
                         withdrawn=withdrawn, undo=True)
 

@@ -19,6 +19,21 @@ from store.operators import Actor
 from store.shop import Shop, open_shop
 
 PG_URL = os.environ.get("BACKROOM_TEST_PG_URL", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _event_log_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The event log of every test (and of the processes tests start) goes to a scratch
+    directory, and to a file even when the suite runs under systemd (no $JOURNAL_STREAM)."""
+    saved = {k: os.environ.get(k) for k in ("XDG_STATE_HOME", "JOURNAL_STREAM")}
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    os.environ.pop("JOURNAL_STREAM", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 PG_SKIP = "PostgreSQL tests need BACKROOM_TEST_PG_URL"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from mailer.worker import deliver_once
 from store import config as configmod
 from store import (
     customers,
+    heartbeat,
     orders,
     outbox_queries,
     payments,
@@ -88,6 +90,8 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
     hook = webhooks.add_endpoint(shop, admin, "https://till.example.com/h", ["order.placed"])
     with db.atomic():  # as the webhook loop does when an endpoint answers 410
         webhook_outbox.disable_endpoint(hook.id, "it answered 410 Gone", webhooks.notice(shop))
+    # as if that mail had waited 31 minutes: the admins hear that mail is stuck
+    assert heartbeat.check_stuck_mail(config, utcnow() + dt.timedelta(minutes=31)) == "raised"
 
     deliver_until_settled(config)
 

@@ -25,8 +25,11 @@ from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from mailer import worker as mail_worker
+from store import events_log
 from store.config import APP_NAME, Config
+from store.db import store_error
 from store.errors import BackroomError, Conflict, Refused
+from store.health import health_report
 from store.operators import Actor
 from store.orders import find_order
 from store.queries import QueueFilter
@@ -35,7 +38,7 @@ from store.undo import undo
 from tui.dialogs.command_line import CommandLine
 from tui.dialogs.help import HelpScreen, binding_rows
 from tui.format import ControlCharacterFilter, shown
-from tui.messages import OrdersChanged
+from tui.messages import HealthRead, OrdersChanged
 from tui.screens.base import BackroomScreen
 from tui.screens.customers import CustomersScreen
 from tui.screens.groups import GroupsScreen
@@ -44,7 +47,8 @@ from tui.screens.outbox import OutboxScreen
 from tui.screens.profile import ProfileScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.ship import ShipStationScreen
-from tui.workers import run_db
+from tui.widgets.health_line import HealthLine
+from tui.workers import in_db, run_db
 
 # Built-in views of the `:` command line; config [views] adds to them and wins.
 BUILTIN_VIEWS = {
@@ -105,6 +109,9 @@ class BackroomApp(App[None]):
         self._replay: str | None = None
         self._mail_stop = threading.Event()
         self._collect_timer: Any = None
+        self.health: HealthRead | None = None
+        events_log.setup(str(config.get("ui", "log_to")), str(config.get("ui", "log_file")),
+                         interactive=True)
         self.sub_title = f"{self.actor.login} ({self.actor.role})"
         if config.keys:
             self.set_keymap(dict(config.keys))
@@ -119,11 +126,31 @@ class BackroomApp(App[None]):
         gc.set_threshold(20_000, 50, 100)
         if self.config.get("mail", "deliver_in_app"):
             self._deliver_mail()
+        self._read_health()
+        self.set_interval(float(self.config.get("ui", "health_seconds")), self._read_health)
 
     @work(thread=True, exit_on_error=False, group="mail", name="mail delivery")
     def _deliver_mail(self) -> None:
         """The delivery loop of a one-person shop, until the app exits."""
         mail_worker.run_blocking(self.config, self._mail_stop)
+
+    @work(thread=True, exclusive=True, group="health", exit_on_error=False, name="health")
+    def _read_health(self) -> None:
+        """Read the shop's health for the line at the foot of the screens; a failure to read
+        it is shown there, never as a notice every few seconds."""
+        try:
+            report = in_db(health_report, self.config)
+        except Exception as exc:
+            error = store_error(exc)
+            self.post_message(HealthRead(None, str(error) if error else type(exc).__name__))
+            return
+        self.post_message(HealthRead(report))
+
+    def on_health_read(self, message: HealthRead) -> None:
+        self.health = message
+        for screen in self.screen_stack:
+            for line in screen.query(HealthLine):
+                line.show(message.report, message.problem)
 
     async def action_quit(self) -> None:
         self._mail_stop.set()

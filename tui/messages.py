@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from store.customer_queries import CustomerFilter, CustomerPage, CustomerProfile, GroupRow
+from store.health import HealthReport
 from store.outbox_queries import OutboxPage
 from store.queries import OrderDetail, Page
 
@@ -98,3 +99,11 @@ class OutboxLoaded(Message):
     webhooks: str = ""  # the webhook line: deliveries by state, disabled endpoints and why
 
 
+
+
+@dataclass
+class HealthRead(Message):
+    """The shop's health was read (report None: it could not be, `problem` says why)."""
+
+    report: HealthReport | None
+    problem: str = ""

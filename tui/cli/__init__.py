@@ -14,6 +14,7 @@ from tui.cli import (
     imports,
     mail,
     operators,
+    ops,
     orders,
     serve,
     shop,
@@ -48,6 +49,6 @@ def run_app(state: CliState) -> None:
 
 
 for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve,
-               webhooks, imports, check):
+               webhooks, imports, check, ops):
     for command in module.COMMANDS:
         main.add_command(command)

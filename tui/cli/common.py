@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 import click
 
 from store import config as configmod
+from store import events_log
 from store.csvout import csv_text
 from store.db import store_error
 from store.errors import BackroomError
-from store.operators import Actor
+from store.operators import Actor, process_owner, service_actor
 from store.shop import Shop, login_of, open_shop, runs_as_service
 from store.text import printable
 
@@ -38,6 +39,8 @@ class CliState:
     def config(self) -> configmod.Config:
         if self._config is None:
             self._config = configmod.load(self.config_path, self.database)
+            events_log.setup(str(self._config.get("ui", "log_to")),
+                             str(self._config.get("ui", "log_file")))
         return self._config
 
     @property
@@ -60,6 +63,19 @@ class CliState:
         if self._shop is None and runs_as_service(self.config):
             self._shop = open_shop(self.config)
         return self.shop
+
+    @property
+    def is_service(self) -> bool:
+        """This process runs as a service account with no operator named."""
+        return runs_as_service(self.config)
+
+    def maintainer(self) -> Actor:
+        """Who runs a maintenance command (backup, check, status): the operator, or a
+        service account (a systemd timer) acting as itself (store.operators.service_actor)."""
+        shop = self.service_shop()
+        if shop.operator is None and self.is_service:
+            return service_actor(process_owner())
+        return self.actor
 
 
 class BackroomGroup(click.Group):

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from store.operators import refusal
+from tui.widgets.health_line import HealthLine
 from tui.workers import run_db
 
 if TYPE_CHECKING:
@@ -38,6 +39,14 @@ class BackroomScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.backroom.screen_closed()
+
+    def on_mount(self) -> None:
+        """Every screen has the health line at its foot (the app keeps it read)."""
+        line = HealthLine()
+        self.mount(line)
+        read = self.backroom.health
+        if read is not None:
+            line.show(read.report, read.problem)
 
     # ----- workers ----------------------------------------------------------------------
 
