@@ -17,7 +17,7 @@ from typing import Any
 from peewee import fn
 
 from store.config import Config
-from store.models import BackupRecord, Heartbeat, Outbox, mail_held, utcnow
+from store.models import BackupRecord, Heartbeat, Outbox, WebhookDelivery, mail_held, utcnow
 
 UNSENT = ("queued", "sending")
 
@@ -43,7 +43,7 @@ class HealthReport:
 
     at: dt.datetime
     oldest_unsent_mail: Signal
-    oldest_unsent_webhook: Signal  # the webhook door fills this in; no webhooks until then
+    oldest_unsent_webhook: Signal
     failed_mail: Signal
     dead_mail: Signal
     last_backup: Signal
@@ -115,9 +115,23 @@ def _mail(config: Config, now: dt.datetime) -> Signal:
 
 
 def _oldest_unsent_webhook(config: Config, now: dt.datetime) -> Signal:
-    """Webhooks are not delivered yet: the webhook outbox fills this in when it lands."""
-    return Signal("oldest_unsent_webhook", "oldest unsent webhook", None, "no webhooks", False,
-                  "", "")
+    """The oldest webhook delivery still to go (queued or being sent), red past the same
+    threshold as mail: an endpoint that stopped answering shows here before it is disabled."""
+    minutes = int(config.get("health", "mail_stuck_minutes"))
+    limit = f"red past {minutes} min"
+    row = (WebhookDelivery.select(fn.MIN(WebhookDelivery.created_at),
+                                  fn.COUNT(WebhookDelivery.id))
+           .where(WebhookDelivery.state.in_(("queued", "sending"))).tuples().first())
+    if row is None or not row[1]:
+        return Signal("oldest_unsent_webhook", "oldest unsent webhook", None, "none waiting",
+                      False, limit, "")
+    first = row[0]
+    if isinstance(first, str):  # SQLite hands back an aggregate of datetimes as text
+        first = dt.datetime.fromisoformat(first)
+    age = (now - first).total_seconds()
+    return Signal("oldest_unsent_webhook", "oldest unsent webhook", round(age, 1),
+                  f"{age_text(age)} ({int(row[1]):,} waiting)", age > minutes * 60, limit,
+                  f"hooks {int(row[1]):,} unsent, {short_age(age)}")
 
 
 def _counts(config: Config) -> tuple[Signal, Signal]:

@@ -18,7 +18,7 @@ import tomli_w
 from click.testing import CliRunner
 
 from store import backup as backupmod
-from store import customers, events_log, heartbeat, outbox, payments, status
+from store import customers, events_log, heartbeat, outbox, payments, status, webhooks
 from store import db as dbmod
 from store.config import Config
 from store.health import health_report
@@ -103,7 +103,7 @@ def test_thresholds_with_a_worker_that_beats_then_stops(db_url: str, tmp_path: P
     assert " ok " in lines["last backup"] and "red past 26 h" in lines["last backup"]
     shown = json.loads(_status(tmp_path, db_url, "--format", "json").output)
     assert shown["ok"] is False and shown["signals"]["worker"]["red"] is True
-    assert shown["signals"]["oldest_unsent_webhook"]["text"] == "no webhooks"
+    assert shown["signals"]["oldest_unsent_webhook"]["text"] == "none waiting"
 
     # failed and dead mails, and the backup's age, against their own thresholds
     shop = open_shop(make_config(db_url))
@@ -211,3 +211,14 @@ def test_one_formatter_one_line(tmp_path: Path) -> None:
     assert events_log.destination("auto", False, {}) == "file"
     assert events_log.destination("stderr", True, {}) == "file"  # the app's screen
     assert events_log.destination("off", False, {}) == "off"
+
+
+def test_a_webhook_that_waits_turns_the_report_red(shop: Shop, admin: Actor) -> None:
+    """The oldest unsent webhook is a signal of its own, red past the same threshold as mail
+    (an endpoint that stopped answering shows before it is disabled)."""
+    webhooks.add_endpoint(shop, admin, "https://till.example.com/h", ["order.placed"])
+    place(shop)
+    soon = health_report(shop.config).oldest_unsent_webhook
+    assert soon.red is False and "1 waiting" in soon.text
+    later = health_report(shop.config, utcnow() + dt.timedelta(minutes=31))
+    assert later.oldest_unsent_webhook.red and not later.ok

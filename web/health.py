@@ -8,18 +8,23 @@ from fastapi.responses import JSONResponse
 
 from store.db import ping
 from store.errors import BackroomError
+from store.health import health_report
+from web.deps import ShopDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Is the database reachable?")
-def healthz() -> JSONResponse:
-    """`{"database": "ok"}`, or 503 with the reason. A fuller report (outbox, webhooks) plugs
-    in here: merge the dict a store read returns into `report`."""
+@router.get("/healthz", summary="Is the database reachable, and how is the shop's delivery?")
+def healthz(shop: ShopDep) -> JSONResponse:
+    """200 with `{"database": "ok", "ok": ..., signals...}` (store.health: the oldest unsent
+    mail and webhook, failed and dead counts, the last backup's age, the worker's heartbeat,
+    each with `red`), or 503 when the database cannot be reached. Stuck mail is `"ok":
+    false` with 200, not 503: a load balancer keeps this server in rotation (the storefront
+    still takes orders); a monitor reads `ok`."""
     try:
         ping()
+        report = health_report(shop.config)
     except BackroomError as exc:
         return JSONResponse({"database": "unreachable", "reason": exc.message},
                             status_code=503)
-    report = {"database": "ok"}
-    return JSONResponse(report)
+    return JSONResponse({"database": "ok", **report.as_dict()})
