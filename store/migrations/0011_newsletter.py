@@ -110,9 +110,9 @@ def up(migrator, db):
         db.execute_sql("ALTER TABLE operator ADD COLUMN email VARCHAR(255) NOT NULL "
                        "DEFAULT ''")
         db.create_tables([Subscriber, Suppression, Campaign, CampaignMail, SendRate])
-        # what a claim looks for: the due rows of a campaign, in order
+        # what a claim looks for: the due rows of a campaign being sent, in order
         db.execute_sql("CREATE INDEX campaign_mail_due ON campaign_mail "
-                       "(state, next_attempt_at, id)")
+                       "(campaign_id, state, next_attempt_at, id)")
         db.execute_sql(
             "INSERT INTO subscriber (created_at, updated_at, email, email_key, first_name, "
             "last_name, language, customer_id, state, consent_source, consent_at, "
