@@ -21,7 +21,7 @@ from typing import IO
 from store import events_log
 from store.contact import normalise_email
 from store.errors import BackroomError, ValidationError
-from store.imports.common import Columns, moment, yes_no
+from store.imports.common import YES, Columns, moment, yes_no
 from store.models import Customer, CustomerEvent, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.shop import Shop
@@ -75,10 +75,10 @@ class SubscriberImport:
 
 def _address(text: str, smtputf8: bool) -> str:
     found = _PLAIN.fullmatch(text)
-    if found is not None and len(text) <= 254 and text.index("@") <= 64 \
-            and found.group(1).rpartition(".")[2].lower() not in _SPECIAL:
-        local, _, domain = text.partition("@")
-        return f"{local}@{domain.lower()}"
+    if found is not None and len(text) <= 254 and text.index("@") <= 64:
+        domain = found.group(1)
+        if domain.rpartition(".")[2].lower() not in _SPECIAL:
+            return text if domain.islower() else f"{text[:found.start(1)]}{domain.lower()}"
     return normalise_email(text, smtputf8)
 
 
@@ -127,6 +127,9 @@ def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
         already = _existing(keys)
         suppressed = _suppressed(keys)
         new = []
+        stamp = stored_time(now)
+        stored = {at: stored_time(at) for at in {r[4] for r in rows.values()} if at is not None}
+        language = shop.language
         for key in keys:
             line, email, first, last, at, text = rows[key]
             if key in suppressed:
@@ -135,10 +138,11 @@ def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
                     refusals.append(Refusal(line, email, f"suppressed ({suppressed[key]})"))
             elif key not in already:
                 new.append({"email": email, "email_key": key, "first_name": first,
-                            "last_name": last, "language": shop.language, "state": "subscribed",
-                            "consent_source": "import", "consent_at": at or now,
+                            "last_name": last, "language": language, "state": "subscribed",
+                            "consent_source": "import",
+                            "consent_at": stored[at] if at is not None else stamp,
                             "consent_text": text, "added_by": actor.login,
-                            "created_at": now, "updated_at": now})
+                            "created_at": stamp, "updated_at": stamp})
         opted_in = 0
         if not dry_run:
             for start in range(0, len(new), CHUNK):
@@ -165,25 +169,36 @@ def _read(shop: Shop, reader: Iterator[list[str]], columns: Columns,
     email_of, consent_of = get["email"], get["consent"]
     first_of, last_of = get["first_name"], get["last_name"]
     at_of, text_of = get["consent_at"], get["consent_text"]
-    normal = columns.normal
+    normal, width = columns.normal, columns.width
+    times: dict[str, dt.datetime | None] = {}  # a file's consent dates repeat: read each once
+    yes = YES
     line = 1
     try:
         for line, raw in enumerate(reader, start=2):
-            row = normal(raw)
-            given = email_of(row)
+            if len(raw) == width:  # the common row: its cells stripped as they are read
+                raw.append("")
+                row = raw
+            else:
+                row = normal(raw)
+            given = email_of(row).strip()
             try:
-                if not yes_no(consent_of(row), "consent"):
+                consent = consent_of(row).strip()
+                if consent.lower() not in yes and not yes_no(consent, "consent"):
                     raise ValidationError("no consent")
                 email = _address(given, smtputf8)
                 key = email.lower()
                 if key in rows:
                     raise ValidationError(f"twice in the file (first on line {rows[key][0]})")
-                first, last = first_of(row), last_of(row)
-                if "\x00" in first + last or not (first + last).isprintable():
+                first, last = first_of(row).strip(), last_of(row).strip()
+                if not (first + last).isprintable():
                     first, last = clean(first, "first_name"), clean(last, "last_name")
-                text = text_of(row) or wording
-                rows[key] = (line, email, first[:100], last[:100],
-                             moment(at_of(row), "consent date"), text[:1000])
+                when = at_of(row).strip()
+                if when in times:
+                    at = times[when]
+                else:
+                    at = times[when] = moment(when, "consent date")
+                text = text_of(row).strip() or wording
+                rows[key] = (line, email, first[:100], last[:100], at, text[:1000])
             except BackroomError as exc:
                 refused += 1
                 if len(refusals) < MOST_LISTED:
@@ -195,6 +210,8 @@ def _read(shop: Shop, reader: Iterator[list[str]], columns: Columns,
 
 def _existing(keys: list[str]) -> set[str]:
     found: set[str] = set()
+    if not db.execute_sql("SELECT 1 FROM subscriber LIMIT 1").fetchone():
+        return found  # the first import into an empty list
     for start in range(0, len(keys), CHUNK):
         source, params = values_source("k", [("key", "text")],
                                        [(k,) for k in keys[start:start + CHUNK]])

@@ -7,6 +7,7 @@ mail first, pause and cancel, roles, and the CLI."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email
 import email.policy
 import html
@@ -345,3 +346,55 @@ def test_the_campaign_commands(run, shop, manager, smtp, tmp_path):
     out = run("newsletter", "campaign", "send", "June").output  # now, not at its time
     assert "3 recipient(s) queued" in out
     assert run("newsletter", "campaign", "pause", "June").exit_code == 0
+
+
+# ----- the rate, the backoff, resuming -------------------------------------------------------
+
+def test_the_bucket_gives_the_same_rate_to_one_worker_or_four(shop):
+    """Four workers asking in turn, every 50 ms of 30 simulated seconds, get what one asking
+    alone gets: at most one second's burst over rate x 30."""
+    from store import send_rate
+    from store.models import db, utcnow
+
+    start = utcnow()
+    for workers in (1, 4):
+        send_rate.SendRate.delete().execute()
+        granted = 0
+        for tick in range(600):
+            for _worker in range(workers):
+                with db.atomic():
+                    now = start + dt.timedelta(milliseconds=50 * tick)
+                    granted += send_rate.take(10.0, 50, now).count
+        assert 290 <= granted <= 310, (workers, granted)
+
+
+def test_a_421_holds_every_worker_back_and_the_mail_waits(db_url, manager, smtp):
+    from store.models import SendRate
+    from store.shop import open_shop
+
+    config = news_config(db_url, smtp)
+    shop = open_shop(config)
+    add_subscribers(shop, manager, 2)
+    smtp.handler.rcpt_replies["reader000@example.com"] = ["421 4.7.0 Try again later"]
+    campaigns.create_campaign(shop, manager, name="T", subject="S", body="Hi")
+    campaigns.start(shop, manager, "T")
+    worker.deliver_all_once(config)
+    held = CampaignMail.get(CampaignMail.state == "queued")
+    assert held.attempts == 1 and "421" in held.last_error
+    bucket = SendRate.get()
+    assert bucket.blocked_until is not None and bucket.backoff_seconds == 30
+
+
+def test_writing_the_recipients_resumes_without_a_second_mail(db_url, manager, smtp):
+    from store import campaign_mail
+    from store.shop import open_shop
+
+    config = news_config(db_url, smtp)
+    shop = open_shop(config)
+    add_subscribers(shop, manager, 25)
+    ref = campaigns.create_campaign(shop, manager, name="R", subject="S", body="Hi")
+    Campaign.update(state="sending").where(Campaign.id == ref.id).execute()
+    assert campaign_mail.queue_batch(shop, ref.id, 10) == (10, False)  # then a crash
+    Campaign.update(queued_through=0).where(Campaign.id == ref.id).execute()  # lost, even
+    assert campaign_mail.queue_all(shop, ref.id) == 15
+    assert CampaignMail.select().count() == 25 and Campaign.get_by_id(ref.id).queued_all
