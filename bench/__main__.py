@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
 
         run_store(ensure_database(100_000 if args.quick else 1_000_000), args.quick, report)
         modules = ("bench.customers", "bench.tui", "bench.mail", "bench.documents",
-                   "bench.web", "bench.hooks", "bench.ops")
+                   "bench.web", "bench.hooks", "bench.ops", "bench.newsletter")
     met, total = report.met, report.total
     for name in modules:
         try:

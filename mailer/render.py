@@ -49,7 +49,7 @@ SHIPPED_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr")
 CUSTOMER_EVENTS = (
     "order_placed", "awaiting_verification", "payment_received", "shipped", "completed",
-    "cancelled", "refunded", "customer_note", "account_confirm", "one_off",
+    "cancelled", "refunded", "customer_note", "account_confirm", "one_off", "newsletter_confirm",
 )
 MERCHANT_EVENTS = ("merchant_new_order", "merchant_account_deleted", "merchant_webhook_disabled",
                    "merchant_mail_stuck")

@@ -8,11 +8,13 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
+from mailer.campaigns import CampaignSender
 from mailer.delivery import Deliverer
 from store import workflow as wfmod
 from store.config import Config
 from store.models import db
 from store.outbox import DeliveryStats
+from store.shop import Shop
 from store.webhook_outbox import HookStats
 
 if TYPE_CHECKING:
@@ -58,8 +60,11 @@ def deliver_all_once(config: Config) -> tuple[DeliveryStats, HookStats]:
     async def main() -> tuple[DeliveryStats, HookStats]:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        return await asyncio.gather(Deliverer(config, workflow).run(stop, once=True),
-                                    _webhooks()(config).run(stop, once=True))
+        mail, hooks, _news = await asyncio.gather(
+            Deliverer(config, workflow).run(stop, once=True),
+            _webhooks()(config).run(stop, once=True),
+            _campaigns(config, workflow).run(stop, once=True))
+        return mail, hooks
 
     return asyncio.run(main())
 
@@ -72,7 +77,8 @@ def run_blocking(config: Config, stop: threading.Event) -> None:
     async def main() -> None:
         await asyncio.gather(Deliverer(config, workflow, kind="app").run(
                                  should_stop=stop.is_set),
-                             _webhooks()(config).run(should_stop=stop.is_set))
+                             _webhooks()(config).run(should_stop=stop.is_set),
+                             _campaigns(config, workflow).run(should_stop=stop.is_set))
 
     asyncio.run(main())
 
@@ -85,10 +91,18 @@ def run_service(config: Config) -> tuple[DeliveryStats, HookStats]:
     async def main() -> tuple[DeliveryStats, HookStats]:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        return await asyncio.gather(Deliverer(config, workflow).run(stop),
-                                    _webhooks()(config).run(stop))
+        mail, hooks, _news = await asyncio.gather(Deliverer(config, workflow).run(stop),
+                                                  _webhooks()(config).run(stop),
+                                                  _campaigns(config, workflow).run(stop))
+        return mail, hooks
 
     return asyncio.run(main())
+
+
+def _campaigns(config: Config, workflow: wfmod.Workflow) -> CampaignSender:
+    """The campaign loop beside the others (mailer.campaigns): it sends only when no
+    transactional mail is due."""
+    return CampaignSender(Shop(config, workflow))
 
 
 def _webhooks() -> type[WebhookDeliverer]:

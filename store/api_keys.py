@@ -36,6 +36,8 @@ SCOPES: dict[str, str] = {
                       "(GET /v1/customers/{id})",
     "customers:write": "register and delete customer accounts (POST /v1/customers, DELETE "
                        "/v1/customers/{id}); includes customers:read",
+    "subscribers:write": "sign people up for the newsletter, with their consent "
+                         "(POST /v1/subscribers)",
 }
 IMPLIED: dict[str, tuple[str, ...]] = {
     "orders:write": ("orders:read",),

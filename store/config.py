@@ -138,6 +138,16 @@ def parse_schedule(text: str) -> tuple[float, ...]:
     return tuple(delays)
 
 
+def _time_zone(value: Any) -> str | None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "an IANA time zone, like Europe/Paris or UTC"
+    return None
+
+
 def _accounts(value: Any) -> str | None:
     if not all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\$?", v) for v in value):
         return "a list of account names, like [\"backroom\"]"
@@ -258,6 +268,8 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "social_links": Setting(
             [], "Brand: https:// addresses of the shop's social pages, linked in every mail."
         ),
+        "time_zone": Setting("UTC", "The shop's time zone (IANA name, like Europe/Paris): "
+                             "when a scheduled campaign goes.", check=_time_zone),
     },
     "operators": {
         "new_login_role": Setting(
@@ -416,6 +428,35 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "false: each waits for an operator to validate it (`v` on the profile, `backroom "
             "customers validate`) and cannot pay until then.",
         ),
+    },
+    "newsletter": {
+        "double_opt_in": Setting(
+            False, "A signup (POST /v1/subscribers) or a checkout opt-in gets a confirmation "
+                   "mail with a signed link, and counts as subscribed only once confirmed."),
+        "secret": Setting(
+            "", "The key that signs unsubscribe and confirmation links (long and random; "
+                "better set $BACKROOM_NEWSLETTER_SECRET). Campaigns cannot go without it.",
+            env="BACKROOM_NEWSLETTER_SECRET"),
+        "public_url": Setting(
+            "", "Where `backroom serve` answers the newsletter's links (/u/ unsubscribe, /s/ "
+                "confirm), e.g. https://news.shop.example.com; empty: shop.storefront_url.",
+            check=matching(r"(https?://[^\s/]+\S*)?", "an http:// or https:// URL, or empty")),
+        "max_per_second": Setting(
+            10.0, "Campaign mails sent per second, shop-wide, whatever the number of workers.",
+            check=between(0.01, 10000)),
+        "test_addresses": Setting(
+            [], "Addresses a campaign's test send goes to, beside the operator's own.",
+            check=_emails, normalise=_as_sent),
+        "unsubscribe_mailto": Setting(
+            "", "The mailto: address of the List-Unsubscribe header; empty: shop.email."),
+        "list_id": Setting(
+            "", "The List-Id of campaign mails, like news.shop.example.com; empty: newsletter "
+                "at the domain of shop.email."),
+        "recipients_batch": Setting(
+            10000, "Recipients written per transaction when a campaign starts (resumable).",
+            check=between(100, 1_000_000)),
+        "confirm_days": Setting(7, "How long a double opt-in confirmation link works.",
+                                check=between(1, 365)),
     },
     "web": {
         "max_body_bytes": Setting(

@@ -328,6 +328,13 @@ def _where(f: CustomerFilter, t: Thresholds, p: Params) -> list[str]:
     return conds
 
 
+def customer_conditions(shop: Shop, f: CustomerFilter, p: Params,
+                        now: dt.datetime | None = None) -> list[str]:
+    """The WHERE conditions on customer `c` of a filter (for the newsletter's audience: the
+    same segments and filters as the customer list)."""
+    return _where(f, thresholds(shop, now), p)
+
+
 def _dt(value: Any) -> dt.datetime | None:
     if value is None or isinstance(value, dt.datetime):
         return value

@@ -11,7 +11,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from store import customer_figures, events_log, webhooks
+from store import customer_figures, events_log, subscribers, webhooks
 from store.contact import check_address, normalise_email
 from store.errors import Conflict, NotFound, Refused, ValidationError
 from store.folding import digits, fold
@@ -168,6 +168,7 @@ def _create(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name:
             for kind in ("billing", "shipping"):
                 Address.create(customer=customer.id, kind=kind, **address)
         _refresh_search(customer)
+        subscribers.customers_changed([customer.id], actor.login)
         _event(customer.id, actor, "created", history)
         webhooks.customer_created(customer)
         base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
@@ -227,6 +228,8 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
         old = {k: getattr(customer, k) for k in changes}
         _write(customer, actor, **values)
         _refresh_search(customer)
+        if "marketing_consent" in values or "email" in values:
+            subscribers.customers_changed([customer.id], actor.login)
         _event(customer.id, actor, "edited", "details edited",
                {"old": old, "new": {k: values[k] for k in changes}})
     events_log.event("customer_edited", actor.login, customer=customer_id,
@@ -339,6 +342,7 @@ def _erase(shop: Shop, customer: Customer, actor: Actor) -> None:
     """Erase personal data; orders keep their own copies (for the accounts). Every mail to
     them (their account's, their orders', any to their address) is erased or withdrawn."""
     Address.delete().where(Address.customer == customer.id).execute()
+    subscribers.customer_erased(customer.id, customer.email)
     erase_mails_to(customer.id, customer.email, "customer erased")
     erase_webhook_payloads(customer.id, customer.email)
     CustomerEvent.update(message="", data="{}").where(

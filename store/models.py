@@ -51,6 +51,7 @@ class Operator(BaseModel):
     display_name = CharField(default="")
     role = CharField(default="viewer")
     active = BooleanField(default=True)
+    email = CharField(default="")  # where a campaign's test send goes (migration 0011)
 
 
 class OperatorEvent(BaseModel):
@@ -448,8 +449,121 @@ class OpsAlert(BaseModel):
     detail = TextField(default="")
 
 
+# ----- the newsletter (migration 0011) ---------------------------------------------------------
+
+class Subscriber(BaseModel):
+    """An address with its consent record: where it came from (SUBSCRIBER_SOURCES), when, and
+    the wording or list it was given for; its state (SUBSCRIBER_STATES) and, once it left
+    "subscribed", when and how. A customer's marketing consent is kept in step with the row
+    of their address (store.subscribers)."""
+
+    email = CharField(default="")
+    email_key = CharField(null=True, unique=True)  # lower(email); NULL once erased
+    first_name = CharField(default="")
+    last_name = CharField(default="")
+    language = CharField(default="en")
+    customer = ForeignKeyField(Customer, null=True, backref="subscriptions",
+                               on_delete="SET NULL")
+    customer_id: int | None  # the foreign key's column, declared for type checkers
+    state = CharField(default="subscribed", index=True)
+    consent_source = CharField(default="")
+    consent_at = DateTimeField(default=utcnow)
+    consent_text = TextField(default="")
+    confirmed_at = DateTimeField(null=True)  # double opt-in: when the link was followed
+    state_at = DateTimeField(null=True)
+    state_how = CharField(default="")
+    state_campaign = IntegerField(null=True)  # the campaign whose link unsubscribed them
+    added_by = CharField(default="")
+
+
+SUBSCRIBER_STATES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")
+SUBSCRIBER_SOURCES = ("signup form", "checkout", "customer account", "import", "operator")
+
+
+class Suppression(BaseModel):
+    """An address no campaign goes to, whatever its consent: a complaint, a hard bounce, an
+    operator's block. One row per address, with the reason and when (created_at)."""
+
+    email_key = CharField(unique=True)
+    reason = CharField()
+    detail = TextField(default="")
+    operator_login = CharField(default="")
+
+
+class Campaign(BaseModel):
+    """A newsletter: subject, sender, body (the built-in template around the operator's
+    text, a custom HTML file, or plain text) and audience (a customer filter, or all
+    subscribers); its state in CAMPAIGN_STATES. `queued_through` is the last subscriber id
+    written as a recipient, so writing the recipients resumes after a crash."""
+
+    name = CharField(unique=True)
+    subject = CharField(default="")
+    sender_name = CharField(default="")
+    sender_email = CharField(default="")
+    body_kind = CharField(default="template")  # template, html, text
+    body = TextField(default="")
+    text_body = TextField(default="")
+    audience = CharField(default="")  # "" is every subscriber; else a customer filter
+    state = CharField(default="draft", index=True)
+    scheduled_at = DateTimeField(null=True)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+    queued_through = IntegerField(default=0)
+    queued_all = BooleanField(default=False)
+    recipients = IntegerField(default=0)
+    created_by = CharField(default="")
+    updated_by = CharField(default="")
+    version = IntegerField(default=1)
+
+
+CAMPAIGN_STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
+
+
+class CampaignMail(BaseModel):
+    """One recipient of one campaign (unique: never a second mail); its state machine is
+    store.campaign_mail's alone."""
+
+    campaign = ForeignKeyField(Campaign, backref="mails", on_delete="CASCADE")
+    campaign_id: int  # the foreign key's column, declared for type checkers
+    subscriber = ForeignKeyField(Subscriber, null=True, backref="campaign_mails",
+                                 on_delete="SET NULL")
+    subscriber_id: int | None  # the foreign key's column, declared for type checkers
+    state = CharField(default="queued")  # one of CAMPAIGN_MAIL_STATES
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    lease_until = DateTimeField(null=True)
+    lease_owner = CharField(default="")
+    message_id = CharField(default="")
+    sent_at = DateTimeField(null=True)
+    last_error = TextField(default="")
+
+    class Meta:
+        table_name = "campaign_mail"
+        indexes = ((("campaign", "subscriber"), True),)
+
+
+# skipped: no longer subscribed (or suppressed) when claimed; cancelled: the campaign was
+CAMPAIGN_MAIL_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
+
+
+class SendRate(BaseModel):
+    """The shop-wide token bucket of campaign sending (one row, "campaigns"): every worker
+    takes its sends from it in the claim's transaction, so the rate is the same whatever the
+    number of workers; `blocked_until` holds all of them back after a 421 or 4.7.x."""
+
+    name = CharField(unique=True)
+    tokens = FloatField(default=0)
+    refilled_at = DateTimeField(default=utcnow)
+    blocked_until = DateTimeField(null=True)
+    backoff_seconds = FloatField(default=0)
+
+    class Meta:
+        table_name = "send_rate"
+
+
 ALL_MODELS: list[type[Model]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, OrderSearch, Address, OrderItem,
     Payment, OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey,
     IdempotencyRecord, WebhookEndpoint, WebhookDelivery, Heartbeat, BackupRecord, OpsAlert,
+    Subscriber, Suppression, Campaign, CampaignMail, SendRate,
 ]

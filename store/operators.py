@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from peewee import Database, IntegrityError
 
 from store import events_log
+from store.contact import normalise_email
 from store.errors import NotFound, PermissionDenied, UnknownOperator, ValidationError
 from store.models import Operator, OperatorEvent, db, utcnow
 from store.text import clean
@@ -38,6 +39,8 @@ PERMISSIONS: dict[str, str] = {
     "send_mail": "manager",
     "validate_customer": "manager",
     "place_test_order": "manager",
+    "newsletter": "manager",
+    "newsletter_view": "clerk",
     "edit_shipped": "admin",
     "delete_order": "admin",
     "erase_customer": "admin",
@@ -66,6 +69,8 @@ ACTION_LABELS: dict[str, str] = {
     "send_mail": "send one-off emails",
     "validate_customer": "validate customer accounts",
     "place_test_order": "place test orders",
+    "newsletter": "create and send campaigns and change subscribers",
+    "newsletter_view": "see the newsletter's campaigns and subscribers",
     "api_keys": "manage API keys",
     "edit_shipped": "edit an order once it has shipped",
     "delete_order": "delete orders",
@@ -325,6 +330,22 @@ def require_migrator(database: Database, login: str) -> None:
             return
     raise PermissionDenied(f"{login} is not an admin of this shop: only an admin may run "
                            "`backroom migrate`")
+
+
+def set_email(actor: Actor, login: str, email: str) -> None:
+    """An operator's own address (a campaign's test send goes there): set by themselves, or
+    by an admin; "" clears it. Checked as every address is (store.contact)."""
+    if actor.login != login:
+        require(actor, "operators")
+    email = normalise_email(email, field="email") if email.strip() else ""
+    with db.atomic():
+        op = _operator(login)
+        Operator.update(email=email, updated_at=utcnow()).where(Operator.id == op.id).execute()
+
+
+def email_of(login: str) -> str:
+    """The operator's own address, "" when they have not given one."""
+    return str(Operator.select(Operator.email).where(Operator.login == login).scalar() or "")
 
 
 def list_operators() -> list[tuple[str, str, str, bool]]:

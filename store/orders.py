@@ -14,7 +14,7 @@ from typing import Any
 
 from peewee import fn
 
-from store import customer_figures, events_log, webhooks
+from store import customer_figures, events_log, subscribers, webhooks
 from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
@@ -118,12 +118,15 @@ def place_order(
     placed_at: dt.datetime | None = None,
     expected_tax: int | None = None,
     expected_total: int | None = None,
+    newsletter_opt_in: str = "",
 ) -> OrderRef:
     """The storefront's side: an order for a customer or a guest, with its confirmation mail
     and the merchant's new-order notice. `gift_message` is printed on the packing slip.
     `expected_tax` and `expected_total` are what the caller computed and showed the customer:
     an order whose amounts do not add up to them is refused, naming the field, before anything
-    is written."""
+    is written. `newsletter_opt_in` is the wording of the newsletter box the buyer ticked at
+    checkout ("" when they did not): they subscribe in the same transaction (with
+    newsletter.double_opt_in, once they confirm)."""
     items = [replace(i, sku=clean(i.sku, "sku"), name=clean(i.name, "item_name"))
              for i in items]
     currency = _check_order_input(shop, items, shipping_cost, discount, currency)
@@ -162,6 +165,13 @@ def place_order(
                              to_status=order.status, data={"total": total})])
         enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
         webhooks.order_placed(order.id)
+        if newsletter_opt_in and not is_test:
+            first, last = subscribers.split_name(buyer.name)
+            subscribers.subscribe(shop, actor, email=buyer.email, source="checkout",
+                                  wording=newsletter_opt_in, first_name=first, last_name=last,
+                                  language=buyer.language,
+                                  customer_id=buyer.customer.id if buyer.customer else None,
+                                  confirm=True)
     events_log.event("placed", actor.login, order=order.code, status=order.status,
                      total=total, currency=currency)
     return OrderRef(order.id, order.code)

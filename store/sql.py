@@ -28,9 +28,10 @@ from store import db as dbmod
 from store.models import db
 
 
-def insert_rows(model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_rows(model: Any, rows: Sequence[Mapping[str, Any]], on_conflict: str = "") -> None:
     """Insert dict rows (keyed by field name, all with the same keys) into model's table;
-    fields left out take their model default, as insert_many would give them."""
+    fields left out take their model default, as insert_many would give them. `on_conflict`
+    ends the statement (e.g. "ON CONFLICT (email_key) DO NOTHING")."""
     if not rows:
         return
     given = [model._meta.fields[name] for name in rows[0]]
@@ -43,10 +44,11 @@ def insert_rows(model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     cursor = db.cursor()
     if dbmod.is_sqlite():
         marks = ", ".join("?" * (len(given) + len(defaults)))
-        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks}) {on_conflict}',
+                           values)
     else:
-        execute_values(cursor, f'INSERT INTO "{table}" ({names}) VALUES %s', values,
-                       page_size=1000)
+        execute_values(cursor, f'INSERT INTO "{table}" ({names}) VALUES %s {on_conflict}',
+                       values, page_size=1000)
 
 
 def _defaulted(model: Any, given: Mapping[str, Any]) -> list[tuple[Any, Any]]:

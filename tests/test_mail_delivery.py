@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -23,6 +24,7 @@ from store import (
     outbox_queries,
     payments,
     status,
+    subscribers,
     undo,
     webhook_outbox,
     webhooks,
@@ -92,6 +94,10 @@ def test_every_event_mail_arrives_with_both_parts_and_language(
         webhook_outbox.disable_endpoint(hook.id, "it answered 410 Gone", webhooks.notice(shop))
     # as if that mail had waited 31 minutes: the admins hear that mail is stuck
     assert heartbeat.check_stuck_mail(config, utcnow() + dt.timedelta(minutes=31)) == "raised"
+    doi = dataclasses.replace(shop, config=config.with_values(
+        "newsletter", double_opt_in=True, secret="a-newsletter-secret-of-32-chars"))
+    subscribers.subscribe(doi, STOREFRONT, email="news@example.com", source="signup form",
+                          wording="Monthly news", confirm=True)  # the confirmation mail
 
     deliver_until_settled(config)
 

@@ -40,7 +40,8 @@ BRAND = {"name": "Chez Ann", "email": "hello@chez-ann.example",
 HOSTILE = ["Ann [/] Smith", "<script>alert(1)</script>", "Łukasz Żółć", "Γιώργος",
            "Ann \"Nan\" O'Brien", "Ann " + "x" * 5000]
 BUTTONS = {"shipped": "tracking_url", "order_placed": "payment_link",
-           "awaiting_verification": "payment_link", "account_confirm": "link"}
+           "awaiting_verification": "payment_link", "account_confirm": "link",
+           "newsletter_confirm": "link"}
 ABSOLUTE = ("https://", "mailto:")
 
 

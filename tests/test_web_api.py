@@ -513,7 +513,8 @@ async def test_openapi_documents_every_endpoint(client):
     document = (await client.get("/openapi.json")).json()
     paths = document["paths"]
     assert set(paths) == {"/v1/orders", "/v1/orders/{code}", "/v1/orders/{code}/payments",
-                          "/v1/customers", "/v1/customers/{customer_id}", "/healthz"}
+                          "/v1/customers", "/v1/customers/{customer_id}", "/v1/subscribers",
+                          "/healthz"}
     assert set(paths["/v1/customers/{customer_id}"]) == {"get", "delete"}
     post = paths["/v1/orders"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in post["parameters"]]

@@ -14,7 +14,7 @@ from store import config as configmod
 from store import db as dbmod
 from store.contact import check_country
 from store.shop import open_shop
-from web import customers, errors, health, orders
+from web import customers, errors, health, newsletter_pages, orders, subscribers
 from web.limits import BodyLimit
 
 DESCRIPTION = """The storefront's door into backroom: place orders, read them, report payments,
@@ -45,6 +45,8 @@ def create_app(config: configmod.Config) -> FastAPI:
     errors.install(app)
     app.include_router(orders.router, prefix="/v1")
     app.include_router(customers.router, prefix="/v1")
+    app.include_router(subscribers.router, prefix="/v1")
+    app.include_router(newsletter_pages.router)
     app.include_router(health.router)
     app.add_middleware(BodyLimit, max_bytes=int(config.get("web", "max_body_bytes")))
     return app

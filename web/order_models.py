@@ -80,6 +80,9 @@ class OrderIn(BaseModel):
     payment_method: Short = "card"
     customer_note: Note = ""
     test: bool = Field(default=False, description="a test order: marked everywhere, deletable")
+    newsletter_opt_in: Line = Field(
+        default="", description="the wording of the newsletter box the buyer ticked at "
+                                "checkout (their consent record); empty: not ticked")
 
     @model_validator(mode="after")
     def _one_buyer(self) -> OrderIn:
@@ -108,7 +111,7 @@ class OrderIn(BaseModel):
             "shipping_method": self.shipping_method, "shipping_cost": self.shipping_cost,
             "discount": self.discount, "expected_tax": self.tax, "expected_total": self.total,
             "payment_method": self.payment_method, "customer_note": self.customer_note,
-            "is_test": self.test,
+            "is_test": self.test, "newsletter_opt_in": self.newsletter_opt_in,
         }
 
 

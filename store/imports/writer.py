@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from store import customer_figures, webhooks
+from store import customer_figures, subscribers, webhooks
 from store import db as dbmod
 from store.codes import format_code
 from store.customers import customer_search_text, default_group, places
@@ -146,6 +146,7 @@ def _write_chunk(shop: Shop, actor: Actor, source: str, label: str, chunk: Seque
         made = _insert_customers(
             shop, actor, [(new_customers[k], registered[k]) for k in fresh],
             group_id, f"imported from {label}", notify)
+        subscribers.customers_changed(list(made.values()), actor.login)
         customer_ids.update(made)
         written = _insert_orders(shop, actor, source, label, chunk, customer_ids)
         customer_figures.refresh([customer_ids.get(o.email.lower()) for o in chunk if o.email],
@@ -336,6 +337,7 @@ def write_customers(shop: Shop, actor: Actor, new: Sequence[CustomerIn],
         chunk = new[start:start + CHUNK]
         with db.atomic():
             made = _insert_file_customers(shop, actor, chunk, group_id, why, notify)
+            subscribers.customers_changed(list(made.values()), actor.login)
             if notify:
                 mails += _confirm_customers(shop, made)
                 hooks += sum(webhooks.customer_created(c) for c in
@@ -347,6 +349,9 @@ def write_customers(shop: Shop, actor: Actor, new: Sequence[CustomerIn],
         with db.atomic():
             for customer, row, changes in part:
                 _fill_in(actor, customer, row, changes, why)
+            subscribers.customers_changed(
+                [c.id for c, _row, changes in part if "marketing_consent" in changes],
+                actor.login)
         if progress is not None:
             progress(len(part))
     return mails, hooks

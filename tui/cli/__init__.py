@@ -13,6 +13,7 @@ from tui.cli import (
     groups,
     imports,
     mail,
+    newsletter,
     operators,
     ops,
     orders,
@@ -49,6 +50,6 @@ def run_app(state: CliState) -> None:
 
 
 for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve,
-               webhooks, imports, check, ops):
+               webhooks, imports, check, ops, newsletter):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -35,6 +35,17 @@ def operator_list(state: CliState) -> None:
                    f"{printable(name)}")
 
 
+@operator.command("email")
+@click.argument("login")
+@click.argument("address")
+@pass_state
+def operator_email(state: CliState, login: str, address: str) -> None:
+    """Set LOGIN's own address (a campaign's test send goes there); "" clears it. Each
+    operator may set their own; an admin anyone's."""
+    operators.set_email(state.actor, login, address)
+    click.echo(f"{login}: {address or 'no address'}")
+
+
 @operator.command("set-role")
 @click.argument("login")
 @click.argument("role", type=click.Choice(["viewer", "clerk", "manager", "admin"]))

@@ -1,0 +1,208 @@
+"""Campaigns: made by a manager (clerks may look), checked when saved (merge tags, audience),
+scheduled in the shop's time zone or sent now, paused, resumed, cancelled. The campaign's
+state machine, the only module that changes it:
+
+    draft --schedule--> scheduled --(its time: start_due)--> sending
+    draft/scheduled --send--> sending --pause--> paused --resume--> sending
+    sending --(every recipient written and none left to go: finish_done)--> sent
+    draft/scheduled/sending/paused --cancel--> cancelled
+
+Its recipients' own states are store.campaign_mail's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+from store import audience, campaign_mail, events_log, merge_tags, newsletter_links
+from store.contact import normalise_email
+from store.errors import NotFound, Refused, ValidationError
+from store.models import Campaign, db, utcnow
+from store.operators import Actor, require
+from store.shop import Shop
+from store.text import clean
+
+BODY_KINDS = ("template", "html", "text")
+MAX_BODY = 1_000_000  # characters: a newsletter is never megabytes of text
+SUBJECT_WARN = 50
+SPAM_WORDS = re.compile(r"\b(FREE|WINNER|GUARANTEED|CASH|URGENT)\b|!!!|\$\$\$")
+
+
+@dataclass(frozen=True)
+class CampaignRef:
+    id: int
+    name: str
+
+
+def subject_warnings(subject: str) -> list[str]:
+    """What to say about a subject before it goes (warnings, never refusals)."""
+    found = []
+    if len(subject) > SUBJECT_WARN:
+        found.append(f"the subject is {len(subject)} characters long: over {SUBJECT_WARN}, "
+                     "phones cut it")
+    spam = sorted({m.group(0) for m in SPAM_WORDS.finditer(subject)})
+    if spam:
+        found.append(f"the subject has words spam filters dislike: {', '.join(spam)}")
+    return found
+
+
+def _check_content(subject: str, body_kind: str, body: str, text_body: str) -> None:
+    if body_kind not in BODY_KINDS:
+        raise ValidationError(f"the body is one of {', '.join(BODY_KINDS)}", field="body_kind")
+    if not subject:
+        raise ValidationError("a campaign needs a subject", field="subject")
+    if not body.strip():
+        raise ValidationError("a campaign needs a body", field="body")
+    if len(body) > MAX_BODY or len(text_body) > MAX_BODY:
+        raise ValidationError(f"the body is over {MAX_BODY:,} characters", field="body")
+    merge_tags.parse(subject, "subject")
+    merge_tags.parse(body, "body")
+    merge_tags.parse(text_body, "text part")
+
+
+def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: str,
+                    body_kind: str = "template", text_body: str = "", audience_text: str = "",
+                    sender_name: str = "", sender_email: str = "") -> CampaignRef:
+    """A draft campaign. The body is the operator's text inside the built-in template, a
+    custom HTML document, or plain text; its merge tags are checked now (an unknown one is
+    refused, naming its line), and so is the audience (a customer filter, or every
+    subscriber). The sender defaults to the shop."""
+    require(actor, "newsletter")
+    name, subject = clean(name, "name"), clean(subject, "subject")
+    body = body.replace("\r\n", "\n")
+    text_body = text_body.replace("\r\n", "\n")
+    if not name:
+        raise ValidationError("a campaign needs a name", field="name")
+    _check_content(subject, body_kind, body, text_body)
+    sender_name = clean(sender_name, "sender_name") or str(shop.config.get("shop", "name"))
+    sender_email = normalise_email(sender_email or str(shop.config.get("shop", "email")),
+                                   field="sender_email")
+    stored_audience = audience.check(shop, audience_text)
+    with db.atomic():
+        if Campaign.select().where(Campaign.name == name).exists():
+            raise Refused(f"a campaign named {name!r} already exists", field="name")
+        row = Campaign.create(name=name, subject=subject, body=body, body_kind=body_kind,
+                              text_body=text_body, audience=stored_audience,
+                              sender_name=sender_name, sender_email=sender_email,
+                              created_by=actor.login, updated_by=actor.login)
+    events_log.event("campaign_created", actor.login, campaign=row.id)
+    return CampaignRef(row.id, name)
+
+
+def find(text: str) -> Campaign:
+    """A campaign by id or name, as typed."""
+    text = text.strip()
+    row = Campaign.get_or_none(Campaign.name == text)
+    if row is None and text.isdigit():
+        row = Campaign.get_or_none(Campaign.id == int(text))
+    if row is None:
+        raise NotFound(f"no campaign {text!r}", field="campaign")
+    return row
+
+
+def _move(row: Campaign, actor: Actor, allowed: tuple[str, ...], to: str, **values: object
+          ) -> None:
+    if row.state not in allowed:
+        raise Refused(f"campaign {row.name!r} is {row.state}: only a campaign "
+                      f"{' or '.join(allowed)} can be made {to}", field="state")
+    changed = Campaign.update(state=to, updated_at=utcnow(), updated_by=actor.login,
+                              version=Campaign.version + 1, **values).where(
+        Campaign.id == row.id, Campaign.version == row.version).execute()
+    if not changed:
+        raise Refused(f"campaign {row.name!r} was changed meanwhile; look again")
+    events_log.event(f"campaign_{to}", actor.login, campaign=row.id)
+
+
+def parse_local_time(shop: Shop, text: str) -> dt.datetime:
+    """"2026-05-01 09:00" in the shop's time zone (shop.time_zone) as naive UTC."""
+    zone = zoneinfo.ZoneInfo(str(shop.config.get("shop", "time_zone")))
+    try:
+        local = dt.datetime.fromisoformat(text.strip().replace("T", " "))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a date and time like 2026-05-01 09:00 "
+                              f"(in {zone.key})", field="when") from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=zone)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def schedule(shop: Shop, actor: Actor, text: str, when: str) -> dt.datetime:
+    """Send at a date and time of the shop's time zone; the time in UTC."""
+    require(actor, "newsletter")
+    newsletter_links.secret(shop.config)
+    at = parse_local_time(shop, when)
+    if at <= utcnow():
+        raise ValidationError(f"{when} ({shop.config.get('shop', 'time_zone')}) is past; "
+                              "give a time to come, or send now", field="when")
+    with db.atomic():
+        _move(find(text), actor, ("draft", "scheduled"), "scheduled", scheduled_at=at)
+    return at
+
+
+def start(shop: Shop, actor: Actor, text: str) -> int:
+    """Send now: the campaign is "sending" and its recipients are written (a batch per
+    transaction; the worker resumes any left after a crash); how many."""
+    require(actor, "newsletter")
+    newsletter_links.secret(shop.config)
+    with db.atomic():
+        row = find(text)
+        _move(row, actor, ("draft", "scheduled"), "sending", started_at=utcnow())
+    return campaign_mail.queue_all(shop, row.id)
+
+
+def start_due(shop: Shop, now: dt.datetime | None = None) -> list[int]:
+    """The scheduled campaigns whose time has come start (the worker calls this)."""
+    now = now or utcnow()
+    due = [int(c.id) for c in Campaign.select(Campaign.id).where(
+        Campaign.state == "scheduled", Campaign.scheduled_at <= now)]
+    for campaign_id in due:
+        Campaign.update(state="sending", started_at=now, updated_at=now,
+                        version=Campaign.version + 1).where(
+            Campaign.id == campaign_id, Campaign.state == "scheduled").execute()
+        events_log.event("campaign_sending", "scheduler", campaign=campaign_id)
+    return due
+
+
+def unqueued() -> list[int]:
+    """Campaigns being sent whose recipients are not all written yet (a crash, a schedule)."""
+    return [int(c.id) for c in Campaign.select(Campaign.id).where(
+        Campaign.state.in_(["sending", "paused"]), Campaign.queued_all == False  # noqa: E712
+    )]
+
+
+def pause(shop: Shop, actor: Actor, text: str) -> None:
+    require(actor, "newsletter")
+    with db.atomic():
+        _move(find(text), actor, ("sending",), "paused")
+
+
+def resume(shop: Shop, actor: Actor, text: str) -> None:
+    require(actor, "newsletter")
+    with db.atomic():
+        _move(find(text), actor, ("paused",), "sending")
+
+
+def cancel(shop: Shop, actor: Actor, text: str) -> int:
+    """Nothing more of it goes; how many mails were withdrawn."""
+    require(actor, "newsletter")
+    with db.atomic():
+        row = find(text)
+        _move(row, actor, ("draft", "scheduled", "sending", "paused"), "cancelled",
+              finished_at=utcnow())
+        return campaign_mail.cancel_rest(row.id, f"cancelled by {actor.login}")
+
+
+def finish_done() -> list[int]:
+    """Campaigns whose every recipient is written and none is left to go: sent."""
+    done = []
+    for row in Campaign.select().where(Campaign.state == "sending",
+                                       Campaign.queued_all == True):  # noqa: E712
+        if campaign_mail.pending(row.id) == 0:
+            now = utcnow()
+            if Campaign.update(state="sent", finished_at=now, updated_at=now).where(
+                    Campaign.id == row.id, Campaign.state == "sending").execute():
+                done.append(row.id)
+                events_log.event("campaign_sent", "worker", campaign=row.id)
+    return done

@@ -1,0 +1,80 @@
+"""The newsletter's signed links: unsubscribe (`/u/{token}`) and double opt-in confirmation
+(`/s/{token}`). Signed with itsdangerous (HMAC-SHA256 over a key derived from
+newsletter.secret and a salt per kind of link), so a token cannot be forged or guessed, and
+each carries only ids, never an email. A confirmation token is timed (newsletter.confirm_days);
+an unsubscribe token works for ever, as the law wants."""
+
+from __future__ import annotations
+
+import hashlib
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from store.config import Config
+from store.errors import ConfigError, NotFound
+
+_SIGNER = {"digest_method": hashlib.sha256}
+
+
+def secret(config: Config) -> str:
+    """newsletter.secret, refused when empty: a link signed with nothing is forgeable."""
+    key = str(config.get("newsletter", "secret"))
+    if len(key) < 16:
+        raise ConfigError("newsletter.secret is not set (or shorter than 16 characters): set "
+                          "it, or $BACKROOM_NEWSLETTER_SECRET, to a long random string "
+                          "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return key
+
+
+def base_url(config: Config) -> str:
+    """Where `backroom serve` answers the links: newsletter.public_url, else the storefront."""
+    url = str(config.get("newsletter", "public_url")) or str(config.get("shop", "storefront_url"))
+    return url.rstrip("/")
+
+
+def unsubscribe_token(config: Config, subscriber_id: int, campaign_id: int) -> str:
+    """The token of one recipient's unsubscribe link (subscriber 0: a test send)."""
+    signer = URLSafeSerializer(secret(config), salt="unsubscribe", signer_kwargs=_SIGNER)
+    return str(signer.dumps([subscriber_id, campaign_id]))
+
+
+def unsubscribe_url(config: Config, subscriber_id: int, campaign_id: int) -> str:
+    return f"{base_url(config)}/u/{unsubscribe_token(config, subscriber_id, campaign_id)}"
+
+
+def read_unsubscribe(config: Config, token: str) -> tuple[int, int]:
+    """(subscriber id, campaign id) of a genuine token; NotFound for anything else."""
+    signer = URLSafeSerializer(secret(config), salt="unsubscribe", signer_kwargs=_SIGNER)
+    try:
+        value = signer.loads(token)
+    except BadSignature:
+        raise NotFound("this unsubscribe link is not valid") from None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise NotFound("this unsubscribe link is not valid")
+    return int(value[0]), int(value[1])
+
+
+def confirm_token(config: Config, subscriber_id: int) -> str:
+    signer = URLSafeTimedSerializer(secret(config), salt="confirm", signer_kwargs=_SIGNER)
+    return str(signer.dumps(subscriber_id))
+
+
+def confirm_url(config: Config, subscriber_id: int) -> str:
+    return f"{base_url(config)}/s/{confirm_token(config, subscriber_id)}"
+
+
+def read_confirm(config: Config, token: str) -> int:
+    """The subscriber id of a genuine, unexpired confirmation token."""
+    signer = URLSafeTimedSerializer(secret(config), salt="confirm", signer_kwargs=_SIGNER)
+    days = int(config.get("newsletter", "confirm_days"))
+    try:
+        value = signer.loads(token, max_age=days * 86400)
+    except SignatureExpired:
+        raise NotFound(f"this confirmation link is older than {days} days; sign up again "
+                       "to get a new one") from None
+    except BadSignature:
+        raise NotFound("this confirmation link is not valid") from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise NotFound("this confirmation link is not valid")
+    return value

@@ -1,0 +1,348 @@
+"""`backroom newsletter ...`: subscribers (list, add, import, unsubscribe, suppress) and
+campaigns (create, preview, test, schedule, send, pause, resume, cancel, stats, list). Every
+command is one call into the store (managers change, clerks look); those that send have a
+--dry-run that says what would go and sends nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailer.campaign_render import Compiled, Recipient, html_to_text
+from mailer.campaigns import send_test
+from store import (
+    campaign_queries,
+    campaigns,
+    operators,
+    subscriber_import,
+    subscriber_queries,
+    subscribers,
+)
+from store.contact import normalise_email
+from store.errors import ValidationError
+from store.operators import require
+from store.text import printable
+from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
+
+
+@click.group("newsletter", cls=BackroomGroup)
+def newsletter_group() -> None:
+    """The newsletter: subscribers and their consent, campaigns."""
+
+
+@newsletter_group.group("subscribers", cls=BackroomGroup)
+def subscribers_group() -> None:
+    """Subscribers: list, add, import, unsubscribe, suppress."""
+
+
+def _when(value: Any) -> str:
+    return value.isoformat(" ", "minutes") if value else ""
+
+
+@subscribers_group.command("list")
+@click.argument("query", default="")
+@click.option("--state", "state_name", default="",
+              help="pending, subscribed, unsubscribed, bounced, complained or suppressed.")
+@click.option("--limit", default=100, show_default=True, help="At most this many rows (0: all).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_state
+def subscribers_list(state: CliState, query: str, state_name: str, limit: int,
+                     fmt: str) -> None:
+    """Subscribers, newest first, with their consent record; QUERY matches the start of the
+    address or a name."""
+    rows: list[dict[str, Any]] = []
+    cursor: int | None = None
+    while True:
+        want = 500 if limit <= 0 else min(500, limit - len(rows))
+        page = subscriber_queries.subscriber_page(state.actor, query, state_name, cursor, want)
+        rows += [{"id": r.id, "email": r.email, "name": r.name, "state": r.state,
+                  "source": r.consent_source, "consent_at": _when(r.consent_at),
+                  "consent": r.consent_text, "left": _when(r.state_at), "how": r.state_how,
+                  "suppressed": r.suppressed} for r in page.rows]
+        cursor = page.next_cursor
+        if cursor is None or (limit > 0 and len(rows) >= limit):
+            break
+    columns = ["id", "email", "name", "state", "source", "consent_at", "consent", "left", "how",
+               "suppressed"]
+    if fmt == "table":
+        columns = ["id", "email", "name", "state", "source", "consent_at", "suppressed"]
+    emit(rows, columns, fmt)
+    if fmt == "table":
+        counts = subscriber_queries.state_counts(state.actor)
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@subscribers_group.command("add")
+@click.argument("email")
+@click.option("--wording", required=True,
+              help="What the person agreed to (the form's sentence, the list): their consent.")
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+@pass_state
+def subscribers_add(state: CliState, email: str, wording: str, first_name: str,
+                    last_name: str) -> None:
+    """Subscribe an address that opted in (told the shop so): source "operator"."""
+    ref = subscribers.subscribe(state.shop, state.actor, email=email, source="operator",
+                                wording=wording, first_name=first_name, last_name=last_name)
+    click.echo(f"{ref.email}: {ref.state}" + ("" if ref.changed else " (no change)"))
+
+
+@subscribers_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--wording", default="",
+              help="What these people agreed to, when the file has no consent text column.")
+@click.option("--dry-run", is_flag=True, help="Read and check the file; write nothing.")
+@pass_state
+def subscribers_import(state: CliState, file: Path, wording: str, dry_run: bool) -> None:
+    """Import FILE.csv: an email and a consent column are required (yes/no); rows without
+    consent are refused and listed, never subscribed. Optional columns: first name, last
+    name, consent date, consent text."""
+    report = subscriber_import.import_subscribers(state.shop, state.actor, file, wording,
+                                                  dry_run)
+    if report.refusals:
+        click.echo(f"refused ({report.refused:,}):")
+        for r in report.refusals:
+            click.echo(printable(f"  line {r.line}: {r.email or '(no address)'}: {r.reason}"))
+        if report.refused > len(report.refusals):
+            click.echo(f"  ... and {report.refused - len(report.refusals):,} more")
+    click.echo(report.summary() + (f"; {report.customers_opted_in} customer(s) opted in"
+                                   if report.customers_opted_in else ""))
+
+
+@subscribers_group.command("unsubscribe")
+@click.argument("subscriber")
+@click.option("--how", default="", help="How they asked (kept with the state).")
+@pass_state
+def subscribers_unsubscribe(state: CliState, subscriber: str, how: str) -> None:
+    """Unsubscribe SUBSCRIBER (an address or an id) at once."""
+    ref = subscribers.unsubscribe(state.shop, state.actor, subscriber, how)
+    click.echo(f"{ref.email}: {ref.state}" + ("" if ref.changed else " (no change)"))
+
+
+@subscribers_group.command("suppress")
+@click.argument("email")
+@click.option("--reason", default="operator", show_default=True,
+              help="complaint, hard bounce or operator.")
+@click.option("--detail", default="")
+@pass_state
+def subscribers_suppress(state: CliState, email: str, reason: str, detail: str) -> None:
+    """Never send a campaign to EMAIL again, whatever its consent."""
+    subscribers.suppress(state.shop, state.actor, email, reason, detail)
+    click.echo(f"{email}: suppressed ({reason})")
+
+
+@newsletter_group.command("import", hidden=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--wording", default="")
+@click.option("--dry-run", is_flag=True)
+@click.pass_context
+def newsletter_import(ctx: click.Context, file: Path, wording: str, dry_run: bool) -> None:
+    """`backroom newsletter import FILE.csv`: the same as `subscribers import`."""
+    ctx.invoke(subscribers_import, file=file, wording=wording, dry_run=dry_run)
+
+
+# ----- campaigns -----------------------------------------------------------------------------
+
+@newsletter_group.group("campaign", cls=BackroomGroup)
+def campaign_group() -> None:
+    """Campaigns: create, list, preview, test, schedule, send, pause, resume, cancel, stats."""
+
+
+def _read(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{path} cannot be read as UTF-8 text: {exc}") from None
+
+
+@campaign_group.command("create")
+@click.argument("name")
+@click.option("--subject", required=True)
+@click.option("--body", "body_text", default="",
+              help="The message, in the built-in template (paragraphs at blank lines).")
+@click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False,
+                                                      path_type=Path),
+              help="A custom HTML document as the body.")
+@click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False,
+                                                      path_type=Path),
+              help="A plain-text body (no HTML part).")
+@click.option("--text-part", "text_part", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path),
+              help="The text part beside an HTML body (made from the HTML when left out).")
+@click.option("--audience", default="",
+              help="A customer filter (segment:vip, group:NAME, words); empty: every "
+                   "subscriber.")
+@click.option("--sender-name", default="")
+@click.option("--sender-email", default="")
+@pass_state
+def campaign_create(state: CliState, name: str, subject: str, body_text: str,
+                    html_file: Path | None, text_file: Path | None, text_part: Path | None,
+                    audience: str, sender_name: str, sender_email: str) -> None:
+    """Create a draft campaign NAME; its merge tags ({firstname}, {lastname}, {email},
+    {unsubscribe_url}, with a default: {firstname|there}) are checked now."""
+    given = [k for k, v in (("--body", body_text), ("--html", html_file),
+                            ("--text", text_file)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give the body once: --body TEXT, --html FILE or --text FILE")
+    kind = {"--body": "template", "--html": "html", "--text": "text"}[given[0]]
+    body = body_text or _read(html_file) or _read(text_file)
+    ref = campaigns.create_campaign(
+        state.shop, state.actor, name=name, subject=subject, body=body, body_kind=kind,
+        text_body=_read(text_part), audience_text=audience, sender_name=sender_name,
+        sender_email=sender_email)
+    for warning in campaigns.subject_warnings(subject):
+        click.echo(f"warning: {warning}")
+    count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
+    click.echo(f"campaign {ref.name!r} (#{ref.id}) created as a draft; it would go to "
+               f"{count} subscriber(s) now")
+
+
+@campaign_group.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_state
+def campaign_list(state: CliState, fmt: str) -> None:
+    """Campaigns, newest first, with their state and counts."""
+    rows = [{"id": r.id, "name": r.name, "state": r.state, "subject": r.subject,
+             "audience": r.audience, "scheduled": _when(r.scheduled_at),
+             "recipients": r.recipients, "sent": r.sent, "unsubscribed": r.unsubscribed}
+            for r in campaign_queries.campaign_list(state.actor)]
+    emit(rows, ["id", "name", "state", "subject", "audience", "scheduled", "recipients", "sent",
+                "unsubscribed"], fmt)
+
+
+def _body(state: CliState, name: str) -> Any:
+    return campaign_queries.body_of(state.actor, name)
+
+
+@campaign_group.command("preview")
+@click.argument("name")
+@click.option("--as", "as_email", default="",
+              help="A subscriber's address: the campaign as they would get it.")
+@pass_state
+def campaign_preview(state: CliState, name: str, as_email: str) -> None:
+    """Print the campaign as a recipient gets it: subject, text part, and the text rendering
+    of its HTML part."""
+    body = _body(state, name)
+    who = campaign_queries.recipient(state.actor, as_email) if as_email else None
+    recipient = Recipient(who.email if who else "subscriber@example.com",
+                          who.first_name if who else "", who.last_name if who else "",
+                          "https://unsubscribe.example/u/TOKEN")
+    rendered = Compiled(body, state.config).render(recipient)
+    click.echo(printable(f"Subject: {rendered.subject}"))
+    click.echo(f"To: {printable(recipient.email)}\n")
+    click.echo(printable(rendered.text, multiline=True))
+    if rendered.html:
+        click.echo("----- the HTML part, as text -----")
+        click.echo(printable(html_to_text(rendered.html), multiline=True))
+
+
+@campaign_group.command("test")
+@click.argument("name")
+@click.option("--to", "extra", multiple=True, help="Another address (repeatable).")
+@click.option("--as", "as_email", default="", help="Fill the merge tags as for this subscriber.")
+@click.option("--dry-run", is_flag=True, help="Say where it would go; send nothing.")
+@pass_state
+def campaign_test(state: CliState, name: str, extra: tuple[str, ...], as_email: str,
+                  dry_run: bool) -> None:
+    """Send the campaign, subject marked [TEST], to your own address (`backroom operator
+    email`), newsletter.test_addresses and any --to."""
+    require(state.actor, "newsletter")
+    body = _body(state, name)
+    own = operators.email_of(state.actor.login)
+    addresses = list(dict.fromkeys(
+        a for a in [own, *state.config.get("newsletter", "test_addresses"),
+                    *(normalise_email(e, field="to") for e in extra)] if a))
+    if not addresses:
+        raise ValidationError("no address to send the test to: set yours with `backroom "
+                              "operator email LOGIN ADDRESS`, newsletter.test_addresses, or "
+                              "give --to", field="to")
+    who = campaign_queries.recipient(state.actor, as_email) if as_email else None
+    results = send_test(state.config, body, addresses, who.first_name if who else "",
+                        who.last_name if who else "", dry_run)
+    failed = False
+    for r in results:
+        click.echo(printable(f"{r.address}: {r.outcome}"))
+        failed |= r.outcome not in ("sent", "would be sent")
+    if failed:
+        raise SystemExit(1)
+
+
+@campaign_group.command("schedule")
+@click.argument("name")
+@click.argument("when")
+@pass_state
+def campaign_schedule(state: CliState, name: str, when: str) -> None:
+    """Send NAME at WHEN ("2026-05-01 09:00"), in the shop's time zone (shop.time_zone)."""
+    at = campaigns.schedule(state.shop, state.actor, name, when)
+    count = campaign_queries.audience_now(state.shop, state.actor, name)
+    click.echo(f"campaign {name!r} scheduled for {when} {state.config.get('shop', 'time_zone')}"
+               f" ({at:%Y-%m-%d %H:%M} UTC); {count} subscriber(s) now")
+
+
+@campaign_group.command("send")
+@click.argument("name")
+@click.option("--dry-run", is_flag=True, help="Count the recipients; send nothing.")
+@pass_state
+def campaign_send(state: CliState, name: str, dry_run: bool) -> None:
+    """Send NAME now: its recipients are written and `backroom worker` sends them at
+    newsletter.max_per_second, after any order mail."""
+    count = campaign_queries.audience_now(state.shop, state.actor, name)
+    if dry_run:
+        require(state.actor, "newsletter")
+        click.echo(f"campaign {name!r} would go to {count} subscriber(s); nothing sent")
+        return
+    queued = campaigns.start(state.shop, state.actor, name)
+    click.echo(f"campaign {name!r} is sending: {queued} recipient(s) queued")
+
+
+@campaign_group.command("pause")
+@click.argument("name")
+@pass_state
+def campaign_pause(state: CliState, name: str) -> None:
+    """Stop sending NAME for now (resume goes on where it stopped)."""
+    campaigns.pause(state.shop, state.actor, name)
+    click.echo(f"campaign {name!r} paused")
+
+
+@campaign_group.command("resume")
+@click.argument("name")
+@pass_state
+def campaign_resume(state: CliState, name: str) -> None:
+    campaigns.resume(state.shop, state.actor, name)
+    click.echo(f"campaign {name!r} sending again")
+
+
+@campaign_group.command("cancel")
+@click.argument("name")
+@pass_state
+def campaign_cancel(state: CliState, name: str) -> None:
+    """Nothing more of NAME goes."""
+    withdrawn = campaigns.cancel(state.shop, state.actor, name)
+    click.echo(f"campaign {name!r} cancelled; {withdrawn} mail(s) not sent")
+
+
+@campaign_group.command("stats")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_state
+def campaign_stats(state: CliState, name: str, fmt: str) -> None:
+    """Recipients, sent, failed, skipped (left before their turn) and unsubscribed."""
+    r = campaign_queries.campaign_row(state.actor, name)
+    data = {"campaign": r.name, "state": r.state, "recipients": r.recipients,
+            **{k: r.counts.get(k, 0) for k in ("queued", "sending", "sent", "failed",
+                                                "skipped", "cancelled")},
+            "dead": r.counts.get("dead", 0), "unsubscribed": r.unsubscribed,
+            "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
+    if fmt == "json":
+        click.echo(json_text(data))
+        return
+    for key, value in data.items():
+        click.echo(printable(f"{key + ':':<14}{value}"))
+
+
+COMMANDS: list[click.Command] = [newsletter_group]

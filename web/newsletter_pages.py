@@ -1,0 +1,88 @@
+"""The newsletter's links, answered by `backroom serve` without a key, a cookie or a login:
+`/u/{token}` unsubscribes (GET shows a one-button page, so a link scanner that follows the
+link unsubscribes no one; POST is the one-click of RFC 8058: 200, no redirect, the same
+answer every time) and `/s/{token}` confirms a double opt-in the same way. Tokens are
+store.newsletter_links': signed, carrying no email."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse
+
+from store import subscribers
+from store.errors import BackroomError, ConfigError
+from store.newsletter_links import read_unsubscribe
+from store.operators import Actor
+from web.deps import ShopDep
+
+router = APIRouter(tags=["newsletter"], include_in_schema=False)
+Token = Annotated[str, Path(max_length=300)]
+SUBSCRIBER = Actor("subscriber", "viewer", "a subscriber's link")
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+           "X-Robots-Tag": "noindex"}
+
+
+def _page(shop_name: str, title: str, text: str, button: str = "", status: int = 200
+          ) -> HTMLResponse:
+    """A small page of its own (no script, no outside resource); every word of it escaped."""
+    form = (f'<form method="post"><button type="submit">{html.escape(button)}</button></form>'
+            if button else "")
+    body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head>"
+            f'<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">'
+            f"<h1>{html.escape(shop_name)}</h1><p>{html.escape(text)}</p>{form}</body></html>")
+    return HTMLResponse(body, status_code=status, headers=HEADERS)
+
+
+def _name(shop: ShopDep) -> str:
+    return str(shop.config.get("shop", "name"))
+
+
+def _refused(shop: ShopDep, title: str, exc: BackroomError) -> HTMLResponse:
+    """A link that is not ours (404), or a shop that cannot check links now (503: no
+    newsletter.secret; the page says nothing of the config)."""
+    if isinstance(exc, ConfigError):
+        return _page(_name(shop), title, "This link cannot be checked right now; please try "
+                     "again later.", status=503)
+    return _page(_name(shop), title, exc.message, status=404)
+
+
+@router.get("/u/{token}", response_class=HTMLResponse)
+def unsubscribe_page(token: Token, shop: ShopDep) -> HTMLResponse:
+    """The page a click lands on: nothing changes until its button is pressed."""
+    try:
+        read_unsubscribe(shop.config, token)
+    except BackroomError as exc:
+        return _refused(shop, "Unsubscribe", exc)
+    return _page(_name(shop), "Unsubscribe", "Press the button to stop receiving our "
+                 "newsletter at this address.", "Unsubscribe")
+
+
+@router.post("/u/{token}", response_class=HTMLResponse)
+def unsubscribe(token: Token, shop: ShopDep) -> HTMLResponse:
+    """One click: unsubscribed at once (a campaign being sent sends nothing more there)."""
+    try:
+        subscribers.unsubscribe_by_token(shop, token)
+    except BackroomError as exc:
+        return _refused(shop, "Unsubscribe", exc)
+    return _page(_name(shop), "Unsubscribed",
+                 "You are unsubscribed: you will receive no more newsletters from us.")
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def confirm_page(token: Token, shop: ShopDep) -> HTMLResponse:
+    return _page(_name(shop), "Confirm your subscription",
+                 "Press the button to confirm that you want our newsletter.", "Confirm")
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+def confirm(token: Token, shop: ShopDep) -> HTMLResponse:
+    try:
+        subscribers.confirm(shop, SUBSCRIBER, token)
+    except BackroomError as exc:
+        return _refused(shop, "Confirm your subscription", exc)
+    return _page(_name(shop), "Subscribed", "Thank you: your subscription is confirmed.")
