@@ -42,7 +42,7 @@ from store.queries import QueueFilter
 from store.shop import Shop, open_shop
 from store.undo import undo
 from tui.dialogs.command_line import CommandLine
-from tui.dialogs.help import HelpScreen, binding_rows
+from tui.dialogs.help import HelpScreen, binding_rows, screen_name
 from tui.format import ControlCharacterFilter, shown
 from tui.messages import HealthRead, OrdersChanged
 from tui.screens.base import BackroomScreen
@@ -252,7 +252,7 @@ class BackroomApp(App[None]):
         screen = self.screen
         if isinstance(screen, ModalScreen):
             return
-        self.push_screen(HelpScreen(type(screen).__name__, binding_rows(screen)))
+        self.push_screen(HelpScreen(screen_name(screen), binding_rows(screen)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every screen, every saved view, and every action of the current screen."""

@@ -17,6 +17,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from store import exports
 from store.errors import BackroomError
 from store.queries import (
+    ORDER_TOKENS,
+    ORDER_WORDS,
     OrderRow,
     Page,
     QueueFilter,
@@ -29,6 +31,7 @@ from tui.format import money, shown, when
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
 from tui.screens.base import BackroomScreen
 from tui.status_change import archive_flow, change_status_flow
+from tui.widgets.filter_box import FilterBox
 from tui.widgets.table import Column, RowTable, cut
 from tui.workers import in_db, run_db
 
@@ -47,6 +50,8 @@ COLUMNS = (("code", " Code", 12, 0), ("placed", "Placed", 11, 0), ("customer", "
 class QueueScreen(BackroomScreen):
     """The orders mode's base screen."""
 
+    NAME = "Order queue"
+
     BINDINGS = [
         Binding("enter", "open", "Open", id="queue.open"),
         Binding("slash", "filter", "Filter", id="queue.filter"),
@@ -56,12 +61,17 @@ class QueueScreen(BackroomScreen):
         Binding("shift+down", "mark_move(1)", "Mark and move down", id="queue.mark_down",
                 show=False),
         Binding("shift+up", "mark_move(-1)", "Mark and move up", id="queue.mark_up", show=False),
-        Binding("a", "mark_all", "Mark all", id="queue.mark_all"),
+        Binding("a", "mark_all", "All", id="queue.mark_all",
+                tooltip="Mark every order matching the filter (across all pages)"),
         Binding("u", "unmark", "Unmark all", id="queue.unmark", show=False),
-        Binding("s", "status", "Status", id="queue.status"),
-        Binding("A", "archive", "Archive", id="queue.archive"),
-        Binding("S", "ship_station", "Ship station", id="queue.ship"),
-        Binding("P", "print_slips", "Print slips", id="queue.print"),
+        Binding("s", "status", "Status", id="queue.status",
+                tooltip="Change the status of the marked orders (or the current one)"),
+        Binding("A", "archive", "Archive", id="queue.archive",
+                tooltip="Archive the marked orders (or all of the filter); unarchive on "
+                "the Archived tab"),
+        Binding("S", "ship_station", "Ship station", id="queue.ship", show=False),
+        Binding("P", "print_slips", "Print", id="queue.print",
+                tooltip="Print the packing slips of the marked orders (or all of the filter)"),
         Binding("x", "cancel_print", "Stop printing", id="queue.cancel_print", show=False),
         Binding("T", "import_tracking", "Import tracking", id="queue.import_tracking",
                 show=False),
@@ -108,11 +118,18 @@ class QueueScreen(BackroomScreen):
         tabs += [Tab(wf.short(k), id=f"t-{k}") for k in wf.keys()]
         tabs.append(Tab("Archived", id="t-_archived"))
         yield Tabs(*tabs, id="status-tabs")
-        yield Input(placeholder="filter: text status:paid placed:>2026-11-01 sku:ABC pay:wire "
-                    "sort:-total", id="filter", classes="hidden")
+        yield FilterBox("orders", ORDER_TOKENS, ORDER_WORDS, extra=self._statuses_help,
+                        placeholder="filter: words, status:paid placed:<30d sku:MUG … "
+                        "(? lists the tokens)", id="filter", classes="hidden")
         yield RowTable(self._cells, key=_order_id, id="orders")
         yield Static("", id="queue-status", markup=False)
         yield Footer()
+
+    def _statuses_help(self) -> str:
+        """This shop's statuses, as status: reads them (key, label or hotkey)."""
+        wf = self.backroom.shop.workflow
+        return "Statuses: " + "; ".join(f"{k} ({wf[k].hotkey}) {wf.label(k)}"
+                                         for k in wf.keys()) + "."
 
     @property
     def table(self) -> RowTable:

@@ -7,7 +7,7 @@ cached lines of every other row. It looks like a row-cursor DataTable with zebra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,27 +40,32 @@ SCROLLBAR = 2  # columns a DataTable's vertical scrollbar takes (Textual's defau
 class Column:
     """A column: its key, its header label (shown literally) and its width in cells. A column
     with `grow` takes a share of the width left over (in proportion to it), `width` being the
-    narrowest it goes; one without is never cut."""
+    narrowest it goes; one without is never cut. A column with `drop` is left out when even
+    the narrowest widths do not fit (the highest `drop` first)."""
 
     key: str
     label: str
     width: int
     grow: int = 0
+    drop: int = 0
 
 
 def fit(columns: Sequence[Column], width: int, padding: int = CELL_PADDING) -> list[Column]:
     """The columns sized to `width` cells: fixed columns keep their width (a code, a status, a
     total: never cut), growing ones (names, emails, subjects) share what is left by their
-    `grow`, none below its own width. Every table of the app sizes its columns here."""
-    used = sum(c.width + 2 * padding for c in columns)
-    weights = sum(c.grow for c in columns)
-    spare = max(0, width - used)
-    if not weights or not spare:
-        return list(columns)
+    `grow`, none below its own width; optional columns go first when even that is too wide.
+    Every table of the app sizes its columns here."""
+    kept = list(columns)
+    while sum(c.width + 2 * padding for c in kept) > width and any(c.drop for c in kept):
+        kept.remove(max((c for c in kept if c.drop), key=lambda c: c.drop))
+    spare = max(0, width - sum(c.width + 2 * padding for c in kept))
+    growing = [c for c in kept if c.grow]
+    if not growing or not spare:
+        return kept
+    weights = sum(c.grow for c in growing)
     fitted: list[Column] = []
     given = 0
-    growing = [c for c in columns if c.grow]
-    for column in columns:
+    for column in kept:
         if not column.grow:
             fitted.append(column)
             continue
@@ -68,16 +73,30 @@ def fit(columns: Sequence[Column], width: int, padding: int = CELL_PADDING) -> l
         if column is growing[-1]:
             share = spare - given  # the rounding's leftovers go to the last one
         given += share
-        fitted.append(Column(column.key, column.label, column.width + share, column.grow))
+        fitted.append(Column(column.key, column.label, column.width + share, column.grow,
+                             column.drop))
     return fitted
 
 
-def fit_data_table(table: DataTable[Any], columns: Sequence[Column], width: int) -> None:
-    """(Re)declare a DataTable's columns fitted to `width` (its scrollbar left room); the
-    caller adds the rows again. Cells cut with an ellipsis come from `cut()`."""
+def pick(columns: Sequence[Column], cells: Mapping[str, Text] | Sequence[Text],
+         declared: Sequence[Column] = ()) -> list[Text]:
+    """A row's cells for the columns shown, from its cells by column key (or in the order of
+    the `declared` columns)."""
+    if not isinstance(cells, Mapping):
+        cells = {column.key: cell for column, cell in zip(declared, cells, strict=True)}
+    return [cells[column.key] for column in columns]
+
+
+def fit_data_table(table: DataTable[Any], columns: Sequence[Column],
+                   width: int) -> tuple[Column, ...]:
+    """(Re)declare a DataTable's columns fitted to `width` (its scrollbar left room) and
+    return those shown; the caller adds the rows again (`pick` their cells). Cells cut with an
+    ellipsis come from `cut()`."""
+    fitted = tuple(fit(columns, width - SCROLLBAR, table.cell_padding))
     table.clear(columns=True)
-    for column in fit(columns, width - SCROLLBAR, table.cell_padding):
+    for column in fitted:
         table.add_column(column.label, key=column.key, width=column.width)
+    return fitted
 
 
 def cut(text: str | Text, style: str = "", justify: str | None = None) -> Text:
@@ -200,6 +219,7 @@ class RowTable(ScrollView, can_focus=True):
         self._key = key
         self._columns: tuple[Column, ...] = ()
         self._declared: tuple[Column, ...] = ()
+        self._kept: list[int] = []  # the declared index of each column shown
         self._rows: list[Any] = []
         self._cursor = 0
         self._pending: list[Move] = []
@@ -253,6 +273,8 @@ class RowTable(ScrollView, can_focus=True):
         fitted = tuple(fit(self._declared, width))
         if fitted != self._columns:
             self._columns = fitted
+            keys = [c.key for c in self._declared]
+            self._kept = [keys.index(c.key) for c in fitted]
             self._forget_lines()
             self._resize()
             self.refresh()
@@ -562,6 +584,8 @@ class RowTable(ScrollView, can_focus=True):
                       extend: Style) -> Strip:
         """One line of padded cells, as DataTable draws them, filled out to the width."""
         segments: list[Segment] = []
+        if len(cells) > len(self._columns):  # a column left out at this width
+            cells = [cells[i] for i in self._kept]
         for column, cell in zip(self._columns, cells, strict=False):
             segments.extend(self._render_cell(cell, column.width, pre, post))
         remaining = self._width - self._table_width()
