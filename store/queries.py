@@ -656,10 +656,13 @@ def _scan_cache() -> Iterator[None]:
         db.execute_sql(f"PRAGMA cache_size = {int(size)}")
 
 
-def status_counts(f: QueueFilter) -> dict[str, int]:
-    """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total."""
+def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
+    """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total.
+    `only` (the statuses a `status:` token names) leaves the others out, as the list does."""
     query = (Order.select(Order.status, fn.COUNT(Order.id))
              .where(*_conditions(f, with_statuses=False)).group_by(Order.status))
+    if only:
+        query = query.where(Order.status.in_(list(only)))
     tuples: Any = query.tuples()
     with _scan_cache():
         counts = {status: int(count) for status, count in tuples}

@@ -89,5 +89,10 @@ class HelpScreen(ModalScreen[None]):
                     yield Static(table, classes="help-table")
                 yield Static(Text(SCAN_HELP, style="dim"))
 
+    @property
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Every row listed, in order."""
+        return [row for _heading, rows in self.sections for row in rows]
+
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

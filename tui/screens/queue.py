@@ -26,6 +26,7 @@ from store.queries import (
     parse_filter,
     queue_page,
     status_counts,
+    status_token,
 )
 from tui.format import money, shown, when
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
@@ -61,7 +62,7 @@ class QueueScreen(BackroomScreen):
         Binding("shift+down", "mark_move(1)", "Mark and move down", id="queue.mark_down",
                 show=False),
         Binding("shift+up", "mark_move(-1)", "Mark and move up", id="queue.mark_up", show=False),
-        Binding("a", "mark_all", "All", id="queue.mark_all",
+        Binding("a", "mark_all", "Mark all", id="queue.mark_all",
                 tooltip="Mark every order matching the filter (across all pages)"),
         Binding("u", "unmark", "Unmark all", id="queue.unmark", show=False),
         Binding("s", "status", "Status", id="queue.status",
@@ -96,6 +97,7 @@ class QueueScreen(BackroomScreen):
         self.base = QueueFilter()  # what the tab and the sort keys say
         self.filter: QueueFilter = self.base  # base + the typed filter
         self.filter_text = ""
+        self.token_statuses: tuple[str, ...] = ()  # what a `status:` token names
         self.pages: list[Page] = []
         self.requests: list[tuple[str | None, bool]] = []
         self.rows: list[OrderRow] = []
@@ -218,8 +220,11 @@ class QueueScreen(BackroomScreen):
 
     @work(thread=True, exclusive=True, group="queue-counts", exit_on_error=False)
     def _load_counts(self, generation: int, f: QueueFilter) -> None:
-        current = in_db(status_counts, dataclasses.replace(f, archived=False))
-        archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()))
+        """The tabs' counts: of the filter's text and tokens, by status (a `status:` token's
+        statuses alone, as the list shows them)."""
+        only = self.token_statuses
+        current = in_db(status_counts, dataclasses.replace(f, archived=False), only)
+        archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()), only)
         if not get_current_worker().is_cancelled:
             self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
 
@@ -443,6 +448,7 @@ class QueueScreen(BackroomScreen):
             return
         self.filter_text = text
         self.filter = parsed
+        self.token_statuses = status_token(text, self.backroom.shop.workflow)
         self.marked.clear()
         self.reload()
 
