@@ -249,7 +249,7 @@ async def test_help_is_titled_and_footers_show_the_main_keys_at_80(shop, admin, 
         assert isinstance(help_screen, HelpScreen)
         assert help_screen.title_text == "Order queue"
         headings = [heading for heading, _rows in help_screen.sections]
-        assert headings[0] == "Order queue" and headings[-1] == "Everywhere"
+        assert headings[0] == "This screen" and headings[-1] == "Everywhere"
         own = [row[2] for row in help_screen.sections[0][1]]
         assert {"queue.ship", "queue.sort", "queue.undo"} <= set(own)  # ship: not in the footer
         assert "app.help" in [row[2] for row in help_screen.sections[-1][1]]

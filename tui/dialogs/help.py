@@ -56,7 +56,7 @@ def binding_rows(screen: Screen[Any]) -> list[Section]:
         else:
             widgets.append(row)
     name = screen_name(screen)
-    sections = [(f"{name}", own), ("In the list or box in focus", widgets),
+    sections = [("This screen", own), ("In the list or box in focus", widgets),
                 ("Everywhere", everywhere)]
     return [(heading, rows) for heading, rows in sections if rows]
 
