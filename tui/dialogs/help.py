@@ -55,7 +55,6 @@ def binding_rows(screen: Screen[Any]) -> list[Section]:
             everywhere.append(row)
         else:
             widgets.append(row)
-    name = screen_name(screen)
     sections = [("This screen", own), ("In the list or box in focus", widgets),
                 ("Everywhere", everywhere)]
     return [(heading, rows) for heading, rows in sections if rows]
