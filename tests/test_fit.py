@@ -113,6 +113,23 @@ async def test_tab_counts_follow_a_status_token(shop, admin, config):
         assert label("paid") == "Processing 2" and label("awaiting_payment") == "Unpaid 0"
 
 
+async def test_the_tab_bar_keeps_the_current_tab_in_view_at_80(shop, admin, config):
+    """Every status has its tab at 80 columns: the bar scrolls to show the current one."""
+    place(shop)
+    app = make_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        top = screen_text(app).splitlines()[0]
+        assert "Unpaid" in top and "Archived" not in top
+        for _ in shop.workflow.keys():
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert "Archived 0" in screen_text(app).splitlines()[0]
+        assert app.screen.filter.archived
+
+
 # ----- point 5: bulk archive with its preview ------------------------------------------------
 
 def test_archive_is_set_based_with_a_preview(shop, admin):
