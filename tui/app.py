@@ -409,8 +409,11 @@ class BackroomApp(App[None]):
         self._show_scan()
 
     def _show_scan(self) -> None:
+        """The code so far in the status line; a lone mode digit (most likely a switch of
+        screen) shows once a second key follows it."""
+        shown = "" if self._scan in MODE_KEYS else self._scan
         for line in self.screen.query(HealthLine):
-            line.typed(self._scan)
+            line.typed(shown)
 
     def scan_open(self, text: str) -> None:
         """Open the order of a code typed, scanned, given to `:order` or the palette: one

@@ -42,6 +42,8 @@ class HealthLine(Static):
             self.update(text)
         elif self._report is not None:
             self.show(*self._report)
+        else:
+            self.update("health: reading ...")
 
     def show(self, report: HealthReport | None, problem: str = "") -> None:
         """Show a report (or, when it could not be read, why)."""
