@@ -346,6 +346,11 @@ async def test_nothing_the_operator_needs_is_cut_at_80(shop, admin, config):
         assert "Members" in text and "Discount" in text and "Privilege" in text
         for line in text.splitlines():
             assert len(line.rstrip()) <= 80
+        await pilot.press("4")
+        await wait_until(pilot, lambda: "Recipient" in screen_text(app))
+        text = screen_text(app)
+        assert "Subject" in text and "Order" in text and "Tries" in text  # none pushed off
+        assert "Order BR-" in text or "…" in text
 
 
 # ----- the figures: key counts of issue 12, pressed as counted --------------------------------
