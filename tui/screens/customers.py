@@ -66,8 +66,8 @@ class CustomersScreen(BackroomScreen):
 
     def compose(self) -> ComposeResult:
         yield FilterBox("customers", cq.CUSTOMER_TOKENS, cq.CUSTOMER_WORDS,
-                        placeholder="search name, email, phone, city; group:NAME segment:vip "
-                        "… (? lists the tokens)", id="customer-search")
+                        placeholder="name, email, phone, city; group:NAME segment:vip … "
+                        "(? lists the tokens)", id="customer-search")
         yield Static("", id="customers-info", markup=False)
         table: DataTable[Any] = DataTable(id="customers-table", cursor_type="row",
                                           zebra_stripes=True)
