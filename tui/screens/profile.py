@@ -3,6 +3,7 @@ account's history, with a key for every action."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ class ProfileScreen(BackroomScreen):
     def on_profile_loaded(self, message: ProfileLoaded) -> None:
         self.profile = p = message.profile
         self.group_names = message.group_names
+        self._offer_validation(p.status == "pending")
         self.query_one("#profile-head", Static).update(self._head(p))
         table = self.query_one(DataTable)
         wf = self.backroom.shop.workflow
@@ -121,6 +123,20 @@ class ProfileScreen(BackroomScreen):
                               Text(str(o.item_count), justify="right"),
                               Text(money(o.total, o.currency), justify="right"), key=str(o.id))
         self.query_one("#profile-history", Static).update(self._history(p))
+
+    def _offer_validation(self, pending: bool) -> None:
+        """An account waiting for validation: the footer offers v Validate, in the place of
+        g Group (80 columns hold one of them; `?` lists both)."""
+        shown = {"profile.validate": pending, "profile.group": not pending}
+        changed = False
+        keys = self._bindings.key_to_bindings
+        for key, bindings in list(keys.items()):
+            if any(b.id in shown and b.show != shown[b.id] for b in bindings):
+                keys[key] = [dataclasses.replace(b, show=shown[b.id]) if b.id in shown else b
+                             for b in bindings]
+                changed = True
+        if changed:
+            self.refresh_bindings()
 
     @staticmethod
     def _head(p: cq.CustomerProfile) -> Text:
