@@ -34,6 +34,7 @@ from store.order_rows import (
     search_row,
 )
 from store.outbox import Mail, enqueue, order_payload, withdraw_order
+from store.queries import issued_documents
 from store.rules import delete_refusal
 from store.shop import Shop
 from store.sql import named
@@ -398,7 +399,7 @@ def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:
     require(actor, "delete_order")
     with db.atomic():
         order = load_for_write(order_id)
-        refused = delete_refusal(order.code, order.is_test)
+        refused = delete_refusal(order.code, order.is_test, issued_documents(order.id))
         if refused:
             raise Refused(refused)
         withdraw_order(order.id, "order deleted")
