@@ -94,6 +94,12 @@ class _Buyer:
     phone: str
     language: str
 
+    def fields(self) -> dict[str, Any]:
+        """What the order row copies of its buyer."""
+        return {"customer": self.customer.id if self.customer else None,
+                "customer_name": self.name, "customer_email": self.email,
+                "customer_phone": self.phone, "language": self.language}
+
 
 def place_order(
     shop: Shop,
@@ -140,10 +146,7 @@ def place_order(
         buyer = _buyer(shop, customer_id, guest_name, guest_email, phone, language)
         number = allocate_numbers(1)
         fields = {
-            "number": number, "code": format_code(shop.prefix, number),
-            "customer": buyer.customer.id if buyer.customer else None,
-            "customer_name": buyer.name, "customer_email": buyer.email,
-            "customer_phone": buyer.phone, "language": buyer.language,
+            "number": number, "code": format_code(shop.prefix, number), **buyer.fields(),
             "status": shop.workflow.initial.key, "currency": currency,
             "subtotal": subtotal, "tax": tax, "shipping_cost": shipping_cost,
             "discount": discount, "total": total, "payment_method": payment_method,
@@ -152,19 +155,28 @@ def place_order(
             "placed_at": placed_at or utcnow(),
             "is_test": is_test, "updated_by": actor.login,
         }
-        order = Order.create(**fields)
-        insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in items])])
-        customer_figures.placed(buyer.customer.id if buyer.customer else None,
-                                order.placed_at, is_test)
-        _insert_items(order.id, items)
-        _copy_addresses(order.id, buyer.customer, addresses)
-        insert_events([event(order.id, actor, "placed", "order placed",
-                             to_status=order.status, data={"total": total})])
-        enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
-        webhooks.order_placed(order.id)
+        order = _write_placed(shop, actor, fields, buyer, items, addresses)
     events_log.event("placed", actor.login, order=order.code, status=order.status,
                      total=total, currency=currency)
     return OrderRef(order.id, order.code)
+
+
+def _write_placed(shop: Shop, actor: Actor, fields: dict[str, Any], buyer: _Buyer,
+                  items: Sequence[ItemInput],
+                  addresses: Mapping[str, Mapping[str, str] | None]) -> Order:
+    """The order row and all that placing it writes in the same transaction: its search
+    text, the customer's figures, items, addresses, history, mails and webhook."""
+    order = Order.create(**fields)
+    insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in items])])
+    customer_figures.placed(buyer.customer.id if buyer.customer else None,
+                            order.placed_at, fields["is_test"])
+    _insert_items(order.id, items)
+    _copy_addresses(order.id, buyer.customer, addresses)
+    insert_events([event(order.id, actor, "placed", "order placed",
+                         to_status=order.status, data={"total": fields["total"]})])
+    enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
+    webhooks.order_placed(order.id)
+    return order
 
 
 def _check_order_input(shop: Shop, items: Sequence[ItemInput], shipping_cost: int,
