@@ -87,17 +87,8 @@ def _row(pdf: Document, cells: list[str]) -> None:
     pdf.font("", 9)
     wrapped = [pdf.lines(text, width - 1.5) for text, (_, width, _) in
                zip(cells, COLUMNS, strict=True)]
-    rows = max(len(w) for w in wrapped)
-    pdf.room(min(rows, 10) * LINE)
-    for n in range(rows):
-        pdf.room(LINE)
-        x = MARGIN
-        for (_, width, align), lines in zip(COLUMNS, wrapped, strict=True):
-            if n < len(lines):
-                pdf.set_xy(x, pdf.y)
-                pdf.cell(width - 1.5, LINE, lines[n], align=align)
-            x += width
-        pdf.y += LINE
+    pdf.room(min(max(len(w) for w in wrapped), 10) * LINE)
+    pdf.wrapped_row(COLUMNS, wrapped, LINE)
 
 
 def _totals(pdf: Document, sheet: CustomerSheet) -> None:
