@@ -26,6 +26,7 @@ import aiosmtplib
 from aiosmtplib.email import quote_address
 
 from mailer import context as ctxmod
+from mailer.loops import Stop, record_batches
 from mailer.render import Renderer, RenderError
 from store import heartbeat
 from store.config import Config
@@ -491,6 +492,7 @@ class _Run:
                  should_stop: Callable[[], bool] | None) -> None:
         self.deliverer = deliverer
         self.stop = stop
+        self.stopping = Stop(stop, should_stop)
         self.once = once
         self.should_stop = should_stop
         self.connections = [Connection(deliverer.settings, deliverer.sender)
@@ -536,11 +538,6 @@ class _Run:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(heartbeat.stopped, deliverer.owner)
 
-    def stopping(self) -> bool:
-        if not self.stop.is_set() and self.should_stop is not None and self.should_stop():
-            self.stop.set()
-        return self.stop.is_set()
-
     async def pulse(self) -> None:
         """Beat every health.heartbeat_seconds while delivering (once for --once)."""
         while True:
@@ -550,7 +547,7 @@ class _Run:
                 log.exception("recording the heartbeat failed; trying again")
             if self.once:
                 return
-            await _wait(self.stop, self.deliverer.heartbeat_seconds, self.stopping)
+            await self.stopping.pause(self.deliverer.heartbeat_seconds)
             if self.stopping():
                 return
 
@@ -582,13 +579,13 @@ class _Run:
                 log.exception("claiming mail failed; trying again")
                 if self.once:
                     break
-                await _wait(self.stop, poll, self.stopping)
+                await self.stopping.pause(poll)
                 continue
             await self.compose(batch)
             if not batch.rows:
                 if self.once:
                     break
-                await _wait(self.stop, poll, self.stopping)
+                await self.stopping.pause(poll)
 
     async def compose(self, batch: Batch) -> None:
         """Render each mail of a batch and hand it over; a mail that cannot be made is
@@ -634,35 +631,9 @@ class _Run:
         await connection.close()
 
     async def record(self) -> None:
-        """Mark outcomes in batches until the end of the queue."""
-        finished = False
-        while not finished:
-            first = await self.done.get()
-            if first is None:
-                return
-            # Let outcomes gather a moment: one transaction for many mails, instead of
-            # one per mail (each a trip to a thread and a write lock); not at the end.
-            if not self.flush.is_set():
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(MARK_LINGER):
-                        await self.flush.wait()
-            batch = [first]
-            while not self.done.empty() and len(batch) < MARK_MOST:
-                nxt = self.done.get_nowait()
-                if nxt is None:
-                    finished = True
-                    break
-                batch.append(nxt)
-            await self.deliverer._mark(batch)
+        """Mark outcomes in batches until the end of the queue. Outcomes gather a moment:
+        one transaction for many mails, instead of one per mail (each a trip to a thread and
+        a write lock); not at the end (flush)."""
+        await record_batches(self.done, self.deliverer._mark, linger=MARK_LINGER,
+                             until=self.flush, most=MARK_MOST)
 
-
-async def _wait(stop: asyncio.Event, seconds: float, stopping: Callable[[], bool]) -> None:
-    """Wait up to `seconds` for the stop event, looking at the outer stop flag often."""
-    deadline = time.monotonic() + seconds
-    while not stopping():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(min(left, 0.2)):
-                await stop.wait()
