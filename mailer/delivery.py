@@ -636,4 +636,3 @@ class _Run:
         a write lock); not at the end (flush)."""
         await record_batches(self.done, self.deliverer._mark, linger=MARK_LINGER,
                              until=self.flush, most=MARK_MOST)
-

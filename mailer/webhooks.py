@@ -223,8 +223,6 @@ class _Run:
                              until=self.stop)
 
 
-
 def deliver_only(config: Config, ids: Sequence[int]) -> HookStats:
     """Deliver these deliveries now, once (`backroom webhook test`)."""
     return asyncio.run(WebhookDeliverer(config).run(once=True, only=ids))
-
