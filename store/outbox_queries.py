@@ -43,6 +43,7 @@ class OutboxRow:
     hold_until: dt.datetime | None
     sent_at: dt.datetime | None
     message_id: str
+    batch: str | None = None  # set on a status mail (the change that queued it)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _row(mail: Outbox, code: str, now: dt.datetime) -> OutboxRow:
         order_id=mail.order_id, order_code=code or "", customer_id=mail.customer_id,
         attempts=mail.attempts, last_error=mail.last_error, created_at=mail.created_at,
         next_attempt_at=mail.next_attempt_at, hold_until=mail.hold_until, sent_at=mail.sent_at,
-        message_id=mail.message_id,
+        message_id=mail.message_id, batch=mail.batch,
     )
 
 

@@ -18,6 +18,7 @@ from tui.cli import (
     orders,
     serve,
     shop,
+    shop_log,
     webhooks,
 )
 from tui.cli import print as print_cmd
@@ -49,6 +50,6 @@ def run_app(state: CliState) -> None:
 
 
 for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve,
-               webhooks, imports, check, ops):
+               webhooks, imports, check, ops, shop_log):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -73,16 +73,21 @@ class RefundDialog(ModalScreen[RefundResult | None]):
         self._refuse("", None)
         self._ask(amount, reason)
 
-    @work(exclusive=True, group="refund", exit_on_error=False)
-    async def _ask(self, amount: int, reason: str) -> None:
+    def _ask(self, amount: int, reason: str) -> None:
         body = Text(f"{format_money(amount, self.currency, grouping=True)} goes back to the "
                     "customer; reason: ")
         body.append(shown(reason.strip()))
-        yes = await self.app.push_screen_wait(
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._refund(amount, reason)
+
+        self.app.push_screen(
             ConfirmDialog(f"Refund {format_money(amount, self.currency)} of {self.code}?", body,
-                          yes="Refund"))
-        if not yes:
-            return
+                          yes="Refund"), answered)
+
+    @work(exclusive=True, group="refund", exit_on_error=False)
+    async def _refund(self, amount: int, reason: str) -> None:
         try:
             result = await self.submit(amount, reason)
         except BackroomError as exc:
