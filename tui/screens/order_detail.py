@@ -119,15 +119,18 @@ class OrderDetailScreen(BackroomScreen):
             table: DataTable[Any] = DataTable(id="detail-mails", cursor_type="row",
                                               zebra_stripes=True)
             yield table
+            yield Static("", id="detail-mail-error", markup=False)
             yield Static("", id="detail-history", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         table: DataTable[Any] = self.query_one("#detail-mails", DataTable)
-        for key, label, width in (("id", "#", 6), ("kind", "Mail", 20), ("state", "State", 9),
-                                  ("when", "When", 16)):
+        widths = (("id", "#", 5), ("kind", "Mail", 16), ("state", "State", 9),
+                  ("when", "When", 11))
+        for key, label, width in widths:
             table.add_column(label, key=key, width=width)
-        table.add_column("To", key="to")
+        used = sum(w + 2 for _k, _l, w in widths) + 8  # cell padding, the body's, a scrollbar
+        table.add_column("To", key="to", width=max(16, self.app.size.width - used))
         self.query_one("#detail-body").focus()
         self.reload()
 
@@ -292,15 +295,27 @@ class OrderDetailScreen(BackroomScreen):
             table.clear()
             for mail in reversed(d.mails):
                 state = Text(mail.state, style=MAIL_STATE_STYLES.get(mail.state, ""))
-                to = Text(shown(mail.recipient))
-                if mail.last_error and mail.state not in ("sent", "erased"):
-                    to.append(f"  {shown(mail.last_error.splitlines()[0])}", style="red")
                 table.add_row(Text(str(mail.id)), Text(mail.kind), state,
-                              Text(when(mail.sent_at or mail.created_at)), to,
-                              key=str(mail.id))
+                              Text(when(mail.sent_at or mail.created_at, short=True)),
+                              Text(shown(mail.recipient)), key=str(mail.id))
         table.display = bool(d.mails)
         if keep is not None and str(keep.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep.id)))
+        self._show_mail_error()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_mail_error()
+
+    def _show_mail_error(self) -> None:
+        """Why the chosen mail failed (or was withdrawn), under the table."""
+        mail = self.chosen_mail()
+        text = Text()
+        if mail is not None and mail.last_error and mail.state not in ("sent", "erased"):
+            text.append(f"#{mail.id}: ", style="dim")
+            text.append(shown(mail.last_error.splitlines()[0]), style="red")
+        error = self.query_one("#detail-mail-error", Static)
+        error.update(text)
+        error.display = bool(text)
 
     def chosen_mail(self) -> MailRow | None:
         """The mail under the mails table's cursor."""

@@ -53,10 +53,12 @@ class ShopLogScreen(BackroomScreen):
 
     def on_mount(self) -> None:
         table: DataTable[Any] = self.query_one(DataTable)
-        for key, label, width in (("when", "When", 11), ("who", "Who", 8),
-                                  ("what", "Event", 14), ("of", "Of", 14)):
+        widths = (("when", "When", 11), ("who", "Who", 8), ("what", "Event", 12),
+                  ("of", "Of", 10))
+        for key, label, width in widths:
             table.add_column(label, key=key, width=width)
-        table.add_column("Message", key="message")
+        used = sum(w + 2 for _k, _l, w in widths) + 4  # cell padding and the scrollbar
+        table.add_column("Message", key="message", width=max(20, self.app.size.width - used))
         table.focus()
         self.action_reload()
 
