@@ -2,10 +2,11 @@
 as files beside the mail templates (`replies/<name>.txt`: the shipped ones, and those of
 `[mail] templates_dir`, which replace a shipped one of the same name).
 
-A reply is plain text with a few merge fields, `{{ first_name }}`, `{{ order_code }}`... (see
-FIELDS): each is replaced by its value once, literally, and nothing else in the text is read
-as a template, so what an operator wrote and what a customer typed (a name) stay text. A
-first line `Subject: ...` gives a one-off email its subject."""
+A reply is plain text with a few merge fields, written as the newsletter's merge tags are:
+`{firstname}`, `{order_code}`, with an optional default after a bar (`{firstname|there}`;
+see FIELDS). Each is replaced by its value once, literally, and nothing else in the text is
+read as a template (no str.format, no engine), so what an operator wrote and what a customer
+typed (a name) stay text. A first line `Subject: ...` gives a one-off email its subject."""
 
 from __future__ import annotations
 
@@ -18,15 +19,15 @@ from typing import Any
 SHIPPED_REPLIES = Path(__file__).parent / "templates" / "replies"
 REPLIES_DIR = "replies"
 FIELDS: dict[str, str] = {
-    "first_name": "the customer's first name",
-    "last_name": "the customer's last name",
+    "firstname": "the customer's first name",
+    "lastname": "the customer's last name",
     "name": "the customer's full name",
     "email": "the customer's email address",
     "order_code": "the order's code (of a customer: their last order's)",
     "tracking_number": "the order's tracking number",
     "shop_name": "the shop's name ([shop] name)",
 }
-_FIELD = re.compile(r"\{\{\s*([A-Za-z_]+)\s*\}\}")
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}\r\n]*))?\}")
 MAX_BYTES = 64 * 1024
 
 
@@ -44,7 +45,7 @@ class SavedReply:
         return self.name.replace("_", " ").replace("-", " ").capitalize()
 
 
-def _directories(templates_dir: str | Path | None) -> list[Path]:
+def reply_directories(templates_dir: str | Path | None) -> list[Path]:
     dirs = [SHIPPED_REPLIES]
     if templates_dir:
         dirs.append(Path(templates_dir) / REPLIES_DIR)
@@ -73,7 +74,7 @@ def saved_replies(templates_dir: str | Path | None) -> list[SavedReply]:
     """Every saved reply, by name; a file of the shop's directory replaces a shipped one.
     A file that cannot be read is left out (`backroom mail check` names it)."""
     found: dict[str, SavedReply] = {}
-    for directory in _directories(templates_dir):
+    for directory in reply_directories(templates_dir):
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.txt")):
@@ -85,12 +86,15 @@ def saved_replies(templates_dir: str | Path | None) -> list[SavedReply]:
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:
-    """The text with each known merge field replaced by its value, in one pass: a value is
-    never read again (a name typed as "{{ order_code }}" stays as typed). An unknown field
-    stays as written, for the operator to see and mend."""
+    """The text with each known merge field replaced by its value (or its default when the
+    value is empty), in one pass: a value is never read again (a name typed as
+    "{order_code}" stays as typed). Anything else in braces stays as written, for the
+    operator to see and mend."""
     def value(match: re.Match[str]) -> str:
         name = match.group(1).lower()
-        return values.get(name, "") if name in FIELDS else match.group(0)
+        if name not in FIELDS:
+            return match.group(0)
+        return values.get(name, "") or (match.group(2) or "")
 
     return _FIELD.sub(value, text)
 
@@ -108,7 +112,7 @@ def order_values(detail: Any, shop_name: str) -> dict[str, str]:
     name = str(detail.customer_name or "")
     first = getattr(address, "first_name", "") or (name.split()[0] if name.split() else "")
     last = getattr(address, "last_name", "") or " ".join(name.split()[1:])
-    return {"first_name": first, "last_name": last, "name": name or f"{first} {last}".strip(),
+    return {"firstname": first, "lastname": last, "name": name or f"{first} {last}".strip(),
             "email": str(detail.customer_email or ""), "order_code": str(detail.code),
             "tracking_number": str(detail.tracking_number or ""), "shop_name": shop_name}
 
@@ -118,7 +122,7 @@ def customer_values(profile: Any, shop_name: str) -> dict[str, str]:
     order's code and tracking number are those of the newest order of the profile."""
     orders = getattr(profile, "orders", ()) or ()
     last = orders[0] if orders else None
-    return {"first_name": profile.first_name, "last_name": profile.last_name,
+    return {"firstname": profile.first_name, "lastname": profile.last_name,
             "name": profile.name, "email": profile.email,
             "order_code": str(getattr(last, "code", "") or ""),
             "tracking_number": str(getattr(last, "tracking_number", "") or ""),

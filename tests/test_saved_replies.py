@@ -18,11 +18,13 @@ from tui.screens.profile import ProfileScreen
 
 
 def test_merge_fields_are_filled_once_and_literally():
-    values = {"first_name": "{{ order_code }}", "order_code": "BR-100009",
-              "shop_name": "Mug & Co"}
-    text = "Hi {{ first_name }}, order {{order_code}} from {{ shop_name }}; {{ secret }} {% x %}"
-    assert replies.fill(text, values) == ("Hi {{ order_code }}, order BR-100009 from Mug & Co; "
-                                          "{{ secret }} {% x %}")
+    values = {"firstname": "{order_code}", "order_code": "BR-100009", "shop_name": "Mug & Co",
+              "lastname": ""}
+    text = ("Hi {firstname}, order {order_code} from {shop_name}; {secret} {{ x }} "
+            "{firstname.__class__} {lastname|friend} p { color: red }")
+    assert replies.fill(text, values) == (
+        "Hi {order_code}, order BR-100009 from Mug & Co; {secret} {{ x }} "
+        "{firstname.__class__} friend p { color: red }")
     assert replies.unknown_fields(text) == ["secret"]
 
 
@@ -30,14 +32,14 @@ def test_shipped_replies_and_the_shops_own(tmp_path):
     shipped = {r.name for r in replies.saved_replies(None)}
     assert {"where_is_my_order", "lost_parcel", "refund_on_its_way"} <= shipped
     for reply in replies.saved_replies(None):
-        assert reply.subject and "{{ first_name }}" in reply.body
+        assert reply.subject and "{firstname|there}" in reply.body
         assert replies.unknown_fields(reply.subject + reply.body) == []
     own = tmp_path / "replies"
     own.mkdir()
-    (own / "lost_parcel.txt").write_text("Hello {{ first_name }}, ours.\n", encoding="utf-8")
+    (own / "lost_parcel.txt").write_text("Hello {firstname}, ours.\n", encoding="utf-8")
     (own / "thanks.txt").write_text("Subject: Thanks\n\nThank you!\n", encoding="utf-8")
     found = {r.name: r for r in replies.saved_replies(tmp_path)}
-    assert found["lost_parcel"].body == "Hello {{ first_name }}, ours.\n"
+    assert found["lost_parcel"].body == "Hello {firstname}, ours.\n"
     assert found["lost_parcel"].subject == ""
     assert (found["thanks"].subject, found["thanks"].body) == ("Thanks", "Thank you!\n")
 
@@ -71,8 +73,8 @@ async def test_one_off_email_from_a_reply_over_several_lines(shop, admin, config
                                     last_name="Smith")
     own = tmp_path / "tpl" / "replies"
     own.mkdir(parents=True)
-    (own / "welcome.txt").write_text("Subject: Welcome {{ first_name }}\n\nHello "
-                                     "{{ first_name }},\nwelcome to {{ shop_name }}.\n",
+    (own / "welcome.txt").write_text("Subject: Welcome {firstname}\n\nHello "
+                                     "{firstname},\nwelcome to {shop_name}.\n",
                                      encoding="utf-8")
     url = config.database_url
     app = build_app(make_config(url, mail={"deliver_in_app": False,
@@ -93,3 +95,15 @@ async def test_one_off_email_from_a_reply_over_several_lines(shop, admin, config
         mail = Outbox.get(Outbox.kind == "one_off")
         assert "Hello Ann,\\nwelcome to Mug & Co.\\nSee you soon!" in mail.payload
         assert CustomerEvent.get(CustomerEvent.kind == "mail").message == "Welcome Ann"
+
+
+def test_mail_check_names_a_reply_with_an_unknown_field(tmp_path):
+    from mailer.check import reply_problems
+    assert reply_problems("") == []  # the shipped replies are right
+    own = tmp_path / "replies"
+    own.mkdir()
+    (own / "oops.txt").write_text("Hello {first_name},\nbye\n", encoding="utf-8")
+    found = reply_problems(str(tmp_path))
+    assert found == [f"{own / 'oops.txt'}:1: unknown merge field {{first_name}} (fields: "
+                     "{firstname}, {lastname}, {name}, {email}, {order_code}, "
+                     "{tracking_number}, {shop_name})"]
