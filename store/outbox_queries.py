@@ -178,10 +178,15 @@ def superseded_count(order_ids: Sequence[int]) -> int:
         Outbox.order.in_(list(order_ids))).count())
 
 
-def latest_status_mail(order_id: int) -> OutboxRow | None:
-    """The newest status mail of an order (one a status change queued: it has a batch) that
-    was not withdrawn, cancelled or erased: what "resend the status mail" resends."""
-    mail = (Outbox.select().where(Outbox.order == order_id, Outbox.batch.is_null(False),
+def latest_status_mail(order_id: int, kinds: Sequence[str] = ()) -> OutboxRow | None:
+    """The newest status mail of an order that was not withdrawn, cancelled or erased: what
+    "resend the status mail" resends. A status mail is one a status change queued (it has a
+    batch), or one of the `kinds` the workflow's statuses send (Workflow.mail of each: an
+    imported or a demo shop's mails, and a refund's, which tells of the refunded status)."""
+    status_mail = Outbox.batch.is_null(False)
+    if kinds:
+        status_mail |= Outbox.kind.in_(list(kinds))
+    mail = (Outbox.select().where(Outbox.order == order_id, status_mail,
                                   Outbox.state.not_in(("cancelled", "erased")))
             .order_by(Outbox.id.desc()).first())
     if mail is None:

@@ -8,7 +8,7 @@ import pytest
 
 from store import customers, outbox, outbox_queries, status
 from store.errors import PermissionDenied, ValidationError
-from store.models import OrderEvent, Outbox
+from store.models import OrderEvent, Outbox, db
 from tests.factories import place
 from tests.tui_support import make_app, screen_text, settle, wait_until
 from tui.dialogs.confirm import ConfirmDialog
@@ -41,6 +41,18 @@ def test_latest_status_mail_is_the_newest_not_withdrawn(shop, admin):
     outbox.withdraw_batch(change.batch)  # the undo: the withdrawn mail is not the latest
     again = outbox_queries.latest_status_mail(ref.id)
     assert again is not None and again.id == paid.id
+
+
+def test_a_status_kind_without_a_batch_counts_when_the_workflow_names_it(shop, admin):
+    """An imported or demo shop's status mails carry no batch: the workflow's kinds find them."""
+    ref = place(shop)
+    with db.atomic():
+        outbox.enqueue([outbox.Mail("shipped", "ann@example.com", "imported:1",
+                                    order_id=ref.id)])
+    kinds = [s.mail for s in shop.workflow.statuses.values() if s.mail]
+    assert outbox_queries.latest_status_mail(ref.id) is None
+    found = outbox_queries.latest_status_mail(ref.id, kinds)
+    assert found is not None and found.kind == "shipped"
 
 
 def test_resend_writes_the_order_history(shop, admin):

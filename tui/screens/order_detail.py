@@ -282,7 +282,8 @@ class OrderDetailScreen(BackroomScreen):
         """The order's mails, newest first: the row under the cursor is the one `r` resends."""
         table: DataTable[Any] = self.query_one("#detail-mails", DataTable)
         keep = self.chosen_mail()
-        status_mail = next((m for m in reversed(d.mails) if m.status_mail
+        kinds = {s.mail for s in self.backroom.shop.workflow.statuses.values() if s.mail}
+        status_mail = next((m for m in reversed(d.mails) if (m.status_mail or m.kind in kinds)
                             and m.state not in ("cancelled", "erased")), None)
         title = Text("Mails", style="bold underline")
         title.append(f"  {len(d.mails)}", style="dim")
@@ -546,19 +547,20 @@ class OrderDetailScreen(BackroomScreen):
 
     @work(group="resend", exit_on_error=False)
     async def _resend_status(self, order_id: int, code: str) -> None:
-        mail = await run_db(latest_status_mail, order_id)
+        kinds = [s.mail for s in self.backroom.shop.workflow.statuses.values() if s.mail]
+        mail = await run_db(latest_status_mail, order_id, kinds)
         if mail is None:
             self.notify(f"{code} has no status mail to resend (no status change has sent one)",
                         severity="warning")
             return
-        self._confirm_resend(mail.id, mail.kind, mail.recipient, mail.state, None,
+        self._confirm_resend(mail.id, mail.kind, mail.recipient, mail.state, mail.batch,
                              status_mail=True)
 
     def _confirm_resend(self, mail_id: int, kind: str, recipient: str, state: str,
                         batch: str | None, status_mail: bool = False) -> None:
         """Ask y/n, then queue a copy (store.outbox.resend_mail, which checks again)."""
         actor = self.backroom.actor
-        needed = resend_action(kind, "status" if status_mail else batch)
+        needed = resend_action(kind, batch)
         if not actor.can(needed):
             self.notify(refusal(actor, needed), title="Not allowed", severity="warning")
             return
