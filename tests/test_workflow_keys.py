@@ -8,6 +8,8 @@ from store import customers, status
 from store.models import OrderEvent, Outbox
 from tests.factories import place
 from tests.tui_support import make_app, settle, wait_until
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.note import NoteDialog
 from tui.screens.customers import CustomersScreen
 from tui.screens.order_detail import OrderDetailScreen
 
@@ -47,13 +49,18 @@ async def test_customer_service_in_ten_keys(shop, admin, config):
         await wait_until(pilot, lambda: isinstance(app.screen, OrderDetailScreen)
                          and app.screen.detail is not None)
         assert app.screen.order_id == last.id
+        detail = app.screen
         await press("n")
-        await settle(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, NoteDialog))
         await pilot.press(*NOTE)  # typed text
         await press("ctrl+e", "ctrl+s")  # to the customer, add
-        await settle(pilot)
-        await press("R", "y")  # resend the status mail, yes
-        await settle(pilot)
+        await wait_until(pilot, lambda: app.screen is detail and OrderEvent.select().where(
+            OrderEvent.order == last.id, OrderEvent.kind == "note").exists())
+        await press("R")  # resend the status mail
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await press("y")  # yes
+        await wait_until(pilot, lambda: Outbox.select().where(
+            Outbox.order == last.id, Outbox.kind == "shipped").count() == 2)
     note = OrderEvent.get(OrderEvent.order == last.id, OrderEvent.kind == "note")
     assert (note.message, note.visible) == (NOTE, True)
     assert Outbox.select().where(Outbox.kind == "customer_note").count() == 1

@@ -19,7 +19,7 @@ import platformdirs
 from rich.text import Text
 from textual import events, work
 from textual._styles_cache import StylesCache
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.filter import LineFilter
@@ -415,7 +415,11 @@ class BackroomApp(App[None]):
         """The code so far in the status line; a lone mode digit (most likely a switch of
         screen) shows once a second key follows it."""
         shown = "" if self._scan in MODE_KEYS else self._scan
-        for line in self.screen.query(HealthLine):
+        try:
+            screen = self.screen
+        except ScreenStackError:  # between two modes, or the app is closing: nothing to show
+            return
+        for line in screen.query(HealthLine):
             line.typed(shown)
 
     def scan_open(self, text: str) -> None:
