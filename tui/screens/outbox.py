@@ -15,6 +15,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
+from mailer.preview import of_mail
+from mailer.render import RenderError
 from store import outbox, outbox_queries, webhook_queries
 from store.errors import BackroomError
 from store.operators import refusal
@@ -23,7 +25,7 @@ from tui.format import shown
 from tui.messages import OutboxLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.table import Column, cut, fit_data_table, pick
-from tui.workers import in_db
+from tui.workers import in_db, run_db
 
 FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled",
                                    "erased")
@@ -68,6 +70,7 @@ class OutboxScreen(BackroomScreen):
         Binding("e", "resend", "Resend", id="outbox.resend"),
         Binding("enter,o", "open_order", "Open order", id="outbox.open"),
         Binding("m", "more", "More", id="outbox.more", show=False),
+        Binding("t", "show_text", "Text of the mail", id="outbox.text", show=False),
     ]
     ACTION_PERMISSIONS = {"retry": "change_status", "cancel_mail": "change_status",
                           "resend": "change_status"}
@@ -264,6 +267,25 @@ class OutboxScreen(BackroomScreen):
                 return
         self._act(outbox.resend_mail, "copied for resending",
                   ask="Resend this mail? A new copy is queued; the original stays.")
+
+    @work(group="outbox-text", exclusive=True, exit_on_error=False)
+    async def action_show_text(self) -> None:
+        """The selected mail's subject and text part, as the worker renders it now."""
+        row = self.selected()
+        if row is None:
+            self.notify("No mail selected.", severity="warning")
+            return
+        try:
+            with self.busy(f"rendering mail #{row.id}…"):
+                rendered = await run_db(of_mail, self.backroom.config,
+                                        self.backroom.shop.workflow, row.id)
+        except (BackroomError, RenderError) as exc:
+            self.notify(str(exc), title=f"Mail #{row.id}", severity="warning", markup=False)
+            return
+        body = Text(f"To: {shown(row.recipient)}\n\n")
+        body.append(shown(rendered.text, multiline=True))
+        self.app.push_screen(ConfirmDialog(shown(rendered.subject) or row.kind, body,
+                                           ok_only=True))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row (the table takes the key) opens the mail's order."""
