@@ -10,11 +10,12 @@ typed (a name) stay text. A first line `Subject: ...` gives a one-off email its 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from store import merge_tags
 
 SHIPPED_REPLIES = Path(__file__).parent / "templates" / "replies"
 REPLIES_DIR = "replies"
@@ -27,7 +28,6 @@ FIELDS: dict[str, str] = {
     "tracking_number": "the order's tracking number",
     "shop_name": "the shop's name ([shop] name)",
 }
-_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}\r\n]*))?\}")
 MAX_BYTES = 64 * 1024
 
 
@@ -87,21 +87,15 @@ def saved_replies(templates_dir: str | Path | None) -> list[SavedReply]:
 
 def fill(text: str, values: Mapping[str, str]) -> str:
     """The text with each known merge field replaced by its value (or its default when the
-    value is empty), in one pass: a value is never read again (a name typed as
-    "{order_code}" stays as typed). Anything else in braces stays as written, for the
-    operator to see and mend."""
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1).lower()
-        if name not in FIELDS:
-            return match.group(0)
-        return values.get(name, "") or (match.group(2) or "")
-
-    return _FIELD.sub(value, text)
+    value is empty), by the newsletter's one parser (store.merge_tags): a value is never
+    read again (a name typed as "{order_code}" stays as typed), and anything else in braces
+    stays as written, for the operator to see and mend."""
+    return merge_tags.fill_text(text, values, FIELDS)
 
 
 def unknown_fields(text: str) -> list[str]:
     """The merge fields a reply names that are not in FIELDS (for `backroom mail check`)."""
-    return [m.group(1) for m in _FIELD.finditer(text) if m.group(1).lower() not in FIELDS]
+    return merge_tags.unknown(text, FIELDS)
 
 
 def order_values(detail: Any, shop_name: str) -> dict[str, str]:

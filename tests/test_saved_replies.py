@@ -25,7 +25,7 @@ def test_merge_fields_are_filled_once_and_literally():
     assert replies.fill(text, values) == (
         "Hi {order_code}, order BR-100009 from Mug & Co; {secret} {{ x }} "
         "{firstname.__class__} friend p { color: red }")
-    assert replies.unknown_fields(text) == ["secret"]
+    assert replies.unknown_fields(text) == ["secret", "firstname.__class__"]
 
 
 def test_shipped_replies_and_the_shops_own(tmp_path):
