@@ -566,7 +566,7 @@ class CampaignEvent(BaseModel):
 
     class Meta:
         table_name = "campaign_event"
-        indexes = ((("campaign", "kind", "machine"), False),)
+        indexes = ((("campaign", "kind", "machine", "mail"), False),)
 
 
 EVENT_KINDS = ("open", "click")

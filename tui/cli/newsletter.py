@@ -251,10 +251,12 @@ def _read(path: Path | None) -> str:
                    "subscriber.")
 @click.option("--sender-name", default="")
 @click.option("--sender-email", default="")
+@click.option("--track", is_flag=True,
+              help="Record opens (a pixel) and clicks (links through /c/) of its mails.")
 @pass_state
 def campaign_create(state: CliState, name: str, subject: str, body_text: str,
                     html_file: Path | None, text_file: Path | None, text_part: Path | None,
-                    audience: str, sender_name: str, sender_email: str) -> None:
+                    audience: str, sender_name: str, sender_email: str, track: bool) -> None:
     """Create a draft campaign NAME; its merge tags ({firstname}, {lastname}, {email},
     {unsubscribe_url}, with a default: {firstname|there}) are checked now."""
     given = [k for k, v in (("--body", body_text), ("--html", html_file),
@@ -266,7 +268,7 @@ def campaign_create(state: CliState, name: str, subject: str, body_text: str,
     ref = campaigns.create_campaign(
         state.shop, state.actor, name=name, subject=subject, body=body, body_kind=kind,
         text_body=_read(text_part), audience_text=audience, sender_name=sender_name,
-        sender_email=sender_email)
+        sender_email=sender_email, track=track)
     for warning in campaigns.subject_warnings(subject):
         click.echo(f"warning: {warning}")
     count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
