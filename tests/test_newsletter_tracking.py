@@ -19,16 +19,22 @@ from typing import Any
 import httpx
 import PIL.Image
 import pytest
+import tomli_w
+from click.testing import CliRunner
 
 from mailer import worker
 from mailer.campaigns import send_test
 from store import campaigns, newsletter_links
 from store.campaign_queries import body_of
-from store.models import CampaignEvent, CampaignMail, utcnow
+from store.campaign_report import campaign_report
+from store.models import CampaignEvent, CampaignMail, Order, utcnow
 from store.shop import open_shop
+from tests.conftest import cli_config
+from tests.factories import place
 from tests.mail_server import Server
 from tests.test_newsletter_campaigns import SECRET, RawRecorder, add_subscribers, news_config
 from tests.web_support import serve
+from tui.cli import main
 from web.app import create_app
 
 BODY = ("<html><body><p>Hello {firstname|there}</p>"
@@ -69,8 +75,8 @@ def _get(config: Any, *requests: tuple[str, str, str]) -> list[httpx.Response]:
     return asyncio.run(main())
 
 
-def test_a_tracked_campaign_counts_opens_and_clicks_apart_from_machines(db_url, manager,
-                                                                        smtp):
+def test_a_tracked_campaign_counts_opens_and_clicks_apart_from_machines(
+        db_url, manager, clerk, smtp, tmp_path):
     config = news_config(db_url, smtp)
     shop = open_shop(config)
     emails = add_subscribers(shop, manager, 3)
@@ -132,6 +138,40 @@ def test_a_tracked_campaign_counts_opens_and_clicks_apart_from_machines(db_url, 
         (emails[0], "click", 0, False, ""),
         (emails[0], "click", 1, True, "a HEAD request"),
         (emails[1], "click", 1, True, "a link scanner or robot")]
+
+    # orders: reader000 (a person's click) buys twice, once a week before, once after the
+    # click, as a guest in capitals; reader001 (only a scanner clicked) buys too
+    click_at = CampaignEvent.get(CampaignEvent.kind == "click",
+                                 ~CampaignEvent.machine).created_at
+    before = place(shop, email="Reader000@Example.com", price=5000)
+    Order.update(placed_at=click_at - dt.timedelta(days=7)).where(
+        Order.id == before.id).execute()
+    place(shop, email="Reader000@Example.com", price=2500)
+    place(shop, email=emails[1], price=9900)
+    report = campaign_report(shop, manager, "T")
+    assert (report.sent, report.failed, report.unsubscribed) == (3, 0, 0)
+    assert report.tracked is not None
+    assert (report.tracked.opened, report.tracked.open_events,
+            report.tracked.machine_opens) == (1, 2, 2)
+    assert (report.tracked.clicked, report.tracked.click_events,
+            report.tracked.machine_clicks) == (1, 1, 2)
+    order_total = Order.get(Order.placed_at > click_at).total
+    assert (report.orders, report.revenue) == (1, {"EUR": order_total})
+    rates = {r.name: (round(r.value or 0, 3), r.verdict) for r in report.rates}
+    assert rates == {"open": (0.333, "above the guide"), "click": (0.333, "above the guide"),
+                     "unsubscribe": (0.0, "ok")}
+
+    path = tmp_path / "config.toml"
+    path.write_text(tomli_w.dumps(cli_config(db_url, newsletter={"secret": SECRET})),
+                    encoding="utf-8")
+    shown = CliRunner().invoke(main, ["--config", str(path), "newsletter", "campaign", "stats",
+                                      "T"], env={"BACKROOM_OPERATOR": "cleo"}).output
+    assert ("opened:        1 people (33.3%; guide 15-25%: above the guide); 2 by machines, "
+            "not counted") in shown
+    assert "clicked:       1 people, 1 clicks (33.3%; guide 2-5%: above the guide); 2 by " \
+           "machines" in shown
+    assert "conversions:   1 order(s) within 5 days of a click, " in shown
+    assert "unsubscribed:  0 (0.0%; guide at most 0.5%: ok)" in shown
 
     # a test send and a preview: no pixel, the links as written, nothing to record
     addresses = ["qa@example.com"]
