@@ -254,3 +254,41 @@ def test_a_subject_ab_test_sends_the_winner_to_the_rest(db_url, manager, smtp):
     assert all(str(everyone[to]["Subject"]).endswith(", spring sale") for to in rest)
     report = campaign_report(shop, manager, "AB")
     assert report.ab is not None and report.ab.result == "b won by clicks: a 0, b 2"
+
+
+def test_an_ab_test_by_orders_from_the_command_line(db_url, shop, manager, smtp, tmp_path):
+    emails = add_subscribers(shop, manager, 30)
+    path = tmp_path / "config.toml"
+    path.write_text(tomli_w.dumps(cli_config(
+        db_url, smtp={"port": smtp.port}, shop={"email": "hello@chez-ann.example"},
+        newsletter={"secret": SECRET, "max_per_second": 1000.0})), encoding="utf-8")
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), *args],
+                                    env={"BACKROOM_OPERATOR": "mo"}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("newsletter", "campaign", "create", "Sale", "--subject", "Our sale", "--body", "Hi",
+        "--subject-b", "FREE sale!!!", "--ab-sample", "40", "--ab-wait", "30",
+        "--ab-metric", "orders")
+    run("newsletter", "campaign", "send", "Sale")
+    run("worker", "--once")
+    sample = {to[0]: email.message_from_bytes(data, policy=email.policy.default)["Subject"]
+              for to, data in smtp.handler.raw}  # type: ignore[attr-defined]
+    a = [to for to, s in sample.items() if s == "Our sale"]
+    b = [to for to, s in sample.items() if s == "FREE sale!!!"]
+    assert a and len(b) >= 2 and len(sample) < len(emails)
+    shown = run("newsletter", "campaign", "stats", "Sale")
+    assert "A/B test:      40% sample, by orders: the winner is chosen from " in shown
+    assert "subject B:     FREE sale!!!" in shown
+    for buyer in (a[0], b[0], b[1]):
+        place(shop, email=buyer, price=1500)
+    Campaign.update(started_at=utcnow() - dt.timedelta(minutes=31)).execute()
+    run("worker", "--once")
+    assert "A/B test:      40% sample, by orders: b won by orders: a 1, b 2" in run(
+        "newsletter", "campaign", "stats", "Sale")
+    rest = [data for to, data in smtp.handler.raw  # type: ignore[attr-defined]
+            if to[0] not in sample and b"X-Backroom-Mail: campaign " in data]
+    assert len(rest) == len(emails) - len(sample)
+    assert all(b"Subject: FREE sale!!!" in data for data in rest)
