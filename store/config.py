@@ -836,6 +836,7 @@ def render_example() -> str:
         "# lists every status; one of them has initial = true.",
         "# [workflow.statuses.awaiting_payment]",
         '# label = "Awaiting payment"',
+        '# short = "Unpaid"     # the list column and the status tab (at most 12; default: label)',
         '# colour = "yellow"',
         '# hotkey = "a"',
         "# initial = true",
