@@ -6,9 +6,10 @@ per currency. Rates over the mails sent, beside the guides (GUIDES): opens 15-25
 2-5%, unsubscribes flagged above 0.5%.
 
 Written-out SQL (see store.sql): the conversions, one statement walking the orders placed
-in the clicks' window, each checked by index lookups (its subscriber by account or address,
-that subscriber's mail of the campaign, its clicks); and the events counted by kind from the
-covering index alone, which a report over a million events rests on."""
+in the clicks' window, each checked by index lookups (its subscriber by address and by
+account, that subscriber's mail of the campaign, its clicks); the events counted by kind
+from the covering index alone, which a report over a million events rests on; an A/B test's
+scores."""
 
 from __future__ import annotations
 
@@ -115,31 +116,40 @@ def _events(campaign_id: int) -> tuple[dict[tuple[str, bool], tuple[int, int]], 
     return found, span
 
 
+def _placed(p: Params, since: dt.datetime, until: dt.datetime | None) -> str:
+    """Orders placed in a window with the subscriber of each (by the address of the order,
+    and by its customer's account): two joins, each led by the orders (CROSS JOIN keeps
+    SQLite from walking the subscribers; PostgreSQL plans it as an inner join)."""
+    window = f"o.placed_at >= {p(stored_time(since))} AND o.is_test = FALSE"
+    if until is not None:
+        window += f" AND o.placed_at <= {p(stored_time(until))}"
+    pick = "SELECT o.id, o.currency, o.total, o.placed_at, s.id AS sid FROM orders o " \
+           "CROSS JOIN subscriber s WHERE"
+    return (f"({pick} s.email_key = LOWER(o.customer_email) AND {window} UNION ALL "
+            f"{pick} s.customer_id = o.customer_id AND {window})")
+
+
 def _conversions(campaign_id: int, days: int, span: Span) -> tuple[int, dict[str, int]]:
-    """Orders placed by recipients within `days` after a click of theirs (people's clicks)."""
+    """Orders placed by recipients within `days` after a click of theirs (people's clicks):
+    the orders of the clicks' window, their recipients' mails of the campaign, a click of
+    that mail before the order and within the days (index lookups all)."""
     if span is None:
         return 0, {}
     first, last = span
     p = Params()
     c = p(campaign_id)
     if is_sqlite():
-        since = f"datetime(o.placed_at, {p(f'-{days} days')})"
+        since = f"datetime(x.placed_at, {p(f'-{days} days')})"
     else:
-        since = f"o.placed_at - {p(days)} * INTERVAL '1 day'"
+        since = f"x.placed_at - {p(days)} * INTERVAL '1 day'"
     rows = db.execute_sql(
-        "SELECT o.currency, COUNT(*), SUM(o.total) FROM orders o "
-        f"WHERE o.placed_at >= {p(stored_time(first))} "
-        f"AND o.placed_at <= {p(stored_time(last + dt.timedelta(days=days)))} "
-        f"AND o.is_test = FALSE AND EXISTS (SELECT 1 FROM campaign_mail m "
-        f"JOIN campaign_event e ON e.campaign_id = {c} AND e.kind = 'click' "
-        f"AND e.machine = FALSE AND e.mail_id = m.id WHERE m.campaign_id = {c} "
-        # the order's subscriber by address or by account: two index lookups (an OR here
-        # makes SQLite walk every mail of the campaign for each order)
-        f"AND m.subscriber_id IN (SELECT s.id FROM subscriber s WHERE s.email_key = "
-        f"LOWER(o.customer_email) UNION ALL SELECT s.id FROM subscriber s WHERE "
-        f"s.customer_id = o.customer_id) "
-        f"AND e.created_at <= o.placed_at AND e.created_at >= {since}) "
-        f"GROUP BY o.currency", p).fetchall()
+        f"SELECT currency, COUNT(*), SUM(total) FROM (SELECT DISTINCT x.id, x.currency, "
+        f"x.total FROM {_placed(p, first, last + dt.timedelta(days=days))} x "
+        f"JOIN campaign_mail m ON m.campaign_id = {c} AND m.subscriber_id = x.sid "
+        f"WHERE EXISTS (SELECT 1 FROM campaign_event e WHERE e.campaign_id = {c} "
+        f"AND e.kind = 'click' AND e.machine = FALSE AND e.mail_id = m.id "
+        f"AND e.created_at <= x.placed_at AND e.created_at >= {since})) converted "
+        f"GROUP BY currency", p).fetchall()
     return sum(int(r[1]) for r in rows), {str(r[0]): int(r[2] or 0) for r in rows}
 
 
@@ -156,11 +166,9 @@ def ab_scores(campaign_id: int, metric: str, since: dt.datetime) -> dict[str, in
             p).fetchall()
     else:
         rows = db.execute_sql(
-            f"SELECT m.variant, COUNT(DISTINCT o.id) FROM campaign_mail m JOIN subscriber s "
-            f"ON s.id = m.subscriber_id JOIN orders o ON (o.customer_id = s.customer_id OR "
-            f"LOWER(o.customer_email) = s.email_key) AND o.placed_at >= "
-            f"{p(stored_time(since))} AND o.is_test = FALSE WHERE m.campaign_id = {c} "
-            f"AND m.variant <> '' AND m.state = 'sent' GROUP BY m.variant", p).fetchall()
+            f"SELECT m.variant, COUNT(DISTINCT x.id) FROM {_placed(p, since, None)} x "
+            f"JOIN campaign_mail m ON m.campaign_id = {c} AND m.subscriber_id = x.sid "
+            f"WHERE m.variant <> '' AND m.state = 'sent' GROUP BY m.variant", p).fetchall()
     return {str(v): int(n) for v, n in rows}
 
 
