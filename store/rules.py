@@ -40,6 +40,11 @@ def refunded_refusal(label: str, paid: int, refunded: int, currency: str) -> str
             f"{format_money(refunded, currency)})")
 
 
+def payment_cap(paid: int, total: int) -> int:
+    """What a payment may still bring in: the order's total, less what was paid already."""
+    return max(total - paid, 0)
+
+
 def payment_refusal(code: str, amount: int, paid: int, total: int, currency: str) -> str:
     """Why recording a payment of `amount` is refused, or '' when it may be recorded."""
     if amount <= 0:
@@ -79,12 +84,17 @@ def pay_refusal(code: str, label: str, may_pay: bool, paid: int, total: int, cur
     return ""
 
 
-def delete_refusal(code: str, is_test: bool) -> str:
-    """Why an order may not be deleted, or '' when it may (test orders only)."""
-    if is_test:
-        return ""
-    return (f"order {code} is a real order: cancel or archive it instead "
-            "(only test orders can be deleted)")
+def delete_refusal(code: str, is_test: bool, documents: tuple[str, ...] = ()) -> str:
+    """Why an order may not be deleted, or '' when it may (test orders only, and none that
+    was issued an invoice or credit note: their numbers have no gaps, and the accounts keep
+    them)."""
+    if not is_test:
+        return (f"order {code} is a real order: cancel or archive it instead "
+                "(only test orders can be deleted)")
+    if documents:
+        return (f"order {code} was issued {', '.join(documents)}: issued documents are kept "
+                "for the accounts, so archive the order instead")
+    return ""
 
 
 def group_delete_refusal(name: str, is_default: bool) -> str:

@@ -71,9 +71,9 @@ async def test_outbox_screen_counts_retry_cancel_open(shop: Shop, admin: Actor, 
 
         bob = Outbox.get(Outbox.recipient == "bob@example.com")
         goto(table, bob.id)
-        await pilot.press("c")
+        await pilot.press("c", "y")  # cancelling asks first
         await wait_until(pilot, lambda: Outbox.get_by_id(bob.id).state == "cancelled")
-        await pilot.press("c")  # a cancelled mail cannot be cancelled again: a notice, no crash
+        await pilot.press("c", "y")  # a cancelled mail cannot be cancelled again: a notice
         await settle(pilot)
         assert Outbox.get_by_id(bob.id).state == "cancelled"
 

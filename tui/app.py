@@ -53,6 +53,7 @@ from tui.screens.outbox import OutboxScreen
 from tui.screens.profile import ProfileScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.ship import ShipStationScreen
+from tui.screens.shop_log import ShopLogScreen
 from tui.widgets.health_line import HealthLine
 from tui.workers import in_db, run_db
 
@@ -69,8 +70,9 @@ SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
     "customers": CustomersScreen,
     "groups": GroupsScreen,
     "outbox": OutboxScreen,
+    "log": ShopLogScreen,
 }
-MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox"}
+MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "6": "log"}
 LEAD = re.compile(r"[A-Za-z]+-$")  # letters and a dash right before a code's digits: a prefix
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
@@ -113,6 +115,7 @@ class BackroomApp(App[None]):
         Binding("2", "mode('customers')", "Customers", id="app.customers", show=False),
         Binding("3", "mode('groups')", "Groups", id="app.groups", show=False),
         Binding("4", "mode('outbox')", "Outbox", id="app.outbox", show=False),
+        Binding("6", "mode('log')", "Shop log", id="app.log", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("colon", "command_line", "Cmd", id="app.command", show=False),
         Binding("z", "undo", "Undo", id="app.undo", show=False),

@@ -12,7 +12,17 @@ from typing import Any
 
 import click
 
-from store import archive, carriers, exports, labels, orders, payments, queries, tracking_import
+from store import (
+    archive,
+    carriers,
+    exports,
+    labels,
+    orders,
+    payments,
+    queries,
+    replacements,
+    tracking_import,
+)
 from store import status as statusmod
 from store.customer_queries import resolve_customer
 from store.errors import ValidationError
@@ -26,8 +36,8 @@ LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status
 
 @click.group("orders", cls=BackroomGroup)
 def orders_group() -> None:
-    """Orders: list, show, set-status, import-tracking, attach-label, note, refund, archive,
-    place-test, delete."""
+    """Orders: list, show, set-status, import-tracking, attach-label, note, pay, refund,
+    replace, archive, place-test, delete."""
 
 
 @orders_group.command("list")
@@ -96,13 +106,19 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json_text(_detail_dict(detail)))
         return
+    _echo_order(state, detail)
+    _echo_records(detail)
+
+
+def _echo_order(state: CliState, detail: queries.OrderDetail) -> None:
+    """The order itself: status, customer, addresses, items, amounts and the facts it has."""
     cur = detail.currency
     wf = state.shop.workflow
     flags = [w for w, on in (("archived", detail.archived), ("test", detail.is_test)) if on]
     _echo(f"{detail.code}  {wf.label(detail.status)}  placed {detail.placed_at:%Y-%m-%d %H:%M}"
-               + (f"  ({', '.join(flags)})" if flags else ""))
+          + (f"  ({', '.join(flags)})" if flags else ""))
     _echo(f"customer: {detail.customer_name} <{detail.customer_email}>"
-               + (f"  {detail.customer_phone}" if detail.customer_phone else ""))
+          + (f"  {detail.customer_phone}" if detail.customer_phone else ""))
     for kind, a in detail.addresses.items():
         line = ", ".join(p for p in (f"{a.first_name} {a.last_name}".strip(), a.company, a.line1,
                                      a.line2, f"{a.postcode} {a.city}".strip(), a.region,
@@ -111,42 +127,46 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
     _echo("items:")
     for i in detail.items:
         _echo(f"  {i.quantity} x {i.sku}  {i.name}  {money(i.unit_price, cur)}"
-                   f"  = {money(i.line_total, cur)}")
+              f"  = {money(i.line_total, cur)}")
     _echo(f"subtotal {money(detail.subtotal, cur)}, tax {money(detail.tax, cur)}, "
-               f"shipping {money(detail.shipping_cost, cur)}, discount "
-               f"{money(detail.discount, cur)}, total {money(detail.total, cur)}")
+          f"shipping {money(detail.shipping_cost, cur)}, discount "
+          f"{money(detail.discount, cur)}, total {money(detail.total, cur)}")
     _echo(f"paid {money(detail.amount_paid, cur)} by {detail.payment_method or '-'}, "
-               f"refunded {money(detail.amount_refunded, cur)}")
+          f"refunded {money(detail.amount_refunded, cur)}")
     if detail.tracking_number:
         carrier = carriers.label(state.config.carriers, detail.carrier)
         link = carriers.tracking_url(state.config.carriers, detail.carrier,
                                      detail.tracking_number)
         _echo(f"tracking: {detail.tracking_number} {carrier}".rstrip()
               + (f"  {link}" if link else ""))
-    if detail.label:
-        _echo(f"carrier label: {detail.label}")
-    if detail.documents:
-        _echo(f"invoices: {', '.join(detail.documents)}")
-    if detail.internal_reference:
-        _echo(f"reference: {detail.internal_reference}")
+    for label, value in (("carrier label", detail.label),
+                         ("invoices", ", ".join(detail.documents)),
+                         ("reference", detail.internal_reference)):
+        if value:
+            _echo(f"{label}: {value}")
     if detail.external_reference:
         _echo(f"imported: {detail.external_reference} from {detail.external_source}")
     if detail.customer_note:
         _echo(f"customer note: {detail.customer_note}")
     if detail.gift_message:
         _echo(f"gift message: {detail.gift_message}")
+
+
+def _echo_records(detail: queries.OrderDetail) -> None:
+    """What happened to the order: payments, history and mails, oldest first."""
+    cur = detail.currency
     if detail.payments:
         _echo("payments:")
         for p in detail.payments:
             extra = f"  {p.reason}" if p.reason else ""
             _echo(f"  {p.created_at:%Y-%m-%d %H:%M}  {p.kind:<8} {money(p.amount, cur)}"
-                       f"  {p.method}  {p.operator_login}{extra}")
+                  f"  {p.method}  {p.operator_login}{extra}")
     _echo("history:")
     for e in detail.events:
         move = f" {e.from_status} -> {e.to_status}" if e.kind == "status" else ""
         message = f"  {e.message}" if e.message else ""
         _echo(f"  {e.created_at:%Y-%m-%d %H:%M}  {e.operator_login or '-'}  {e.kind}{move}"
-                   f"{message}")
+              f"{message}")
     if detail.mails:
         _echo("mails:")
         for m in detail.mails:
@@ -301,6 +321,23 @@ def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
                                             if visible else ""))
 
 
+@orders_group.command("pay")
+@click.argument("code")
+@click.argument("amount")
+@click.option("--method", default="", help="How it was paid (wire, cash...); default: the "
+              "order's payment method.")
+@click.option("--reference", default="", help="The bank's or till's reference of the payment.")
+@pass_state
+def orders_pay(state: CliState, code: str, amount: str, method: str, reference: str) -> None:
+    """Record a payment of AMOUNT (major units, like 12.50) received for an order: any amount
+    up to what is still owed (a manual or a part payment). The status stays as it is."""
+    ref = orders.find_order(state.shop, code)
+    currency = queries.order_detail(ref.id).currency
+    result = payments.record_payment(state.shop, state.actor, ref.id,
+                                     parse_amount(amount, currency), method, reference)
+    click.echo(result.summary())
+
+
 @orders_group.command("refund")
 @click.argument("code")
 @click.argument("amount")
@@ -308,13 +345,35 @@ def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
 @click.option("--notify/--no-notify", default=True, show_default=True)
 @pass_state
 def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: bool) -> None:
-    """Refund AMOUNT (major units, like 12.50) of what was paid."""
+    """Refund AMOUNT (major units, like 12.50) of what was paid; says the status the order
+    moved to and the mail queued."""
     ref = orders.find_order(state.shop, code)
     currency = queries.order_detail(ref.id).currency
     minor = parse_amount(amount, currency)
-    moved = payments.refund(state.shop, state.actor, ref.id, minor, reason, notify=notify)
-    click.echo(f"{ref.code}: refunded {money(minor, currency)}"
-               + ("; the order is now refunded" if moved else ""))
+    result = payments.refund_order(state.shop, state.actor, ref.id, minor, reason,
+                                   notify=notify)
+    label = state.shop.workflow.label(result.moved_to) if result.moved_to else ""
+    click.echo(result.summary(label))
+
+
+@orders_group.command("replace")
+@click.argument("code")
+@click.option("--item", "items", multiple=True, metavar="SKU[:QTY]",
+              help="An item to send again (repeat for several); default: every item.")
+@click.option("--reason", default="", help="Why (lost in transit, arrived broken...): kept in "
+              "both orders' histories, not mailed.")
+@click.option("--notify/--no-notify", default=True, show_default=True,
+              help="Send the customer the new order's confirmation.")
+@pass_state
+def orders_replace(state: CliState, code: str, items: tuple[str, ...], reason: str,
+                   notify: bool) -> None:
+    """A replacement for a lost or damaged parcel: a new order of the items at no charge, to
+    the same address, linked to the original and noted in both histories."""
+    ref = orders.find_order(state.shop, code)
+    wanted = replacements.parse_items(items) if items else None
+    result = replacements.place_replacement(state.shop, state.actor, ref.id, wanted, reason,
+                                            notify=notify)
+    click.echo(result.summary())
 
 
 @orders_group.command("archive")
