@@ -282,8 +282,7 @@ def due_to_pause(shop: Shop) -> list[tuple[int, str]]:
     over the mails gone since it started (or was last resumed), with why."""
     due = []
     for row in Campaign.select().where(Campaign.state == "sending"):
-        since = row.judged_from or row.started_at or row.created_at
-        reason = rate_verdict(shop, campaign_queries.rates_since(row.id, since))
+        reason = rate_verdict(shop, campaign_queries.rates_since(row.id, row.judged_from))
         if reason:
             due.append((int(row.id), reason))
     return due
