@@ -29,6 +29,7 @@ from store.shop import Shop
 log = logging.getLogger("backroom.campaigns")
 # the relay, or the receiver through it, asks us to slow down
 _SLOW_DOWN = re.compile(r"answered 421\b|answered 4\d\d[ -]4\.7\.")
+RATES_EVERY = 10.0  # seconds between two judgements of the campaigns' bounce rates
 
 
 def slow_down_reply(outcome: Outcome) -> bool:
@@ -60,11 +61,19 @@ class CampaignSender:
         self.compiled: dict[int, Compiled] = {}
         self.stats = DeliveryStats()
         self.housekept = 0.0
+        self.rates_checked = 0.0
 
-    def _housekeeping(self) -> bool:
-        """Start what is due, write a batch of recipients still to write, close what is done;
-        whether any campaign is being sent."""
+    def _housekeeping(self, once: bool = False) -> bool:
+        """Start what is due, pause what bounces too much (every RATES_EVERY seconds), decide
+        A/B tests, write a batch of recipients still to write, close what is done; whether
+        any campaign is being sent."""
         campaigns.start_due(self.shop)
+        if once or time.monotonic() - self.rates_checked > RATES_EVERY:
+            self.rates_checked = time.monotonic()
+            for campaign_id, reason in campaigns.pause_on_rates(self.shop):
+                log.warning("campaign %d %s", campaign_id, reason)
+        for campaign_id, said in campaigns.decide_ab(self.shop):
+            log.info("campaign %d: subject A/B test decided: %s", campaign_id, said)
         size = int(self.config.get("newsletter", "recipients_batch"))
         for campaign_id in campaigns.unqueued():
             campaign_mail.queue_batch(self.shop, campaign_id, size)
@@ -84,7 +93,8 @@ class CampaignSender:
             token = newsletter_links.unsubscribe_token(self.config, row.subscriber_id,
                                                        row.campaign_id)
             recipient = Recipient(row.email, row.first_name, row.last_name,
-                                  f"{newsletter_links.base_url(self.config)}/u/{token}")
+                                  f"{newsletter_links.base_url(self.config)}/u/{token}", row.id,
+                                  row.variant)
             rendered = compiled.render(recipient)
             data = build_message(compiled.content, rendered, recipient, token, row.message_id,
                                  self.lists, f"campaign {row.campaign_id} {row.id}")
@@ -111,7 +121,7 @@ class CampaignSender:
             while not stopping():
                 busy = False
                 if time.monotonic() - self.housekept > 1.0 or once:
-                    busy = await asyncio.to_thread(self._housekeeping)
+                    busy = await asyncio.to_thread(self._housekeeping, once)
                     self.housekept = time.monotonic()
                 claimed_at = time.monotonic()
                 claim = await asyncio.to_thread(

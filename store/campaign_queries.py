@@ -12,7 +12,7 @@ from peewee import fn
 
 from store import audience
 from store.errors import NotFound
-from store.models import CAMPAIGN_MAIL_STATES, Campaign, CampaignMail, Subscriber
+from store.models import CAMPAIGN_MAIL_STATES, Bounce, Campaign, CampaignMail, Subscriber
 from store.operators import Actor, require
 from store.shop import Shop
 
@@ -28,6 +28,8 @@ class CampaignBody:
     body_kind: str
     body: str
     text_body: str
+    track: bool = False  # opens and clicks recorded (store.campaign_events)
+    subject_b: str = ""  # an A/B test's second subject
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class CampaignRow:
     recipients: int
     counts: dict[str, int]
     unsubscribed: int
+    paused_reason: str = ""  # why it paused itself ("" when it did not)
+    track: bool = False
 
     @property
     def sent(self) -> int:
@@ -62,7 +66,7 @@ def _find(text: str) -> Campaign:
 def campaign_body(campaign_id: int) -> CampaignBody:
     c = Campaign.get_by_id(campaign_id)
     return CampaignBody(c.id, c.subject, c.sender_name, c.sender_email, c.body_kind, c.body,
-                        c.text_body)
+                        c.text_body, c.track, c.subject_b)
 
 
 def body_of(actor: Actor, text: str) -> CampaignBody:
@@ -94,7 +98,38 @@ def _rows(rows: list[Campaign]) -> list[CampaignRow]:
     counts, gone = (_counts(ids), _unsubscribed(ids)) if ids else ({}, {})
     return [CampaignRow(r.id, r.name, r.state, r.subject, r.audience or "all subscribers",
                         r.scheduled_at, r.started_at, r.finished_at, r.recipients,
-                        counts.get(r.id, {}), gone.get(r.id, 0)) for r in rows]
+                        counts.get(r.id, {}), gone.get(r.id, 0), r.paused_reason, r.track)
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What a campaign's rates are judged on, since a time: mails gone (sent or refused for
+    good), those refused or hard-bounced, those reported as spam."""
+
+    gone: int
+    bounced: int
+    complaints: int
+
+
+def rates_since(campaign_id: int, since: dt.datetime | None) -> Rates:
+    """Since a resume (None: since the start, counted from the indexes alone: the worker
+    asks this of a million-mail campaign every few seconds)."""
+    sent = CampaignMail.select().where(CampaignMail.campaign == campaign_id,
+                                       CampaignMail.state == "sent")
+    refused = CampaignMail.select().where(CampaignMail.campaign == campaign_id,
+                                          CampaignMail.state == "failed")
+    later: Any = (Bounce.select(Bounce.kind, fn.COUNT(fn.DISTINCT(Bounce.email_key)))
+                  .where(Bounce.campaign == campaign_id, Bounce.kind.in_(["hard", "complaint"]))
+                  .group_by(Bounce.kind).tuples())
+    if since is not None:
+        sent = sent.where(CampaignMail.sent_at >= since)
+        refused = refused.where(CampaignMail.updated_at >= since)
+        later = later.where(Bounce.created_at >= since)
+    found = {str(k): int(n) for k, n in later}
+    failed = int(refused.count())
+    return Rates(int(sent.count()) + failed, failed + found.get("hard", 0),
+                 found.get("complaint", 0))
 
 
 def campaign_list(actor: Actor) -> list[CampaignRow]:

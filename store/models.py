@@ -476,7 +476,8 @@ class Subscriber(BaseModel):
     confirmed_at = DateTimeField(null=True)  # double opt-in: when the link was followed
     state_at = DateTimeField(null=True)
     state_how = CharField(default="")
-    state_campaign = IntegerField(null=True)  # the campaign whose link unsubscribed them
+    # the campaign whose link unsubscribed them
+    state_campaign = IntegerField(null=True, index=True)
     added_by = CharField(default="")
 
 
@@ -518,6 +519,17 @@ class Campaign(BaseModel):
     created_by = CharField(default="")
     updated_by = CharField(default="")
     version = IntegerField(default=1)
+    track = BooleanField(default=False)  # opens and clicks recorded (opt-in per campaign)
+    paused_reason = CharField(default="")  # why it paused itself ("" when an operator did)
+    judged_from = DateTimeField(null=True)  # its rates judged from here (a resume moves it)
+    # the subject A/B test: subject_b to half of a sample of ab_sample percent of the
+    # audience, the winner (a or b) by ab_metric after ab_wait_minutes, then to the rest
+    subject_b = CharField(default="")
+    ab_sample = IntegerField(default=0)  # 0: no test
+    ab_wait_minutes = IntegerField(default=0)
+    ab_metric = CharField(default="")  # clicks, orders
+    ab_winner = CharField(default="")
+    ab_result = CharField(default="")  # the scores, as said
 
 
 CAMPAIGN_STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
@@ -540,14 +552,63 @@ class CampaignMail(BaseModel):
     message_id = CharField(default="")
     sent_at = DateTimeField(null=True)
     last_error = TextField(default="")
+    variant = CharField(default="")  # a or b: the subject it got in an A/B test
 
     class Meta:
         table_name = "campaign_mail"
         indexes = ((("campaign", "subscriber"), True),)
 
 
-# skipped: no longer subscribed (or suppressed) when claimed; cancelled: the campaign was
-CAMPAIGN_MAIL_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
+# skipped: no longer subscribed (or suppressed) when claimed; cancelled: the campaign was;
+# waiting: outside an A/B test's sample, until its winner is chosen
+CAMPAIGN_MAIL_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled",
+                        "waiting")
+
+
+class CampaignEvent(BaseModel):
+    """An open or a click of a tracked campaign mail (EVENT_KINDS); `machine` when a
+    mail-privacy proxy or a link scanner made it (`why` says which rule): such events are
+    shown apart and never counted as people."""
+
+    campaign = ForeignKeyField(Campaign, backref="events", on_delete="CASCADE", index=False)
+    campaign_id: int  # the foreign key's column, declared for type checkers
+    mail = ForeignKeyField(CampaignMail, backref="events", on_delete="CASCADE",
+                           column_name="mail_id")
+    mail_id: int  # the foreign key's column, declared for type checkers
+    kind = CharField()  # open, click
+    link = IntegerField(default=-1)  # a click: which link of the body (its index)
+    machine = BooleanField(default=False)
+    why = CharField(default="")
+
+    class Meta:
+        table_name = "campaign_event"
+        # a report counts a campaign's events from this index alone (no table reads)
+        indexes = ((("campaign", "kind", "machine", "mail", "created_at"), False),)
+
+
+EVENT_KINDS = ("open", "click")
+
+
+class Bounce(BaseModel):
+    """A bounce or a complaint read from a mailbox (a DSN, RFC 3464; an ARF report, RFC 5965):
+    one row per report and address, so reading a mailbox again counts nothing twice; the
+    campaign and its mail when the report names them."""
+
+    email_key = CharField()
+    kind = CharField()  # hard, soft, complaint
+    status = CharField(default="")  # the DSN's Status (5.1.1), or the feedback type
+    campaign = IntegerField(null=True, column_name="campaign_id")
+    mail = IntegerField(null=True, column_name="mail_id")
+    report_key = CharField()  # the report's Message-ID, or a digest of its bytes
+    detail = TextField(default="")
+
+    class Meta:
+        table_name = "bounce"
+        indexes = ((("report_key", "email_key"), True), (("email_key", "created_at"), False),
+                   (("campaign", "kind"), False))
+
+
+BOUNCE_KINDS = ("hard", "soft", "complaint")
 
 
 class SendRate(BaseModel):
@@ -569,5 +630,5 @@ ALL_MODELS: list[type[Model]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, OrderSearch, Address, OrderItem,
     Payment, OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey,
     IdempotencyRecord, WebhookEndpoint, WebhookDelivery, Heartbeat, BackupRecord, OpsAlert,
-    Subscriber, Suppression, Campaign, CampaignMail, SendRate,
+    Subscriber, Suppression, Campaign, CampaignMail, SendRate, CampaignEvent, Bounce,
 ]

@@ -1,5 +1,6 @@
-"""`backroom newsletter ...`: subscribers (list, add, import, unsubscribe, suppress) and
-campaigns (create, preview, test, schedule, send, pause, resume, cancel, stats, list). Every
+"""`backroom newsletter ...`: subscribers (list, show, add, import, unsubscribe, suppress),
+bounces (read from a mailbox) and campaigns (create, preview, test, schedule, send, pause,
+resume, cancel, stats, list). Every
 command is one call into the store (managers change, clerks look); those that send have a
 --dry-run that says what would go and sends nothing."""
 
@@ -10,10 +11,14 @@ from typing import Any
 
 import click
 
+from mailer.bounce_mailbox import ImapBox, read_file
 from mailer.campaign_render import Compiled, Recipient, html_to_text
 from mailer.campaigns import send_test
 from store import (
+    bounce_reports,
+    bounces,
     campaign_queries,
+    campaign_report,
     campaigns,
     operators,
     subscriber_import,
@@ -22,6 +27,7 @@ from store import (
 )
 from store.contact import normalise_email
 from store.errors import ValidationError
+from store.money import format_money, major
 from store.operators import require
 from store.text import printable
 from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
@@ -72,6 +78,33 @@ def subscribers_list(state: CliState, query: str, state_name: str, limit: int,
     if fmt == "table":
         counts = subscriber_queries.state_counts(state.actor)
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@subscribers_group.command("show")
+@click.argument("subscriber")
+@pass_state
+def subscribers_show(state: CliState, subscriber: str) -> None:
+    """One address (or id): its consent, its state, its suppression (the reason and when) and
+    its bounces and complaints."""
+    d = subscriber_queries.subscriber_detail(state.actor, subscriber)
+    r = d.subscriber
+    lines = [f"email:        {d.email}"]
+    if r is None:
+        lines.append("subscriber:   none (only on the suppression list)")
+    else:
+        lines += [f"name:         {r.name}", f"state:        {r.state}"
+                  + (f" since {_when(r.state_at)} ({r.state_how})" if r.state_at else ""),
+                  f"consent:      {r.consent_source}, {_when(r.consent_at)}: {r.consent_text}"]
+    if d.suppressed is not None:
+        s = d.suppressed
+        lines.append(f"suppressed:   {s.reason} since {_when(s.at)} (by {s.by})"
+                     + (f": {s.detail}" if s.detail else ""))
+    else:
+        lines.append("suppressed:   no")
+    lines.append(f"bounces:      {len(d.bounces) or 'none'}")
+    lines += [f"  {_when(b.at)}  {b.kind:<9} {b.status:<6} {b.campaign or '-'}  {b.detail}"
+              for b in d.bounces]
+    click.echo(printable("\n".join(lines), multiline=True))
 
 
 @subscribers_group.command("add")
@@ -133,6 +166,48 @@ def subscribers_suppress(state: CliState, email: str, reason: str, detail: str) 
     click.echo(f"{email}: suppressed ({reason})")
 
 
+@newsletter_group.command("bounces")
+@click.argument("file", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--imap", is_flag=True,
+              help="Read the unseen messages of newsletter.imap_host's folder instead.")
+@click.option("--dry-run", is_flag=True, help="Say what would be recorded; change nothing.")
+@click.option("--quiet", is_flag=True, help="Only the summary, not a line per address.")
+@pass_state
+def newsletter_bounces(state: CliState, file: Path | None, imap: bool, dry_run: bool,
+                       quiet: bool) -> None:
+    """Read bounces (DSN) and complaints (ARF) from FILE (an mbox or one .eml) or --imap: a
+    complaint or a hard bounce suppresses the address for good, soft bounces after
+    newsletter.soft_bounce_limit in newsletter.soft_bounce_days."""
+    require(state.actor, "newsletter")
+    if bool(file) == imap:
+        raise click.UsageError("give a FILE (an mbox or an .eml) or --imap, one of them")
+    box = ImapBox(state.config) if imap else None
+    try:
+        uids: list[str] = []
+        reports: list[bounce_reports.Report] = []
+        if box is not None:
+            for uid, raw in box.unseen():
+                uids.append(uid)
+                reports += bounce_reports.read(raw)
+        else:
+            assert file is not None
+            for raw in read_file(file):
+                reports += bounce_reports.read(raw)
+        run = bounces.record(state.shop, state.actor, reports, dry_run)
+        if box is not None and not dry_run:
+            box.mark_seen(uids)
+    finally:
+        if box is not None:
+            box.close()
+    if not quiet:
+        for o in run.outcomes:
+            where = f" (campaign #{o.campaign_id})" if o.campaign_id else ""
+            click.echo(printable(f"{o.email or '(no address)'}: {o.kind or '-'} {o.status}"
+                                 f"{where}: {o.said}"))
+    click.echo(run.summary() + ("; nothing changed (dry run)" if dry_run else ""))
+
+
 @newsletter_group.command("import", hidden=True)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--wording", default="")
@@ -178,10 +253,21 @@ def _read(path: Path | None) -> str:
                    "subscriber.")
 @click.option("--sender-name", default="")
 @click.option("--sender-email", default="")
+@click.option("--track", is_flag=True,
+              help="Record opens (a pixel) and clicks (links through /c/) of its mails.")
+@click.option("--subject-b", default="",
+              help="A second subject: a subject A/B test on a sample of the audience.")
+@click.option("--ab-sample", default=20, show_default=True,
+              help="The test's sample, in percent of the audience (half gets each subject).")
+@click.option("--ab-wait", default=240, show_default=True,
+              help="Minutes after the start before the winner is chosen.")
+@click.option("--ab-metric", type=click.Choice(["clicks", "orders"]), default="clicks",
+              show_default=True, help="How the winner is chosen.")
 @pass_state
 def campaign_create(state: CliState, name: str, subject: str, body_text: str,
                     html_file: Path | None, text_file: Path | None, text_part: Path | None,
-                    audience: str, sender_name: str, sender_email: str) -> None:
+                    audience: str, sender_name: str, sender_email: str, track: bool,
+                    subject_b: str, ab_sample: int, ab_wait: int, ab_metric: str) -> None:
     """Create a draft campaign NAME; its merge tags ({firstname}, {lastname}, {email},
     {unsubscribe_url}, with a default: {firstname|there}) are checked now."""
     given = [k for k, v in (("--body", body_text), ("--html", html_file),
@@ -193,8 +279,10 @@ def campaign_create(state: CliState, name: str, subject: str, body_text: str,
     ref = campaigns.create_campaign(
         state.shop, state.actor, name=name, subject=subject, body=body, body_kind=kind,
         text_body=_read(text_part), audience_text=audience, sender_name=sender_name,
-        sender_email=sender_email)
-    for warning in campaigns.subject_warnings(subject):
+        sender_email=sender_email, track=track, subject_b=subject_b,
+        ab_sample=ab_sample if subject_b else 0, ab_wait_minutes=ab_wait, ab_metric=ab_metric)
+    for warning in campaigns.subject_warnings(subject) + (
+            campaigns.subject_warnings(subject_b) if subject_b else []):
         click.echo(f"warning: {warning}")
     count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
     click.echo(f"campaign {ref.name!r} (#{ref.id}) created as a draft; it would go to "
@@ -331,18 +419,72 @@ def campaign_cancel(state: CliState, name: str) -> None:
               show_default=True)
 @pass_state
 def campaign_stats(state: CliState, name: str, fmt: str) -> None:
-    """Recipients, sent, failed, skipped (left before their turn) and unsubscribed."""
-    r = campaign_queries.campaign_row(state.actor, name)
-    data = {"campaign": r.name, "state": r.state, "recipients": r.recipients,
-            **{k: r.counts.get(k, 0) for k in ("queued", "sending", "sent", "failed",
-                                                "skipped", "cancelled")},
-            "dead": r.counts.get("dead", 0), "unsubscribed": r.unsubscribed,
-            "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
+    """Recipients, sent, failed, bounced, complaints, opens and clicks (people, and machines
+    apart), unsubscribed, conversions (orders within newsletter.conversion_days of a click,
+    with revenue); rates beside the guides."""
+    report = campaign_report.campaign_report(state.shop, state.actor, name)
+    r, t = report.row, report.tracked
+    data: dict[str, Any] = {
+        "campaign": r.name, "state": r.state, "recipients": r.recipients,
+        **{k: r.counts.get(k, 0) for k in ("queued", "sending", "sent", "skipped",
+                                            "cancelled")},
+        "failed": report.failed, "bounced": report.bounced, "complaints": report.complaints,
+        "tracked": r.track,
+        "opened": t.opened if t else None, "machine_opens": t.machine_opens if t else None,
+        "clicked": t.clicked if t else None, "clicks": t.click_events if t else None,
+        "machine_clicks": t.machine_clicks if t else None,
+        "unsubscribed": report.unsubscribed, "conversions": report.orders,
+        "revenue": {c: major(v, c) for c, v in report.revenue.items()},
+        "rates": {x.name: {"value": x.value, "guide": x.guide, "verdict": x.verdict}
+                  for x in report.rates},
+        "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
+    if r.paused_reason:
+        data["why_paused"] = r.paused_reason
+    ab = report.ab
+    if ab is not None:
+        data["ab_test"] = {"subject_a": ab.subject_a, "subject_b": ab.subject_b,
+                           "sample_percent": ab.sample, "by": ab.metric,
+                           "decide_at": _when(ab.decide_at), "winner": ab.winner,
+                           "result": ab.result}
     if fmt == "json":
         click.echo(json_text(data))
         return
-    for key, value in data.items():
-        click.echo(printable(f"{key + ':':<14}{value}"))
+    rates = {x.name: x for x in report.rates}
+
+    def rate(name: str) -> str:
+        x = rates[name]
+        if x.value is None:
+            return ""
+        return f" ({x.value:.1%}; guide {x.guide}: {x.verdict})"
+
+    lines = [("campaign", f"{r.name} (#{r.id})"),
+             ("state", r.state + (f": {r.paused_reason}" if r.paused_reason else "")),
+             ("recipients", f"{r.recipients:,}"), ("sent", f"{data['sent']:,}"),
+             ("to go", f"{data['queued'] + data['sending']:,}"),
+             ("skipped", f"{data['skipped']:,} (left before their turn)"),
+             ("failed", f"{report.failed:,} (refused at sending, or given up)"),
+             ("bounced", f"{report.bounced:,} (reported later)"),
+             ("complaints", f"{report.complaints:,}")]
+    if t is None:
+        lines.append(("opens, clicks", "not tracked"))
+    else:
+        lines += [("opened", f"{t.opened:,} people{rate('open')}; {t.machine_opens:,} "
+                             "by machines, not counted"),
+                  ("clicked", f"{t.clicked:,} people, {t.click_events:,} clicks"
+                              f"{rate('click')}; {t.machine_clicks:,} by machines"),
+                  ("conversions", f"{report.orders:,} order(s) within "
+                                  f"{report.conversion_days} days of a click"
+                                  + "".join(f", {format_money(v, c, grouping=True)}"
+                                            for c, v in sorted(report.revenue.items())))]
+    if ab is not None:
+        lines += [("subject A", ab.subject_a), ("subject B", ab.subject_b),
+                  ("A/B test", f"{ab.sample}% sample, by {ab.metric}: "
+                               + (ab.result if ab.winner else
+                                  f"the winner is chosen from {_when(ab.decide_at)} UTC"))]
+    lines += [("unsubscribed", f"{report.unsubscribed:,}{rate('unsubscribe')}"),
+              ("audience now", f"{data['audience_now']:,}")]
+    for key, value in lines:
+        click.echo(printable(f"{key + ':':<15}{value}"))
 
 
 COMMANDS: list[click.Command] = [newsletter_group]
