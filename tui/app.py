@@ -42,6 +42,7 @@ from tui.messages import HealthRead, OrdersChanged
 from tui.screens.base import BackroomScreen
 from tui.screens.customers import CustomersScreen
 from tui.screens.groups import GroupsScreen
+from tui.screens.newsletter import NewsletterScreen
 from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.outbox import OutboxScreen
 from tui.screens.profile import ProfileScreen
@@ -62,8 +63,9 @@ SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
     "customers": CustomersScreen,
     "groups": GroupsScreen,
     "outbox": OutboxScreen,
+    "newsletter": NewsletterScreen,
 }
-MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox"}
+MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "5": "newsletter"}
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
 
@@ -92,6 +94,7 @@ class BackroomApp(App[None]):
         Binding("2", "mode('customers')", "Customers", id="app.customers", show=False),
         Binding("3", "mode('groups')", "Groups", id="app.groups", show=False),
         Binding("4", "mode('outbox')", "Outbox", id="app.outbox", show=False),
+        Binding("5", "mode('newsletter')", "Newsletter", id="app.newsletter", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("colon", "command_line", "Cmd", id="app.command", show=False),
         Binding("z", "undo", "Undo", id="app.undo", show=False),
