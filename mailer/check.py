@@ -29,7 +29,10 @@ FULL_BRAND = {
     "social_links": ["https://www.instagram.com/myshop", "https://mastodon.social/@myshop"],
     "payment_url": "https://shop.example.com/pay/{code}",
 }
-ABSOLUTE = ("https://", "mailto:")
+# What a link in a mail may start with: an absolute address (a mail has no base URL).
+# http:// too, as shop.storefront_url may be one (the config allows it; links to it are
+# in every mail).
+ABSOLUTE = ("https://", "http://", "mailto:")
 _LINKS = re.compile(r"(?:https?|mailto|tel|ftp):\S+|\S+@\S+\.\w+")
 _RENDERED_LINE = re.compile(r"rendered line \d+")  # the same fault in both brand variants
 _JOIN = re.compile(r"[.!?;:](?=[^\W\d_])")
@@ -67,6 +70,7 @@ def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[l
                                            _sample_values(context))
                     faults += html_problems(mail.html, f"{language}/{event}.html")
                     seen = {_RENDERED_LINE.sub("", p) for p in problems}
+                    faults = list(dict.fromkeys(faults))  # a link in the header and the foot
                     problems += [p for p in faults if _RENDERED_LINE.sub("", p) not in seen]
                 rendered += 1
             except RenderError as exc:
@@ -154,7 +158,7 @@ def html_problems(html: str, where: str) -> list[str]:
             link = element.get(attribute)
             if link is not None and not link.strip().lower().startswith(ABSOLUTE):
                 problems.append(f"{where}: <{element.tag} {attribute}=\"{link[:80]}\"> is not "
-                                "an absolute https:// or mailto: link")
+                                "an absolute link (https://, http:// or mailto:)")
         if element.tag == "img" and element.get("alt") is None:
             problems.append(f"{where}: <img src=\"{element.get('src', '')[:80]}\"> has no alt")
     return problems

@@ -7,9 +7,9 @@ from typing import Any
 
 from mailer import context as ctxmod
 from mailer.render import EVENTS, MERCHANT_EVENTS, Rendered, Renderer
-from store import orders, queries
+from store import orders, outbox_queries, queries
 from store.config import Config
-from store.errors import NotFound
+from store.errors import NotFound, ValidationError
 from store.workflow import Workflow
 
 
@@ -49,3 +49,19 @@ def preview(config: Config, workflow: Workflow, event: str, language: str | None
     context = ctxmod.load(event, recipient, payload, ref.id, detail.customer_id, config,
                           workflow)
     return renderer.render(event, language or wanted, context, default)
+
+
+def of_mail(config: Config, workflow: Workflow, outbox_id: int,
+            renderer: Renderer | None = None) -> Rendered:
+    """An outbox mail as the worker renders it now (from its order's and customer's data as
+    they are now: a sent mail may have said a little less). Refuses an erased mail, whose
+    contents are gone with the customer's data."""
+    source = outbox_queries.mail_source(outbox_id)
+    if source.state == "erased":
+        raise ValidationError(f"mail #{outbox_id} was erased with its customer's data: "
+                              "nothing of it is left to show")
+    renderer = renderer or Renderer(str(config.get("mail", "templates_dir")) or None)
+    context = ctxmod.load(source.kind, source.recipient, source.payload, source.order_id,
+                          source.customer_id, config, workflow)
+    return renderer.render(source.kind, source.language, context,
+                           str(config.get("shop", "language")))

@@ -235,11 +235,15 @@ def backup(shop: Shop, actor: Actor, to: str | Path | None = None, keep: int | N
     final = _free_name(directory, backup_name(stem_of(url), when, suffix))
     partial = directory / f".{final.name}.partial"
     try:
+        # a backup holds every customer's data: readable by this account alone, from the
+        # first byte (the writers below reuse the file, keeping its mode)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if source is not None:
             method = _sqlite_backup(source, partial, directory)
         else:
             method = "pg_dump"
             _pg_dump(url, partial)
+        os.chmod(partial, 0o600)
         with open(partial, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, final)

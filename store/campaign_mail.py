@@ -68,22 +68,30 @@ def queue_batch(shop: Shop, campaign_id: int, size: int) -> tuple[int, bool]:
         if locked is None:
             return 0, True
         through, text = int(locked[0]), str(locked[1])
-        p = Params()
+        p = Params({"now": stored_time(now)})
         source = audience.where(shop, text, p)
-        last = db.execute_sql(
-            f"SELECT MAX(id) FROM (SELECT s.id {source} AND s.id > {p(through)} "
-            f"ORDER BY s.id LIMIT {int(size)}) AS batch", p).fetchone()[0]
+        at = named("now")
+        batch = f"SELECT s.id {source} AND s.id > {p(through)} ORDER BY s.id LIMIT {int(size)}"
+        insert = ("INSERT INTO campaign_mail (created_at, updated_at, campaign_id, "
+                  "subscriber_id, state, attempts, next_attempt_at, lease_owner, message_id, "
+                  f"last_error) SELECT {at}, {at}, {p(campaign_id)}, {{ids}}, 'queued', 0, {at}, "
+                  "'', '', '' FROM {rows} ON CONFLICT (campaign_id, subscriber_id) DO NOTHING")
+        if is_sqlite():  # two statements: the batch's last id, then its rows
+            last = db.execute_sql(f"SELECT MAX(id) FROM ({batch}) AS batch", p).fetchone()[0]
+            written = 0
+            if last is not None:
+                rows = f"{source[len('FROM '):]} AND s.id > {p(through)} AND s.id <= {p(last)}"
+                written = int(db.execute_sql(insert.format(ids="s.id", rows=rows), p).rowcount)
+        else:  # one statement, one walk of the audience: the batch, written, and its last id
+            last, written = db.execute_sql(
+                f"WITH batch AS MATERIALIZED ({batch}), written AS ("
+                + insert.format(ids="batch.id", rows="batch") + " RETURNING 1) "
+                "SELECT (SELECT MAX(id) FROM batch), (SELECT COUNT(*) FROM written)",
+                p).fetchone()
         if last is None:
             Campaign.update(queued_all=True).where(Campaign.id == campaign_id).execute()
             return 0, True
-        p["now"] = stored_time(now)
-        at = named("now")
-        sql = (f"INSERT INTO campaign_mail (created_at, updated_at, campaign_id, subscriber_id, "
-               f"state, attempts, next_attempt_at, lease_owner, message_id, last_error) "
-               f"SELECT {at}, {at}, {p(campaign_id)}, s.id, 'queued', 0, "
-               f"{at}, '', '', '' {source} AND s.id > {p(through)} AND s.id <= {p(last)} "
-               f"ON CONFLICT (campaign_id, subscriber_id) DO NOTHING")
-        written = int(db.execute_sql(sql, p).rowcount)
+        written = int(written)
         Campaign.update(queued_through=int(last), recipients=Campaign.recipients + written).where(
             Campaign.id == campaign_id).execute()
     return written, False
@@ -132,13 +140,16 @@ def claim(owner: str, limit: int, lease_seconds: float, rate: float,
     suppressed, is skipped here (consent is checked at claim, not only when the audience was
     written)."""
     now = utcnow()
+    # read first, outside any write transaction: an idle worker takes no write lock
+    sending = [int(c.id) for c in Campaign.select(Campaign.id).where(
+        Campaign.state == "sending").order_by(Campaign.id)]
+    if not sending:
+        return Claim((), 0, 1.0)
+    if _transactional_due(now):
+        return Claim((), 0, 0.2)
     with db.atomic():
         if _transactional_due(now):
             return Claim((), 0, 0.2)
-        sending = [int(c.id) for c in Campaign.select(Campaign.id).where(
-            Campaign.state == "sending").order_by(Campaign.id)]
-        if not sending:
-            return Claim((), 0, 1.0)
         _release_lapsed(sending, now)
         candidates: list[tuple[int, bool]] = []
         want = max(1, min(limit, int(max(1.0, rate))))

@@ -12,7 +12,7 @@ from peewee import fn
 
 from store import audience
 from store.errors import NotFound
-from store.models import CAMPAIGN_MAIL_STATES, Campaign, CampaignMail, Subscriber
+from store.models import CAMPAIGN_MAIL_STATES, Bounce, Campaign, CampaignMail, Subscriber
 from store.operators import Actor, require
 from store.shop import Shop
 
@@ -43,6 +43,8 @@ class CampaignRow:
     recipients: int
     counts: dict[str, int]
     unsubscribed: int
+    paused_reason: str = ""  # why it paused itself ("" when it did not)
+    track: bool = False
 
     @property
     def sent(self) -> int:
@@ -94,7 +96,33 @@ def _rows(rows: list[Campaign]) -> list[CampaignRow]:
     counts, gone = (_counts(ids), _unsubscribed(ids)) if ids else ({}, {})
     return [CampaignRow(r.id, r.name, r.state, r.subject, r.audience or "all subscribers",
                         r.scheduled_at, r.started_at, r.finished_at, r.recipients,
-                        counts.get(r.id, {}), gone.get(r.id, 0)) for r in rows]
+                        counts.get(r.id, {}), gone.get(r.id, 0), r.paused_reason, r.track)
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What a campaign's rates are judged on, since a time: mails gone (sent or refused for
+    good), those refused or hard-bounced, those reported as spam."""
+
+    gone: int
+    bounced: int
+    complaints: int
+
+
+def rates_since(campaign_id: int, since: dt.datetime) -> Rates:
+    mails = CampaignMail.campaign == campaign_id
+    sent = CampaignMail.select().where(mails, CampaignMail.state == "sent",
+                                       CampaignMail.sent_at >= since).count()
+    refused = CampaignMail.select().where(mails, CampaignMail.state == "failed",
+                                          CampaignMail.updated_at >= since).count()
+    later: Any = (Bounce.select(Bounce.kind, fn.COUNT(fn.DISTINCT(Bounce.email_key)))
+                  .where(Bounce.campaign == campaign_id, Bounce.created_at >= since,
+                         Bounce.kind.in_(["hard", "complaint"]))
+                  .group_by(Bounce.kind).tuples())
+    found = {str(k): int(n) for k, n in later}
+    return Rates(int(sent) + int(refused), int(refused) + found.get("hard", 0),
+                 found.get("complaint", 0))
 
 
 def campaign_list(actor: Actor) -> list[CampaignRow]:

@@ -4,6 +4,7 @@ state machine, the only module that changes it:
 
     draft --schedule--> scheduled --(its time: start_due)--> sending
     draft/scheduled --send--> sending --pause--> paused --resume--> sending
+    sending --(its bounce or complaint rate over the threshold: pause_on_rates)--> paused
     sending --(every recipient written and none left to go: finish_done)--> sent
     draft/scheduled/sending/paused --cancel--> cancelled
 
@@ -16,7 +17,14 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from store import audience, campaign_mail, events_log, merge_tags, newsletter_links
+from store import (
+    audience,
+    campaign_mail,
+    campaign_queries,
+    events_log,
+    merge_tags,
+    newsletter_links,
+)
 from store.contact import normalise_email
 from store.errors import NotFound, Refused, ValidationError
 from store.models import Campaign, db, utcnow
@@ -175,13 +183,50 @@ def unqueued() -> list[int]:
 def pause(shop: Shop, actor: Actor, text: str) -> None:
     require(actor, "newsletter")
     with db.atomic():
-        _move(find(text), actor, ("sending",), "paused")
+        _move(find(text), actor, ("sending",), "paused", paused_reason="")
 
 
 def resume(shop: Shop, actor: Actor, text: str) -> None:
+    """Sending again. A campaign that paused itself is judged afresh from now: what bounced
+    before is accepted, and it pauses again only if the mails sent from now on bounce."""
     require(actor, "newsletter")
     with db.atomic():
-        _move(find(text), actor, ("paused",), "sending")
+        _move(find(text), actor, ("paused",), "sending", paused_reason="", judged_from=utcnow())
+
+
+def rate_verdict(shop: Shop, rates: campaign_queries.Rates) -> str:
+    """Why a campaign with these rates must pause, or "" (too few mails gone yet, or fine)."""
+    news = shop.config["newsletter"]
+    if rates.gone < int(news["pause_after"]):
+        return ""
+    for what, count, limit, key in (
+            ("bounced for good", rates.bounced, float(news["pause_bounce_rate"]),
+             "pause_bounce_rate"),
+            ("were reported as spam", rates.complaints, float(news["pause_complaint_rate"]),
+             "pause_complaint_rate")):
+        if count / rates.gone > limit:
+            return (f"paused itself: {count} of {rates.gone} mails {what} "
+                    f"({count / rates.gone:.1%}, over newsletter.{key} {limit:.1%}); look at "
+                    "the list, then resume or cancel")
+    return ""
+
+
+def pause_on_rates(shop: Shop) -> list[int]:
+    """Campaigns being sent whose bounce rate (refused at sending, or hard bounces read
+    later) or complaint rate passed newsletter.pause_bounce_rate / pause_complaint_rate,
+    over the mails gone since it started (or was last resumed), pause themselves, saying why
+    in `paused_reason`. The worker calls this between claims, and so does reading bounces."""
+    paused = []
+    for row in Campaign.select().where(Campaign.state == "sending"):
+        since = row.judged_from or row.started_at or row.created_at
+        reason = rate_verdict(shop, campaign_queries.rates_since(row.id, since))
+        if reason and Campaign.update(
+                state="paused", paused_reason=reason[:255], updated_at=utcnow(),
+                updated_by="worker", version=Campaign.version + 1).where(
+                Campaign.id == row.id, Campaign.state == "sending").execute():
+            paused.append(int(row.id))
+            events_log.event("campaign_paused", "worker", campaign=row.id, why=reason)
+    return paused
 
 
 def cancel(shop: Shop, actor: Actor, text: str) -> int:

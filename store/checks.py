@@ -25,20 +25,22 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from store import customer_figures, events_log, invoices
 from store import db as dbmod
+from store.customers import customer_search_text
 from store.errors import NotFound
-from store.models import Order, db, utcnow
+from store.models import Customer, Order, db, utcnow
 from store.operators import Actor, require
-from store.order_rows import insert_search, search_inputs, search_row
+from store.order_rows import insert_search, refresh_search_many, search_inputs, search_row
 from store.outbox import release_lapsed
 from store.shop import Shop
 from store.sql import Params, id_source, id_value, update_rows
 
 SHOWN = 10  # differences listed per check; the rest are counted
+CHUNK = 2000  # orders (or customers) whose search text is recomputed at once
 CHECK_MODULES: list[str] = []  # modules whose import registers more checks (store.<name>)
 
 
@@ -215,6 +217,60 @@ def _index_differences(index: str, table: str, key: str, what: str) -> list[str]
     return found
 
 
+def _ids(table: str) -> Iterator[list[int]]:
+    """The ids of `table`, CHUNK at a time, in order (keyset pages)."""
+    last = 0
+    while True:
+        p = Params()
+        ids = [r[0] for r in db.execute_sql(
+            f"SELECT id FROM {table} WHERE id > {p(last)} ORDER BY id LIMIT {CHUNK}", p)]
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def _stale_order_search() -> list[int]:
+    """Orders whose search row holds other text than their fields and items make now (a
+    searched field changed without store.order_rows hearing of it): a search finds them by
+    what they were, not by what they are."""
+    stale = []
+    for ids in _ids("orders"):
+        stored = {r[0]: (r[1], r[2]) for r in db.execute_sql(
+            "SELECT order_id, text, name FROM order_search WHERE order_id IN "
+            f"(SELECT value FROM {id_source('ids')})", {"ids": id_value(ids)})}
+        for order, items in search_inputs(ids):
+            row = search_row(order["id"], order, items)
+            have = stored.get(order["id"])
+            if have is not None and have != (row["text"], row["name"]):
+                stale.append(int(order["id"]))
+    return stale
+
+
+def _customer_search_texts(ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(id, stored, expected) search text of each customer: store.customers' definition,
+    from their fields and their addresses' places."""
+    bound = {"ids": id_value(ids)}
+    within = f"IN (SELECT value FROM {id_source('ids')})"
+    places: dict[int, list[str]] = {}
+    for customer_id, postcode, city, country in db.execute_sql(
+            f"SELECT customer_id, postcode, city, country FROM address WHERE customer_id "
+            f"{within} ORDER BY customer_id, id", bound):
+        places.setdefault(customer_id, []).extend((postcode, city, country))
+    columns = ("id", "first_name", "last_name", "email", "phone", "search_text")
+    rows = [dict(zip(columns, values, strict=True)) for values in db.execute_sql(
+        f"SELECT {', '.join(columns)} FROM customer WHERE id {within}", bound)]
+    return [(int(c["id"]), c["search_text"] or "",
+             customer_search_text(c, places.get(c["id"], ()))) for c in rows]
+
+
+def _stale_customer_search() -> list[tuple[int, str]]:
+    """Customers whose search text is not what their fields and addresses make now: (id,
+    the text they should have)."""
+    return [(cid, want) for ids in _ids("customer")
+            for cid, have, want in _customer_search_texts(ids) if have != want]
+
+
 @check("search_index", "the search index in step with the orders and customers",
        hint="`backroom check --repair` rebuilds the search rows and index from the orders "
             "and customers",
@@ -226,6 +282,18 @@ def _search_index(shop: Shop) -> list[str]:
         more = f" and {len(rowless) - SHOWN:,} more" if len(rowless) > SHOWN else ""
         found.append(f"{len(rowless):,} order(s) without a search row "
                      f"({_codes(rowless[:SHOWN])}{more}): a search does not find them")
+    stale = _stale_order_search()
+    if stale:
+        more = f" and {len(stale) - SHOWN:,} more" if len(stale) > SHOWN else ""
+        found.append(f"{len(stale):,} order(s) whose search text is out of date "
+                     f"({_codes(stale[:SHOWN])}{more}): a search finds them by what they "
+                     "were, not by what they are")
+    customers = [cid for cid, _text in _stale_customer_search()]
+    if customers:
+        more = f" and {len(customers) - SHOWN:,} more" if len(customers) > SHOWN else ""
+        found.append(f"{len(customers):,} customer(s) whose search text is out of date "
+                     f"(#{', #'.join(map(str, customers[:SHOWN]))}{more}): a search finds "
+                     "them by what they were, not by what they are")
     if dbmod.is_sqlite():
         for index, table, key, what in SEARCH_INDEXES:
             found += _index_differences(index, table, key, what)
@@ -233,18 +301,28 @@ def _search_index(shop: Shop) -> list[str]:
 
 
 def rebuild_search_index() -> str:
-    """Write the missing order search rows, then rebuild the FTS5 indexes from their tables
-    (one transaction; searches wait for it)."""
+    """Write the missing order search rows and the out-of-date ones (orders' and
+    customers'), then rebuild the FTS5 indexes from their tables (one transaction; searches
+    wait for it)."""
     with db.atomic():
         rowless = _orders_without_search_row()
-        for start in range(0, len(rowless), 2000):
-            chunk = rowless[start:start + 2000]
+        for start in range(0, len(rowless), CHUNK):
+            chunk = rowless[start:start + CHUNK]
             insert_search([search_row(order["id"], order, items)
                            for order, items in search_inputs(chunk)])
+        stale = _stale_order_search()
+        for start in range(0, len(stale), CHUNK):
+            refresh_search_many(stale[start:start + CHUNK])
+        customers = _stale_customer_search()
+        update_rows(Customer, ("search_text",), [(text, cid) for cid, text in customers])
         if dbmod.is_sqlite():
             for index, _table, _key, _what in SEARCH_INDEXES:
                 db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
-    return (f"search rows of {len(rowless):,} order(s) written, " if rowless else "") + \
+    written = [f"{n:,} {what}" for n, what in ((len(rowless), "order(s) written"),
+                                                (len(stale), "order(s) rewritten"),
+                                                (len(customers), "customer(s) rewritten"))
+               if n]
+    return (f"search rows: {', '.join(written)}; " if written else "") + \
         "search index rebuilt from the orders and customers"
 
 

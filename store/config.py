@@ -457,6 +457,31 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             check=between(100, 1_000_000)),
         "confirm_days": Setting(7, "How long a double opt-in confirmation link works.",
                                 check=between(1, 365)),
+        "pause_bounce_rate": Setting(
+            0.05, "A campaign pauses itself when more than this share of its mails bounced "
+                  "for good (refused at sending, or a hard bounce read later), judged once "
+                  "pause_after mails have gone.", check=between(0.001, 1)),
+        "pause_complaint_rate": Setting(
+            0.001, "A campaign pauses itself when more than this share of its mails were "
+                   "reported as spam (ARF complaints).", check=between(0.0001, 1)),
+        "pause_after": Setting(
+            100, "How many of a campaign's mails must have gone before its rates are judged.",
+            check=between(1, 1_000_000)),
+        "soft_bounce_limit": Setting(
+            3, "Soft bounces (4.x.x) of one address within soft_bounce_days that suppress it.",
+            check=between(1, 100)),
+        "soft_bounce_days": Setting(30, "The window soft bounces are counted in.",
+                                    check=between(1, 365)),
+        "conversion_days": Setting(
+            5, "An order counts as a campaign's conversion when placed within this many days "
+               "after its recipient's last click.", check=between(1, 90)),
+        "imap_host": Setting(
+            "", "The mailbox bounces and complaints arrive at, read by `backroom newsletter "
+                "bounces --imap` (IMAP over TLS, port 993)."),
+        "imap_user": Setting("", "The IMAP login of that mailbox."),
+        "imap_password": Setting("", "Its password (better set $BACKROOM_IMAP_PASSWORD).",
+                                 env="BACKROOM_IMAP_PASSWORD"),
+        "imap_folder": Setting("INBOX", "The folder read."),
     },
     "web": {
         "max_body_bytes": Setting(

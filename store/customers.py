@@ -88,15 +88,16 @@ def default_group() -> CustomerGroup | None:
     return CustomerGroup.get_or_none(CustomerGroup.is_default == True)  # noqa: E712
 
 
-def _places(customer_id: int) -> list[str]:
-    """The postcode, city and country of each of the customer's addresses."""
+def places(customer_id: int) -> list[str]:
+    """The postcode, city and country of each of the customer's addresses, as their search
+    text holds them (customer_search_text)."""
     return [part for a in Address.select(Address.postcode, Address.city, Address.country)
             .where(Address.customer == customer_id).order_by(Address.id)
             for part in (a.postcode, a.city, a.country)]
 
 
 def _refresh_search(customer: Customer) -> None:
-    Customer.update(search_text=customer_search_text(customer, _places(customer.id))).where(
+    Customer.update(search_text=customer_search_text(customer, places(customer.id))).where(
         Customer.id == customer.id).execute()
 
 

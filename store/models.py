@@ -514,6 +514,9 @@ class Campaign(BaseModel):
     created_by = CharField(default="")
     updated_by = CharField(default="")
     version = IntegerField(default=1)
+    track = BooleanField(default=False)  # opens and clicks recorded (opt-in per campaign)
+    paused_reason = CharField(default="")  # why it paused itself ("" when an operator did)
+    judged_from = DateTimeField(null=True)  # its rates judged from here (a resume moves it)
 
 
 CAMPAIGN_STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
@@ -546,6 +549,51 @@ class CampaignMail(BaseModel):
 CAMPAIGN_MAIL_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
 
 
+class CampaignEvent(BaseModel):
+    """An open or a click of a tracked campaign mail (EVENT_KINDS); `machine` when a
+    mail-privacy proxy or a link scanner made it (`why` says which rule): such events are
+    shown apart and never counted as people."""
+
+    campaign = ForeignKeyField(Campaign, backref="events", on_delete="CASCADE", index=False)
+    campaign_id: int  # the foreign key's column, declared for type checkers
+    mail = ForeignKeyField(CampaignMail, backref="events", on_delete="CASCADE",
+                           column_name="mail_id")
+    mail_id: int  # the foreign key's column, declared for type checkers
+    kind = CharField()  # open, click
+    link = IntegerField(default=-1)  # a click: which link of the body (its index)
+    machine = BooleanField(default=False)
+    why = CharField(default="")
+
+    class Meta:
+        table_name = "campaign_event"
+        indexes = ((("campaign", "kind", "machine"), False),)
+
+
+EVENT_KINDS = ("open", "click")
+
+
+class Bounce(BaseModel):
+    """A bounce or a complaint read from a mailbox (a DSN, RFC 3464; an ARF report, RFC 5965):
+    one row per report and address, so reading a mailbox again counts nothing twice; the
+    campaign and its mail when the report names them."""
+
+    email_key = CharField()
+    kind = CharField()  # hard, soft, complaint
+    status = CharField(default="")  # the DSN's Status (5.1.1), or the feedback type
+    campaign = IntegerField(null=True, column_name="campaign_id")
+    mail = IntegerField(null=True, column_name="mail_id")
+    report_key = CharField()  # the report's Message-ID, or a digest of its bytes
+    detail = TextField(default="")
+
+    class Meta:
+        table_name = "bounce"
+        indexes = ((("report_key", "email_key"), True), (("email_key", "created_at"), False),
+                   (("campaign", "kind"), False))
+
+
+BOUNCE_KINDS = ("hard", "soft", "complaint")
+
+
 class SendRate(BaseModel):
     """The shop-wide token bucket of campaign sending (one row, "campaigns"): every worker
     takes its sends from it in the claim's transaction, so the rate is the same whatever the
@@ -565,5 +613,5 @@ ALL_MODELS: list[type[Model]] = [
     Operator, OperatorEvent, CustomerGroup, Customer, Order, OrderSearch, Address, OrderItem,
     Payment, OrderEvent, CustomerEvent, Outbox, Counter, Invoice, OrderLabel, ApiKey,
     IdempotencyRecord, WebhookEndpoint, WebhookDelivery, Heartbeat, BackupRecord, OpsAlert,
-    Subscriber, Suppression, Campaign, CampaignMail, SendRate,
+    Subscriber, Suppression, Campaign, CampaignMail, SendRate, CampaignEvent, Bounce,
 ]

@@ -128,3 +128,27 @@ def get_mail(outbox_id: int) -> OutboxRow:
     if mail.order_id is not None:
         code = Order.select(Order.code).where(Order.id == mail.order_id).scalar() or ""
     return _row(mail, code, utcnow())
+
+
+@dataclass(frozen=True)
+class MailSource:
+    """What a mail is made from (its template kind, language and payload), for showing the
+    mail as the worker would render it."""
+
+    id: int
+    kind: str
+    recipient: str
+    language: str
+    payload: str
+    order_id: int | None
+    customer_id: int | None
+    state: str
+
+
+def mail_source(outbox_id: int) -> MailSource:
+    """The outbox row's template inputs; NotFound when there is no such mail."""
+    mail = Outbox.get_or_none(Outbox.id == outbox_id)
+    if mail is None:
+        raise NotFound(f"no mail #{outbox_id} in the outbox")
+    return MailSource(mail.id, mail.kind, mail.recipient, mail.language, mail.payload,
+                      mail.order_id, mail.customer_id, mail.state)

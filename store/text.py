@@ -9,9 +9,13 @@ import re
 
 from store.errors import ValidationError
 
-# C0 controls, DEL and C1 controls: what a terminal may take as a command.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# C0 controls, DEL and C1 controls: what a terminal may take as a command; and the
+# bidirectional embeddings, overrides and isolates, which reorder the rest of a line (a name
+# ending in U+202E shows an order's price backwards in a mail or on a screen: "Trojan
+# Source"). Right-to-left text needs none of them; the marks U+200E/U+200F are kept.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _NAMES = {"\t": "a tab", "\n": "a line break", "\r": "a carriage return", "\x1b": "an escape"}
 # Half of a UTF-16 pair: JSON can carry one ("\ud800"), no database or terminal can store it.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -19,7 +23,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 def control_character(value: str, multiline: bool = False) -> str | None:
     """The first control character in `value` (a newline is allowed when multi-line)."""
-    found = (_CONTROL_BUT_NEWLINE if multiline else _CONTROL).search(value)
+    found = (_CONTROL_BUT_NEWLINE if multiline else CONTROL).search(value)
     return found.group() if found else None
 
 
@@ -28,7 +32,9 @@ def problem(value: str, multiline: bool = False) -> str | None:
     allowed when multi-line), or half of a UTF-16 pair, which is not a character at all."""
     bad = control_character(value, multiline)
     if bad is not None:
-        what = _NAMES.get(bad, f"the control character U+{ord(bad):04X}")
+        what = _NAMES.get(bad) or (
+            f"the direction control U+{ord(bad):04X}" if ord(bad) > 0xff
+            else f"the control character U+{ord(bad):04X}")
         return f"contains {what}; type it as plain text"
     found = _SURROGATE.search(value)
     if found is not None:
@@ -60,10 +66,15 @@ def printable(value: object, multiline: bool = False) -> str:
     """Stored text made safe to show on a terminal: each control character becomes a visible
     escape (`\\x1b`); line breaks are kept only when `multiline`."""
     text = "" if value is None else str(value)
-    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
+    pattern = _CONTROL_BUT_NEWLINE if multiline else CONTROL
     if pattern.search(text) is None:
         return text
-    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return pattern.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code <= 0xff else f"\\u{code:04x}"
 
 
 def shown(value: str, most: int = 40) -> str:

@@ -287,6 +287,8 @@ def test_backups_are_named_by_date_and_pruned_past_keep(shop: Shop, admin: opera
     twice = backupmod.backup(shop, admin, directory, keep=5, now=start + dt.timedelta(days=3))
     assert twice.path.name == f"backroom-{stem}-20261203-021500Z-2{suffix}"  # same second
     assert not list(directory.glob(".*"))  # no partial file left
+    # every customer's data is in there: readable by the backing-up account alone
+    assert {m.path.stat().st_mode & 0o777 for m in made[2:]} == {0o600}
 
 
 def test_backup_needs_an_admin(shop: Shop, admin: operators.Actor, tmp_path: Path) -> None:

@@ -813,3 +813,16 @@ def test_half_a_utf16_pair_is_refused_as_text(shop: Shop, admin: Actor) -> None:
         customers.create_customer(shop, admin, email="a@example.com", first_name="A\ud800",
                                   last_name="")
     assert refused.value.field == "first_name"
+
+
+def test_a_direction_override_is_refused_and_shown_escaped(shop) -> None:  # type: ignore[no-untyped-def]
+    """U+202E in a name would show the rest of a line backwards (a price in a mail, a row on
+    a screen); Arabic and Hebrew names need no such character and are kept as typed."""
+    from store.errors import ValidationError
+    from store.text import printable
+    from tests.factories import place
+
+    with pytest.raises(ValidationError, match="direction control U\\+202E"):
+        place(shop, name="Ali \u202e00.001 €")
+    assert place(shop, name="محمد الأحمد").code
+    assert printable("Ali \u202eX") == "Ali \\u202eX"

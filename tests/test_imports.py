@@ -17,7 +17,7 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from store import webhooks
+from store import checks, customer_queries, customers, webhooks
 from store.errors import PermissionDenied, ValidationError
 from store.imports import customers as customer_import
 from store.imports import shopify, woocommerce
@@ -301,6 +301,37 @@ def test_customers_import(shop: Shop, admin: Actor, tmp_path: Path) -> None:
     assert updated.reason == "adds phone"
     sofia = Customer.get(Customer.email_key == "sofia@example.com")
     assert (sofia.first_name, sofia.phone, sofia.version) == ("Софья", "+7 495 000", 2)
+
+
+def _customers_found(shop: Shop, text: str) -> list[str]:
+    page = customer_queries.customer_page(
+        shop, customer_queries.parse_customer_filter(text), None, 10)
+    return sorted(r.email for r in page.rows)
+
+
+def test_imported_customers_are_found_by_their_places(shop: Shop, admin: Actor,
+                                                      tmp_path: Path) -> None:
+    """A customer an import made (from an order, or from a customers file, or filled in by
+    a later file) is found by the postcode, city and country of their addresses, as one
+    made in the app is, and `backroom check` finds their search text in step."""
+    shopify.run(shop, admin, SHOPIFY)
+    woocommerce.run(shop, admin, WOO)
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMERS, encoding="utf-8")
+    customer_import.run(shop, admin, path)
+    customers.create_customer(shop, admin, email="bob@example.com", first_name="Bob",
+                              last_name="Lee")  # in the app, no phone, no address
+    path.write_text("email,first name,last name,phone,city,postcode,country\n"
+                    "bob@example.com,Bob,Lee,+33 6 00,Lyon,69002,FR\n", encoding="utf-8")
+    [updated] = customer_import.run(shop, admin, path).updated
+    assert "address" in updated.reason
+    assert _customers_found(shop, "75008") == ["sophie.gallas@example.com"]  # from an order
+    assert _customers_found(shop, "kobenhavn") == ["olaf@example.com"]
+    assert _customers_found(shop, "Köln") == ["jurgen@example.com"]  # from the file
+    assert _customers_found(shop, "101000") == ["sofia@example.com"]
+    assert _customers_found(shop, "69002") == ["bob@example.com"]  # filled in later
+    [search] = checks.run_checks(shop, admin, ["search_index"])
+    assert search.differences == ()
 
 
 def test_customers_file_without_email_column_is_refused(shop: Shop, admin: Actor,

@@ -70,3 +70,25 @@ def test_worker_refuses_a_shop_address_that_cannot_be_a_sender(tmp_path: Path) -
     assert result.exit_code == 1
     assert "shop.email must be one plain email address" in result.output  # when it loads
     assert {m.state for m in Outbox.select()} == {"queued"}  # nothing claimed or failed
+
+
+def test_outbox_show_prints_the_text_part_with_hostile_text_as_text(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(tomli_w.dumps(cli_config(url)))
+    shop = open_shop(make_config(url))
+    operators.ensure_admin("ada")
+    monkeypatch.setenv("BACKROOM_OPERATOR", "ada")
+    ref = place(shop, name="Zoë [bold]Ø[/] Ström")
+    mail = Outbox.get(Outbox.order == ref.id)
+    runner = CliRunner()
+    args = ["--config", str(config_file), "outbox", "show"]
+
+    result = runner.invoke(main, [*args, str(mail.id)])
+    assert result.exit_code == 0, result.output
+    assert f"To: {mail.recipient}" in result.output and ref.code in result.output
+    assert "Zoë [bold]Ø[/] Ström" in result.output  # the customer's text, as written
+
+    result = runner.invoke(main, [*args, str(mail.id + 999)])
+    assert result.exit_code == 1 and f"no mail #{mail.id + 999}" in result.output

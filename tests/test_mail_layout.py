@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from mailer import context as ctxmod
 from mailer.check import check_templates, text_problems
 from mailer.delivery import build_mime
-from mailer.render import EVENTS, LANGUAGES, Rendered, Renderer, RenderError
+from mailer.render import EVENTS, LANGUAGES, SHIPPED_DIR, Rendered, Renderer, RenderError
 from mailer.worker import deliver_once
 from store import config as configmod
 from store import status
@@ -244,9 +244,30 @@ def test_mail_check_reports_html_faults(tmp_path: Path) -> None:
     assert rendered == len(EVENTS) * 2
     assert "en/completed.html: rendered line" in text and "adoption agency" in text
     assert "Missing end tag (div)" in text
-    assert '<a href="/account"> is not an absolute https:// or mailto: link' in text
+    assert '<a href="/account"> is not an absolute link (https://, http:// or mailto:)' in text
+    assert text.count('<a href="/account">') == 1  # once, not once per brand variant
     assert '<img src="https://x.example/a.png"> has no alt' in text
     assert all(p.startswith("en/completed.html") for p in problems), text
+
+
+def test_mail_check_takes_every_storefront_address_the_config_takes(tmp_path: Path) -> None:
+    """shop.storefront_url may be http:// (the config says so): an absolute link, which
+    `mail check` takes, rather than 56 faults for a setting the config accepted. A link the
+    layout writes twice (the header and the foot) is one fault, not two."""
+    config = make_config(f"sqlite:///{tmp_path / 's.db'}",
+                         shop={"storefront_url": "http://shop.example.com"})
+    assert check_templates(config)[0] == []
+    root = tmp_path / "templates"
+    (root / "en").mkdir(parents=True)
+    shipped = (SHIPPED_DIR / "en" / "_layout.html").read_text(encoding="utf-8")
+    assert shipped.count('href="{{ shop.storefront_url }}"') == 2
+    (root / "en" / "_layout.html").write_text(
+        shipped.replace('href="{{ shop.storefront_url }}"', 'href="shop/"'), encoding="utf-8")
+    config = make_config(f"sqlite:///{tmp_path / 's.db'}", mail={"templates_dir": str(root)})
+    problems = check_templates(config)[0]
+    fault = 'en/shipped.html: <a href="shop/"> is not an absolute link'
+    assert [p for p in problems if p.startswith(fault)] == [
+        fault + " (https://, http:// or mailto:)"]
 
 
 def test_mail_preview_writes_what_the_customer_would_get(shop: Shop, admin: Actor,

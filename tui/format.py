@@ -4,16 +4,14 @@ made safe for a terminal."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from rich.segment import Segment
 from textual.color import Color
 from textual.filter import LineFilter
 
 from store.money import format_money
+from store.text import CONTROL as _CONTROL
 from store.text import printable
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def money(amount: int, currency: str) -> str:

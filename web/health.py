@@ -1,5 +1,5 @@
-"""GET /healthz: whether this `backroom serve` reaches its database, for a load balancer or
-a monitor. No key needed; it says nothing about the shop's data."""
+"""GET /healthz: whether this `backroom serve` reaches its database, and the health report,
+for a load balancer or a monitor. No key needed: it gives counts and ages, no shop data."""
 
 from __future__ import annotations
 

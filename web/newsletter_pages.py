@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from store import subscribers
-from store.errors import BackroomError
+from store.errors import BackroomError, ConfigError
 from store.newsletter_links import read_unsubscribe
 from store.operators import Actor
 from web.deps import ShopDep
@@ -42,13 +42,22 @@ def _name(shop: ShopDep) -> str:
     return str(shop.config.get("shop", "name"))
 
 
+def _refused(shop: ShopDep, title: str, exc: BackroomError) -> HTMLResponse:
+    """A link that is not ours (404), or a shop that cannot check links now (503: no
+    newsletter.secret; the page says nothing of the config)."""
+    if isinstance(exc, ConfigError):
+        return _page(_name(shop), title, "This link cannot be checked right now; please try "
+                     "again later.", status=503)
+    return _page(_name(shop), title, exc.message, status=404)
+
+
 @router.get("/u/{token}", response_class=HTMLResponse)
 def unsubscribe_page(token: Token, shop: ShopDep) -> HTMLResponse:
     """The page a click lands on: nothing changes until its button is pressed."""
     try:
         read_unsubscribe(shop.config, token)
     except BackroomError as exc:
-        return _page(_name(shop), "Unsubscribe", exc.message, status=404)
+        return _refused(shop, "Unsubscribe", exc)
     return _page(_name(shop), "Unsubscribe", "Press the button to stop receiving our "
                  "newsletter at this address.", "Unsubscribe")
 
@@ -59,7 +68,7 @@ def unsubscribe(token: Token, shop: ShopDep) -> HTMLResponse:
     try:
         subscribers.unsubscribe_by_token(shop, token)
     except BackroomError as exc:
-        return _page(_name(shop), "Unsubscribe", exc.message, status=404)
+        return _refused(shop, "Unsubscribe", exc)
     return _page(_name(shop), "Unsubscribed",
                  "You are unsubscribed: you will receive no more newsletters from us.")
 
@@ -75,5 +84,5 @@ def confirm(token: Token, shop: ShopDep) -> HTMLResponse:
     try:
         subscribers.confirm(shop, SUBSCRIBER, token)
     except BackroomError as exc:
-        return _page(_name(shop), "Confirm your subscription", exc.message, status=404)
+        return _refused(shop, "Confirm your subscription", exc)
     return _page(_name(shop), "Subscribed", "Thank you: your subscription is confirmed.")

@@ -20,7 +20,7 @@ from typing import Any
 from store import customer_figures, subscribers, webhooks
 from store import db as dbmod
 from store.codes import format_code
-from store.customers import customer_search_text, default_group
+from store.customers import customer_search_text, default_group, places
 from store.imports.common import SOURCE_LABELS, CustomerIn, OrderIn, Progress, RefundIn
 from store.models import (
     Address,
@@ -169,7 +169,6 @@ def _insert_customers(shop: Shop, actor: Actor, people: Sequence[tuple[OrderIn, 
     rows = []
     for order, since in people:
         first, _, last = order.name.partition(" ")
-        billing = order.addresses.get("billing") or order.addresses.get("shipping") or {}
         at = _ts(since)
         rows.append({
             "first_name": first, "last_name": last.strip(), "email": order.email,
@@ -181,7 +180,7 @@ def _insert_customers(shop: Shop, actor: Actor, people: Sequence[tuple[OrderIn, 
             "updated_by": actor.login,
             "search_text": customer_search_text(
                 {"first_name": first, "last_name": last.strip(), "email": order.email,
-                 "phone": order.phone}, billing.get("city", "")),
+                 "phone": order.phone}, _places_of(_customer_addresses(order))),
             "created_at": now, "updated_at": now})
     insert_rows(Customer, rows)
     ids = _ids_by_email([r["email_key"] for r in rows])
@@ -189,11 +188,8 @@ def _insert_customers(shop: Shop, actor: Actor, people: Sequence[tuple[OrderIn, 
     events = []
     for order, _since in people:
         cid = ids[order.email.lower()]
-        for kind in ("billing", "shipping"):
-            address = order.addresses.get(kind) or order.addresses.get(
-                "shipping" if kind == "billing" else "billing")
-            if address:
-                addresses.append(_address("customer", cid, kind, address, now))
+        addresses += [_address("customer", cid, kind, address, now)
+                      for kind, address in _customer_addresses(order)]
         events.append({"customer": cid, "kind": "imported",
                        "message": f"{why} with order {order.reference}", "data": "{}",
                        "operator_login": actor.login, "created_at": now, "updated_at": now})
@@ -375,7 +371,9 @@ def _insert_file_customers(shop: Shop, actor: Actor, chunk: Sequence[CustomerIn]
         "updated_by": actor.login,
         "search_text": customer_search_text(
             {"first_name": c.first_name, "last_name": c.last_name, "email": c.email,
-             "phone": c.phone}, c.address.get("city", "")),
+             "phone": c.phone},
+            _places_of([(kind, c.address) for kind in ("billing", "shipping")] if c.address
+                       else [])),
         "created_at": now, "updated_at": now} for c in chunk]
     insert_rows(Customer, rows)
     ids = _ids_by_email([r["email_key"] for r in rows])
@@ -394,17 +392,15 @@ def _fill_in(actor: Actor, customer: Customer, row: CustomerIn, changes: Mapping
     """What a customer lacked, from the file; their version bumped, the history told."""
     values = {k: v for k, v in changes.items() if k != "address"}
     now = utcnow()
-    if values:
-        fields = {k: getattr(customer, k) for k in ("first_name", "last_name", "email",
-                                                     "phone")} | values
-        city = (changes.get("address") or {}).get("city", "")
-        values["search_text"] = customer_search_text(fields, city) if city else \
-            customer_search_text(fields, _city(customer.id))
-    Customer.update(version=Customer.version + 1, updated_at=now, updated_by=actor.login,
-                    **values).where(Customer.id == customer.id).execute()
     if "address" in changes:
         for kind in ("billing", "shipping"):
             Address.create(customer=customer.id, kind=kind, **dict(changes["address"]))
+    if values or "address" in changes:
+        fields = {k: getattr(customer, k) for k in ("first_name", "last_name", "email",
+                                                     "phone")} | values
+        values["search_text"] = customer_search_text(fields, places(customer.id))
+    Customer.update(version=Customer.version + 1, updated_at=now, updated_by=actor.login,
+                    **values).where(Customer.id == customer.id).execute()
     added = ", ".join(k.replace("_", " ") for k in changes
                       if k not in ("consent_at", "consent_source"))
     CustomerEvent.create(customer=customer.id, kind="imported",
@@ -413,6 +409,20 @@ def _fill_in(actor: Actor, customer: Customer, row: CustomerIn, changes: Mapping
                                          ensure_ascii=False), operator_login=actor.login)
 
 
-def _city(customer_id: int) -> str:
-    address = Address.get_or_none(Address.customer == customer_id)
-    return address.city if address else ""
+def _customer_addresses(order: OrderIn) -> list[tuple[str, Mapping[str, str]]]:
+    """The billing and shipping addresses a customer made from their first order keeps (the
+    one the order lacks copied from the other), in the order they are written."""
+    found: list[tuple[str, Mapping[str, str]]] = []
+    for kind in ("billing", "shipping"):
+        address = order.addresses.get(kind) or order.addresses.get(
+            "shipping" if kind == "billing" else "billing")
+        if address:
+            found.append((kind, address))
+    return found
+
+
+def _places_of(addresses: Sequence[tuple[str, Mapping[str, str]]]) -> list[str]:
+    """The places of addresses about to be written, as store.customers.places reads them
+    back (postcode, city, country of each, in order): what the search text holds."""
+    return [address.get(k, "") or "" for _kind, address in addresses
+            for k in ("postcode", "city", "country")]

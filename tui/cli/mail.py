@@ -113,6 +113,25 @@ def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
                              f"{row.subject or row.kind}{error}"))
 
 
+@outbox.command("show")
+@click.argument("mail_id", type=int)
+@pass_state
+def outbox_show(state: CliState, mail_id: int) -> None:
+    """Print a mail's subject and text part as the worker renders it now."""
+    from mailer.preview import of_mail
+    from mailer.render import RenderError
+
+    shop = state.shop
+    state.actor  # noqa: B018 (a customer's mail is an operator's business)
+    try:
+        rendered = of_mail(state.config, shop.workflow, mail_id)
+    except RenderError as exc:
+        raise click.ClickException(f"template error: {exc}") from None
+    row = outbox_queries.get_mail(mail_id)
+    click.echo(printable(f"To: {row.recipient}\nSubject: {rendered.subject}\n\n"
+                         f"{rendered.text}", multiline=True), nl=False)
+
+
 def _action(name: str, doc: str) -> click.Command:
     @click.command(name, help=doc)
     @click.argument("mail_ids", nargs=-1, type=int, required=True)

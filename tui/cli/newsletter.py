@@ -325,6 +325,8 @@ def campaign_stats(state: CliState, name: str, fmt: str) -> None:
                                                 "skipped", "cancelled")},
             "dead": r.counts.get("dead", 0), "unsubscribed": r.unsubscribed,
             "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
+    if r.paused_reason:
+        data["why_paused"] = r.paused_reason
     if fmt == "json":
         click.echo(json_text(data))
         return
