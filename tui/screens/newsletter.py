@@ -290,8 +290,10 @@ class NewsletterScreen(BackroomScreen):
         if c is None:
             detail.update("")
             return
-        detail.update(Text(f"Subject: {shown(c.subject)}\nTo: {shown(c.audience)}",
-                           no_wrap=True, overflow="ellipsis"))
+        second = (f"Paused itself: {c.paused_reason}" if c.state == "paused" and c.paused_reason
+                  else f"To: {c.audience}")
+        detail.update(Text(f"Subject: {shown(c.subject)}\n{shown(second)}", no_wrap=True,
+                           overflow="ellipsis"))
 
     def _consent(self, s: SubscriberRow) -> tuple[str, str]:
         """A subscriber's state and consent record, each line shown safe."""
@@ -326,6 +328,8 @@ class NewsletterScreen(BackroomScreen):
         c = await run_db(campaign_queries.campaign_row, app.actor, row.name)
         now = await run_db(campaign_queries.audience_now, app.shop, app.actor, row.name)
         lines = [f"Subject: {c.subject}", f"Audience: {c.audience}", f"State: {c.state}"]
+        if c.paused_reason:
+            lines.append(f"Paused itself: {c.paused_reason}")
         for label, value in (("scheduled", c.scheduled_at), ("started", c.started_at),
                              ("finished", c.finished_at)):
             if value is not None:
