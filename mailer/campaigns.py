@@ -65,9 +65,8 @@ class CampaignSender:
         """Start what is due, write a batch of recipients still to write, close what is done;
         whether any campaign is being sent."""
         campaigns.start_due(self.shop)
-        for campaign_id in campaigns.pause_on_rates(self.shop):
-            log.warning("campaign %d paused itself: too many bounces or complaints",
-                        campaign_id)
+        for campaign_id, reason in campaigns.pause_on_rates(self.shop):
+            log.warning("campaign %d %s", campaign_id, reason)
         size = int(self.config.get("newsletter", "recipients_batch"))
         for campaign_id in campaigns.unqueued():
             campaign_mail.queue_batch(self.shop, campaign_id, size)

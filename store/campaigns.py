@@ -211,21 +211,30 @@ def rate_verdict(shop: Shop, rates: campaign_queries.Rates) -> str:
     return ""
 
 
-def pause_on_rates(shop: Shop) -> list[int]:
+def due_to_pause(shop: Shop) -> list[tuple[int, str]]:
     """Campaigns being sent whose bounce rate (refused at sending, or hard bounces read
     later) or complaint rate passed newsletter.pause_bounce_rate / pause_complaint_rate,
-    over the mails gone since it started (or was last resumed), pause themselves, saying why
-    in `paused_reason`. The worker calls this between claims, and so does reading bounces."""
-    paused = []
+    over the mails gone since it started (or was last resumed), with why."""
+    due = []
     for row in Campaign.select().where(Campaign.state == "sending"):
         since = row.judged_from or row.started_at or row.created_at
         reason = rate_verdict(shop, campaign_queries.rates_since(row.id, since))
-        if reason and Campaign.update(
+        if reason:
+            due.append((int(row.id), reason))
+    return due
+
+
+def pause_on_rates(shop: Shop) -> list[tuple[int, str]]:
+    """The campaigns due_to_pause pause themselves, saying why in `paused_reason`. The worker
+    calls this between claims, and so does reading bounces."""
+    paused = []
+    for campaign_id, reason in due_to_pause(shop):
+        if Campaign.update(
                 state="paused", paused_reason=reason[:255], updated_at=utcnow(),
                 updated_by="worker", version=Campaign.version + 1).where(
-                Campaign.id == row.id, Campaign.state == "sending").execute():
-            paused.append(int(row.id))
-            events_log.event("campaign_paused", "worker", campaign=row.id, why=reason)
+                Campaign.id == campaign_id, Campaign.state == "sending").execute():
+            paused.append((campaign_id, reason))
+            events_log.event("campaign_paused", "worker", campaign=campaign_id, why=reason)
     return paused
 
 

@@ -1,5 +1,6 @@
 """Subscriber reads: a page of the list (newest first, keyset on id), searchable by address or
-name and by state, with each one's consent record and suppression; counts by state."""
+name and by state, with each one's consent record and suppression; counts by state; one
+address in full (its suppression with the reason and when, its bounces and complaints)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 from peewee import fn
 
-from store.errors import ValidationError
-from store.models import SUBSCRIBER_STATES, Subscriber, Suppression
+from store.errors import NotFound, ValidationError
+from store.models import SUBSCRIBER_STATES, Bounce, Campaign, Subscriber, Suppression
 from store.operators import Actor, require
 
 
@@ -86,3 +87,55 @@ def state_counts(actor: Actor) -> dict[str, int]:
     for state, count in query:
         counts[str(state)] = int(count)
     return counts
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    reason: str
+    detail: str
+    at: dt.datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class BounceLine:
+    at: dt.datetime
+    kind: str
+    status: str
+    campaign: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class SubscriberDetail:
+    """One address: its subscriber (None when only the suppression list knows it), its
+    suppression, and its bounces and complaints, newest first (at most 50)."""
+
+    email: str
+    subscriber: SubscriberRow | None
+    suppressed: Suppressed | None
+    bounces: tuple[BounceLine, ...]
+
+
+def subscriber_detail(actor: Actor, text: str) -> SubscriberDetail:
+    require(actor, "newsletter_view")
+    text = text.strip()
+    row = (Subscriber.get_or_none(Subscriber.id == int(text)) if text.isdigit()
+           else Subscriber.get_or_none(Subscriber.email_key == text.lower()))
+    key = row.email_key if row is not None and row.email_key else text.lower()
+    blocked = Suppression.get_or_none(Suppression.email_key == key)
+    if row is None and blocked is None:
+        raise NotFound(f"no subscriber {text!r}, and it is not on the suppression list",
+                       field="email")
+    names = {int(c.id): str(c.name) for c in Campaign.select(Campaign.id, Campaign.name)
+             .where(Campaign.id.in_(Bounce.select(Bounce.campaign)
+                                    .where(Bounce.email_key == key)))}
+    bounces = tuple(BounceLine(b.created_at, b.kind, b.status, names.get(b.campaign or 0, ""),
+                               b.detail)
+                    for b in Bounce.select().where(Bounce.email_key == key)
+                    .order_by(Bounce.created_at.desc(), Bounce.id.desc()).limit(50))
+    return SubscriberDetail(
+        row.email if row is not None else key,
+        _row(row, blocked.reason if blocked else "") if row is not None else None,
+        Suppressed(blocked.reason, blocked.detail, blocked.created_at, blocked.operator_login)
+        if blocked is not None else None, bounces)

@@ -209,6 +209,28 @@ def unsubscribe_by_token(shop: Shop, token: str) -> SubscriberRef:
     return SubscriberRef(row.id, row.email, "unsubscribed" if changed else row.state, changed)
 
 
+SUPPRESSED_STATE = {"complaint": "complained", "hard bounce": "bounced",
+                    "soft bounces": "bounced"}
+
+
+def suppress_address(actor: Actor, key: str, reason: str, detail: str,
+                     now: dt.datetime) -> bool:
+    """Inside a transaction: the address goes on the suppression list (already there: the
+    first reason stays) and its subscriber leaves with it, complained or bounced as the
+    reason says; whether it was not suppressed before."""
+    new = suppression_of(key) is None
+    if new:
+        Suppression.create(email_key=key, reason=reason, detail=detail[:2000],
+                           operator_login=actor.login, created_at=now, updated_at=now)
+    row = Subscriber.get_or_none(Subscriber.email_key == key)
+    if row is not None and row.state in ("subscribed", "pending", "unsubscribed"):
+        Subscriber.update(state=SUPPRESSED_STATE.get(reason, "unsubscribed"), state_at=now,
+                          state_how=reason, updated_at=now).where(
+            Subscriber.id == row.id).execute()
+        _customer_in_step([row.id], False, actor, f"suppressed ({reason})")
+    return new
+
+
 def suppress(shop: Shop, actor: Actor, email: str, reason: str, detail: str = "") -> None:
     """Put an address on the suppression list (for good: a complaint, a hard bounce, an
     operator's block); its subscriber leaves with it. Already there: the first reason stays."""
@@ -217,17 +239,8 @@ def suppress(shop: Shop, actor: Actor, email: str, reason: str, detail: str = ""
     reason, detail = clean(reason, "reason"), clean(detail, "detail")
     if not key or not reason:
         raise ValidationError("give the address and the reason", field="email")
-    now = utcnow()
-    state = {"complaint": "complained", "hard bounce": "bounced"}.get(reason, "unsubscribed")
     with db.atomic():
-        if suppression_of(key) is None:
-            Suppression.create(email_key=key, reason=reason, detail=detail,
-                               operator_login=actor.login)
-        row = Subscriber.get_or_none(Subscriber.email_key == key)
-        if row is not None and row.state in ("subscribed", "pending", "unsubscribed"):
-            Subscriber.update(state=state, state_at=now, state_how=reason, updated_at=now).where(
-                Subscriber.id == row.id).execute()
-            _customer_in_step([row.id], False, actor, f"suppressed ({reason})")
+        suppress_address(actor, key, reason, detail, utcnow())
     events_log.event("suppressed", actor.login, reason=reason)
 
 

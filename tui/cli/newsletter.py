@@ -1,5 +1,6 @@
-"""`backroom newsletter ...`: subscribers (list, add, import, unsubscribe, suppress) and
-campaigns (create, preview, test, schedule, send, pause, resume, cancel, stats, list). Every
+"""`backroom newsletter ...`: subscribers (list, show, add, import, unsubscribe, suppress),
+bounces (read from a mailbox) and campaigns (create, preview, test, schedule, send, pause,
+resume, cancel, stats, list). Every
 command is one call into the store (managers change, clerks look); those that send have a
 --dry-run that says what would go and sends nothing."""
 
@@ -10,9 +11,12 @@ from typing import Any
 
 import click
 
+from mailer.bounce_mailbox import ImapBox, read_file
 from mailer.campaign_preview import preview
 from mailer.campaigns import send_test
 from store import (
+    bounce_reports,
+    bounces,
     campaign_prep,
     campaign_queries,
     campaigns,
@@ -72,6 +76,33 @@ def subscribers_list(state: CliState, query: str, state_name: str, limit: int,
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
+@subscribers_group.command("show")
+@click.argument("subscriber")
+@pass_state
+def subscribers_show(state: CliState, subscriber: str) -> None:
+    """One address (or id): its consent, its state, its suppression (the reason and when) and
+    its bounces and complaints."""
+    d = subscriber_queries.subscriber_detail(state.actor, subscriber)
+    r = d.subscriber
+    lines = [f"email:        {d.email}"]
+    if r is None:
+        lines.append("subscriber:   none (only on the suppression list)")
+    else:
+        lines += [f"name:         {r.name}", f"state:        {r.state}"
+                  + (f" since {_when(r.state_at)} ({r.state_how})" if r.state_at else ""),
+                  f"consent:      {r.consent_source}, {_when(r.consent_at)}: {r.consent_text}"]
+    if d.suppressed is not None:
+        s = d.suppressed
+        lines.append(f"suppressed:   {s.reason} since {_when(s.at)} (by {s.by})"
+                     + (f": {s.detail}" if s.detail else ""))
+    else:
+        lines.append("suppressed:   no")
+    lines.append(f"bounces:      {len(d.bounces) or 'none'}")
+    lines += [f"  {_when(b.at)}  {b.kind:<9} {b.status:<6} {b.campaign or '-'}  {b.detail}"
+              for b in d.bounces]
+    click.echo(printable("\n".join(lines), multiline=True))
+
+
 @subscribers_group.command("add")
 @click.argument("email")
 @click.option("--wording", required=True,
@@ -129,6 +160,48 @@ def subscribers_suppress(state: CliState, email: str, reason: str, detail: str) 
     """Never send a campaign to EMAIL again, whatever its consent."""
     subscribers.suppress(state.shop, state.actor, email, reason, detail)
     click.echo(f"{email}: suppressed ({reason})")
+
+
+@newsletter_group.command("bounces")
+@click.argument("file", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--imap", is_flag=True,
+              help="Read the unseen messages of newsletter.imap_host's folder instead.")
+@click.option("--dry-run", is_flag=True, help="Say what would be recorded; change nothing.")
+@click.option("--quiet", is_flag=True, help="Only the summary, not a line per address.")
+@pass_state
+def newsletter_bounces(state: CliState, file: Path | None, imap: bool, dry_run: bool,
+                       quiet: bool) -> None:
+    """Read bounces (DSN) and complaints (ARF) from FILE (an mbox or one .eml) or --imap: a
+    complaint or a hard bounce suppresses the address for good, soft bounces after
+    newsletter.soft_bounce_limit in newsletter.soft_bounce_days."""
+    require(state.actor, "newsletter")
+    if bool(file) == imap:
+        raise click.UsageError("give a FILE (an mbox or an .eml) or --imap, one of them")
+    box = ImapBox(state.config) if imap else None
+    try:
+        uids: list[str] = []
+        reports: list[bounce_reports.Report] = []
+        if box is not None:
+            for uid, raw in box.unseen():
+                uids.append(uid)
+                reports += bounce_reports.read(raw)
+        else:
+            assert file is not None
+            for raw in read_file(file):
+                reports += bounce_reports.read(raw)
+        run = bounces.record(state.shop, state.actor, reports, dry_run)
+        if box is not None and not dry_run:
+            box.mark_seen(uids)
+    finally:
+        if box is not None:
+            box.close()
+    if not quiet:
+        for o in run.outcomes:
+            where = f" (campaign #{o.campaign_id})" if o.campaign_id else ""
+            click.echo(printable(f"{o.email or '(no address)'}: {o.kind or '-'} {o.status}"
+                                 f"{where}: {o.said}"))
+    click.echo(run.summary() + ("; nothing changed (dry run)" if dry_run else ""))
 
 
 @newsletter_group.command("import", hidden=True)
