@@ -318,9 +318,24 @@ class NewsletterScreen(BackroomScreen):
             return
         s = self.selected_subscriber()
         if s is not None:
-            self.app.push_screen(ConfirmDialog(f"Subscriber {shown(s.email)}",
-                                               Text("\n".join(self._consent(s))),
-                                               ok_only=True))
+            self._subscriber(s)
+
+    @work(group="newsletter-read", exit_on_error=False)
+    async def _subscriber(self, s: SubscriberRow) -> None:
+        """A subscriber's consent record, suppression, bounces and complaints."""
+        found = await run_db(subscriber_queries.subscriber_detail, self.backroom.actor,
+                             str(s.id))
+        lines = list(self._consent(found.subscriber or s))
+        if found.suppressed is not None:
+            x = found.suppressed
+            lines.append(shown(f"suppressed since {self._local_full(x.at)}: {x.reason}"
+                               + (f" ({x.detail})" if x.detail else "")
+                               + (f", by {x.by}" if x.by else "")))
+        for b in found.bounces:
+            lines.append(shown(f"{b.kind} {self._local_full(b.at)} {b.status} "
+                               f"{b.campaign}: {b.detail}"))
+        self.app.push_screen(ConfirmDialog(f"Subscriber {shown(s.email)}",
+                                           Text("\n".join(lines)), ok_only=True))
 
     @work(group="newsletter-read", exit_on_error=False)
     async def _figures(self, row: CampaignRow) -> None:
