@@ -20,19 +20,21 @@ from html.parser import HTMLParser
 from urllib.parse import quote
 
 from mailer.delivery import _date_header, _header, _part, _utf8_header
-from store import merge_tags
+from store import campaign_links, merge_tags, newsletter_links
 from store.campaign_queries import CampaignBody as CampaignContent
 from store.config import Config
 from store.merge_tags import Tag
 
 # a piece of a compiled part: literal text, or a tag with its context
 Piece = str | tuple[Tag, str]
-_HREF = re.compile(r"""<[A-Za-z][^>]*?\shref\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+)""", re.S)
 _BLOCKS = {"p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "table", "hr",
            "blockquote", "section", "article", "header", "footer", "ul", "ol"}
 _SKIP = {"script", "style", "head", "title"}
 _BREAKS = re.compile(r"[\r\n]+")
 UNSUBSCRIBE = "{unsubscribe_url}"
+_MARK = re.compile("\x00(o|\\d+)\x00")  # where a tracked link or the open pixel goes
+_PIXEL = ('<img src="\x00o\x00" width="1" height="1" alt="" '
+          'style="display: block; border: 0; width: 1px; height: 1px">')
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Recipient:
     first_name: str
     last_name: str
     unsubscribe_url: str
+    mail_id: int = 0  # its campaign mail, for tracked links (0: a test send or a preview)
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,9 @@ class Rendered:
     html: str  # "" for a plain-text campaign
 
 
-def _in_links(source: str) -> list[tuple[int, int]]:
-    """Where the href attribute values of an HTML text are (start, end offsets)."""
-    return [found.span(1) for found in _HREF.finditer(source)]
-
-
 def compile_html(source: str) -> tuple[Piece, ...]:
     """An HTML body's pieces: a tag inside an href is in the "url" context, else "html"."""
-    links = _in_links(source)
+    links = campaign_links.href_spans(source)
     pieces: list[Piece] = []
     for part in merge_tags.parse(source):
         if isinstance(part, str):
@@ -161,11 +159,25 @@ def _template(content: CampaignContent, config: Config) -> str:
         f'style="color: #666">Unsubscribe</a></p></div></body></html>')
 
 
-def _with_unsubscribe_link(source: str) -> str:
-    link = (f'<p style="color: #666; font-size: 12px"><a href="{UNSUBSCRIBE}">Unsubscribe</a>'
-            "</p>")
+def _before_body_end(source: str, addition: str) -> str:
     end = source.lower().rfind("</body>")
-    return source[:end] + link + source[end:] if end >= 0 else source + link
+    return source[:end] + addition + source[end:] if end >= 0 else source + addition
+
+
+def _with_unsubscribe_link(source: str) -> str:
+    return _before_body_end(source, f'<p style="color: #666; font-size: 12px"><a href='
+                                    f'"{UNSUBSCRIBE}">Unsubscribe</a></p>')
+
+
+def _marked(source: str) -> tuple[str, tuple[str, ...]]:
+    """The body with each tracked link's address (store.campaign_links) replaced by a mark
+    that render() fills per recipient; the addresses as written, for mails not tracked."""
+    out, written, at = [], [], 0
+    for index, (start, end, _url) in enumerate(campaign_links.tracked(source)):
+        out += [source[at:start], f"\x00{index}\x00"]
+        written.append(source[start:end])
+        at = end
+    return "".join(out) + source[at:], tuple(written)
 
 
 class Compiled:
@@ -173,6 +185,9 @@ class Compiled:
 
     def __init__(self, content: CampaignContent, config: Config) -> None:
         self.content = content
+        self.config = config
+        self.tracked = False
+        self.written: tuple[str, ...] = ()
         self.subject = compile_text(content.subject, "subject")
         kind = content.body_kind
         self.html: tuple[Piece, ...] = ()
@@ -185,7 +200,12 @@ class Compiled:
         document = _template(content, config) if kind == "template" else content.body
         if "unsubscribe_url" not in merge_tags.names(merge_tags.parse(document)):
             document = _with_unsubscribe_link(document)
-        self.html = compile_html(document)
+        sent = document
+        self.tracked = content.track and "\x00" not in document
+        if self.tracked:  # links rewritten per recipient, and the open pixel
+            sent, self.written = _marked(document) if kind == "html" else (document, ())
+            sent = _before_body_end(sent, _PIXEL)
+        self.html = compile_html(sent)
         text = content.text_body
         if text.strip():
             if "unsubscribe_url" not in merge_tags.names(merge_tags.parse(text)):
@@ -197,8 +217,20 @@ class Compiled:
     def render(self, recipient: Recipient) -> Rendered:
         values = {"firstname": recipient.first_name, "lastname": recipient.last_name,
                   "email": recipient.email, "unsubscribe_url": recipient.unsubscribe_url}
-        return Rendered(fill(self.subject, values), fill(self.text, values),
-                        fill(self.html, values) if self.html else "")
+        body = fill(self.html, values) if self.html else ""
+        if self.tracked:
+            body = _MARK.sub(lambda found: self._link(found.group(1), recipient.mail_id), body)
+        return Rendered(fill(self.subject, values), fill(self.text, values), body)
+
+    def _link(self, mark: str, mail_id: int) -> str:
+        """A tracked mail's own pixel and link addresses; in a test send or a preview, no
+        pixel and the links as written (nothing of theirs is recorded)."""
+        if mark == "o":
+            return html.escape(newsletter_links.open_url(self.config, mail_id)) if mail_id \
+                else ""
+        if not mail_id:
+            return self.written[int(mark)]
+        return html.escape(newsletter_links.click_url(self.config, mail_id, int(mark)))
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class CampaignSender:
             token = newsletter_links.unsubscribe_token(self.config, row.subscriber_id,
                                                        row.campaign_id)
             recipient = Recipient(row.email, row.first_name, row.last_name,
-                                  f"{newsletter_links.base_url(self.config)}/u/{token}")
+                                  f"{newsletter_links.base_url(self.config)}/u/{token}", row.id)
             rendered = compiled.render(recipient)
             data = build_message(compiled.content, rendered, recipient, token, row.message_id,
                                  self.lists, f"campaign {row.campaign_id} {row.id}")

@@ -28,6 +28,7 @@ class CampaignBody:
     body_kind: str
     body: str
     text_body: str
+    track: bool = False  # opens and clicks recorded (store.campaign_events)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _find(text: str) -> Campaign:
 def campaign_body(campaign_id: int) -> CampaignBody:
     c = Campaign.get_by_id(campaign_id)
     return CampaignBody(c.id, c.subject, c.sender_name, c.sender_email, c.body_kind, c.body,
-                        c.text_body)
+                        c.text_body, c.track)
 
 
 def body_of(actor: Actor, text: str) -> CampaignBody:

@@ -72,11 +72,14 @@ def _check_content(subject: str, body_kind: str, body: str, text_body: str) -> N
 
 def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: str,
                     body_kind: str = "template", text_body: str = "", audience_text: str = "",
-                    sender_name: str = "", sender_email: str = "") -> CampaignRef:
+                    sender_name: str = "", sender_email: str = "", track: bool = False
+                    ) -> CampaignRef:
     """A draft campaign. The body is the operator's text inside the built-in template, a
     custom HTML document, or plain text; its merge tags are checked now (an unknown one is
     refused, naming its line), and so is the audience (a customer filter, or every
-    subscriber). The sender defaults to the shop."""
+    subscriber). The sender defaults to the shop. With `track`, its mails carry an open
+    pixel and their links lead through /c/ (store.campaign_events); a plain-text campaign
+    cannot be tracked."""
     require(actor, "newsletter")
     name, subject = clean(name, "name"), clean(subject, "subject")
     body = body.replace("\r\n", "\n")
@@ -87,6 +90,9 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
     sender_name = clean(sender_name, "sender_name") or str(shop.config.get("shop", "name"))
     sender_email = normalise_email(sender_email or str(shop.config.get("shop", "email")),
                                    field="sender_email")
+    if track and body_kind == "text":
+        raise ValidationError("a plain-text campaign has no pixel or links to track: use the "
+                              "template or HTML, or leave tracking off", field="track")
     stored_audience = audience.check(shop, audience_text)
     with db.atomic():
         if Campaign.select().where(Campaign.name == name).exists():
@@ -94,7 +100,7 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
         row = Campaign.create(name=name, subject=subject, body=body, body_kind=body_kind,
                               text_body=text_body, audience=stored_audience,
                               sender_name=sender_name, sender_email=sender_email,
-                              created_by=actor.login, updated_by=actor.login)
+                              track=track, created_by=actor.login, updated_by=actor.login)
     events_log.event("campaign_created", actor.login, campaign=row.id)
     return CampaignRef(row.id, name)
 

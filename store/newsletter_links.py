@@ -1,6 +1,8 @@
-"""The newsletter's signed links: unsubscribe (`/u/{token}`) and double opt-in confirmation
-(`/s/{token}`). Signed with itsdangerous (HMAC-SHA256 over a key derived from
-newsletter.secret and a salt per kind of link), so a token cannot be forged or guessed, and
+"""The newsletter's signed links: unsubscribe (`/u/{token}`), double opt-in confirmation
+(`/s/{token}`), and a tracked campaign's open pixel (`/o/{token}.gif`) and clicks
+(`/c/{token}`: a campaign mail and the index of one of its body's links). Signed with
+itsdangerous (HMAC-SHA256 over a key derived from newsletter.secret and a salt per kind of
+link), so a token cannot be forged or guessed, and
 each carries only ids, never an email. A confirmation token is timed (newsletter.confirm_days);
 an unsubscribe token works for ever, as the law wants."""
 
@@ -78,3 +80,38 @@ def read_confirm(config: Config, token: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise NotFound("this confirmation link is not valid")
     return value
+
+
+def _ids(config: Config, salt: str, token: str, size: int, what: str) -> list[int]:
+    signer = URLSafeSerializer(secret(config), salt=salt, signer_kwargs=_SIGNER)
+    try:
+        value = signer.loads(token)
+    except BadSignature:
+        raise NotFound(f"this {what} link is not valid") from None
+    if (not isinstance(value, list) or len(value) != size
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise NotFound(f"this {what} link is not valid")
+    return [int(v) for v in value]
+
+
+def open_url(config: Config, mail_id: int) -> str:
+    """The open pixel of one campaign mail."""
+    signer = URLSafeSerializer(secret(config), salt="open", signer_kwargs=_SIGNER)
+    return f"{base_url(config)}/o/{signer.dumps([mail_id])}.gif"
+
+
+def click_url(config: Config, mail_id: int, link: int) -> str:
+    """The tracked address of a campaign mail's link (its index in store.campaign_links)."""
+    signer = URLSafeSerializer(secret(config), salt="click", signer_kwargs=_SIGNER)
+    return f"{base_url(config)}/c/{signer.dumps([mail_id, link])}"
+
+
+def read_open(config: Config, token: str) -> int:
+    """The campaign mail id of a genuine open token; NotFound for anything else."""
+    return _ids(config, "open", token, 1, "open")[0]
+
+
+def read_click(config: Config, token: str) -> tuple[int, int]:
+    """(campaign mail id, link index) of a genuine click token; NotFound for anything else."""
+    mail_id, link = _ids(config, "click", token, 2, "click")
+    return mail_id, link

@@ -1,19 +1,22 @@
 """The newsletter's links, answered by `backroom serve` without a key, a cookie or a login:
 `/u/{token}` unsubscribes (GET shows a one-button page, so a link scanner that follows the
 link unsubscribes no one; POST is the one-click of RFC 8058: 200, no redirect, the same
-answer every time) and `/s/{token}` confirms a double opt-in the same way. Tokens are
-store.newsletter_links': signed, carrying no email."""
+answer every time) and `/s/{token}` confirms a double opt-in the same way. A tracked
+campaign's `/o/{token}.gif` answers a 1x1 GIF and records an open; `/c/{token}` records a
+click and redirects to that link of the campaign's own body, nowhere else (an unknown or
+tampered token: 404). Tokens are store.newsletter_links': signed, carrying no email."""
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from store import subscribers
-from store.errors import BackroomError, ConfigError
+from store import campaign_events, subscribers
+from store.errors import BackroomError, ConfigError, NotFound
 from store.newsletter_links import read_unsubscribe
 from store.operators import Actor
 from web.deps import ShopDep
@@ -86,3 +89,34 @@ def confirm(token: Token, shop: ShopDep) -> HTMLResponse:
     except BackroomError as exc:
         return _refused(shop, "Confirm your subscription", exc)
     return _page(_name(shop), "Subscribed", "Thank you: your subscription is confirmed.")
+
+
+# a transparent GIF of one pixel (42 bytes)
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NOT_KEPT = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+
+
+def _agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:500]
+
+
+@router.api_route("/o/{token}.gif", methods=["GET", "HEAD"])
+def open_pixel(token: Token, request: Request, shop: ShopDep) -> Response:
+    """A tracked mail was opened (or its images fetched by a proxy: labelled machine)."""
+    try:
+        campaign_events.record_open(shop, token, _agent(request), request.method)
+    except NotFound:
+        return Response(status_code=404, headers=NOT_KEPT)
+    except ConfigError:
+        return Response(status_code=503, headers=NOT_KEPT)
+    return Response(PIXEL, media_type="image/gif", headers=NOT_KEPT)
+
+
+@router.api_route("/c/{token}", methods=["GET", "HEAD"])
+def click(token: Token, request: Request, shop: ShopDep) -> Response:
+    """A tracked link: to that link of the campaign's own body (302), never elsewhere."""
+    try:
+        url = campaign_events.record_click(shop, token, _agent(request), request.method)
+    except BackroomError as exc:
+        return _refused(shop, "Link", exc)
+    return RedirectResponse(url, status_code=302, headers=NOT_KEPT)

@@ -29,7 +29,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'campaign_event'
-            indexes = ((('campaign', 'kind', 'machine'), False),)
+            indexes = ((('campaign', 'kind', 'machine', 'mail', 'created_at'), False),)
 
     class Bounce(Model):
         created_at = DateTimeField()

@@ -19,11 +19,13 @@ from store import (
     bounces,
     campaign_prep,
     campaign_queries,
+    campaign_report,
     campaigns,
     subscriber_import,
     subscriber_queries,
     subscribers,
 )
+from store.money import format_money, major
 from store.operators import require
 from store.text import printable
 from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
@@ -249,10 +251,12 @@ def _read(path: Path | None) -> str:
                    "subscriber.")
 @click.option("--sender-name", default="")
 @click.option("--sender-email", default="")
+@click.option("--track", is_flag=True,
+              help="Record opens (a pixel) and clicks (links through /c/) of its mails.")
 @pass_state
 def campaign_create(state: CliState, name: str, subject: str, body_text: str,
                     html_file: Path | None, text_file: Path | None, text_part: Path | None,
-                    audience: str, sender_name: str, sender_email: str) -> None:
+                    audience: str, sender_name: str, sender_email: str, track: bool) -> None:
     """Create a draft campaign NAME; its merge tags ({firstname}, {lastname}, {email},
     {unsubscribe_url}, with a default: {firstname|there}) are checked now."""
     given = [k for k, v in (("--body", body_text), ("--html", html_file),
@@ -264,7 +268,7 @@ def campaign_create(state: CliState, name: str, subject: str, body_text: str,
     ref = campaigns.create_campaign(
         state.shop, state.actor, name=name, subject=subject, body=body, body_kind=kind,
         text_body=_read(text_part), audience_text=audience, sender_name=sender_name,
-        sender_email=sender_email)
+        sender_email=sender_email, track=track)
     for warning in campaigns.subject_warnings(subject):
         click.echo(f"warning: {warning}")
     count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
@@ -391,20 +395,61 @@ def campaign_cancel(state: CliState, name: str) -> None:
               show_default=True)
 @pass_state
 def campaign_stats(state: CliState, name: str, fmt: str) -> None:
-    """Recipients, sent, failed, skipped (left before their turn) and unsubscribed."""
-    r = campaign_queries.campaign_row(state.actor, name)
-    data = {"campaign": r.name, "state": r.state, "recipients": r.recipients,
-            **{k: r.counts.get(k, 0) for k in ("queued", "sending", "sent", "failed",
-                                                "skipped", "cancelled")},
-            "dead": r.counts.get("dead", 0), "unsubscribed": r.unsubscribed,
-            "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
+    """Recipients, sent, failed, bounced, complaints, opens and clicks (people, and machines
+    apart), unsubscribed, conversions (orders within newsletter.conversion_days of a click,
+    with revenue); rates beside the guides."""
+    report = campaign_report.campaign_report(state.shop, state.actor, name)
+    r, t = report.row, report.tracked
+    data: dict[str, Any] = {
+        "campaign": r.name, "state": r.state, "recipients": r.recipients,
+        **{k: r.counts.get(k, 0) for k in ("queued", "sending", "sent", "skipped",
+                                            "cancelled")},
+        "failed": report.failed, "bounced": report.bounced, "complaints": report.complaints,
+        "tracked": r.track,
+        "opened": t.opened if t else None, "machine_opens": t.machine_opens if t else None,
+        "clicked": t.clicked if t else None, "clicks": t.click_events if t else None,
+        "machine_clicks": t.machine_clicks if t else None,
+        "unsubscribed": report.unsubscribed, "conversions": report.orders,
+        "revenue": {c: major(v, c) for c, v in report.revenue.items()},
+        "rates": {x.name: {"value": x.value, "guide": x.guide, "verdict": x.verdict}
+                  for x in report.rates},
+        "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
     if r.paused_reason:
         data["why_paused"] = r.paused_reason
     if fmt == "json":
         click.echo(json_text(data))
         return
-    for key, value in data.items():
-        click.echo(printable(f"{key + ':':<14}{value}"))
+    rates = {x.name: x for x in report.rates}
+
+    def rate(name: str) -> str:
+        x = rates[name]
+        if x.value is None:
+            return ""
+        return f" ({x.value:.1%}; guide {x.guide}: {x.verdict})"
+
+    lines = [("campaign", f"{r.name} (#{r.id})"),
+             ("state", r.state + (f": {r.paused_reason}" if r.paused_reason else "")),
+             ("recipients", f"{r.recipients:,}"), ("sent", f"{data['sent']:,}"),
+             ("to go", f"{data['queued'] + data['sending']:,}"),
+             ("skipped", f"{data['skipped']:,} (left before their turn)"),
+             ("failed", f"{report.failed:,} (refused at sending, or given up)"),
+             ("bounced", f"{report.bounced:,} (reported later)"),
+             ("complaints", f"{report.complaints:,}")]
+    if t is None:
+        lines.append(("opens, clicks", "not tracked"))
+    else:
+        lines += [("opened", f"{t.opened:,} people{rate('open')}; {t.machine_opens:,} "
+                             "by machines, not counted"),
+                  ("clicked", f"{t.clicked:,} people, {t.click_events:,} clicks"
+                              f"{rate('click')}; {t.machine_clicks:,} by machines"),
+                  ("conversions", f"{report.orders:,} order(s) within "
+                                  f"{report.conversion_days} days of a click"
+                                  + "".join(f", {format_money(v, c, grouping=True)}"
+                                            for c, v in sorted(report.revenue.items())))]
+    lines += [("unsubscribed", f"{report.unsubscribed:,}{rate('unsubscribe')}"),
+              ("audience now", f"{data['audience_now']:,}")]
+    for key, value in lines:
+        click.echo(printable(f"{key + ':':<15}{value}"))
 
 
 COMMANDS: list[click.Command] = [newsletter_group]
