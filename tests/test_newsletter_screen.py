@@ -121,7 +121,7 @@ async def fill_editor(pilot: Any, name: str, subject: str, body: str,
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, CampaignEditor))
     editor = pilot.app.screen
     await pilot.press(*name, "enter", *subject, "enter", "enter", "enter", *audience, "enter",
-                      "enter")
+                      "enter", "enter")
     assert pilot.app.focused is editor.query_one("#f-body", TextArea)
     for number, line in enumerate(body.split("\n")):
         await pilot.press(*(["enter"] if number else []), *line)
@@ -218,6 +218,11 @@ async def test_send_now_is_confirmed_with_the_count_and_pause_cancel_follow(
         await pilot.press("y")
         await wait_until(pilot, lambda: Campaign.get().state == "cancelled")
         assert "2 mail(s) not sent" in last_notice(app)
+        await pilot.press("enter")  # the campaign's figures
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        figures = dialog_text(app)
+        assert "Recipients: 2, sent 0, to go 0, skipped 0, cancelled 2" in figures
+        assert "Opens and clicks: not tracked" in figures
 
 
 async def test_schedule_takes_the_shops_time_zone(app_for, shop, manager, readers):

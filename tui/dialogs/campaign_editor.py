@@ -34,7 +34,9 @@ FIELDS = (
     ("sender_email", "Sender email", "empty: shop.email"),
     ("audience", "Audience", "empty: all subscribers; segment:vip, group:NAME, words"),
     ("body_kind", "Body is", " or ".join(BODY_KINDS)),
+    ("track", "Track", "yes: count opens and clicks (a pixel, links through /o/ and /c/)"),
 )
+SUGGESTIONS = {"body_kind": BODY_KINDS, "track": ("yes", "no")}
 EDITOR_SUFFIX = {"template": ".txt", "html": ".html", "text": ".txt"}
 
 
@@ -66,7 +68,7 @@ class CampaignEditor(ModalScreen[Any]):
         super().__init__()
         self.save = save
         self.count = count
-        self.initial = {"body_kind": "template"} | (values or {})
+        self.initial = {"body_kind": "template", "track": "no"} | (values or {})
         self.title_text = title
         self._reach = Text("")
 
@@ -76,8 +78,8 @@ class CampaignEditor(ModalScreen[Any]):
             for key, label, placeholder in FIELDS:
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label", markup=False)
-                    suggester = (SuggestFromList(BODY_KINDS, case_sensitive=False)
-                                 if key == "body_kind" else None)
+                    suggester = (SuggestFromList(SUGGESTIONS[key], case_sensitive=False)
+                                 if key in SUGGESTIONS else None)
                     yield Input(self.initial.get(key, ""), placeholder=placeholder,
                                 id=f"f-{key}", suggester=suggester)
             yield Static("", id="campaign-reach", markup=False)

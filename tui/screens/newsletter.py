@@ -20,7 +20,13 @@ from textual.worker import get_current_worker
 
 from mailer.campaign_preview import preview
 from mailer.campaigns import send_test
-from store import campaign_prep, campaign_queries, campaigns, subscriber_queries
+from store import (
+    campaign_prep,
+    campaign_queries,
+    campaign_report,
+    campaigns,
+    subscriber_queries,
+)
 from store.campaign_queries import CampaignRow
 from store.errors import BackroomError
 from store.models import SUBSCRIBER_STATES
@@ -28,7 +34,7 @@ from store.subscriber_queries import SubscriberRow
 from tui.dialogs.campaign_editor import CampaignEditor
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.prompt import TextPrompt
-from tui.format import shown
+from tui.format import money, shown
 from tui.messages import CampaignsLoaded, SubscribersLoaded
 from tui.screens.base import BackroomScreen
 from tui.workers import in_db, run_db
@@ -339,20 +345,43 @@ class NewsletterScreen(BackroomScreen):
 
     @work(group="newsletter-read", exit_on_error=False)
     async def _figures(self, row: CampaignRow) -> None:
+        """The campaign's report: its mails by state, bounces, complaints, opens and clicks
+        (people; machines apart), unsubscribes and conversions, rates beside the guides."""
         app = self.backroom
-        c = await run_db(campaign_queries.campaign_row, app.actor, row.name)
+        report = await run_db(campaign_report.campaign_report, app.shop, app.actor, row.name)
         now = await run_db(campaign_queries.audience_now, app.shop, app.actor, row.name)
-        lines = [f"Subject: {c.subject}", f"Audience: {c.audience}", f"State: {c.state}"]
-        if c.paused_reason:
-            lines.append(f"Paused itself: {c.paused_reason}")
+        c, t = report.row, report.tracked
+        rates = {x.name: x for x in report.rates}
+
+        def rate(name: str) -> str:
+            x = rates.get(name)
+            if x is None or x.value is None:
+                return ""
+            return f" ({x.value:.1%}; guide {x.guide}: {x.verdict})"
+
+        lines = [f"Subject: {c.subject}", f"Audience: {c.audience} ({now} now)",
+                 f"State: {c.state}" + (f": {c.paused_reason}" if c.paused_reason else "")]
         for label, value in (("scheduled", c.scheduled_at), ("started", c.started_at),
                              ("finished", c.finished_at)):
             if value is not None:
-                lines.append(f"{label.capitalize()}: {self._local(value)} ({self.zone.key})")
-        lines.append(f"Recipients: {c.recipients}")
-        lines += [f"  {state}: {count}" for state, count in c.counts.items()]
-        lines += [f"Unsubscribed through it: {c.unsubscribed}",
-                  f"The audience now: {now} subscriber(s)"]
+                lines.append(f"{label.capitalize()}: {self._local_full(value)} "
+                             f"({self.zone.key})")
+        lines += [f"Recipients: {c.recipients}, sent {report.sent}, to go "
+                  f"{c.counts.get('queued', 0) + c.counts.get('sending', 0)}, skipped "
+                  f"{c.counts.get('skipped', 0)}, cancelled {c.counts.get('cancelled', 0)}",
+                  f"Failed: {report.failed}, bounced later: {report.bounced}, complaints: "
+                  f"{report.complaints}"]
+        if t is None:
+            lines.append("Opens and clicks: not tracked")
+        else:
+            lines += [f"Opened: {t.opened} people{rate('open')}; {t.machine_opens} by "
+                      "machines, not counted",
+                      f"Clicked: {t.clicked} people{rate('click')}; {t.machine_clicks} by "
+                      "machines",
+                      f"Conversions: {report.orders} order(s) within "
+                      f"{report.conversion_days} days of a click" + "".join(
+                          f", {money(v, cur)}" for cur, v in sorted(report.revenue.items()))]
+        lines.append(f"Unsubscribed through it: {report.unsubscribed}{rate('unsubscribe')}")
         self.app.push_screen(ConfirmDialog(f"Campaign {shown(c.name)}",
                                            Text(shown("\n".join(lines), multiline=True)),
                                            ok_only=True))
@@ -388,7 +417,8 @@ class NewsletterScreen(BackroomScreen):
                 campaigns.create_campaign, app.shop, app.actor, name=v["name"],
                 subject=v["subject"], body=v["body"], body_kind=v["body_kind"].strip(),
                 audience_text=v["audience"], sender_name=v["sender_name"],
-                sender_email=v["sender_email"])
+                sender_email=v["sender_email"],
+                track=v["track"].strip().lower() in ("y", "yes", "true", "1"))
 
         async def count(audience: str) -> int:
             return await run_db(campaign_prep.audience_count, app.shop, app.actor, audience)
@@ -416,7 +446,8 @@ class NewsletterScreen(BackroomScreen):
         self._editor({"name": f"{row.name} (copy)", "subject": body.subject,
                       "sender_name": body.sender_name, "sender_email": body.sender_email,
                       "audience": "" if row.audience == "all subscribers" else row.audience,
-                      "body_kind": body.body_kind, "body": body.body},
+                      "body_kind": body.body_kind, "body": body.body,
+                      "track": "yes" if row.track else "no"},
                      f"New campaign from {row.name}")
 
     # ----- preview and test -------------------------------------------------------------
