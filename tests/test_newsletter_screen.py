@@ -12,13 +12,14 @@ import pytest
 from textual.widgets import DataTable, Input, Label, Static, TextArea
 
 from store import campaigns, operators, subscribers
-from store.models import Campaign, CampaignMail
+from store.models import Campaign, CampaignMail, Subscriber
 from tests.conftest import make_config
 from tests.mail_server import Server
 from tests.tui_support import screen_text, settle, wait_until
 from tui.app import build_app
 from tui.dialogs.campaign_editor import CampaignEditor
 from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.form import FormDialog
 from tui.screens.newsletter import NewsletterScreen
 
 SECRET = "newsletter-screen-secret-0123456789"
@@ -262,3 +263,28 @@ async def test_a_clerk_is_not_offered_create_or_send(app_for, shop, manager, rea
         await pilot.press("p", "enter")  # a clerk may look: the preview, as a sample
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         assert "Subject: June" in dialog_text(app)
+
+
+async def test_a_manager_adds_a_subscriber_with_consent_and_unsubscribes_one(app_for, readers):
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_newsletter(pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormDialog))
+        await pilot.press(*"dee@example.com", "enter", "enter", "enter", "enter")
+        await settle(pilot)
+        assert "wording" in str(app.screen.query_one("#form-error", Label).render())
+        await pilot.press(*"Said yes at the market stall")  # the wording field is focused
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen and screen.query_one(
+            "#subscribers-table", DataTable).row_count == 4)
+        dee = Subscriber.get(Subscriber.email_key == "dee@example.com")
+        assert (dee.state, dee.consent_source, dee.consent_text, dee.added_by) == (
+            "subscribed", "operator", "Said yes at the market stall", "mo")
+        await pilot.press("tab", "tab", "up", "up", "up")  # the subscribers' top: the newest
+        assert screen.selected_subscriber().email == "dee@example.com"
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: Subscriber.get_by_id(dee.id).state == "unsubscribed")
+        assert Subscriber.get_by_id(dee.id).state_how == "by mo"

@@ -26,6 +26,7 @@ from store import (
     campaign_report,
     campaigns,
     subscriber_queries,
+    subscribers,
 )
 from store.campaign_queries import CampaignRow
 from store.errors import BackroomError
@@ -33,6 +34,7 @@ from store.models import SUBSCRIBER_STATES
 from store.subscriber_queries import SubscriberRow
 from tui.dialogs.campaign_editor import CampaignEditor
 from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.form import FormDialog
 from tui.dialogs.prompt import TextPrompt
 from tui.format import money, shown
 from tui.messages import CampaignsLoaded, SubscribersLoaded
@@ -67,13 +69,16 @@ class NewsletterScreen(BackroomScreen):
                 key_display="␣"),
         Binding("x", "cancel_campaign", "Cancel", id="newsletter.cancel", show=False),
         Binding("c", "copy_campaign", "Copy into new", id="newsletter.copy", show=False),
+        Binding("a", "add_subscriber", "Add subscriber", id="newsletter.add", show=False),
+        Binding("u", "unsubscribe", "Unsubscribe", id="newsletter.unsubscribe", show=False),
         Binding("slash", "search", "Search", id="newsletter.search", show=False),
         Binding("f", "cycle_state", "Subscriber state", id="newsletter.state", show=False),
     ]
     ACTION_PERMISSIONS = {"new_campaign": "newsletter", "copy_campaign": "newsletter",
                           "test_send": "newsletter", "send_now": "newsletter",
                           "schedule": "newsletter", "pause_resume": "newsletter",
-                          "cancel_campaign": "newsletter"}
+                          "cancel_campaign": "newsletter", "add_subscriber": "newsletter",
+                          "unsubscribe": "newsletter"}
 
     DEFAULT_CSS = """
     NewsletterScreen #campaigns-info, NewsletterScreen #subscribers-info {
@@ -406,6 +411,44 @@ class NewsletterScreen(BackroomScreen):
     def action_cycle_state(self) -> None:
         self.state_index = (self.state_index + 1) % len(STATE_FILTERS)
         self.reload_subscribers()
+
+    # ----- subscribers ------------------------------------------------------------------
+
+    def action_add_subscriber(self) -> None:
+        """An address that told the shop it opts in (source "operator"), with its wording."""
+        app = self.backroom
+        fields = [("email", "Email", ""), ("consent_text", "Agreed to", ""),
+                  ("first_name", "First name", ""), ("last_name", "Last name", "")]
+
+        async def submit(v: dict[str, str]) -> subscribers.SubscriberRef:
+            return await run_db(
+                subscribers.subscribe, app.shop, app.actor, email=v.get("email", ""),
+                source="operator", wording=v.get("consent_text", ""),
+                first_name=v.get("first_name", ""), last_name=v.get("last_name", ""))
+
+        def added(ref: subscribers.SubscriberRef | None) -> None:
+            if ref is not None:
+                self.notify(f"{ref.email}: {ref.state}" + ("" if ref.changed else
+                                                           " (no change)"))
+                self.reload_subscribers()
+
+        self.app.push_screen(FormDialog("New subscriber (they opted in: say to what)", fields,
+                                        submit=submit), added)
+
+    def action_unsubscribe(self) -> None:
+        s = self.selected_subscriber()
+        if s is None:
+            self.notify("No subscriber selected.", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(subscribers.unsubscribe, s.email, done=lambda ref: (
+                    f"{ref.email}: {ref.state}" + ("" if ref.changed else " (no change)")))
+
+        self.app.push_screen(ConfirmDialog(
+            "Unsubscribe", Text(shown(f"Unsubscribe {s.email} ({s.state}) now?")),
+            yes="Unsubscribe"), answered)
 
     # ----- the editor -------------------------------------------------------------------
 
