@@ -74,7 +74,8 @@ class NewsletterScreen(BackroomScreen):
         Binding("slash", "search", "Search", id="newsletter.search", show=False),
         Binding("f", "cycle_state", "Subscriber state", id="newsletter.state", show=False),
     ]
-    ACTION_PERMISSIONS = {"new_campaign": "newsletter", "copy_campaign": "newsletter",
+    ACTION_PERMISSIONS = {"preview": "newsletter_view", "new_campaign": "newsletter",
+                          "copy_campaign": "newsletter",
                           "test_send": "newsletter", "send_now": "newsletter",
                           "schedule": "newsletter", "pause_resume": "newsletter",
                           "cancel_campaign": "newsletter", "add_subscriber": "newsletter",
