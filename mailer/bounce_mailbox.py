@@ -1,6 +1,7 @@
 """Where bounces and complaints are read from: a file (an mbox, or one message as .eml) or
-an IMAP folder (imaplib over TLS: newsletter.imap_host, imap_user, imap_password or
-$BACKROOM_IMAP_PASSWORD, imap_folder). Yields each message's bytes as it came; reading them
+an IMAP folder (imaplib: newsletter.imap_host, imap_security (TLS, STARTTLS, or none on this
+machine only), imap_ca_file, imap_user, imap_password or $BACKROOM_IMAP_PASSWORD,
+imap_folder). Yields each message's bytes as it came; reading them
 is store.bounce_reports'. Messages read from IMAP are flagged \\Seen once recorded (never on
 a dry run), so the next run reads only new ones."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import mailbox
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,12 +45,23 @@ class ImapBox:
         if not (self.host and self.user and self.password):
             raise ConfigError("set newsletter.imap_host, newsletter.imap_user and "
                               "$BACKROOM_IMAP_PASSWORD to read bounces by IMAP")
-        host, _, port = self.host.partition(":")
+        host, _, port = self.host.rpartition(":") if ":" in self.host else (self.host, "", "")
+        security, ca_file = str(news["imap_security"]), str(news["imap_ca_file"])
+        if security == "none" and host not in ("127.0.0.1", "::1", "localhost"):
+            raise ConfigError("newsletter.imap_security = none sends the password in clear: "
+                              "only for a mailbox on this machine; use tls or starttls")
         try:
-            self.imap = imaplib.IMAP4_SSL(host, int(port or 993), timeout=60)
+            context = ssl.create_default_context(cafile=ca_file or None)
+            if security == "tls":
+                self.imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    host, int(port or 993), ssl_context=context, timeout=60)
+            else:
+                self.imap = imaplib.IMAP4(host, int(port or 143), timeout=60)
+                if security == "starttls":
+                    self.imap.starttls(ssl_context=context)
             self.imap.login(self.user, self.password)
             status, _ = self.imap.select(self.folder)
-        except (OSError, imaplib.IMAP4.error) as exc:
+        except (OSError, ValueError, imaplib.IMAP4.error) as exc:
             raise ConfigError(f"the mailbox at {self.host} cannot be read: {exc}") from None
         if status != "OK":
             raise ConfigError(f"there is no folder {self.folder!r} at {self.host}")

@@ -44,6 +44,7 @@ class Recipient:
     last_name: str
     unsubscribe_url: str
     mail_id: int = 0  # its campaign mail, for tracked links (0: a test send or a preview)
+    variant: str = ""  # "b": the second subject of an A/B test
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,8 @@ class Compiled:
         self.tracked = False
         self.written: tuple[str, ...] = ()
         self.subject = compile_text(content.subject, "subject")
+        self.subject_b = (compile_text(content.subject_b, "subject") if content.subject_b
+                          else self.subject)
         kind = content.body_kind
         self.html: tuple[Piece, ...] = ()
         if kind == "text":
@@ -220,7 +223,8 @@ class Compiled:
         body = fill(self.html, values) if self.html else ""
         if self.tracked:
             body = _MARK.sub(lambda found: self._link(found.group(1), recipient.mail_id), body)
-        return Rendered(fill(self.subject, values), fill(self.text, values), body)
+        subject = self.subject_b if recipient.variant == "b" else self.subject
+        return Rendered(fill(subject, values), fill(self.text, values), body)
 
     def _link(self, mark: str, mail_id: int) -> str:
         """A tracked mail's own pixel and link addresses; in a test send or a preview, no

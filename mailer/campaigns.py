@@ -67,6 +67,8 @@ class CampaignSender:
         campaigns.start_due(self.shop)
         for campaign_id, reason in campaigns.pause_on_rates(self.shop):
             log.warning("campaign %d %s", campaign_id, reason)
+        for campaign_id, said in campaigns.decide_ab(self.shop):
+            log.info("campaign %d: subject A/B test decided: %s", campaign_id, said)
         size = int(self.config.get("newsletter", "recipients_batch"))
         for campaign_id in campaigns.unqueued():
             campaign_mail.queue_batch(self.shop, campaign_id, size)
@@ -86,7 +88,8 @@ class CampaignSender:
             token = newsletter_links.unsubscribe_token(self.config, row.subscriber_id,
                                                        row.campaign_id)
             recipient = Recipient(row.email, row.first_name, row.last_name,
-                                  f"{newsletter_links.base_url(self.config)}/u/{token}", row.id)
+                                  f"{newsletter_links.base_url(self.config)}/u/{token}", row.id,
+                                  row.variant)
             rendered = compiled.render(recipient)
             data = build_message(compiled.content, rendered, recipient, token, row.message_id,
                                  self.lists, f"campaign {row.campaign_id} {row.id}")

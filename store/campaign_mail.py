@@ -3,8 +3,9 @@ campaign mail's state (campaign_mail rows).
 
     (audience) --queue_batch--> queued --claim--> sending --mark--> sent | queued (retry) |
     failed | dead;  queued --claim, no longer subscribed or suppressed--> skipped;
-    queued --cancel_rest (the campaign cancelled)--> cancelled;
-    sending, lease run out --claim--> sending (the worker that held it stopped)
+    queued/waiting --cancel_rest (the campaign cancelled)--> cancelled;
+    sending, lease run out --claim--> sending (the worker that held it stopped);
+    (an A/B test: outside the sample) waiting --release_waiting (the winner)--> queued
 
 Recipients are written a batch at a time with INSERT ... SELECT from the audience, in
 subscriber id order, the campaign's `queued_through` moved in the same transaction: a crash
@@ -44,6 +45,7 @@ class CampaignClaimed:
     last_name: str
     attempts: int
     message_id: str
+    variant: str = ""  # a or b in an A/B test: which subject
 
 
 @dataclass(frozen=True)
@@ -64,28 +66,38 @@ def queue_batch(shop: Shop, campaign_id: int, size: int) -> tuple[int, bool]:
         locked = db.execute_sql(
             f"UPDATE campaign SET updated_at = {p(stored_time(now))} WHERE id = {p(campaign_id)} "
             f"AND state IN ('sending', 'paused') AND NOT queued_all "
-            f"RETURNING queued_through, audience", p).fetchone()
+            f"RETURNING queued_through, audience, ab_sample", p).fetchone()
         if locked is None:
             return 0, True
-        through, text = int(locked[0]), str(locked[1])
+        through, text, sample = int(locked[0]), str(locked[1]), int(locked[2])
         p = Params({"now": stored_time(now)})
         source = audience.where(shop, text, p)
         at = named("now")
         batch = f"SELECT s.id {source} AND s.id > {p(through)} ORDER BY s.id LIMIT {int(size)}"
+        state, variant = "'queued'", "''"
+        if sample:  # an A/B test: a fixed pseudo-random sample, split in two by id
+            mod = "%" if is_sqlite() else "%%"  # psycopg2's placeholders are %(name)s
+            inside = f"({{ids}} * 7919) {mod} 100 < {int(sample)}"
+            state = f"CASE WHEN {inside} THEN 'queued' ELSE 'waiting' END"
+            variant = (f"CASE WHEN {inside} THEN (CASE WHEN {{ids}} {mod} 2 = 0 THEN 'a' "
+                       "ELSE 'b' END) ELSE '' END")
         insert = ("INSERT INTO campaign_mail (created_at, updated_at, campaign_id, "
                   "subscriber_id, state, attempts, next_attempt_at, lease_owner, message_id, "
-                  f"last_error) SELECT {at}, {at}, {p(campaign_id)}, {{ids}}, 'queued', 0, {at}, "
-                  "'', '', '' FROM {rows} ON CONFLICT (campaign_id, subscriber_id) DO NOTHING")
+                  f"last_error, variant) SELECT {at}, {at}, {p(campaign_id)}, {{ids}}, {state}, "
+                  f"0, {at}, '', '', '', {variant} FROM {{rows}} "
+                  "ON CONFLICT (campaign_id, subscriber_id) DO NOTHING")
         if is_sqlite():  # two statements: the batch's last id, then its rows
             last = db.execute_sql(f"SELECT MAX(id) FROM ({batch}) AS batch", p).fetchone()[0]
             written = 0
             if last is not None:
                 rows = f"{source[len('FROM '):]} AND s.id > {p(through)} AND s.id <= {p(last)}"
-                written = int(db.execute_sql(insert.format(ids="s.id", rows=rows), p).rowcount)
+                written = int(db.execute_sql(insert.replace("{ids}", "s.id").replace(
+                    "{rows}", rows), p).rowcount)
         else:  # one statement, one walk of the audience: the batch, written, and its last id
             last, written = db.execute_sql(
                 f"WITH batch AS MATERIALIZED ({batch}), written AS ("
-                + insert.format(ids="batch.id", rows="batch") + " RETURNING 1) "
+                + insert.replace("{ids}", "batch.id").replace("{rows}", "batch")
+                + " RETURNING 1) "
                 "SELECT (SELECT MAX(id) FROM batch), (SELECT COUNT(*) FROM written)",
                 p).fetchone()
         if last is None:
@@ -111,15 +123,31 @@ def queue_all(shop: Shop, campaign_id: int) -> int:
 def cancel_rest(campaign_id: int, reason: str) -> int:
     """The campaign was cancelled: what has not gone is never sent."""
     return int(CampaignMail.update(state="cancelled", last_error=reason, updated_at=utcnow())
-               .where(CampaignMail.campaign == campaign_id, CampaignMail.state == "queued")
-               .execute())
+               .where(CampaignMail.campaign == campaign_id,
+                      CampaignMail.state.in_(["queued", "waiting"])).execute())
 
 
 def pending(campaign_id: int) -> int:
-    """Mails of the campaign still to go (queued or being sent)."""
-    return int(CampaignMail.select().where(CampaignMail.campaign == campaign_id,
-                                           CampaignMail.state.in_(["queued", "sending"]))
-               .count())
+    """Mails of the campaign still to go (queued, being sent, or waiting for an A/B test)."""
+    return int(CampaignMail.select().where(
+        CampaignMail.campaign == campaign_id,
+        CampaignMail.state.in_(["queued", "sending", "waiting"])).count())
+
+
+def sample_pending(campaign_id: int) -> int:
+    """Mails of an A/B test's sample not yet tried (its winner waits for them)."""
+    return int(CampaignMail.select().where(
+        CampaignMail.campaign == campaign_id, CampaignMail.variant != "",
+        CampaignMail.state.in_(["queued", "sending"])).count())
+
+
+def release_waiting(campaign_id: int, winner: str) -> int:
+    """An A/B test decided: the rest of the audience is due now, with the winning subject."""
+    now = utcnow()
+    return int(CampaignMail.update(state="queued", variant=winner, next_attempt_at=now,
+                                   updated_at=now)
+               .where(CampaignMail.campaign == campaign_id, CampaignMail.state == "waiting")
+               .execute())
 
 
 # ----- claiming ------------------------------------------------------------------------------
@@ -208,12 +236,13 @@ def _lease(ids: Sequence[int], owner: str, lease_seconds: float, domain: str,
     rows = db.execute_sql(
         f"SELECT m.id, m.campaign_id, s.id, s.email, COALESCE(NULLIF(c.first_name, ''), "
         f"s.first_name), COALESCE(NULLIF(c.last_name, ''), s.last_name), m.attempts, "
-        f"m.message_id FROM campaign_mail m JOIN subscriber s ON s.id = m.subscriber_id "
+        f"m.message_id, m.variant FROM campaign_mail m JOIN subscriber s ON s.id = "
+        f"m.subscriber_id "
         f"LEFT JOIN customer c ON c.id = s.customer_id WHERE m.id IN (SELECT value FROM "
         f"{id_source('ids')}) AND m.lease_owner = {p(owner)} AND m.state = 'sending' "
         f"ORDER BY m.id", p).fetchall()
     return tuple(CampaignClaimed(int(r[0]), int(r[1]), int(r[2]), str(r[3]), str(r[4] or ""),
-                                 str(r[5] or ""), int(r[6]), str(r[7])) for r in rows)
+                                 str(r[5] or ""), int(r[6]), str(r[7]), str(r[8])) for r in rows)
 
 
 # ----- recording -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class CampaignBody:
     body: str
     text_body: str
     track: bool = False  # opens and clicks recorded (store.campaign_events)
+    subject_b: str = ""  # an A/B test's second subject
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _find(text: str) -> Campaign:
 def campaign_body(campaign_id: int) -> CampaignBody:
     c = Campaign.get_by_id(campaign_id)
     return CampaignBody(c.id, c.subject, c.sender_name, c.sender_email, c.body_kind, c.body,
-                        c.text_body, c.track)
+                        c.text_body, c.track, c.subject_b)
 
 
 def body_of(actor: Actor, text: str) -> CampaignBody:

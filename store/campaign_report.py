@@ -6,9 +6,10 @@ per currency. Rates over the mails sent, beside the guides (GUIDES): opens 15-25
 2-5%, unsubscribes flagged above 0.5%.
 
 Written-out SQL (see store.sql): the conversions, one statement walking the orders placed
-in the clicks' window, each checked by index lookups (its subscriber by account or address,
-that subscriber's mail of the campaign, its clicks); and the events counted by kind from the
-covering index alone, which a report over a million events rests on."""
+in the clicks' window, each checked by index lookups (its subscriber by address and by
+account, that subscriber's mail of the campaign, its clicks); the events counted by kind
+from the covering index alone, which a report over a million events rests on; an A/B test's
+scores."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from store import campaign_queries
 from store.db import is_sqlite
-from store.models import Bounce, db
+from store.models import Bounce, Campaign, db
 from store.operators import Actor, require
 from store.shop import Shop
 from store.sql import Params, stored_time
@@ -50,6 +51,19 @@ class Tracked:
 
 
 @dataclass(frozen=True)
+class AbTest:
+    """A subject A/B test as it stands: waiting for its winner, or decided (result)."""
+
+    subject_a: str
+    subject_b: str
+    sample: int  # percent of the audience
+    metric: str
+    decide_at: dt.datetime
+    winner: str
+    result: str
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     row: campaign_queries.CampaignRow
     sent: int
@@ -62,6 +76,7 @@ class CampaignReport:
     revenue: dict[str, int]  # currency -> minor units
     conversion_days: int
     rates: tuple[Rate, ...]
+    ab: AbTest | None = None
 
 
 def _rate(name: str, count: int | None, sent: int) -> Rate:
@@ -77,42 +92,84 @@ def _rate(name: str, count: int | None, sent: int) -> Rate:
     return Rate(name, value, guide, verdict)
 
 
-def _events(campaign_id: int) -> dict[tuple[str, bool], tuple[int, int]]:
-    """(kind, machine) -> (events, distinct mails), from the covering index."""
+Span = tuple[dt.datetime, dt.datetime] | None
+
+
+def _time(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def _events(campaign_id: int) -> tuple[dict[tuple[str, bool], tuple[int, int]], Span]:
+    """(kind, machine) -> (events, distinct mails), from the covering index; and the first
+    and last click of a person (the conversions' window), from its clicks' range of it."""
     p = Params()
     rows = db.execute_sql(
         "SELECT kind, machine, COUNT(*), COUNT(DISTINCT mail_id) FROM campaign_event "
         f"WHERE campaign_id = {p(campaign_id)} GROUP BY kind, machine", p).fetchall()
-    return {(str(k), bool(m)): (int(n), int(d)) for k, m, n, d in rows}
+    found = {(str(k), bool(m)): (int(n), int(d)) for k, m, n, d in rows}
+    span: Span = None
+    if found.get(("click", False)):
+        first, last = db.execute_sql(
+            "SELECT MIN(created_at), MAX(created_at) FROM campaign_event WHERE campaign_id = "
+            f"{p(campaign_id)} AND kind = 'click' AND machine = FALSE", p).fetchone()
+        span = (_time(first), _time(last))
+    return found, span
 
 
-def _conversions(campaign_id: int, days: int) -> tuple[int, dict[str, int]]:
-    """Orders placed by recipients within `days` after a click of theirs (people's clicks)."""
+def _placed(p: Params, since: dt.datetime, until: dt.datetime | None) -> str:
+    """Orders placed in a window with the subscriber of each (by the address of the order,
+    and by its customer's account): two joins, each led by the orders (CROSS JOIN keeps
+    SQLite from walking the subscribers; PostgreSQL plans it as an inner join)."""
+    window = f"o.placed_at >= {p(stored_time(since))} AND o.is_test = FALSE"
+    if until is not None:
+        window += f" AND o.placed_at <= {p(stored_time(until))}"
+    pick = "SELECT o.id, o.currency, o.total, o.placed_at, s.id AS sid FROM orders o " \
+           "CROSS JOIN subscriber s WHERE"
+    return (f"({pick} s.email_key = LOWER(o.customer_email) AND {window} UNION ALL "
+            f"{pick} s.customer_id = o.customer_id AND {window})")
+
+
+def _conversions(campaign_id: int, days: int, span: Span) -> tuple[int, dict[str, int]]:
+    """Orders placed by recipients within `days` after a click of theirs (people's clicks):
+    the orders of the clicks' window, their recipients' mails of the campaign, a click of
+    that mail before the order and within the days (index lookups all)."""
+    if span is None:
+        return 0, {}
+    first, last = span
     p = Params()
     c = p(campaign_id)
-    span = db.execute_sql(
-        f"SELECT MIN(created_at), MAX(created_at) FROM campaign_event WHERE campaign_id = {c} "
-        "AND kind = 'click' AND machine = FALSE", p).fetchone()
-    if span is None or span[0] is None:
-        return 0, {}
-    first, last = (v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))
-                   for v in span)
     if is_sqlite():
-        since = f"datetime(o.placed_at, {p(f'-{days} days')})"
+        since = f"datetime(x.placed_at, {p(f'-{days} days')})"
     else:
-        since = f"o.placed_at - {p(days)} * INTERVAL '1 day'"
+        since = f"x.placed_at - {p(days)} * INTERVAL '1 day'"
     rows = db.execute_sql(
-        "SELECT o.currency, COUNT(*), SUM(o.total) FROM orders o "
-        f"WHERE o.placed_at >= {p(stored_time(first))} "
-        f"AND o.placed_at <= {p(stored_time(last + dt.timedelta(days=days)))} "
-        f"AND o.is_test = FALSE AND EXISTS (SELECT 1 FROM subscriber s "
-        f"JOIN campaign_mail m ON m.subscriber_id = s.id AND m.campaign_id = {c} "
-        f"JOIN campaign_event e ON e.campaign_id = {c} AND e.kind = 'click' "
-        f"AND e.machine = FALSE AND e.mail_id = m.id "
-        f"WHERE (s.customer_id = o.customer_id OR s.email_key = LOWER(o.customer_email)) "
-        f"AND e.created_at <= o.placed_at AND e.created_at >= {since}) "
-        f"GROUP BY o.currency", p).fetchall()
+        f"SELECT currency, COUNT(*), SUM(total) FROM (SELECT DISTINCT x.id, x.currency, "
+        f"x.total FROM {_placed(p, first, last + dt.timedelta(days=days))} x "
+        f"JOIN campaign_mail m ON m.campaign_id = {c} AND m.subscriber_id = x.sid "
+        f"WHERE EXISTS (SELECT 1 FROM campaign_event e WHERE e.campaign_id = {c} "
+        f"AND e.kind = 'click' AND e.machine = FALSE AND e.mail_id = m.id "
+        f"AND e.created_at <= x.placed_at AND e.created_at >= {since})) converted "
+        f"GROUP BY currency", p).fetchall()
     return sum(int(r[1]) for r in rows), {str(r[0]): int(r[2] or 0) for r in rows}
+
+
+def ab_scores(campaign_id: int, metric: str, since: dt.datetime) -> dict[str, int]:
+    """An A/B test's score of each variant: mails clicked by a person, or orders placed by
+    the variant's recipients since the campaign started."""
+    p = Params()
+    c = p(campaign_id)
+    if metric == "clicks":
+        rows = db.execute_sql(
+            f"SELECT m.variant, COUNT(DISTINCT e.mail_id) FROM campaign_event e JOIN "
+            f"campaign_mail m ON m.id = e.mail_id WHERE e.campaign_id = {c} AND e.kind = "
+            f"'click' AND e.machine = FALSE AND m.variant <> '' GROUP BY m.variant",
+            p).fetchall()
+    else:
+        rows = db.execute_sql(
+            f"SELECT m.variant, COUNT(DISTINCT x.id) FROM {_placed(p, since, None)} x "
+            f"JOIN campaign_mail m ON m.campaign_id = {c} AND m.subscriber_id = x.sid "
+            f"WHERE m.variant <> '' AND m.state = 'sent' GROUP BY m.variant", p).fetchall()
+    return {str(v): int(n) for v, n in rows}
 
 
 def campaign_report(shop: Shop, actor: Actor, text: str) -> CampaignReport:
@@ -129,9 +186,9 @@ def campaign_report(shop: Shop, actor: Actor, text: str) -> CampaignReport:
         kinds.setdefault(str(kind), set()).add(str(key))
     bounced = len(kinds.get("hard", set()) | kinds.get("soft", set()))
     complaints = len(kinds.get("complaint", set()))
-    tracked = None
+    tracked, span = None, None
     if row.track:
-        ev = _events(row.id)
+        ev, span = _events(row.id)
         people_open, machine_open = ev.get(("open", False), (0, 0)), ev.get(("open", True),
                                                                             (0, 0))
         people_click, machine_click = ev.get(("click", False), (0, 0)), ev.get(
@@ -139,9 +196,13 @@ def campaign_report(shop: Shop, actor: Actor, text: str) -> CampaignReport:
         tracked = Tracked(people_open[1], people_open[0], machine_open[0], people_click[1],
                           people_click[0], machine_click[0])
     days = int(shop.config.get("newsletter", "conversion_days"))
-    orders, revenue = _conversions(row.id, days) if row.track else (0, {})
+    orders, revenue = _conversions(row.id, days, span)
     rates = (_rate("open", tracked.opened if tracked else None, sent),
              _rate("click", tracked.clicked if tracked else None, sent),
              _rate("unsubscribe", row.unsubscribed, sent))
+    c = Campaign.get_by_id(row.id)
+    ab = (AbTest(c.subject, c.subject_b, c.ab_sample, c.ab_metric,
+                 (c.started_at or c.created_at) + dt.timedelta(minutes=c.ab_wait_minutes),
+                 c.ab_winner, c.ab_result) if c.ab_sample else None)
     return CampaignReport(row, sent, failed, bounced, complaints, tracked, row.unsubscribed,
-                          orders, revenue, days, rates)
+                          orders, revenue, days, rates, ab)

@@ -5,6 +5,10 @@ state machine, the only module that changes it:
     draft --schedule--> scheduled --(its time: start_due)--> sending
     draft/scheduled --send--> sending --pause--> paused --resume--> sending
     sending --(its bounce or complaint rate over the threshold: pause_on_rates)--> paused
+
+A subject A/B test (subject_b, ab_sample): the sample's mails go first, half with each
+subject; the rest wait until decide_ab, after ab_wait_minutes, picks the winner by people's
+clicks or by the shop's orders and releases them with it (the worker calls it).
     sending --(every recipient written and none left to go: finish_done)--> sent
     draft/scheduled/sending/paused --cancel--> cancelled
 
@@ -21,6 +25,7 @@ from store import (
     audience,
     campaign_mail,
     campaign_queries,
+    campaign_report,
     events_log,
     merge_tags,
     newsletter_links,
@@ -72,14 +77,15 @@ def _check_content(subject: str, body_kind: str, body: str, text_body: str) -> N
 
 def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: str,
                     body_kind: str = "template", text_body: str = "", audience_text: str = "",
-                    sender_name: str = "", sender_email: str = "", track: bool = False
-                    ) -> CampaignRef:
+                    sender_name: str = "", sender_email: str = "", track: bool = False,
+                    subject_b: str = "", ab_sample: int = 0, ab_wait_minutes: int = 240,
+                    ab_metric: str = "clicks") -> CampaignRef:
     """A draft campaign. The body is the operator's text inside the built-in template, a
     custom HTML document, or plain text; its merge tags are checked now (an unknown one is
     refused, naming its line), and so is the audience (a customer filter, or every
     subscriber). The sender defaults to the shop. With `track`, its mails carry an open
     pixel and their links lead through /c/ (store.campaign_events); a plain-text campaign
-    cannot be tracked."""
+    cannot be tracked. With `subject_b` it is a subject A/B test (see the module)."""
     require(actor, "newsletter")
     name, subject = clean(name, "name"), clean(subject, "subject")
     body = body.replace("\r\n", "\n")
@@ -90,6 +96,8 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
     sender_name = clean(sender_name, "sender_name") or str(shop.config.get("shop", "name"))
     sender_email = normalise_email(sender_email or str(shop.config.get("shop", "email")),
                                    field="sender_email")
+    subject_b = clean(subject_b, "subject_b")
+    ab = _check_ab(subject_b, ab_sample, ab_wait_minutes, ab_metric, track)
     if track and body_kind == "text":
         raise ValidationError("a plain-text campaign has no pixel or links to track: use the "
                               "template or HTML, or leave tracking off", field="track")
@@ -100,9 +108,60 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
         row = Campaign.create(name=name, subject=subject, body=body, body_kind=body_kind,
                               text_body=text_body, audience=stored_audience,
                               sender_name=sender_name, sender_email=sender_email,
-                              track=track, created_by=actor.login, updated_by=actor.login)
+                              track=track, **ab, created_by=actor.login, updated_by=actor.login)
     events_log.event("campaign_created", actor.login, campaign=row.id)
     return CampaignRef(row.id, name)
+
+
+AB_METRICS = ("clicks", "orders")
+
+
+def _check_ab(subject_b: str, sample: int, wait: int, metric: str, track: bool
+              ) -> dict[str, object]:
+    if not subject_b:
+        return {}
+    merge_tags.parse(subject_b, "second subject")
+    if not 2 <= sample <= 50:
+        raise ValidationError("an A/B test's sample is 2 to 50 percent of the audience (half "
+                              "of it gets each subject)", field="ab_sample")
+    if not 1 <= wait <= 7 * 24 * 60:
+        raise ValidationError("an A/B test waits 1 minute to 7 days before choosing",
+                              field="ab_wait_minutes")
+    if metric not in AB_METRICS:
+        raise ValidationError(f"an A/B test's winner is chosen by {' or '.join(AB_METRICS)}",
+                              field="ab_metric")
+    if metric == "clicks" and not track:
+        raise ValidationError("choosing by clicks needs tracking on (--track), or choose by "
+                              "orders", field="ab_metric")
+    return {"subject_b": subject_b, "ab_sample": sample, "ab_wait_minutes": wait,
+            "ab_metric": metric}
+
+
+def decide_ab(shop: Shop, now: dt.datetime | None = None) -> list[tuple[int, str]]:
+    """A/B tests whose wait is over and whose sample has all been tried: the winner (the
+    higher score; a tie keeps the first subject) goes to the rest of the audience."""
+    now = now or utcnow()
+    decided = []
+    for row in Campaign.select().where(Campaign.state == "sending", Campaign.ab_sample > 0,
+                                       Campaign.ab_winner == "",
+                                       Campaign.queued_all == True):  # noqa: E712
+        started = row.started_at or row.created_at
+        if started + dt.timedelta(minutes=row.ab_wait_minutes) > now:
+            continue
+        if campaign_mail.sample_pending(row.id):
+            continue
+        scores = campaign_report.ab_scores(row.id, row.ab_metric, started)
+        winner = "b" if scores.get("b", 0) > scores.get("a", 0) else "a"
+        said = (f"{winner} won by {row.ab_metric}: a {scores.get('a', 0)}, "
+                f"b {scores.get('b', 0)}")
+        with db.atomic():
+            if not Campaign.update(ab_winner=winner, ab_result=said, updated_at=now).where(
+                    Campaign.id == row.id, Campaign.ab_winner == "").execute():
+                continue
+            campaign_mail.release_waiting(row.id, winner)
+        events_log.event("campaign_ab_decided", "worker", campaign=row.id, winner=winner)
+        decided.append((int(row.id), said))
+    return decided
 
 
 def find(text: str) -> Campaign:

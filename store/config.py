@@ -477,7 +477,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
                "after its recipient's last click.", check=between(1, 90)),
         "imap_host": Setting(
             "", "The mailbox bounces and complaints arrive at, read by `backroom newsletter "
-                "bounces --imap` (IMAP over TLS, port 993)."),
+                "bounces --imap`: host, or host:port (default 993 with tls, else 143)."),
+        "imap_security": Setting(
+            "tls", "tls, starttls, or none (only for a mailbox on this machine).",
+            check=one_of("tls", "starttls", "none")),
+        "imap_ca_file": Setting("", "CA bundle to trust for the mailbox's TLS; empty: system."),
         "imap_user": Setting("", "The IMAP login of that mailbox."),
         "imap_password": Setting("", "Its password (better set $BACKROOM_IMAP_PASSWORD).",
                                  env="BACKROOM_IMAP_PASSWORD"),
@@ -836,6 +840,7 @@ def render_example() -> str:
         "# lists every status; one of them has initial = true.",
         "# [workflow.statuses.awaiting_payment]",
         '# label = "Awaiting payment"',
+        '# short = "Unpaid"     # the list column and the status tab (at most 12; default: label)',
         '# colour = "yellow"',
         '# hotkey = "a"',
         "# initial = true",

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import secrets
-import shlex
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from peewee import fn
 
 from store.db import is_sqlite
 from store.errors import NotFound, ValidationError
+from store.filter_syntax import Token, parse, refuse
 from store.folding import fold_query
 from store.models import (
     MAX_INT,
@@ -193,36 +193,45 @@ class Thresholds:
 
 # ----- filter text ---------------------------------------------------------------------------
 
+def _group(token: str, value: str, f: CustomerFilter, _context: Any = None) -> CustomerFilter:
+    group = CustomerGroup.get_or_none(CustomerGroup.name == value)
+    if group is None:
+        raise refuse(token, f"no customer group named {value!r}", "group")
+    return replace(f, group_id=int(group.id))
+
+
+def _status(token: str, value: str, f: CustomerFilter, _context: Any = None) -> CustomerFilter:
+    try:
+        return replace(f, status=check_status(value))
+    except ValidationError as exc:
+        raise refuse(token, str(exc), "status") from None
+
+
+def _segment(token: str, value: str, f: CustomerFilter, _context: Any = None) -> CustomerFilter:
+    try:
+        return replace(f, segment=check_segment(value))
+    except ValidationError as exc:
+        raise refuse(token, str(exc), "segment") from None
+
+
+CUSTOMER_WORDS = ("free words must all match (as parts of the name, email, phone or its "
+                  "digits, postcode, city or country), accents and case aside")
+CUSTOMER_TOKENS: tuple[Token[CustomerFilter], ...] = (
+    Token("group", 'group:"Big spenders"', "members of the group (quote a name with spaces)",
+          _group),
+    Token("status", "status:suspended",
+          f"accounts in this status ({', '.join(STATUSES)}; status:to-validate is pending)",
+          _status),
+    Token("segment", "segment:vip", f"customers of a segment ({', '.join(SEGMENTS)})",
+          _segment, aliases=("seg",)),
+)
+
+
 def parse_customer_filter(text: str) -> CustomerFilter:
-    """Free words plus tokens group:NAME status:active segment:vip (or seg:vip); a name with
-    spaces is quoted: group:"Big spenders"."""
-    words: list[str] = []
-    result = CustomerFilter()
-    text = "".join(" " if control_character(c) else c for c in text)  # a pasted tab: a space
-    tokens = text.split()
-    if ':"' in text:
-        try:
-            tokens = shlex.split(text)
-        except ValueError:  # a quote still being typed
-            pass
-    for token in tokens:
-        key, sep, value = token.partition(":")
-        key = key.lower()
-        if not sep or key not in ("group", "status", "segment", "seg"):
-            words.append(token)
-            continue
-        if not value:
-            raise ValidationError(f"{token!r}: give a value after the colon")
-        if key == "group":
-            group = CustomerGroup.get_or_none(CustomerGroup.name == value)
-            if group is None:
-                raise ValidationError(f"{token!r}: no customer group named {value!r}")
-            result = replace(result, group_id=int(group.id))
-        elif key == "status":
-            result = replace(result, status=check_status(value))
-        else:
-            result = replace(result, segment=check_segment(value))
-    return replace(result, text=" ".join(words))
+    """Free words plus the name:value tokens of CUSTOMER_TOKENS, in the language the order
+    queue speaks (store.filter_syntax); a name with spaces is quoted: group:"Big spenders"."""
+    f, words = parse(text, CUSTOMER_TOKENS, CustomerFilter())
+    return replace(f, text=words)
 
 
 STATUS_ALIASES = {"to-validate": "pending", "to_validate": "pending", "waiting": "pending"}

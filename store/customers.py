@@ -104,13 +104,18 @@ def _refresh_search(customer: Customer) -> None:
 def create_customer(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name: str,
                     phone: str = "", language: str | None = None, group_id: int | None = None,
                     marketing_consent: bool = False, consent_source: str = "back office",
-                    address: Mapping[str, str] | None = None) -> CustomerRef:
-    """A registered customer; a confirm-account mail with a one-time token is queued."""
+                    address: Mapping[str, str] | None = None,
+                    confirm_mail: bool = True) -> CustomerRef:
+    """A registered customer; a confirm-account mail with a one-time token is queued, unless
+    `confirm_mail` is off (a list brought over from another system: no mail to anyone)."""
     require(actor, "customers")
     return _create(shop, actor, email=email, first_name=first_name, last_name=last_name,
                    phone=phone, language=language, group_id=group_id,
                    marketing_consent=marketing_consent, consent_source=consent_source,
-                   address=address, status="active", history="account created")
+                   address=address, status="active",
+                   history="account created" + ("" if confirm_mail
+                                                else " (no confirm-account mail)"),
+                   confirm_mail=confirm_mail)
 
 
 def register_customer(shop: Shop, actor: Actor, *, email: str, first_name: str,
@@ -133,7 +138,7 @@ def register_customer(shop: Shop, actor: Actor, *, email: str, first_name: str,
 def _create(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name: str,
             phone: str, language: str | None, group_id: int | None, marketing_consent: bool,
             consent_source: str, address: Mapping[str, str] | None, status: str,
-            history: str) -> CustomerRef:
+            history: str, confirm_mail: bool = True) -> CustomerRef:
     email = normalise_email(email, shop.smtputf8)
     first_name, last_name = clean(first_name, "first_name"), clean(last_name, "last_name")
     phone, consent_source = clean(phone, "phone"), clean(consent_source, "consent_source")
@@ -171,11 +176,12 @@ def _create(shop: Shop, actor: Actor, *, email: str, first_name: str, last_name:
         subscribers.customers_changed([customer.id], actor.login)
         _event(customer.id, actor, "created", history)
         webhooks.customer_created(customer)
-        base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
-        enqueue([Mail("account_confirm", email, f"confirm:{customer.id}", language,
-                      {"customer_id": customer.id, "token": token,
-                       "link": f"{base}/account/confirm?token={token}"},
-                      customer_id=customer.id)])
+        if confirm_mail:
+            base = str(shop.config.get("shop", "storefront_url")).rstrip("/")
+            enqueue([Mail("account_confirm", email, f"confirm:{customer.id}", language,
+                          {"customer_id": customer.id, "token": token,
+                           "link": f"{base}/account/confirm?token={token}"},
+                          customer_id=customer.id)])
     events_log.event("customer_created", actor.login, customer=customer.id)
     return CustomerRef(customer.id, email)
 

@@ -472,7 +472,8 @@ class Subscriber(BaseModel):
     confirmed_at = DateTimeField(null=True)  # double opt-in: when the link was followed
     state_at = DateTimeField(null=True)
     state_how = CharField(default="")
-    state_campaign = IntegerField(null=True)  # the campaign whose link unsubscribed them
+    # the campaign whose link unsubscribed them
+    state_campaign = IntegerField(null=True, index=True)
     added_by = CharField(default="")
 
 
@@ -517,6 +518,14 @@ class Campaign(BaseModel):
     track = BooleanField(default=False)  # opens and clicks recorded (opt-in per campaign)
     paused_reason = CharField(default="")  # why it paused itself ("" when an operator did)
     judged_from = DateTimeField(null=True)  # its rates judged from here (a resume moves it)
+    # the subject A/B test: subject_b to half of a sample of ab_sample percent of the
+    # audience, the winner (a or b) by ab_metric after ab_wait_minutes, then to the rest
+    subject_b = CharField(default="")
+    ab_sample = IntegerField(default=0)  # 0: no test
+    ab_wait_minutes = IntegerField(default=0)
+    ab_metric = CharField(default="")  # clicks, orders
+    ab_winner = CharField(default="")
+    ab_result = CharField(default="")  # the scores, as said
 
 
 CAMPAIGN_STATES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
@@ -539,14 +548,17 @@ class CampaignMail(BaseModel):
     message_id = CharField(default="")
     sent_at = DateTimeField(null=True)
     last_error = TextField(default="")
+    variant = CharField(default="")  # a or b: the subject it got in an A/B test
 
     class Meta:
         table_name = "campaign_mail"
         indexes = ((("campaign", "subscriber"), True),)
 
 
-# skipped: no longer subscribed (or suppressed) when claimed; cancelled: the campaign was
-CAMPAIGN_MAIL_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
+# skipped: no longer subscribed (or suppressed) when claimed; cancelled: the campaign was;
+# waiting: outside an A/B test's sample, until its winner is chosen
+CAMPAIGN_MAIL_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled",
+                        "waiting")
 
 
 class CampaignEvent(BaseModel):

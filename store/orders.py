@@ -14,7 +14,7 @@ from typing import Any
 
 from peewee import fn
 
-from store import customer_figures, events_log, subscribers, webhooks
+from store import archive, customer_figures, events_log, subscribers, webhooks
 from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
@@ -30,7 +30,6 @@ from store.order_rows import (
     insert_events,
     insert_search,
     load_for_write,
-    locked,
     refresh_search,
     search_row,
 )
@@ -389,28 +388,9 @@ def add_note(shop: Shop, actor: Actor, order_id: int, text: str, visible: bool =
 
 def set_archived(shop: Shop, actor: Actor, order_ids: Sequence[int],
                  archived: bool = True) -> list[OrderResult]:
-    """Archive (final statuses only) or unarchive orders; per-order results."""
-    require(actor, "archive")
-    finals = shop.workflow.final_keys()
-    results: list[OrderResult] = []
-    with db.atomic():
-        for order in locked(Order.select().where(Order.id.in_(list(order_ids)))):
-            if order.archived == archived:
-                results.append(OrderResult(order.id, order.code, order.status, False,
-                                           "already archived" if archived else "not archived"))
-                continue
-            if archived and order.status not in finals:
-                labels = ", ".join(shop.workflow.label(k) for k in finals)
-                reason = f"only orders in a final status ({labels}) can be archived"
-                results.append(OrderResult(order.id, order.code, order.status, False, reason))
-                continue
-            bump(order, actor, archived=archived)
-            insert_events([event(order.id, actor, "archived" if archived else "unarchived",
-                                   "archived" if archived else "unarchived")])
-            results.append(OrderResult(order.id, order.code, order.status, True))
-    events_log.order_events("archived" if archived else "unarchived", actor.login,
-                            [r.code for r in results if r.changed])
-    return results
+    """Archive (final statuses only) or unarchive orders; per-order results (store.archive,
+    set-based, with its preview)."""
+    return list(archive.set_archived(shop, actor, order_ids, archived).results)
 
 
 def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:

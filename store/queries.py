@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import json
 import re
-import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -22,6 +21,7 @@ from store import db as dbmod
 from store import search
 from store.contact import ADDRESS_FIELDS
 from store.errors import BackroomError, NotFound, ValidationError
+from store.filter_syntax import Token, parse, refuse
 from store.models import (
     MAX_INT,
     Address,
@@ -204,14 +204,11 @@ class OrderDetail:
 
 # ----- filter syntax -------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"^([A-Za-z]+):(.*)$", re.DOTALL)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-FILTER_KEYS = ("status", "placed", "sku", "product", "pay", "customer", "archived", "test",
-               "sort")
 _YES = {"yes", "y", "true", "1", "on"}
 _NO = {"no", "n", "false", "0", "off"}
 _ONLY = {"only", *_YES}
 _BOTH = {"all", "both", "any"}
+_DAYS_AGO = re.compile(r"(\d{1,5})d", re.ASCII)
 
 
 def _bool(token: str, value: str) -> bool:
@@ -220,18 +217,23 @@ def _bool(token: str, value: str) -> bool:
         return True
     if lowered in _NO:
         return False
-    raise ValidationError(f"filter {token!r}: say yes or no", field=token.partition(":")[0])
+    raise refuse(token, "say yes or no")
 
 
 def _day(token: str, value: str) -> tuple[dt.datetime, dt.datetime]:
-    """The [start, end) of a day (2026-11-05), a month (2026-11), today or yesterday. A day
-    whose end is past what a date holds (9999-12-31 has no day after it) is refused."""
+    """The [start, end) of a day (2026-11-05), a month (2026-11), today, yesterday or a number
+    of days ago (30d). A day whose end is past what a date holds (9999-12-31 has no day after
+    it) is refused."""
     today = dt.datetime.combine(utcnow().date(), dt.time())
     lowered = value.strip().lower()
     if lowered == "today":
         return today, today + dt.timedelta(days=1)
     if lowered == "yesterday":
         return today - dt.timedelta(days=1), today
+    ago = _DAYS_AGO.fullmatch(lowered)
+    if ago:
+        start = today - dt.timedelta(days=int(ago.group(1)))
+        return start, start + dt.timedelta(days=1)
     try:
         if re.fullmatch(r"\d{4}-\d{2}", lowered, re.ASCII):
             start = dt.datetime.strptime(lowered, "%Y-%m")
@@ -240,10 +242,8 @@ def _day(token: str, value: str) -> tuple[dt.datetime, dt.datetime]:
             raise ValueError(lowered)
         start = dt.datetime.strptime(lowered, "%Y-%m-%d")
     except ValueError:
-        raise ValidationError(
-            f"filter {token!r}: give a date like 2026-11-05, a month like 2026-11, "
-            "today or yesterday", field="placed"
-        ) from None
+        raise refuse(token, "give a date like 2026-11-05, a month like 2026-11, today, "
+                     "yesterday or a number of days ago like 30d", "placed") from None
     return start, _after(token, start, 1)
 
 
@@ -252,12 +252,19 @@ def _after(token: str, day: dt.datetime, days: int) -> dt.datetime:
     try:
         return day + dt.timedelta(days=days)
     except OverflowError:
-        raise ValidationError(f"filter {token!r}: dates end at 9999-12-31, and a day is "
-                              "searched up to the next one; give an earlier date",
-                              field="placed") from None
+        raise refuse(token, "dates end at 9999-12-31, and a day is searched up to the next "
+                     "one; give an earlier date", "placed") from None
 
 
-def _placed(token: str, value: str, f: QueueFilter) -> QueueFilter:
+def _status(token: str, value: str, f: QueueFilter, workflow: Workflow) -> QueueFilter:
+    try:
+        keys = tuple(dict.fromkeys(workflow.resolve(v) for v in value.split(",") if v))
+    except BackroomError as exc:
+        raise refuse(token, str(exc), "status") from None
+    return replace(f, statuses=keys)
+
+
+def _placed(token: str, value: str, f: QueueFilter, _workflow: Any = None) -> QueueFilter:
     """placed:>D, >=D (from the start of D), <D (before D), <=D (through D), D, D..D."""
     if ".." in value:
         first, last = value.split("..", 1)
@@ -272,7 +279,13 @@ def _placed(token: str, value: str, f: QueueFilter) -> QueueFilter:
     return replace(f, placed_from=start, placed_to=end)
 
 
-def _test(token: str, value: str, f: QueueFilter) -> QueueFilter:
+def _customer(token: str, value: str, f: QueueFilter, _workflow: Any = None) -> QueueFilter:
+    if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > MAX_INT:
+        raise refuse(token, "give the customer's number, like customer:12", "customer")
+    return replace(f, customer_id=int(value))
+
+
+def _test(token: str, value: str, f: QueueFilter, _workflow: Any = None) -> QueueFilter:
     """test:only (or yes) shows test orders alone, test:no none of them, test:all both (as
     with no token)."""
     lowered = value.strip().lower()
@@ -282,62 +295,51 @@ def _test(token: str, value: str, f: QueueFilter) -> QueueFilter:
         return replace(f, show_test=False, only_test=False)
     if lowered in _BOTH:
         return replace(f, show_test=True, only_test=False)
-    raise ValidationError(f"filter {token!r}: say test:only, test:no or test:all", field="test")
+    raise refuse(token, "say test:only, test:no or test:all", "test")
+
+
+def _sort(token: str, value: str, f: QueueFilter, _workflow: Any = None) -> QueueFilter:
+    name = value.lstrip("-+").lower()
+    if name not in SORTS:
+        raise refuse(token, f"sort by {', '.join(SORTS)}", "sort")
+    return replace(f, sort=name, descending=value.startswith("-"))
+
+
+ORDER_WORDS = ("free words must all match (as parts of the code, customer name, email or "
+               "phone, product name or SKU, tracking number or reference), accents and case "
+               "aside")
+ORDER_TOKENS: tuple[Token[QueueFilter], ...] = (
+    Token("status", "status:paid,shipped",
+          "in these statuses (key, label or hotkey; commas between several)", _status),
+    Token("placed", "placed:<30d",
+          "placed before 30 days ago; also >, >=, <=, a day (2026-11-05), a month (2026-11), "
+          "today, yesterday, 2026-11-01..2026-11-15", _placed),
+    Token("sku", "sku:MUG", "has an item whose SKU or name contains it",
+          lambda token, value, f, _wf: replace(f, product=value), aliases=("product",)),
+    Token("pay", "pay:wire", "paid with this payment method",
+          lambda token, value, f, _wf: replace(f, payment_method=value)),
+    Token("customer", "customer:12", "placed by the customer with this number", _customer),
+    Token("archived", "archived:yes", "archived orders instead of current ones",
+          lambda token, value, f, _wf: replace(f, archived=_bool(token, value))),
+    Token("test", "test:only", "test orders alone (test:no real ones alone, test:all both)",
+          _test),
+    Token("sort", "sort:-total",
+          f"sort by {', '.join(SORTS)} (a - before it: highest or newest first)", _sort),
+)
 
 
 def parse_filter(text: str, workflow: Workflow, base: QueueFilter | None = None) -> QueueFilter:
-    """A QueueFilter from what the operator typed: free words plus key:value tokens
-    (status:shipped,paid placed:>2026-11-01 sku:ABC pay:wire customer:12 archived:yes
-    test:only test:no sort:total sort:-placed). A word whose part before the colon is not a
-    filter name (http://x, 10:30) is searched as text; a filter it cannot read is refused
-    by name."""
-    f = base or QueueFilter()
-    text = _CONTROL.sub(" ", text)  # a pasted tab or line break separates words
-    try:
-        tokens = shlex.split(text)
-    except ValueError:
-        tokens = text.split()
-    words: list[str] = []
-    for token in tokens:
-        match = _TOKEN.match(token)
-        if not match:
-            words.append(token)
-            continue
-        key, value = match.group(1).lower(), match.group(2)
-        if key not in FILTER_KEYS:
-            words.append(token)
-            continue
-        if not value.strip():
-            raise ValidationError(f"filter {token!r} needs a value, like {key}:...", field=key)
-        if key == "status":
-            try:
-                keys = tuple(dict.fromkeys(workflow.resolve(v) for v in value.split(",") if v))
-            except BackroomError as exc:
-                raise ValidationError(f"filter {token!r}: {exc}") from None
-            f = replace(f, statuses=keys)
-        elif key == "placed":
-            f = _placed(token, value, f)
-        elif key in ("sku", "product"):
-            f = replace(f, product=value)
-        elif key == "pay":
-            f = replace(f, payment_method=value)
-        elif key == "customer":
-            if not re.fullmatch(r"[0-9]{1,19}", value) or int(value) > MAX_INT:
-                raise ValidationError(
-                    f"filter {token!r}: give the customer's number, like customer:12",
-                    field="customer")
-            f = replace(f, customer_id=int(value))
-        elif key == "archived":
-            f = replace(f, archived=_bool(token, value))
-        elif key == "test":
-            f = _test(token, value, f)
-        elif key == "sort":
-            descending = value.startswith("-")
-            name = value.lstrip("-+").lower()
-            if name not in SORTS:
-                raise ValidationError(f"filter {token!r}: sort by {', '.join(SORTS)}")
-            f = replace(f, sort=name, descending=descending)
-    return replace(f, text=" ".join(words))
+    """A QueueFilter from what the operator typed: free words plus the name:value tokens of
+    ORDER_TOKENS (store.filter_syntax). A word whose part before the colon is not a token's
+    name (http://x, 10:30) is searched as text; a token it cannot read is refused by name."""
+    f, words = parse(text, ORDER_TOKENS, base or QueueFilter(), workflow)
+    return replace(f, text=words)
+
+
+def status_token(text: str, workflow: Workflow) -> tuple[str, ...]:
+    """The statuses a `status:` token of `text` names (none without one): the tabs' counts
+    follow it."""
+    return parse_filter(text, workflow).statuses
 
 
 # ----- the queue query -----------------------------------------------------------------------
@@ -654,10 +656,13 @@ def _scan_cache() -> Iterator[None]:
         db.execute_sql(f"PRAGMA cache_size = {int(size)}")
 
 
-def status_counts(f: QueueFilter) -> dict[str, int]:
-    """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total."""
+def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
+    """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total.
+    `only` (the statuses a `status:` token names) leaves the others out, as the list does."""
     query = (Order.select(Order.status, fn.COUNT(Order.id))
              .where(*_conditions(f, with_statuses=False)).group_by(Order.status))
+    if only:
+        query = query.where(Order.status.in_(list(only)))
     tuples: Any = query.tuples()
     with _scan_cache():
         counts = {status: int(count) for status, count in tuples}

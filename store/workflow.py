@@ -11,6 +11,7 @@ from store.errors import ConfigError
 from store.text import control_character
 
 REQUIREMENTS = ("tracking",)
+SHORT_MAX = 12  # a status's short label fits a list column at 80 columns
 # Shipping methods whose orders never get a tracking number: the customer collects them.
 NO_TRACKING_METHODS = ("pickup",)
 
@@ -31,6 +32,7 @@ class Status:
     requires: tuple[str, ...] = ()
     paid: bool = False  # entering it records the unpaid balance as a payment
     refunded: bool = False  # money went back: entered only by a refund to zero net paid
+    short: str = ""  # what a list column and a status tab say (the label when empty)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class Workflow:
     def label(self, key: str) -> str:
         status = self.statuses.get(key)
         return status.label if status else key
+
+    def short(self, key: str) -> str:
+        """The status as a column or a tab says it: its short label, else its label."""
+        status = self.statuses.get(key)
+        return (status.short or status.label) if status else key
 
     def allowed(self, from_key: str, to_key: str) -> bool:
         status = self.statuses.get(from_key)
@@ -120,20 +127,23 @@ class Workflow:
 
 def _status(key: str, label: str, colour: str, hotkey: str, nxt: list[str], mail: str | None,
             may_pay: bool = False, final: bool = False, initial: bool = False,
-            requires: tuple[str, ...] = (), paid: bool = False, refunded: bool = False) -> Status:
+            requires: tuple[str, ...] = (), paid: bool = False, refunded: bool = False,
+            short: str = "") -> Status:
     return Status(key, label, colour, hotkey, tuple(nxt), mail, may_pay, final, initial, requires,
-                  paid, refunded)
+                  paid, refunded, short)
 
 
 DEFAULT = Workflow({
     s.key: s
     for s in [
         _status("awaiting_payment", "Awaiting payment", "yellow", "a",
-                ["awaiting_verification", "paid", "cancelled"], None, may_pay=True, initial=True),
+                ["awaiting_verification", "paid", "cancelled"], None, may_pay=True, initial=True,
+                short="Unpaid"),
         _status("awaiting_verification", "Awaiting verification", "orange1", "v",
-                ["paid", "cancelled"], "awaiting_verification", may_pay=True),
+                ["paid", "cancelled"], "awaiting_verification", may_pay=True, short="To verify"),
         _status("paid", "Paid / processing", "green", "p",
-                ["shipped", "cancelled", "refunded"], "payment_received", paid=True),
+                ["shipped", "cancelled", "refunded"], "payment_received", paid=True,
+                short="Processing"),
         _status("shipped", "Shipped", "cyan", "s", ["completed", "refunded"], "shipped",
                 requires=("tracking",)),
         _status("completed", "Completed", "blue", "c", ["refunded"], "completed", final=True),
@@ -179,6 +189,10 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
         hotkey = spec.get("hotkey", key[0])
         if not label.strip() or control_character(label) is not None:
             raise ConfigError(f"{where}.label must be a name to show, not {label!r}")
+        short = spec.get("short", "")
+        if control_character(short) is not None or len(short) > SHORT_MAX:
+            raise ConfigError(f"{where}.short must be a name of at most {SHORT_MAX} "
+                              f"characters to show, not {short!r}")
         if not is_colour(colour):
             raise ConfigError(f"{where}.colour must be a colour (a name like \"yellow\" or "
                               f"\"orange1\", or \"#rrggbb\"), not {colour!r}")
@@ -198,6 +212,7 @@ def from_config(table: Mapping[str, Any] | None, source: str = "config") -> Work
             requires=tuple(spec.get("requires", [])),
             paid=spec.get("paid", False),
             refunded=spec.get("refunded", False),
+            short=short.strip(),
         )
     if not any("refunded" in spec for spec in raw.values()):
         statuses = _flag_refunded(statuses)
@@ -219,6 +234,7 @@ _KEY = re.compile(r"[A-Za-z0-9_]+")
 # The type of each key of a status table, and how a refusal says it.
 _TYPES: dict[str, tuple[str, str]] = {
     "label": ("str", "a string"),
+    "short": ("str", "a string"),
     "colour": ("str", "a string"),
     "hotkey": ("str", "a string"),
     "mail": ("str", "a template event name (a string; \"\" for none)"),

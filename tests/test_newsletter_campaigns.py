@@ -233,6 +233,10 @@ def test_an_unsubscribe_by_http_post_mid_send_stops_that_address(db_url, manager
     campaigns.start(shop, manager, "Slow")
     last = Subscriber.get(Subscriber.email_key == emails[-1])
     token = newsletter_links.unsubscribe_token(config, last.id, ref.id)
+    # made before the worker's thread starts: opening the app re-binds the process's database,
+    # which a transaction running meanwhile on that thread would not survive (a test-only
+    # race: `backroom serve` and the worker are separate processes)
+    app = create_app(config)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_blocking, args=(config, stop))
     thread.start()
@@ -240,7 +244,6 @@ def test_an_unsubscribe_by_http_post_mid_send_stops_that_address(db_url, manager
         wait_for(lambda: len(smtp.received) >= 5, what="the campaign to start")
 
         async def one_click() -> httpx.Response:
-            app = create_app(config)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="https://news.chez-ann.example") as client:
                 page = await client.get(f"/u/{token}")

@@ -6,19 +6,27 @@ from __future__ import annotations
 
 import email
 import email.policy
+import imaplib
 import json
 import mailbox
 import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from email.message import Message
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
+import trustme
 from click.testing import CliRunner
 
 from mailer import worker
@@ -26,7 +34,7 @@ from store import campaigns, subscribers
 from store.models import Bounce, Campaign, CampaignMail, Subscriber, Suppression
 from store.shop import open_shop
 from tests.conftest import cli_config, make_config
-from tests.mail_server import Server
+from tests.mail_server import Server, free_port, wait_for
 from tests.test_newsletter_campaigns import SECRET, RawRecorder, add_subscribers
 from tui.cli import main
 
@@ -234,3 +242,77 @@ def test_bounces_and_complaints_from_a_mailbox_suppress_and_pause(run, shop, man
     assert "only a manager" in denied
     both = run("newsletter", "bounces", "--dry-run", ok=False).output
     assert "give a FILE" in both
+
+
+# ----- the same read from an IMAP mailbox ----------------------------------------------------
+
+@pytest.fixture
+def imap(tmp_path) -> Iterator[tuple[int, Path]]:
+    """pymap (an IMAP server) on loopback with STARTTLS, its certificate from a trustme CA;
+    (port, the CA's file). User demouser, password demopass."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pymap"), "--host", "127.0.0.1", "--port",
+         str(port), "--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"),
+         "dict"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def answers() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_for(answers, what="pymap to listen")
+        yield port, tmp_path / "ca.pem"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_bounces_read_by_imap_are_flagged_seen_once_recorded(db_url, shop, admin, manager,
+                                                             smtp, imap, tmp_path):
+    port, ca_file = imap
+    emails = add_subscribers(shop, manager, 2)
+    path = tmp_path / "config.toml"
+    path.write_text(tomli_w.dumps(cli_config(
+        db_url, smtp={"port": smtp.port}, shop={"email": "hello@chez-ann.example"},
+        newsletter={"secret": SECRET, "max_per_second": 1000.0,
+                    "imap_host": f"127.0.0.1:{port}", "imap_user": "demouser",
+                    "imap_security": "starttls", "imap_ca_file": str(ca_file)})),
+        encoding="utf-8")
+
+    def run(*args: str, password: str = "demopass", ok: bool = True) -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), *args], env={
+            "BACKROOM_OPERATOR": "mo", "BACKROOM_IMAP_PASSWORD": password},
+            catch_exceptions=False)
+        assert (result.exit_code == 0) is ok, result.output
+        return result.output
+
+    run("newsletter", "campaign", "create", "N", "--subject", "News", "--body", "Hi")
+    run("newsletter", "campaign", "send", "N")
+    run("worker", "--once")
+    sent = {to[0]: data for to, data in smtp.handler.raw}  # type: ignore[attr-defined]
+    box = imaplib.IMAP4("127.0.0.1", port)
+    box.starttls(ssl_context=ssl.create_default_context(cafile=str(ca_file)))
+    box.login("demouser", "demopass")
+    for message in (dsn(sent[emails[0]], emails[0], "failed", "5.1.1", "550 5.1.1 unknown"),
+                    arf(sent[emails[1]], emails[1])):
+        box.append("INBOX", "", imaplib.Time2Internaldate(time.time()), message.as_bytes())
+    box.logout()
+    dry = run("newsletter", "bounces", "--imap", "--dry-run")
+    assert "2 report(s): 1 hard bounce(s), 0 soft, 1 complaint(s)" in dry
+    assert "2 address(es) would be suppressed" in dry
+    out = run("newsletter", "bounces", "--imap")  # the dry run left them unseen
+    assert "2 address(es) suppressed" in out
+    assert {s.email: s.state for s in Subscriber.select()} == {
+        emails[0]: "bounced", emails[1]: "complained"}
+    assert run("newsletter", "bounces", "--imap").startswith("0 report(s)")  # flagged seen
+    refused = run("newsletter", "bounces", "--imap", password="wrong", ok=False)
+    assert refused.startswith(f"backroom: the mailbox at 127.0.0.1:{port} cannot be read")

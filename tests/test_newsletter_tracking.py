@@ -27,7 +27,7 @@ from mailer.campaigns import send_test
 from store import campaigns, newsletter_links
 from store.campaign_queries import body_of
 from store.campaign_report import campaign_report
-from store.models import CampaignEvent, CampaignMail, Order, utcnow
+from store.models import Campaign, CampaignEvent, CampaignMail, Order, utcnow
 from store.shop import open_shop
 from tests.conftest import cli_config
 from tests.factories import place
@@ -215,3 +215,80 @@ def test_an_untracked_campaign_has_no_pixel_and_a_real_server_answers_links(
         status, _body, _headers = server.request("GET", "/c/nope.nope")
         assert status == 404
     assert [(e.kind, e.campaign_id) for e in CampaignEvent.select()] == [("open", 2)]
+
+
+def test_a_subject_ab_test_sends_the_winner_to_the_rest(db_url, manager, smtp):
+    config = news_config(db_url, smtp)
+    shop = open_shop(config)
+    emails = add_subscribers(shop, manager, 40)
+    with pytest.raises(Exception, match="needs tracking"):
+        campaigns.create_campaign(shop, manager, name="X", subject="A", body="Hi",
+                                  subject_b="B", ab_sample=20)
+    campaigns.create_campaign(shop, manager, name="AB", subject="Spring is here",
+                              subject_b="{firstname|Friend}, spring sale", body=BODY,
+                              body_kind="html", track=True, ab_sample=30, ab_wait_minutes=60)
+    campaigns.start(shop, manager, "AB")
+    worker.deliver_all_once(config)
+    sample = _sent(smtp)
+    subjects = {to: str(m["Subject"]) for to, m in sample.items()}
+    a = [to for to, s in subjects.items() if s == "Spring is here"]
+    b = [to for to, s in subjects.items() if s.endswith(", spring sale")]
+    assert a and b and len(a) + len(b) == len(sample) < len(emails)  # only the sample went
+    assert {m.state for m in CampaignMail.select().where(CampaignMail.variant == "")} == {
+        "waiting"}
+    # people click in B's mails only (an hour after they went)
+    CampaignMail.update(sent_at=utcnow() - dt.timedelta(hours=1)).execute()
+    for to in b[:2]:
+        html_part = sample[to].get_body(("html",)).get_content()
+        assert _get(config, ("GET", _paths(html_part, "c")[0], FIREFOX))[0].status_code == 302
+    worker.deliver_all_once(config)  # the wait is not over: nothing more goes
+    assert len(smtp.handler.raw) == len(sample)  # type: ignore[attr-defined]
+    Campaign.update(started_at=utcnow() - dt.timedelta(minutes=61)).execute()
+    worker.deliver_all_once(config)
+    row = Campaign.get(Campaign.name == "AB")
+    assert (row.state, row.ab_winner, row.ab_result) == ("sent", "b",
+                                                         "b won by clicks: a 0, b 2")
+    everyone = _sent(smtp)
+    assert sorted(everyone) == emails and len(smtp.handler.raw) == 40  # type: ignore[attr-defined]
+    rest = [to for to in emails if to not in sample]
+    assert all(str(everyone[to]["Subject"]).endswith(", spring sale") for to in rest)
+    report = campaign_report(shop, manager, "AB")
+    assert report.ab is not None and report.ab.result == "b won by clicks: a 0, b 2"
+
+
+def test_an_ab_test_by_orders_from_the_command_line(db_url, shop, manager, smtp, tmp_path):
+    emails = add_subscribers(shop, manager, 30)
+    path = tmp_path / "config.toml"
+    path.write_text(tomli_w.dumps(cli_config(
+        db_url, smtp={"port": smtp.port}, shop={"email": "hello@chez-ann.example"},
+        newsletter={"secret": SECRET, "max_per_second": 1000.0})), encoding="utf-8")
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), *args],
+                                    env={"BACKROOM_OPERATOR": "mo"}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("newsletter", "campaign", "create", "Sale", "--subject", "Our sale", "--body", "Hi",
+        "--subject-b", "FREE sale!!!", "--ab-sample", "40", "--ab-wait", "30",
+        "--ab-metric", "orders")
+    run("newsletter", "campaign", "send", "Sale")
+    run("worker", "--once")
+    sample = {to[0]: email.message_from_bytes(data, policy=email.policy.default)["Subject"]
+              for to, data in smtp.handler.raw}  # type: ignore[attr-defined]
+    a = [to for to, s in sample.items() if s == "Our sale"]
+    b = [to for to, s in sample.items() if s == "FREE sale!!!"]
+    assert a and len(b) >= 2 and len(sample) < len(emails)
+    shown = run("newsletter", "campaign", "stats", "Sale")
+    assert "A/B test:      40% sample, by orders: the winner is chosen from " in shown
+    assert "subject B:     FREE sale!!!" in shown
+    for buyer in (a[0], b[0], b[1]):
+        place(shop, email=buyer, price=1500)
+    Campaign.update(started_at=utcnow() - dt.timedelta(minutes=31)).execute()
+    run("worker", "--once")
+    assert "A/B test:      40% sample, by orders: b won by orders: a 1, b 2" in run(
+        "newsletter", "campaign", "stats", "Sale")
+    rest = [data for to, data in smtp.handler.raw  # type: ignore[attr-defined]
+            if to[0] not in sample and b"X-Backroom-Mail: campaign " in data]
+    assert len(rest) == len(emails) - len(sample)
+    assert all(b"Subject: FREE sale!!!" in data for data in rest)

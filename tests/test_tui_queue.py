@@ -204,7 +204,7 @@ async def test_bulk_preview_apply_and_undo(shop, admin, config):
         await settle(pilot)
         assert OrderEvent.select().where(OrderEvent.kind == "status").count() == 30
         assert Outbox.select().where(Outbox.kind == "payment_received").count() == 30
-        assert "Paid / processing 30" in str(app.screen.query_one("#t-paid").label)
+        assert "Processing 30" in str(app.screen.query_one("#t-paid").label)
         await pilot.press("z")
         await settle(pilot)
         assert OrderEvent.select().where(OrderEvent.kind == "status_undone").count() == 30
@@ -212,7 +212,7 @@ async def test_bulk_preview_apply_and_undo(shop, admin, config):
                    for n in app._notifications)
         assert Outbox.select().where(Outbox.kind == "payment_received",
                                      Outbox.state == "cancelled").count() == 30
-        assert "Awaiting payment 30" in str(app.screen.query_one("#t-awaiting_payment").label)
+        assert "Unpaid 30" in str(app.screen.query_one("#t-awaiting_payment").label)
         assert set(ids)
 
 
@@ -274,7 +274,7 @@ async def test_a_bulk_change_is_one_transaction_and_one_undo(shop, admin, config
         await pilot.press("z")
         await settle(pilot)
         assert OrderEvent.select().where(OrderEvent.kind == "status_undone").count() == 601
-        assert "Awaiting payment 601" in str(app.screen.query_one("#t-awaiting_payment").label)
+        assert "Unpaid 601" in str(app.screen.query_one("#t-awaiting_payment").label)
 
 
 async def test_x_exports_the_marked_orders_or_the_filter(shop, admin, config, tmp_path):

@@ -6,19 +6,24 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import re
 import threading
 import time
 import traceback
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import platformdirs
+from rich.text import Text
 from textual import events, work
 from textual._styles_cache import StylesCache
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
 from textual.filter import LineFilter
+from textual.keys import _character_to_key
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
@@ -26,6 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from mailer import worker as mail_worker
 from store import events_log
+from store.codes import looks_like_code
 from store.config import APP_NAME, Config
 from store.db import store_error
 from store.errors import BackroomError, Conflict, Refused
@@ -36,7 +42,7 @@ from store.queries import QueueFilter
 from store.shop import Shop, open_shop
 from store.undo import undo
 from tui.dialogs.command_line import CommandLine
-from tui.dialogs.help import HelpScreen, binding_rows
+from tui.dialogs.help import HelpScreen, binding_rows, screen_name
 from tui.format import ControlCharacterFilter, shown
 from tui.messages import HealthRead, OrdersChanged
 from tui.screens.base import BackroomScreen
@@ -57,6 +63,7 @@ BUILTIN_VIEWS = {
     "pending": "status:awaiting_payment,awaiting_verification",
     "today": "placed:today",
     "toship": "status:paid",
+    "toarchive": "status:completed placed:<30d",
 }
 SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
     "orders": QueueScreen,
@@ -66,6 +73,7 @@ SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
     "newsletter": NewsletterScreen,
 }
 MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "5": "newsletter"}
+LEAD = re.compile(r"[A-Za-z]+-$")  # letters and a dash right before a code's digits: a prefix
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
 
@@ -82,11 +90,24 @@ class LastChange:
     summary: str
 
 
+class OrderCodeCommands(Provider):
+    """The palette opens an order by its code: what looks like one (BR-100007, or its digits)
+    is offered as "Open order ...", which opens it or refuses as a scan would."""
+
+    async def search(self, query: str) -> Hits:
+        text = query.strip()
+        if looks_like_code(text):
+            app = cast("BackroomApp", self.app)
+            yield Hit(1.0, Text(f"Open order {text}"), partial(app.scan_open, text),
+                      text=f"Open order {text}", help="the order with this code")
+
+
 class BackroomApp(App[None]):
     """The back office: orders, customers, groups and outbox as modes over one shop."""
 
     TITLE = "backroom"
     CSS_PATH = "backroom.tcss"
+    COMMANDS = App.COMMANDS | {OrderCodeCommands}
     MODES = dict(SCREENS_BY_MODE)
     DEFAULT_MODE = "orders"
     BINDINGS = [
@@ -107,9 +128,10 @@ class BackroomApp(App[None]):
         self.shop: Shop = open_shop(config, pooled=True)  # workers reuse connections
         self.actor: Actor = self.shop.actor(login)
         self.last_change: LastChange | None = None
-        self._scan = ""
+        self._scan = ""  # the code being typed or scanned
+        self._lead = ""  # letters and a dash typed just before it: another shop's prefix?
         self._scan_timer: Any = None
-        self._replay: str | None = None
+        self._replaying: list[str] = []  # keys held back, sent again as key presses
         self._mail_stop = threading.Event()
         self._collect_timer: Any = None
         self.health: HealthRead | None = None
@@ -118,6 +140,8 @@ class BackroomApp(App[None]):
         self.sub_title = f"{self.actor.login} ({self.actor.role})"
         if config.keys:
             self.set_keymap(dict(config.keys))
+        command = self._keymap.get("app.command") or "colon"
+        self._command_keys = {key.strip() for key in command.split(",")}
 
     # ----- start and stop ---------------------------------------------------------------
 
@@ -231,7 +255,7 @@ class BackroomApp(App[None]):
         screen = self.screen
         if isinstance(screen, ModalScreen):
             return
-        self.push_screen(HelpScreen(type(screen).__name__, binding_rows(screen)))
+        self.push_screen(HelpScreen(screen_name(screen), binding_rows(screen)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every screen, every saved view, and every action of the current screen."""
@@ -305,49 +329,98 @@ class BackroomApp(App[None]):
         await super().on_event(event)
 
     def _scan_key(self, event: events.Key) -> bool:
-        """Collect digits typed or scanned; Enter opens the order. True when consumed."""
-        if event.key == self._replay:
-            self._replay = None
+        """Collect a code typed or scanned (the shop's prefix, then digits), shown in the
+        status line as it comes; Enter opens the order. True when the key was consumed."""
+        if self._replaying and event.key == self._replaying[0]:
+            self._replaying.pop(0)
             return False
         if isinstance(self.screen, ModalScreen | ShipStationScreen) or isinstance(
                 self.focused, Input | TextArea):
             return False  # the ship station reads its own scans
+        if not self._scan and event.key in self._command_keys:
+            # opened now, not when the key has passed the focused widget: the keys typed
+            # right after it (`:p`) then reach the line, not the screen under it
+            self.action_command_line()
+            return True
         char = event.character or ""
         if event.key == "enter" and self._scan:
             code, self._scan = self._scan, ""
             self._show_scan()
-            self.scan_open(code)
+            if any(c.isdigit() for c in code):
+                self.scan_open(code)
             return True
         if event.key == "escape" and self._scan:
             self._scan = ""
             self._show_scan()
             return True
-        if len(char) == 1 and char.isdigit():
+        own = f"{self.shop.prefix.upper()}-" if self.shop.prefix else ""
+        digits = any(c.isdigit() for c in self._scan)
+        prefix_next = (not digits and len(char) == 1 and (char.isupper() or char == "-")
+                       and own.startswith(self._scan + char) and (char != "-" or self._scan))
+        if len(char) == 1 and (char.isdigit() or prefix_next):
+            if char.isdigit() and not self._scan:
+                # letters and a dash typed just before (another shop's prefix): part of it
+                lead = LEAD.search(self._lead)
+                self._scan = lead.group(0) if lead else ""
             self._scan += char
+            self._lead = ""
             self._show_scan()
-            if self._scan_timer is not None:
-                self._scan_timer.stop()
-            self._scan_timer = self.set_timer(SCAN_SETTLE, self._settle_scan)
+            self._restart_settle()
             return True
         if self._scan:
-            self._settle_scan(force=True)
+            return self._break_scan(event)
+        if len(char) == 1 and (char.isalpha() or char == "-"):
+            self._lead = (self._lead + char)[-12:]
+            self._restart_settle()
+        else:
+            self._lead = ""
         return False
 
-    def _settle_scan(self, force: bool = False) -> None:
-        """A lone mode digit with nothing after it was a key press: replay it."""
-        if len(self._scan) == 1 and self._scan in MODE_KEYS:
-            digit, self._scan = self._scan, ""
-            self._replay = digit
-            self.simulate_key(digit)
-        elif force:
-            self._scan = ""
+    def _restart_settle(self) -> None:
+        if self._scan_timer is not None:
+            self._scan_timer.stop()
+        self._scan_timer = self.set_timer(SCAN_SETTLE, self._settle_scan)
+
+    def _settle_scan(self) -> None:
+        """Keys paused: a lone mode digit, or the prefix's letters with no digit after them,
+        were key presses after all: replay them. Letters typed before the pause are no
+        code's prefix any more."""
+        self._lead = ""
+        if self._scan and (self._scan in MODE_KEYS or not any(c.isdigit() for c in self._scan)):
+            self._replay(self._scan)
+        self._show_scan()
+
+    def _break_scan(self, event: events.Key) -> bool:
+        """A key that is no part of a code came: what was held back that was no code (a mode
+        digit, the prefix's letters) is replayed, in order, before this key."""
+        held = self._scan
+        if held in MODE_KEYS or not any(c.isdigit() for c in held):
+            self._replay(held, event.key)
+            char = event.character or ""
+            self._lead = held + char if char.isalpha() or char == "-" else ""
+            return True
+        self._scan = ""
+        self._show_scan()
+        return False
+
+    def _replay(self, held: str, then: str | None = None) -> None:
+        self._scan = ""
+        keys = [_character_to_key(c) for c in held] + ([then] if then else [])
+        self._replaying.extend(keys)
+        for key in keys:
+            self.simulate_key(key)
         self._show_scan()
 
     def _show_scan(self) -> None:
-        self.sub_title = (f"open order: {self._scan}_  (Enter)" if self._scan
-                          else f"{self.actor.login} ({self.actor.role})")
+        """The code so far in the status line; a lone mode digit (most likely a switch of
+        screen) shows once a second key follows it."""
+        shown = "" if self._scan in MODE_KEYS else self._scan
+        for line in self.screen.query(HealthLine):
+            line.typed(shown)
 
     def scan_open(self, text: str) -> None:
+        """Open the order of a code typed, scanned, given to `:order` or the palette: one
+        check (store.orders.find_order) and one refusal for all of them."""
         self._find_and_open(text.strip())
 
     @work(group="scan", exit_on_error=False)
@@ -355,7 +428,7 @@ class BackroomApp(App[None]):
         try:
             ref = await run_db(find_order, self.shop, text)
         except BackroomError as exc:
-            self.notify(str(exc), title="Scan", severity="error")
+            self.notify(str(exc), title="Open order", severity="error")
             return
         self.open_order(ref.id)
 

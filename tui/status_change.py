@@ -1,6 +1,7 @@
 """The app's one status-change flow, for one order (the detail) or many (the queue): pick the
 status, preview what would change (many), apply in one transaction, tell what happened.
-The store describes the change (store.status.StatusChange.describe); this shows it."""
+The store describes the change (store.status.StatusChange.describe); this shows it. Archiving
+many orders from the queue is previewed and told the same way (store.archive)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from store import carriers
+from store import archive, carriers
 from store.status import Description, StatusChange, change_status
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.status import StatusDialog
@@ -27,7 +28,7 @@ def description_text(description: Description, *, whole: bool = True) -> Text:
     body = Text()
     for line in description.moves if whole else ():
         body.append(f"{line}\n")
-    if whole:
+    if whole and description.mails:
         body.append(f"{description.mails}\n")
         if description.invoices:
             body.append(f"{description.invoices}\n")
@@ -89,4 +90,32 @@ async def change_status_flow(screen: BackroomScreen, ids: Sequence[int],
             f"{len(result.refused):,} refused", description_text(described, whole=False),
             ok_only=True))
     app.broadcast_change(described.headline)
+    return result
+
+
+async def archive_flow(screen: BackroomScreen, ids: Sequence[int],
+                       archived: bool = True) -> archive.Archiving | None:
+    """Archive (or unarchive) many orders from an async worker of `screen`: the preview
+    (what is archived, what is refused because it is not final), then one transaction.
+    Returns what was done, or None when the operator cancelled or nothing would change."""
+    app = screen.backroom
+    wf = app.shop.workflow
+    with screen.busy("preview…"):
+        planned = await run_db(archive.set_archived, app.shop, app.actor, ids, archived,
+                               dry_run=True)
+    described = planned.describe(wf)
+    if not planned.changed:
+        await app.push_screen_wait(ConfirmDialog("Nothing would change",
+                                                 description_text(described), ok_only=True))
+        return None
+    verb = "Archive" if archived else "Unarchive"
+    if not await app.push_screen_wait(ConfirmDialog(f"Preview: {described.headline}",
+                                                    description_text(described), yes=verb)):
+        return None
+    with screen.busy(f"{verb.lower()[:-1]}ing {len(planned.changed):,} order(s)…"):
+        result = await run_db(archive.set_archived, app.shop, app.actor,
+                              [r.order_id for r in planned.changed], archived)
+    headline = result.describe(wf).headline
+    app.notify(headline[0].upper() + headline[1:], title=verb)
+    app.broadcast_change(headline)
     return result

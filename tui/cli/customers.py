@@ -101,8 +101,9 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
         + (f"{profile.last_order_at:%Y-%m-%d}" if profile.last_order_at else "-"),
     ]
     for a in profile.addresses:
-        lines.append(f"{a.kind}: {a.first_name} {a.last_name}, {a.line1}, {a.postcode} {a.city}, "
-                     f"{a.country}")
+        parts = [f"{a.first_name} {a.last_name}".strip(), a.company, a.line1, a.line2,
+                 f"{a.postcode} {a.city}".strip(), a.region, a.country]
+        lines.append(f"{a.kind}: " + ", ".join(p for p in parts if p))
     for o in profile.orders:
         lines.append(f"order {o.code}  {o.placed_at:%Y-%m-%d}  {o.status:<16} "
                      f"{money(o.total, o.currency)}")
@@ -110,6 +111,19 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
         lines.append(f"{h.created_at:%Y-%m-%d %H:%M}  {h.operator_login:<10} {h.kind:<10} "
                      f"{h.message}")
     click.echo("\n".join(printable(line) for line in lines))
+
+
+ADDRESS_OPTIONS = (("company", "Company"), ("line1", "Street address, first line"),
+                   ("line2", "Street address, second line"), ("postcode", "Postcode"),
+                   ("city", "City"), ("region", "Region or state"),
+                   ("country", "Country: ISO code (FR) or name (France)"))
+
+
+def address_options(command: Any) -> Any:
+    """--company, --line1, --line2, --postcode, --city, --region, --country."""
+    for name, help_text in reversed(ADDRESS_OPTIONS):
+        command = click.option(f"--{name}", name, default=None, help=help_text)(command)
+    return command
 
 
 @customers_group.command("add")
@@ -120,16 +134,24 @@ def customers_show(state: CliState, customer: str, fmt: str) -> None:
 @click.option("--language", default=None)
 @click.option("--group", "group_name", default="", help="Group name (default: the default group).")
 @click.option("--consent/--no-consent", default=False, help="Marketing consent given.")
+@address_options
+@click.option("--no-email", is_flag=True,
+              help="Queue no confirm-account mail (bringing a list over from elsewhere).")
 @pass_state
 def customers_add(state: CliState, email: str, first_name: str, last_name: str, phone: str,
-                  language: str | None, group_name: str, consent: bool) -> None:
-    """Create a customer; a confirm-account mail with a set-password link is queued."""
+                  language: str | None, group_name: str, consent: bool, no_email: bool,
+                  **fields: str | None) -> None:
+    """Create a customer, with an address (billing and shipping alike) when one is given; a
+    confirm-account mail with a set-password link is queued unless --no-email."""
     shop = state.shop
+    given = {k: v for k, v in fields.items() if v}
+    address = ({"first_name": first_name, "last_name": last_name} | given) if given else None
     ref = customers.create_customer(
         shop, state.actor, email=email, first_name=first_name, last_name=last_name, phone=phone,
         language=language, group_id=find_group(group_name) if group_name else None,
-        marketing_consent=consent)
-    click.echo(f"customer {ref.id} created ({ref.email}); confirm-account mail queued")
+        marketing_consent=consent, address=address, confirm_mail=not no_email)
+    click.echo(f"customer {ref.id} created ({ref.email}); "
+               + ("no confirm-account mail" if no_email else "confirm-account mail queued"))
 
 
 @customers_group.command("edit")
@@ -141,23 +163,34 @@ def customers_add(state: CliState, email: str, first_name: str, last_name: str, 
 @click.option("--language", default=None)
 @click.option("--consent/--no-consent", default=None)
 @click.option("--group", "group_name", default=None, help="Move to this group.")
+@address_options
+@click.option("--address-kind", type=click.Choice(["both", "shipping", "billing"]),
+              default="both", show_default=True,
+              help="Which address the address options change (made if missing).")
 @pass_state
 def customers_edit(state: CliState, customer: str, email: str | None, first_name: str | None,
                    last_name: str | None, phone: str | None, language: str | None,
-                   consent: bool | None, group_name: str | None) -> None:
-    """Edit a customer's contact details, consent or group."""
+                   consent: bool | None, group_name: str | None, address_kind: str,
+                   **fields: str | None) -> None:
+    """Edit a customer's contact details, consent, group or address (only the options
+    given change)."""
     shop = state.shop
     cid = cq.resolve_customer(customer)
     changes = {k: v for k, v in (("email", email), ("first_name", first_name),
                                  ("last_name", last_name), ("phone", phone),
                                  ("language", language), ("marketing_consent", consent))
                if v is not None}
-    if not changes and group_name is None:
-        raise ValidationError("nothing to change: give --email, --first-name, ... or --group")
+    address = {k: v for k, v in fields.items() if v is not None}
+    if not changes and group_name is None and not address:
+        raise ValidationError("nothing to change: give --email, --first-name, --city, ... "
+                              "or --group")
     if changes:
         customers.edit_customer(shop, state.actor, cid, changes)
     if group_name is not None:
         customers.assign_group(shop, state.actor, cid, customers.find_group(group_name))
+    for kind in ("shipping", "billing") if address_kind == "both" else (address_kind,):
+        if address:
+            customers.set_address(shop, state.actor, cid, kind, address)
     click.echo(f"customer {cid} updated")
 
 

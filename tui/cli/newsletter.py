@@ -253,10 +253,19 @@ def _read(path: Path | None) -> str:
 @click.option("--sender-email", default="")
 @click.option("--track", is_flag=True,
               help="Record opens (a pixel) and clicks (links through /c/) of its mails.")
+@click.option("--subject-b", default="",
+              help="A second subject: a subject A/B test on a sample of the audience.")
+@click.option("--ab-sample", default=20, show_default=True,
+              help="The test's sample, in percent of the audience (half gets each subject).")
+@click.option("--ab-wait", default=240, show_default=True,
+              help="Minutes after the start before the winner is chosen.")
+@click.option("--ab-metric", type=click.Choice(["clicks", "orders"]), default="clicks",
+              show_default=True, help="How the winner is chosen.")
 @pass_state
 def campaign_create(state: CliState, name: str, subject: str, body_text: str,
                     html_file: Path | None, text_file: Path | None, text_part: Path | None,
-                    audience: str, sender_name: str, sender_email: str, track: bool) -> None:
+                    audience: str, sender_name: str, sender_email: str, track: bool,
+                    subject_b: str, ab_sample: int, ab_wait: int, ab_metric: str) -> None:
     """Create a draft campaign NAME; its merge tags ({firstname}, {lastname}, {email},
     {unsubscribe_url}, with a default: {firstname|there}) are checked now."""
     given = [k for k, v in (("--body", body_text), ("--html", html_file),
@@ -268,8 +277,10 @@ def campaign_create(state: CliState, name: str, subject: str, body_text: str,
     ref = campaigns.create_campaign(
         state.shop, state.actor, name=name, subject=subject, body=body, body_kind=kind,
         text_body=_read(text_part), audience_text=audience, sender_name=sender_name,
-        sender_email=sender_email, track=track)
-    for warning in campaigns.subject_warnings(subject):
+        sender_email=sender_email, track=track, subject_b=subject_b,
+        ab_sample=ab_sample if subject_b else 0, ab_wait_minutes=ab_wait, ab_metric=ab_metric)
+    for warning in campaigns.subject_warnings(subject) + (
+            campaigns.subject_warnings(subject_b) if subject_b else []):
         click.echo(f"warning: {warning}")
     count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
     click.echo(f"campaign {ref.name!r} (#{ref.id}) created as a draft; it would go to "
@@ -416,6 +427,12 @@ def campaign_stats(state: CliState, name: str, fmt: str) -> None:
         "audience_now": campaign_queries.audience_now(state.shop, state.actor, name)}
     if r.paused_reason:
         data["why_paused"] = r.paused_reason
+    ab = report.ab
+    if ab is not None:
+        data["ab_test"] = {"subject_a": ab.subject_a, "subject_b": ab.subject_b,
+                           "sample_percent": ab.sample, "by": ab.metric,
+                           "decide_at": _when(ab.decide_at), "winner": ab.winner,
+                           "result": ab.result}
     if fmt == "json":
         click.echo(json_text(data))
         return
@@ -446,6 +463,11 @@ def campaign_stats(state: CliState, name: str, fmt: str) -> None:
                                   f"{report.conversion_days} days of a click"
                                   + "".join(f", {format_money(v, c, grouping=True)}"
                                             for c, v in sorted(report.revenue.items())))]
+    if ab is not None:
+        lines += [("subject A", ab.subject_a), ("subject B", ab.subject_b),
+                  ("A/B test", f"{ab.sample}% sample, by {ab.metric}: "
+                               + (ab.result if ab.winner else
+                                  f"the winner is chosen from {_when(ab.decide_at)} UTC"))]
     lines += [("unsubscribed", f"{report.unsubscribed:,}{rate('unsubscribe')}"),
               ("audience now", f"{data['audience_now']:,}")]
     for key, value in lines:

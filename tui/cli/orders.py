@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from store import carriers, exports, labels, orders, payments, queries, tracking_import
+from store import archive, carriers, exports, labels, orders, payments, queries, tracking_import
 from store import status as statusmod
 from store.customer_queries import resolve_customer
 from store.errors import ValidationError
@@ -318,18 +318,45 @@ def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: 
 
 
 @orders_group.command("archive")
-@click.argument("codes", nargs=-1, required=True)
+@click.argument("codes", nargs=-1)
+@click.option("--filter", "query", default=None,
+              help="Every order matching this queue filter instead of codes "
+                   "(e.g. \"status:completed placed:<30d\").")
 @click.option("--undo", is_flag=True, help="Unarchive instead.")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
 @pass_state
-def orders_archive(state: CliState, codes: tuple[str, ...], undo: bool) -> None:
-    """Archive orders in a final status (or unarchive them). Exits 1 if any was refused."""
-    results = orders.set_archived(state.shop, state.actor, _ids(state, codes), not undo)
-    verb = "unarchived" if undo else "archived"
-    for r in results:
-        click.echo(f"{r.code}: {verb}" if r.changed else f"{r.code}: refused: {r.reason}")
-    refused = [r for r in results if not r.changed]
-    click.echo(f"{len(results) - len(refused)} {verb}, {len(refused)} refused")
-    if refused:
+def orders_archive(state: CliState, codes: tuple[str, ...], query: str | None, undo: bool,
+                   dry_run: bool) -> None:
+    """Archive orders in a final status (or unarchive them): prints the preview (what is
+    archived, what is refused and why), then each order's result. Exits 1 if any was
+    refused."""
+    shop = state.shop
+    if bool(codes) == (query is not None):
+        raise ValidationError("give order codes or --filter QUERY (one of the two)")
+    if query is not None:
+        base = queries.QueueFilter(archived=undo)
+        ids = queries.matching_ids(queries.parse_filter(query, shop.workflow, base))
+        if not ids:
+            click.echo("no order matches that filter; nothing to do")
+            return
+    else:
+        ids = _ids(state, codes)
+    preview = archive.set_archived(shop, state.actor, ids, not undo, dry_run=True)
+    described = preview.describe(shop.workflow)
+    click.echo(f"preview: {len(ids):,} order(s)")
+    for line in (*described.moves, *(f"{code}: refused: {reason}"
+                                      for code, reason in described.refusals)):
+        click.echo(f"  {line}")
+    if dry_run:
+        click.echo(f"dry run: {described.headline}; nothing changed")
+    else:
+        result = archive.set_archived(shop, state.actor, ids, not undo)
+        verb = "unarchived" if undo else "archived"
+        for r in result.results:
+            click.echo(f"{r.code}: {verb}" if r.changed else f"{r.code}: refused: {r.reason}")
+        click.echo(result.summary())
+        preview = result
+    if preview.refused:
         sys.exit(1)
 
 

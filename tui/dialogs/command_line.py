@@ -25,8 +25,21 @@ class CommandLine(ModalScreen[str | None]):
                     suggester=SuggestFromList(self.suggestions, case_sensitive=False))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter takes the suggestion shown (`:p` + Enter is `:pending` when that is what
+        the line offers), else what was typed."""
         event.stop()
-        self.dismiss(event.value.strip().lstrip(":"))
+        typed = event.value.lstrip(":")
+        self.dismiss((self.offered(typed) or typed).strip())
+
+    def offered(self, typed: str) -> str | None:
+        """What the line offers for `typed`: the first name that starts with it, as Textual's
+        SuggestFromList picks it (computed here too: its worker may not have run yet when
+        Enter comes fast after the keys)."""
+        if not typed.strip():
+            return None
+        lowered = typed.lower()
+        return next((name for name in self.suggestions
+                     if name.lower().startswith(lowered) and len(name) > len(typed)), None)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

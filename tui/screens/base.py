@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual import events, work
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from store.operators import refusal
@@ -29,6 +30,7 @@ class BackroomScreen(Screen[None]):
         Binding("ctrl+r", "reload", "Reload", id="screen.reload", show=False),
     ]
     ACTION_PERMISSIONS: ClassVar[dict[str, str]] = {}
+    NAME: ClassVar[str] = ""  # what `?` is titled; empty: the class name in words
 
     @property
     def backroom(self) -> BackroomApp:
@@ -41,12 +43,15 @@ class BackroomScreen(Screen[None]):
         self.backroom.screen_closed()
 
     def on_mount(self) -> None:
-        """Every screen has the health line at its foot (the app keeps it read)."""
+        """Every screen has the health line at its foot (the app keeps it read), and a compact
+        footer: at 80 columns it shows the screen's main keys (the palette's ctrl+p is in `?`)."""
         line = HealthLine()
         self.mount(line)
         read = self.backroom.health
         if read is not None:
             line.show(read.report, read.problem)
+        for footer in self.query(Footer):
+            footer.compact = True
 
     # ----- workers ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
@@ -23,13 +23,18 @@ from tui.dialogs.form import FormDialog
 from tui.format import money, shown
 from tui.messages import CustomersFailed, CustomersLoaded
 from tui.screens.base import BackroomScreen
+from tui.widgets.filter_box import FilterBox
+from tui.widgets.table import Column, cut, fit, fit_data_table, pick
 from tui.workers import in_db, run_db
 
 SEGMENT_CYCLE = ("", *cq.SEGMENTS)
-# Widths that fit 80 columns with cell padding; a wider terminal gives the rest to name and email.
-COLUMNS = (("name", "Name", 12), ("email", "Email", 16), ("place", "City", 9),
-           ("group", "Group", 6), ("orders", "Ord", 3), ("spent", "Spent", 10),
-           ("last", "Last", 8))
+PAGE = 100
+# The figures and the last order's date are never cut; name, email and city share the rest
+# (the email the most: it tells two customers of one name apart); the group goes when even
+# their narrowest does not fit (80 columns).
+COLUMNS = (Column("name", "Name", 12, grow=2), Column("email", "Email", 22, grow=3),
+           Column("place", "City", 8, grow=1), Column("group", "Group", 6, drop=1),
+           Column("orders", "Ord", 3), Column("spent", "Spent", 9), Column("last", "Last", 8))
 NEW_FIELDS = (("email", "Email (required)"), ("first_name", "First name"),
               ("last_name", "Last name"), ("phone", "Phone"), ("language", "Language (en, fr)"),
               ("consent", "Marketing consent (yes/no)"))
@@ -55,10 +60,14 @@ class CustomersScreen(BackroomScreen):
         self.page_number = 1
         self.generation = 0
         self.pending_query = ""
+        self.total = 0
+        self.columns: tuple[Column, ...] = ()
+        self._width = 0
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search name, email, phone, city, postcode; group:NAME "
-                    "status:S segment:vip  (/)", id="customer-search")
+        yield FilterBox("customers", cq.CUSTOMER_TOKENS, cq.CUSTOMER_WORDS,
+                        placeholder="name, email, phone, city; group:NAME segment:vip … "
+                        "(? lists the tokens)", id="customer-search")
         yield Static("", id="customers-info", markup=False)
         table: DataTable[Any] = DataTable(id="customers-table", cursor_type="row",
                                           zebra_stripes=True)
@@ -67,13 +76,7 @@ class CustomersScreen(BackroomScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        app = self.backroom
-        extra = max(0, self.app.size.width - 80)
-        grow = {"name": extra * 2 // 5, "email": extra - extra * 2 // 5}
-        for key, label, width in COLUMNS:
-            if key == "spent":
-                label = f"Spent {app.shop.currency}"
-            table.add_column(label, key=key, width=width + grow.get(key, 0))
+        self._fit(self.app.size.width)
         table.focus()
         if self.pending_query:
             self.query_one("#customer-search", Input).value = self.pending_query
@@ -95,46 +98,70 @@ class CustomersScreen(BackroomScreen):
             f = in_db(cq.parse_customer_filter, text)
             if segment and not f.segment:
                 f = replace(f, segment=segment)
-            page = in_db(cq.customer_page, app.shop, f, cursor, 100, backwards)
+            page = in_db(cq.customer_page, app.shop, f, cursor, PAGE, backwards)
+            # counted once per filter: paging keeps the count
+            total = in_db(cq.customer_count, app.shop, f) if cursor is None else -1
         except BackroomError as exc:
             if not get_current_worker().is_cancelled:
                 self.post_message(CustomersFailed(generation, str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(CustomersLoaded(generation, page, f))
+            self.post_message(CustomersLoaded(generation, page, f, total))
+
+    def _fit(self, width: int) -> None:
+        """The columns for `width` (the total's label names the shop's currency)."""
+        currency = self.backroom.shop.currency
+        columns = [replace(c, label=f"Spent {currency}") if c.key == "spent" else c
+                   for c in COLUMNS]
+        self.columns = fit_data_table(self.query_one(DataTable), columns, width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.is_mounted and fit(COLUMNS, event.size.width) != fit(COLUMNS, self._width):
+            self._fit(event.size.width)
+            self._show_rows()
+        self._width = event.size.width
 
     def on_customers_loaded(self, message: CustomersLoaded) -> None:
         if message.generation != self.generation:
             return
         self.page = message.page
+        if message.total >= 0:
+            self.total = message.total
+        self._show_rows()
+        self._show_info(message.filter, len(message.page.rows))
+
+    def _show_rows(self) -> None:
+        if self.page is None:
+            return
         table = self.query_one(DataTable)
         keep = self._current_id()
         with self.app.batch_update():
             table.clear()
-            for row in message.page.rows:
-                table.add_row(*self._cells(row), key=str(row.id))
+            for row in self.page.rows:
+                table.add_row(*pick(self.columns, self._cells(row)), key=str(row.id))
         if keep is not None and str(keep) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep)))
-        self._show_info(message.filter, len(message.page.rows))
 
     def on_customers_failed(self, message: CustomersFailed) -> None:
         if message.generation == self.generation:
             self.query_one("#customers-info", Static).update(Text(message.reason, style="red"))
 
     @staticmethod
-    def _cells(row: cq.CustomerRow) -> list[Text]:
+    def _cells(row: cq.CustomerRow) -> dict[str, Text]:
         last = f"{row.last_order_at:%y-%m-%d}" if row.last_order_at else ""
-        name = Text(shown(row.name))
+        name = cut(shown(row.name))
         if row.status != "active":
             name.append(f" ({row.status})", style="red")
-        return [name, Text(shown(row.email)), Text(shown(row.place)),
-                Text(shown(row.group_name)),
-                Text(str(row.order_count), justify="right"),
-                Text(money(row.total_spent, row.currency).removesuffix(f" {row.currency}"),
-                     justify="right"), Text(last)]
+        return {"name": name, "email": cut(shown(row.email)), "place": cut(shown(row.place)),
+                "group": cut(shown(row.group_name)),
+                "orders": Text(str(row.order_count), justify="right"),
+                "spent": Text(money(row.total_spent, row.currency).removesuffix(
+                    f" {row.currency}"), justify="right"),
+                "last": Text(last)}
 
     def _show_info(self, f: cq.CustomerFilter, shown: int) -> None:
-        parts = [f"page {self.page_number}", f"{shown} customer(s)"]
+        pages = max(1, -(-self.total // PAGE))
+        parts = [f"{self.total:,} customer(s)", f"page {self.page_number} of {pages:,}"]
         if f.segment:
             parts.append(f"segment: {f.segment} ({cq.SEGMENTS[f.segment]})")
         if f.status:

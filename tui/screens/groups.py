@@ -23,7 +23,13 @@ from tui.dialogs.prompt import TextPrompt
 from tui.format import shown
 from tui.messages import GroupsLoaded
 from tui.screens.base import BackroomScreen
+from tui.widgets.table import Column, cut, fit_data_table
 from tui.workers import in_db, run_db
+
+# A long name or privilege takes what is left of the width, cut with an ellipsis.
+COLUMNS = (Column("default", " ", 1), Column("name", "Name", 12, grow=1),
+           Column("members", "Members", 7), Column("discount", "Discount", 8),
+           Column("privilege", "Privilege", 12, grow=1))
 
 
 class GroupsScreen(BackroomScreen):
@@ -52,9 +58,7 @@ class GroupsScreen(BackroomScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("default", " "), ("name", "Name"), ("members", "Members"),
-                           ("discount", "Discount"), ("privilege", "Privilege")):
-            table.add_column(label, key=key)
+        fit_data_table(table, COLUMNS, self.app.size.width)
         table.focus()
         self.action_reload()
 
@@ -86,10 +90,10 @@ class GroupsScreen(BackroomScreen):
         with self.app.batch_update():
             table.clear()
             for g in message.groups:
-                table.add_row(Text("*" if g.is_default else ""), Text(g.name),
-                              Text(str(g.members), justify="right"),
+                table.add_row(Text("*" if g.is_default else ""), cut(shown(g.name)),
+                              Text(f"{g.members:,}", justify="right"),
                               Text(f"{g.discount_bp / 100:g} %", justify="right"),
-                              Text(shown(g.privilege)), key=str(g.id))
+                              cut(shown(g.privilege)), key=str(g.id))
         if keep is not None and str(keep.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep.id)))
 

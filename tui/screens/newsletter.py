@@ -39,6 +39,7 @@ from tui.dialogs.prompt import TextPrompt
 from tui.format import money, shown
 from tui.messages import CampaignsLoaded, SubscribersLoaded
 from tui.screens.base import BackroomScreen
+from tui.widgets.table import Column, cut, fit_data_table, pick
 from tui.workers import in_db, run_db
 
 STATE_FILTERS = ("", *SUBSCRIBER_STATES, "suppressed")
@@ -46,18 +47,22 @@ STATE_STYLES = {"draft": "", "scheduled": "yellow", "sending": "cyan", "paused":
                 "sent": "green", "cancelled": "dim", "subscribed": "green",
                 "pending": "yellow", "unsubscribed": "dim", "bounced": "red",
                 "complained": "bold red"}
-# Widths that fit 80 columns with cell padding; a wider terminal gives the rest to the names.
-CAMPAIGN_COLUMNS = (("name", "Campaign", 16), ("state", "State", 9), ("recipients", "Recips", 6),
-                    ("sent", "Sent", 6), ("failed", "Failed", 6), ("unsub", "Unsub", 5),
-                    ("when", "When", 14))
-SUBSCRIBER_COLUMNS = (("email", "Email", 23), ("name", "Name", 14), ("state", "State", 12),
-                      ("source", "Source", 11), ("since", "Consent", 8))
+# Sized by tui.widgets.table.fit: counts and times never cut, names and emails share the rest.
+CAMPAIGN_COLUMNS = (Column("name", "Campaign", 12, grow=1), Column("state", "State", 9),
+                    Column("recipients", "Recips", 6), Column("sent", "Sent", 6),
+                    Column("failed", "Failed", 6), Column("unsub", "Unsub", 5),
+                    Column("when", "When", 14))
+SUBSCRIBER_COLUMNS = (Column("email", "Email", 16, grow=3), Column("name", "Name", 10, grow=2),
+                      Column("state", "State", 12), Column("source", "Source", 11, drop=1),
+                      Column("since", "Consent", 8))
 PAGE = 200
 REFRESH_SECONDS = 3.0
 
 
 class NewsletterScreen(BackroomScreen):
     """Campaigns above, subscribers below; Tab moves between them; Enter shows the details."""
+
+    NAME = "Newsletter"
 
     BINDINGS = [
         Binding("n", "new_campaign", "New", id="newsletter.new"),
@@ -100,6 +105,8 @@ class NewsletterScreen(BackroomScreen):
         self.next_cursor: int | None = None
         self.counts: dict[str, int] = {}
         self.show_campaign: int | None = None  # the cursor goes there once it is loaded
+        self.campaign_columns: tuple[Column, ...] = CAMPAIGN_COLUMNS
+        self.subscriber_columns: tuple[Column, ...] = SUBSCRIBER_COLUMNS
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -116,14 +123,11 @@ class NewsletterScreen(BackroomScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        extra = max(0, self.app.size.width - 80)
-        for selector, columns, grow in (
-                ("#campaigns-table", CAMPAIGN_COLUMNS, {"name": extra}),
-                ("#subscribers-table", SUBSCRIBER_COLUMNS,
-                 {"email": extra // 2, "name": extra - extra // 2})):
-            table: DataTable[Any] = self.query_one(selector, DataTable)
-            for key, label, width in columns:
-                table.add_column(label, key=key, width=width + grow.get(key, 0))
+        width = self.app.size.width
+        self.campaign_columns = fit_data_table(
+            self.query_one("#campaigns-table", DataTable), CAMPAIGN_COLUMNS, width)
+        self.subscriber_columns = fit_data_table(
+            self.query_one("#subscribers-table", DataTable), SUBSCRIBER_COLUMNS, width)
         self.query_one("#campaigns-table", DataTable).focus()
         self.set_interval(REFRESH_SECONDS, self._refresh_if_shown)
         self.action_reload()
@@ -184,7 +188,8 @@ class NewsletterScreen(BackroomScreen):
         with self.app.batch_update():
             table.clear()
             for c in message.campaigns:
-                table.add_row(*self._campaign_cells(c), key=str(c.id))
+                table.add_row(*pick(self.campaign_columns, self._campaign_cells(c),
+                                    CAMPAIGN_COLUMNS), key=str(c.id))
         want = self.show_campaign or (keep.id if keep is not None else None)
         if want is not None and str(want) in table.rows:
             table.move_cursor(row=table.get_row_index(str(want)))
@@ -212,7 +217,8 @@ class NewsletterScreen(BackroomScreen):
                 self.subscribers = {}
             for s in message.page.rows:
                 self.subscribers[s.id] = s
-                table.add_row(*self._subscriber_cells(s), key=str(s.id))
+                table.add_row(*pick(self.subscriber_columns, self._subscriber_cells(s),
+                                    SUBSCRIBER_COLUMNS), key=str(s.id))
         if not message.append and keep is not None and str(keep.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep.id)))
         self.next_cursor = message.page.next_cursor
@@ -238,7 +244,7 @@ class NewsletterScreen(BackroomScreen):
         when = {"scheduled": c.scheduled_at, "sending": c.started_at, "paused": c.started_at,
                 "sent": c.finished_at, "cancelled": c.finished_at}.get(c.state)
         failed = c.counts.get("failed", 0)
-        return [Text(shown(c.name)), Text(c.state, style=STATE_STYLES.get(c.state, "")),
+        return [cut(shown(c.name)), Text(c.state, style=STATE_STYLES.get(c.state, "")),
                 Text(str(c.recipients), justify="right"), Text(str(c.sent), justify="right"),
                 Text(str(failed), justify="right", style="red" if failed else ""),
                 Text(str(c.unsubscribed), justify="right"), Text(self._local(when))]
@@ -246,8 +252,8 @@ class NewsletterScreen(BackroomScreen):
     @staticmethod
     def _subscriber_cells(s: SubscriberRow) -> list[Text]:
         state = s.state + (" !" if s.suppressed else "")
-        return [Text(shown(s.email)), Text(shown(s.name)),
-                Text(state, style=STATE_STYLES.get(s.state, "")), Text(s.consent_source),
+        return [cut(shown(s.email)), cut(shown(s.name)),
+                Text(state, style=STATE_STYLES.get(s.state, "")), cut(s.consent_source),
                 Text(f"{s.consent_at:%y-%m-%d}")]
 
     # ----- the rows under the cursors ---------------------------------------------------

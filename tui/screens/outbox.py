@@ -17,6 +17,7 @@ from store import outbox, outbox_queries, webhook_queries
 from tui.format import shown
 from tui.messages import OutboxLoaded
 from tui.screens.base import BackroomScreen
+from tui.widgets.table import Column, cut, fit_data_table, pick
 from tui.workers import in_db
 
 FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled")
@@ -24,6 +25,12 @@ SHOWN_COUNTS = ("queued", "held", "sending", "sent", "failed", "dead", "cancelle
 STATE_STYLES = {"queued": "yellow", "held": "orange1", "sending": "cyan", "sent": "green",
                 "failed": "red", "dead": "bold red", "cancelled": "dim"}
 PAGE = 200
+# Recipient and subject share the width (the subject the most); the last error goes first at
+# 80 columns: the line under the table shows the selected mail's in full.
+COLUMNS = (Column("id", "#", 6), Column("state", "State", 9),
+           Column("recipient", "Recipient", 16, grow=2), Column("subject", "Subject", 16, grow=3),
+           Column("order", "Order", 10), Column("attempts", "Tries", 5),
+           Column("error", "Last error", 12, grow=1, drop=1))
 REFRESH_SECONDS = 3.0
 
 
@@ -72,6 +79,7 @@ class OutboxScreen(BackroomScreen):
         self.mails: dict[int, outbox_queries.OutboxRow] = {}
         self.next_cursor: str | None = None
         self.counts: dict[str, int] = {}
+        self.columns: tuple[Column, ...] = ()
 
     @property
     def state_filter(self) -> str | None:
@@ -86,10 +94,7 @@ class OutboxScreen(BackroomScreen):
 
     def on_mount(self) -> None:
         table: DataTable[Any] = self.query_one(DataTable)
-        for key, label in (("id", "#"), ("state", "State"), ("recipient", "Recipient"),
-                           ("subject", "Subject"), ("order", "Order"), ("attempts", "Tries"),
-                           ("error", "Last error")):
-            table.add_column(label, key=key)
+        self.columns = fit_data_table(table, COLUMNS, self.app.size.width)
         table.focus()
         self.set_interval(REFRESH_SECONDS, self._refresh_if_shown)
         self.action_reload()
@@ -137,7 +142,7 @@ class OutboxScreen(BackroomScreen):
                 table.clear()
             for row in message.page.rows:
                 self.mails[row.id] = row
-                table.add_row(*self._cells(row), key=str(row.id))
+                table.add_row(*pick(self.columns, self._cells(row), COLUMNS), key=str(row.id))
         self.next_cursor = message.page.next_cursor
         if keep is not None and str(keep.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep.id)))
@@ -148,9 +153,9 @@ class OutboxScreen(BackroomScreen):
         error = row.last_error.splitlines()[0] if row.last_error else ""
         return [Text(str(row.id), justify="right"),
                 Text(row.state, style=STATE_STYLES.get(row.state, "")),
-                Text(shown(row.recipient)), Text(shown(row.subject or row.kind)),
+                cut(shown(row.recipient)), cut(shown(row.subject or row.kind)),
                 Text(row.order_code),
-                Text(str(row.attempts), justify="right"), Text(shown(error[:60]))]
+                Text(str(row.attempts), justify="right"), cut(shown(error[:60]))]
 
     def selected(self) -> outbox_queries.OutboxRow | None:
         table: DataTable[Any] = self.query_one(DataTable)

@@ -3,6 +3,7 @@ account's history, with a key for every action."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tui.format import money, shown
 from tui.messages import ProfileLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.country import CountrySuggester
+from tui.widgets.table import Column, fit_data_table
 from tui.workers import in_db, run_db
 
 EDIT_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email"),
@@ -39,6 +41,8 @@ def _yes(value: str) -> bool:
 class ProfileScreen(BackroomScreen):
     """The profile of one customer; Esc goes back."""
 
+    NAME = "Customer profile"
+
     CSS = """
     ProfileScreen #profile-head { height: auto; padding: 0 1; }
     ProfileScreen #profile-orders { height: 8; }
@@ -51,13 +55,16 @@ class ProfileScreen(BackroomScreen):
         Binding("a", "address", "Address", id="profile.address"),
         Binding("g", "group", "Group", id="profile.group"),
         Binding("n", "note", "Note", id="profile.note"),
-        Binding("s", "status('suspended')", "Suspend", id="profile.suspend"),
-        Binding("d", "status('denied')", "Deny", id="profile.deny"),
-        Binding("r", "reactivate", "Reactivate", id="profile.reactivate"),
-        Binding("v", "validate", "Validate", id="profile.validate"),
-        Binding("m", "mail", "Email", id="profile.mail"),
-        Binding("x", "export", "Export", id="profile.export"),
-        Binding("D", "delete", "Delete", id="profile.delete"),
+        Binding("s", "status('suspended')", "Suspend", id="profile.suspend", show=False),
+        Binding("d", "status('denied')", "Deny", id="profile.deny", show=False),
+        Binding("r", "reactivate", "Reactivate", id="profile.reactivate", show=False),
+        Binding("v", "validate", "Validate", id="profile.validate", show=False,
+                tooltip="Validate an account waiting for validation"),
+        Binding("m", "mail", "Email", id="profile.mail", tooltip="Send a one-off email"),
+        Binding("x", "export", "Export", id="profile.export",
+                tooltip="GDPR export: everything held about the customer"),
+        Binding("D", "delete", "Delete", id="profile.delete",
+                tooltip="Delete (erase) the customer; their orders are kept"),
     ]
     ACTION_PERMISSIONS = {"edit": "customers", "address": "customers", "group": "customers",
                           "note": "add_note", "status": "deny_customer",
@@ -81,9 +88,11 @@ class ProfileScreen(BackroomScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("code", "Order"), ("placed", "Placed"), ("status", "Status"),
-                           ("items", "Items"), ("total", "Total")):
-            table.add_column(label, key=key)
+        wf = self.backroom.shop.workflow
+        status = max(len(wf.short(k)) for k in wf.keys()) + len(" (test)")
+        fit_data_table(table, (Column("code", "Order", 10), Column("placed", "Placed", 10),
+                               Column("status", "Status", status), Column("items", "Items", 5),
+                               Column("total", "Total", 14)), self.app.size.width)
         table.focus()
         self.action_reload()
 
@@ -102,16 +111,32 @@ class ProfileScreen(BackroomScreen):
     def on_profile_loaded(self, message: ProfileLoaded) -> None:
         self.profile = p = message.profile
         self.group_names = message.group_names
+        self._offer_validation(p.status == "pending")
         self.query_one("#profile-head", Static).update(self._head(p))
         table = self.query_one(DataTable)
+        wf = self.backroom.shop.workflow
         with self.app.batch_update():
             table.clear()
             for o in p.orders:
                 table.add_row(Text(o.code), Text(f"{o.placed_at:%Y-%m-%d}"),
-                              Text(o.status + (" (test)" if o.is_test else "")),
+                              Text(wf.short(o.status) + (" (test)" if o.is_test else "")),
                               Text(str(o.item_count), justify="right"),
                               Text(money(o.total, o.currency), justify="right"), key=str(o.id))
         self.query_one("#profile-history", Static).update(self._history(p))
+
+    def _offer_validation(self, pending: bool) -> None:
+        """An account waiting for validation: the footer offers v Validate, in the place of
+        g Group (80 columns hold one of them; `?` lists both)."""
+        shown = {"profile.validate": pending, "profile.group": not pending}
+        changed = False
+        keys = self._bindings.key_to_bindings
+        for key, bindings in list(keys.items()):
+            if any(b.id in shown and b.show != shown[b.id] for b in bindings):
+                keys[key] = [dataclasses.replace(b, show=shown[b.id]) if b.id in shown else b
+                             for b in bindings]
+                changed = True
+        if changed:
+            self.refresh_bindings()
 
     @staticmethod
     def _head(p: cq.CustomerProfile) -> Text:

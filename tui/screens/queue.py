@@ -17,6 +17,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from store import exports
 from store.errors import BackroomError
 from store.queries import (
+    ORDER_TOKENS,
+    ORDER_WORDS,
     OrderRow,
     Page,
     QueueFilter,
@@ -24,12 +26,14 @@ from store.queries import (
     parse_filter,
     queue_page,
     status_counts,
+    status_token,
 )
 from tui.format import money, shown, when
 from tui.messages import CountsLoaded, OrdersChanged, PageLoaded, WindowReloaded
 from tui.screens.base import BackroomScreen
-from tui.status_change import change_status_flow
-from tui.widgets.table import Column, RowTable
+from tui.status_change import archive_flow, change_status_flow
+from tui.widgets.filter_box import FilterBox
+from tui.widgets.table import Column, RowTable, cut
 from tui.workers import in_db, run_db
 
 MAX_PAGES = 3  # the table holds at most this many pages: a few hundred rows
@@ -37,14 +41,17 @@ PREFETCH = 20  # rows from either end of the window that trigger the next page
 DEBOUNCE = 0.25  # seconds of quiet typing before the filter runs
 LOADING_AFTER = 0.1  # a query slower than this shows the loading indicator
 SORTS = ("placed", "total", "status", "code")
-# (key, label, width); the customer column takes what is left of the terminal's width.
-COLUMNS = (("code", " Code", 12), ("placed", "Placed", 11), ("customer", "Customer", 0),
-           ("items", "It", 2), ("total", "Total", 10), ("status", "Status", 12),
-           ("mail", "Mail", 6))
+# (key, label, width, grow): the customer takes what is left of the width (code, status and
+# total are never cut; the status column is as wide as the workflow's longest short label).
+COLUMNS = (("code", " Code", 12, 0), ("placed", "Placed", 11, 0), ("customer", "Customer", 8, 1),
+           ("items", "It", 2, 0), ("total", "Total", 10, 0), ("status", "Status", 6, 0),
+           ("mail", "Mail", 6, 0))
 
 
 class QueueScreen(BackroomScreen):
     """The orders mode's base screen."""
+
+    NAME = "Order queue"
 
     BINDINGS = [
         Binding("enter", "open", "Open", id="queue.open"),
@@ -55,11 +62,17 @@ class QueueScreen(BackroomScreen):
         Binding("shift+down", "mark_move(1)", "Mark and move down", id="queue.mark_down",
                 show=False),
         Binding("shift+up", "mark_move(-1)", "Mark and move up", id="queue.mark_up", show=False),
-        Binding("a", "mark_all", "Mark all", id="queue.mark_all"),
+        Binding("a", "mark_all", "Mark all", id="queue.mark_all",
+                tooltip="Mark every order matching the filter (across all pages)"),
         Binding("u", "unmark", "Unmark all", id="queue.unmark", show=False),
-        Binding("s", "status", "Status", id="queue.status"),
-        Binding("S", "ship_station", "Ship station", id="queue.ship"),
-        Binding("P", "print_slips", "Print slips", id="queue.print"),
+        Binding("s", "status", "Status", id="queue.status",
+                tooltip="Change the status of the marked orders (or the current one)"),
+        Binding("A", "archive", "Archive", id="queue.archive",
+                tooltip="Archive the marked orders (or all of the filter); unarchive on "
+                "the Archived tab"),
+        Binding("S", "ship_station", "Ship station", id="queue.ship", show=False),
+        Binding("P", "print_slips", "Print", id="queue.print",
+                tooltip="Print the packing slips of the marked orders (or all of the filter)"),
         Binding("x", "cancel_print", "Stop printing", id="queue.cancel_print", show=False),
         Binding("T", "import_tracking", "Import tracking", id="queue.import_tracking",
                 show=False),
@@ -76,13 +89,15 @@ class QueueScreen(BackroomScreen):
                           "import_tracking": "change_status",
                           "mark_all": "change_status",
                           "mark": "change_status", "range": "change_status",
-                          "mark_move": "change_status", "export": "export"}
+                          "mark_move": "change_status", "export": "export",
+                          "archive": "archive"}
 
     def __init__(self) -> None:
         super().__init__()
         self.base = QueueFilter()  # what the tab and the sort keys say
         self.filter: QueueFilter = self.base  # base + the typed filter
         self.filter_text = ""
+        self.token_statuses: tuple[str, ...] = ()  # what a `status:` token names
         self.pages: list[Page] = []
         self.requests: list[tuple[str | None, bool]] = []
         self.rows: list[OrderRow] = []
@@ -102,14 +117,21 @@ class QueueScreen(BackroomScreen):
     def compose(self) -> ComposeResult:
         wf = self.backroom.shop.workflow
         tabs = [Tab("All", id="t-_all")]
-        tabs += [Tab(wf[k].label, id=f"t-{k}") for k in wf.keys()]
+        tabs += [Tab(wf.short(k), id=f"t-{k}") for k in wf.keys()]
         tabs.append(Tab("Archived", id="t-_archived"))
         yield Tabs(*tabs, id="status-tabs")
-        yield Input(placeholder="filter: text status:paid placed:>2026-11-01 sku:ABC pay:wire "
-                    "sort:-total", id="filter", classes="hidden")
+        yield FilterBox("orders", ORDER_TOKENS, ORDER_WORDS, extra=self._statuses_help,
+                        placeholder="filter: words, status:paid placed:<30d sku:MUG … "
+                        "(? lists the tokens)", id="filter", classes="hidden")
         yield RowTable(self._cells, key=_order_id, id="orders")
         yield Static("", id="queue-status", markup=False)
         yield Footer()
+
+    def _statuses_help(self) -> str:
+        """This shop's statuses, as status: reads them (key, label or hotkey)."""
+        wf = self.backroom.shop.workflow
+        return "Statuses: " + "; ".join(f"{k} ({wf[k].hotkey}) {wf.label(k)}"
+                                         for k in wf.keys()) + "."
 
     @property
     def table(self) -> RowTable:
@@ -119,11 +141,13 @@ class QueueScreen(BackroomScreen):
 
     def on_mount(self) -> None:
         table = self.table
-        fixed = sum(width for _key, _label, width in COLUMNS) + 2 * len(COLUMNS) + 2
-        customer = max(12, min(32, self.app.size.width - fixed))
+        wf = self.backroom.shop.workflow
         currency = self.backroom.shop.currency
-        table.set_columns([Column(key, f"Total {currency}" if key == "total" else label,
-                                  width or customer) for key, label, width in COLUMNS])
+        status = max(len(wf.short(k)) for k in wf.keys())
+        table.set_columns([
+            Column(key, f"Total {currency}" if key == "total" else label,
+                   max(width, status) if key == "status" else width, grow)
+            for key, label, width, grow in COLUMNS])
         table.focus()
         self.reload()
 
@@ -196,8 +220,11 @@ class QueueScreen(BackroomScreen):
 
     @work(thread=True, exclusive=True, group="queue-counts", exit_on_error=False)
     def _load_counts(self, generation: int, f: QueueFilter) -> None:
-        current = in_db(status_counts, dataclasses.replace(f, archived=False))
-        archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()))
+        """The tabs' counts: of the filter's text and tokens, by status (a `status:` token's
+        statuses alone, as the list shows them)."""
+        only = self.token_statuses
+        current = in_db(status_counts, dataclasses.replace(f, archived=False), only)
+        archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()), only)
         if not get_current_worker().is_cancelled:
             self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
 
@@ -217,7 +244,7 @@ class QueueScreen(BackroomScreen):
         tabs.query_one("#t-_all", Tab).label = Text(f"All {message.counts.get('_all', 0):,}")
         for key in wf.keys():
             tabs.query_one(f"#t-{key}", Tab).label = Text(
-                f"{wf.label(key)} {message.counts.get(key, 0):,}")
+                f"{wf.short(key)} {message.counts.get(key, 0):,}")
         tabs.query_one("#t-_archived", Tab).label = Text(f"Archived {message.archived:,}")
 
     def on_page_loaded(self, message: PageLoaded) -> None:
@@ -272,10 +299,10 @@ class QueueScreen(BackroomScreen):
         return [
             self._code_cell(row),
             Text(when(row.placed_at, short=True)),
-            Text(shown(row.customer_name or row.customer_email)),
+            cut(shown(row.customer_name or row.customer_email)),
             Text(str(row.item_count), justify="right"),
             Text(self._total(row), justify="right"),
-            Text(wf.label(row.status), style=status.colour if status else ""),
+            Text(wf.short(row.status), style=status.colour if status else ""),
             Text(row.mail_state, style="red" if row.mail_state in ("failed", "dead") else "dim"),
         ]
 
@@ -421,6 +448,7 @@ class QueueScreen(BackroomScreen):
             return
         self.filter_text = text
         self.filter = parsed
+        self.token_statuses = status_token(text, self.backroom.shop.workflow)
         self.marked.clear()
         self.reload()
 
@@ -575,6 +603,24 @@ class QueueScreen(BackroomScreen):
     async def _change_status(self, ids: list[int], froms: list[str],
                              versions: dict[int, int]) -> None:
         result = await change_status_flow(self, ids, froms, versions, preview=True)
+        if result is not None and result.changed:
+            self.marked.clear()
+            self._update_status()
+
+    def action_archive(self) -> None:
+        """Archive the marked orders (or every order matching the filter), with the preview
+        of what is archived and what is refused; on the Archived tab, unarchive them."""
+        self._archive(sorted(self.marked), not self.filter.archived)
+
+    @work(group="status-change", exit_on_error=False)
+    async def _archive(self, marked: list[int], archived: bool) -> None:
+        if not marked:
+            with self.busy("reading the orders of the filter…"):
+                marked = await run_db(matching_ids, self.filter)
+            if not marked:
+                self.notify("No order matches the filter.", severity="warning")
+                return
+        result = await archive_flow(self, marked, archived)
         if result is not None and result.changed:
             self.marked.clear()
             self._update_status()

@@ -29,9 +29,27 @@ class HealthLine(Static):
 
     def __init__(self) -> None:
         super().__init__("health: reading ...", markup=False, id="health-line")
+        self._report: tuple[HealthReport | None, str] | None = None
+        self._typed = ""
+
+    def typed(self, code: str) -> None:
+        """Show an order code being typed or scanned, as it comes (empty: the health again)."""
+        self._typed = code
+        if code:
+            text = Text("open order: ", style="bold")
+            text.append(f"{code}_", style="bold reverse")
+            text.append("  Enter opens · Esc clears")
+            self.update(text)
+        elif self._report is not None:
+            self.show(*self._report)
+        else:
+            self.update("health: reading ...")
 
     def show(self, report: HealthReport | None, problem: str = "") -> None:
         """Show a report (or, when it could not be read, why)."""
+        self._report = (report, problem)
+        if self._typed:
+            return
         if report is None:
             self.update(Text(f"health: cannot be read ({problem})", style="bold red"))
             return

@@ -7,7 +7,7 @@ cached lines of every other row. It looks like a row-cursor DataTable with zebra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +23,7 @@ from textual.renderables.styled import Styled
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
+from textual.widgets import DataTable
 
 CELL_PADDING = 1  # spaces either side of a cell, as DataTable draws them
 CACHED_LINES = 2000  # rendered row lines kept (a few hundred rows, each with and without cursor)
@@ -32,13 +33,80 @@ DRAW_AHEAD_AFTER = 0.005  # seconds after a cursor move: its frame is out, the n
 Move = int | str
 
 
+SCROLLBAR = 2  # columns a DataTable's vertical scrollbar takes (Textual's default size)
+
+
 @dataclass(frozen=True)
 class Column:
-    """A column: its key, its header label (shown literally) and its width in cells."""
+    """A column: its key, its header label (shown literally) and its width in cells. A column
+    with `grow` takes a share of the width left over (in proportion to it), `width` being the
+    narrowest it goes; one without is never cut. A column with `drop` is left out when even
+    the narrowest widths do not fit (the highest `drop` first)."""
 
     key: str
     label: str
     width: int
+    grow: int = 0
+    drop: int = 0
+
+
+def fit(columns: Sequence[Column], width: int, padding: int = CELL_PADDING) -> list[Column]:
+    """The columns sized to `width` cells: fixed columns keep their width (a code, a status, a
+    total: never cut), growing ones (names, emails, subjects) share what is left by their
+    `grow`, none below its own width; optional columns go first when even that is too wide.
+    Every table of the app sizes its columns here."""
+    kept = list(columns)
+    while sum(c.width + 2 * padding for c in kept) > width and any(c.drop for c in kept):
+        kept.remove(max((c for c in kept if c.drop), key=lambda c: c.drop))
+    spare = max(0, width - sum(c.width + 2 * padding for c in kept))
+    growing = [c for c in kept if c.grow]
+    if not growing or not spare:
+        return kept
+    weights = sum(c.grow for c in growing)
+    fitted: list[Column] = []
+    given = 0
+    for column in kept:
+        if not column.grow:
+            fitted.append(column)
+            continue
+        share = spare * column.grow // weights
+        if column is growing[-1]:
+            share = spare - given  # the rounding's leftovers go to the last one
+        given += share
+        fitted.append(Column(column.key, column.label, column.width + share, column.grow,
+                             column.drop))
+    return fitted
+
+
+def pick(columns: Sequence[Column], cells: Mapping[str, Text] | Sequence[Text],
+         declared: Sequence[Column] = ()) -> list[Text]:
+    """A row's cells for the columns shown, from its cells by column key (or in the order of
+    the `declared` columns)."""
+    if not isinstance(cells, Mapping):
+        cells = {column.key: cell for column, cell in zip(declared, cells, strict=True)}
+    return [cells[column.key] for column in columns]
+
+
+def fit_data_table(table: DataTable[Any], columns: Sequence[Column],
+                   width: int) -> tuple[Column, ...]:
+    """(Re)declare a DataTable's columns fitted to `width` (its scrollbar left room) and
+    return those shown; the caller adds the rows again (`pick` their cells). Cells cut with an
+    ellipsis come from `cut()`."""
+    fitted = tuple(fit(columns, width - SCROLLBAR, table.cell_padding))
+    table.clear(columns=True)
+    for column in fitted:
+        table.add_column(column.label, key=column.key, width=column.width)
+    return fitted
+
+
+def cut(text: str | Text, style: str = "", justify: str | None = None) -> Text:
+    """A cell that ends in an ellipsis when its column is narrower than it, never wrapped."""
+    cell = text if isinstance(text, Text) else Text(text, style=style)
+    cell.overflow = "ellipsis"
+    cell.no_wrap = True
+    if justify is not None:
+        cell.justify = justify  # type: ignore[assignment]
+    return cell
 
 
 class RowTable(ScrollView, can_focus=True):
@@ -150,6 +218,8 @@ class RowTable(ScrollView, can_focus=True):
         self._cells = cells
         self._key = key
         self._columns: tuple[Column, ...] = ()
+        self._declared: tuple[Column, ...] = ()
+        self._kept: list[int] = []  # the declared index of each column shown
         self._rows: list[Any] = []
         self._cursor = 0
         self._pending: list[Move] = []
@@ -193,9 +263,21 @@ class RowTable(ScrollView, can_focus=True):
         return len(self._pending)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
-        self._columns = tuple(columns)
-        self._forget_lines()
-        self._resize()
+        """Declare the columns; they are fitted to the table's width (see `fit`), again
+        whenever it changes."""
+        self._declared = tuple(columns)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        width = self.size.width or self.app.size.width
+        fitted = tuple(fit(self._declared, width))
+        if fitted != self._columns:
+            self._columns = fitted
+            keys = [c.key for c in self._declared]
+            self._kept = [keys.index(c.key) for c in fitted]
+            self._forget_lines()
+            self._resize()
+            self.refresh()
 
     def get_row_at(self, index: int) -> list[Text]:
         """The cells of the row at `index`, as drawn."""
@@ -382,6 +464,7 @@ class RowTable(ScrollView, can_focus=True):
         return round(self.scroll_y) != top
 
     def on_resize(self, event: events.Resize) -> None:
+        self._fit_columns()
         self._scroll_cursor_into_view()
 
     def _refresh_index(self, index: int) -> None:
@@ -501,6 +584,8 @@ class RowTable(ScrollView, can_focus=True):
                       extend: Style) -> Strip:
         """One line of padded cells, as DataTable draws them, filled out to the width."""
         segments: list[Segment] = []
+        if len(cells) > len(self._columns):  # a column left out at this width
+            cells = [cells[i] for i in self._kept]
         for column, cell in zip(self._columns, cells, strict=False):
             segments.extend(self._render_cell(cell, column.width, pre, post))
         remaining = self._width - self._table_width()
@@ -515,7 +600,8 @@ class RowTable(ScrollView, can_focus=True):
         console = self.app.console
         plain = cell.plain
         if cell.justify not in (None, "default", "right") or \
-                cell.overflow not in (None, "fold", "crop") or "\n" in plain or "\t" in plain:
+                cell.overflow not in (None, "fold", "crop", "ellipsis") or "\n" in plain \
+                or "\t" in plain:
             options = self.app.console_options.update_dimensions(width + 2 * CELL_PADDING, 1)
             return console.render_lines(
                 Styled(Padding(cell, (0, CELL_PADDING)), pre_style=pre, post_style=post),
@@ -528,7 +614,7 @@ class RowTable(ScrollView, can_focus=True):
             line.pad_left(width - line.cell_len)
         elif cell.cell_len > width:
             line = cell.copy()
-            line.truncate(width)
+            line.truncate(width, overflow="ellipsis" if cell.overflow == "ellipsis" else None)
         pad = pre + post if post else pre
         segments = [Segment(" " * CELL_PADDING, pad)]
         if line._spans:
