@@ -73,11 +73,8 @@ def _search_floors(raw: Raw, now: str, word: str) -> dict[str, Any]:
 
 def run_store(url: str, quick: bool, report: Report) -> None:
     from store import db as dbmod
-    from store import orders, queries
     from store.config import from_mapping
-    from store.folding import fold_query
     from store.models import utcnow
-    from store.queries import QueueFilter, parse_filter
     from store.shop import open_shop
 
     pg = not url.startswith("sqlite:///")
@@ -87,8 +84,24 @@ def run_store(url: str, quick: bool, report: Report) -> None:
     rounds = 5 if quick else 9
     current = raw.one("SELECT COUNT(*) FROM orders WHERE archived = ?", (False,))[0]
     print(f"database: {dbmod.redact(url)} ({current:,} current orders)")
+    _queue(raw, report, now, rounds, current)
+    code = _lookup(shop, raw, report)
+    _search(shop, raw, report, now, rounds, code)
+    _typing(shop)
+    _bulk(shop, raw, report, rounds=3)
+    if not pg:
+        _export(url, raw, report, quick)
+    raw.close()
+    dbmod.close()
 
-    # queue, first page, as the app asks it: a worker thread with the app's pooled connection
+
+def _queue(raw: Raw, report: Report, now: str, rounds: int, current: int) -> None:
+    """The queue's first page, the Archived tab, a deep page by cursor and the counts per
+    status, as the app asks them: a worker thread with the app's pooled connection."""
+    from store import queries
+    from store.queries import QueueFilter
+
+    # queue, first page
     f = QueueFilter()
     page_sql = ROW_SQL + "WHERE o.archived = ? ORDER BY o.placed_at DESC, o.id DESC LIMIT ?"
     ours, floor = interleaved([in_worker(queries.queue_page, f, None, PAGE),
@@ -129,7 +142,11 @@ def run_store(url: str, quick: bool, report: Report) -> None:
     report.line("counts per status", ours, floor)
     report.target("counts <= 3x raw", ours <= 3 * floor, f"{ours / floor:.2f}x")
 
-    # lookup by code (a scanner's path: the main thread, no worker)
+
+def _lookup(shop: Any, raw: Raw, report: Report) -> str:
+    """Lookup by code (a scanner's path: the main thread, no worker); the code looked up."""
+    from store import orders
+
     number, code = raw.one("SELECT number, code FROM orders ORDER BY id DESC LIMIT 1 "
                            "OFFSET 777")
     ours, floor = interleaved([lambda: orders.find_order(shop, code.lower()),
@@ -137,10 +154,17 @@ def run_store(url: str, quick: bool, report: Report) -> None:
                                                (number,))], 200)
     report.line("lookup by code", ours, floor)
     report.target("lookup <= 3x raw", ours <= 3 * floor, f"{ours / floor:.2f}x")
+    return str(code)
 
-    # search: the first page for each kind of term, as typing asks it: a new filter on a worker
-    # thread (its SQL compiled once per shape of text, as the app keeps it), beside the raw
-    # plans
+
+def _search(shop: Any, raw: Raw, report: Report, now: str, rounds: int, code: str) -> None:
+    """The first page for each kind of term, as typing asks it: a new filter on a worker
+    thread (its SQL compiled once per shape of text, as the app keeps it), beside the raw
+    plans."""
+    from store import queries
+    from store.folding import fold_query
+    from store.queries import parse_filter
+
     archived_term = _mostly_archived_reference(raw)
     terms = (("rare", code), ("common", "Gonçalves"), ("no match", "zqxjkv"),
              ("accent-folded", "goncalves"), ("mostly archived", archived_term))
@@ -159,7 +183,12 @@ def run_store(url: str, quick: bool, report: Report) -> None:
         report.target(f"search {label} <= 1.5x the best raw plan", ours <= 1.5 * best,
                       f"{ours / best:.2f}x")
 
-    # typing a common word, keystroke by keystroke, each a new filter (shown, not a target)
+
+def _typing(shop: Any) -> None:
+    """Typing a common word, keystroke by keystroke, each a new filter (shown, not a target)."""
+    from store import queries
+    from store.queries import parse_filter
+
     word = "Gonçalves"
     typed = [word[:n] for n in range(1, len(word) + 1)]
 
@@ -172,12 +201,6 @@ def run_store(url: str, quick: bool, report: Report) -> None:
     print(f"typing {word!r} ({len(typed)} keystrokes, each a new filter on a worker): "
           f"{ours:.1f} ms in all, {ours / len(typed):.2f} ms a keystroke")
 
-    _bulk(shop, raw, report, rounds=3)
-    if not pg:
-        _export(url, raw, report, quick)
-    raw.close()
-    dbmod.close()
-
 
 BULK = 10_000
 
@@ -188,10 +211,6 @@ def _bulk(shop: Any, raw: Raw, report: Report, rounds: int) -> None:
     earlier status mails withdrawn, mail rows, the orders) committed after its own preview
     read. Each round takes 10,000 completed orders of its own, put back to Shipped untimed
     beforehand; the rows a round added are removed afterwards, so the shop stays as built."""
-    from store import status
-    from store.models import utcnow
-    from store.operators import SYSTEM
-
     picked = [r[0] for r in raw.all(
         "SELECT id FROM orders WHERE archived = ? AND status = 'completed' AND tracking_number "
         "<> '' ORDER BY placed_at DESC LIMIT ?", (False, BULK * 2 * rounds))]
@@ -199,71 +218,83 @@ def _bulk(shop: Any, raw: Raw, report: Report, rounds: int) -> None:
     if not rounds:
         print(f"bulk status change: skipped (fewer than {2 * BULK:,} completed orders)")
         return
-    ins = ",".join("?" * BULK)
-
-    def prepare(ids: list[int]) -> None:
-        raw.run("BEGIN")
-        for start in range(0, BULK, 1000):
-            chunk = ids[start:start + 1000]
-            raw.run(f"UPDATE orders SET status = 'shipped' WHERE id IN "
-                    f"({','.join('?' * len(chunk))})", chunk)
-        raw.run("COMMIT")
-
-    def tidy(batch: str) -> None:
-        raw.run("DELETE FROM order_event WHERE batch = ?", (batch,))
-        raw.run("DELETE FROM outbox WHERE batch = ?", (batch,))
-
-    def ours(ids: list[int]) -> float:
-        started = time.perf_counter()
-        preview = status.change_status(shop, SYSTEM, ids, "completed", dry_run=True)
-        assert len(preview.changed) == BULK, preview.summary()
-        change = status.change_status(shop, SYSTEM, ids, "completed")
-        took = (time.perf_counter() - started) * 1000
-        assert len(change.changed) == BULK, change.summary()
-        tidy(change.batch)
-        return took
-
-    def floor(ids: list[int]) -> float:
-        stamp, batch = str(utcnow()), f"raw-{time.monotonic_ns()}"
-        started = time.perf_counter()
-        raw.all(f"SELECT id, code, status, version, archived, tracking_number, customer_email "
-                f"FROM orders WHERE id IN ({ins})", ids)  # the preview's read
-        raw.run("BEGIN")
-        raw.run(f"INSERT INTO order_event (order_id, kind, from_status, to_status, message, "
-                f"data, operator_login, visible, batch, created_at, updated_at) SELECT id, "
-                f"'status', status, 'completed', '', '{{}}', 'system', TRUE, ?, ?, ? FROM "
-                f"orders WHERE id IN ({ins})", (batch, stamp, stamp, *ids))
-        raw.run(f"UPDATE outbox SET state = 'cancelled' WHERE state = 'queued' AND order_id IN "
-                f"({ins}) AND kind IN ('payment_received', 'shipped', 'completed')", ids)
-        raw.run(f"INSERT INTO outbox (kind, recipient, language, payload, idempotency_key, "
-                f"state, order_id, customer_id, batch, subject, attempts, next_attempt_at, "
-                f"last_error, lease_owner, message_id, hold_until, created_at, updated_at) "
-                f"SELECT 'completed', customer_email, language, '{{\"order_id\": ' || "
-                f"CAST(id AS TEXT) || '}}', 'status:' || CAST(id AS TEXT) || ':' || ?, "
-                f"'queued', id, customer_id, ?, '', 0, ?, '', '', '', ?, ?, ? FROM orders "
-                f"WHERE id IN ({ins}) AND customer_email <> ''",
-                (batch, batch, stamp, stamp, stamp, stamp, *ids))
-        raw.run(f"UPDATE orders SET status = 'completed', version = version + 1, "
-                f"updated_at = ?, updated_by = 'system' WHERE id IN ({ins})", (stamp, *ids))
-        raw.run("COMMIT")
-        took = (time.perf_counter() - started) * 1000
-        tidy(batch)
-        return took
-
     times: tuple[list[float], list[float]] = ([], [])
     for n in range(rounds):
         mine, theirs = picked[2 * n * BULK:(2 * n + 1) * BULK], \
             picked[(2 * n + 1) * BULK:(2 * n + 2) * BULK]
-        prepare(mine)
-        prepare(theirs)
-        times[0].append(ours(mine))
-        times[1].append(floor(theirs))
+        _bulk_prepare(raw, mine)
+        _bulk_prepare(raw, theirs)
+        times[0].append(_bulk_ours(shop, raw, mine))
+        times[1].append(_bulk_floor(raw, theirs))
     mine_ms, theirs_ms = sorted(times[0])[rounds // 2], sorted(times[1])[rounds // 2]
     report.line(f"bulk status change of {BULK:,} orders, preview and commit", mine_ms,
                 theirs_ms)
     limit = 3.0 if raw.sqlite else 1.5
     report.target(f"bulk 10,000 <= {limit:g}x raw", mine_ms <= limit * theirs_ms,
                   f"{mine_ms / theirs_ms:.2f}x")
+
+
+def _bulk_prepare(raw: Raw, ids: list[int]) -> None:
+    """Put a round's orders back to Shipped, untimed."""
+    raw.run("BEGIN")
+    for start in range(0, BULK, 1000):
+        chunk = ids[start:start + 1000]
+        raw.run(f"UPDATE orders SET status = 'shipped' WHERE id IN "
+                f"({','.join('?' * len(chunk))})", chunk)
+    raw.run("COMMIT")
+
+
+def _bulk_tidy(raw: Raw, batch: str) -> None:
+    """Remove the rows a round added, so the shop stays as built."""
+    raw.run("DELETE FROM order_event WHERE batch = ?", (batch,))
+    raw.run("DELETE FROM outbox WHERE batch = ?", (batch,))
+
+
+def _bulk_ours(shop: Any, raw: Raw, ids: list[int]) -> float:
+    """backroom's preview and change, in milliseconds."""
+    from store import status
+    from store.operators import SYSTEM
+
+    started = time.perf_counter()
+    preview = status.change_status(shop, SYSTEM, ids, "completed", dry_run=True)
+    assert len(preview.changed) == BULK, preview.summary()
+    change = status.change_status(shop, SYSTEM, ids, "completed")
+    took = (time.perf_counter() - started) * 1000
+    assert len(change.changed) == BULK, change.summary()
+    _bulk_tidy(raw, change.batch)
+    return took
+
+
+def _bulk_floor(raw: Raw, ids: list[int]) -> float:
+    """The same writes in raw SQL after the preview's read, in milliseconds."""
+    from store.models import utcnow
+
+    ins = ",".join("?" * BULK)
+    stamp, batch = str(utcnow()), f"raw-{time.monotonic_ns()}"
+    started = time.perf_counter()
+    raw.all(f"SELECT id, code, status, version, archived, tracking_number, customer_email "
+            f"FROM orders WHERE id IN ({ins})", ids)  # the preview's read
+    raw.run("BEGIN")
+    raw.run(f"INSERT INTO order_event (order_id, kind, from_status, to_status, message, "
+            f"data, operator_login, visible, batch, created_at, updated_at) SELECT id, "
+            f"'status', status, 'completed', '', '{{}}', 'system', TRUE, ?, ?, ? FROM "
+            f"orders WHERE id IN ({ins})", (batch, stamp, stamp, *ids))
+    raw.run(f"UPDATE outbox SET state = 'cancelled' WHERE state = 'queued' AND order_id IN "
+            f"({ins}) AND kind IN ('payment_received', 'shipped', 'completed')", ids)
+    raw.run(f"INSERT INTO outbox (kind, recipient, language, payload, idempotency_key, "
+            f"state, order_id, customer_id, batch, subject, attempts, next_attempt_at, "
+            f"last_error, lease_owner, message_id, hold_until, created_at, updated_at) "
+            f"SELECT 'completed', customer_email, language, '{{\"order_id\": ' || "
+            f"CAST(id AS TEXT) || '}}', 'status:' || CAST(id AS TEXT) || ':' || ?, "
+            f"'queued', id, customer_id, ?, '', 0, ?, '', '', '', ?, ?, ? FROM orders "
+            f"WHERE id IN ({ins}) AND customer_email <> ''",
+            (batch, batch, stamp, stamp, stamp, stamp, *ids))
+    raw.run(f"UPDATE orders SET status = 'completed', version = version + 1, "
+            f"updated_at = ?, updated_by = 'system' WHERE id IN ({ins})", (stamp, *ids))
+    raw.run("COMMIT")
+    took = (time.perf_counter() - started) * 1000
+    _bulk_tidy(raw, batch)
+    return took
 
 
 def _export(url: str, raw: Raw, report: Report, quick: bool) -> None:

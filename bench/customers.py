@@ -48,7 +48,6 @@ def _line(name: str, ours: float, floor: float, target: float) -> bool:
 
 def main(quick: bool = False) -> tuple[int, int]:
     from bench.data import ensure_database
-    from store import customer_queries as cq
     from store.config import from_mapping
     from store.models import db, utcnow
     from store.shop import open_shop
@@ -59,9 +58,51 @@ def main(quick: bool = False) -> tuple[int, int]:
     raw = Raw(url)
     count = raw.one("SELECT COUNT(*) FROM customer")[0]
     now = utcnow()
+    cases = _list_cases(shop, raw, count) + _segment_cases(shop, raw, now)
+    met = 0
+    for name, ours_fn, raw_fn, target in cases:
+        ours, floor = interleaved([ours_fn, raw_fn], rounds)
+        met += _line(f"{name} ({count:,} customers)", ours, floor, target)
+    raw.close()
+    db.close()
+    return met, len(cases)
+
+
+Case = tuple[str, Callable[[], Any], Callable[[], Any], float]  # name, ours, floor, target
+LIVE = "c.status <> 'deleted'"
+
+
+def _list_cases(shop: Any, raw: Raw, count: int) -> list[Case]:
+    """The list's first page and one in the middle, and two searches."""
+    from store import customer_queries as cq
+
+    deep = count // 2
+    return [
+        ("customers list, first page", _call(cq.customer_page, shop, cq.CustomerFilter()),
+         lambda: _raw_page(raw, LIVE), LIST_TARGET),
+        ("customers list, page in the middle (keyset)",
+         _call(cq.customer_page, shop, cq.CustomerFilter(), str(deep)),
+         lambda: _raw_page(raw, f"{LIVE} AND c.id < ?", (deep,)), LIST_TARGET),
+        ("customers search 'moreau' (trigram)",
+         _call(cq.customer_page, shop, cq.CustomerFilter(text="moreau")),
+         lambda: _raw_page(raw, "c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts "
+                                "MATCH '\"moreau\"') AND " + LIVE), LIST_TARGET),
+        ("customers search 'le' (prefix)",
+         _call(cq.customer_page, shop, cq.CustomerFilter(text="le")),
+         lambda: _raw_page(raw, "((lower(c.last_name) >= 'le' AND lower(c.last_name) < 'lf') "
+                                "OR (lower(c.first_name) >= 'le' AND lower(c.first_name) < "
+                                "'lf') OR (c.email_key >= 'le' AND c.email_key < 'lf')) AND "
+                                + LIVE), LIST_TARGET),
+    ]
+
+
+def _segment_cases(shop: Any, raw: Raw, now: Any) -> list[Case]:
+    """Each segment's first page and all five counts; the floors' counts checked against
+    backroom's first."""
+    from store import customer_queries as cq
+
     t = cq.thresholds(shop, now)
     recent, inactive = str(t.recent_since), str(t.inactive_since)
-    live = "c.status <> 'deleted'"
     segments = {  # hand-written: each segment on its kept column
         "vip": ("c.spent > ?", (t.vip_minor,)),
         "recent": ("c.last_order_at >= ?", (recent,)),
@@ -70,45 +111,22 @@ def main(quick: bool = False) -> tuple[int, int]:
         "subscribers": ("c.marketing_consent", ()),
         "first": ("c.order_count = 1", ()),
     }
-    deep = count // 2
-    cases: list[tuple[str, Callable[[], Any], Callable[[], Any], float]] = [
-        ("customers list, first page", _call(cq.customer_page, shop, cq.CustomerFilter()),
-         lambda: _raw_page(raw, live), LIST_TARGET),
-        ("customers list, page in the middle (keyset)",
-         _call(cq.customer_page, shop, cq.CustomerFilter(), str(deep)),
-         lambda: _raw_page(raw, f"{live} AND c.id < ?", (deep,)), LIST_TARGET),
-        ("customers search 'moreau' (trigram)",
-         _call(cq.customer_page, shop, cq.CustomerFilter(text="moreau")),
-         lambda: _raw_page(raw, "c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts "
-                                "MATCH '\"moreau\"') AND " + live), LIST_TARGET),
-        ("customers search 'le' (prefix)",
-         _call(cq.customer_page, shop, cq.CustomerFilter(text="le")),
-         lambda: _raw_page(raw, "((lower(c.last_name) >= 'le' AND lower(c.last_name) < 'lf') "
-                                "OR (lower(c.first_name) >= 'le' AND lower(c.first_name) < "
-                                "'lf') OR (c.email_key >= 'le' AND c.email_key < 'lf')) AND "
-                                + live), LIST_TARGET),
-    ]
+    cases: list[Case] = []
     for name, (where, params) in segments.items():
         cases.append((f"segment {name}, first page",
                       _call(cq.customer_page, shop, cq.CustomerFilter(segment=name), None,
                                 100, False, now),
                       lambda where=where, params=params: _raw_page(
-                          raw, f"{live} AND {where}", params), SEGMENT_TARGET))
+                          raw, f"{LIVE} AND {where}", params), SEGMENT_TARGET))
 
     def raw_counts() -> list[int]:
-        return [raw.one(f"SELECT COUNT(*) FROM customer c WHERE {live} AND {where}",
+        return [raw.one(f"SELECT COUNT(*) FROM customer c WHERE {LIVE} AND {where}",
                         params)[0] for where, params in segments.values()]
 
     cases.append(("all five segment counts", _call(cq.segment_counts, shop, now),
                   raw_counts, SEGMENT_TARGET))
     assert list(cq.segment_counts(shop, now).values()) == raw_counts(), "the counts differ"
-    met = 0
-    for name, ours_fn, raw_fn, target in cases:
-        ours, floor = interleaved([ours_fn, raw_fn], rounds)
-        met += _line(f"{name} ({count:,} customers)", ours, floor, target)
-    raw.close()
-    db.close()
-    return met, len(cases)
+    return cases
 
 
 if __name__ == "__main__":

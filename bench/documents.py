@@ -78,109 +78,21 @@ def backroom_slips(url: str, ids: list[int], **options: Any) -> bytes:
 
 def floor_slips(path: str, ids: list[int]) -> bytes:
     """The same slips from a bare fpdf2 loop over rows read with plain sqlite3."""
-    from barcode.codex import Code128
-
     conn = sqlite3.connect(path)
     pdf = FPDF(unit="mm", format="A4")
     pdf.add_font("f", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("f", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_auto_page_break(False)
-    right = pdf.w - MARGIN
     for start in range(0, len(ids), 500):
         chunk = json.dumps(ids[start:start + 500])
         items: dict[int, list[tuple[str, str, int]]] = {}
         for oid, sku, name, qty in conn.execute(FLOOR_ITEMS, (chunk,)):
             items.setdefault(oid, []).append((sku, name, qty))
         for r in conn.execute(FLOOR_ORDERS, (chunk,)).fetchall():
-            code = r[1]
             pdf.add_page()
-            pdf.set_font("f", "", 8)
-            pdf.set_xy(MARGIN, pdf.h - MARGIN - 4)
-            pdf.cell(pdf.w - 2 * MARGIN, 4, f"{code} · page 1", align="R")
-            modules = Code128(code).build()[0]
-            x0 = right - len(modules) * 0.33
-            run = -1
-            for i, bit in enumerate(modules + "0"):
-                if bit == "1" and run < 0:
-                    run = i
-                elif bit != "1" and run >= 0:
-                    pdf.rect(x0 + run * 0.33, MARGIN, (i - run) * 0.33, 14, style="F")
-                    run = -1
-            pdf.set_font("f", "B", 12)
-            pdf.set_xy(right - 80, MARGIN + 14.5)
-            pdf.cell(80, 6, code, align="R")
-            pdf.set_font("f", "B", 14)
-            pdf.set_xy(MARGIN, MARGIN)
-            pdf.cell(100, 7, "My Shop")
-            y = MARGIN + 7
-            pdf.set_font("f", "", 9)
-            for line in SHOP_ADDRESS.splitlines():
-                pdf.set_xy(MARGIN, y)
-                pdf.cell(100, 4.2, line)
-                y += 4.2
-            y = max(y, MARGIN + 21) + 4
-            pdf.set_font("f", "B", 16)
-            pdf.set_xy(MARGIN, y)
-            pdf.cell(90, 8, "Packing slip")
-            pdf.set_font("f", "", 10)
-            pdf.set_x(right - 96)
-            pdf.cell(96, 8, f"Order {code} · placed {r[2][:10]}", align="R")
-            y += 10
-            pdf.set_line_width(0.2)
-            pdf.line(MARGIN, y, right, y)
-            top = y = y + 3
-            blocks = [("Shipping", " · ".join(p for p in (r[3], r[4]) if p) or "-"),
-                      ("Tracking", r[5]), ("Customer", "\n".join(p for p in r[6:9] if p))]
-            for title, value in blocks:
-                if not value:
-                    continue
-                pdf.set_font("f", "B", 9)
-                pdf.set_xy(MARGIN + 110, y)
-                pdf.cell(76, 4.6, title)
-                y += 4.6
-                pdf.set_font("f", "", 9)
-                for line in value.split("\n"):
-                    pdf.set_xy(MARGIN + 110, y)
-                    pdf.cell(76, 4.6, line)
-                    y += 4.6
-            right_bottom, y = y, top
-            pdf.set_font("f", "B", 10)
-            pdf.set_xy(MARGIN, y)
-            pdf.cell(104, 5, "Ship to")
-            y += 5
-            name = f"{r[10] or ''} {r[11] or ''}".strip()
-            town = " ".join(p for p in (r[15], r[16]) if p)
-            lines = [p for p in (r[12], r[13], r[14], town, r[17], r[18], r[19]) if p]
-            pdf.set_font("f", "B", 11)
-            pdf.set_xy(MARGIN, y)
-            pdf.cell(104, 5.4, name)
-            y += 5.4
-            pdf.set_font("f", "", 10)
-            for line in lines:
-                pdf.set_xy(MARGIN, y)
-                pdf.cell(104, 5, line)
-                y += 5
-            y = max(y, right_bottom) + 3
-            pdf.line(MARGIN, y, right, y)
-            y += 2
-            pdf.set_font("f", "B", 9)
-            for title, x, width, align in (("SKU", MARGIN + 7, 36, "L"),
-                                           ("Item", MARGIN + 43, 129, "L"),
-                                           ("Qty", MARGIN + 172, 14, "R")):
-                pdf.set_xy(x, y)
-                pdf.cell(width - 1, 5, title, align=align)
-            y += 5.5
-            pdf.set_font("f", "", 10)
-            for sku, item, qty in items.get(r[0], ()):
-                pdf.set_line_width(0.3)
-                pdf.rect(MARGIN + 0.5, y + 0.7, 3.4, 3.4)
-                pdf.set_xy(MARGIN + 7, y)
-                pdf.cell(34.5, LINE, sku)
-                pdf.set_xy(MARGIN + 43, y)
-                pdf.cell(127.5, LINE, item)
-                pdf.set_xy(MARGIN + 172, y)
-                pdf.cell(12.5, LINE, str(qty), align="R")
-                y += LINE + 1.2
+            y = _floor_head(pdf, r[1], r[2])
+            y = _floor_addresses(pdf, r, y)
+            y = _floor_items(pdf, items.get(r[0], ()), y)
             if r[9]:
                 y += 3
                 pdf.set_font("f", "B", 10)
@@ -191,6 +103,111 @@ def floor_slips(path: str, ids: list[int]) -> bytes:
                 pdf.multi_cell(186, LINE, r[9])
     conn.close()
     return bytes(pdf.output())
+
+
+def _floor_head(pdf: FPDF, code: str, placed: str) -> float:
+    """The floor's footer, barcode, shop and title; the y below them."""
+    from barcode.codex import Code128
+
+    right = pdf.w - MARGIN
+    pdf.set_font("f", "", 8)
+    pdf.set_xy(MARGIN, pdf.h - MARGIN - 4)
+    pdf.cell(pdf.w - 2 * MARGIN, 4, f"{code} · page 1", align="R")
+    modules = Code128(code).build()[0]
+    x0 = right - len(modules) * 0.33
+    run = -1
+    for i, bit in enumerate(modules + "0"):
+        if bit == "1" and run < 0:
+            run = i
+        elif bit != "1" and run >= 0:
+            pdf.rect(x0 + run * 0.33, MARGIN, (i - run) * 0.33, 14, style="F")
+            run = -1
+    pdf.set_font("f", "B", 12)
+    pdf.set_xy(right - 80, MARGIN + 14.5)
+    pdf.cell(80, 6, code, align="R")
+    pdf.set_font("f", "B", 14)
+    pdf.set_xy(MARGIN, MARGIN)
+    pdf.cell(100, 7, "My Shop")
+    y = MARGIN + 7
+    pdf.set_font("f", "", 9)
+    for line in SHOP_ADDRESS.splitlines():
+        pdf.set_xy(MARGIN, y)
+        pdf.cell(100, 4.2, line)
+        y += 4.2
+    y = max(y, MARGIN + 21) + 4
+    pdf.set_font("f", "B", 16)
+    pdf.set_xy(MARGIN, y)
+    pdf.cell(90, 8, "Packing slip")
+    pdf.set_font("f", "", 10)
+    pdf.set_x(right - 96)
+    pdf.cell(96, 8, f"Order {code} · placed {placed[:10]}", align="R")
+    y += 10
+    pdf.set_line_width(0.2)
+    pdf.line(MARGIN, y, right, y)
+    return y + 3
+
+
+def _floor_addresses(pdf: FPDF, r: Any, y: float) -> float:
+    """The floor's shipping, tracking and customer blocks on the right, the address on the
+    left; the y below both, under a rule."""
+    top = y
+    blocks = [("Shipping", " · ".join(p for p in (r[3], r[4]) if p) or "-"),
+              ("Tracking", r[5]), ("Customer", "\n".join(p for p in r[6:9] if p))]
+    for title, value in blocks:
+        if not value:
+            continue
+        pdf.set_font("f", "B", 9)
+        pdf.set_xy(MARGIN + 110, y)
+        pdf.cell(76, 4.6, title)
+        y += 4.6
+        pdf.set_font("f", "", 9)
+        for line in value.split("\n"):
+            pdf.set_xy(MARGIN + 110, y)
+            pdf.cell(76, 4.6, line)
+            y += 4.6
+    right_bottom, y = y, top
+    pdf.set_font("f", "B", 10)
+    pdf.set_xy(MARGIN, y)
+    pdf.cell(104, 5, "Ship to")
+    y += 5
+    name = f"{r[10] or ''} {r[11] or ''}".strip()
+    town = " ".join(p for p in (r[15], r[16]) if p)
+    lines = [p for p in (r[12], r[13], r[14], town, r[17], r[18], r[19]) if p]
+    pdf.set_font("f", "B", 11)
+    pdf.set_xy(MARGIN, y)
+    pdf.cell(104, 5.4, name)
+    y += 5.4
+    pdf.set_font("f", "", 10)
+    for line in lines:
+        pdf.set_xy(MARGIN, y)
+        pdf.cell(104, 5, line)
+        y += 5
+    y = max(y, right_bottom) + 3
+    pdf.line(MARGIN, y, pdf.w - MARGIN, y)
+    return y + 2
+
+
+def _floor_items(pdf: FPDF, items: Any, y: float) -> float:
+    """The floor's item table, a tick box a line; the y below it."""
+    pdf.set_font("f", "B", 9)
+    for title, x, width, align in (("SKU", MARGIN + 7, 36, "L"),
+                                   ("Item", MARGIN + 43, 129, "L"),
+                                   ("Qty", MARGIN + 172, 14, "R")):
+        pdf.set_xy(x, y)
+        pdf.cell(width - 1, 5, title, align=align)
+    y += 5.5
+    pdf.set_font("f", "", 10)
+    for sku, item, qty in items:
+        pdf.set_line_width(0.3)
+        pdf.rect(MARGIN + 0.5, y + 0.7, 3.4, 3.4)
+        pdf.set_xy(MARGIN + 7, y)
+        pdf.cell(34.5, LINE, sku)
+        pdf.set_xy(MARGIN + 43, y)
+        pdf.cell(127.5, LINE, item)
+        pdf.set_xy(MARGIN + 172, y)
+        pdf.cell(12.5, LINE, str(qty), align="R")
+        y += LINE + 1.2
+    return y
 
 
 def label_pdf(code: str, tracking: str) -> bytes:

@@ -155,14 +155,7 @@ async def _key_latencies(app: Any, keys: list[str],
     """Seconds from sending each key to the next frame written, one key at a time."""
     from textual import events
 
-    frame = asyncio.Event()
-    display = app._display
-
-    def displayed(*args: Any) -> None:
-        display(*args)
-        frame.set()
-
-    app._display = displayed
+    frame = _frames(app, lambda: True)
     driver = app._driver
     assert driver is not None
     latencies: list[float] = []
@@ -184,21 +177,61 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
             "p90": ordered[int(len(ordered) * 0.9)] * 1000}
 
 
-async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) -> dict[str, Any]:
-    """A floor: a bare Textual app of 300 rows by 7 columns under the same conditions as the
-    app's child (frame rate, garbage collector, size, keys, pace), timed the same way.
+def _frames(app: Any, ready: Callable[[], bool]) -> asyncio.Event:
+    """An event set by each frame the app writes while `ready()` is true (its display
+    hooked)."""
+    frame = asyncio.Event()
+    display = app._display
 
-    `list`: a line-API list of pre-drawn lines without a scrollbar, a highlighted cursor row
-    kept in view; about the least a scrolling table can cost in Textual. `datatable`:
-    Textual's DataTable, which draws every visible cell again on each cursor move."""
+    def displayed(*args: Any) -> None:
+        display(*args)
+        if ready():
+            frame.set()
+
+    app._display = displayed
+    return frame
+
+
+async def _scan(app: Any, frame: asyncio.Event, text: str, arm: Callable[[], None]) -> float:
+    """Send `text` as a scanner does (its characters in one burst, then Enter); seconds from
+    the Enter to the frame `frame` is set by, once `arm()` has said which one."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    driver = app._driver
+    assert driver is not None
+    for char in text:
+        key = char if char.isalnum() else _character_to_key(char)
+        driver.send_message(events.Key(key, char))
+    await asyncio.sleep(0.01)  # the burst lands in the field before Enter
+    frame.clear()
+    arm()
+    started = time.perf_counter()
+    driver.send_message(events.Key("enter", "\r"))
+    await asyncio.wait_for(frame.wait(), 10)
+    return time.perf_counter() - started
+
+
+def _paid_codes(url: str, parcels: int) -> list[str]:
+    """The codes of the latest current paid orders: the slips a station run scans."""
+    import sqlite3
+
+    raw = sqlite3.connect(url[len("sqlite:///"):])
+    codes = [r[0] for r in raw.execute(
+        "SELECT code FROM orders WHERE status = 'paid' AND archived = 0 "
+        "ORDER BY placed_at DESC LIMIT ?", (parcels,))]
+    raw.close()
+    return codes
+
+
+def _bare_list_type() -> Any:
+    """The floor's list: pre-drawn lines without a scrollbar, a highlighted cursor row kept
+    in view (a class made here: Textual loads only in the measured process)."""
     from rich.segment import Segment
     from rich.style import Style
-    from rich.text import Text
-    from textual.app import App, ComposeResult
     from textual.geometry import Size
     from textual.scroll_view import ScrollView
     from textual.strip import Strip
-    from textual.widgets import DataTable
 
     class BareList(ScrollView, can_focus=True):
         DEFAULT_CSS = "BareList { overflow: hidden hidden; }"  # no scrollbar to redraw
@@ -228,6 +261,22 @@ async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) 
             else:
                 self.refresh_line(old)
                 self.refresh_line(self.cursor)
+
+    return BareList
+
+
+async def _bare_child(kind: str, keys: int, gc_threshold: tuple[int, int, int]) -> dict[str, Any]:
+    """A floor: a bare Textual app of 300 rows by 7 columns under the same conditions as the
+    app's child (frame rate, garbage collector, size, keys, pace), timed the same way.
+
+    `list`: a line-API list of pre-drawn lines without a scrollbar, a highlighted cursor row
+    kept in view; about the least a scrolling table can cost in Textual. `datatable`:
+    Textual's DataTable, which draws every visible cell again on each cursor move."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    BareList = _bare_list_type()
 
     class Bare(App[None]):
         def compose(self) -> ComposeResult:
@@ -265,23 +314,11 @@ async def _station_child(url: str, parcels: int) -> dict[str, Any]:
     shows the result (the order on the bench; then shipped, ready for the next slip). Every
     parcel is undone afterwards (store.undo), so the shop is left as it was but for their
     history rows."""
-    import sqlite3
-
     from tui.app import build_app  # first: it sets the frame rate before Textual loads
 
-    from textual import events  # isort: skip
-    from textual.keys import _character_to_key  # isort: skip
+    from store import config as configmod  # isort: skip
 
-    from store import config as configmod
-    from store import undo
-    from store.models import db
-    from store.shop import Shop
-
-    raw = sqlite3.connect(url[len("sqlite:///"):])
-    codes = [r[0] for r in raw.execute(
-        "SELECT code FROM orders WHERE status = 'paid' AND archived = 0 "
-        "ORDER BY placed_at DESC LIMIT ?", (parcels,))]
-    raw.close()
+    codes = _paid_codes(url, parcels)
     config = configmod.from_mapping(
         {"database": {"url": url}, "mail": {"deliver_in_app": False},
          "operators": {"new_login_role": "admin"},
@@ -296,31 +333,13 @@ async def _station_child(url: str, parcels: int) -> dict[str, Any]:
         app.open_ship_station()
         await pilot.pause()
         screen: Any = app.screen
-        frame = asyncio.Event()
-        done: list[Any] = [lambda: False]
-        display = app._display
-
-        def displayed(*args: Any) -> None:
-            display(*args)
-            if done[0]():
-                frame.set()
-
-        app._display = displayed  # type: ignore[method-assign,assignment]
-        driver = app._driver
-        assert driver is not None
+        done: list[Callable[[], bool]] = [lambda: False]
+        frame = _frames(app, lambda: done[0]())
 
         async def scan(text: str, finished: Callable[[], bool]) -> float:
-            for char in text:
-                key = char if char.isalnum() else _character_to_key(char)
-                driver.send_message(events.Key(key, char))
-            await asyncio.sleep(0.01)  # the burst lands in the field before Enter
-            frame.clear()
-            done[0] = finished
-            started = time.perf_counter()
-            driver.send_message(events.Key("enter", "\r"))
-            await asyncio.wait_for(frame.wait(), 10)
+            took = await _scan(app, frame, text, lambda: done.__setitem__(0, finished))
             done[0] = lambda: False
-            return time.perf_counter() - started
+            return took
 
         for n, code in enumerate(codes):
             count = screen.shipped
@@ -331,13 +350,22 @@ async def _station_child(url: str, parcels: int) -> dict[str, Any]:
             ship_times.append(await scan(f"BENCH{stamp}{n:06d}", shipped))
             batches.append(screen.last[0])
             await asyncio.sleep(0.005)
-    # undone with a window as long as the run (a slow run outlasts ui.undo_seconds)
+    _undo_parcels(config, app, batches)
+    return {"slip": _percentiles(slip_times), "ship": _percentiles(ship_times),
+            "parcels": len(codes), "fps": _fps()}
+
+
+def _undo_parcels(config: Any, app: Any, batches: list[str]) -> None:
+    """Undo the station run's parcels, with a window as long as the run (a slow run outlasts
+    ui.undo_seconds), so the shop is left as it was but for their history rows."""
+    from store import undo
+    from store.models import db
+    from store.shop import Shop
+
     patient = Shop(config.with_values("ui", undo_seconds=86400), app.shop.workflow)
     with db.connection_context():
         for batch in batches:
             undo.undo(patient, app.actor, batch)
-    return {"slip": _percentiles(slip_times), "ship": _percentiles(ship_times),
-            "parcels": len(codes), "fps": _fps()}
 
 
 async def _bare_station_child(url: str, parcels: int) -> dict[str, Any]:
@@ -348,15 +376,11 @@ async def _bare_station_child(url: str, parcels: int) -> dict[str, Any]:
 
     import tui  # noqa: F401  (the same frame rate as the app's child)
 
-    from textual import events  # isort: skip
     from textual.app import App, ComposeResult  # isort: skip
-    from textual.keys import _character_to_key  # isort: skip
     from textual.widgets import Input, Static  # isort: skip
 
     path = url[len("sqlite:///"):]
-    codes = [r[0] for r in sqlite3.connect(path).execute(
-        "SELECT code FROM orders WHERE status = 'paid' AND archived = 0 "
-        "ORDER BY placed_at DESC LIMIT ?", (parcels,))]
+    codes = _paid_codes(url, parcels)
 
     def read(code: str) -> str:
         raw = sqlite3.connect(path)
@@ -389,29 +413,11 @@ async def _bare_station_child(url: str, parcels: int) -> dict[str, Any]:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.query_one("#scan", Input).focus()
-        frame = asyncio.Event()
         target = [0]
-        display = app._display
-
-        def displayed(*args: Any) -> None:
-            display(*args)
-            if app.shown >= target[0]:
-                frame.set()
-
-        app._display = displayed  # type: ignore[method-assign,assignment]
-        driver = app._driver
-        assert driver is not None
+        frame = _frames(app, lambda: app.shown >= target[0])
         for code in codes:
-            for char in code:
-                key = char if char.isalnum() else _character_to_key(char)
-                driver.send_message(events.Key(key, char))
-            await asyncio.sleep(0.01)
-            frame.clear()
-            target[0] = app.shown + 1
-            started = time.perf_counter()
-            driver.send_message(events.Key("enter", "\r"))
-            await asyncio.wait_for(frame.wait(), 10)
-            times.append(time.perf_counter() - started)
+            times.append(await _scan(app, frame, code,
+                                     lambda: target.__setitem__(0, app.shown + 1)))
             await asyncio.sleep(0.005)
     return {**_percentiles(times), "fps": _fps()}
 

@@ -32,6 +32,26 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
     pdf.y += 3
     pdf.rule()
     pdf.y += 3
+    _facts(pdf, sheet)
+    if sheet.addresses:
+        _addresses(pdf, sheet)
+    pdf.y += 4
+    pdf.room(6 + LINE * 3)
+    pdf.text_lines(MARGIN, pdf.width, 6, f"Orders ({len(sheet.orders)})", style="B", size=12)
+    _header(pdf)
+    in_orders.append(True)
+    for order in sheet.orders:
+        _row(pdf, [order.code + (" (test)" if order.is_test else ""),
+                   f"{order.placed_at:%Y-%m-%d}", label_of(order.status), str(order.item_count),
+                   money(order.total, order.currency), money(order.amount_paid, order.currency),
+                   money(order.amount_refunded, order.currency)])
+    if sheet.totals:
+        _totals(pdf, sheet)
+    return bytes(pdf.output())
+
+
+def _facts(pdf: Document, sheet: CustomerSheet) -> None:
+    """The profile: one labelled line a fact."""
     group = sheet.group_name
     if group and sheet.group_discount_bp:
         group += f" ({sheet.group_discount_bp / 100:g}% discount)"
@@ -44,57 +64,48 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
         pdf.set_xy(MARGIN, pdf.y)
         pdf.cell(32, LINE, key)
         pdf.text_lines(MARGIN + 32, pdf.width - 32, LINE, value or "-", size=10)
-    if sheet.addresses:
-        pdf.y += 4
-        pdf.room(5 + LINE * 3)
-        pdf.text_lines(MARGIN, pdf.width, 6, "Addresses", style="B", size=12)
-        for entry in sheet.addresses:
-            pdf.room(LINE * 3)
-            pdf.text_lines(MARGIN, pdf.width, LINE, entry.kind.capitalize(), style="B",
-                           size=10)
-            lines = entry.address.lines() + ([entry.address.phone] if entry.address.phone
-                                             else [])
-            pdf.text_lines(MARGIN, pdf.width, LINE, ", ".join(lines) or "-", size=10)
-            pdf.y += 1
+
+
+def _addresses(pdf: Document, sheet: CustomerSheet) -> None:
+    """Each address on one line, under its kind."""
     pdf.y += 4
-    pdf.room(6 + LINE * 3)
-    pdf.text_lines(MARGIN, pdf.width, 6, f"Orders ({len(sheet.orders)})", style="B", size=12)
-    _header(pdf)
-    in_orders.append(True)
-    for order in sheet.orders:
-        cells = [order.code + (" (test)" if order.is_test else ""),
-                 f"{order.placed_at:%Y-%m-%d}", label_of(order.status), str(order.item_count),
-                 money(order.total, order.currency), money(order.amount_paid, order.currency),
-                 money(order.amount_refunded, order.currency)]
-        pdf.font("", 9)
-        wrapped = [pdf.lines(text, width - 1.5) for text, (_, width, _) in
-                   zip(cells, COLUMNS, strict=True)]
-        rows = max(len(w) for w in wrapped)
-        pdf.room(min(rows, 10) * LINE)
-        for n in range(rows):
-            pdf.room(LINE)
-            x = MARGIN
-            for (_, width, align), lines in zip(COLUMNS, wrapped, strict=True):
-                if n < len(lines):
-                    pdf.set_xy(x, pdf.y)
-                    pdf.cell(width - 1.5, LINE, lines[n], align=align)
-                x += width
-            pdf.y += LINE
-    if sheet.totals:
-        pdf.y += 3
-        pdf.room(LINE * (len(sheet.totals) + 1) + 3)
-        pdf.rule()
-        pdf.y += 1.5
-        for total in sheet.totals:
-            pdf.font("B", 10)
-            pdf.set_xy(MARGIN, pdf.y)
-            pdf.cell(pdf.width, LINE,
-                     f"{total.orders} order(s) in {total.currency}: "
-                     f"total {money(total.total, total.currency)}, "
-                     f"paid {money(total.paid, total.currency)}, "
-                     f"refunded {money(total.refunded, total.currency)}")
-            pdf.y += LINE
-    return bytes(pdf.output())
+    pdf.room(5 + LINE * 3)
+    pdf.text_lines(MARGIN, pdf.width, 6, "Addresses", style="B", size=12)
+    for entry in sheet.addresses:
+        pdf.room(LINE * 3)
+        pdf.text_lines(MARGIN, pdf.width, LINE, entry.kind.capitalize(), style="B",
+                       size=10)
+        lines = entry.address.lines() + ([entry.address.phone] if entry.address.phone
+                                         else [])
+        pdf.text_lines(MARGIN, pdf.width, LINE, ", ".join(lines) or "-", size=10)
+        pdf.y += 1
+
+
+def _row(pdf: Document, cells: list[str]) -> None:
+    """One order of the table, each cell wrapped in its column; a page break may fall
+    between its lines only when it is taller than ten."""
+    pdf.font("", 9)
+    wrapped = [pdf.lines(text, width - 1.5) for text, (_, width, _) in
+               zip(cells, COLUMNS, strict=True)]
+    pdf.room(min(max(len(w) for w in wrapped), 10) * LINE)
+    pdf.wrapped_row(COLUMNS, wrapped, LINE)
+
+
+def _totals(pdf: Document, sheet: CustomerSheet) -> None:
+    """The sums per currency, under a rule, kept on one page."""
+    pdf.y += 3
+    pdf.room(LINE * (len(sheet.totals) + 1) + 3)
+    pdf.rule()
+    pdf.y += 1.5
+    for total in sheet.totals:
+        pdf.font("B", 10)
+        pdf.set_xy(MARGIN, pdf.y)
+        pdf.cell(pdf.width, LINE,
+                 f"{total.orders} order(s) in {total.currency}: "
+                 f"total {money(total.total, total.currency)}, "
+                 f"paid {money(total.paid, total.currency)}, "
+                 f"refunded {money(total.refunded, total.currency)}")
+        pdf.y += LINE
 
 
 def _header(pdf: Document) -> None:

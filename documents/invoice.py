@@ -111,17 +111,8 @@ def _line(pdf: Document, doc: InvoiceDoc, columns: list[tuple[str, float, str]],
     cells = [pdf.lines(text, columns[0][1] - 1.5), [str(line.quantity)],
              [money(line.unit_price, doc.currency)], [tax_rate(line.tax_rate_bp)],
              [money(line.net, doc.currency)]]
-    rows = max(len(c) for c in cells)
-    pdf.room(min(rows * LINE, LINE * 20) + 1)
-    for n in range(rows):
-        pdf.room(LINE)
-        x = MARGIN
-        for (_, width, align), lines in zip(columns, cells, strict=True):
-            if n < len(lines):
-                pdf.set_xy(x, pdf.y)
-                pdf.cell(width - 1.5, LINE, lines[n], align=align)
-            x += width
-        pdf.y += LINE
+    pdf.room(min(max(len(c) for c in cells) * LINE, LINE * 20) + 1)
+    pdf.wrapped_row(columns, cells, LINE)
     pdf.y += 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import cast
@@ -168,6 +168,20 @@ class Document(FPDF):
             self.cell(width, line_h, line, align=align)
             self.y += line_h
         return self.y
+
+    def wrapped_row(self, columns: Sequence[tuple[str, float, str]],
+                    cells: Sequence[list[str]], line_h: float) -> None:
+        """A table row of cells already wrapped to their columns (title, width, align),
+        drawn line by line; a page may break between its lines."""
+        for n in range(max(len(c) for c in cells)):
+            self.room(line_h)
+            x = MARGIN
+            for (_, width, align), lines in zip(columns, cells, strict=True):
+                if n < len(lines):
+                    self.set_xy(x, self.y)
+                    self.cell(width - 1.5, line_h, lines[n], align=align)
+                x += width
+            self.y += line_h
 
     def label_value(self, x: float, width: float, label: str, value: str,
                     line_h: float = 4.6, size: float = 9) -> None:

@@ -26,6 +26,7 @@ import aiosmtplib
 from aiosmtplib.email import quote_address
 
 from mailer import context as ctxmod
+from mailer.loops import Stop, record_batches
 from mailer.render import Renderer, RenderError
 from store import heartbeat
 from store.config import Config
@@ -467,150 +468,8 @@ class Deliverer:
 
         On stop, each connection finishes the mail in hand; mails claimed but not yet sent
         are released to the queue."""
-        stop = stop or asyncio.Event()
         self.due_before = utcnow() if once else None
-        connections = [Connection(self.settings, self.sender)
-                       for _ in range(self.settings.connections)]
-        # Rendered mails wait here for a free connection: a few per connection keep them all
-        # busy while the next batch is claimed, and keep a mail's wait short of its lease.
-        outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(
-            maxsize=max(4 * len(connections), 16))
-        done: asyncio.Queue[Outcome | None] = asyncio.Queue()
-        flush = asyncio.Event()  # the senders are done: record what is left at once
-        held: list[int] = []
-
-        def stopping() -> bool:
-            if not stop.is_set() and should_stop is not None and should_stop():
-                stop.set()
-            return stop.is_set()
-
-        async def pulse() -> None:
-            """Beat every health.heartbeat_seconds while delivering (once for --once)."""
-            while True:
-                try:
-                    await asyncio.to_thread(self._pulse)
-                except Exception:
-                    log.exception("recording the heartbeat failed; trying again")
-                if once:
-                    return
-                await _wait(stop, self.heartbeat_seconds, stopping)
-                if stopping():
-                    return
-
-        async def watch() -> None:
-            """Turn `should_stop()` into the stop event, which every wait below watches."""
-            while not stopping():
-                await asyncio.sleep(0.1)
-
-        async def hand_over(item: Outgoing) -> bool:
-            """Queue a mail for the connections; False (the mail held back) once stopping,
-            so a full queue never keeps a stop from being seen."""
-            put = asyncio.ensure_future(outgoing.put(item))
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait((put, stopped), return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if put.done():
-                return True
-            put.cancel()
-            held.append(item.id)
-            return False
-
-        async def produce() -> None:
-            while not stopping():
-                try:
-                    batch = await asyncio.to_thread(self._claim)
-                except Exception:
-                    log.exception("claiming mail failed; trying again")
-                    if once:
-                        break
-                    await _wait(stop, self.poll_seconds, stopping)
-                    continue
-                for index, row in enumerate(batch.rows):
-                    if stopping():
-                        held.extend(r.id for r in batch.rows[index:])
-                        break
-                    item = self.composer.compose(row, batch.contexts.get(row.id),
-                                                 batch.claimed_at,
-                                                 batch.attachments.get(row.id, ()))
-                    if item.error:
-                        done.put_nowait(Outcome(item.id, item.attempts, "permanent",
-                                                item.subject, item.error))
-                    elif not await hand_over(item):
-                        held.extend(r.id for r in batch.rows[index + 1:])
-                        break
-                    await asyncio.sleep(0)  # let the connections read replies between renders
-                if not batch.rows:
-                    if once:
-                        break
-                    await _wait(stop, self.poll_seconds, stopping)
-
-        async def consume(connection: Connection) -> None:
-            while True:
-                item = await outgoing.get()
-                if item is None:
-                    break
-                if stop.is_set():
-                    held.append(item.id)
-                    continue
-                if time.monotonic() - item.claimed_at > self.lease_seconds * 0.8:
-                    # its lease is nearly out (a slow relay): another worker may take it,
-                    # so give it back rather than risk sending it twice
-                    done.put_nowait(Outcome(item.id, item.attempts, "released"))
-                    continue
-                try:
-                    outcome = await connection.send(item)
-                except Exception as exc:  # never lose the connection task to one mail
-                    log.exception("sending mail %d failed", item.id)
-                    await connection.close(polite=False)
-                    outcome = Outcome(item.id, item.attempts, "permanent", item.subject,
-                                      f"cannot send the mail: {str(exc) or type(exc).__name__}")
-                done.put_nowait(outcome)
-            await connection.close()
-
-        async def record() -> None:
-            finished = False
-            while not finished:
-                first = await done.get()
-                if first is None:
-                    return
-                # Let outcomes gather a moment: one transaction for many mails, instead of
-                # one per mail (each a trip to a thread and a write lock); not at the end.
-                if not flush.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(MARK_LINGER):
-                            await flush.wait()
-                batch = [first]
-                while not done.empty() and len(batch) < MARK_MOST:
-                    nxt = done.get_nowait()
-                    if nxt is None:
-                        finished = True
-                        break
-                    batch.append(nxt)
-                await self._mark(batch)
-
-        recorder = asyncio.create_task(record())
-        senders = [asyncio.create_task(consume(c)) for c in connections]
-        watcher = asyncio.create_task(watch()) if should_stop is not None else None
-        pulses = asyncio.create_task(pulse())
-        try:
-            await produce()
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-            if not once:
-                stop.set()  # the heartbeat's wait ends with the loop
-            await asyncio.gather(pulses, return_exceptions=True)
-            for _ in senders:
-                await outgoing.put(None)
-            await asyncio.gather(*senders, return_exceptions=True)
-            flush.set()
-            done.put_nowait(None)
-            await recorder
-            if held:
-                self.stats.released += await asyncio.to_thread(release, held, self.owner)
-            if not once:  # a --once run (cron) leaves its beat: the next run renews it
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(heartbeat.stopped, self.owner)
+        await _Run(self, stop or asyncio.Event(), once, should_stop).run()
         return self.stats
 
     async def _mark(self, batch: list[Outcome]) -> None:
@@ -625,13 +484,155 @@ class Deliverer:
         # Unrecorded rows keep their lease; when it runs out they are sent again.
 
 
-async def _wait(stop: asyncio.Event, seconds: float, stopping: Callable[[], bool]) -> None:
-    """Wait up to `seconds` for the stop event, looking at the outer stop flag often."""
-    deadline = time.monotonic() + seconds
-    while not stopping():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(min(left, 0.2)):
-                await stop.wait()
+class _Run:
+    """One run of the pipeline: the producer claims and composes, one sender per connection
+    sends, the recorder marks; they share the queues, the stop flag and the mails held back."""
+
+    def __init__(self, deliverer: Deliverer, stop: asyncio.Event, once: bool,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.deliverer = deliverer
+        self.stop = stop
+        self.stopping = Stop(stop, should_stop)
+        self.once = once
+        self.should_stop = should_stop
+        self.connections = [Connection(deliverer.settings, deliverer.sender)
+                            for _ in range(deliverer.settings.connections)]
+        # Rendered mails wait here for a free connection: a few per connection keep them all
+        # busy while the next batch is claimed, and keep a mail's wait short of its lease.
+        self.outgoing: asyncio.Queue[Outgoing | None] = asyncio.Queue(
+            maxsize=max(4 * len(self.connections), 16))
+        self.done: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        self.flush = asyncio.Event()  # the senders are done: record what is left at once
+        self.held: list[int] = []
+
+    async def run(self) -> None:
+        """Start the recorder, the senders, the watcher and the heartbeat, produce until
+        stopped or idle, then wind down in the order that loses nothing."""
+        recorder = asyncio.create_task(self.record())
+        senders = [asyncio.create_task(self.consume(c)) for c in self.connections]
+        watcher = asyncio.create_task(self.watch()) if self.should_stop is not None else None
+        pulses = asyncio.create_task(self.pulse())
+        try:
+            await self.produce()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            if not self.once:
+                self.stop.set()  # the heartbeat's wait ends with the loop
+            await asyncio.gather(pulses, return_exceptions=True)
+            for _ in senders:
+                await self.outgoing.put(None)
+            await asyncio.gather(*senders, return_exceptions=True)
+            self.flush.set()
+            self.done.put_nowait(None)
+            await recorder
+            await self.release_held()
+
+    async def release_held(self) -> None:
+        """Give back what was claimed but not sent; end the heartbeat of a service."""
+        deliverer = self.deliverer
+        if self.held:
+            deliverer.stats.released += await asyncio.to_thread(release, self.held,
+                                                                deliverer.owner)
+        if not self.once:  # a --once run (cron) leaves its beat: the next run renews it
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(heartbeat.stopped, deliverer.owner)
+
+    async def pulse(self) -> None:
+        """Beat every health.heartbeat_seconds while delivering (once for --once)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.deliverer._pulse)
+            except Exception:
+                log.exception("recording the heartbeat failed; trying again")
+            if self.once:
+                return
+            await self.stopping.pause(self.deliverer.heartbeat_seconds)
+            if self.stopping():
+                return
+
+    async def watch(self) -> None:
+        """Turn `should_stop()` into the stop event, which every wait below watches."""
+        while not self.stopping():
+            await asyncio.sleep(0.1)
+
+    async def hand_over(self, item: Outgoing) -> bool:
+        """Queue a mail for the connections; False (the mail held back) once stopping,
+        so a full queue never keeps a stop from being seen."""
+        put = asyncio.ensure_future(self.outgoing.put(item))
+        stopped = asyncio.ensure_future(self.stop.wait())
+        await asyncio.wait((put, stopped), return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if put.done():
+            return True
+        put.cancel()
+        self.held.append(item.id)
+        return False
+
+    async def produce(self) -> None:
+        """Claim batches and compose them until stopped (`once`: until none is due)."""
+        poll = self.deliverer.poll_seconds
+        while not self.stopping():
+            try:
+                batch = await asyncio.to_thread(self.deliverer._claim)
+            except Exception:
+                log.exception("claiming mail failed; trying again")
+                if self.once:
+                    break
+                await self.stopping.pause(poll)
+                continue
+            await self.compose(batch)
+            if not batch.rows:
+                if self.once:
+                    break
+                await self.stopping.pause(poll)
+
+    async def compose(self, batch: Batch) -> None:
+        """Render each mail of a batch and hand it over; a mail that cannot be made is
+        failed at once, and the rest of the batch is held back once stopping."""
+        composer = self.deliverer.composer
+        for index, row in enumerate(batch.rows):
+            if self.stopping():
+                self.held.extend(r.id for r in batch.rows[index:])
+                break
+            item = composer.compose(row, batch.contexts.get(row.id), batch.claimed_at,
+                                    batch.attachments.get(row.id, ()))
+            if item.error:
+                self.done.put_nowait(Outcome(item.id, item.attempts, "permanent",
+                                             item.subject, item.error))
+            elif not await self.hand_over(item):
+                self.held.extend(r.id for r in batch.rows[index + 1:])
+                break
+            await asyncio.sleep(0)  # let the connections read replies between renders
+
+    async def consume(self, connection: Connection) -> None:
+        """Send queued mails over one connection until the queue says the end."""
+        lease_seconds = self.deliverer.lease_seconds
+        while True:
+            item = await self.outgoing.get()
+            if item is None:
+                break
+            if self.stop.is_set():
+                self.held.append(item.id)
+                continue
+            if time.monotonic() - item.claimed_at > lease_seconds * 0.8:
+                # its lease is nearly out (a slow relay): another worker may take it,
+                # so give it back rather than risk sending it twice
+                self.done.put_nowait(Outcome(item.id, item.attempts, "released"))
+                continue
+            try:
+                outcome = await connection.send(item)
+            except Exception as exc:  # never lose the connection task to one mail
+                log.exception("sending mail %d failed", item.id)
+                await connection.close(polite=False)
+                outcome = Outcome(item.id, item.attempts, "permanent", item.subject,
+                                  f"cannot send the mail: {str(exc) or type(exc).__name__}")
+            self.done.put_nowait(outcome)
+        await connection.close()
+
+    async def record(self) -> None:
+        """Mark outcomes in batches until the end of the queue. Outcomes gather a moment:
+        one transaction for many mails, instead of one per mail (each a trip to a thread and
+        a write lock); not at the end (flush)."""
+        await record_batches(self.done, self.deliverer._mark, linger=MARK_LINGER,
+                             until=self.flush, most=MARK_MOST)

@@ -8,7 +8,6 @@ it); nothing claimed is dropped."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import email.utils
 import logging
@@ -21,6 +20,7 @@ from collections.abc import Callable, Sequence
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from mailer.loops import Stop, record_batches
 from store.config import Config, parse_schedule
 from store.models import utcnow
 from store.webhook_outbox import Claimed, HookStats, Notice, Outcome, claim, mark
@@ -138,75 +138,8 @@ class WebhookDeliverer:
         """Deliver until `stop` is set (or `should_stop()`); `once`: until none is due. `only`
         delivers those deliveries alone (`backroom webhook test`). On stop, the requests in
         flight finish (within the deadline) and are recorded."""
-        stop = stop or asyncio.Event()
         self.due_before = utcnow() if once else None
-        slots = asyncio.Semaphore(self.concurrency)
-        done: asyncio.Queue[Outcome | None] = asyncio.Queue()
-        flying: set[asyncio.Task[None]] = set()
-
-        def stopping() -> bool:
-            if not stop.is_set() and should_stop is not None and should_stop():
-                stop.set()
-            return stop.is_set()
-
-        async def attempt(client: httpx.AsyncClient, item: Claimed) -> None:
-            try:
-                done.put_nowait(await self.post(client, item))
-            finally:
-                slots.release()
-
-        async def produce(client: httpx.AsyncClient) -> None:
-            while not stopping():
-                await slots.acquire()  # at least one slot, then as many as are free now
-                free = 1
-                while free < self.concurrency and not slots.locked():
-                    await slots.acquire()
-                    free += 1
-                try:
-                    batch = await asyncio.to_thread(
-                        claim, self.owner, min(free, self.batch_size), self.lease_seconds,
-                        self.due_before, only)
-                except Exception:
-                    log.exception("claiming webhook deliveries failed; trying again")
-                    batch = []
-                for _ in range(free - len(batch)):
-                    slots.release()
-                for item in batch:
-                    task = asyncio.create_task(attempt(client, item))
-                    flying.add(task)
-                    task.add_done_callback(flying.discard)
-                if not batch:
-                    if once and not flying:
-                        break
-                    await _wait(stop, self.poll_seconds if not once else 0.05, stopping)
-
-        async def record() -> None:
-            finished = False
-            while not finished:
-                first = await done.get()
-                if first is None:
-                    return
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(MARK_LINGER):
-                        await stop.wait()
-                batch = [first]
-                while not done.empty():
-                    nxt = done.get_nowait()
-                    if nxt is None:
-                        finished = True
-                        break
-                    batch.append(nxt)
-                await self._mark(batch)
-
-        recorder = asyncio.create_task(record())
-        async with self.client() as client:
-            try:
-                await produce(client)
-            finally:
-                if flying:
-                    await asyncio.gather(*flying, return_exceptions=True)
-                done.put_nowait(None)
-                await recorder
+        await _Run(self, stop or asyncio.Event(), once, should_stop, only).run()
         return self.stats
 
     async def _mark(self, batch: list[Outcome]) -> None:
@@ -222,19 +155,74 @@ class WebhookDeliverer:
         # Unrecorded deliveries keep their lease; when it runs out they are sent again.
 
 
-async def _wait(stop: asyncio.Event, seconds: float, stopping: Callable[[], bool]) -> None:
-    """Wait up to `seconds` for the stop event, looking at the outer stop flag often."""
-    deadline = time.monotonic() + seconds
-    while not stopping():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(min(left, 0.2)):
-                await stop.wait()
+class _Run:
+    """One run of the loop: the producer claims while a request slot is free and starts an
+    attempt per delivery; the recorder marks their outcomes in batches."""
+
+    def __init__(self, deliverer: WebhookDeliverer, stop: asyncio.Event, once: bool,
+                 should_stop: Callable[[], bool] | None, only: Sequence[int] | None) -> None:
+        self.deliverer = deliverer
+        self.stop = stop
+        self.stopping = Stop(stop, should_stop)
+        self.once = once
+        self.only = only
+        self.slots = asyncio.Semaphore(deliverer.concurrency)
+        self.done: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        self.flying: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Produce until stopped or idle; then let the requests in flight finish and record
+        every outcome."""
+        recorder = asyncio.create_task(self.record())
+        async with self.deliverer.client() as client:
+            try:
+                await self.produce(client)
+            finally:
+                if self.flying:
+                    await asyncio.gather(*self.flying, return_exceptions=True)
+                self.done.put_nowait(None)
+                await recorder
+
+    async def attempt(self, client: httpx.AsyncClient, item: Claimed) -> None:
+        try:
+            self.done.put_nowait(await self.deliverer.post(client, item))
+        finally:
+            self.slots.release()
+
+    async def produce(self, client: httpx.AsyncClient) -> None:
+        """Claim as many deliveries as slots are free, and start an attempt for each."""
+        deliverer, slots = self.deliverer, self.slots
+        while not self.stopping():
+            await slots.acquire()  # at least one slot, then as many as are free now
+            free = 1
+            while free < deliverer.concurrency and not slots.locked():
+                await slots.acquire()
+                free += 1
+            try:
+                batch = await asyncio.to_thread(
+                    claim, deliverer.owner, min(free, deliverer.batch_size),
+                    deliverer.lease_seconds, deliverer.due_before, self.only)
+            except Exception:
+                log.exception("claiming webhook deliveries failed; trying again")
+                batch = []
+            for _ in range(free - len(batch)):
+                slots.release()
+            for item in batch:
+                task = asyncio.create_task(self.attempt(client, item))
+                self.flying.add(task)
+                task.add_done_callback(self.flying.discard)
+            if not batch:
+                if self.once and not self.flying:
+                    break
+                await self.stopping.pause(deliverer.poll_seconds if not self.once else 0.05)
+
+    async def record(self) -> None:
+        """Mark outcomes in batches until the end of the queue (answers gather a moment, and
+        not once stopping)."""
+        await record_batches(self.done, self.deliverer._mark, linger=MARK_LINGER,
+                             until=self.stop)
 
 
 def deliver_only(config: Config, ids: Sequence[int]) -> HookStats:
     """Deliver these deliveries now, once (`backroom webhook test`)."""
     return asyncio.run(WebhookDeliverer(config).run(once=True, only=ids))
-

@@ -15,7 +15,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from peewee import fn
 
@@ -256,6 +256,33 @@ def _ensure_groups_and_operators() -> list[int]:
     return ids
 
 
+def _drop_search_triggers() -> list[str]:
+    """SQLite: drop the triggers that index each new order and customer for search, and
+    return their SQL; the index is rebuilt once after the load (_restore_search)."""
+    triggers = [sql for (sql,) in db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+        "('order_fts_insert', 'customer_fts_ai')").fetchall()]
+    db.execute_sql("DROP TRIGGER IF EXISTS order_fts_insert")
+    db.execute_sql("DROP TRIGGER IF EXISTS customer_fts_ai")
+    return triggers
+
+
+def _restore_search(indexes: list[str], triggers: list[str]) -> None:
+    """SQLite: put back what the load dropped, and rebuild the search tables in one go."""
+    for sql in indexes + triggers:
+        db.execute_sql(sql)
+    db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
+    if any("customer_fts" in sql for sql in triggers):
+        db.execute_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
+
+
+def _advance_sequences() -> None:
+    """PostgreSQL: the load chose the ids; move the id sequences past them."""
+    for table in ("orders", "customer"):
+        db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                       f"(SELECT MAX(id) FROM {table}))")
+
+
 def _drop_indexes() -> list[str]:
     """SQLite: drop the secondary indexes of the bulk tables (inside the build's transaction)
     and return their SQL; building an index once after the load is far cheaper than keeping
@@ -372,12 +399,7 @@ def build(shop: Shop, count: int, seed: int = 1,
         with db.atomic():
             group_ids = _ensure_groups_and_operators()
             if sqlite:
-                triggers = [sql for (sql,) in db.execute_sql(
-                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
-                    "('order_fts_insert', 'customer_fts_ai')").fetchall()]
-                db.execute_sql("DROP TRIGGER IF EXISTS order_fts_insert")
-                db.execute_sql("DROP TRIGGER IF EXISTS customer_fts_ai")
-                indexes = _drop_indexes()
+                triggers, indexes = _drop_search_triggers(), _drop_indexes()
             plan = _Plan(
                 seed=seed, count=count, customers=max(20, count // 5),
                 start=end - dt.timedelta(days=span_days), end=end, group_ids=tuple(group_ids),
@@ -389,16 +411,10 @@ def build(shop: Shop, count: int, seed: int = 1,
                 if progress is not None and chunk.get("orders"):
                     progress(len(chunk["orders"]))
             if sqlite:
-                for sql in indexes + triggers:
-                    db.execute_sql(sql)
-                db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
-                if any("customer_fts" in sql for sql in triggers):
-                    db.execute_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
+                _restore_search(indexes, triggers)
             customer_figures.rebuild_all(shop.currency)
             if not sqlite:
-                for table in ("orders", "customer"):
-                    db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                   f"(SELECT MAX(id) FROM {table}))")
+                _advance_sequences()
     finally:
         if sqlite:
             db.execute_sql("PRAGMA foreign_keys = ON")
@@ -487,43 +503,32 @@ OUTBOX_COLUMNS = ("kind", "recipient", "language", "payload", "idempotency_key",
                   "last_error", "sent_at", "lease_owner", "message_id", "created_at", "updated_at")
 
 
+class _Head(NamedTuple):
+    """Which order, and whom its mails go to: what every row of its history names."""
+
+    oid: int
+    number: int
+    code: str
+    cid: int | None
+    email: str
+    language: str
+
+
 def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
            placed: dt.datetime, customers: list[_Person], guests: list[_Person]) -> None:
     """One order with everything the services would have written over its life."""
     random_ = rng.random
     tables = w.tables
-    add_event = tables["order_event"].append
-    add_payment = tables["payment"].append
-    add_mail = tables["outbox"].append
-    add_item = tables["order_item"].append
-    add_address = tables["address"].append
     ts = str if w.sqlite else _same
     currency = plan.currency
     code = format_code(plan.prefix, number)
     end = plan.end
-    is_test = random_() < 0.003
-    if random_() < 0.7 and not is_test:
-        cid, first, last, email, phone, country, language, address, _group = \
-            customers[int(len(customers) * random_() ** 2)]
-    else:
-        _none, first, last, email, phone, country, language, address, _group = \
-            guests[int(len(guests) * random_())]
-        cid = None
-        if is_test:
-            first, last, email = "Test", "Order", f"test{number}@{DOMAINS[0]}"
+    person, is_test = _buyer(random_, number, customers, guests)
+    cid, first, last, email, phone, country, language, _address, _group = person
     name = f"{first} {last}"
-    tax_bp = COUNTRIES[country][1]
     t_placed = ts(placed)
-    subtotal = tax = quantity_total = 0
-    pairs = []
-    for _ in range(LINES_TABLE[int(random_() * 100)]):
-        sku, pname, price = PRODUCTS[int(random_() * len(PRODUCTS))]
-        quantity = QUANTITY_TABLE[int(random_() * 100)]
-        subtotal += quantity * price
-        tax += round(quantity * price * tax_bp / 10000)
-        quantity_total += quantity
-        pairs.append((sku, pname))
-        add_item((oid, sku, pname, quantity, price, tax_bp, t_placed, t_placed))
+    subtotal, tax, quantity_total, pairs = _lines(
+        random_, tables["order_item"].append, oid, COUNTRIES[country][1], t_placed)
     ship_method = SHIP_TABLE[int(random_() * 100)]
     shipping = 0 if ship_method == "pickup" or subtotal >= 5000 else (
         990 if ship_method == "express" else 490)
@@ -542,17 +547,88 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
         reference = f"INV-{placed.year}-{number}"
     note = CUSTOMER_NOTES[int(random_() * len(CUSTOMER_NOTES))] if random_() < 0.06 else ""
     paid = total if "paid" in path else 0
-    refunded = 0
-    if status == "refunded" or (status == "cancelled" and paid):
-        refunded = paid
-    elif status == "completed" and random_() < 0.03:
-        refunded = max(1, total // 4)
+    refunded = _refunded(random_, status, paid, total)
     archived = age > 365 and status in FINAL
     found = search_row(oid, {"code": code, "customer_name": name, "customer_email": email,
                              "customer_phone": phone, "tracking_number": tracking,
                              "internal_reference": reference}, pairs)
     tables["order_search"].append((oid, found["text"], found["name"]))
-    keep_mail = age < MAIL_RETENTION_DAYS
+    head = _Head(oid, number, code, cid, email, language)
+    operator, t_at = _history(random_, w, plan, head, placed, path, pay, total, tracking)
+    tables["orders"].append((
+        oid, number, code, cid, name, email, phone, language, status, currency, subtotal,
+        tax, shipping, discount, total, pay, f"PAY-{number}" if paid and pay != "cod" else "",
+        paid, refunded, ship_method, tracking, carrier, reference, note, quantity_total,
+        t_placed, archived, is_test, 1 + len(path), operator, t_placed, t_at))
+    _addresses(random_, tables["address"].append, oid, person, t_placed)
+    if refunded:
+        reason = REFUND_REASONS.get(status, "item arrived scratched")
+        tables["payment"].append((oid, "refund", refunded, currency, pay, "", reason, "marek",
+                                  t_at, t_at))
+        tables["order_event"].append((
+            oid, "refund", "", "", reason,
+            f'{{"amount": {refunded}, "full": {"true" if refunded == paid else "false"}}}',
+            "marek", False, t_at, t_at))
+    if random_() < 0.04:
+        at = ts(placed + dt.timedelta(seconds=int(3600 + random_() * 100000)))
+        tables["order_event"].append((oid, "note", "", "", NOTES[int(random_() * len(NOTES))],
+                                      "{}", OPERATOR_LOGINS[int(random_() * 3)], False, at, at))
+
+
+def _buyer(random_: Callable[[], float], number: int, customers: list[_Person],
+           guests: list[_Person]) -> tuple[_Person, bool]:
+    """Who placed an order: mostly a customer (the first ones most often, as loyal ones
+    are), else a guest; a few are test orders, placed by staff under a made-up name."""
+    is_test = random_() < 0.003
+    if random_() < 0.7 and not is_test:
+        return customers[int(len(customers) * random_() ** 2)], False
+    _cid, first, last, email, phone, country, language, address, group = \
+        guests[int(len(guests) * random_())]
+    if is_test:
+        first, last, email = "Test", "Order", f"test{number}@{DOMAINS[0]}"
+    return (None, first, last, email, phone, country, language, address, group), is_test
+
+
+def _lines(random_: Callable[[], float], add_item: Callable[[Sequence[Any]], None], oid: int,
+           tax_bp: int, t_placed: Any) -> tuple[int, int, int, list[tuple[str, str]]]:
+    """An order's items; their subtotal, tax, quantity and (sku, name) pairs for search."""
+    subtotal = tax = quantity_total = 0
+    pairs = []
+    for _ in range(LINES_TABLE[int(random_() * 100)]):
+        sku, pname, price = PRODUCTS[int(random_() * len(PRODUCTS))]
+        quantity = QUANTITY_TABLE[int(random_() * 100)]
+        subtotal += quantity * price
+        tax += round(quantity * price * tax_bp / 10000)
+        quantity_total += quantity
+        pairs.append((sku, pname))
+        add_item((oid, sku, pname, quantity, price, tax_bp, t_placed, t_placed))
+    return subtotal, tax, quantity_total, pairs
+
+
+def _refunded(random_: Callable[[], float], status: str, paid: int, total: int) -> int:
+    """What was given back: all of it when refunded or cancelled after payment; now and
+    then a part of a completed order (a scratched item)."""
+    if status == "refunded" or (status == "cancelled" and paid):
+        return paid
+    if status == "completed" and random_() < 0.03:
+        return max(1, total // 4)
+    return 0
+
+
+def _history(random_: Callable[[], float], w: _Rows, plan: _Plan, head: _Head,
+             placed: dt.datetime, path: list[str], pay: str, total: int,
+             tracking: str) -> tuple[str, Any]:
+    """The order's placing and each status change along its path, with the payment and the
+    customer's mails (kept for MAIL_RETENTION_DAYS); the last operator and time."""
+    tables = w.tables
+    add_event = tables["order_event"].append
+    add_payment = tables["payment"].append
+    add_mail = tables["outbox"].append
+    ts = str if w.sqlite else _same
+    end = plan.end
+    oid, number, code, cid, email, language = head
+    t_placed = ts(placed)
+    keep_mail = (end - placed).total_seconds() / 86400 < MAIL_RETENTION_DAYS
     add_event((oid, "placed", "", "awaiting_payment", "order placed",
                f'{{"total": {total}}}', "storefront", False, t_placed, t_placed))
     if keep_mail:
@@ -574,7 +650,7 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
         data = "{}"
         if target == "paid":
             data = f'{{"recorded_payment": {total}}}'
-            add_payment((oid, "payment", total, currency, pay,
+            add_payment((oid, "payment", total, plan.currency, pay,
                          f"PAY-{number}" if pay != "cod" else "", "", operator, t_at, t_at))
         elif target == "shipped" and tracking:
             data = f'{{"tracking": "{tracking}"}}'
@@ -593,27 +669,19 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
                       0 if state == "queued" else 1, t_at,
                       "550 mailbox unavailable" if state == "dead" else "", sent, "",
                       f"<{oid}.{index}@demo>" if sent else "", t_at, t_at))
-    tables["orders"].append((
-        oid, number, code, cid, name, email, phone, language, status, currency, subtotal,
-        tax, shipping, discount, total, pay, f"PAY-{number}" if paid and pay != "cod" else "",
-        paid, refunded, ship_method, tracking, carrier, reference, note, quantity_total,
-        t_placed, archived, is_test, 1 + len(path), operator, t_placed, t_at))
+    return operator, t_at
+
+
+def _addresses(random_: Callable[[], float], add_address: Callable[[Sequence[Any]], None],
+               oid: int, person: _Person, t_placed: Any) -> None:
+    """The shipping address, and now and then a billing one (a company's, in Germany)."""
+    _cid, first, last, _email, phone, country, _language, address, _group = person
     add_address((None, oid, "shipping", first, last, "", address[0], "", address[1],
                  address[2], "", address[3], phone, t_placed, t_placed))
     if random_() < 0.12:
         add_address((None, oid, "billing", first, last, f"{last} GmbH" if country == 4 else "",
                      f"{1 + int(random_() * 99)} {STREETS[country]}", "", address[1],
                      address[2], "", address[3], phone, t_placed, t_placed))
-    if refunded:
-        reason = REFUND_REASONS.get(status, "item arrived scratched")
-        add_payment((oid, "refund", refunded, currency, pay, "", reason, "marek", t_at, t_at))
-        add_event((oid, "refund", "", "", reason,
-                   f'{{"amount": {refunded}, "full": {"true" if refunded == paid else "false"}}}',
-                   "marek", False, t_at, t_at))
-    if random_() < 0.04:
-        at = ts(placed + dt.timedelta(seconds=int(3600 + random_() * 100000)))
-        add_event((oid, "note", "", "", NOTES[int(random_() * len(NOTES))], "{}",
-                   OPERATOR_LOGINS[int(random_() * 3)], False, at, at))
 
 
 def _same(value: Any) -> Any:

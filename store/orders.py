@@ -34,6 +34,7 @@ from store.order_rows import (
     search_row,
 )
 from store.outbox import Mail, enqueue, order_payload, withdraw_order
+from store.queries import issued_documents
 from store.rules import delete_refusal
 from store.shop import Shop
 from store.sql import named
@@ -93,6 +94,12 @@ class _Buyer:
     phone: str
     language: str
 
+    def fields(self) -> dict[str, Any]:
+        """What the order row copies of its buyer."""
+        return {"customer": self.customer.id if self.customer else None,
+                "customer_name": self.name, "customer_email": self.email,
+                "customer_phone": self.phone, "language": self.language}
+
 
 def place_order(
     shop: Shop,
@@ -142,10 +149,7 @@ def place_order(
         buyer = _buyer(shop, customer_id, guest_name, guest_email, phone, language)
         number = allocate_numbers(1)
         fields = {
-            "number": number, "code": format_code(shop.prefix, number),
-            "customer": buyer.customer.id if buyer.customer else None,
-            "customer_name": buyer.name, "customer_email": buyer.email,
-            "customer_phone": buyer.phone, "language": buyer.language,
+            "number": number, "code": format_code(shop.prefix, number), **buyer.fields(),
             "status": shop.workflow.initial.key, "currency": currency,
             "subtotal": subtotal, "tax": tax, "shipping_cost": shipping_cost,
             "discount": discount, "total": total, "payment_method": payment_method,
@@ -154,26 +158,40 @@ def place_order(
             "placed_at": placed_at or utcnow(),
             "is_test": is_test, "updated_by": actor.login,
         }
-        order = Order.create(**fields)
-        insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in items])])
-        customer_figures.placed(buyer.customer.id if buyer.customer else None,
-                                order.placed_at, is_test)
-        _insert_items(order.id, items)
-        _copy_addresses(order.id, buyer.customer, addresses)
-        insert_events([event(order.id, actor, "placed", "order placed",
-                             to_status=order.status, data={"total": total})])
-        enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
-        webhooks.order_placed(order.id)
+        order = _write_placed(shop, actor, fields, buyer, items, addresses)
         if newsletter_opt_in and not is_test:
-            first, last = subscribers.split_name(buyer.name)
-            subscribers.subscribe(shop, actor, email=buyer.email, source="checkout",
-                                  wording=newsletter_opt_in, first_name=first, last_name=last,
-                                  language=buyer.language,
-                                  customer_id=buyer.customer.id if buyer.customer else None,
-                                  confirm=True)
+            _subscribe_buyer(shop, actor, buyer, newsletter_opt_in)
     events_log.event("placed", actor.login, order=order.code, status=order.status,
                      total=total, currency=currency)
     return OrderRef(order.id, order.code)
+
+
+def _subscribe_buyer(shop: Shop, actor: Actor, buyer: _Buyer, wording: str) -> None:
+    """The checkout's newsletter opt-in: the buyer becomes a subscriber (confirmed as the
+    shop's double opt-in says), in the order's transaction."""
+    first, last = subscribers.split_name(buyer.name)
+    subscribers.subscribe(shop, actor, email=buyer.email, source="checkout", wording=wording,
+                          first_name=first, last_name=last, language=buyer.language,
+                          customer_id=buyer.customer.id if buyer.customer else None,
+                          confirm=True)
+
+
+def _write_placed(shop: Shop, actor: Actor, fields: dict[str, Any], buyer: _Buyer,
+                  items: Sequence[ItemInput],
+                  addresses: Mapping[str, Mapping[str, str] | None]) -> Order:
+    """The order row and all that placing it writes in the same transaction: its search
+    text, the customer's figures, items, addresses, history, mails and webhook."""
+    order = Order.create(**fields)
+    insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in items])])
+    customer_figures.placed(buyer.customer.id if buyer.customer else None,
+                            order.placed_at, fields["is_test"])
+    _insert_items(order.id, items)
+    _copy_addresses(order.id, buyer.customer, addresses)
+    insert_events([event(order.id, actor, "placed", "order placed",
+                         to_status=order.status, data={"total": fields["total"]})])
+    enqueue(_placed_mails(shop, fields | {"id": order.id}, buyer))
+    webhooks.order_placed(order.id)
+    return order
 
 
 def _check_order_input(shop: Shop, items: Sequence[ItemInput], shipping_cost: int,
@@ -398,7 +416,7 @@ def delete_order(shop: Shop, actor: Actor, order_id: int) -> str:
     require(actor, "delete_order")
     with db.atomic():
         order = load_for_write(order_id)
-        refused = delete_refusal(order.code, order.is_test)
+        refused = delete_refusal(order.code, order.is_test, issued_documents(order.id))
         if refused:
             raise Refused(refused)
         withdraw_order(order.id, "order deleted")

@@ -748,13 +748,14 @@ def order_detail(order_id: int) -> OrderDetail:
                 m.attempts, m.last_error, m.created_at, m.sent_at, m.hold_until)
         for m in Outbox.select().where(Outbox.order == order_id).order_by(Outbox.id)
     )
+    documents = issued_documents(order_id)
     return OrderDetail(
         id=order.id, code=order.code, number=order.number, status=order.status,
         currency=order.currency, subtotal=order.subtotal, tax=order.tax,
         shipping_cost=order.shipping_cost, discount=order.discount, total=order.total,
         amount_paid=order.amount_paid, amount_refunded=order.amount_refunded,
         refundable=refund_cap(order.amount_paid, order.amount_refunded),
-        delete_refusal=delete_refusal(order.code, bool(order.is_test)),
+        delete_refusal=delete_refusal(order.code, bool(order.is_test), documents),
         payment_method=order.payment_method, payment_reference=order.payment_reference,
         shipping_method=order.shipping_method, tracking_number=order.tracking_number,
         carrier=order.carrier, internal_reference=order.internal_reference,
@@ -765,12 +766,12 @@ def order_detail(order_id: int) -> OrderDetail:
         version=order.version, updated_by=order.updated_by, items=items, payments=payments,
         addresses=addresses, events=events, mails=mails,
         gift_message=order.gift_message, label=_label_text(order_id),
-        documents=_documents(order_id),
+        documents=documents,
         external_reference=order.external_reference, external_source=order.external_source,
     )
 
 
-def _documents(order_id: int) -> tuple[str, ...]:
+def issued_documents(order_id: int) -> tuple[str, ...]:
     """The numbers of the order's invoice and credit notes, as issued."""
     rows: Any = (Invoice.select(Invoice.code).where(Invoice.order == order_id)
                  .order_by(Invoice.id).tuples())

@@ -79,12 +79,17 @@ def pay_refusal(code: str, label: str, may_pay: bool, paid: int, total: int, cur
     return ""
 
 
-def delete_refusal(code: str, is_test: bool) -> str:
-    """Why an order may not be deleted, or '' when it may (test orders only)."""
-    if is_test:
-        return ""
-    return (f"order {code} is a real order: cancel or archive it instead "
-            "(only test orders can be deleted)")
+def delete_refusal(code: str, is_test: bool, documents: tuple[str, ...] = ()) -> str:
+    """Why an order may not be deleted, or '' when it may (test orders only, and none that
+    was issued an invoice or credit note: their numbers have no gaps, and the accounts keep
+    them)."""
+    if not is_test:
+        return (f"order {code} is a real order: cancel or archive it instead "
+                "(only test orders can be deleted)")
+    if documents:
+        return (f"order {code} was issued {', '.join(documents)}: issued documents are kept "
+                "for the accounts, so archive the order instead")
+    return ""
 
 
 def group_delete_refusal(name: str, is_default: bool) -> str:

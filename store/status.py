@@ -175,9 +175,38 @@ def change_status(
     wf = shop.workflow
     if to_status not in wf:
         raise ValidationError(f"unknown status {to_status!r}; statuses are: {', '.join(wf.keys())}")
+    ids = list(dict.fromkeys(order_ids))
+    tracking, carrier, each = _tracking_given(tracking, carrier, tracking_each, len(ids),
+                                              shared_tracking)
+    note = clean_optional(note, "note", multiline=True)
+    message, mails = _message_and_mails(wf, to_status, notify, message)
+    now = utcnow()
+    plan = _Plan(shop, actor, to_status, tracking, carrier, (note or "").strip(), message,
+                 uuid.uuid4().hex, now, notify=mails,
+                 hold_until=(now + dt.timedelta(seconds=shop.undo_seconds + UNDO_MARGIN_SECONDS)
+                             if hold_mail else None),
+                 each=each, shared=shared_tracking)
+    replace = (len(ids) == 1 if replace_tracking is None else replace_tracking) or bool(each)
+    plan.carry_out(ids, expected_versions, replace, dry_run)
+    if not dry_run:
+        plan.log_events()
+    return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
+                        plan.moves, withdrawn=plan.withdrawn, message=message,
+                        invoices=plan.invoices, shared_tracking=tracking or "",
+                        shared_count=len(plan.tracked) if tracking else 0)
+
+
+_Each = dict[int, tuple[str, str | None]]  # order id -> (tracking number, carrier or None)
+
+
+def _tracking_given(tracking: str | None, carrier: str | None,
+                    tracking_each: Mapping[int, tuple[str, str | None]] | None, count: int,
+                    shared: bool) -> tuple[str | None, str | None, _Each]:
+    """The tracking number for all (or None), its carrier, and the numbers given order by
+    order, cleaned; refused when both are given, or one number for many orders unasked."""
     tracking = clean(tracking or "", "tracking").strip() or None
     carrier = clean_optional(carrier, "carrier")
-    each: dict[int, tuple[str, str | None]] = {}
+    each: _Each = {}
     for oid, (number, named_carrier) in (tracking_each or {}).items():
         number = clean(number or "", "tracking").strip()
         if number:
@@ -185,14 +214,19 @@ def change_status(
     if tracking and each:
         raise ValidationError("give one tracking number for all, or one per order, not both",
                               field="tracking")
-    ids = list(dict.fromkeys(order_ids))
-    if tracking and len(ids) > 1 and not shared_tracking:
+    if tracking and count > 1 and not shared:
         raise ValidationError(
-            f"one tracking number for {len(ids):,} orders: each parcel has its own number "
+            f"one tracking number for {count:,} orders: each parcel has its own number "
             "(give each order its own: `backroom orders import-tracking`, or the ship "
             "station); to give them all this one (one parcel), say so (--same-tracking)",
             field="tracking")
-    note = clean_optional(note, "note", multiline=True)
+    return tracking, carrier, each
+
+
+def _message_and_mails(wf: Workflow, to_status: str, notify: bool,
+                       message: str | None) -> tuple[str, bool]:
+    """The message to the customer, cleaned, and whether the change mails the customers;
+    a message that no mail would carry is refused, since it could reach no one."""
     message = clean_optional(message, "message", multiline=True)
     message = (message or "").strip()
     mails = bool(notify and wf[to_status].mail)
@@ -201,34 +235,7 @@ def change_status(
                else f"{wf.label(to_status)} sends the customer no email")
         raise ValidationError(f"a message to the customer goes in the status email, but {why}; "
                               "add a note visible to the customer instead", field="message")
-    now = utcnow()
-    plan = _Plan(shop, actor, to_status, tracking, carrier, (note or "").strip(), message,
-                 uuid.uuid4().hex, now, notify=mails,
-                 hold_until=(now + dt.timedelta(seconds=shop.undo_seconds + UNDO_MARGIN_SECONDS)
-                             if hold_mail else None),
-                 each=each, shared=shared_tracking)
-    replace = (len(ids) == 1 if replace_tracking is None else replace_tracking) or bool(each)
-    with db.atomic() if not dry_run else contextlib.nullcontext():
-        found = _rows_to_change(ids, lock=not dry_run)
-        plan.read_holders(found)
-        for oid in ids:  # the decisions, on the rows read; the writes below are set-based
-            plan.decide(oid, found.get(oid), expected_versions, replace)
-        if not dry_run and plan.changed:
-            plan.write()
-        elif dry_run:
-            plan.withdrawn = superseded_count(plan.changed)
-            if wf[to_status].paid:
-                plan.invoices = len(invoices.to_issue(plan.changed))
-    shared = len(plan.tracked) if tracking else 0
-    if not dry_run:
-        for r in plan.results:
-            if r.changed:
-                events_log.event("status", actor.login, order=r.code,
-                                 **{"from": r.from_status, "to": to_status, "batch": plan.batch})
-    return StatusChange(to_status, tuple(plan.results), plan.mails, plan.batch, dry_run,
-                        plan.moves, withdrawn=plan.withdrawn, message=message,
-                        invoices=plan.invoices, shared_tracking=tracking or "",
-                        shared_count=shared)
+    return message, mails
 
 
 class _ChangeRow(NamedTuple):
@@ -375,6 +382,30 @@ class _Plan:
             self.tracked[oid] = decided
         if self.notify and row.customer_email:
             self.mails += 1
+
+    def carry_out(self, ids: Sequence[int], expected: Mapping[int, int] | None,
+                  replace: bool, dry_run: bool) -> None:
+        """Read the orders (locked), decide order by order, then write set-based in the same
+        transaction; a dry run writes nothing and counts what would be withdrawn and issued."""
+        with db.atomic() if not dry_run else contextlib.nullcontext():
+            found = _rows_to_change(ids, lock=not dry_run)
+            self.read_holders(found)
+            for oid in ids:  # the decisions, on the rows read; the writes below are set-based
+                self.decide(oid, found.get(oid), expected, replace)
+            if not dry_run and self.changed:
+                self.write()
+            elif dry_run:
+                self.withdrawn = superseded_count(self.changed)
+                if self.shop.workflow[self.to_status].paid:
+                    self.invoices = len(invoices.to_issue(self.changed))
+
+    def log_events(self) -> None:
+        """A line in the event log per order changed, after the commit."""
+        for r in self.results:
+            if r.changed:
+                events_log.event("status", self.actor.login, order=r.code,
+                                 **{"from": r.from_status, "to": self.to_status,
+                                    "batch": self.batch})
 
     def write(self) -> None:
         """History, outbox and payment rows by INSERT ... SELECT from the orders as they were

@@ -293,6 +293,23 @@ def test_delete_only_test_orders(shop, admin) -> None:
         orders.find_order(shop, test.code)
 
 
+def test_an_order_issued_an_invoice_is_not_deleted_even_marked_test(shop, admin) -> None:
+    """Found by the figures' property test on PostgreSQL: an invoiced order marked as a test
+    order could not be deleted (a foreign-key error) and said so as a traceback."""
+    from store import invoices
+    from store.models import db
+
+    ref = place(shop)
+    with db.atomic():
+        codes = invoices.issue_for(shop, admin, [ref.id])
+    orders.set_test_flag(shop, admin, ref.id, True)
+    detail = queries.order_detail(ref.id)
+    assert codes[0] in detail.delete_refusal  # the detail does not offer it
+    with pytest.raises(Refused, match=f"was issued {codes[0]}.*archive the order instead"):
+        orders.delete_order(shop, admin, ref.id)
+    assert Order.get_or_none(Order.id == ref.id) is not None
+
+
 def test_a_shipment_undone_at_once_does_not_lock_the_address(shop, manager, clerk) -> None:
     ref = place(shop)
     status.change_status(shop, clerk, [ref.id], "paid")

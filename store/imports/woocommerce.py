@@ -78,6 +78,34 @@ def _address(block: Any, kind: str) -> dict[str, str] | None:
     return values if any(values.values()) else None
 
 
+def _items(raw: Mapping[str, Any], currency: str) -> list[ItemIn]:
+    """The line items; a unit price is the line's subtotal shared out, rounded half up."""
+    items = []
+    for line in raw.get("line_items") or []:
+        if not isinstance(line, dict):
+            raise ValidationError("a line item must be a JSON object", field="line_items")
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise ValidationError(f"line item {_text(line, 'name')!r}: quantity must be a "
+                                  "positive whole number", field="line_items")
+        subtotal = amount(_text(line, "subtotal"), currency, "line_items.subtotal")
+        items.append(ItemIn(_text(line, "sku"), _text(line, "name"), quantity,
+                            (subtotal + quantity // 2) // quantity))
+    return items
+
+
+def _refunds(raw: Mapping[str, Any], currency: str) -> list[RefundIn]:
+    """The refunds, undated: the export dates none (order_in gives them the order's last
+    change)."""
+    refunds = []
+    for refund in raw.get("refunds") or []:
+        if not isinstance(refund, dict):
+            raise ValidationError("a refund must be a JSON object", field="refunds")
+        refunds.append(RefundIn(amount(_text(refund, "total"), currency, "refunds.total"),
+                                _text(refund, "reason"), None))
+    return refunds
+
+
 def order_in(shop: Shop, table: Mapping[str, str], raw: Any, where: str,
              parsed: Parsed) -> OrderIn | None:
     if not isinstance(raw, dict):
@@ -93,23 +121,8 @@ def order_in(shop: Shop, table: Mapping[str, str], raw: Any, where: str,
         raise ValidationError("date_created is empty", field="date_created")
     total = amount(_text(raw, "total"), currency, "total")
     paid_at = _when(raw, "date_paid")
-    items = []
-    for line in raw.get("line_items") or []:
-        if not isinstance(line, dict):
-            raise ValidationError("a line item must be a JSON object", field="line_items")
-        quantity = line.get("quantity")
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-            raise ValidationError(f"line item {_text(line, 'name')!r}: quantity must be a "
-                                  "positive whole number", field="line_items")
-        subtotal = amount(_text(line, "subtotal"), currency, "line_items.subtotal")
-        items.append(ItemIn(_text(line, "sku"), _text(line, "name"), quantity,
-                            (subtotal + quantity // 2) // quantity))
-    refunds = []
-    for refund in raw.get("refunds") or []:
-        if not isinstance(refund, dict):
-            raise ValidationError("a refund must be a JSON object", field="refunds")
-        refunds.append(RefundIn(amount(_text(refund, "total"), currency, "refunds.total"),
-                                _text(refund, "reason"), None))
+    items = _items(raw, currency)
+    refunds = _refunds(raw, currency)
     refunded = sum(r.amount for r in refunds)
     billing: Mapping[str, Any] = raw["billing"] if isinstance(raw.get("billing"), dict) else {}
     addresses = {kind: found for kind in ("billing", "shipping")

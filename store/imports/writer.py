@@ -215,26 +215,8 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
     order."""
     first = allocate_numbers(len(chunk))
     now = _ts(utcnow())
-    rows = []
-    for n, order in enumerate(chunk):
-        number = first + n
-        code = format_code(shop.prefix, number)
-        fields: dict[str, Any] = {
-            "number": number, "code": code,
-            "customer": customer_ids.get(order.email.lower()) if order.email else None,
-            "customer_name": order.name, "customer_email": order.email,
-            "customer_phone": order.phone, "language": shop.language, "status": order.status,
-            "currency": order.currency, "subtotal": order.subtotal, "tax": order.tax,
-            "shipping_cost": order.shipping_cost, "discount": order.discount,
-            "total": order.total, "payment_method": order.payment_method,
-            "payment_reference": order.payment_reference, "amount_paid": order.paid,
-            "amount_refunded": order.refunded, "shipping_method": order.shipping_method,
-            "customer_note": order.customer_note,
-            "item_count": sum(i.quantity for i in order.items),
-            "placed_at": _ts(order.placed_at), "external_source": source,
-            "external_reference": order.reference, "updated_by": actor.login,
-            "created_at": now, "updated_at": now}
-        rows.append(fields)
+    rows = [_order_row(shop, actor, source, order, first + n, customer_ids, now)
+            for n, order in enumerate(chunk)]
     insert_rows(Order, rows)
     numbered: Any = Order.select(Order.number, Order.id).where(
         Order.number.between(first, first + len(chunk) - 1)).tuples()
@@ -246,7 +228,6 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
     addresses: list[dict[str, Any]] = []
     payments: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    login = actor.login
     for order_id, order in zip(ids, chunk, strict=True):
         stamp = _ts(order.placed_at)
         items.extend({"order": order_id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
@@ -254,44 +235,72 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
                       "created_at": stamp, "updated_at": stamp} for i in order.items)
         addresses.extend(_address("order", order_id, kind, address, stamp)
                          for kind, address in order.addresses.items())
-        events.append(_event(
-            order_id, login, "imported",
-            f"imported from {label} ({order.reference}): placed {order.placed_text}; "
-            f"{order.status_says}", order.placed_at, order.status,
-            {"source": source, "reference": order.reference, "said": order.status_says,
-             "total": order.total}))
-        money = order.currency
-        if order.paid:
-            at = order.paid_at or order.placed_at
-            payments.append(_payment(order_id, "payment", order.paid, order, at, login,
-                                     f"imported from {label}"))
-            events.append(_event(order_id, login, "payment",
-                                 f"payment of {format_money(order.paid, money)} "
-                                 f"(imported from {label})", at,
-                                 data={"amount": order.paid, "method": order.payment_method}))
-        refunds = order.refunds or ([RefundIn(order.refunded, "", None)] if order.refunded
-                                    else [])
-        for refund in refunds:
-            amount, reason = refund.amount, refund.reason or "refund"
-            at = (refund.at or order.cancelled_at or order.completed_at or order.paid_at
-                  or order.placed_at)
-            payments.append(_payment(order_id, "refund", amount, order, at, login,
-                                     f"{reason} (imported from {label})"))
-            events.append(_event(order_id, login, "refund",
-                                 f"{reason}: {format_money(amount, money)} "
-                                 f"(imported from {label})", at,
-                                 data={"amount": amount, "full": amount == order.paid}))
-        for what, when in (("fulfilled", order.fulfilled_at),
-                           ("completed", order.completed_at),
-                           ("cancelled", order.cancelled_at)):
-            if when is not None:
-                events.append(_event(order_id, login, "imported",
-                                     f"{what} (imported from {label})", when))
+        _order_history(order_id, order, actor.login, source, label, payments, events)
     insert_rows(OrderItem, items)
     insert_rows(Address, addresses)
     insert_rows(Payment, payments)
     insert_rows(OrderEvent, events)
     return [(order_id, row["code"]) for order_id, row in zip(ids, rows, strict=True)]
+
+
+def _order_row(shop: Shop, actor: Actor, source: str, order: OrderIn, number: int,
+               customer_ids: Mapping[str, int], now: Any) -> dict[str, Any]:
+    """The orders row of an imported order, numbered in this shop's series."""
+    return {
+        "number": number, "code": format_code(shop.prefix, number),
+        "customer": customer_ids.get(order.email.lower()) if order.email else None,
+        "customer_name": order.name, "customer_email": order.email,
+        "customer_phone": order.phone, "language": shop.language, "status": order.status,
+        "currency": order.currency, "subtotal": order.subtotal, "tax": order.tax,
+        "shipping_cost": order.shipping_cost, "discount": order.discount,
+        "total": order.total, "payment_method": order.payment_method,
+        "payment_reference": order.payment_reference, "amount_paid": order.paid,
+        "amount_refunded": order.refunded, "shipping_method": order.shipping_method,
+        "customer_note": order.customer_note,
+        "item_count": sum(i.quantity for i in order.items),
+        "placed_at": _ts(order.placed_at), "external_source": source,
+        "external_reference": order.reference, "updated_by": actor.login,
+        "created_at": now, "updated_at": now}
+
+
+def _order_history(order_id: int, order: OrderIn, login: str, source: str, label: str,
+                   payments: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """What the other shop says happened to an order, as our rows: the import itself, the
+    payment and refunds (each with its history row), and its fulfilled, completed and
+    cancelled dates."""
+    events.append(_event(
+        order_id, login, "imported",
+        f"imported from {label} ({order.reference}): placed {order.placed_text}; "
+        f"{order.status_says}", order.placed_at, order.status,
+        {"source": source, "reference": order.reference, "said": order.status_says,
+         "total": order.total}))
+    money = order.currency
+    if order.paid:
+        at = order.paid_at or order.placed_at
+        payments.append(_payment(order_id, "payment", order.paid, order, at, login,
+                                 f"imported from {label}"))
+        events.append(_event(order_id, login, "payment",
+                             f"payment of {format_money(order.paid, money)} "
+                             f"(imported from {label})", at,
+                             data={"amount": order.paid, "method": order.payment_method}))
+    refunds = order.refunds or ([RefundIn(order.refunded, "", None)] if order.refunded
+                                else [])
+    for refund in refunds:
+        amount, reason = refund.amount, refund.reason or "refund"
+        at = (refund.at or order.cancelled_at or order.completed_at or order.paid_at
+              or order.placed_at)
+        payments.append(_payment(order_id, "refund", amount, order, at, login,
+                                 f"{reason} (imported from {label})"))
+        events.append(_event(order_id, login, "refund",
+                             f"{reason}: {format_money(amount, money)} "
+                             f"(imported from {label})", at,
+                             data={"amount": amount, "full": amount == order.paid}))
+    for what, when in (("fulfilled", order.fulfilled_at),
+                       ("completed", order.completed_at),
+                       ("cancelled", order.cancelled_at)):
+        if when is not None:
+            events.append(_event(order_id, login, "imported",
+                                 f"{what} (imported from {label})", when))
 
 
 def _payment(order_id: int, kind: str, amount: int, order: OrderIn, at: dt.datetime,

@@ -96,13 +96,19 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json_text(_detail_dict(detail)))
         return
+    _echo_order(state, detail)
+    _echo_records(detail)
+
+
+def _echo_order(state: CliState, detail: queries.OrderDetail) -> None:
+    """The order itself: status, customer, addresses, items, amounts and the facts it has."""
     cur = detail.currency
     wf = state.shop.workflow
     flags = [w for w, on in (("archived", detail.archived), ("test", detail.is_test)) if on]
     _echo(f"{detail.code}  {wf.label(detail.status)}  placed {detail.placed_at:%Y-%m-%d %H:%M}"
-               + (f"  ({', '.join(flags)})" if flags else ""))
+          + (f"  ({', '.join(flags)})" if flags else ""))
     _echo(f"customer: {detail.customer_name} <{detail.customer_email}>"
-               + (f"  {detail.customer_phone}" if detail.customer_phone else ""))
+          + (f"  {detail.customer_phone}" if detail.customer_phone else ""))
     for kind, a in detail.addresses.items():
         line = ", ".join(p for p in (f"{a.first_name} {a.last_name}".strip(), a.company, a.line1,
                                      a.line2, f"{a.postcode} {a.city}".strip(), a.region,
@@ -111,42 +117,46 @@ def orders_show(state: CliState, code: str, fmt: str) -> None:
     _echo("items:")
     for i in detail.items:
         _echo(f"  {i.quantity} x {i.sku}  {i.name}  {money(i.unit_price, cur)}"
-                   f"  = {money(i.line_total, cur)}")
+              f"  = {money(i.line_total, cur)}")
     _echo(f"subtotal {money(detail.subtotal, cur)}, tax {money(detail.tax, cur)}, "
-               f"shipping {money(detail.shipping_cost, cur)}, discount "
-               f"{money(detail.discount, cur)}, total {money(detail.total, cur)}")
+          f"shipping {money(detail.shipping_cost, cur)}, discount "
+          f"{money(detail.discount, cur)}, total {money(detail.total, cur)}")
     _echo(f"paid {money(detail.amount_paid, cur)} by {detail.payment_method or '-'}, "
-               f"refunded {money(detail.amount_refunded, cur)}")
+          f"refunded {money(detail.amount_refunded, cur)}")
     if detail.tracking_number:
         carrier = carriers.label(state.config.carriers, detail.carrier)
         link = carriers.tracking_url(state.config.carriers, detail.carrier,
                                      detail.tracking_number)
         _echo(f"tracking: {detail.tracking_number} {carrier}".rstrip()
               + (f"  {link}" if link else ""))
-    if detail.label:
-        _echo(f"carrier label: {detail.label}")
-    if detail.documents:
-        _echo(f"invoices: {', '.join(detail.documents)}")
-    if detail.internal_reference:
-        _echo(f"reference: {detail.internal_reference}")
+    for label, value in (("carrier label", detail.label),
+                         ("invoices", ", ".join(detail.documents)),
+                         ("reference", detail.internal_reference)):
+        if value:
+            _echo(f"{label}: {value}")
     if detail.external_reference:
         _echo(f"imported: {detail.external_reference} from {detail.external_source}")
     if detail.customer_note:
         _echo(f"customer note: {detail.customer_note}")
     if detail.gift_message:
         _echo(f"gift message: {detail.gift_message}")
+
+
+def _echo_records(detail: queries.OrderDetail) -> None:
+    """What happened to the order: payments, history and mails, oldest first."""
+    cur = detail.currency
     if detail.payments:
         _echo("payments:")
         for p in detail.payments:
             extra = f"  {p.reason}" if p.reason else ""
             _echo(f"  {p.created_at:%Y-%m-%d %H:%M}  {p.kind:<8} {money(p.amount, cur)}"
-                       f"  {p.method}  {p.operator_login}{extra}")
+                  f"  {p.method}  {p.operator_login}{extra}")
     _echo("history:")
     for e in detail.events:
         move = f" {e.from_status} -> {e.to_status}" if e.kind == "status" else ""
         message = f"  {e.message}" if e.message else ""
         _echo(f"  {e.created_at:%Y-%m-%d %H:%M}  {e.operator_login or '-'}  {e.kind}{move}"
-                   f"{message}")
+              f"{message}")
     if detail.mails:
         _echo("mails:")
         for m in detail.mails:
