@@ -16,6 +16,7 @@ import html5lib
 from html5lib.constants import E as HTML5_ERRORS
 
 from mailer import context as ctxmod
+from mailer import replies
 from mailer.render import EVENTS, Renderer, RenderError
 from mailer.source import glued_includes
 from store import workflow as wfmod
@@ -76,7 +77,27 @@ def check_templates(config: Config, renderer: Renderer | None = None) -> tuple[l
             except RenderError as exc:
                 problems.append(str(exc))
     problems += source_problems(renderer, config, workflow, languages)
+    problems += reply_problems(config.get("mail", "templates_dir"))
     return problems, rendered
+
+
+def reply_problems(templates_dir: Any) -> list[str]:
+    """Saved replies (mailer.replies) that cannot be read, or name a merge field that is not
+    one of replies.FIELDS: "file:line: unknown merge field {x}"."""
+    problems: list[str] = []
+    for directory in replies.reply_directories(str(templates_dir or "")):
+        for path in sorted(directory.glob("*.txt")) if directory.is_dir() else []:
+            try:
+                replies.read_reply(path)
+                text = path.read_text(encoding="utf-8")
+            except (ValueError, OSError, UnicodeDecodeError) as exc:
+                problems.append(str(exc))
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                problems += [f"{path}:{number}: unknown merge field {{{name}}} (fields: "
+                             f"{', '.join('{' + f + '}' for f in replies.FIELDS)})"
+                             for name in replies.unknown_fields(line)]
+    return problems
 
 
 def text_problems(text: str, where: str, values: Iterable[str] = ()) -> list[str]:

@@ -10,6 +10,7 @@ an index or a conversion, is refused when the campaign is saved, naming its line
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from store.errors import ValidationError
@@ -33,21 +34,23 @@ class Tag:
 Part = str | Tag
 
 
-def parse(text: str, field: str = "body", strict: bool = True) -> tuple[Part, ...]:
+def parse(text: str, field: str = "body", strict: bool = True,
+          tags: Collection[str] = TAGS) -> tuple[Part, ...]:
     """The text cut into literal strings and Tags, in order (joining the literals and the
     tags' source gives the text back); an unknown tag is refused with its line (not
-    `strict`: kept as text, for a text part made from HTML, where `&#123;x}` reads as one)."""
+    `strict`: kept as text, for a text part made from HTML, where `&#123;x}` reads as one).
+    `tags`: the names known here (a campaign's, or a saved reply's fields)."""
     parts: list[Part] = []
     at = 0
     for found in _TAG.finditer(text):
         name = found.group(1) + (found.group(2) or "")
-        if name not in TAGS and not strict:
+        if name not in tags and not strict:
             continue
-        if name not in TAGS:
+        if name not in tags:
             line = text.count("\n", 0, found.start()) + 1
             raise ValidationError(
                 f"unknown merge tag {{{name}}} on line {line} of the {field}; the tags are "
-                f"{', '.join('{' + t + '}' for t in TAGS)} (a default after a bar: "
+                f"{', '.join('{' + t + '}' for t in tags)} (a default after a bar: "
                 "{firstname|there})", field=field)
         if found.start() > at:
             parts.append(text[at:found.start()])
@@ -61,3 +64,16 @@ def parse(text: str, field: str = "body", strict: bool = True) -> tuple[Part, ..
 def names(parts: tuple[Part, ...]) -> set[str]:
     """The tags used."""
     return {p.name for p in parts if isinstance(p, Tag)}
+
+
+def unknown(text: str, tags: Collection[str] = TAGS) -> list[str]:
+    """The tag names in `text` that are not among `tags` (for `backroom mail check`)."""
+    return [name for name in (f.group(1) + (f.group(2) or "") for f in _TAG.finditer(text))
+            if name not in tags]
+
+
+def fill_text(text: str, values: Mapping[str, str], tags: Collection[str] = TAGS) -> str:
+    """Plain text with each known tag replaced by its value (its default when the value is
+    empty), in one pass: a value is never read again; an unknown tag stays as written."""
+    return "".join(part if isinstance(part, str) else values.get(part.name, "") or part.default
+                   for part in parse(text, strict=False, tags=tags))

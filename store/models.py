@@ -138,6 +138,10 @@ class Order(BaseModel):
     # ("#1001"): shown, searchable, and what makes an import idempotent (migration 0008)
     external_source = CharField(default="")
     external_reference = CharField(default="")
+    # the order this one replaces at no charge (a lost or damaged parcel's; migration 0010)
+    replaces = ForeignKeyField("self", null=True, backref="replacements", on_delete="SET NULL",
+                               column_name="replaces_id")
+    replaces_id: int | None  # the foreign key's column, declared for type checkers
     customer_note = TextField(default="")
     gift_message = TextField(default="")  # printed on the packing slip (migration 0006)
     item_count = IntegerField(default=0)

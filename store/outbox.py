@@ -31,6 +31,7 @@ from store import events_log
 from store.errors import NotFound, Refused
 from store.models import Order, Outbox, db, mail_held, utcnow
 from store.operators import Actor, require
+from store.order_rows import event, insert_events
 from store.outbox_queries import OutboxRow, get_mail
 from store.sql import Params, id_source, id_value, insert_rows
 
@@ -404,6 +405,11 @@ def resend_mail(shop: Any, actor: Actor, outbox_id: int) -> OutboxRow:
         enqueue([Mail(mail.kind, mail.recipient, key, mail.language, json.loads(mail.payload),
                       order_id=mail.order_id, customer_id=mail.customer_id)])
         new_id = Outbox.select(Outbox.id).where(Outbox.idempotency_key == key).scalar()
+        if mail.order_id is not None:
+            insert_events([event(mail.order_id, actor, "mail_resent",
+                                 f"{mail.kind} mail resent (copy of #{outbox_id})",
+                                 data={"mail_id": outbox_id, "copy": int(new_id),
+                                       "mail": mail.kind})])
     row = get_mail(int(new_id))
     events_log.event("mail_resend", actor.login, order=row.order_code or None, mail=outbox_id,
                      copy=row.id)

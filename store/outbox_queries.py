@@ -10,6 +10,7 @@ from typing import Any
 
 from peewee import fn
 
+from store.codes import parse_code
 from store.errors import NotFound, ValidationError
 from store.models import (
     MAIL_STATES,
@@ -42,6 +43,7 @@ class OutboxRow:
     hold_until: dt.datetime | None
     sent_at: dt.datetime | None
     message_id: str
+    batch: str | None = None  # set on a status mail (the change that queued it)
 
 
 @dataclass(frozen=True)
@@ -73,15 +75,71 @@ def outbox_counts() -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class OutboxFilter:
+    """What the outbox screen's filter box (and `backroom outbox list`) narrow to: a shown
+    state, an order (by its number, from its code) and part of the recipient's address."""
+
+    state: str | None = None
+    order_number: int | None = None
+    recipient: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state or self.order_number is not None or self.recipient)
+
+
+def parse_outbox_filter(text: str, prefix: str) -> OutboxFilter:
+    """`state:failed`, an order code (BR-100042, or its digits) and any other word: part of
+    the recipient's address, e.g. `ann@ state:sent BR-100042`. A bad state is refused."""
+    state: str | None = None
+    number: int | None = None
+    recipient: list[str] = []
+    for word in text.split():
+        key, colon, value = word.partition(":")
+        if colon and key.lower() == "state":
+            state = value.strip().lower() or None
+            if state is not None and state not in MAIL_STATES:
+                raise ValidationError(
+                    f"unknown mail state {value!r}; states are: {', '.join(MAIL_STATES)}",
+                    field="state")
+            continue
+        code = _order_number(word, prefix)
+        if code is not None:
+            number = code
+        else:
+            recipient.append(word)
+    return OutboxFilter(state, number, " ".join(recipient))
+
+
+def _order_number(word: str, prefix: str) -> int | None:
+    """The order number of a word that is an order code (its check digit right), else None."""
+    if not any(c.isdigit() for c in word) or "@" in word:
+        return None
+    try:
+        return parse_code(word, prefix)
+    except ValidationError:
+        return None
+
+
 def outbox_page(state: str | None = None, cursor: str | None = None, limit: int = 100,
-                order_id: int | None = None) -> OutboxPage:
-    """Newest first, keyset-paged on id; `state` filters by shown state (None = all)."""
+                order_id: int | None = None,
+                where: OutboxFilter | None = None) -> OutboxPage:
+    """Newest first, keyset-paged on id; `state` filters by shown state (None = all), `where`
+    by the filter box's state, order and part of the recipient (case aside)."""
     now = utcnow()
     query = Outbox.select().order_by(Outbox.id.desc()).limit(limit + 1)
+    if where is not None and where.state:
+        state = where.state
     if state:
         query = query.where(_state_filter(state, now))
     if order_id is not None:
         query = query.where(Outbox.order == order_id)
+    if where is not None and where.order_number is not None:
+        query = query.where(Outbox.order.in_(
+            Order.select(Order.id).where(Order.number == where.order_number)))
+    if where is not None and where.recipient:
+        query = query.where(fn.LOWER(Outbox.recipient).contains(where.recipient.lower()))
     if cursor:
         try:
             before = int(cursor)
@@ -106,7 +164,7 @@ def _row(mail: Outbox, code: str, now: dt.datetime) -> OutboxRow:
         order_id=mail.order_id, order_code=code or "", customer_id=mail.customer_id,
         attempts=mail.attempts, last_error=mail.last_error, created_at=mail.created_at,
         next_attempt_at=mail.next_attempt_at, hold_until=mail.hold_until, sent_at=mail.sent_at,
-        message_id=mail.message_id,
+        message_id=mail.message_id, batch=mail.batch,
     )
 
 
@@ -118,6 +176,23 @@ def superseded_count(order_ids: Sequence[int]) -> int:
     return int(Outbox.select().where(
         Outbox.state == "queued", Outbox.batch.is_null(False),
         Outbox.order.in_(list(order_ids))).count())
+
+
+def latest_status_mail(order_id: int, kinds: Sequence[str] = ()) -> OutboxRow | None:
+    """The newest status mail of an order that was not withdrawn, cancelled or erased: what
+    "resend the status mail" resends. A status mail is one a status change queued (it has a
+    batch), or one of the `kinds` the workflow's statuses send (Workflow.mail of each: an
+    imported or a demo shop's mails, and a refund's, which tells of the refunded status)."""
+    status_mail = Outbox.batch.is_null(False)
+    if kinds:
+        status_mail |= Outbox.kind.in_(list(kinds))
+    mail = (Outbox.select().where(Outbox.order == order_id, status_mail,
+                                  Outbox.state.not_in(("cancelled", "erased")))
+            .order_by(Outbox.id.desc()).first())
+    if mail is None:
+        return None
+    code = Order.select(Order.code).where(Order.id == order_id).scalar() or ""
+    return _row(mail, code, utcnow())
 
 
 def get_mail(outbox_id: int) -> OutboxRow:

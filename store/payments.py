@@ -27,17 +27,61 @@ from store.text import clean, shown
 
 @dataclass(frozen=True)
 class PaymentResult:
-    """A payment recorded: the order, and the status it moved to (None if it stayed)."""
+    """A payment recorded: the order, and the status it moved to (None if it stayed); what
+    the order has been paid of its total since."""
 
     order_id: int
     code: str
     moved_to: str | None
+    amount: int = 0
+    paid: int = 0
+    total: int = 0
+    currency: str = ""
+
+    def summary(self) -> str:
+        """"payment of 12.00 EUR recorded on BR-100042: paid 12.00 EUR of 20.00 EUR"."""
+        return (f"payment of {format_money(self.amount, self.currency)} recorded on "
+                f"{self.code}: paid {format_money(self.paid, self.currency)} of "
+                f"{format_money(self.total, self.currency)}")
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """A refund made: how much, the status the order moved to (None if it stayed: a part
+    refund), the mail queued to the customer ("" when none: no email, or --no-notify) and the
+    credit note issued ("" for an order without an invoice)."""
+
+    order_id: int
+    code: str
+    amount: int
+    currency: str
+    moved_to: str | None
+    mail: str
+    recipient: str
+    credit_note: str
+
+    def summary(self, status_label: str = "") -> str:
+        """What an operator is told: "refunded 5.00 EUR of BR-100042; the order is now
+        Refunded; the refunded mail is queued to ann@example.com"."""
+        text = f"refunded {format_money(self.amount, self.currency)} of {self.code}"
+        if self.moved_to:
+            text += f"; the order is now {status_label or self.moved_to}"
+        else:
+            text += "; the status stays as it was"
+        if self.mail:
+            text += f"; the {self.mail} mail is queued to {self.recipient}"
+        else:
+            text += "; no mail to the customer"
+        if self.credit_note:
+            text += f"; credit note {self.credit_note}"
+        return text
 
 
 def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method: str = "",
-                   reference: str = "", expected_version: int | None = None) -> None:
-    """Money received for an order, as an operator records it; more than the order's total
-    is refused. The status stays as it is (the operator moves it)."""
+                   reference: str = "", expected_version: int | None = None) -> PaymentResult:
+    """Money received for an order, as an operator records it (any amount: a manual or a
+    part payment); more than the order's total is refused. The status stays as it is (the
+    operator moves it)."""
     require(actor, "record_payment")
     if amount <= 0:
         raise ValidationError("a payment must be a positive amount", field="amount")
@@ -47,6 +91,8 @@ def record_payment(shop: Shop, actor: Actor, order_id: int, amount: int, method:
         _record(shop, order, actor, amount, method, reference)
     events_log.event("payment", actor.login, order=order.code, amount=amount,
                      currency=order.currency)
+    return PaymentResult(order.id, order.code, None, amount, order.amount_paid, order.total,
+                         order.currency)
 
 
 def confirm_payment(shop: Shop, actor: Actor, order_id: int, amount: int, currency: str,
@@ -113,9 +159,17 @@ def _record(shop: Shop, order: Order, actor: Actor, amount: int, method: str,
 
 def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
            method: str = "", notify: bool = True, expected_version: int | None = None) -> bool:
+    """refund_order, answering only whether the status changed."""
+    return refund_order(shop, actor, order_id, amount, reason, method=method, notify=notify,
+                        expected_version=expected_version).moved_to is not None
+
+
+def refund_order(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
+                 method: str = "", notify: bool = True,
+                 expected_version: int | None = None) -> RefundResult:
     """Refund part or all of what was paid, never more; a full refund moves the order to the
     workflow's refunded status where allowed (the only way into it), withdrawing the status
-    mail it supersedes. Returns True when the status changed."""
+    mail it supersedes. Returns what was done: the status moved to, the mail queued."""
     require(actor, "refund")
     if amount <= 0:
         raise ValidationError("a refund must be a positive amount", field="amount")
@@ -159,7 +213,8 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
         webhooks.order_refunded(order, amount, full, reason, order.status, key, actor)
         if moved:
             webhooks.status_changed(order, previous, actor, f"refund{key}")
-        if notify and order.customer_email:
+        mailed = bool(notify and order.customer_email)
+        if mailed:
             enqueue([Mail("refunded", order.customer_email,
                           f"refund:{order.id}:{key}", order.language,
                           order_payload(order, amount=amount, currency=order.currency,
@@ -168,4 +223,6 @@ def refund(shop: Shop, actor: Actor, order_id: int, amount: int, reason: str, *,
     events_log.event("refund", actor.login, order=order.code, amount=amount,
                      currency=order.currency, full=int(full),
                      status=target if moved else None)
-    return moved
+    return RefundResult(order.id, order.code, amount, order.currency,
+                        target if moved and target else None, "refunded" if mailed else "",
+                        order.customer_email if mailed else "", credit or "")

@@ -37,7 +37,7 @@ from store.models import (
     shown_state,
     utcnow,
 )
-from store.rules import delete_refusal, refund_cap
+from store.rules import delete_refusal, payment_cap, refund_cap
 from store.search import order_matches
 from store.sql import id_value
 from store.workflow import Workflow
@@ -152,6 +152,12 @@ class MailRow:
     created_at: dt.datetime
     sent_at: dt.datetime | None
     hold_until: dt.datetime | None
+    batch: str | None = None  # set on a status mail (the change that queued it)
+    subject: str = ""  # as sent; empty until the worker renders it
+
+    @property
+    def status_mail(self) -> bool:
+        return self.batch is not None
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,9 @@ class OrderDetail:
     gift_message: str = ""
     label: str = ""  # the carrier label attached: "label.pdf, 1 page", or ""
     documents: tuple[str, ...] = ()  # its invoice and credit notes, by number, as issued
+    payable: int = 0  # what a payment may still bring in (store.rules.payment_cap)
+    replaces: str = ""  # the code of the order this one replaces (a lost parcel's)
+    replaced_by: tuple[str, ...] = ()  # the codes of the replacements of this order
 
 
 # ----- filter syntax -------------------------------------------------------------------------
@@ -745,7 +754,8 @@ def order_detail(order_id: int) -> OrderDetail:
     )
     mails = tuple(
         MailRow(m.id, m.kind, m.recipient, shown_state(m.state, m.hold_until, now),
-                m.attempts, m.last_error, m.created_at, m.sent_at, m.hold_until)
+                m.attempts, m.last_error, m.created_at, m.sent_at, m.hold_until, m.batch,
+                m.subject)
         for m in Outbox.select().where(Outbox.order == order_id).order_by(Outbox.id)
     )
     documents = issued_documents(order_id)
@@ -768,7 +778,22 @@ def order_detail(order_id: int) -> OrderDetail:
         gift_message=order.gift_message, label=_label_text(order_id),
         documents=documents,
         external_reference=order.external_reference, external_source=order.external_source,
+        payable=payment_cap(order.amount_paid, order.total),
+        replaces=_code_of(order.replaces_id), replaced_by=_replacements(order_id),
     )
+
+
+def _code_of(order_id: int | None) -> str:
+    if order_id is None:
+        return ""
+    return str(Order.select(Order.code).where(Order.id == order_id).scalar() or "")
+
+
+def _replacements(order_id: int) -> tuple[str, ...]:
+    """The codes of the orders that replace this one (store.replacements), oldest first."""
+    rows: Any = (Order.select(Order.code).where(Order.replaces == order_id)
+                 .order_by(Order.id).tuples())
+    return tuple(str(code) for (code,) in rows)
 
 
 def issued_documents(order_id: int) -> tuple[str, ...]:

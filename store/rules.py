@@ -40,6 +40,11 @@ def refunded_refusal(label: str, paid: int, refunded: int, currency: str) -> str
             f"{format_money(refunded, currency)})")
 
 
+def payment_cap(paid: int, total: int) -> int:
+    """What a payment may still bring in: the order's total, less what was paid already."""
+    return max(total - paid, 0)
+
+
 def payment_refusal(code: str, amount: int, paid: int, total: int, currency: str) -> str:
     """Why recording a payment of `amount` is refused, or '' when it may be recorded."""
     if amount <= 0:

@@ -71,9 +71,9 @@ async def test_outbox_screen_counts_retry_cancel_open(shop: Shop, admin: Actor, 
 
         bob = Outbox.get(Outbox.recipient == "bob@example.com")
         goto(table, bob.id)
-        await pilot.press("c")
+        await pilot.press("c", "y")  # cancelling asks first
         await wait_until(pilot, lambda: Outbox.get_by_id(bob.id).state == "cancelled")
-        await pilot.press("c")  # a cancelled mail cannot be cancelled again: a notice, no crash
+        await pilot.press("c", "y")  # a cancelled mail cannot be cancelled again: a notice
         await settle(pilot)
         assert Outbox.get_by_id(bob.id).state == "cancelled"
 
@@ -114,3 +114,29 @@ async def test_the_app_delivers_in_the_background_and_shows_it(shop: Shop, admin
                                                             "shop@example.com"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_t_shows_the_text_of_a_mail_with_the_customers_words_as_text(
+        shop: Shop, admin: Actor, config) -> None:  # type: ignore[no-untyped-def]
+    from tui.dialogs.confirm import ConfirmDialog
+
+    zoe = customers.create_customer(shop, admin, email="zoe@example.com", first_name="Zoé",
+                                    last_name="M")
+    customers.send_one_off(shop, admin, zoe.id, "Your parcel [b]",
+                           "Dear Zoé,\n[@click=app.quit]it left today.")
+    mail = Outbox.get(Outbox.kind == "one_off")
+    app: Any = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await wait_until(pilot, lambda: isinstance(app.screen, OutboxScreen)
+                         and app.screen.query_one(DataTable).row_count > 0)
+        goto(app.screen.query_one(DataTable), mail.id)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        body = str(app.screen.query_one("#confirm-body", Static).render())
+        assert "To: zoe@example.com" in body
+        assert "[@click=app.quit]it left today." in body  # shown, not run
+        assert app.screen.title_text == "Your parcel [b]"
+        await pilot.press("escape")
+        assert isinstance(app.screen, OutboxScreen)

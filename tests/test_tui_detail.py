@@ -81,9 +81,9 @@ async def test_notes_refund_cap_and_tracking(shop, admin, config):
     app = make_app(config)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_detail(pilot, app)
-        await pilot.press("n", *"call back", "enter")
+        await pilot.press("n", *"call back", "ctrl+s")
         await settle(pilot)
-        await pilot.press("n", *"we shipped early", "ctrl+e", "enter")
+        await pilot.press("n", *"we shipped early", "ctrl+e", "ctrl+s")
         await settle(pilot)
         text = screen_text(app)
         assert "internal note: call back" in text
@@ -103,6 +103,10 @@ async def test_notes_refund_cap_and_tracking(shop, admin, config):
         assert amount.has_class("-refused")
         amount.value = "2.50"
         await pilot.press("enter")
+        await settle(pilot)
+        assert "Refund 2.50 EUR of" in screen_text(app)  # it asks first
+        assert Order.get_by_id(ref.id).amount_refunded == 0
+        await pilot.press("y")
         await settle(pilot)
         assert Order.get_by_id(ref.id).amount_refunded == 250
         text = screen_text(app)

@@ -19,7 +19,7 @@ import platformdirs
 from rich.text import Text
 from textual import events, work
 from textual._styles_cache import StylesCache
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.filter import LineFilter
@@ -54,6 +54,7 @@ from tui.screens.outbox import OutboxScreen
 from tui.screens.profile import ProfileScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.ship import ShipStationScreen
+from tui.screens.shop_log import ShopLogScreen
 from tui.widgets.health_line import HealthLine
 from tui.workers import in_db, run_db
 
@@ -71,8 +72,10 @@ SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
     "groups": GroupsScreen,
     "outbox": OutboxScreen,
     "newsletter": NewsletterScreen,
+    "log": ShopLogScreen,
 }
-MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "5": "newsletter"}
+MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "5": "newsletter",
+             "6": "log"}
 LEAD = re.compile(r"[A-Za-z]+-$")  # letters and a dash right before a code's digits: a prefix
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
@@ -116,6 +119,7 @@ class BackroomApp(App[None]):
         Binding("3", "mode('groups')", "Groups", id="app.groups", show=False),
         Binding("4", "mode('outbox')", "Outbox", id="app.outbox", show=False),
         Binding("5", "mode('newsletter')", "Newsletter", id="app.newsletter", show=False),
+        Binding("6", "mode('log')", "Shop log", id="app.log", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("colon", "command_line", "Cmd", id="app.command", show=False),
         Binding("z", "undo", "Undo", id="app.undo", show=False),
@@ -415,7 +419,11 @@ class BackroomApp(App[None]):
         """The code so far in the status line; a lone mode digit (most likely a switch of
         screen) shows once a second key follows it."""
         shown = "" if self._scan in MODE_KEYS else self._scan
-        for line in self.screen.query(HealthLine):
+        try:
+            screen = self.screen
+        except ScreenStackError:  # between two modes, or the app is closing: nothing to show
+            return
+        for line in screen.query(HealthLine):
             line.typed(shown)
 
     def scan_open(self, text: str) -> None:

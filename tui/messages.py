@@ -10,6 +10,7 @@ from textual.message import Message
 from store.campaign_queries import CampaignRow
 from store.customer_queries import CustomerFilter, CustomerPage, CustomerProfile, GroupRow
 from store.health import HealthReport
+from store.history_reads import LogPage
 from store.outbox_queries import OutboxPage
 from store.queries import OrderDetail, Page
 from store.subscriber_queries import SubscriberPage
@@ -128,4 +129,14 @@ class HealthRead(Message):
     """The shop's health was read (report None: it could not be, `problem` says why)."""
 
     report: HealthReport | None
+    problem: str = ""
+
+
+@dataclass
+class ShopLogLoaded(Message):
+    """A page of the shop log arrived (`append`: a further page), or the filter's refusal."""
+
+    generation: int
+    page: LogPage | None
+    append: bool
     problem: str = ""

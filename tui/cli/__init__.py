@@ -19,6 +19,7 @@ from tui.cli import (
     orders,
     serve,
     shop,
+    shop_log,
     webhooks,
 )
 from tui.cli import print as print_cmd
@@ -50,6 +51,6 @@ def run_app(state: CliState) -> None:
 
 
 for module in (shop, operators, orders, customers, groups, mail, print_cmd, apikey, serve,
-               webhooks, imports, check, ops, newsletter):
+               webhooks, imports, check, ops, newsletter, shop_log):
     for command in module.COMMANDS:
         main.add_command(command)

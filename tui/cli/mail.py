@@ -11,6 +11,7 @@ from mailer import worker as workermod
 from mailer.check import check_templates
 from store import outbox as outboxmod
 from store import outbox_queries
+from store.codes import parse_code
 from store.models import MAIL_STATES
 from store.text import printable
 from tui.cli.common import BackroomGroup, CliState, pass_state
@@ -96,17 +97,22 @@ def outbox() -> None:
 
 
 @outbox.command("list")
-@click.option("--state", "mail_state", default=None,
-              type=click.Choice(["queued", "held", "sending", "sent", "failed", "dead",
-                                 "cancelled"]), help="Only mails in this state.")
+@click.option("--state", "mail_state", default=None, type=click.Choice(list(MAIL_STATES)),
+              help="Only mails in this state.")
+@click.option("--order", "order_code", default=None, help="Only the mails of this order.")
+@click.option("--recipient", default="", help="Only mails whose recipient holds this text.")
 @click.option("--limit", default=50, show_default=True)
 @pass_state
-def outbox_list(state: CliState, mail_state: str | None, limit: int) -> None:
+def outbox_list(state: CliState, mail_state: str | None, order_code: str | None,
+                recipient: str, limit: int) -> None:
     """Counts per state, then the newest mails."""
     state.actor  # noqa: B018 (an unknown login is refused before anything is read)
+    where = outbox_queries.OutboxFilter(
+        mail_state, parse_code(order_code, state.shop.prefix) if order_code else None,
+        recipient.strip())
     counts = outbox_queries.outbox_counts()
     click.echo("  ".join(f"{k}: {counts[k]}" for k in MAIL_STATES))
-    for row in outbox_queries.outbox_page(mail_state, None, limit).rows:
+    for row in outbox_queries.outbox_page(None, None, limit, where=where).rows:
         error = f"  {row.last_error}" if row.last_error and row.state != "sent" else ""
         click.echo(printable(f"#{row.id:<7} {row.state:<9} {row.attempts:>2}x "
                              f"{row.order_code:<12} {row.recipient:<30} "

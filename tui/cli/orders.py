@@ -12,7 +12,17 @@ from typing import Any
 
 import click
 
-from store import archive, carriers, exports, labels, orders, payments, queries, tracking_import
+from store import (
+    archive,
+    carriers,
+    exports,
+    labels,
+    orders,
+    payments,
+    queries,
+    replacements,
+    tracking_import,
+)
 from store import status as statusmod
 from store.customer_queries import resolve_customer
 from store.errors import ValidationError
@@ -26,8 +36,8 @@ LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status
 
 @click.group("orders", cls=BackroomGroup)
 def orders_group() -> None:
-    """Orders: list, show, set-status, import-tracking, attach-label, note, refund, archive,
-    place-test, delete."""
+    """Orders: list, show, set-status, import-tracking, attach-label, note, pay, refund,
+    replace, archive, place-test, delete."""
 
 
 @orders_group.command("list")
@@ -311,6 +321,23 @@ def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
                                             if visible else ""))
 
 
+@orders_group.command("pay")
+@click.argument("code")
+@click.argument("amount")
+@click.option("--method", default="", help="How it was paid (wire, cash...); default: the "
+              "order's payment method.")
+@click.option("--reference", default="", help="The bank's or till's reference of the payment.")
+@pass_state
+def orders_pay(state: CliState, code: str, amount: str, method: str, reference: str) -> None:
+    """Record a payment of AMOUNT (major units, like 12.50) received for an order: any amount
+    up to what is still owed (a manual or a part payment). The status stays as it is."""
+    ref = orders.find_order(state.shop, code)
+    currency = queries.order_detail(ref.id).currency
+    result = payments.record_payment(state.shop, state.actor, ref.id,
+                                     parse_amount(amount, currency), method, reference)
+    click.echo(result.summary())
+
+
 @orders_group.command("refund")
 @click.argument("code")
 @click.argument("amount")
@@ -318,13 +345,35 @@ def orders_note(state: CliState, code: str, text: str, visible: bool) -> None:
 @click.option("--notify/--no-notify", default=True, show_default=True)
 @pass_state
 def orders_refund(state: CliState, code: str, amount: str, reason: str, notify: bool) -> None:
-    """Refund AMOUNT (major units, like 12.50) of what was paid."""
+    """Refund AMOUNT (major units, like 12.50) of what was paid; says the status the order
+    moved to and the mail queued."""
     ref = orders.find_order(state.shop, code)
     currency = queries.order_detail(ref.id).currency
     minor = parse_amount(amount, currency)
-    moved = payments.refund(state.shop, state.actor, ref.id, minor, reason, notify=notify)
-    click.echo(f"{ref.code}: refunded {money(minor, currency)}"
-               + ("; the order is now refunded" if moved else ""))
+    result = payments.refund_order(state.shop, state.actor, ref.id, minor, reason,
+                                   notify=notify)
+    label = state.shop.workflow.label(result.moved_to) if result.moved_to else ""
+    click.echo(result.summary(label))
+
+
+@orders_group.command("replace")
+@click.argument("code")
+@click.option("--item", "items", multiple=True, metavar="SKU[:QTY]",
+              help="An item to send again (repeat for several); default: every item.")
+@click.option("--reason", default="", help="Why (lost in transit, arrived broken...): kept in "
+              "both orders' histories, not mailed.")
+@click.option("--notify/--no-notify", default=True, show_default=True,
+              help="Send the customer the new order's confirmation.")
+@pass_state
+def orders_replace(state: CliState, code: str, items: tuple[str, ...], reason: str,
+                   notify: bool) -> None:
+    """A replacement for a lost or damaged parcel: a new order of the items at no charge, to
+    the same address, linked to the original and noted in both histories."""
+    ref = orders.find_order(state.shop, code)
+    wanted = replacements.parse_items(items) if items else None
+    result = replacements.place_replacement(state.shop, state.actor, ref.id, wanted, reason,
+                                            notify=notify)
+    click.echo(result.summary())
 
 
 @orders_group.command("archive")

@@ -1,10 +1,12 @@
 """Refund part of an order: shows paid, refunded and what the store says can still be
-refunded (pre-filled), and stays open with the store's refusal beside the amount."""
+refunded (pre-filled), asks y/n before it applies, and stays open with the store's refusal
+beside the amount."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,12 +16,16 @@ from textual.widgets import Input, Label
 
 from store.errors import BackroomError
 from store.money import format_money, parse_amount
+from store.payments import RefundResult
+from store.rules import refund_refusal
+from tui.dialogs.confirm import ConfirmDialog
+from tui.format import shown
 
-Submit = Callable[[int, str], Awaitable[bool]]
+Submit = Callable[[int, str], Awaitable[RefundResult]]
 
 
-class RefundDialog(ModalScreen[tuple[int, bool] | None]):
-    """Dismisses with (amount refunded in minor units, whether the status moved), or None."""
+class RefundDialog(ModalScreen[RefundResult | None]):
+    """Dismisses with what the store did (store.payments.RefundResult), or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="refund.cancel")]
 
@@ -44,7 +50,7 @@ class RefundDialog(ModalScreen[tuple[int, bool] | None]):
                         placeholder=f"amount in {money}", id="refund-amount")
             yield Input(placeholder="reason (required)", id="refund-reason")
             yield Label("", id="refund-error", classes="dialog-error", markup=False)
-            yield Label("Enter to refund, Esc to cancel", classes="dialog-hint")
+            yield Label("Enter to refund (y/n follows), Esc to cancel", classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one("#refund-reason", Input).focus()
@@ -60,17 +66,34 @@ class RefundDialog(ModalScreen[tuple[int, bool] | None]):
         except BackroomError as exc:
             self._refuse(str(exc), "amount")
             return
-        self._refund(amount, reason)
+        refused = refund_refusal(self.code, amount, self.paid, self.refunded, self.currency)
+        if refused:  # the store's own rule, said before asking (the store checks it again)
+            self._refuse(refused, "amount")
+            return
+        self._refuse("", None)
+        self._ask(amount, reason)
+
+    def _ask(self, amount: int, reason: str) -> None:
+        body = Text(f"{format_money(amount, self.currency, grouping=True)} goes back to the "
+                    "customer; reason: ")
+        body.append(shown(reason.strip()))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._refund(amount, reason)
+
+        self.app.push_screen(
+            ConfirmDialog(f"Refund {format_money(amount, self.currency)} of {self.code}?", body,
+                          yes="Refund"), answered)
 
     @work(exclusive=True, group="refund", exit_on_error=False)
     async def _refund(self, amount: int, reason: str) -> None:
-        self._refuse("", None)
         try:
-            moved = await self.submit(amount, reason)
+            result = await self.submit(amount, reason)
         except BackroomError as exc:
             self._refuse(str(exc), exc.field or "amount")
             return
-        self.dismiss((amount, moved))
+        self.dismiss(result)
 
     def _refuse(self, message: str, field: str | None) -> None:
         self.query_one("#refund-error", Label).update(message)

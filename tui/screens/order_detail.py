@@ -1,8 +1,9 @@
-"""One order: customer, items, money, payment, shipping, notes and the history timeline, with
-an action per key; next/previous walk the queue's filter without going back."""
+"""One order: customer, items, money, payment, shipping, notes, its mails and the history
+timeline, with an action per key; next/previous walk the queue's filter without going back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -13,14 +14,17 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
+from mailer.replies import order_values, saved_replies
 from store import carriers as carriersmod
 from store.contact import ADDRESS_FIELDS
 from store.errors import Refused
 from store.imports.common import SOURCE_LABELS
 from store.labels import attach_label, read_label_file
+from store.money import format_money, parse_amount
+from store.operators import refusal
 from store.order_rows import OrderResult
 from store.orders import (
     add_note,
@@ -31,13 +35,17 @@ from store.orders import (
     set_reference,
     set_tracking,
 )
-from store.payments import refund
-from store.queries import OrderDetail, QueueFilter, neighbour, order_detail
+from store.outbox import resend_action, resend_mail
+from store.outbox_queries import latest_status_mail
+from store.payments import PaymentResult, RefundResult, record_payment, refund_order
+from store.queries import MailRow, OrderDetail, QueueFilter, neighbour, order_detail
+from store.replacements import Replacement, place_replacement
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.form import FormDialog
 from tui.dialogs.note import NoteDialog
 from tui.dialogs.prompt import TextPrompt
 from tui.dialogs.refund import RefundDialog
+from tui.dialogs.replacement import ReplacementDialog
 from tui.format import money, shown, when
 from tui.messages import DetailLoaded, OrdersChanged
 from tui.screens.base import BackroomScreen
@@ -50,7 +58,11 @@ EVENT_LABELS = {
     "payment": "payment", "refund": "refund", "tracking": "tracking",
     "reference": "reference", "address": "address", "contact": "contact",
     "archived": "archived", "unarchived": "unarchived", "label": "label", "imported": "imported",
+    "mail_withdrawn": "mail withdrawn", "mail_resent": "mail resent",
+    "replacement": "replacement sent", "test_flag": "test flag",
 }
+MAIL_STATE_STYLES = {"queued": "yellow", "held": "orange1", "sending": "cyan", "sent": "green",
+                     "failed": "red", "dead": "bold red", "cancelled": "dim", "erased": "dim"}
 
 
 class OrderDetailScreen(BackroomScreen):
@@ -65,6 +77,12 @@ class OrderDetailScreen(BackroomScreen):
         Binding("c", "contact", "Contact", id="detail.contact", show=False),
         Binding("n", "note", "Note", id="detail.note"),
         Binding("m", "refund", "Refund", id="detail.refund", show=False),
+        Binding("dollar_sign", "pay", "Record payment", id="detail.pay", show=False),
+        Binding("L", "replace", "Replacement (lost parcel)", id="detail.replace", show=False),
+        Binding("r", "resend", "Resend mail", id="detail.resend", show=False),
+        Binding("R", "resend_status", "Resend status mail", id="detail.resend_status",
+                show=False),
+        Binding("o", "linked", "Open linked order", id="detail.linked", show=False),
         Binding("a", "archive", "Archive", id="detail.archive", show=False),
         Binding("D", "delete", "Delete test order", id="detail.delete", show=False),
         Binding("P", "print_slip", "Print slip", id="detail.print_slip"),
@@ -79,6 +97,8 @@ class OrderDetailScreen(BackroomScreen):
     ACTION_PERMISSIONS = {"status": "change_status", "tracking": "set_tracking",
                           "reference": "set_reference", "address": "edit_order",
                           "contact": "edit_order", "note": "add_note", "refund": "refund",
+                          "pay": "record_payment", "replace": "replace_order",
+                          "resend": "change_status", "resend_status": "change_status",
                           "archive": "archive", "delete": "delete_order",
                           "print_slip": "print", "print_invoice": "print",
                           "attach_label": "attach_label"}
@@ -95,10 +115,22 @@ class OrderDetailScreen(BackroomScreen):
         with VerticalScroll(id="detail-body"):
             yield Static("", id="detail-summary", markup=False)
             yield Static("", id="detail-items", markup=False)
+            yield Static("", id="detail-mails-title", markup=False)
+            table: DataTable[Any] = DataTable(id="detail-mails", cursor_type="row",
+                                              zebra_stripes=True)
+            yield table
+            yield Static("", id="detail-mail-error", markup=False)
             yield Static("", id="detail-history", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        table: DataTable[Any] = self.query_one("#detail-mails", DataTable)
+        widths = (("id", "#", 5), ("kind", "Mail", 16), ("state", "State", 9),
+                  ("when", "When", 11))
+        for key, label, width in widths:
+            table.add_column(label, key=key, width=width)
+        used = sum(w + 2 for _k, _l, w in widths) + 8  # cell padding, the body's, a scrollbar
+        table.add_column("To", key="to", width=max(16, self.app.size.width - used))
         self.query_one("#detail-body").focus()
         self.reload()
 
@@ -138,6 +170,7 @@ class OrderDetailScreen(BackroomScreen):
         self.query_one("#detail-title", Static).update(title)
         self.query_one("#detail-summary", Static).update(self._summary(d))
         self.query_one("#detail-items", Static).update(self._items(d))
+        self._mails(d)
         self.query_one("#detail-history", Static).update(self._history(d))
 
     # ----- rendering (all untrusted text as Text, never markup) ---------------------------
@@ -182,6 +215,15 @@ class OrderDetailScreen(BackroomScreen):
             address = d.addresses.get(kind) if d.addresses else None
             if address is not None:
                 grid.add_row(kind.capitalize()[:4] + ". addr", Text(shown(_address_text(address))))
+        if d.replaces or d.replaced_by:
+            linked = Text()
+            if d.replaces:
+                linked.append(f"replaces {d.replaces} (at no charge)")
+            if d.replaced_by:
+                linked.append("; " if d.replaces else "")
+                linked.append(f"replaced by {', '.join(d.replaced_by)}")
+            linked.append("  (o opens it)", style="dim")
+            grid.add_row("Linked", linked)
         grid.add_row("Reference", Text(shown(d.internal_reference or "-")))
         if d.external_reference:
             source = SOURCE_LABELS.get(d.external_source, d.external_source)
@@ -232,19 +274,57 @@ class OrderDetailScreen(BackroomScreen):
                 line.append(EVENT_LABELS.get(e.kind, e.kind) + " ", style="green")
                 line.append(shown(e.message, multiline=True))
             lines.append((e.created_at, line))
-        for mail in d.mails:
-            line = Text(f"{when(mail.created_at)} ", style="dim")
-            line.append("mail ", style="magenta")
-            line.append(f"{mail.kind} to ")
-            line.append(shown(mail.recipient))
-            style = "red" if mail.state in ("failed", "dead") else "dim"
-            line.append(f"  [{mail.state}]", style=style)
-            if mail.last_error:
-                line.append(f"  {shown(mail.last_error)}", style="red")
-            lines.append((mail.created_at, line))
         lines.sort(key=lambda pair: pair[0])
         title = Text("History", style="bold underline")
         return Group(title, *(line for _at, line in lines))
+
+    def _mails(self, d: OrderDetail) -> None:
+        """The order's mails, newest first: the row under the cursor is the one `r` resends."""
+        table: DataTable[Any] = self.query_one("#detail-mails", DataTable)
+        keep = self.chosen_mail()
+        kinds = {s.mail for s in self.backroom.shop.workflow.statuses.values() if s.mail}
+        status_mail = next((m for m in reversed(d.mails) if (m.status_mail or m.kind in kinds)
+                            and m.state not in ("cancelled", "erased")), None)
+        title = Text("Mails", style="bold underline")
+        title.append(f"  {len(d.mails)}", style="dim")
+        if d.mails:
+            title.append("  r resends the chosen one (Tab, ↑↓ choose), R the latest status mail"
+                         if status_mail else "  r resends the chosen one (Tab, ↑↓ choose)",
+                         style="dim")
+        self.query_one("#detail-mails-title", Static).update(title)
+        with self.app.batch_update():
+            table.clear()
+            for mail in reversed(d.mails):
+                state = Text(mail.state, style=MAIL_STATE_STYLES.get(mail.state, ""))
+                table.add_row(Text(str(mail.id)), Text(mail.kind), state,
+                              Text(when(mail.sent_at or mail.created_at, short=True)),
+                              Text(shown(mail.recipient)), key=str(mail.id))
+        table.display = bool(d.mails)
+        if keep is not None and str(keep.id) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(keep.id)))
+        self._show_mail_error()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_mail_error()
+
+    def _show_mail_error(self) -> None:
+        """Why the chosen mail failed (or was withdrawn), under the table."""
+        mail = self.chosen_mail()
+        text = Text()
+        if mail is not None and mail.last_error and mail.state not in ("sent", "erased"):
+            text.append(f"#{mail.id}: ", style="dim")
+            text.append(shown(mail.last_error.splitlines()[0]), style="red")
+        error = self.query_one("#detail-mail-error", Static)
+        error.update(text)
+        error.display = bool(text)
+
+    def chosen_mail(self) -> MailRow | None:
+        """The mail under the mails table's cursor."""
+        table: DataTable[Any] = self.query_one("#detail-mails", DataTable)
+        if self.detail is None or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((m for m in self.detail.mails if str(m.id) == key), None)
 
     # ----- actions ------------------------------------------------------------------------
 
@@ -348,9 +428,17 @@ class OrderDetailScreen(BackroomScreen):
                    "contact details saved")
 
     def action_note(self) -> None:
-        d = self.detail
-        if d is None:
-            return
+        if self.detail is not None:
+            self._note(self.detail)
+
+    @work(group="note", exit_on_error=False)
+    async def _note(self, d: OrderDetail) -> None:
+        """A note, which may start from a saved reply (read off the event loop; its fields:
+        this order's)."""
+        app = self.backroom
+        replies = await asyncio.to_thread(saved_replies,
+                                          str(app.config.get("mail", "templates_dir")))
+        values = order_values(d, str(app.config.get("shop", "name")))
 
         def added(note: tuple[str, bool] | None) -> None:
             if note is not None:
@@ -359,7 +447,7 @@ class OrderDetailScreen(BackroomScreen):
                 self.write(add_note, d.id, text, visible=visible,
                            then=self._after(done, next_after=False))
 
-        self.app.push_screen(NoteDialog(), added)
+        app.push_screen(NoteDialog(replies, values), added)
 
     def action_refund(self) -> None:
         d = self.detail
@@ -367,20 +455,128 @@ class OrderDetailScreen(BackroomScreen):
             return
         app = self.backroom
 
-        async def submit(amount: int, reason: str) -> bool:
-            return await run_db(refund, app.shop, app.actor, d.id, amount, reason,
+        async def submit(amount: int, reason: str) -> RefundResult:
+            return await run_db(refund_order, app.shop, app.actor, d.id, amount, reason,
                                 expected_version=d.version)
 
-        def closed(result: tuple[int, bool] | None) -> None:
+        def closed(result: RefundResult | None) -> None:
             if result is not None:
-                amount, moved = result
-                done = f"refunded {money(amount, d.currency)}"
-                if moved:
-                    done += "; the order is now refunded"
-                self._after(done)(result)
+                label = app.shop.workflow.label(result.moved_to) if result.moved_to else ""
+                self._after(result.summary(label))(result)
 
         app.push_screen(RefundDialog(d.code, d.amount_paid, d.amount_refunded, d.refundable,
                                      d.currency, submit), closed)
+
+    def action_pay(self) -> None:
+        """Record money received (any amount: manual, partial), pre-filled with what is owed."""
+        d = self.detail
+        if d is None:
+            return
+        app = self.backroom
+        owed = format_money(d.payable, d.currency).removesuffix(f" {d.currency}")
+        fields = [("amount", f"Amount ({d.currency})", owed),
+                  ("method", "Method", d.payment_method or ""), ("reference", "Reference", "")]
+
+        def save(changes: dict[str, str]) -> PaymentResult:
+            values = {key: value for key, _label, value in fields} | changes
+            amount = parse_amount(values["amount"], d.currency)
+            return record_payment(app.shop, app.actor, d.id, amount, values["method"],
+                                  values["reference"], expected_version=d.version)
+
+        async def submit(changes: dict[str, str]) -> PaymentResult:
+            return await run_db(save, changes)
+
+        def closed(result: PaymentResult | None) -> None:
+            if isinstance(result, PaymentResult):
+                self._after(result.summary(), next_after=False)(result)
+
+        app.push_screen(FormDialog(f"Record a payment on {d.code} (paid "
+                                   f"{money(d.amount_paid, d.currency)} of "
+                                   f"{money(d.total, d.currency)})", fields, submit=submit),
+                        closed)
+
+    def action_replace(self) -> None:
+        """A replacement order for a lost or damaged parcel: the items chosen, at no charge."""
+        d = self.detail
+        if d is None:
+            return
+        app = self.backroom
+
+        async def submit(wanted: dict[str, int], reason: str) -> Replacement:
+            return await run_db(place_replacement, app.shop, app.actor, d.id, wanted, reason)
+
+        def closed(result: Replacement | None) -> None:
+            if result is not None:
+                self.notify(result.summary() + "; o opens it")
+                self.backroom.broadcast_change()
+
+        app.push_screen(ReplacementDialog(d.code, d.items, submit), closed)
+
+    def action_linked(self) -> None:
+        """Open the order this one replaces, else its (first) replacement."""
+        d = self.detail
+        if d is None:
+            return
+        code = d.replaces or (d.replaced_by[-1] if d.replaced_by else "")
+        if not code:
+            self.notify(f"{d.code} replaces no order and has no replacement")
+            return
+        self.backroom.scan_open(code)
+
+    def action_resend(self) -> None:
+        """Resend the mail under the cursor of the mails table (the first `r` goes there)."""
+        d = self.detail
+        if d is None:
+            return
+        if not d.mails:
+            self.notify(f"{d.code} has no mail to resend", severity="warning")
+            return
+        table = self.query_one("#detail-mails", DataTable)
+        if not table.has_focus:
+            table.focus()
+            self.notify("Choose the mail with ↑↓, then r resends it")
+            return
+        mail = self.chosen_mail()
+        if mail is not None:
+            self._confirm_resend(mail.id, mail.kind, mail.recipient, mail.state, mail.batch)
+
+    def action_resend_status(self) -> None:
+        d = self.detail
+        if d is not None:
+            self._resend_status(d.id, d.code)
+
+    @work(group="resend", exit_on_error=False)
+    async def _resend_status(self, order_id: int, code: str) -> None:
+        kinds = [s.mail for s in self.backroom.shop.workflow.statuses.values() if s.mail]
+        mail = await run_db(latest_status_mail, order_id, kinds)
+        if mail is None:
+            self.notify(f"{code} has no status mail to resend (no status change has sent one)",
+                        severity="warning")
+            return
+        self._confirm_resend(mail.id, mail.kind, mail.recipient, mail.state, mail.batch,
+                             status_mail=True)
+
+    def _confirm_resend(self, mail_id: int, kind: str, recipient: str, state: str,
+                        batch: str | None, status_mail: bool = False) -> None:
+        """Ask y/n, then queue a copy (store.outbox.resend_mail, which checks again)."""
+        actor = self.backroom.actor
+        needed = resend_action(kind, batch)
+        if not actor.can(needed):
+            self.notify(refusal(actor, needed), title="Not allowed", severity="warning")
+            return
+        body = Text(f"A new copy of mail #{mail_id} ({kind}, {state}) goes to ")
+        body.append(shown(recipient))
+        body.append("; the original stays as it is.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(resend_mail, mail_id,
+                           done=lambda row: f"{kind} mail queued again to {row.recipient} "
+                                            f"(#{row.id}, {row.state})",
+                           then=lambda _row: self.reload())
+
+        title = "Resend the latest status mail?" if status_mail else f"Resend mail #{mail_id}?"
+        self.app.push_screen(ConfirmDialog(title, body, yes="Resend"), answered)
 
     def action_archive(self) -> None:
         d = self.detail

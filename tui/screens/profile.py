@@ -3,6 +3,7 @@ account's history, with a key for every action."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -16,9 +17,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
+from mailer.replies import customer_values, saved_replies
 from store import customer_queries as cq
 from store import customers
 from store.contact import ADDRESS_FIELDS
+from tui.dialogs.compose import ComposeDialog
 from tui.dialogs.customer_delete import CustomerDeleteDialog
 from tui.dialogs.form import FormDialog
 from tui.dialogs.prompt import TextPrompt
@@ -290,14 +293,28 @@ class ProfileScreen(BackroomScreen):
         self.write(customers.validate, self.customer_id, done="Account validated")
 
     def action_mail(self) -> None:
+        if self.profile is not None:
+            self._mail(self.profile)
+
+    @work(group="compose", exit_on_error=False)
+    async def _mail(self, p: cq.CustomerProfile) -> None:
+        """A one-off email, which may start from a saved reply (its fields: this customer's;
+        the files are read off the event loop)."""
         app = self.backroom
+        replies = await asyncio.to_thread(saved_replies,
+                                          str(app.config.get("mail", "templates_dir")))
 
-        def save(values: dict[str, str]) -> None:
-            customers.send_one_off(app.shop, app.actor, self.customer_id,
-                                   values.get("subject", ""), values.get("body", ""))
+        async def submit(subject: str, body: str) -> None:
+            await run_db(customers.send_one_off, app.shop, app.actor, p.id, subject, body)
 
-        self._form("Email this customer", [("subject", "Subject", ""), ("body", "Message", "")],
-                   save, "Email queued in the outbox")
+        def sent(result: bool | None) -> None:
+            if result:
+                self.notify("Email queued in the outbox")
+                self.action_reload()
+
+        values = customer_values(p, str(app.config.get("shop", "name")))
+        app.push_screen(ComposeDialog(f"Email {p.name or p.email}", submit,
+                                      replies, values), sent)
 
     def action_export(self) -> None:
         def done(directory: str | None) -> None:
