@@ -48,6 +48,7 @@ from tui.messages import HealthRead, OrdersChanged
 from tui.screens.base import BackroomScreen
 from tui.screens.customers import CustomersScreen
 from tui.screens.groups import GroupsScreen
+from tui.screens.newsletter import NewsletterScreen
 from tui.screens.order_detail import OrderDetailScreen
 from tui.screens.outbox import OutboxScreen
 from tui.screens.profile import ProfileScreen
@@ -70,9 +71,11 @@ SCREENS_BY_MODE: dict[str, type[BackroomScreen]] = {
     "customers": CustomersScreen,
     "groups": GroupsScreen,
     "outbox": OutboxScreen,
+    "newsletter": NewsletterScreen,
     "log": ShopLogScreen,
 }
-MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "6": "log"}
+MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "5": "newsletter",
+             "6": "log"}
 LEAD = re.compile(r"[A-Za-z]+-$")  # letters and a dash right before a code's digits: a prefix
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
@@ -115,6 +118,7 @@ class BackroomApp(App[None]):
         Binding("2", "mode('customers')", "Customers", id="app.customers", show=False),
         Binding("3", "mode('groups')", "Groups", id="app.groups", show=False),
         Binding("4", "mode('outbox')", "Outbox", id="app.outbox", show=False),
+        Binding("5", "mode('newsletter')", "Newsletter", id="app.newsletter", show=False),
         Binding("6", "mode('log')", "Shop log", id="app.log", show=False),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("colon", "command_line", "Cmd", id="app.command", show=False),

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from store.campaign_queries import CampaignRow
 from store.customer_queries import CustomerFilter, CustomerPage, CustomerProfile, GroupRow
 from store.health import HealthReport
 from store.history_reads import LogPage
 from store.outbox_queries import OutboxPage
 from store.queries import OrderDetail, Page
+from store.subscriber_queries import SubscriberPage
 
 
 @dataclass
@@ -100,6 +102,26 @@ class OutboxLoaded(Message):
     webhooks: str = ""  # the webhook line: deliveries by state, disabled endpoints and why
 
 
+
+
+@dataclass
+class CampaignsLoaded(Message):
+    """The campaigns with their counts arrived (or `problem` says why they could not)."""
+
+    campaigns: tuple[CampaignRow, ...]
+    problem: str = ""
+
+
+@dataclass
+class SubscribersLoaded(Message):
+    """A page of subscribers (appended when `append`) and the counts by state arrived for the
+    request numbered `generation` (or `problem` says why they could not)."""
+
+    generation: int
+    page: SubscriberPage | None
+    counts: dict[str, int]
+    append: bool = False
+    problem: str = ""
 
 
 @dataclass

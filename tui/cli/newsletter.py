@@ -12,21 +12,19 @@ from typing import Any
 import click
 
 from mailer.bounce_mailbox import ImapBox, read_file
-from mailer.campaign_render import Compiled, Recipient, html_to_text
+from mailer.campaign_preview import preview
 from mailer.campaigns import send_test
 from store import (
     bounce_reports,
     bounces,
+    campaign_prep,
     campaign_queries,
     campaign_report,
     campaigns,
-    operators,
     subscriber_import,
     subscriber_queries,
     subscribers,
 )
-from store.contact import normalise_email
-from store.errors import ValidationError
 from store.money import format_money, major
 from store.operators import require
 from store.text import printable
@@ -316,16 +314,13 @@ def campaign_preview(state: CliState, name: str, as_email: str) -> None:
     of its HTML part."""
     body = _body(state, name)
     who = campaign_queries.recipient(state.actor, as_email) if as_email else None
-    recipient = Recipient(who.email if who else "subscriber@example.com",
-                          who.first_name if who else "", who.last_name if who else "",
-                          "https://unsubscribe.example/u/TOKEN")
-    rendered = Compiled(body, state.config).render(recipient)
-    click.echo(printable(f"Subject: {rendered.subject}"))
-    click.echo(f"To: {printable(recipient.email)}\n")
-    click.echo(printable(rendered.text, multiline=True))
-    if rendered.html:
+    shown = preview(state.config, body, who)
+    click.echo(printable(f"Subject: {shown.subject}"))
+    click.echo(f"To: {printable(shown.to)}\n")
+    click.echo(printable(shown.text, multiline=True))
+    if shown.html_as_text:
         click.echo("----- the HTML part, as text -----")
-        click.echo(printable(html_to_text(rendered.html), multiline=True))
+        click.echo(printable(shown.html_as_text, multiline=True))
 
 
 @campaign_group.command("test")
@@ -338,16 +333,8 @@ def campaign_test(state: CliState, name: str, extra: tuple[str, ...], as_email: 
                   dry_run: bool) -> None:
     """Send the campaign, subject marked [TEST], to your own address (`backroom operator
     email`), newsletter.test_addresses and any --to."""
-    require(state.actor, "newsletter")
+    addresses = campaign_prep.test_addresses(state.config, state.actor, extra)
     body = _body(state, name)
-    own = operators.email_of(state.actor.login)
-    addresses = list(dict.fromkeys(
-        a for a in [own, *state.config.get("newsletter", "test_addresses"),
-                    *(normalise_email(e, field="to") for e in extra)] if a))
-    if not addresses:
-        raise ValidationError("no address to send the test to: set yours with `backroom "
-                              "operator email LOGIN ADDRESS`, newsletter.test_addresses, or "
-                              "give --to", field="to")
     who = campaign_queries.recipient(state.actor, as_email) if as_email else None
     results = send_test(state.config, body, addresses, who.first_name if who else "",
                         who.last_name if who else "", dry_run)
