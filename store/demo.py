@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from peewee import fn
 
-from store import customer_figures
+from store import customer_figures, subscribers
 from store import db as dbmod
 from store.codes import format_code
 from store.customers import customer_search_text
@@ -413,6 +413,9 @@ def build(shop: Shop, count: int, seed: int = 1,
             if sqlite:
                 _restore_search(indexes, triggers)
             customer_figures.rebuild_all(shop.currency)
+            # customers who consented at checkout are the newsletter's subscribers
+            consenting = Customer.select(Customer.id).where(Customer.marketing_consent)
+            subscribers.customers_changed([c.id for c in consenting], "storefront")
             if not sqlite:
                 _advance_sequences()
     finally:

@@ -7,7 +7,7 @@ import pytest
 from store import db as dbmod
 from store import demo, orders, queries, status
 from store.errors import Refused
-from store.models import Address, Customer, Order, OrderEvent, Outbox, Payment
+from store.models import Address, Customer, Order, OrderEvent, Outbox, Payment, Subscriber
 from store.queries import QueueFilter
 from store.shop import open_shop
 from tests.conftest import make_config
@@ -54,6 +54,9 @@ def test_demo_is_realistic(shop, admin):
     assert OrderEvent.select().where(OrderEvent.kind == "note").count() > 0
     sent = Outbox.select().where(Outbox.state == "sent").count()
     assert sent > Outbox.select().count() / 2
+    # the customers who consented at checkout are the newsletter's subscribers
+    consenting = {c.email_key for c in Customer.select().where(Customer.marketing_consent)}
+    assert consenting and {s.email_key for s in Subscriber.select()} == consenting
     # money adds up on every order
     for o in Order.select().limit(200):
         assert o.total == o.subtotal + o.tax + o.shipping_cost - o.discount
