@@ -128,8 +128,9 @@ async def _one_per_mail(port: int, messages: list[Built]) -> None:
         await smtp.quit()
 
 
-def _shop(port: int, count: int, workdir: Path) -> Any:
-    """A shop whose outbox holds `count` mails: customer and merchant mail of count/2 orders."""
+def _shop(port: int, count: int, workdir: Path, **sections: dict[str, Any]) -> Any:
+    """A shop whose outbox holds `count` mails: customer and merchant mail of count/2 orders
+    (`sections`: more config, for bench.newsletter's campaign beside them)."""
     from store import orders
     from store.config import from_mapping
     from store.operators import STOREFRONT
@@ -140,6 +141,7 @@ def _shop(port: int, count: int, workdir: Path) -> Any:
         "database": {"url": f"sqlite:///{workdir / 'bench.db'}"},
         "smtp": {"port": port, "connections": CONNECTIONS},
         "mail": {"batch_size": 200},
+        **sections,
     }, "bench", environ={})
     shop = open_shop(config)
     address = {"first_name": "Ann", "last_name": "Smith", "line1": "1 Rue de la Paix",
