@@ -54,8 +54,8 @@ def _when(value: Any) -> str:
 @pass_state
 def subscribers_list(state: CliState, query: str, state_name: str, limit: int,
                      fmt: str) -> None:
-    """Subscribers, newest first, with their consent record; QUERY matches the start of the
-    address or a name."""
+    """Subscribers, newest first, with their consent record; each word of QUERY is found in
+    the address or the name, accents and case forgiven ("sorensen" finds Sørensen)."""
     rows: list[dict[str, Any]] = []
     cursor: int | None = None
     while True:

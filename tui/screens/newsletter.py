@@ -116,7 +116,7 @@ class NewsletterScreen(BackroomScreen):
         yield Static("Campaigns: loading…", id="campaigns-info", markup=False)
         yield DataTable(id="campaigns-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="news-detail", markup=False)
-        yield Input(placeholder="search subscribers: start of the address, or a name  (/)",
+        yield Input(placeholder="search subscribers: address or name, accents optional  (/)",
                     id="subscriber-search")
         yield Static("", id="subscribers-info", markup=False)
         yield DataTable(id="subscribers-table", cursor_type="row", zebra_stripes=True)
