@@ -20,6 +20,7 @@ import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 from store import (
     audience,
@@ -87,6 +88,81 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
     pixel and their links lead through /c/ (store.campaign_events); a plain-text campaign
     cannot be tracked. With `subject_b` it is a subject A/B test (see the module)."""
     require(actor, "newsletter")
+    values = _checked(shop, name=name, subject=subject, body=body, body_kind=body_kind,
+                      text_body=text_body, audience_text=audience_text,
+                      sender_name=sender_name, sender_email=sender_email, track=track,
+                      subject_b=subject_b, ab_sample=ab_sample,
+                      ab_wait_minutes=ab_wait_minutes, ab_metric=ab_metric)
+    with db.atomic():
+        _name_free(values["name"])
+        row = Campaign.create(**values, created_by=actor.login, updated_by=actor.login)
+    events_log.event("campaign_created", actor.login, campaign=row.id)
+    return CampaignRef(row.id, row.name)
+
+
+# what update_campaign may change, by the names create_campaign takes them
+EDITABLE = ("name", "subject", "body", "body_kind", "text_body", "audience_text",
+            "sender_name", "sender_email", "track", "subject_b", "ab_sample",
+            "ab_wait_minutes", "ab_metric")
+EDITABLE_STATES = ("draft", "scheduled")
+
+
+def update_campaign(shop: Shop, actor: Actor, campaign: int | str, **fields: Any
+                    ) -> CampaignRef:
+    """Change a campaign not yet sending (a draft, or a scheduled one: its time stays) in
+    place: the fields given (EDITABLE, as create_campaign names them) replace the stored
+    ones and the whole is checked as create checks it (an unknown merge tag is refused, and
+    so on). One that is sending or done is refused: its mails went with what it said."""
+    require(actor, "newsletter")
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise ValidationError(f"a campaign has no field {', '.join(unknown)} to change; "
+                              f"fields are {', '.join(EDITABLE)}", field=unknown[0])
+    row = find(campaign)
+    _editable(row)
+    stored: dict[str, Any] = {
+        "name": row.name, "subject": row.subject, "body": row.body, "body_kind": row.body_kind,
+        "text_body": row.text_body, "audience_text": row.audience,
+        "sender_name": row.sender_name, "sender_email": row.sender_email, "track": row.track,
+        "subject_b": row.subject_b, "ab_sample": row.ab_sample,
+        "ab_wait_minutes": row.ab_wait_minutes or 240, "ab_metric": row.ab_metric or "clicks"}
+    values = _checked(shop, **(stored | fields))
+    with db.atomic():
+        if values["name"] != row.name:
+            _name_free(values["name"])
+        changed = Campaign.update(**values, updated_at=utcnow(), updated_by=actor.login,
+                                  version=Campaign.version + 1).where(
+            Campaign.id == row.id, Campaign.version == row.version,
+            Campaign.state.in_(EDITABLE_STATES)).execute()
+        if not changed:
+            _editable(find(row.id))
+            raise Refused(f"campaign {row.name!r} was changed meanwhile; look again")
+    events_log.event("campaign_updated", actor.login, campaign=row.id)
+    return CampaignRef(row.id, str(values["name"]))
+
+
+def require_editable(actor: Actor, campaign: int | str) -> None:
+    """Refused unless the campaign can still be edited (the app asks before opening it)."""
+    require(actor, "newsletter")
+    _editable(find(campaign))
+
+
+def _editable(row: Campaign) -> None:
+    if row.state not in EDITABLE_STATES:
+        raise Refused(f"campaign {row.name!r} is {row.state}: only a draft or a scheduled "
+                      "campaign can be edited; copy it into a new one instead", field="state")
+
+
+def _name_free(name: object) -> None:
+    if Campaign.select().where(Campaign.name == name).exists():
+        raise Refused(f"a campaign named {name!r} already exists", field="name")
+
+
+def _checked(shop: Shop, *, name: str, subject: str, body: str, body_kind: str,
+             text_body: str, audience_text: str, sender_name: str, sender_email: str,
+             track: bool, subject_b: str, ab_sample: int, ab_wait_minutes: int,
+             ab_metric: str) -> dict[str, object]:
+    """A campaign's stored columns from what was typed, checked (create and update alike)."""
     name, subject = clean(name, "name"), clean(subject, "subject")
     body = body.replace("\r\n", "\n")
     text_body = text_body.replace("\r\n", "\n")
@@ -102,15 +178,10 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
         raise ValidationError("a plain-text campaign has no pixel or links to track: use the "
                               "template or HTML, or leave tracking off", field="track")
     stored_audience = audience.check(shop, audience_text)
-    with db.atomic():
-        if Campaign.select().where(Campaign.name == name).exists():
-            raise Refused(f"a campaign named {name!r} already exists", field="name")
-        row = Campaign.create(name=name, subject=subject, body=body, body_kind=body_kind,
-                              text_body=text_body, audience=stored_audience,
-                              sender_name=sender_name, sender_email=sender_email,
-                              track=track, **ab, created_by=actor.login, updated_by=actor.login)
-    events_log.event("campaign_created", actor.login, campaign=row.id)
-    return CampaignRef(row.id, name)
+    return {"name": name, "subject": subject, "body": body, "body_kind": body_kind,
+            "text_body": text_body, "audience": stored_audience, "sender_name": sender_name,
+            "sender_email": sender_email, "track": track,
+            **(ab or {"subject_b": "", "ab_sample": 0, "ab_wait_minutes": 0, "ab_metric": ""})}
 
 
 AB_METRICS = ("clicks", "orders")
@@ -164,8 +235,13 @@ def decide_ab(shop: Shop, now: dt.datetime | None = None) -> list[tuple[int, str
     return decided
 
 
-def find(text: str) -> Campaign:
-    """A campaign by id or name, as typed."""
+def find(text: int | str) -> Campaign:
+    """A campaign by id or name, as typed (an int: by id alone)."""
+    if isinstance(text, int):
+        found = Campaign.get_or_none(Campaign.id == text)
+        if found is None:
+            raise NotFound(f"no campaign #{text}", field="campaign")
+        return found
     text = text.strip()
     row = Campaign.get_or_none(Campaign.name == text)
     if row is None and text.isdigit():
