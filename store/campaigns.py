@@ -41,6 +41,8 @@ from store.text import clean
 BODY_KINDS = ("template", "html", "text")
 MAX_BODY = 1_000_000  # characters: a newsletter is never megabytes of text
 SUBJECT_WARN = 50
+AB_SAMPLE = 20  # percent of the audience an A/B test tries, unless told
+AB_WAIT_MINUTES = 240  # before its winner is chosen, unless told
 SPAM_WORDS = re.compile(r"\b(FREE|WINNER|GUARANTEED|CASH|URGENT)\b|!!!|\$\$\$")
 
 
@@ -79,7 +81,8 @@ def _check_content(subject: str, body_kind: str, body: str, text_body: str) -> N
 def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: str,
                     body_kind: str = "template", text_body: str = "", audience_text: str = "",
                     sender_name: str = "", sender_email: str = "", track: bool = False,
-                    subject_b: str = "", ab_sample: int = 0, ab_wait_minutes: int = 240,
+                    subject_b: str = "", ab_sample: int | str = 0,
+                    ab_wait_minutes: int | str = AB_WAIT_MINUTES,
                     ab_metric: str = "clicks") -> CampaignRef:
     """A draft campaign. The body is the operator's text inside the built-in template, a
     custom HTML document, or plain text; its merge tags are checked now (an unknown one is
@@ -125,7 +128,8 @@ def update_campaign(shop: Shop, actor: Actor, campaign: int | str, **fields: Any
         "text_body": row.text_body, "audience_text": row.audience,
         "sender_name": row.sender_name, "sender_email": row.sender_email, "track": row.track,
         "subject_b": row.subject_b, "ab_sample": row.ab_sample,
-        "ab_wait_minutes": row.ab_wait_minutes or 240, "ab_metric": row.ab_metric or "clicks"}
+        "ab_wait_minutes": row.ab_wait_minutes or AB_WAIT_MINUTES,
+        "ab_metric": row.ab_metric or "clicks"}
     values = _checked(shop, **(stored | fields))
     with db.atomic():
         if values["name"] != row.name:
@@ -160,7 +164,7 @@ def _name_free(name: object) -> None:
 
 def _checked(shop: Shop, *, name: str, subject: str, body: str, body_kind: str,
              text_body: str, audience_text: str, sender_name: str, sender_email: str,
-             track: bool, subject_b: str, ab_sample: int, ab_wait_minutes: int,
+             track: bool, subject_b: str, ab_sample: int | str, ab_wait_minutes: int | str,
              ab_metric: str) -> dict[str, object]:
     """A campaign's stored columns from what was typed, checked (create and update alike)."""
     name, subject = clean(name, "name"), clean(subject, "subject")
@@ -187,11 +191,22 @@ def _checked(shop: Shop, *, name: str, subject: str, body: str, body_kind: str,
 AB_METRICS = ("clicks", "orders")
 
 
-def _check_ab(subject_b: str, sample: int, wait: int, metric: str, track: bool
-              ) -> dict[str, object]:
+def _whole(value: int | str, field: str) -> int:
+    """A number as typed in a form ("20") or given (20); a word is refused naming the field."""
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a whole number", field=field) from None
+
+
+def _check_ab(subject_b: str, sample_given: int | str, wait_given: int | str, metric: str,
+              track: bool) -> dict[str, object]:
     if not subject_b:
         return {}
     merge_tags.parse(subject_b, "second subject")
+    sample = _whole(sample_given, "ab_sample")
+    wait = _whole(wait_given, "ab_wait_minutes")
+    metric = metric.strip().lower()
     if not 2 <= sample <= 50:
         raise ValidationError("an A/B test's sample is 2 to 50 percent of the audience (half "
                               "of it gets each subject)", field="ab_sample")

@@ -121,8 +121,8 @@ async def fill_editor(pilot: Any, name: str, subject: str, body: str,
     await pilot.press("n")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, CampaignEditor))
     editor = pilot.app.screen
-    await pilot.press(*name, "enter", *subject, "enter", "enter", "enter", *audience, "enter",
-                      "enter", "enter")
+    await pilot.press(*name, "enter", *subject, "enter", "enter", "enter", "enter", *audience,
+                      "enter", "enter", "enter", "enter", "enter", "enter")
     assert pilot.app.focused is editor.query_one("#f-body", TextArea)
     for number, line in enumerate(body.split("\n")):
         await pilot.press(*(["enter"] if number else []), *line)
@@ -181,6 +181,42 @@ async def test_e_edits_a_draft_in_place_and_refuses_one_being_sent(app_for, shop
         await settle(pilot)
         assert app.screen is screen
         assert "only a draft or a scheduled campaign can be edited" in last_notice(app)
+
+
+async def test_the_editor_sets_up_a_subject_ab_test(app_for, readers):
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_newsletter(pilot)
+        editor = await fill_editor(pilot, "Duel", "June news", "Hello {firstname|there}")
+        text = screen_text(app)
+        assert "Subject B" in text and "A/B sample %" in text and "wait min" in text
+        assert "Hello {firstname|there}" in text  # the body still has room at 80x24
+        editor.query_one("#f-subject_b", Input).value = "FREE June!!!"
+        editor.query_one("#f-ab_sample", Input).value = "ten"
+        await settle(pilot)
+        assert "subject B: the subject has words spam filters dislike" in str(
+            editor.query_one("#campaign-reach", Static).render())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = str(editor.query_one("#form-error", Label).render())
+        assert error == "'ten' is not a whole number"
+        assert app.focused is editor.query_one("#f-ab_sample", Input)
+        editor.query_one("#f-ab_sample", Input).value = "10"
+        await pilot.press("ctrl+s")  # by clicks, the default: needs tracking
+        await settle(pilot)
+        assert "choosing by clicks needs tracking" in str(
+            editor.query_one("#form-error", Label).render())
+        editor.query_one("#f-ab_metric", Input).value = "orders"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        row = Campaign.get(Campaign.name == "Duel")
+        assert (row.subject_b, row.ab_sample, row.ab_wait_minutes, row.ab_metric) == (
+            "FREE June!!!", 10, 240, "orders")
+        await pilot.press("e")  # the test's settings come back in the editor
+        await wait_until(pilot, lambda: isinstance(app.screen, CampaignEditor))
+        assert [app.screen.query_one(f"#f-{k}", Input).value for k in (
+            "subject_b", "ab_sample", "ab_wait_minutes", "ab_metric")] == [
+            "FREE June!!!", "10", "240", "orders"]
 
 
 async def test_the_subscriber_search_forgives_accents(app_for, shop, manager, readers):

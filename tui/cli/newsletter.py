@@ -256,9 +256,9 @@ def _read(path: Path | None) -> str:
               help="Record opens (a pixel) and clicks (links through /c/) of its mails.")
 @click.option("--subject-b", default="",
               help="A second subject: a subject A/B test on a sample of the audience.")
-@click.option("--ab-sample", default=20, show_default=True,
+@click.option("--ab-sample", default=campaigns.AB_SAMPLE, show_default=True,
               help="The test's sample, in percent of the audience (half gets each subject).")
-@click.option("--ab-wait", default=240, show_default=True,
+@click.option("--ab-wait", default=campaigns.AB_WAIT_MINUTES, show_default=True,
               help="Minutes after the start before the winner is chosen.")
 @click.option("--ab-metric", type=click.Choice(["clicks", "orders"]), default="clicks",
               show_default=True, help="How the winner is chosen.")

@@ -470,7 +470,9 @@ class NewsletterScreen(BackroomScreen):
             fields = {"name": v["name"], "subject": v["subject"], "body": v["body"],
                       "body_kind": v["body_kind"].strip(), "audience_text": v["audience"],
                       "sender_name": v["sender_name"], "sender_email": v["sender_email"],
-                      "track": v["track"].strip().lower() in ("y", "yes", "true", "1")}
+                      "track": v["track"].strip().lower() in ("y", "yes", "true", "1"),
+                      "subject_b": v["subject_b"], "ab_sample": v["ab_sample"],
+                      "ab_wait_minutes": v["ab_wait_minutes"], "ab_metric": v["ab_metric"]}
             if editing is not None:
                 return await run_db(campaigns.update_campaign, app.shop, app.actor, editing,
                                     **fields)
@@ -509,7 +511,9 @@ class NewsletterScreen(BackroomScreen):
                 "sender_name": body.sender_name, "sender_email": body.sender_email,
                 "audience": "" if row.audience == "all subscribers" else row.audience,
                 "body_kind": body.body_kind, "body": body.body,
-                "track": "yes" if row.track else "no"}
+                "track": "yes" if row.track else "no", "subject_b": body.subject_b,
+                **({"ab_sample": str(body.ab_sample), "ab_wait_minutes": str(body.ab_wait_minutes),
+                    "ab_metric": body.ab_metric} if body.subject_b else {})}
 
     def action_edit_campaign(self) -> None:
         row = self._campaign()
