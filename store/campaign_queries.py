@@ -30,6 +30,9 @@ class CampaignBody:
     text_body: str
     track: bool = False  # opens and clicks recorded (store.campaign_events)
     subject_b: str = ""  # an A/B test's second subject
+    ab_sample: int = 0  # its sample, percent of the audience
+    ab_wait_minutes: int = 0
+    ab_metric: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def _find(text: str) -> Campaign:
 def campaign_body(campaign_id: int) -> CampaignBody:
     c = Campaign.get_by_id(campaign_id)
     return CampaignBody(c.id, c.subject, c.sender_name, c.sender_email, c.body_kind, c.body,
-                        c.text_body, c.track, c.subject_b)
+                        c.text_body, c.track, c.subject_b, c.ab_sample, c.ab_wait_minutes,
+                        c.ab_metric)
 
 
 def body_of(actor: Actor, text: str) -> CampaignBody:

@@ -20,6 +20,7 @@ import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 from store import (
     audience,
@@ -40,6 +41,8 @@ from store.text import clean
 BODY_KINDS = ("template", "html", "text")
 MAX_BODY = 1_000_000  # characters: a newsletter is never megabytes of text
 SUBJECT_WARN = 50
+AB_SAMPLE = 20  # percent of the audience an A/B test tries, unless told
+AB_WAIT_MINUTES = 240  # before its winner is chosen, unless told
 SPAM_WORDS = re.compile(r"\b(FREE|WINNER|GUARANTEED|CASH|URGENT)\b|!!!|\$\$\$")
 
 
@@ -78,7 +81,8 @@ def _check_content(subject: str, body_kind: str, body: str, text_body: str) -> N
 def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: str,
                     body_kind: str = "template", text_body: str = "", audience_text: str = "",
                     sender_name: str = "", sender_email: str = "", track: bool = False,
-                    subject_b: str = "", ab_sample: int = 0, ab_wait_minutes: int = 240,
+                    subject_b: str = "", ab_sample: int | str = 0,
+                    ab_wait_minutes: int | str = AB_WAIT_MINUTES,
                     ab_metric: str = "clicks") -> CampaignRef:
     """A draft campaign. The body is the operator's text inside the built-in template, a
     custom HTML document, or plain text; its merge tags are checked now (an unknown one is
@@ -87,6 +91,82 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
     pixel and their links lead through /c/ (store.campaign_events); a plain-text campaign
     cannot be tracked. With `subject_b` it is a subject A/B test (see the module)."""
     require(actor, "newsletter")
+    values = _checked(shop, name=name, subject=subject, body=body, body_kind=body_kind,
+                      text_body=text_body, audience_text=audience_text,
+                      sender_name=sender_name, sender_email=sender_email, track=track,
+                      subject_b=subject_b, ab_sample=ab_sample,
+                      ab_wait_minutes=ab_wait_minutes, ab_metric=ab_metric)
+    with db.atomic():
+        _name_free(values["name"])
+        row = Campaign.create(**values, created_by=actor.login, updated_by=actor.login)
+    events_log.event("campaign_created", actor.login, campaign=row.id)
+    return CampaignRef(row.id, row.name)
+
+
+# what update_campaign may change, by the names create_campaign takes them
+EDITABLE = ("name", "subject", "body", "body_kind", "text_body", "audience_text",
+            "sender_name", "sender_email", "track", "subject_b", "ab_sample",
+            "ab_wait_minutes", "ab_metric")
+EDITABLE_STATES = ("draft", "scheduled")
+
+
+def update_campaign(shop: Shop, actor: Actor, campaign: int | str, **fields: Any
+                    ) -> CampaignRef:
+    """Change a campaign not yet sending (a draft, or a scheduled one: its time stays) in
+    place: the fields given (EDITABLE, as create_campaign names them) replace the stored
+    ones and the whole is checked as create checks it (an unknown merge tag is refused, and
+    so on). One that is sending or done is refused: its mails went with what it said."""
+    require(actor, "newsletter")
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise ValidationError(f"a campaign has no field {', '.join(unknown)} to change; "
+                              f"fields are {', '.join(EDITABLE)}", field=unknown[0])
+    row = find(campaign)
+    _editable(row)
+    stored: dict[str, Any] = {
+        "name": row.name, "subject": row.subject, "body": row.body, "body_kind": row.body_kind,
+        "text_body": row.text_body, "audience_text": row.audience,
+        "sender_name": row.sender_name, "sender_email": row.sender_email, "track": row.track,
+        "subject_b": row.subject_b, "ab_sample": row.ab_sample,
+        "ab_wait_minutes": row.ab_wait_minutes or AB_WAIT_MINUTES,
+        "ab_metric": row.ab_metric or "clicks"}
+    values = _checked(shop, **(stored | fields))
+    with db.atomic():
+        if values["name"] != row.name:
+            _name_free(values["name"])
+        changed = Campaign.update(**values, updated_at=utcnow(), updated_by=actor.login,
+                                  version=Campaign.version + 1).where(
+            Campaign.id == row.id, Campaign.version == row.version,
+            Campaign.state.in_(EDITABLE_STATES)).execute()
+        if not changed:
+            _editable(find(row.id))
+            raise Refused(f"campaign {row.name!r} was changed meanwhile; look again")
+    events_log.event("campaign_updated", actor.login, campaign=row.id)
+    return CampaignRef(row.id, str(values["name"]))
+
+
+def require_editable(actor: Actor, campaign: int | str) -> None:
+    """Refused unless the campaign can still be edited (the app asks before opening it)."""
+    require(actor, "newsletter")
+    _editable(find(campaign))
+
+
+def _editable(row: Campaign) -> None:
+    if row.state not in EDITABLE_STATES:
+        raise Refused(f"campaign {row.name!r} is {row.state}: only a draft or a scheduled "
+                      "campaign can be edited; copy it into a new one instead", field="state")
+
+
+def _name_free(name: object) -> None:
+    if Campaign.select().where(Campaign.name == name).exists():
+        raise Refused(f"a campaign named {name!r} already exists", field="name")
+
+
+def _checked(shop: Shop, *, name: str, subject: str, body: str, body_kind: str,
+             text_body: str, audience_text: str, sender_name: str, sender_email: str,
+             track: bool, subject_b: str, ab_sample: int | str, ab_wait_minutes: int | str,
+             ab_metric: str) -> dict[str, object]:
+    """A campaign's stored columns from what was typed, checked (create and update alike)."""
     name, subject = clean(name, "name"), clean(subject, "subject")
     body = body.replace("\r\n", "\n")
     text_body = text_body.replace("\r\n", "\n")
@@ -102,25 +182,31 @@ def create_campaign(shop: Shop, actor: Actor, *, name: str, subject: str, body: 
         raise ValidationError("a plain-text campaign has no pixel or links to track: use the "
                               "template or HTML, or leave tracking off", field="track")
     stored_audience = audience.check(shop, audience_text)
-    with db.atomic():
-        if Campaign.select().where(Campaign.name == name).exists():
-            raise Refused(f"a campaign named {name!r} already exists", field="name")
-        row = Campaign.create(name=name, subject=subject, body=body, body_kind=body_kind,
-                              text_body=text_body, audience=stored_audience,
-                              sender_name=sender_name, sender_email=sender_email,
-                              track=track, **ab, created_by=actor.login, updated_by=actor.login)
-    events_log.event("campaign_created", actor.login, campaign=row.id)
-    return CampaignRef(row.id, name)
+    return {"name": name, "subject": subject, "body": body, "body_kind": body_kind,
+            "text_body": text_body, "audience": stored_audience, "sender_name": sender_name,
+            "sender_email": sender_email, "track": track,
+            **(ab or {"subject_b": "", "ab_sample": 0, "ab_wait_minutes": 0, "ab_metric": ""})}
 
 
 AB_METRICS = ("clicks", "orders")
 
 
-def _check_ab(subject_b: str, sample: int, wait: int, metric: str, track: bool
-              ) -> dict[str, object]:
+def _whole(value: int | str, field: str) -> int:
+    """A number as typed in a form ("20") or given (20); a word is refused naming the field."""
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a whole number", field=field) from None
+
+
+def _check_ab(subject_b: str, sample_given: int | str, wait_given: int | str, metric: str,
+              track: bool) -> dict[str, object]:
     if not subject_b:
         return {}
     merge_tags.parse(subject_b, "second subject")
+    sample = _whole(sample_given, "ab_sample")
+    wait = _whole(wait_given, "ab_wait_minutes")
+    metric = metric.strip().lower()
     if not 2 <= sample <= 50:
         raise ValidationError("an A/B test's sample is 2 to 50 percent of the audience (half "
                               "of it gets each subject)", field="ab_sample")
@@ -164,8 +250,13 @@ def decide_ab(shop: Shop, now: dt.datetime | None = None) -> list[tuple[int, str
     return decided
 
 
-def find(text: str) -> Campaign:
-    """A campaign by id or name, as typed."""
+def find(text: int | str) -> Campaign:
+    """A campaign by id or name, as typed (an int: by id alone)."""
+    if isinstance(text, int):
+        found = Campaign.get_or_none(Campaign.id == text)
+        if found is None:
+            raise NotFound(f"no campaign #{text}", field="campaign")
+        return found
     text = text.strip()
     row = Campaign.get_or_none(Campaign.name == text)
     if row is None and text.isdigit():

@@ -479,6 +479,8 @@ class Subscriber(BaseModel):
     # the campaign whose link unsubscribed them
     state_campaign = IntegerField(null=True, index=True)
     added_by = CharField(default="")
+    # the address and name folded (store.subscribers.search_text): what the list's search reads
+    search_text = TextField(default="")
 
 
 SUBSCRIBER_STATES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")

@@ -26,6 +26,7 @@ from store.models import Customer, CustomerEvent, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.shop import Shop
 from store.sql import Params, insert_rows, stored_time, values_source
+from store.subscribers import search_text
 from store.text import clean
 
 HEADERS = {
@@ -142,6 +143,7 @@ def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
                             "consent_source": "import",
                             "consent_at": stored[at] if at is not None else stamp,
                             "consent_text": text, "added_by": actor.login,
+                            "search_text": search_text(email, first, last),
                             "created_at": stamp, "updated_at": stamp})
         opted_in = 0
         if not dry_run:

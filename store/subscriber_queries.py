@@ -1,6 +1,7 @@
 """Subscriber reads: a page of the list (newest first, keyset on id), searchable by address or
-name and by state, with each one's consent record and suppression; counts by state; one
-address in full (its suppression with the reason and when, its bounces and complaints)."""
+name (folded, as order and customer search are) and by state, with each one's consent record
+and suppression; counts by state; one address in full (its suppression with the reason and
+when, its bounces and complaints)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from peewee import fn
 
 from store.errors import NotFound, ValidationError
+from store.folding import fold_query
 from store.models import SUBSCRIBER_STATES, Bounce, Campaign, Subscriber, Suppression
 from store.operators import Actor, require
 
@@ -39,7 +41,8 @@ class SubscriberPage:
 
 def subscriber_page(actor: Actor, text: str = "", state: str = "", cursor: int | None = None,
                     limit: int = 100) -> SubscriberPage:
-    """Newest first; `text` matches the start of the address, or a name; `state` one of
+    """Newest first; each word of `text` is found in the address or the name, whatever the
+    accents and the case (store.folding: "wichterlova" finds Wichterlová); `state` one of
     SUBSCRIBER_STATES (or "suppressed")."""
     require(actor, "newsletter_view")
     query = Subscriber.select().where(Subscriber.email_key.is_null(False))
@@ -50,12 +53,8 @@ def subscriber_page(actor: Actor, text: str = "", state: str = "", cursor: int |
             raise ValidationError(f"unknown state {state!r}; states are "
                                   f"{', '.join(SUBSCRIBER_STATES)} or suppressed", field="state")
         query = query.where(Subscriber.state == state)
-    text = text.strip().lower()
-    if text:
-        low, high = text, text[:-1] + chr(ord(text[-1]) + 1)
-        query = query.where(((Subscriber.email_key >= low) & (Subscriber.email_key < high))
-                            | Subscriber.first_name.contains(text)
-                            | Subscriber.last_name.contains(text))
+    for word in fold_query(text).split():
+        query = query.where(Subscriber.search_text.contains(word))
     if cursor is not None:
         query = query.where(Subscriber.id < cursor)
     rows = list(query.order_by(Subscriber.id.desc()).limit(limit + 1))

@@ -16,6 +16,7 @@ from typing import Any
 from store import events_log, newsletter_links
 from store.contact import normalise_email
 from store.errors import NotFound, Refused, ValidationError
+from store.folding import fold
 from store.models import (
     SUBSCRIBER_SOURCES,
     Customer,
@@ -29,7 +30,7 @@ from store.models import (
 from store.operators import Actor, require
 from store.outbox import Mail, enqueue
 from store.shop import Shop
-from store.sql import Params, id_source, id_value, stored_time
+from store.sql import Params, id_source, id_value, stored_time, update_rows
 from store.text import clean
 
 # the ways out of "subscribed", as state_how says them
@@ -52,6 +53,23 @@ def split_name(name: str) -> tuple[str, str]:
     """"Ann Smith" -> ("Ann", "Smith"): a guest's one name field as first and last."""
     first, _, last = name.strip().partition(" ")
     return first, last.strip()
+
+
+def search_text(email: str, first_name: str, last_name: str) -> str:
+    """What the list's search compares (store.folding): the address and the name, folded, so
+    "wichterlova" finds Wichterlová. Every write of a subscriber's address or name fills it."""
+    return fold(f"{email} {first_name} {last_name}".strip())
+
+
+def fill_search_text(where: str, params: Params) -> int:
+    """Set-based writes (SQL cannot fold) leave search_text '': fill those rows `where` says
+    (SQL over `subscriber`) with the one Python definition; how many."""
+    rows = db.execute_sql(
+        f"SELECT id, email, first_name, last_name FROM subscriber WHERE search_text = '' "
+        f"AND email_key IS NOT NULL AND {where}", params).fetchall()
+    update_rows(Subscriber, ["search_text"], [(search_text(r[1], r[2], r[3]), r[0])
+                                             for r in rows])
+    return len(rows)
 
 
 def suppression_of(email_key: str) -> Suppression | None:
@@ -104,6 +122,7 @@ def subscribe(shop: Shop, actor: Actor, *, email: str, source: str, wording: str
         if row is None:
             row = Subscriber.create(email=email, email_key=key, first_name=first_name,
                                     last_name=last_name, language=language,
+                                    search_text=search_text(email, first_name, last_name),
                                     customer=customer_id, added_by=actor.login, created_at=now,
                                     **consent)
         elif row.state == "subscribed" or (row.state == "pending" and doi):
@@ -116,6 +135,8 @@ def subscribe(shop: Shop, actor: Actor, *, email: str, source: str, wording: str
         else:  # unsubscribed or pending: a new explicit consent
             names = {k: v for k, v in (("first_name", first_name), ("last_name", last_name))
                      if v}
+            names["search_text"] = search_text(row.email, names.get("first_name", row.first_name),
+                                               names.get("last_name", row.last_name))
             Subscriber.update(customer=customer_id or row.customer_id, **names,
                               **consent).where(Subscriber.id == row.id).execute()
         if doi:
@@ -305,6 +326,7 @@ def customers_changed(customer_ids: list[int], actor_login: str) -> None:
         f"c.consent_source, '', {p(actor_login)} FROM customer c WHERE {mine} "
         f"AND c.marketing_consent AND c.status <> 'deleted' AND NOT EXISTS "
         f"(SELECT 1 FROM subscriber s WHERE s.email_key = c.email_key)", p)
+    fill_search_text(f"email_key IN (SELECT c.email_key FROM customer c WHERE {mine})", p)
     db.execute_sql(
         f"UPDATE subscriber SET customer_id = (SELECT c.id FROM customer c WHERE c.email_key "
         f"= subscriber.email_key) WHERE customer_id IS NULL AND email_key IN "

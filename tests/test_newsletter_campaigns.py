@@ -35,7 +35,7 @@ from store import (
     subscribers,
 )
 from store.campaign_queries import CampaignBody
-from store.errors import PermissionDenied, ValidationError
+from store.errors import PermissionDenied, Refused, ValidationError
 from store.models import Campaign, CampaignMail, Subscriber
 from tests.conftest import cli_config, make_config
 from tests.factories import place
@@ -110,6 +110,47 @@ def test_an_unknown_merge_tag_is_refused_on_save_naming_its_line(shop, manager):
     with pytest.raises(ValidationError, match="subject"):
         campaigns.create_campaign(shop, manager, name="c", subject="{coupon}", body="x")
     assert not Campaign.select().exists()
+
+
+def test_a_draft_is_edited_in_place_with_creates_checks(shop, manager, clerk):
+    add_subscribers(shop, manager, 2)
+    ref = campaigns.create_campaign(shop, manager, name="June", subject="June news",
+                                    body="Hello {firstname|there}", track=True)
+    with pytest.raises(ValidationError, match=r"unknown merge tag \{fristname\} on line 2"):
+        campaigns.update_campaign(shop, manager, "June", body="Hi\n{fristname}")
+    with pytest.raises(ValidationError, match="choosing by clicks needs tracking"):
+        campaigns.update_campaign(shop, manager, "June", track=False, subject_b="Other",
+                                  ab_sample=10)
+    with pytest.raises(ValidationError, match="no field colour"):
+        campaigns.update_campaign(shop, manager, "June", colour="red")
+    with pytest.raises(PermissionDenied):
+        campaigns.update_campaign(shop, clerk, "June", subject="x")
+    campaigns.create_campaign(shop, manager, name="May", subject="May", body="Hi")
+    with pytest.raises(Refused, match="named 'May' already exists"):
+        campaigns.update_campaign(shop, manager, "June", name="May")
+    row = Campaign.get_by_id(ref.id)
+    assert (row.body, row.subject, row.track, row.version) == (
+        "Hello {firstname|there}", "June news", True, 1)  # every refusal changed nothing
+    done = campaigns.update_campaign(shop, manager, ref.id, name="July", subject="July news",
+                                     subject_b="Our July", ab_sample=10, audience_text="all")
+    row = Campaign.get_by_id(ref.id)
+    assert (done.name, row.name, row.subject, row.body, row.subject_b, row.ab_sample,
+            row.ab_wait_minutes, row.ab_metric, row.state, row.version, row.updated_by) == (
+        "July", "July", "July news", "Hello {firstname|there}", "Our July", 10, 240, "clicks",
+        "draft", 2, "mo")
+    campaigns.update_campaign(shop, manager, "July", subject_b="")  # the A/B test off
+    row = Campaign.get_by_id(ref.id)
+    assert (row.subject_b, row.ab_sample, row.ab_metric) == ("", 0, "")
+    campaigns.schedule(shop, manager, "July", "2099-01-01 09:00")
+    campaigns.update_campaign(shop, manager, "July", body="Hello again")  # scheduled: still
+    row = Campaign.get_by_id(ref.id)
+    assert (row.state, row.body, row.scheduled_at) == (
+        "scheduled", "Hello again", dt.datetime(2099, 1, 1, 9, 0))
+    campaigns.start(shop, manager, "July")
+    with pytest.raises(Refused, match="'July' is sending: only a draft or a scheduled "
+                                      "campaign can be edited"):
+        campaigns.update_campaign(shop, manager, "July", subject="Too late")
+    assert Campaign.get_by_id(ref.id).subject == "July news"
 
 
 def test_tags_are_escaped_for_where_they_stand():
@@ -316,6 +357,28 @@ def run(db_url, smtp, shop, admin, manager, clerk, tmp_path):
         return result
 
     return invoke
+
+
+def test_campaign_edit_changes_a_draft_only(run, shop, manager):
+    add_subscribers(shop, manager, 3)
+    run("newsletter", "campaign", "create", "June", "--subject", "June", "--body", "Hi")
+    out = run("newsletter", "campaign", "edit", "June", "--subject", "FREE June!!!",
+              "--body", "Hello {firstname|there}", "--audience", "segment:vip").output
+    assert "warning: the subject has words spam filters dislike" in out
+    assert "campaign 'June' (#" in out and "would go to 0 subscriber(s)" in out
+    row = Campaign.get(Campaign.name == "June")
+    assert (row.subject, row.body, row.audience) == ("FREE June!!!", "Hello {firstname|there}",
+                                                     "segment:vip")
+    for args, said in ((["--body", "{nope}"], "unknown merge tag {nope}"),
+                       ([], "say what to change"),
+                       (["--subject", "x"], "only a manager")):
+        bad = run("newsletter", "campaign", "edit", "June", *args, ok=False,
+                  login="cleo" if said == "only a manager" else "mo")
+        assert said in bad.output.strip().splitlines()[-1] and "Traceback" not in bad.output
+    run("newsletter", "campaign", "send", "June")
+    late = run("newsletter", "campaign", "edit", "June", "--subject", "Late", ok=False)
+    assert "is sending: only a draft or a scheduled campaign can be edited" in late.output
+    assert Campaign.get(Campaign.name == "June").subject == "FREE June!!!"
 
 
 def test_the_campaign_commands(run, shop, manager, smtp, tmp_path):

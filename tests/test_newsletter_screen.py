@@ -121,8 +121,8 @@ async def fill_editor(pilot: Any, name: str, subject: str, body: str,
     await pilot.press("n")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, CampaignEditor))
     editor = pilot.app.screen
-    await pilot.press(*name, "enter", *subject, "enter", "enter", "enter", *audience, "enter",
-                      "enter", "enter")
+    await pilot.press(*name, "enter", *subject, "enter", "enter", "enter", "enter", *audience,
+                      "enter", "enter", "enter", "enter", "enter", "enter")
     assert pilot.app.focused is editor.query_one("#f-body", TextArea)
     for number, line in enumerate(body.split("\n")):
         await pilot.press(*(["enter"] if number else []), *line)
@@ -148,6 +148,87 @@ async def test_a_manager_creates_a_campaign_in_the_editor(app_for, readers):
             "template", "draft", "mo")
         assert cells(screen.query_one("#campaigns-table", DataTable))[0][:2] == ["July",
                                                                               "draft"]
+
+
+async def test_e_edits_a_draft_in_place_and_refuses_one_being_sent(app_for, shop, manager,
+                                                                   readers):
+    campaigns.create_campaign(shop, manager, name="May", subject="May", body="Hi")
+    campaigns.start(shop, manager, "May")
+    ref = campaigns.create_campaign(shop, manager, name="June", subject="June",
+                                    body="Hello {firstname|there}")
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_newsletter(pilot)
+        await pilot.press("e")  # the newest, June, under the cursor
+        await wait_until(pilot, lambda: isinstance(app.screen, CampaignEditor))
+        editor = app.screen
+        assert editor.query_one("#f-name", Input).value == "June"
+        assert editor.query_one("#f-body", TextArea).text == "Hello {firstname|there}"
+        editor.query_one("#f-subject", Input).value = "June news"
+        editor.query_one("#f-body", TextArea).text = "Hi {nmae}"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is editor  # refused as at create, the form kept
+        assert "unknown merge tag {nmae}" in str(editor.query_one("#form-error", Label).render())
+        editor.query_one("#f-body", TextArea).text = "Hi {firstname}"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        row = Campaign.get_by_id(ref.id)
+        assert (row.subject, row.body, row.state, row.version) == (
+            "June news", "Hi {firstname}", "draft", 2)
+        assert Campaign.select().count() == 2  # changed in place, not a copy
+        await pilot.press("down", "e")  # May is being sent
+        await settle(pilot)
+        assert app.screen is screen
+        assert "only a draft or a scheduled campaign can be edited" in last_notice(app)
+
+
+async def test_the_editor_sets_up_a_subject_ab_test(app_for, readers):
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_newsletter(pilot)
+        editor = await fill_editor(pilot, "Duel", "June news", "Hello {firstname|there}")
+        text = screen_text(app)
+        assert "Subject B" in text and "A/B sample %" in text and "wait min" in text
+        assert "Hello {firstname|there}" in text  # the body still has room at 80x24
+        editor.query_one("#f-subject_b", Input).value = "FREE June!!!"
+        editor.query_one("#f-ab_sample", Input).value = "ten"
+        await settle(pilot)
+        assert "subject B: the subject has words spam filters dislike" in str(
+            editor.query_one("#campaign-reach", Static).render())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = str(editor.query_one("#form-error", Label).render())
+        assert error == "'ten' is not a whole number"
+        assert app.focused is editor.query_one("#f-ab_sample", Input)
+        editor.query_one("#f-ab_sample", Input).value = "10"
+        await pilot.press("ctrl+s")  # by clicks, the default: needs tracking
+        await settle(pilot)
+        assert "choosing by clicks needs tracking" in str(
+            editor.query_one("#form-error", Label).render())
+        editor.query_one("#f-ab_metric", Input).value = "orders"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen)
+        row = Campaign.get(Campaign.name == "Duel")
+        assert (row.subject_b, row.ab_sample, row.ab_wait_minutes, row.ab_metric) == (
+            "FREE June!!!", 10, 240, "orders")
+        await pilot.press("e")  # the test's settings come back in the editor
+        await wait_until(pilot, lambda: isinstance(app.screen, CampaignEditor))
+        assert [app.screen.query_one(f"#f-{k}", Input).value for k in (
+            "subject_b", "ab_sample", "ab_wait_minutes", "ab_metric")] == [
+            "FREE June!!!", "10", "240", "orders"]
+
+
+async def test_the_subscriber_search_forgives_accents(app_for, shop, manager, readers):
+    subscribers.subscribe(shop, manager, email="marketa@example.cz", source="operator",
+                          wording="Monthly news", first_name="Markéta", last_name="Wichterlová")
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_newsletter(pilot)
+        await pilot.press("slash", *"WICHTERLOVA", "enter")
+        await wait_until(pilot, lambda: screen.query_one(
+            "#subscribers-table", DataTable).row_count == 1)
+        assert screen.selected_subscriber().email == "marketa@example.cz"
 
 
 async def test_an_unknown_merge_tag_is_refused_and_the_form_stays_open(app_for, readers):
@@ -251,7 +332,7 @@ async def test_a_clerk_is_not_offered_create_or_send(app_for, shop, manager, rea
         for label in ("New", "Test", "Send", "Schedule", "Pause"):
             assert f" {label} " not in f"{footer} "
         for action in ("new_campaign", "test_send", "send_now", "schedule", "pause_resume",
-                       "cancel_campaign", "copy_campaign"):
+                       "cancel_campaign", "copy_campaign", "edit_campaign"):
             assert not screen.check_action(action, ())
         await pilot.press("n")
         await settle(pilot)

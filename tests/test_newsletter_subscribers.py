@@ -14,7 +14,8 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
-from store import customers, subscriber_import, subscribers
+from store import customers, models, subscriber_import, subscriber_queries, subscribers
+from store import db as dbmod
 from store.errors import PermissionDenied, Refused, ValidationError
 from store.models import Customer, CustomerEvent, Outbox, Subscriber, Suppression
 from tests.conftest import cli_config, make_config
@@ -181,6 +182,64 @@ def test_the_subscribers_commands(run, tmp_path):
                                  "ann@example.com").output
     bad = run("newsletter", "subscribers", "import", str(path), ok=False)
     assert "--wording" in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+def found(actor: Any, text: str) -> list[str]:
+    return [r.email for r in subscriber_queries.subscriber_page(actor, text).rows]
+
+
+def test_search_forgives_accents_and_case_whatever_way_in(shop, manager, clerk, admin,
+                                                          tmp_path):
+    """Every way in fills the folded search text: an operator, the signup form, an import,
+    a customer's consent (set-based), a re-subscription with a new name; erased, gone."""
+    subscribers.subscribe(shop, manager, email="marketa@example.com", source="operator",
+                          wording=WORDS, first_name="Markéta", last_name="Wichterlová")
+    subscribers.subscribe(shop, manager, email="ZOE@Example.com", source="signup form",
+                          wording=WORDS, first_name="Zoë", last_name="Ærø")
+    path = tmp_path / "list.csv"
+    path.write_text("email,consent,first name,last name\n"
+                    "soren@example.dk,yes,Søren,Sørensen\nlukasz@example.pl,yes,Łukasz,Żółć\n",
+                    encoding="utf-8")
+    subscriber_import.import_subscribers(shop, manager, path, WORDS)
+    ref = customers.create_customer(shop, manager, email="koehler@example.de",
+                                    first_name="Jürgen", last_name="Köhler",
+                                    marketing_consent=True)
+    assert sub("koehler@example.de").customer_id == ref.id
+    assert found(clerk, "wichterlova") == ["marketa@example.com"]
+    assert found(clerk, "MARKETA wichterLOVÁ") == ["marketa@example.com"]
+    assert found(clerk, "sorensen") == found(clerk, "soerensen") == ["soren@example.dk"]
+    assert found(clerk, "lukasz zolc") == ["lukasz@example.pl"]
+    assert found(clerk, "kohler") == found(clerk, "koehler") == ["koehler@example.de"]
+    assert found(clerk, "jurgen") == ["koehler@example.de"]
+    assert found(clerk, "zoe aero") == ["ZOE@example.com"]
+    assert found(clerk, "example.pl") == ["lukasz@example.pl"]
+    assert found(clerk, "nobody") == []
+    # left and back with a new name: the new name is found, the old one not
+    subscribers.unsubscribe(shop, manager, "marketa@example.com")
+    subscribers.subscribe(shop, manager, email="marketa@example.com", source="operator",
+                          wording=WORDS, last_name="Nováková")
+    assert found(clerk, "novakova") == ["marketa@example.com"] and found(clerk, "wichterlova") == []
+    customers.delete_customer(shop, admin, ref.id, "koehler@example.de")  # erased: not found
+    assert found(clerk, "kohler") == []
+
+
+def test_the_migration_fills_the_search_text_of_existing_subscribers(shop, manager, clerk):
+    subscribers.subscribe(shop, manager, email="marketa@example.com", source="operator",
+                          wording=WORDS, first_name="Markéta", last_name="Wichterlová")
+    database = models.db.obj
+    dbmod.runner(database).down(target="0014_subscriber_search")
+    dbmod.runner(database).up()
+    assert sub("marketa@example.com").search_text == "marketa@example.com marketa wichterlova"
+    assert found(clerk, "wichterlova") == ["marketa@example.com"]
+
+
+def test_the_cli_search_forgives_accents(run):
+    run("newsletter", "subscribers", "add", "soren@example.dk", "--wording", WORDS,
+        "--first-name", "Søren", "--last-name", "Sørensen")
+    run("newsletter", "subscribers", "add", "ann@example.com", "--wording", WORDS)
+    listed = json.loads(run("newsletter", "subscribers", "list", "SORENSEN", "--format", "json",
+                            login="cleo").output)
+    assert [r["email"] for r in listed] == ["soren@example.dk"]
 
 
 # ----- the storefront API --------------------------------------------------------------------

@@ -54,8 +54,8 @@ def _when(value: Any) -> str:
 @pass_state
 def subscribers_list(state: CliState, query: str, state_name: str, limit: int,
                      fmt: str) -> None:
-    """Subscribers, newest first, with their consent record; QUERY matches the start of the
-    address or a name."""
+    """Subscribers, newest first, with their consent record; each word of QUERY is found in
+    the address or the name, accents and case forgiven ("sorensen" finds Sørensen)."""
     rows: list[dict[str, Any]] = []
     cursor: int | None = None
     while True:
@@ -220,7 +220,8 @@ def newsletter_import(ctx: click.Context, file: Path, wording: str, dry_run: boo
 
 @newsletter_group.group("campaign", cls=BackroomGroup)
 def campaign_group() -> None:
-    """Campaigns: create, list, preview, test, schedule, send, pause, resume, cancel, stats."""
+    """Campaigns: create, edit, list, preview, test, schedule, send, pause, resume, cancel,
+    stats."""
 
 
 def _read(path: Path | None) -> str:
@@ -255,9 +256,9 @@ def _read(path: Path | None) -> str:
               help="Record opens (a pixel) and clicks (links through /c/) of its mails.")
 @click.option("--subject-b", default="",
               help="A second subject: a subject A/B test on a sample of the audience.")
-@click.option("--ab-sample", default=20, show_default=True,
+@click.option("--ab-sample", default=campaigns.AB_SAMPLE, show_default=True,
               help="The test's sample, in percent of the audience (half gets each subject).")
-@click.option("--ab-wait", default=240, show_default=True,
+@click.option("--ab-wait", default=campaigns.AB_WAIT_MINUTES, show_default=True,
               help="Minutes after the start before the winner is chosen.")
 @click.option("--ab-metric", type=click.Choice(["clicks", "orders"]), default="clicks",
               show_default=True, help="How the winner is chosen.")
@@ -285,6 +286,65 @@ def campaign_create(state: CliState, name: str, subject: str, body_text: str,
     count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
     click.echo(f"campaign {ref.name!r} (#{ref.id}) created as a draft; it would go to "
                f"{count} subscriber(s) now")
+
+
+@campaign_group.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", default=None, help="A new name.")
+@click.option("--subject", default=None)
+@click.option("--body", "body_text", default=None,
+              help="The message, in the built-in template (the body becomes a template one).")
+@click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False,
+                                                      path_type=Path),
+              help="A custom HTML document as the body.")
+@click.option("--text", "text_file", type=click.Path(exists=True, dir_okay=False,
+                                                      path_type=Path),
+              help="A plain-text body (no HTML part).")
+@click.option("--text-part", "text_part", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path),
+              help="The text part beside an HTML body.")
+@click.option("--audience", default=None, help="A customer filter; 'all': every subscriber.")
+@click.option("--sender-name", default=None)
+@click.option("--sender-email", default=None)
+@click.option("--track/--no-track", default=None, help="Record opens and clicks, or not.")
+@click.option("--subject-b", default=None, help="A second subject ('' ends the A/B test).")
+@click.option("--ab-sample", type=int, default=None, help="The A/B test's sample, in percent.")
+@click.option("--ab-wait", type=int, default=None, help="Minutes before the winner is chosen.")
+@click.option("--ab-metric", type=click.Choice(["clicks", "orders"]), default=None)
+@pass_state
+def campaign_edit(state: CliState, name: str, new_name: str | None, subject: str | None,
+                  body_text: str | None, html_file: Path | None, text_file: Path | None,
+                  text_part: Path | None, audience: str | None, sender_name: str | None,
+                  sender_email: str | None, track: bool | None, subject_b: str | None,
+                  ab_sample: int | None, ab_wait: int | None, ab_metric: str | None) -> None:
+    """Change a draft or scheduled campaign NAME in place: only the options given change,
+    and the whole is checked again as at create."""
+    bodies = [(kind, value) for kind, value in (("template", body_text), ("html", html_file),
+                                                ("text", text_file)) if value is not None]
+    if len(bodies) > 1:
+        raise click.UsageError("give the body once: --body TEXT, --html FILE or --text FILE")
+    fields: dict[str, Any] = {
+        key: value for key, value in (
+            ("name", new_name), ("subject", subject), ("audience_text", audience),
+            ("sender_name", sender_name), ("sender_email", sender_email), ("track", track),
+            ("subject_b", subject_b), ("ab_sample", ab_sample), ("ab_wait_minutes", ab_wait),
+            ("ab_metric", ab_metric)) if value is not None}
+    if bodies:
+        kind, value = bodies[0]
+        fields["body_kind"] = kind
+        fields["body"] = value if isinstance(value, str) else _read(value)
+    if text_part is not None:
+        fields["text_body"] = _read(text_part)
+    if not fields:
+        raise click.UsageError("say what to change: --subject, --body, --audience, ... "
+                               "(see --help)")
+    ref = campaigns.update_campaign(state.shop, state.actor, name, **fields)
+    for warning in campaigns.subject_warnings(fields.get("subject", "")) + (
+            campaigns.subject_warnings(fields.get("subject_b", ""))):
+        click.echo(f"warning: {warning}")
+    count = campaign_queries.audience_now(state.shop, state.actor, str(ref.id))
+    click.echo(f"campaign {ref.name!r} (#{ref.id}) saved; it would go to {count} "
+               "subscriber(s) now")
 
 
 @campaign_group.command("list")

@@ -1,5 +1,6 @@
-"""The campaign editor: name, subject, sender, audience and body (in the text area, or in
-$EDITOR with ctrl+o). While typing it shows how many the audience would reach now and the
+"""The campaign editor: name, subject, sender, audience, the subject A/B test (a second
+subject, its sample, wait and metric) and body (in the text area, or in $EDITOR with
+ctrl+o). While typing it shows how many the audience would reach now and the
 store's warnings on the subject; saving goes through the store, and a refusal (an unknown
 merge tag, a filter that is not one) stays beside the form with nothing typed lost."""
 
@@ -23,20 +24,24 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Static, TextArea
 
-from store.campaigns import BODY_KINDS, subject_warnings
+from store.campaigns import AB_METRICS, AB_SAMPLE, AB_WAIT_MINUTES, BODY_KINDS, subject_warnings
 from store.errors import BackroomError
 
 # (key, label, placeholder) of the one-line fields, in order
 FIELDS = (
     ("name", "Name", "unique, e.g. June news"),
     ("subject", "Subject", "{firstname|there}, the June news"),
+    ("subject_b", "Subject B", "empty: no A/B test; else the second subject"),
     ("sender_name", "Sender", "empty: the shop's name"),
     ("sender_email", "Sender email", "empty: shop.email"),
     ("audience", "Audience", "empty: all subscribers; segment:vip, group:NAME, words"),
     ("body_kind", "Body is", " or ".join(BODY_KINDS)),
     ("track", "Track", "yes: count opens and clicks (a pixel, links through /o/ and /c/)"),
 )
-SUGGESTIONS = {"body_kind": BODY_KINDS, "track": ("yes", "no")}
+# the A/B test's settings, on one row: (key, label, width)
+AB_FIELDS = (("ab_sample", "A/B sample %", 6), ("ab_wait_minutes", "wait min", 7),
+             ("ab_metric", "by", 10))
+SUGGESTIONS = {"body_kind": BODY_KINDS, "track": ("yes", "no"), "ab_metric": AB_METRICS}
 EDITOR_SUFFIX = {"template": ".txt", "html": ".html", "text": ".txt"}
 
 
@@ -55,6 +60,7 @@ class CampaignEditor(ModalScreen[Any]):
     CampaignEditor #f-body { height: 1fr; min-height: 4; }
     CampaignEditor #f-body.-refused { border: tall $error; }
     CampaignEditor #form-error { width: 100%; height: auto; max-height: 4; }
+    CampaignEditor .ab-label { padding: 0 1; }
     """
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="campaign_editor.cancel"),
@@ -68,7 +74,9 @@ class CampaignEditor(ModalScreen[Any]):
         super().__init__()
         self.save = save
         self.count = count
-        self.initial = {"body_kind": "template", "track": "no"} | (values or {})
+        self.initial = {"body_kind": "template", "track": "no", "ab_sample": str(AB_SAMPLE),
+                        "ab_wait_minutes": str(AB_WAIT_MINUTES),
+                        "ab_metric": AB_METRICS[0]} | (values or {})
         self.title_text = title
         self._reach = Text("")
 
@@ -82,6 +90,14 @@ class CampaignEditor(ModalScreen[Any]):
                                  if key in SUGGESTIONS else None)
                     yield Input(self.initial.get(key, ""), placeholder=placeholder,
                                 id=f"f-{key}", suggester=suggester)
+            with Horizontal(classes="form-row", id="ab-row"):
+                for key, label, width in AB_FIELDS:
+                    yield Label(label, classes="ab-label", markup=False)
+                    suggester = (SuggestFromList(SUGGESTIONS[key], case_sensitive=False)
+                                 if key in SUGGESTIONS else None)
+                    field = Input(self.initial.get(key, ""), id=f"f-{key}", suggester=suggester)
+                    field.styles.width = width + 2
+                    yield field
             yield Static("", id="campaign-reach", markup=False)
             yield TextArea(self.initial.get("body", ""), id="f-body", soft_wrap=True,
                            show_line_numbers=False)
@@ -95,7 +111,8 @@ class CampaignEditor(ModalScreen[Any]):
 
     def values(self) -> dict[str, str]:
         """Every field as typed, and the body."""
-        found = {key: self.query_one(f"#f-{key}", Input).value for key, _l, _p in FIELDS}
+        found = {key: self.query_one(f"#f-{key}", Input).value
+                 for key in [k for k, _l, _p in FIELDS] + [k for k, _l, _w in AB_FIELDS]}
         found["body"] = self.query_one("#f-body", TextArea).text
         return found
 
@@ -105,7 +122,7 @@ class CampaignEditor(ModalScreen[Any]):
     def _audience_changed(self, event: Input.Changed) -> None:
         self._recount(event.value)
 
-    @on(Input.Changed, "#f-subject")
+    @on(Input.Changed, "#f-subject, #f-subject_b")
     def _subject_changed(self) -> None:
         self._show_reach(self._reach)
 
@@ -122,8 +139,10 @@ class CampaignEditor(ModalScreen[Any]):
     def _show_reach(self, reach: Text) -> None:
         self._reach = reach
         text = reach.copy()
-        for warning in subject_warnings(self.query_one("#f-subject", Input).value):
-            text.append(f"\nwarning: {warning}", style="yellow")
+        for key in ("subject", "subject_b"):
+            for warning in subject_warnings(self.query_one(f"#f-{key}", Input).value):
+                text.append(f"\nwarning: {'subject B: ' if key == 'subject_b' else ''}{warning}",
+                            style="yellow")
         self.query_one("#campaign-reach", Static).update(text)
 
     # ----- saving -----------------------------------------------------------------------

@@ -73,6 +73,7 @@ class NewsletterScreen(BackroomScreen):
         Binding("space", "pause_resume", "Pause", id="newsletter.pause",
                 key_display="␣"),
         Binding("x", "cancel_campaign", "Cancel", id="newsletter.cancel", show=False),
+        Binding("e", "edit_campaign", "Edit", id="newsletter.edit", show=False),
         Binding("c", "copy_campaign", "Copy into new", id="newsletter.copy", show=False),
         Binding("a", "add_subscriber", "Add subscriber", id="newsletter.add", show=False),
         Binding("u", "unsubscribe", "Unsubscribe", id="newsletter.unsubscribe", show=False),
@@ -80,7 +81,7 @@ class NewsletterScreen(BackroomScreen):
         Binding("f", "cycle_state", "Subscriber state", id="newsletter.state", show=False),
     ]
     ACTION_PERMISSIONS = {"preview": "newsletter_view", "new_campaign": "newsletter",
-                          "copy_campaign": "newsletter",
+                          "copy_campaign": "newsletter", "edit_campaign": "newsletter",
                           "test_send": "newsletter", "send_now": "newsletter",
                           "schedule": "newsletter", "pause_resume": "newsletter",
                           "cancel_campaign": "newsletter", "add_subscriber": "newsletter",
@@ -116,7 +117,7 @@ class NewsletterScreen(BackroomScreen):
         yield Static("Campaigns: loading…", id="campaigns-info", markup=False)
         yield DataTable(id="campaigns-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="news-detail", markup=False)
-        yield Input(placeholder="search subscribers: start of the address, or a name  (/)",
+        yield Input(placeholder="search subscribers: address or name, accents optional  (/)",
                     id="subscriber-search")
         yield Static("", id="subscribers-info", markup=False)
         yield DataTable(id="subscribers-table", cursor_type="row", zebra_stripes=True)
@@ -459,24 +460,32 @@ class NewsletterScreen(BackroomScreen):
 
     # ----- the editor -------------------------------------------------------------------
 
-    def _editor(self, values: dict[str, str] | None = None, title: str = "New campaign") -> None:
+    def _editor(self, values: dict[str, str] | None = None, title: str = "New campaign",
+                editing: int | None = None) -> None:
+        """The editor: a new campaign (create_campaign), or with `editing` that campaign
+        changed in place (update_campaign)."""
         app = self.backroom
 
         async def save(v: dict[str, str]) -> campaigns.CampaignRef:
-            return await run_db(
-                campaigns.create_campaign, app.shop, app.actor, name=v["name"],
-                subject=v["subject"], body=v["body"], body_kind=v["body_kind"].strip(),
-                audience_text=v["audience"], sender_name=v["sender_name"],
-                sender_email=v["sender_email"],
-                track=v["track"].strip().lower() in ("y", "yes", "true", "1"))
+            fields = {"name": v["name"], "subject": v["subject"], "body": v["body"],
+                      "body_kind": v["body_kind"].strip(), "audience_text": v["audience"],
+                      "sender_name": v["sender_name"], "sender_email": v["sender_email"],
+                      "track": v["track"].strip().lower() in ("y", "yes", "true", "1"),
+                      "subject_b": v["subject_b"], "ab_sample": v["ab_sample"],
+                      "ab_wait_minutes": v["ab_wait_minutes"], "ab_metric": v["ab_metric"]}
+            if editing is not None:
+                return await run_db(campaigns.update_campaign, app.shop, app.actor, editing,
+                                    **fields)
+            return await run_db(campaigns.create_campaign, app.shop, app.actor, **fields)
 
         async def count(audience: str) -> int:
             return await run_db(campaign_prep.audience_count, app.shop, app.actor, audience)
 
         def created(ref: campaigns.CampaignRef | None) -> None:
             if ref is not None:
-                self.notify(f"Campaign {ref.name} (#{ref.id}) saved as a draft: t tests it, "
-                            "s sends it, w schedules it.")
+                self.notify(f"Campaign {ref.name} (#{ref.id}) saved" +
+                            ("" if editing is not None else " as a draft") +
+                            ": t tests it, s sends it, w schedules it.", markup=False)
                 self.show_campaign = ref.id
                 self._load_campaigns()
 
@@ -492,13 +501,33 @@ class NewsletterScreen(BackroomScreen):
 
     @work(group="newsletter-read", exit_on_error=False)
     async def _copy(self, row: CampaignRow) -> None:
+        values = await self._values(row)
+        self._editor(values | {"name": f"{row.name} (copy)"}, f"New campaign from {row.name}")
+
+    async def _values(self, row: CampaignRow) -> dict[str, str]:
+        """The editor's fields as the campaign has them."""
         body = await run_db(campaign_queries.body_of, self.backroom.actor, row.name)
-        self._editor({"name": f"{row.name} (copy)", "subject": body.subject,
-                      "sender_name": body.sender_name, "sender_email": body.sender_email,
-                      "audience": "" if row.audience == "all subscribers" else row.audience,
-                      "body_kind": body.body_kind, "body": body.body,
-                      "track": "yes" if row.track else "no"},
-                     f"New campaign from {row.name}")
+        return {"name": row.name, "subject": body.subject,
+                "sender_name": body.sender_name, "sender_email": body.sender_email,
+                "audience": "" if row.audience == "all subscribers" else row.audience,
+                "body_kind": body.body_kind, "body": body.body,
+                "track": "yes" if row.track else "no", "subject_b": body.subject_b,
+                **({"ab_sample": str(body.ab_sample), "ab_wait_minutes": str(body.ab_wait_minutes),
+                    "ab_metric": body.ab_metric} if body.subject_b else {})}
+
+    def action_edit_campaign(self) -> None:
+        row = self._campaign()
+        if row is not None:
+            self._edit(row)
+
+    @work(group="newsletter-read", exit_on_error=False)
+    async def _edit(self, row: CampaignRow) -> None:
+        try:
+            await run_db(campaigns.require_editable, self.backroom.actor, row.id)
+        except BackroomError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self._editor(await self._values(row), f"Edit campaign {row.name}", editing=row.id)
 
     # ----- preview and test -------------------------------------------------------------
 
