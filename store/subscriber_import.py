@@ -16,12 +16,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from store import events_log
 from store.contact import normalise_email
 from store.errors import BackroomError, ValidationError
-from store.imports.common import YES, Columns, moment, yes_no
+from store.imports.common import YES, Columns, moment, open_csv, yes_no
 from store.models import Customer, CustomerEvent, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.shop import Shop
@@ -83,30 +82,12 @@ def _address(text: str, smtputf8: bool) -> str:
     return normalise_email(text, smtputf8)
 
 
-def _reader(path: Path) -> tuple[Columns, Iterator[list[str]], IO[str]]:
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot be read: {exc.strerror}", field="file") from None
-    reader = csv.reader(handle)
-    try:
-        header = next(reader)
-    except StopIteration:
-        handle.close()
-        raise ValidationError(f"{path.name} is empty", field="file") from None
-    except (csv.Error, UnicodeDecodeError) as exc:
-        handle.close()
-        raise ValidationError(f"{path.name} is not a CSV file in UTF-8: {exc}",
-                              field="file") from None
-    return Columns(header), reader, handle
-
-
 def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
                        dry_run: bool = False) -> SubscriberImport:
     """Read the file, refuse what has no consent, write the rest (see the module)."""
     require(actor, "newsletter")
     wording = clean(wording, "wording")
-    columns, reader, handle = _reader(path)
+    columns, reader, handle = open_csv(path)
     try:
         for name in ("email", "consent"):
             if not columns.has(*HEADERS[name]):

@@ -5,14 +5,16 @@ their offsets, `'75008`-style postcodes, countries, yes/no)."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from store.errors import ValidationError
 from store.money import exponent, parse_amount
@@ -322,3 +324,39 @@ def check_mapping(table: Mapping[str, str], name: str, workflow_keys: Sequence[s
             raise ValidationError(
                 f"imports.{name}.{key} = {value!r} is not a status of the workflow "
                 f"({', '.join(workflow_keys)})", field=f"imports.{name}")
+
+
+def open_csv(path: Path) -> tuple[Columns, Any, IO[str]]:
+    """A CSV file opened for reading (UTF-8, a BOM allowed): its columns, the csv reader
+    past the header and the open file (the caller closes it); a file that cannot be read,
+    is empty or is not UTF-8 CSV is refused in one line."""
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot be read: {exc.strerror}", field="file") from None
+    reader = csv.reader(handle)
+    try:
+        header = next(reader)
+    except StopIteration:
+        handle.close()
+        raise ValidationError(f"{path.name} is empty", field="file") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        handle.close()
+        raise ValidationError(f"{path.name} is not a CSV file in UTF-8: {exc}",
+                              field="file") from None
+    return Columns(header), reader, handle
+
+
+def numbered_rows(path: Path, columns: Columns, reader: Any,
+                  handle: IO[str]) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) for each row after the header (row 1), the file closed at the
+    end; a row that cannot be read is refused naming where."""
+    normal = columns.normal
+    try:
+        for number, row in enumerate(reader, start=2):
+            yield number, normal(row)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{path.name}: cannot be read past row {reader.line_num}: "
+                              f"{exc}", field="file") from None
+    finally:
+        handle.close()

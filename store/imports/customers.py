@@ -7,7 +7,6 @@ confirm-account mail unless `--notify`."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from store.imports.common import (
     Progress,
     country,
     moment,
+    numbered_rows,
+    open_csv,
     postcode,
     yes_no,
 )
@@ -53,36 +54,14 @@ HEADERS = {
 
 
 def _rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
-    handle = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle)
-    try:
-        header = next(reader)
-    except StopIteration:
-        handle.close()
-        raise ValidationError(f"{path.name} is empty", field="file") from None
-    except (csv.Error, UnicodeDecodeError) as exc:
-        handle.close()
-        raise ValidationError(f"{path.name} is not a CSV file in UTF-8: {exc}",
-                              field="file") from None
-    columns = Columns(header)
+    columns, reader, handle = open_csv(path)
     if not columns.has(*HEADERS["email"]):
         handle.close()
         raise ValidationError(f"{path.name} has no email column (headers: Email, First name, "
                               "Last name, Phone, Company, Address, City, Postcode, Country, "
                               "Marketing consent, Consent date)", field="file")
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        normal = columns.normal
-        try:
-            for number, row in enumerate(reader, start=2):
-                yield number, normal(row)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{path.name}: cannot be read past row {reader.line_num}: "
-                                  f"{exc}", field="file") from None
-        finally:
-            handle.close()
-
-    return columns, rows()
+    return columns, numbered_rows(path, columns, reader, handle)
 
 
 def _read(shop: Shop, get: dict[str, Any], row: list[str], where: str) -> CustomerIn:

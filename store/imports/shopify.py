@@ -10,7 +10,6 @@ Balance, so an order paid in part keeps what it still owes."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,6 +27,8 @@ from store.imports.common import (
     check_mapping,
     country,
     moment,
+    numbered_rows,
+    open_csv,
     postcode,
     split_name,
     yes_no,
@@ -42,36 +43,14 @@ ADDRESS_COLUMNS = {"company": "Company", "line1": "Address1", "line2": "Address2
 
 def read_rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
     """The header, then (row number, cells) for each row; row 1 is the header."""
-    handle = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle)
-    try:
-        header = next(reader)
-    except StopIteration:
-        handle.close()
-        raise ValidationError(f"{path.name} is empty", field="file") from None
-    except (csv.Error, UnicodeDecodeError) as exc:
-        handle.close()
-        raise ValidationError(f"{path.name} is not a CSV file in UTF-8: {exc}",
-                              field="file") from None
-    columns = Columns(header)
+    columns, reader, handle = open_csv(path)
     missing = [name for name in REQUIRED if not columns.has(name)]
     if missing:
         handle.close()
         raise ValidationError(f"{path.name} is not a Shopify orders export: no column "
                               f"{missing[0]!r}", field="file")
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        normal = columns.normal
-        try:
-            for number, row in enumerate(reader, start=2):
-                yield number, normal(row)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{path.name}: cannot be read past row "
-                                  f"{reader.line_num}: {exc}", field="file") from None
-        finally:
-            handle.close()
-
-    return columns, rows()
+    return columns, numbered_rows(path, columns, reader, handle)
 
 
 class _Reader:
