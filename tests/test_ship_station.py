@@ -151,3 +151,34 @@ async def test_fifty_parcels_take_two_scans_each_and_two_other_keys(shop, admin,
     assert len(shipped) == 50
     assert {o.carrier for o in shipped} == {"colissimo"}
     assert sorted(o.tracking_number for o in shipped) == [f"6A{n:011d}" for n in range(50)]
+
+
+async def test_a_long_scan_shows_its_end_and_the_queue_catches_up_on_return(shop, admin,
+                                                                            config):
+    """The scan field is typed into without re-arranging the screen (tui/widgets/
+    steady_input.py): a text wider than the field still scrolls so its end shows. The queue
+    beneath does not reload after each parcel; it shows the parcel shipped when it returns."""
+    paid = place(shop)
+    status.change_status(shop, admin, [paid.id], "paid")
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+        long = "X" * 90 + "TAIL42"
+        for char in long:
+            await pilot.press(char)
+        await settle(pilot)
+        field = [line for line in screen_text(app).splitlines() if "XXXX" in line]
+        assert field and "TAIL42" in field[0]  # the end of what was typed, under the cursor
+        await pilot.press("escape")  # the half-typed scan: Esc leaves (nothing on the bench)
+        await settle(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+        await scan(pilot, paid.code)
+        await scan(pilot, UPS)
+        assert Order.get_by_id(paid.id).status == "shipped"
+        await pilot.press("escape")
+        await settle(pilot)
+        row = [line for line in screen_text(app).splitlines() if paid.code in line]
+        assert row and "Shipped" in row[0]

@@ -300,3 +300,27 @@ async def test_x_exports_the_marked_orders_or_the_filter(shop, admin, config, tm
         await settle(pilot)
         newest = max((tmp_path / "out").glob("orders-*.csv"), key=lambda p: p.stat().st_mtime_ns)
         assert {r["code"] for r in csv.DictReader(newest.open())} == {o.code for o in kept}
+
+
+async def test_a_reload_shows_a_change_made_elsewhere_on_rows_already_drawn(shop, admin,
+                                                                           config):
+    """Rows are drawn once and kept (tui/widgets/table.py); a row read again with a new
+    status is drawn again: ctrl+r after another operator's change shows that change."""
+    from store import status
+    from tests.factories import place
+    from tests.tui_support import make_app, screen_text, settle
+
+    first, second = place(shop), place(shop)
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def row_of(code: str) -> str:
+            return next(line for line in screen_text(app).splitlines() if code in line)
+
+        assert "Shipped" not in row_of(first.code)
+        status.change_status(shop, admin, [first.id, second.id], "paid")
+        status.change_status(shop, admin, [first.id], "shipped", tracking="1Z999AA10123456784")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "Shipped" in row_of(first.code) and "Processing" in row_of(second.code)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import events, work
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -35,6 +35,14 @@ class BackroomScreen(Screen[None]):
     @property
     def backroom(self) -> BackroomApp:
         return cast("BackroomApp", self.app)
+
+    @property
+    def shown(self) -> bool:
+        """On screen: on top, or beneath a dialog it shows through. Textual's is_current is
+        true beneath a full screen too (the queue under the ship station), where reloading
+        after each parcel only competed with the station; a screen reloads on its return."""
+        top = self.app.screen
+        return top is self or (self.is_current and isinstance(top, ModalScreen))
 
     def action_reload(self) -> None:
         """Read what the screen shows again (each screen says what that is)."""

@@ -144,7 +144,7 @@ class NewsletterScreen(BackroomScreen):
 
     def _refresh_if_shown(self) -> None:
         """Counts move while a campaign goes out: read them again while the screen shows."""
-        if self.is_current:
+        if self.shown:
             self._load_campaigns()
 
     @work(thread=True, exclusive=True, group="campaigns-load", exit_on_error=False)

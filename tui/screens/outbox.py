@@ -117,7 +117,7 @@ class OutboxScreen(BackroomScreen):
         self.action_reload()
 
     def _refresh_if_shown(self) -> None:
-        if self.is_current and len(self.mails) <= PAGE:
+        if self.shown and len(self.mails) <= PAGE:
             self.action_reload()
 
     # ----- loading ----------------------------------------------------------------------

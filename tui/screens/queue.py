@@ -379,7 +379,7 @@ class QueueScreen(BackroomScreen):
             self.reload(keep_position=True)
 
     def on_orders_changed(self, message: OrdersChanged) -> None:
-        if self.is_current:
+        if self.shown:
             self.reload(keep_position=True)
 
     # ----- opening ----------------------------------------------------------------------

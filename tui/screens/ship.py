@@ -23,10 +23,11 @@ from store.text import printable
 from store.undo import undo
 from tui.messages import OrdersChanged
 from tui.screens.base import BackroomScreen
+from tui.widgets.steady_input import SteadyInput
 from tui.workers import run_db
 
 
-class ScanInput(Input):
+class ScanInput(SteadyInput):
     """The one field a scanner types into; `z` with nothing typed asks for undo (a tracking
     number that holds a z is typed as it comes)."""
 
@@ -85,11 +86,11 @@ class ShipStationScreen(BackroomScreen):
         text = Text(" SHIP STATION ", style="bold reverse")
         text.append(f"  → {target} · carrier: {carrier} · {self.shipped} shipped here"
                     "  (z undoes the last, Esc leaves)", style="dim")
-        self.query_one("#ship-title", Static).update(text)
+        self.query_one("#ship-title", Static).update(text, layout=False)
 
     def _banner(self, text: str, kind: str) -> None:
         banner = self.query_one("#ship-banner", Static)
-        banner.update(Text(printable(text)))
+        banner.update(Text(printable(text)), layout=False)
         for name in ("-ok", "-refused", "-waiting"):
             banner.set_class(name == f"-{kind}", name)
 
@@ -97,7 +98,7 @@ class ShipStationScreen(BackroomScreen):
         """Nothing on the bench: the next scan is a slip."""
         if self.current is not None:  # clear what the last order showed, once
             self.query_one("#ship-number", Digits).update("")
-            self.query_one("#ship-to", Static).update("")
+            self.query_one("#ship-to", Static).update("", layout=False)
             self.query_one("#ship-items", Static).update("")
             self.query_one("#ship-scan", ScanInput).placeholder = "scan a packing slip"
         self.current = None
@@ -120,7 +121,7 @@ class ShipStationScreen(BackroomScreen):
         else:
             for n, line in enumerate(slip.ship_to.lines()):
                 ship_to.append(printable(line) + "\n", style="bold" if n == 0 else "")
-        self.query_one("#ship-to", Static).update(ship_to)
+        self.query_one("#ship-to", Static).update(ship_to, layout=False)
         body = Text()
         for item in slip.items:
             body.append(f"{item.quantity:>3} × ", style="bold")

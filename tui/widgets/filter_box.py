@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual import events
-from textual.widgets import Input
 
 from store.filter_syntax import Token
 from tui.dialogs.filter_help import FilterHelp
+from tui.widgets.steady_input import SteadyInput
 
 
-class FilterBox(Input):
+class FilterBox(SteadyInput):
     """An Input for a filter; `?` opens the help of its tokens (`extra()` adds what only the
     open shop knows, such as its statuses)."""
 

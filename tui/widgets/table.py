@@ -290,7 +290,12 @@ class RowTable(ScrollView, can_focus=True):
         `anchor` keeps the cursor's row on the same screen line (pages arriving above or
         leaving below must not make the view jump). Then queued cursor keys are replayed."""
         old_line = self._cursor - round(self.scroll_y)
+        before = {self._key(row): row for row in self._rows}
         self._rows = list(rows)
+        for row in self._rows:  # a row read again with new cells is drawn again, not recalled
+            key = self._key(row)
+            if key in before and before[key] != row:
+                self._versions[key] = self._versions.get(key, 0) + 1
         self.awaiting = False
         target = cursor
         if keep is not None:
