@@ -32,12 +32,13 @@ from store import customer_figures, events_log, invoices
 from store import db as dbmod
 from store.customers import customer_search_text
 from store.errors import NotFound
-from store.models import Customer, Order, db, utcnow
+from store.models import Customer, Order, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.order_rows import insert_search, refresh_search_many, search_inputs, search_row
 from store.outbox import release_lapsed
 from store.shop import Shop
 from store.sql import Params, id_source, id_value, update_rows
+from store.subscribers import search_text as subscriber_search_text
 
 SHOWN = 10  # differences listed per check; the rest are counted
 CHUNK = 2000  # orders (or customers) whose search text is recomputed at once
@@ -271,9 +272,32 @@ def _stale_customer_search() -> list[tuple[int, str]]:
             for cid, have, want in _customer_search_texts(ids) if have != want]
 
 
-@check("search_index", "the search index in step with the orders and customers",
-       hint="`backroom check --repair` rebuilds the search rows and index from the orders "
-            "and customers",
+def _stale_subscriber_search() -> list[tuple[int, str]]:
+    """Subscribers whose folded search text (migration 0014) is not what their address and
+    name make now (store.subscribers.search_text; an erased row: none): (id, the text they
+    should have). The list's `/` finds them by what they were."""
+    stale = []
+    for ids in _ids("subscriber"):
+        for sid, email, key, first, last, have in db.execute_sql(
+                "SELECT id, email, email_key, first_name, last_name, search_text FROM "
+                f"subscriber WHERE id IN (SELECT value FROM {id_source('ids')})",
+                {"ids": id_value(ids)}):
+            want = "" if key is None else subscriber_search_text(email, first, last)
+            if (have or "") != want:
+                stale.append((int(sid), want))
+    return sorted(stale)
+
+
+def _out_of_date(what: str, ids: Sequence[int]) -> str:
+    more = f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else ""
+    return (f"{len(ids):,} {what}(s) whose search text is out of date "
+            f"(#{', #'.join(map(str, ids[:SHOWN]))}{more}): a search finds them by what they "
+            "were, not by what they are")
+
+
+@check("search_index", "the search index in step with the orders, customers and subscribers",
+       hint="`backroom check --repair` rebuilds the search rows and index from the orders, "
+            "customers and subscribers",
        repair=lambda shop: rebuild_search_index())
 def _search_index(shop: Shop) -> list[str]:
     found: list[str] = []
@@ -288,12 +312,10 @@ def _search_index(shop: Shop) -> list[str]:
         found.append(f"{len(stale):,} order(s) whose search text is out of date "
                      f"({_codes(stale[:SHOWN])}{more}): a search finds them by what they "
                      "were, not by what they are")
-    customers = [cid for cid, _text in _stale_customer_search()]
-    if customers:
-        more = f" and {len(customers) - SHOWN:,} more" if len(customers) > SHOWN else ""
-        found.append(f"{len(customers):,} customer(s) whose search text is out of date "
-                     f"(#{', #'.join(map(str, customers[:SHOWN]))}{more}): a search finds "
-                     "them by what they were, not by what they are")
+    for what, stale_rows in (("customer", _stale_customer_search()),
+                             ("subscriber", _stale_subscriber_search())):
+        if stale_rows:
+            found.append(_out_of_date(what, [rid for rid, _text in stale_rows]))
     if dbmod.is_sqlite():
         for index, table, key, what in SEARCH_INDEXES:
             found += _index_differences(index, table, key, what)
@@ -301,8 +323,8 @@ def _search_index(shop: Shop) -> list[str]:
 
 
 def rebuild_search_index() -> str:
-    """Write the missing order search rows and the out-of-date ones (orders' and
-    customers'), then rebuild the FTS5 indexes from their tables (one transaction; searches
+    """Write the missing order search rows and the out-of-date ones (orders', customers' and
+    subscribers'), then rebuild the FTS5 indexes from their tables (one transaction; searches
     wait for it)."""
     with db.atomic():
         rowless = _orders_without_search_row()
@@ -315,15 +337,18 @@ def rebuild_search_index() -> str:
             refresh_search_many(stale[start:start + CHUNK])
         customers = _stale_customer_search()
         update_rows(Customer, ("search_text",), [(text, cid) for cid, text in customers])
+        people = _stale_subscriber_search()
+        update_rows(Subscriber, ("search_text",), [(text, sid) for sid, text in people])
         if dbmod.is_sqlite():
             for index, _table, _key, _what in SEARCH_INDEXES:
                 db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
     written = [f"{n:,} {what}" for n, what in ((len(rowless), "order(s) written"),
                                                 (len(stale), "order(s) rewritten"),
-                                                (len(customers), "customer(s) rewritten"))
+                                                (len(customers), "customer(s) rewritten"),
+                                                (len(people), "subscriber(s) rewritten"))
                if n]
     return (f"search rows: {', '.join(written)}; " if written else "") + \
-        "search index rebuilt from the orders and customers"
+        "search index rebuilt from the orders, customers and subscribers"
 
 
 # ----- the outbox ------------------------------------------------------------------------------

@@ -232,10 +232,16 @@ def edit_customer(shop: Shop, actor: Actor, customer_id: int, changes: Mapping[s
             if key in values:
                 values[key] = clean(str(values[key]), key)
         old = {k: getattr(customer, k) for k in changes}
+        old_key = customer.email_key
         _write(customer, actor, **values)
         _refresh_search(customer)
+        if "email" in values and old_key:
+            subscribers.customer_email_changed(customer.id, old_key, values["email"],
+                                               actor.login)
         if "marketing_consent" in values or "email" in values:
             subscribers.customers_changed([customer.id], actor.login)
+        if {"first_name", "last_name", "email"} & set(values):
+            subscribers.customers_renamed([customer.id])
         _event(customer.id, actor, "edited", "details edited",
                {"old": old, "new": {k: values[k] for k in changes}})
     events_log.event("customer_edited", actor.login, customer=customer_id,

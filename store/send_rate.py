@@ -41,6 +41,10 @@ def take(rate: float, want: int, now: dt.datetime | None = None) -> Grant:
     """Up to `want` sends at `rate` a second; call inside the claim's transaction."""
     now = now or utcnow()
     row = _row(now)
+    # `now` was read before the lock: a worker that waited for it behind another must not
+    # move the bucket back in time, or the interval between counts twice (four workers sent
+    # 4.7% over the rate so)
+    now = max(now, row.refilled_at)
     if row.blocked_until is not None and row.blocked_until > now:
         return Grant(0, (row.blocked_until - now).total_seconds())
     capacity = max(1.0, rate)

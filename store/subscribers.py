@@ -30,7 +30,7 @@ from store.models import (
 from store.operators import Actor, require
 from store.outbox import Mail, enqueue
 from store.shop import Shop
-from store.sql import Params, id_source, id_value, stored_time, update_rows
+from store.sql import Params, id_source, id_value, named, stored_time, update_rows
 from store.text import clean
 
 # the ways out of "subscribed", as state_how says them
@@ -317,7 +317,9 @@ def customers_changed(customer_ids: list[int], actor_login: str) -> None:
         f"subscriber.email_key), consent_text = (SELECT c.consent_source FROM customer c "
         f"WHERE c.email_key = subscriber.email_key) "
         f"WHERE state = 'unsubscribed' AND email_key IN (SELECT c.email_key FROM customer c "
-        f"WHERE {mine} AND c.marketing_consent AND {consent_at} > subscriber.state_at)", p)
+        f"WHERE {mine} AND c.marketing_consent AND {consent_at} > subscriber.state_at) "
+        f"AND NOT EXISTS (SELECT 1 FROM suppression x WHERE x.email_key = "
+        f"subscriber.email_key)", p)
     db.execute_sql(
         f"INSERT INTO subscriber (created_at, updated_at, email, email_key, first_name, "
         f"last_name, language, customer_id, state, consent_source, consent_at, consent_text, "
@@ -325,12 +327,66 @@ def customers_changed(customer_ids: list[int], actor_login: str) -> None:
         f"c.last_name, c.language, c.id, 'subscribed', 'customer account', {consent_at}, "
         f"c.consent_source, '', {p(actor_login)} FROM customer c WHERE {mine} "
         f"AND c.marketing_consent AND c.status <> 'deleted' AND NOT EXISTS "
-        f"(SELECT 1 FROM subscriber s WHERE s.email_key = c.email_key)", p)
+        f"(SELECT 1 FROM subscriber s WHERE s.email_key = c.email_key) AND NOT EXISTS "
+        f"(SELECT 1 FROM suppression x WHERE x.email_key = c.email_key)", p)
     fill_search_text(f"email_key IN (SELECT c.email_key FROM customer c WHERE {mine})", p)
     db.execute_sql(
         f"UPDATE subscriber SET customer_id = (SELECT c.id FROM customer c WHERE c.email_key "
         f"= subscriber.email_key) WHERE customer_id IS NULL AND email_key IN "
         f"(SELECT c.email_key FROM customer c WHERE {mine})", p)
+
+
+def customers_renamed(customer_ids: list[int]) -> int:
+    """After customers' names were written: their subscribers (linked by customer_id) take
+    the customer's name, and its folded search text, in the same transaction (the list and
+    its `/` show the customer as they are now). Set-based; how many changed."""
+    if not customer_ids:
+        return 0
+    p = Params({"ids": id_value(customer_ids), "now": stored_time(utcnow())})
+    mine = f"customer_id IN (SELECT value FROM {id_source('ids')}) AND email_key IS NOT NULL"
+    theirs = "FROM customer c WHERE c.id = subscriber.customer_id"
+    changed = db.execute_sql(
+        f"UPDATE subscriber SET first_name = (SELECT c.first_name {theirs}), last_name = "
+        f"(SELECT c.last_name {theirs}), search_text = '', updated_at = {named('now')} "
+        f"WHERE {mine} AND EXISTS (SELECT 1 {theirs} AND c.status <> 'deleted' AND "
+        f"(c.first_name <> subscriber.first_name OR c.last_name <> subscriber.last_name))",
+        p).rowcount
+    fill_search_text(mine, p)
+    return int(changed)
+
+
+FOLLOWS = ("subscribed", "unsubscribed")  # the person's wish; the other states are the address's
+
+
+def customer_email_changed(customer_id: int, old_key: str, new_email: str,
+                           actor_login: str) -> str:
+    """Inside the edit's transaction, the customer's email just changed: the subscription of
+    the old address follows to the new one (its consent record and state, subscribed or
+    unsubscribed, are the person's), unless the new address has a subscriber of its own or
+    is suppressed. A pending row (a confirmation asked of the old address), a bounced or
+    complained one (about that mailbox), or one that cannot follow stays with its address,
+    no longer the customer's; the customer's consent then governs the new address
+    (customers_changed). What happened, for the customer's history ("" when nothing)."""
+    new_key = new_email.lower()
+    row = Subscriber.get_or_none(Subscriber.email_key == old_key)
+    if row is None or old_key == new_key or row.customer_id not in (None, customer_id):
+        return ""
+    now = utcnow()
+    taken = Subscriber.select().where(Subscriber.email_key == new_key).exists()
+    if row.state in FOLLOWS and not taken and suppression_of(new_key) is None:
+        Subscriber.update(email=new_email, email_key=new_key, customer=customer_id,
+                          search_text=search_text(new_email, row.first_name, row.last_name),
+                          updated_at=now).where(Subscriber.id == row.id).execute()
+        why = f"the newsletter subscription ({row.state}) follows to {new_email}"
+    else:
+        Subscriber.update(customer=None, updated_at=now).where(Subscriber.id == row.id).execute()
+        why = (f"the newsletter subscriber {row.email} ({row.state}) stays with that address"
+               + (f": {new_email} has a subscriber of its own" if taken else
+                  f": {new_email} is suppressed" if suppression_of(new_key) else ""))
+    CustomerEvent.create(customer=customer_id, kind="newsletter", message=why,
+                         operator_login=actor_login,
+                         data=json.dumps({"subscriber": row.id, "state": row.state}))
+    return why
 
 
 def customer_erased(customer_id: int, email: str) -> int:

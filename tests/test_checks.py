@@ -22,9 +22,11 @@ from store import (
     payments,
     queries,
     status,
+    subscriber_queries,
+    subscribers,
 )
 from store import db as dbmod
-from store.models import Customer, Order, Outbox, db, utcnow
+from store.models import Customer, Order, Outbox, Subscriber, db, utcnow
 from store.operators import Actor
 from store.shop import Shop
 from tests.conftest import cli_config
@@ -150,6 +152,44 @@ def test_search_text_out_of_step_with_the_orders_is_found_and_rewritten(
     assert _customers_found(shop, "Brouillard") == [zoe.id]
     assert _found(shop, admin) == {}
 
+
+
+def _subscribers_found(admin: Actor, text: str) -> list[str]:
+    return [r.email for r in subscriber_queries.subscriber_page(admin, text).rows]
+
+
+def test_subscriber_search_text_out_of_step_is_found_and_rewritten(
+        shop: Shop, admin: Actor, tmp_path: Path) -> None:
+    """Both databases: the subscribers' folded search text (migration 0014) against what
+    their address and name make now. A rename behind the store's back, or a set-based write
+    that left the text empty, is listed, and --repair rewrites it: the list's `/` finds them
+    by their name again."""
+    for email, first, last in (("zdenka@example.cz", "Zdeňka", "Wichterlová"),
+                               ("bo@example.se", "Bo", "Sørensen"),
+                               ("ann@example.com", "Ann", "Smith")):
+        subscribers.subscribe(shop, admin, email=email, source="operator",
+                              wording="Monthly news", first_name=first, last_name=last)
+    assert _found(shop, admin) == {}  # every way in filled the text
+    zdenka = Subscriber.get(Subscriber.email_key == "zdenka@example.cz")
+    bo = Subscriber.get(Subscriber.email_key == "bo@example.se")
+    with db.atomic():  # renamed behind the store's back; a text left empty
+        Subscriber.update(last_name="Brouillard").where(Subscriber.id == zdenka.id).execute()
+        Subscriber.update(search_text="").where(Subscriber.id == bo.id).execute()
+    assert _subscribers_found(admin, "brouillard") == []
+    assert _subscribers_found(admin, "sorensen") == []
+
+    found = _check(tmp_path, shop.config.database_url, "--only", "search_index")
+    assert found.exit_code == 1
+    assert (f"2 subscriber(s) whose search text is out of date (#{zdenka.id}, #{bo.id}): a "
+            "search finds them by what they were, not by what they are") in found.output
+
+    mended = _check(tmp_path, shop.config.database_url, "--repair")
+    assert mended.exit_code == 0, mended.output
+    assert "search rows: 2 subscriber(s) rewritten" in mended.output
+    assert _subscribers_found(admin, "brouillard") == ["zdenka@example.cz"]
+    assert _subscribers_found(admin, "wichterlova") == []
+    assert _subscribers_found(admin, "sorensen") == ["bo@example.se"]
+    assert _found(shop, admin) == {}
 
 def test_mail_stuck_past_its_lease_is_found_and_released(shop: Shop, admin: Actor,
                                                          tmp_path: Path) -> None:

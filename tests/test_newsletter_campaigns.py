@@ -434,6 +434,25 @@ def test_the_bucket_gives_the_same_rate_to_one_worker_or_four(shop):
         assert 290 <= granted <= 310, (workers, granted)
 
 
+
+def test_a_worker_that_waited_for_the_lock_gets_no_time_twice(shop):
+    """A claim reads the clock before it waits for the bucket's lock: a worker let in after
+    another, with the older reading, must not move the bucket back in time (four real
+    workers sent 4.7% over the rate so); what both get is what the time allows."""
+    from store import send_rate
+    from store.models import db, utcnow
+
+    start = utcnow()
+    with db.atomic():
+        send_rate.take(10.0, 50, start)  # the bucket, empty
+    granted = 0
+    for tick in range(1, 301):  # 30 s: the later reading goes in first, every time
+        late = start + dt.timedelta(milliseconds=100 * tick)
+        for now in (late, late - dt.timedelta(milliseconds=90)):
+            with db.atomic():
+                granted += send_rate.take(10.0, 50, now).count
+    assert 299 <= granted <= 301, granted
+
 def test_a_421_holds_every_worker_back_and_the_mail_waits(db_url, manager, smtp):
     from store.models import SendRate
     from store.shop import open_shop

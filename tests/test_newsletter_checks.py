@@ -1,18 +1,22 @@
 """Issue 17's checks at scale, on SQLite and PostgreSQL: a 10,000-recipient campaign sent by
 the worker's campaign loop to aiosmtpd, every message read back with email.policy.strict
 (headers, merge tags filled and escaped, hostile names kept as text, each recipient once);
-and `backroom worker` killed with SIGKILL mid-send and started again: everyone gets the
+`backroom worker` killed with SIGKILL mid-send and started again: everyone gets the
 campaign, and a second copy only of the mails that were in flight (the README's at-least-once
-case: claimed, not yet marked, resent with the same Message-ID)."""
+case: claimed, not yet marked, resent with the same Message-ID); and the shop-wide rate
+measured as aiosmtpd sees it, over every minute of a campaign sent for about 85 s by one
+`backroom worker` and by four at once: within 5% of newsletter.max_per_second."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import html
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -144,7 +148,8 @@ def test_ten_thousand_recipients_each_once_with_headers_and_escaped_tags(
 
 # ----- kill -9 mid-send --------------------------------------------------------------------
 
-def worker_config(tmp_path: Path, db_url: str, port: int) -> Path:
+def worker_config(tmp_path: Path, db_url: str, port: int, rate: float = 400.0,
+                  lease_seconds: float = 2) -> Path:
     path = tmp_path / "worker.toml"
     path.write_text(tomli_w.dumps({
         "database": {"url": db_url},
@@ -152,19 +157,21 @@ def worker_config(tmp_path: Path, db_url: str, port: int) -> Path:
         "shop": {"admin_emails": [], "email": "hello@chez-ann.example"},
         "smtp": {"port": port, "connections": 4, "timeout_seconds": 5},
         # a short lease: the restarted worker takes back what the killed one held soon
-        "mail": {"batch_size": 20, "lease_seconds": 2, "poll_seconds": 0.05,
+        "mail": {"batch_size": 20, "lease_seconds": lease_seconds, "poll_seconds": 0.05,
                  "backoff_seconds": 0},
-        "newsletter": {"secret": SECRET, "max_per_second": 400.0,
+        "newsletter": {"secret": SECRET, "max_per_second": rate,
                        "public_url": "https://news.chez-ann.example"},
     }), encoding="utf-8")
     return path
 
 
-def backroom_worker(config_path: Path) -> subprocess.Popen[bytes]:
+def backroom_worker(config_path: Path, log: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
+    """`backroom worker` on that config; its output to pipes, or to `log` (an open file: a
+    long run's log would fill a pipe nobody reads)."""
     env = {k: v for k, v in os.environ.items() if k not in (
         "BACKROOM_DATABASE_URL", "BACKROOM_OPERATOR")}
     return subprocess.Popen([BACKROOM, "--config", str(config_path), "worker"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=log, stderr=log)
 
 
 def end(process: subprocess.Popen[bytes]) -> None:
@@ -224,3 +231,75 @@ def test_kill_nine_mid_send_and_a_restart_resend_only_what_was_in_flight(
     assert campaign_mails() == Counter({"sent": count})
     print(f"kill -9 after {arrived_at_kill} of {count} mails: {in_flight} in flight, "
           f"{len(twice)} sent twice")
+
+
+# ----- the rate over any minute, 1 and 4 workers -------------------------------------------
+
+RATE = 20.0  # newsletter.max_per_second of the rate check
+WINDOW = 60.0
+
+
+class ArrivalRecorder(Recorder):
+    """Keeps each message's envelope recipient and when it arrived (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[float, str]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.arrivals.append((time.monotonic(), ",".join(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+
+def minute_counts(times: list[float], step: float = 1.0) -> list[int]:
+    """Mails in each 60-second window [start, start + 60) whose start runs, a `step` apart,
+    from the first arrival to the last minus 60: every whole minute of the sending."""
+    times = sorted(times)
+    counts = []
+    start = times[0]
+    while start + WINDOW <= times[-1]:
+        counts.append(bisect.bisect_left(times, start + WINDOW) - bisect.bisect_left(times, start))
+        start += step
+    return counts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 4])
+def test_the_rate_holds_within_five_percent_over_any_minute(
+        db_url: str, tmp_path: Path, manager: Any, workers: int) -> None:
+    # about 90 s a case: 1,700 mails at 20 a second are 85 s of sending
+    count = 1_700
+    server = Server()
+    recorder = server.handler = ArrivalRecorder()
+    server.start()
+    shop = open_shop(make_config(db_url, newsletter={"secret": SECRET}))
+    emails = insert_subscribers(count)
+    campaigns.create_campaign(shop, manager, name="Rate", subject="News {firstname}",
+                              body="Hello {firstname|there}")
+    assert campaigns.start(shop, manager, "Rate") == count
+    config_path = worker_config(tmp_path, db_url, server.port, rate=RATE, lease_seconds=60)
+    log = (tmp_path / "workers.log").open("wb")
+    processes = [backroom_worker(config_path, log) for _ in range(workers)]
+    try:
+        wait_for(lambda: Campaign.get(Campaign.name == "Rate").state == "sent"
+                 or any(p.poll() is not None for p in processes), timeout=count / RATE + 60,
+                 what="the campaign to be sent")
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            assert process.wait(timeout=30) == 0, (tmp_path / "workers.log").read_text()
+    finally:
+        for process in processes:
+            end(process)
+        server.stop()
+        log.close()
+
+    arrivals = list(recorder.arrivals)
+    assert Counter(to for _at, to in arrivals) == Counter(emails)  # each exactly once
+    times = [at for at, _to in arrivals]
+    counts = minute_counts(times)
+    limit = RATE * WINDOW
+    print(f"{workers} worker(s): {count} mails in {max(times) - min(times):.1f} s; "
+          f"{len(counts)} minutes: {min(counts)} to {max(counts)} mails (limit {limit:.0f})")
+    assert len(counts) >= 20  # the sending lasted well over a minute
+    assert all(abs(n - limit) <= 0.05 * limit for n in counts), (min(counts), max(counts))

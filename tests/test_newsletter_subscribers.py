@@ -81,6 +81,79 @@ def test_a_customers_consent_makes_and_ends_a_subscriber(shop, manager, admin):
     assert not Subscriber.select().exists()  # erased with the customer
 
 
+
+def history(customer_id: int) -> list[str]:
+    return [e.message for e in CustomerEvent.select().where(
+        CustomerEvent.customer == customer_id, CustomerEvent.kind == "newsletter")
+        .order_by(CustomerEvent.id)]
+
+
+def test_a_customers_new_name_and_address_carry_their_subscription(shop, manager, clerk):
+    """An operator renames a customer who subscribed: the subscriber's name and search text
+    follow in the edit's transaction (a refused edit changes neither); a new email takes the
+    subscription along, its consent record and state, as the same row."""
+    ref = customers.create_customer(shop, manager, email="jan@example.cz", first_name="Jan",
+                                    last_name="Novák", marketing_consent=True)
+    before = sub("jan@example.cz")
+    customers.create_customer(shop, manager, email="taken@example.cz", first_name="T",
+                              last_name="Aken")
+    with pytest.raises(Refused):  # one transaction: the name does not go without the email
+        customers.edit_customer(shop, manager, ref.id, {"last_name": "Dvořák",
+                                                        "email": "taken@example.cz"})
+    assert (sub("jan@example.cz").last_name, found(clerk, "dvorak")) == ("Novák", [])
+    customers.edit_customer(shop, manager, ref.id, {"first_name": "Jiří",
+                                                    "last_name": "Dvořák"})
+    row = sub("jan@example.cz")
+    assert (row.first_name, row.last_name) == ("Jiří", "Dvořák")
+    assert found(clerk, "jiri dvorak") == ["jan@example.cz"] and found(clerk, "novak") == []
+
+    customers.edit_customer(shop, manager, ref.id, {"email": "Jiri@Example.cz"})
+    moved = sub("jiri@example.cz")
+    assert Subscriber.select().count() == 1 and moved.id == before.id
+    assert (moved.email, moved.state, moved.customer_id, moved.consent_source,
+            moved.consent_at) == ("Jiri@example.cz", "subscribed", ref.id,
+                                  "customer account", before.consent_at)
+    assert found(clerk, "jiri@example") == ["Jiri@example.cz"] and found(clerk, "jan@") == []
+    assert history(ref.id) == ["the newsletter subscription (subscribed) follows to "
+                               "Jiri@example.cz"]
+    customers.edit_customer(shop, manager, ref.id, {"marketing_consent": False})
+    customers.edit_customer(shop, manager, ref.id, {"email": "jiri@example.com"})
+    assert sub("jiri@example.com").state == "unsubscribed"  # the opt-out follows too
+
+
+def test_a_subscription_stays_where_it_cannot_follow(shop, manager, clerk):
+    """The new address has a subscriber of its own, or is suppressed, or the old row is about
+    its mailbox (bounced): the old row stays with its address, no longer the customer's; the
+    customer's consent governs the new address."""
+    ann = customers.create_customer(shop, manager, email="ann@example.com", first_name="Ann",
+                                    last_name="Lee", marketing_consent=True)
+    subscribers.subscribe(shop, manager, email="ann.lee@example.org", source="signup form",
+                          wording=WORDS, first_name="A", last_name="L")
+    customers.edit_customer(shop, manager, ann.id, {"email": "ann.lee@example.org"})
+    old, new = sub("ann@example.com"), sub("ann.lee@example.org")
+    assert (old.state, old.customer_id) == ("subscribed", None)
+    assert (new.state, new.customer_id, new.first_name) == ("subscribed", ann.id, "Ann")
+    assert "has a subscriber of its own" in history(ann.id)[-1]
+
+    bo = customers.create_customer(shop, manager, email="bo@example.com", first_name="Bo",
+                                   last_name="Ek", marketing_consent=True)
+    subscribers.suppress(shop, manager, "bo.ek@example.com", "complaint", "ARF")
+    customers.edit_customer(shop, manager, bo.id, {"email": "bo.ek@example.com"})
+    assert (sub("bo@example.com").state, sub("bo@example.com").customer_id) == (
+        "subscribed", None)
+    assert Subscriber.get_or_none(Subscriber.email_key == "bo.ek@example.com") is None
+
+    cy = customers.create_customer(shop, manager, email="cy@example.com", first_name="Cy",
+                                   last_name="Li", marketing_consent=True)
+    subscribers.suppress(shop, manager, "cy@example.com", "hard bounce", "550 5.1.1")
+    assert not Customer.get_by_id(cy.id).marketing_consent  # bounced: unticked
+    customers.edit_customer(shop, manager, cy.id, {"email": "cy.li@example.com"})
+    assert (sub("cy@example.com").state, sub("cy@example.com").customer_id) == (
+        "bounced", None)
+    assert Subscriber.get_or_none(Subscriber.email_key == "cy.li@example.com") is None
+    customers.edit_customer(shop, manager, cy.id, {"marketing_consent": True})
+    assert sub("cy.li@example.com").state == "subscribed"  # a new consent, the new address
+
 def test_checkout_opt_in_subscribes_in_the_orders_transaction(shop, admin):
     place(shop, email="guest@example.com", name="Gus Guest",
           newsletter_opt_in="Send me news and offers")

@@ -361,6 +361,8 @@ def write_customers(shop: Shop, actor: Actor, new: Sequence[CustomerIn],
             subscribers.customers_changed(
                 [c.id for c, _row, changes in part if "marketing_consent" in changes],
                 actor.login)
+            subscribers.customers_renamed(
+                [c.id for c, _row, changes in part if {"first_name", "last_name"} & set(changes)])
         if progress is not None:
             progress(len(part))
     return mails, hooks
