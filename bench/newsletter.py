@@ -6,8 +6,9 @@ under bench/data/, or an empty PostgreSQL database given), medians of interleave
 - Queuing a campaign to 100,000 subscribers (store.campaign_mail.queue_all: INSERT ...
   SELECT from the audience in batches of newsletter.recipients_batch, each its own
   transaction, resumable) beside one raw `INSERT ... SELECT` of the same rows on a bare
-  connection. Target <= 2x; peak Python memory (tracemalloc) of the 100,000 queue <= 1.2x
-  the 10,000 one, or under 1 MB.
+  connection. Target <= 2x; the process's peak memory queuing 100,000 <= 1.2x queuing
+  10,000 (the high-water mark of resident memory, as the export is measured; Python's own
+  peak from tracemalloc is shown beside it).
 - Importing 100,000 subscribers from a CSV file (store.subscriber_import: read, check each
   address and its consent, write) beside csv.reader + a raw executemany of the same rows.
   Target <= 2x.
@@ -56,6 +57,15 @@ RAW_IMPORT = (
     "consent_source, consent_at, consent_text, added_by, created_at, updated_at, state_how) "
     "VALUES (?, ?, ?, ?, 'en', 'subscribed', 'import', ?, ?, 'bench', ?, ?, '')")
 
+
+
+def _high_water_mb() -> float:
+    """This process's peak resident memory since the last reset (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 def rounds_of(contestants: list[tuple[Callable[[], Any], Callable[[], Any]]], rounds: int
               ) -> list[float]:
@@ -165,24 +175,26 @@ def main(quick: bool = False, database: str | None = None) -> tuple[int, int]:
     ours, floor = rounds_of([(reset, ours_queue), (reset, raw_queue)], rounds)
     met += _line(f"queue a campaign to {count:,} subscribers", ours, floor, QUEUE_TARGET)
 
-    def peak() -> float:
+    def peak() -> tuple[float, float]:
+        """The process's peak resident memory while queuing (Linux's VmHWM, reset first) and
+        Python's own peak (tracemalloc), in MB; the same measure as the export's."""
         reset()
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # the high-water mark starts again from what is resident now
         tracemalloc.start()
         campaign_mail.queue_all(shop, campaign.id)
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        return top / 1e6
+        return _high_water_mb(), top / 1e6
 
-    big = peak()
+    big, big_python = peak()
     Subscriber.update(state="unsubscribed").where(Subscriber.id > Subscriber.select(
         Subscriber.id).order_by(Subscriber.id).offset(small - 1).limit(1)).execute()
-    little = peak()
-    # Both peaks are a few kilobytes (no row crosses into Python): a ratio of two such small
-    # numbers is noise, so under a megabyte each counts as flat.
-    ok = big <= MEMORY_TARGET * little or big < 1.0
-    print(f"  peak Python memory queuing: {big * 1000:.0f} KB for {count:,}, "
-          f"{little * 1000:.0f} KB for {small:,} ({big / little:.2f}x), target <= "
-          f"{MEMORY_TARGET}x (or under 1 MB), {'met' if ok else 'MISSED'}")
+    little, little_python = peak()
+    ok = big <= MEMORY_TARGET * little
+    print(f"  peak memory queuing: {big:.0f} MB for {count:,}, {little:.0f} MB for {small:,} "
+          f"({big / little:.2f}x), target <= {MEMORY_TARGET}x, {'met' if ok else 'MISSED'} "
+          f"(of it Python's own: {big_python * 1000:.0f} KB and {little_python * 1000:.0f} KB)")
     met += ok
 
     # ----- a report over a million events -----------------------------------------------------
