@@ -26,6 +26,10 @@ from tui.screens.base import BackroomScreen
 from tui.widgets.steady_input import SteadyInput
 from tui.workers import run_db
 
+# What the empty field says between parcels: the keys live here, since the title line has no
+# room for them at 80 columns and the footer leaves out keys the focused field types.
+READY_HINT = "scan a packing slip  ·  z undoes the last parcel  ·  Esc leaves"
+
 
 class ScanInput(SteadyInput):
     """The one field a scanner types into; `z` with nothing typed asks for undo (a tracking
@@ -65,7 +69,7 @@ class ShipStationScreen(BackroomScreen):
             yield Static("", id="ship-to", markup=False)
         with VerticalScroll(id="ship-body"):
             yield Static("", id="ship-items", markup=False)
-        yield ScanInput(placeholder="scan a packing slip", id="ship-scan")
+        yield ScanInput(placeholder=READY_HINT, id="ship-scan")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,8 +88,8 @@ class ShipStationScreen(BackroomScreen):
         except BackroomError as exc:
             target = str(exc)
         text = Text(" SHIP STATION ", style="bold reverse")
-        text.append(f"  → {target} · carrier: {carrier} · {self.shipped} shipped here"
-                    "  (z undoes the last, Esc leaves)", style="dim")
+        text.append(f"  → {target} · carrier: {carrier} · {self.shipped} shipped here",
+                    style="dim")
         self.query_one("#ship-title", Static).update(text, layout=False)
 
     def _banner(self, text: str, kind: str) -> None:
@@ -100,7 +104,7 @@ class ShipStationScreen(BackroomScreen):
             self.query_one("#ship-number", Digits).update("")
             self.query_one("#ship-to", Static).update("", layout=False)
             self.query_one("#ship-items", Static).update("")
-            self.query_one("#ship-scan", ScanInput).placeholder = "scan a packing slip"
+            self.query_one("#ship-scan", ScanInput).placeholder = READY_HINT
         self.current = None
         self._banner(text, kind)
 
