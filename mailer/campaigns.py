@@ -46,6 +46,7 @@ class CampaignSender:
         self.owner = owner or f"{LOCAL_HOSTNAME}:{os.getpid()}:{uuid.uuid4().hex[:6]}:news"
         self.settings = SmtpSettings.from_config(config)
         self.rate = float(config.get("newsletter", "max_per_second"))
+        self.caps: dict[str, float] = dict(config.get("newsletter", "domain_per_second"))
         mail = config["mail"]
         self.batch = max(1, int(mail["batch_size"]))
         self.lease_seconds = float(mail["lease_seconds"])
@@ -126,7 +127,7 @@ class CampaignSender:
                 claimed_at = time.monotonic()
                 claim = await asyncio.to_thread(
                     campaign_mail.claim, self.owner, self.batch, self.lease_seconds, self.rate,
-                    self.lists.domain)
+                    self.lists.domain, self.caps)
                 if not claim.rows:
                     if claim.skipped:
                         continue

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from store import audience, send_rate
@@ -162,11 +162,12 @@ def _transactional_due(now: dt.datetime) -> bool:
 
 
 def claim(owner: str, limit: int, lease_seconds: float, rate: float,
-          domain: str = "backroom") -> Claim:
+          domain: str = "backroom", caps: Mapping[str, float] | None = None) -> Claim:
     """Lease due mails of campaigns being sent, as many as the bucket allows and at most
     `limit`; none while a transactional mail is due. Whoever is no longer subscribed, or is
     suppressed, is skipped here (consent is checked at claim, not only when the audience was
-    written)."""
+    written). `caps` (recipient domain -> mails a second) hold a domain's mails back past
+    what its own bucket allows: those wait their turn, and the rest go on meanwhile."""
     now = utcnow()
     # read first, outside any write transaction: an idle worker takes no write lock
     sending = [int(c.id) for c in Campaign.select(Campaign.id).where(
@@ -179,7 +180,7 @@ def claim(owner: str, limit: int, lease_seconds: float, rate: float,
         if _transactional_due(now):
             return Claim((), 0, 0.2)
         _release_lapsed(sending, now)
-        candidates: list[tuple[int, bool]] = []
+        candidates: list[tuple[int, bool, str]] = []
         want = max(1, min(limit, int(max(1.0, rate))))
         for campaign_id in sending:
             p = Params({"now": stored_time(now)})
@@ -187,26 +188,67 @@ def claim(owner: str, limit: int, lease_seconds: float, rate: float,
             rows = db.execute_sql(
                 f"SELECT m.id, (s.id IS NOT NULL AND s.state = 'subscribed' AND s.email_key IS "
                 f"NOT NULL AND NOT EXISTS (SELECT 1 FROM suppression x WHERE x.email_key = "
-                f"s.email_key)) FROM campaign_mail m LEFT JOIN subscriber s ON s.id = "
+                f"s.email_key)), s.email FROM campaign_mail m LEFT JOIN subscriber s ON s.id = "
                 f"m.subscriber_id WHERE m.campaign_id = {p(campaign_id)} AND m.state = 'queued' "
                 f"AND m.next_attempt_at <= {at} ORDER BY m.next_attempt_at, m.id "
                 f"LIMIT {want - len(candidates)}"
                 + ("" if is_sqlite() else " FOR UPDATE OF m SKIP LOCKED"), p).fetchall()
-            candidates += [(int(r[0]), bool(r[1])) for r in rows]
+            candidates += [(int(r[0]), bool(r[1]), _domain_of(r[2])) for r in rows]
             if len(candidates) >= want:
                 break
-        eligible = [i for i, ok in candidates if ok]
-        gone = [i for i, ok in candidates if not ok]
+        gone = [i for i, ok, _ in candidates if not ok]
         if gone:
             _set(gone, "skipped", "not subscribed any more (or suppressed) when its turn came",
                  now)
+        eligible, held_for = _within_caps([(i, d) for i, ok, d in candidates if ok],
+                                          caps or {}, now)
         if not eligible:
-            return Claim((), len(gone), 0.0 if gone else 1.0)
+            return Claim((), len(gone), 0.0 if gone else held_for)
         grant = send_rate.take(rate, len(eligible), now)
+        _give_back(eligible[grant.count:], caps or {})
         if not grant.count:
             return Claim((), len(gone), grant.wait)
-        leased = _lease(eligible[:grant.count], owner, lease_seconds, domain, now)
+        leased = _lease([i for i, _ in eligible[:grant.count]], owner, lease_seconds, domain,
+                        now)
     return Claim(leased, len(gone), 0.0)
+
+
+def _domain_of(email: object) -> str:
+    return str(email or "").rpartition("@")[2].lower()
+
+
+def _within_caps(eligible: list[tuple[int, str]], caps: Mapping[str, float],
+                 now: dt.datetime) -> tuple[list[tuple[int, str]], float]:
+    """The mails their domain's bucket lets go now; the others are due again when it has
+    room (so the next claims take other domains' mails meanwhile). Also how long until the
+    first of those held is due, for a claim that leaves nothing to send."""
+    wanted: dict[str, list[int]] = {}
+    for mail_id, domain in eligible:
+        if domain in caps:
+            wanted.setdefault(domain, []).append(mail_id)
+    held: set[int] = set()
+    first_due = 1.0
+    for domain, ids in wanted.items():
+        rate = caps[domain]
+        grant = send_rate.take(rate, len(ids), now, send_rate.domain_bucket(domain))
+        later = ids[grant.count:]
+        if later:
+            wait = max(grant.wait, 1.0 / rate)
+            first_due = min(first_due, wait)
+            held.update(later)
+            CampaignMail.update(next_attempt_at=now + dt.timedelta(seconds=wait),
+                                updated_at=now).where(CampaignMail.id.in_(later)).execute()
+    return [(i, d) for i, d in eligible if i not in held], first_due
+
+
+def _give_back(unsent: list[tuple[int, str]], caps: Mapping[str, float]) -> None:
+    """Sends a domain's bucket granted that the shop-wide bucket then held back."""
+    counts: dict[str, int] = {}
+    for _, domain in unsent:
+        if domain in caps:
+            counts[domain] = counts.get(domain, 0) + 1
+    for domain, count in counts.items():
+        send_rate.give_back(send_rate.domain_bucket(domain), count, caps[domain])
 
 
 def _release_lapsed(campaigns: list[int], now: dt.datetime) -> None:

@@ -89,6 +89,25 @@ def _emails(value: Any) -> str | None:
     return None
 
 
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+
+
+def _domain_rates(value: Any) -> str | None:
+    """A table of mail domains (as written after the @) to mails a second."""
+    for domain, rate in value.items():
+        if not _DOMAIN.fullmatch(str(domain).lower()):
+            return f"a table of mail domains to mails a second; {domain!r} is not a domain"
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not (
+                math.isfinite(rate) and 0.01 <= rate <= 10000):
+            return f"a table of mail domains to mails a second; {domain} = {rate!r} is not " \
+                   "a number from 0.01 to 10000"
+    return None
+
+
+def _lower_domains(value: Any) -> Any:
+    return {str(domain).lower(): float(rate) for domain, rate in value.items()}
+
+
 def _as_sent(value: Any) -> Any:
     """The address (or each address) as mail goes to it: a domain beyond ASCII in IDNA."""
     from store.contact import normalise_email
@@ -444,6 +463,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "max_per_second": Setting(
             10.0, "Campaign mails sent per second, shop-wide, whatever the number of workers.",
             check=between(0.01, 10000)),
+        "domain_per_second": Setting(
+            {}, "Caps per recipient domain under max_per_second, shop-wide like it: a table "
+                "such as { \"gmail.com\" = 5, \"orange.fr\" = 2 } (mails a second).",
+            check=_domain_rates, normalise=_lower_domains),
         "test_addresses": Setting(
             [], "Addresses a campaign's test send goes to, beside the operator's own.",
             check=_emails, normalise=_as_sent),
@@ -814,7 +837,10 @@ def render_example() -> str:
         lines.append(f"[{section}]")
         for key, setting in settings.items():
             lines.append(f"# {setting.doc}" + (f" (env: ${setting.env})" if setting.env else ""))
-            lines.append(tomli_w.dumps({key: setting.default}).rstrip())
+            if isinstance(setting.default, dict):  # an inline table keeps it in its section
+                lines.append(f"{key} = {{}}")
+            else:
+                lines.append(tomli_w.dumps({key: setting.default}).rstrip())
         lines.append("")
     for section, doc in FREE_SECTIONS.items():
         lines.append(f"# {doc}")

@@ -4,7 +4,9 @@ SQLite's BEGIN IMMEDIATE, PostgreSQL's FOR UPDATE), so one worker or four send a
 rate. The bucket holds at most one second of sends: over any minute no more than 61 seconds'
 worth go. After a 421 or 4.7.x reply (the relay or the receiver asks us to slow down) the
 bucket is blocked for a backoff that doubles on each such reply, for every worker at once,
-and clears on the next send accepted. The only module that changes that row."""
+and clears on the next send accepted. A recipient domain capped by newsletter.domain_per_second
+has a bucket of its own beside it ("domain:gmail.com"), drawn from in the same transaction
+before the shop-wide one. The only module that changes those rows."""
 
 from __future__ import annotations
 
@@ -28,19 +30,19 @@ class Grant:
     wait: float
 
 
-def _row(now: dt.datetime) -> SendRate:
+def _row(now: dt.datetime, name: str = NAME) -> SendRate:
     """The bucket, locked for this transaction (made empty on first use)."""
-    SendRate.insert(name=NAME, tokens=0, refilled_at=now).on_conflict_ignore().execute()
-    query = SendRate.select().where(SendRate.name == NAME)
+    SendRate.insert(name=name, tokens=0, refilled_at=now).on_conflict_ignore().execute()
+    query = SendRate.select().where(SendRate.name == name)
     if not is_sqlite():
         query = query.for_update()
     return query.get()
 
 
-def take(rate: float, want: int, now: dt.datetime | None = None) -> Grant:
+def take(rate: float, want: int, now: dt.datetime | None = None, name: str = NAME) -> Grant:
     """Up to `want` sends at `rate` a second; call inside the claim's transaction."""
     now = now or utcnow()
-    row = _row(now)
+    row = _row(now, name)
     # `now` was read before the lock: a worker that waited for it behind another must not
     # move the bucket back in time, or the interval between counts twice (four workers sent
     # 4.7% over the rate so)
@@ -56,6 +58,20 @@ def take(rate: float, want: int, now: dt.datetime | None = None) -> Grant:
         SendRate.id == row.id).execute()
     wait = 0.0 if granted else (1.0 - tokens) / rate
     return Grant(granted, wait)
+
+
+def domain_bucket(domain: str) -> str:
+    """The name of a capped recipient domain's bucket."""
+    return f"domain:{domain}"
+
+
+def give_back(name: str, count: int, rate: float) -> None:
+    """Sends granted by a domain's bucket that the shop-wide one then held back: they were
+    not spent (inside the same transaction as the take)."""
+    if count > 0:
+        row = _row(utcnow(), name)
+        SendRate.update(tokens=min(max(1.0, rate), row.tokens + count)).where(
+            SendRate.id == row.id).execute()
 
 
 def slow_down(now: dt.datetime | None = None) -> float:

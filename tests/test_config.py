@@ -109,6 +109,8 @@ def test_missing_explicit_files_are_named(home: Path, monkeypatch: pytest.Monkey
     ('[smtp]\nsecurity = "ssl"\n', "smtp.security must be none, starttls or tls"),
     ('[operators]\nnew_login_role = "boss"\n', "operators.new_login_role must be empty, viewer"),
     ("[shop\n", "not valid TOML"),
+    ('[newsletter.domain_per_second]\ngmail = 5\n', "'gmail' is not a domain"),
+    ('[newsletter.domain_per_second]\n"gmail.com" = 0\n', "gmail.com = 0 is not a number"),
 ])
 def test_mistakes_name_file_key_and_expectation(home: Path, text: str, expected: str) -> None:
     path = _write(home / "config.toml", text)

@@ -75,11 +75,11 @@ def received(smtp: Server) -> list[tuple[tuple[str, ...], bytes]]:
     return list(smtp.handler.raw)  # type: ignore[attr-defined]
 
 
-def insert_subscribers(count: int) -> list[str]:
+def insert_subscribers(count: int, domain: str = "example.com") -> list[str]:
     """`count` subscribed addresses written set-wise (the import's checks are tested
     elsewhere), first names cycling through HOSTILE."""
     now = utcnow()
-    emails = [f"reader{i:05d}@example.com" for i in range(count)]
+    emails = [f"reader{i:05d}@{domain}" for i in range(count)]
     rows = [{"email": address, "email_key": address, "first_name": HOSTILE[i % len(HOSTILE)],
              "last_name": f"N{i}", "state": "subscribed", "consent_source": "import",
              "consent_at": now, "consent_text": WORDS, "added_by": "test",
@@ -149,7 +149,7 @@ def test_ten_thousand_recipients_each_once_with_headers_and_escaped_tags(
 # ----- kill -9 mid-send --------------------------------------------------------------------
 
 def worker_config(tmp_path: Path, db_url: str, port: int, rate: float = 400.0,
-                  lease_seconds: float = 2) -> Path:
+                  lease_seconds: float = 2, caps: dict[str, float] | None = None) -> Path:
     path = tmp_path / "worker.toml"
     path.write_text(tomli_w.dumps({
         "database": {"url": db_url},
@@ -160,7 +160,8 @@ def worker_config(tmp_path: Path, db_url: str, port: int, rate: float = 400.0,
         "mail": {"batch_size": 20, "lease_seconds": lease_seconds, "poll_seconds": 0.05,
                  "backoff_seconds": 0},
         "newsletter": {"secret": SECRET, "max_per_second": rate,
-                       "public_url": "https://news.chez-ann.example"},
+                       "public_url": "https://news.chez-ann.example",
+                       "domain_per_second": caps or {}},
     }), encoding="utf-8")
     return path
 
@@ -303,3 +304,38 @@ def test_the_rate_holds_within_five_percent_over_any_minute(
           f"{len(counts)} minutes: {min(counts)} to {max(counts)} mails (limit {limit:.0f})")
     assert len(counts) >= 20  # the sending lasted well over a minute
     assert all(abs(n - limit) <= 0.05 * limit for n in counts), (min(counts), max(counts))
+
+
+def test_a_capped_domain_gets_its_own_rate_and_the_others_do_not_wait_for_it(
+        db_url: str, tmp_path: Path, manager: Any) -> None:
+    """newsletter.domain_per_second: a domain's mails go at its cap, across the shop (its
+    bucket is a row like the shop-wide one); the other domains' mails go meanwhile, at the
+    shop-wide rate, instead of queuing behind the capped ones."""
+    server = Server()
+    recorder = server.handler = ArrivalRecorder()
+    server.start()
+    shop = open_shop(make_config(db_url, newsletter={"secret": SECRET}))
+    slow = insert_subscribers(16, "Slow.Example")
+    fast = insert_subscribers(40, "example.com")
+    campaigns.create_campaign(shop, manager, name="Caps", subject="News", body="Hello")
+    assert campaigns.start(shop, manager, "Caps") == 56
+    config_path = worker_config(tmp_path, db_url, server.port, rate=100.0,
+                                caps={"slow.example": 2.0})
+    processes = [backroom_worker(config_path) for _ in range(2)]
+    try:
+        wait_for(lambda: Campaign.get(Campaign.name == "Caps").state == "sent"
+                 or any(p.poll() is not None for p in processes), timeout=60,
+                 what="the campaign to be sent")
+    finally:
+        for process in processes:
+            end(process)
+        server.stop()
+    arrivals = list(recorder.arrivals)
+    assert Counter(to for _at, to in arrivals) == Counter(slow + fast)  # each exactly once
+    slow_times = sorted(at for at, to in arrivals if to.endswith("@Slow.Example"))
+    fast_times = sorted(at for at, to in arrivals if to.endswith("@example.com"))
+    # 16 at 2 a second, a burst of 2 first: at least 7 s; no 4 s holds more than 2 + 2 x 4
+    assert slow_times[-1] - slow_times[0] >= 6.5
+    assert all(bisect.bisect_left(slow_times, t + 4.0) - i <= 10
+               for i, t in enumerate(slow_times))
+    assert fast_times[-1] < slow_times[0] + 3.0  # not held behind the capped domain
