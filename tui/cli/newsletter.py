@@ -447,6 +447,7 @@ def campaign_pause(state: CliState, name: str) -> None:
 @click.argument("name")
 @pass_state
 def campaign_resume(state: CliState, name: str) -> None:
+    """Send NAME again where it stopped (a pause, yours or its own on bounces)."""
     campaigns.resume(state.shop, state.actor, name)
     click.echo(f"campaign {name!r} sending again")
 
