@@ -31,7 +31,7 @@ from store.operators import Actor, require
 from store.outbox import Mail, enqueue
 from store.shop import Shop
 from store.sql import Params, id_source, id_value, named, stored_time, update_rows
-from store.text import clean
+from store.text import MOST_ON_A_LINE, clean
 
 # the ways out of "subscribed", as state_how says them
 BY_LINK = "one-click link"
@@ -257,7 +257,8 @@ def suppress(shop: Shop, actor: Actor, email: str, reason: str, detail: str = ""
     operator's block); its subscriber leaves with it. Already there: the first reason stays."""
     require(actor, "newsletter")
     key = email.strip().lower()
-    reason, detail = clean(reason, "reason"), clean(detail, "detail")
+    # a receiver's diagnostic can run long: what it says first is what tells the reason
+    reason, detail = clean(reason, "reason"), clean(detail[:MOST_ON_A_LINE], "detail")
     if not key or not reason:
         raise ValidationError("give the address and the reason", field="email")
     with db.atomic():

@@ -43,10 +43,17 @@ def problem(value: str, multiline: bool = False) -> str | None:
     return None
 
 
+# The longest text a field takes: a name, an address line or a subject fits on a line many
+# times over, a note or a message in many pages; a pasted book is refused, not stored and
+# then cut by every screen, slip and mail that shows it.
+MOST_ON_A_LINE = 1_000
+MOST_ON_LINES = 50_000
+
+
 def clean(value: str, field: str, multiline: bool = False, label: str | None = None) -> str:
     """`value` without surrounding space, or a ValidationError naming the field when it holds
-    a control character (or is not text). Multi-line fields (notes, messages) keep their
-    line breaks; a Windows line end (CR LF) is taken as one."""
+    a control character, is longer than a field takes, or is not text. Multi-line fields
+    (notes, messages) keep their line breaks; a Windows line end (CR LF) is taken as one."""
     if not isinstance(value, str):
         raise ValidationError(f"{label or _label(field)} must be text", field=field)
     if multiline:
@@ -54,7 +61,12 @@ def clean(value: str, field: str, multiline: bool = False, label: str | None = N
     wrong = problem(value, multiline)
     if wrong is not None:
         raise ValidationError(f"{label or _label(field)} {wrong}", field=field)
-    return value.strip()
+    value = value.strip()
+    most = MOST_ON_LINES if multiline else MOST_ON_A_LINE
+    if len(value) > most:
+        raise ValidationError(f"{label or _label(field)} is {len(value):,} characters long; "
+                              f"at most {most:,} are taken", field=field)
+    return value
 
 
 def clean_optional(value: str | None, field: str, multiline: bool = False) -> str | None:

@@ -283,6 +283,24 @@ def test_control_characters_are_refused_in_every_text_field(shop: Shop, admin: A
     assert counts() == before
 
 
+def test_a_pasted_page_is_refused_in_every_text_field_saying_how_long(shop: Shop,
+                                                                       admin: Actor) -> None:
+    """A 10,000-character name (a paste gone wrong, or a hostile storefront) is refused with
+    its length and the field's limit, not stored to be cut by every screen and slip."""
+    attempts = _refusals(shop, admin, "Żółć" * 2_500)
+    before = counts()
+    for name, attempt in attempts.items():
+        with pytest.raises(ValidationError, match="10,000 characters long; at most 1,000") \
+                as err:
+            attempt()
+        assert err.value.field, name
+    assert counts() == before
+    ann = Customer.get(Customer.email == "ann@example.com")
+    customers.add_note(shop, admin, ann.id, "ok\n" * 5_000)  # a note may run to pages
+    with pytest.raises(ValidationError, match="at most 50,000"):
+        customers.add_note(shop, admin, ann.id, "x" * 50_001)
+
+
 def test_multi_line_fields_keep_their_line_breaks_and_nothing_else(shop: Shop,
                                                                    admin: Actor) -> None:
     ann = customers.create_customer(shop, admin, email="ann@example.com", first_name="Ann",
