@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,14 @@ class LogRow:
     from_status: str = ""
     to_status: str = ""
     visible: bool = False
+
+    def text(self, label: Callable[[str], str]) -> str:
+        """What happened, as the log shows it: a status change by its statuses' labels
+        ("Paid → Shipped", `label` being the workflow's), then its message."""
+        if self.kind != "status":
+            return self.message
+        moved = f"{label(self.from_status)} → {label(self.to_status)}"
+        return f"{moved}  {self.message}" if self.message else moved
 
 
 @dataclass(frozen=True)

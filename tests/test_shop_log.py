@@ -103,7 +103,7 @@ def test_cli_log(shop, admin, manager, tmp_path, db_url):
 
     out = run("log", "--operator", "mo", "--event", "status").output.splitlines()
     assert out[0].split() == ["when", "operator", "event", "of", "message"]
-    assert len(out) == 4 and all("awaiting_payment -> paid" in line for line in out[1:])
+    assert len(out) == 4 and all("Awaiting payment → Paid / processing" in line for line in out[1:])
     assert {line.split()[4] for line in out[1:]} == {r.code for r in refs}
     limited = run("log", "--limit", "1").output.splitlines()
     assert len(limited) == 2 and "prefers phone calls" in limited[1]

@@ -40,9 +40,7 @@ def log_group(state: CliState, since: str | None, operator: str, kind: str, limi
         page = history_reads.shop_log(where, cursor,
                                       500 if limit == 0 else min(500, limit - len(rows)))
         for r in page.rows:
-            message = (f"{r.from_status} -> {r.to_status}" + (f"  {r.message}" if r.message
-                                                              else "")
-                       if r.kind == "status" else r.message)
+            message = r.text(state.shop.workflow.label)
             rows.append({"when": r.at.strftime("%Y-%m-%d %H:%M"), "operator": r.operator,
                          "event": r.kind,
                          "of": r.order_code if r.source == "order"

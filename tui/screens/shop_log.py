@@ -112,17 +112,11 @@ class ShopLogScreen(BackroomScreen):
         info.update(Text(f"{len(self.rows):,} event(s) shown, newest first: "
                          f"{self.where.describe()}{more} · Enter opens"))
 
-    @staticmethod
-    def _cells(row: history_reads.LogRow) -> list[Text]:
+    def _cells(self, row: history_reads.LogRow) -> list[Text]:
         of = row.order_code if row.source == "order" else (row.customer or f"customer #"
                                                              f"{row.customer_id}")
         kind = row.kind.replace("_", " ")
-        if row.kind == "status":
-            message = f"{row.from_status} → {row.to_status}"
-            if row.message:
-                message += f"  {row.message}"
-        else:
-            message = row.message
+        message = row.text(self.backroom.shop.workflow.label)
         return [Text(when(row.at, short=True)), Text(shown(row.operator or "-")), Text(kind),
                 Text(shown(of)), Text(shown(message.splitlines()[0] if message else ""))]
 
