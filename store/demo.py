@@ -573,7 +573,9 @@ def _order(rng: random.Random, w: _Rows, plan: _Plan, oid: int, number: int,
             f'{{"amount": {refunded}, "full": {"true" if refunded == paid else "false"}}}',
             "marek", False, t_at, t_at))
     if random_() < 0.04:
-        at = ts(placed + dt.timedelta(seconds=int(3600 + random_() * 100000)))
+        # an hour to a day after the order, and never after now (a note from tomorrow topped
+        # the shop log)
+        at = ts(min(plan.end, placed + dt.timedelta(seconds=int(3600 + random_() * 100000))))
         tables["order_event"].append((oid, "note", "", "", NOTES[int(random_() * len(NOTES))],
                                       "{}", OPERATOR_LOGINS[int(random_() * 3)], False, at, at))
 
