@@ -407,7 +407,13 @@ def _may_walk(f: QueueFilter, limit: int | None) -> bool:
     customer, product, payment or date condition could leave the walk long."""
     if limit is None or not dbmod.is_sqlite() or not search.trigram_words(f.text):
         return False
-    return not (f.customer_id is not None or f.product.strip() or f.payment_method.strip()
+    return not _narrowed(f)
+
+
+def _narrowed(f: QueueFilter) -> bool:
+    """Whether something besides the text narrows the filter much: a customer, product,
+    payment or date condition could leave a walk of the sort index long."""
+    return bool(f.customer_id is not None or f.product.strip() or f.payment_method.strip()
                 or f.placed_from is not None or f.placed_to is not None)
 
 
@@ -521,12 +527,7 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
             query = query.limit(limit)
     sql, params = query.sql()
     if way == "hits":  # the page beside the count of hits; one row of NULLs when it is empty
-        names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
-        resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
-        sql = (f"{search.HITS_CTE}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n FROM "
-               f"order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 ORDER BY {resort}")
-        params = [search.Slot("fts") if text_shape else search.fts_query(
-            search.trigram_words(f.text)), _Slot(-1), *params]
+        sql, params = _with_hits(f, columns, ascending, sql, params)
     positions: list[tuple[int, int | str]] = [
         (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
         if isinstance(p, _Slot | search.Slot)]
@@ -536,6 +537,25 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     return sql, list(params), positions
 
 
+def _with_hits(f: QueueFilter, columns: Sequence[Any], ascending: bool, sql: str,
+               params: list[Any]) -> tuple[str, list[Any]]:
+    """A page query of the "hits" way inside the order_hits CTE (search.hits_cte): the
+    page beside how many matches the CTE holds, one row of NULLs for an empty page."""
+    names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
+    resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
+    words = search.trigram_words(f.text)
+    sql = (f"{search.hits_cte(len(words))}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n "
+           f"FROM order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 = 1 ORDER BY {resort}")
+    slotted = search.shape(f.text) is not None
+    if dbmod.is_sqlite():
+        match = [search.Slot("fts") if slotted else search.fts_query(words)]
+    else:
+        values = search.slot_values(f.text)
+        match = [search.Slot(f"like{i}") if slotted else values[f"like{i}"]
+                 for i in range(len(words))]
+    return sql, [*match, _Slot(-1), *params]
+
+
 def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             limit: int | None) -> list[tuple[OrderRow, int]]:
     """Rows after (forward) or before `key` in the filter's order, nearest first.
@@ -543,7 +563,9 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     A text search first takes at most PROBE matches from the trigram index (it stops there):
     fewer are all the word's matches, and the page is read from their ids (a rare word, or
     none). A common word on SQLite may walk the sort index instead (see _probed and
-    store.search); PostgreSQL's planner chooses its own way."""
+    store.search). PostgreSQL: see _matched."""
+    if limit is not None and search.trigram_words(f.text) and not dbmod.is_sqlite():
+        return [(_row(row), row[13]) for row in _matched(f, key, forward, limit)]
     if limit is not None and search.trigram_words(f.text):
         first = search.first_matches(f.text, search.PROBE)
         if not first:
@@ -590,7 +612,14 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
     if len(ids) < search.PROBE:  # a rare word, or one whose matches are far from here
         return _run(f, key, forward, limit, "index", 0)
     expected = limit * abs(start - ids[-1]) / len(ids)
-    budget = int(WALK_MARGIN * expected) + limit
+    return _walk_then(f, key, forward, limit, int(WALK_MARGIN * expected) + limit, "index")
+
+
+def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int, budget: int,
+               rest: str, bound: int = 0) -> list[Any]:
+    """A page that walks at most `budget` rows of the sort index (up to the key of the last,
+    found by walking the index alone) checking each row's text, and takes the rows it did
+    not find there from the trigram index, the `rest` way."""
     edge = _run(f, key, forward, None, "boundary", budget - 1)
     if not edge:  # fewer rows than the budget are left: the walk is short
         return _run(f, key, forward, limit, "walk", 0)
@@ -598,7 +627,34 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
     walked = _run(f, key, forward, limit, "walk_to", 0, until)
     if len(walked) == limit:
         return walked
-    return walked + _run(f, until, forward, limit - len(walked), "index", 0)
+    found = _run(f, until, forward, limit - len(walked), rest, bound)
+    return walked + [row for row in found if row[0] is not None]
+
+
+PG_WALK_SHARE = 0.5  # of the bound: the rows a PostgreSQL walk may read (a walked row costs
+# 1.5 us where a trigram match costs 5: a walk that finds too few adds a sixth at most)
+
+
+def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
+    """A page of a text search on PostgreSQL, whose planner cannot know that a word's
+    matches are mostly archived (it walked the whole queue for them: 79-83 ms where the
+    trigram matches, materialised and sorted, took 23-31 ms).
+
+    One query takes at most search.hits_bound matches from the trigram index, materialised:
+    fewer are all of them, and the same query reads the page from them (a rare word, none,
+    or a word about as common as a walk would be cheap for). At the bound the word is
+    common: a walk of the sort index reads at most PG_WALK_SHARE of that many rows (so a
+    walk that finds too few costs a fraction of what the trigram way costs) and the rows it
+    did not find come from every trigram match, materialised. A filter that something else
+    narrows (a customer, a product, dates) is left to the planner."""
+    bound = search.hits_bound(limit)
+    found = _run(f, key, forward, limit, "hits", bound)
+    if found[0][14] < bound:
+        return [] if found[0][0] is None else found
+    if _narrowed(f):
+        return _run(f, key, forward, limit, "index", 0)
+    budget = max(limit, int(bound * PG_WALK_SHARE))
+    return _walk_then(f, key, forward, limit, budget, "hits", search.ALL_HITS)
 
 
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,

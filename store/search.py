@@ -141,6 +141,29 @@ def _split(text: str) -> tuple[list[str], list[str]]:
 
 HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
             "WHERE order_fts MATCH ? LIMIT ?) ")
+ALL_HITS = 2**31 - 1  # a bound no count of matches reaches: order_hits holds every match
+
+
+def hits_cte(words: int) -> str:
+    """The order_hits CTE for this backend: at most a bound of the trigram index's matches,
+    materialised, so the planner cannot turn it into a walk of the queue. Its params: the
+    text's match (SQLite: the FTS5 query; PostgreSQL: one LIKE pattern per long word), then
+    the bound."""
+    if dbmod.is_sqlite():
+        return HITS_CTE
+    likes = " AND ".join(["text LIKE %s ESCAPE '\\'"] * words)
+    return (f"WITH order_hits(id) AS MATERIALIZED (SELECT order_id FROM order_search "
+            f"WHERE {likes} LIMIT %s) ")
+
+
+HITS_SCALE = 1.0  # PostgreSQL: a walked row costs about what a trigram match does (5-6 us)
+
+
+def hits_bound(page: int) -> int:
+    """PostgreSQL: how many trigram matches (archived ones too) the first query of a search
+    takes. Fewer are all of them and answer the page at once; the trigram way then costs at
+    most as much as a walk to a page of a word that common (sqrt(page * orders) each)."""
+    return max(PROBE, int(math.sqrt(page * orders_size() * HITS_SCALE)))
 
 
 def orders_size() -> int:
@@ -211,11 +234,12 @@ def order_matches(text: str, way: str = "index", bound: Any = None,
     fts: Any = Slot("fts") if slotted else values["fts"]
     long_patterns, short_patterns = patterns[:len(long_words)], patterns[len(long_words):]
     expr: ColumnBase
-    if way == "walk" and dbmod.is_sqlite():
+    if way == "walk":
         return _contains(patterns)
-    if way == "hits" and dbmod.is_sqlite():
+    if way == "hits":
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
-                                "order_hits) < ?)", [bound]))
+                                f"order_hits) < {'?' if dbmod.is_sqlite() else '%s'})",
+                                [bound]))
     elif way == "ids":
         expr = Order.id.in_(SQL("(SELECT value FROM json_each(?))", [Slot("ids")])
                             if dbmod.is_sqlite() else
