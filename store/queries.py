@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from peewee import ColumnBase, Expression, Tuple, fn
+from peewee import SQL, ColumnBase, Expression, Tuple, fn
 
 from store import db as dbmod
 from store import search
@@ -502,6 +502,23 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
+    if way == "matched":
+        sql, params = _matched_sql(f, keyed, forward, limit or 0)
+    else:
+        sql, params = _queue_sql(f, keyed, forward, limit, way)
+    positions: list[tuple[int, int | str]] = [
+        (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
+        if isinstance(p, _Slot | search.Slot)]
+    if len(_COMPILED) > 500:
+        _COMPILED.clear()
+    _COMPILED[cache_key] = (sql, list(params), positions)
+    return sql, list(params), positions
+
+
+def _queue_sql(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
+               way: str) -> tuple[str, list[Any]]:
+    """The SQL of one way to a page (see _compiled), and its params."""
+    text_shape = search.shape(f.text)
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
     if way == "boundary":  # the key of the row `bound` rows on, text aside: the index alone
@@ -528,13 +545,66 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     sql, params = query.sql()
     if way == "hits":  # the page beside the count of hits; one row of NULLs when it is empty
         sql, params = _with_hits(f, columns, ascending, sql, params)
-    positions: list[tuple[int, int | str]] = [
-        (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
-        if isinstance(p, _Slot | search.Slot)]
-    if len(_COMPILED) > 500:
-        _COMPILED.clear()
-    _COMPILED[cache_key] = (sql, list(params), positions)
-    return sql, list(params), positions
+    return sql, list(params)
+
+
+def _key_after(columns: Sequence[Any], ascending: bool, key: Any) -> Expression:
+    """The rows after `key` (a row of values, or SQL giving one) in the walking direction."""
+    return Tuple(*columns) > key if ascending else Tuple(*columns) < key
+
+
+def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
+                 limit: int) -> tuple[str, list[Any]]:
+    """PostgreSQL's page of a text search in one statement (see _matched). The CTEs, which
+    PostgreSQL reads only as far as asked: order_hits, every trigram match; order_counted,
+    how many up to the bound (slot -1); order_few, all of them when fewer; else
+    order_span, the next `budget` rows of the sort index (slot -2), order_walked, the
+    matches among them, and order_rest, the page from every match past the span when the
+    walk found too few to go on walking (slot -3: PG_WALK_ON times the bound). The page
+    adds three columns: the count, the walked matches and the span's rows."""
+    columns = _sort_columns(f.sort)
+    ascending = f.descending != forward
+    base = _conditions(replace(f, text=""))
+    if keyed:
+        base.append(_key_after(columns, ascending, Tuple(*[_Slot(i + 1)
+                                                          for i in range(len(columns))])))
+    order = [c.asc() if ascending else c.desc() for c in columns]
+    names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
+    way, back = ("ASC", "DESC") if ascending else ("DESC", "ASC")
+    long_words, short_words = search.shape(f.text) or (0, 0)
+    likes = [search.Slot(f"like{i}") for i in range(long_words + short_words)]
+    span = (Order.select(*columns).where(*base, SQL("(SELECT n FROM order_counted) >= %s",
+                                                    [_Slot(-1)]))
+            .order_by(*order).limit(_Slot(-2))).sql()
+    checks = " AND ".join(["t.text LIKE %s ESCAPE '\\'"] * len(likes))
+    walked = (f"SELECT s.id FROM order_span AS s WHERE (SELECT {checks} FROM order_search AS t "
+              "WHERE t.order_id = s.id) ORDER BY "  # a subplan per row: the planner keeps it
+              + ", ".join(f's."{n}" {way}' for n in names) + f" LIMIT {int(limit)}")
+    edge = SQL("(SELECT " + ", ".join(f'"{n}"' for n in names) + " FROM order_span ORDER BY "
+               + ", ".join(f'"{n}" {back}' for n in names) + " LIMIT 1)")
+    gate = SQL("(SELECT COUNT(*) FROM order_span) = %s AND (%s - (SELECT COUNT(*) FROM "
+               "order_walked)) * %s > %s * (SELECT COUNT(*) FROM order_walked)",
+               [_Slot(-2), limit, _Slot(-2), _Slot(-3)])
+    rest = (Order.select(Order.id).where(*base, Order.id.in_(SQL("(SELECT id FROM order_hits)")),
+                                         gate, _key_after(columns, ascending, edge))
+            .order_by(*order).limit(limit)).sql()
+    page = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
+                         Order.is_test, Order.number, SQL("(SELECT n FROM order_counted)"),
+                         SQL("(SELECT COUNT(*) FROM order_walked)"),
+                         SQL("(SELECT COUNT(*) FROM order_span)"))
+            .where(*base, Order.id.in_(SQL("(SELECT id FROM order_few UNION ALL SELECT id FROM "
+                                           "order_walked UNION ALL SELECT id FROM order_rest)")))
+            .order_by(*order).limit(limit)).sql()
+    sql = (search.hits_cte(long_words, bounded=False)
+           + ", order_counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 FROM "
+           "order_hits LIMIT %s) AS b), "
+           f"order_span AS MATERIALIZED ({span[0]}), "
+           f"order_walked AS MATERIALIZED ({walked}), "
+           f"order_rest AS MATERIALIZED ({rest[0]}), "
+           "order_few AS MATERIALIZED (SELECT id FROM order_hits WHERE (SELECT n FROM "
+           f"order_counted) < %s) {page[0]}")
+    params = [*likes[:long_words], _Slot(-1), *span[1], *likes, *rest[1], _Slot(-1), *page[1]]
+    return sql, params
 
 
 def _with_hits(f: QueueFilter, columns: Sequence[Any], ascending: bool, sql: str,
@@ -619,7 +689,8 @@ def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
                rest: str, bound: int = 0) -> list[Any]:
     """A page that walks at most `budget` rows of the sort index (up to the key of the last,
     found by walking the index alone) checking each row's text, and takes the rows it did
-    not find there from the trigram index, the `rest` way."""
+    not find there from the trigram index, the `rest` way ("hits": every match, materialised,
+    where `bound` says how many there are at least)."""
     edge = _run(f, key, forward, None, "boundary", budget - 1)
     if not edge:  # fewer rows than the budget are left: the walk is short
         return _run(f, key, forward, limit, "walk", 0)
@@ -627,12 +698,20 @@ def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
     walked = _run(f, key, forward, limit, "walk_to", 0, until)
     if len(walked) == limit:
         return walked
-    found = _run(f, until, forward, limit - len(walked), rest, bound)
+    need = limit - len(walked)
+    if rest == "hits" and walked and need * budget / len(walked) <= PG_WALK_ON * bound:
+        # PostgreSQL: the matches sit densely enough for a longer walk to cost less than
+        # every trigram match (bound: how many there are at least)
+        more = int(WALK_MARGIN * need * budget / len(walked)) + need
+        return walked + _walk_then(f, until, forward, need, more, rest, bound)
+    found = _run(f, until, forward, need, rest, search.ALL_HITS if rest == "hits" else 0)
     return walked + [row for row in found if row[0] is not None]
 
 
-PG_WALK_SHARE = 0.5  # of the bound: the rows a PostgreSQL walk may read (a walked row costs
-# 1.5 us where a trigram match costs 5: a walk that finds too few adds a sixth at most)
+PG_WALK_SHARE = 0.25  # of the bound: the rows a PostgreSQL walk reads first (a walked row
+# costs 1.5 us where a trigram match costs 5: a walk that finds nothing adds a tenth at most)
+PG_WALK_ON = 2  # a walk that found some goes on while it expects to read at most this many
+# times the bound's rows (the trigram way would cost more: at least the bound's matches)
 
 
 def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
@@ -640,28 +719,39 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -
     matches are mostly archived (it walked the whole queue for them: 79-83 ms where the
     trigram matches, materialised and sorted, took 23-31 ms).
 
-    One query takes at most search.hits_bound matches from the trigram index, materialised:
-    fewer are all of them, and the same query reads the page from them (a rare word, none,
-    or a word about as common as a walk would be cheap for). At the bound the word is
-    common: a walk of the sort index reads at most PG_WALK_SHARE of that many rows (so a
-    walk that finds too few costs a fraction of what the trigram way costs) and the rows it
-    did not find come from every trigram match, materialised. A filter that something else
-    narrows (a customer, a product, dates) is left to the planner."""
+    One statement (_matched_sql) counts the trigram matches up to search.hits_bound: fewer
+    are all of them, and the page is read from them (a rare word, none, or a word about as
+    common as a walk would be cheap for). At the bound the word is common: a walk of the
+    sort index reads PG_WALK_SHARE of that many rows, and if it found none, or too few to
+    say a longer walk is cheaper (PG_WALK_ON), the rest of the page comes from every
+    match, read on from where the count stopped (the matches are elsewhere: archived).
+    A walk that found enough goes on as far as their density says. A filter that
+    something else narrows (a customer, a product, dates) is left to the planner."""
     bound = search.hits_bound(limit)
-    found = _run(f, key, forward, limit, "hits", bound)
-    if found[0][14] < bound:
-        return [] if found[0][0] is None else found
     if _narrowed(f):
+        found = _run(f, key, forward, limit, "hits", bound)
+        if found[0][14] < bound:
+            return [] if found[0][0] is None else found
         return _run(f, key, forward, limit, "index", 0)
     budget = max(limit, int(bound * PG_WALK_SHARE))
-    return _walk_then(f, key, forward, limit, budget, "hits", search.ALL_HITS)
+    rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget,
+                                                                  -3: PG_WALK_ON * bound})
+    if not rows or len(rows) == limit:
+        return rows
+    count, walked, spanned = rows[0][14:17]
+    if count < bound or spanned < budget or (limit - walked) * budget > PG_WALK_ON * bound * walked:
+        return rows  # all the matches, the walk reached the end, or the rest came from them
+    until = list(_run(f, key, forward, None, "boundary", budget - 1)[0])
+    need = limit - walked
+    more = int(WALK_MARGIN * need * budget / walked) + need
+    return rows + _walk_then(f, until, forward, need, more, "hits", bound)
 
 
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
-         bound: int, until: list[Any] | None = None,
-         ids: Sequence[int] | None = None) -> list[Any]:
+         bound: int, until: list[Any] | None = None, ids: Sequence[int] | None = None,
+         slots: dict[int | str, Any] | None = None) -> list[Any]:
     sql, params, positions = _compiled(f, key is not None, forward, limit, way)
-    values: dict[int | str, Any] = {0: utcnow(), -1: bound}
+    values: dict[int | str, Any] = {0: utcnow(), -1: bound, **(slots or {})}
     values.update(enumerate(key or (), start=1))
     values.update(enumerate(until or (), start=101))
     if f.text:

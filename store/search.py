@@ -144,16 +144,16 @@ HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
 ALL_HITS = 2**31 - 1  # a bound no count of matches reaches: order_hits holds every match
 
 
-def hits_cte(words: int) -> str:
-    """The order_hits CTE for this backend: at most a bound of the trigram index's matches,
-    materialised, so the planner cannot turn it into a walk of the queue. Its params: the
-    text's match (SQLite: the FTS5 query; PostgreSQL: one LIKE pattern per long word), then
-    the bound."""
+def hits_cte(words: int, bounded: bool = True) -> str:
+    """The order_hits CTE for this backend: at most a bound of the trigram index's matches
+    (or, PostgreSQL, all of them: it reads them as asked), materialised, so the planner
+    cannot turn it into a walk of the queue. Its params: the text's match (SQLite: the FTS5
+    query; PostgreSQL: one LIKE pattern per long word), then the bound."""
     if dbmod.is_sqlite():
         return HITS_CTE
     likes = " AND ".join(["text LIKE %s ESCAPE '\\'"] * words)
     return (f"WITH order_hits(id) AS MATERIALIZED (SELECT order_id FROM order_search "
-            f"WHERE {likes} LIMIT %s) ")
+            f"WHERE {likes}{' LIMIT %s' if bounded else ''}) ")
 
 
 HITS_SCALE = 1.0  # PostgreSQL: a walked row costs about what a trigram match does (5-6 us)

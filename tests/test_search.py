@@ -180,9 +180,10 @@ def test_every_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, probe, 
 def test_every_postgresql_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, scale,
                                                                   share):
     """PostgreSQL's ways to a page of a search (the bounded trigram matches materialised, a
-    walk of the sort index up to a budget and the rest from every match materialised, the
-    planner's own way when a date narrows the filter), forced here with a bound of 3 matches
-    and walks of one page, two bounds' rows or all of them: each holds the orders the index
+    walk of the sort index up to a budget, going on where it found some, the rest from every
+    match materialised, the planner's own way when a date narrows the filter), forced here
+    with a bound of 3 matches and first walks of one page, two bounds' rows or every row,
+    and as the bench's shop would have them: each holds the orders the index
     finds, in the filter's order, page after page, in the queue and the Archived tab. (On
     SQLite the same pages are answered its own ways.)"""
     monkeypatch.setattr(search, "PROBE", 3)
