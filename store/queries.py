@@ -555,13 +555,15 @@ def _key_after(columns: Sequence[Any], ascending: bool, key: Any) -> Expression:
 
 def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
                  limit: int) -> tuple[str, list[Any]]:
-    """PostgreSQL's page of a text search in one statement (see _matched). The CTEs, which
-    PostgreSQL reads only as far as asked: order_hits, every trigram match; order_counted,
-    how many up to the bound (slot -1); order_few, all of them when fewer; else
-    order_span, the next `budget` rows of the sort index (slot -2), order_walked, the
-    matches among them, and order_rest, the page from every match past the span when the
-    walk found too few to go on walking (slot -3: PG_WALK_ON times the bound). The page
-    adds three columns: the count, the walked matches and the span's rows."""
+    """PostgreSQL's page of a common word's search in one statement (see _matched). The
+    CTEs, which PostgreSQL reads only as far as asked: order_hits, every trigram match;
+    order_edge, the key of the row `budget` rows on (slot -2: budget - 1); order_walked,
+    the matches the sort index holds up to it (a walk that stops at a page). When it found
+    too few to go on walking (sparse; slot -3: PG_WALK_ON times the bound), order_counted
+    is how many matches there are up to the bound (slot -1), and order_few all of them
+    when fewer, or order_rest the page from every match past the edge, read on from where
+    the count stopped. The page adds three columns: the count, whether there was an edge,
+    and whether the walk was sparse."""
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward
     base = _conditions(replace(f, text=""))
@@ -569,42 +571,45 @@ def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
         base.append(_key_after(columns, ascending, Tuple(*[_Slot(i + 1)
                                                           for i in range(len(columns))])))
     order = [c.asc() if ascending else c.desc() for c in columns]
-    names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
-    way, back = ("ASC", "DESC") if ascending else ("DESC", "ASC")
     long_words, short_words = search.shape(f.text) or (0, 0)
     likes = [search.Slot(f"like{i}") for i in range(long_words + short_words)]
-    span = (Order.select(*columns).where(*base, SQL("(SELECT n FROM order_counted) >= %s",
-                                                    [_Slot(-1)]))
-            .order_by(*order).limit(_Slot(-2))).sql()
-    checks = " AND ".join(["t.text LIKE %s ESCAPE '\\'"] * len(likes))
-    walked = (f"SELECT s.id FROM order_span AS s WHERE (SELECT {checks} FROM order_search AS t "
-              "WHERE t.order_id = s.id) ORDER BY "  # a subplan per row: the planner keeps it
-              + ", ".join(f's."{n}" {way}' for n in names) + f" LIMIT {int(limit)}")
-    edge = SQL("(SELECT " + ", ".join(f'"{n}"' for n in names) + " FROM order_span ORDER BY "
-               + ", ".join(f'"{n}" {back}' for n in names) + " LIMIT 1)")
-    gate = SQL("(SELECT COUNT(*) FROM order_span) = %s AND (%s - (SELECT COUNT(*) FROM "
-               "order_walked)) * %s > %s * (SELECT COUNT(*) FROM order_walked)",
-               [_Slot(-2), limit, _Slot(-2), _Slot(-3)])
+    edge_sql = (Order.select(*columns).where(*base).order_by(*order).limit(1)
+                .offset(_Slot(-2))).sql()
+    edge = SQL("(SELECT * FROM order_edge)")
+    up_to = Tuple(*columns) <= edge if ascending else Tuple(*columns) >= edge
+    walked = (Order.select(Order.id).where(*base, SQL("NOT EXISTS (SELECT 1 FROM order_edge)")
+                                           | up_to, search.row_check(likes))
+              .order_by(*order).limit(limit)).sql()
+    # sparse: the walk found too few to go on walking (slot -3: PG_WALK_ON times the bound)
+    sparse = (f"(SELECT COUNT(*) FROM order_walked) < {int(limit)} AND ({int(limit)} - (SELECT "
+              "COUNT(*) FROM order_walked)) * (%s + 1) > %s * (SELECT COUNT(*) FROM "
+              "order_walked)")
     rest = (Order.select(Order.id).where(*base, Order.id.in_(SQL("(SELECT id FROM order_hits)")),
-                                         gate, _key_after(columns, ascending, edge))
+                                         SQL(f"{sparse} AND (SELECT n FROM order_counted) >= %s "
+                                             "AND EXISTS (SELECT 1 FROM order_edge)",
+                                             [_Slot(-2), _Slot(-3), _Slot(-1)]),
+                                         _key_after(columns, ascending, edge))
             .order_by(*order).limit(limit)).sql()
     page = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
                          Order.is_test, Order.number, SQL("(SELECT n FROM order_counted)"),
-                         SQL("(SELECT COUNT(*) FROM order_walked)"),
-                         SQL("(SELECT COUNT(*) FROM order_span)"))
+                         SQL("EXISTS (SELECT 1 FROM order_edge)"),
+                         SQL(f"({sparse})", [_Slot(-2), _Slot(-3)]))
             .where(*base, Order.id.in_(SQL("(SELECT id FROM order_few UNION ALL SELECT id FROM "
                                            "order_walked UNION ALL SELECT id FROM order_rest)")))
             .order_by(*order).limit(limit)).sql()
     sql = (search.hits_cte(long_words, bounded=False)
-           + ", order_counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 FROM "
-           "order_hits LIMIT %s) AS b), "
-           f"order_span AS MATERIALIZED ({span[0]}), "
-           f"order_walked AS MATERIALIZED ({walked}), "
+           + f", order_edge AS MATERIALIZED ({edge_sql[0]}), "
+           f"order_walked AS MATERIALIZED ({walked[0]}), "
+           "order_counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 FROM order_hits "
+           f"WHERE {sparse} LIMIT %s) AS b), "
            f"order_rest AS MATERIALIZED ({rest[0]}), "
-           "order_few AS MATERIALIZED (SELECT id FROM order_hits WHERE (SELECT n FROM "
-           f"order_counted) < %s) {page[0]}")
-    params = [*likes[:long_words], _Slot(-1), *span[1], *likes, *rest[1], _Slot(-1), *page[1]]
+           f"order_few AS MATERIALIZED (SELECT id FROM order_hits WHERE {sparse} AND (SELECT n "
+           f"FROM order_counted) < %s) {page[0]}")
+    sparse_params = [_Slot(-2), _Slot(-3)]
+    params = [*likes[:long_words], *edge_sql[1], *walked[1], *sparse_params, _Slot(-1),
+              *rest[1], *sparse_params, _Slot(-1), *page[1]]
     return sql, params
+
 
 
 def _with_hits(f: QueueFilter, columns: Sequence[Any], ascending: bool, sql: str,
@@ -633,9 +638,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     A text search first takes at most PROBE matches from the trigram index (it stops there):
     fewer are all the word's matches, and the page is read from their ids (a rare word, or
     none). A common word on SQLite may walk the sort index instead (see _probed and
-    store.search). PostgreSQL: see _matched."""
-    if limit is not None and search.trigram_words(f.text) and not dbmod.is_sqlite():
-        return [(_row(row), row[13]) for row in _matched(f, key, forward, limit)]
+    store.search); on PostgreSQL see _matched."""
     if limit is not None and search.trigram_words(f.text):
         first = search.first_matches(f.text, search.PROBE)
         if not first:
@@ -643,6 +646,8 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
         if len(first) < search.PROBE:
             return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
                                                           ids=first)]
+        if not dbmod.is_sqlite():
+            return [(_row(row), row[13]) for row in _matched(f, key, forward, limit)]
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
     if f.sort in ("placed", "code"):
@@ -710,23 +715,24 @@ def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
 
 PG_WALK_SHARE = 0.25  # of the bound: the rows a PostgreSQL walk reads first (a walked row
 # costs 1.5 us where a trigram match costs 5: a walk that finds nothing adds a tenth at most)
-PG_WALK_ON = 2  # a walk that found some goes on while it expects to read at most this many
+PG_WALK_ON = 1  # a walk that found some goes on while it expects to read at most this many
 # times the bound's rows (the trigram way would cost more: at least the bound's matches)
 
 
 def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
-    """A page of a text search on PostgreSQL, whose planner cannot know that a word's
-    matches are mostly archived (it walked the whole queue for them: 79-83 ms where the
-    trigram matches, materialised and sorted, took 23-31 ms).
+    """A page of a common word's search on PostgreSQL (one with at least PROBE matches),
+    whose planner cannot know that a word's matches are mostly archived: it walked the
+    whole queue for them (79-83 ms where the trigram matches, materialised and sorted, took
+    23-31 ms).
 
-    One statement (_matched_sql) counts the trigram matches up to search.hits_bound: fewer
-    are all of them, and the page is read from them (a rare word, none, or a word about as
-    common as a walk would be cheap for). At the bound the word is common: a walk of the
-    sort index reads PG_WALK_SHARE of that many rows, and if it found none, or too few to
-    say a longer walk is cheaper (PG_WALK_ON), the rest of the page comes from every
-    match, read on from where the count stopped (the matches are elsewhere: archived).
-    A walk that found enough goes on as far as their density says. A filter that
-    something else narrows (a customer, a product, dates) is left to the planner."""
+    One statement (_matched_sql): a walk of the sort index reads at most PG_WALK_SHARE of
+    search.hits_bound rows and stops at a page (a dense word). Short of one, it counts the
+    trigram matches up to that bound: fewer are all of them, and the page is read from
+    them; at the bound, if the walk found none, or too few to say a longer walk is cheaper
+    (PG_WALK_ON), the rest of the page comes from every match, read on from where the
+    count stopped (the matches are elsewhere: archived). A walk that found enough goes on
+    as far as their density says. A filter that something else narrows (a customer, a
+    product, dates) is left to the planner."""
     bound = search.hits_bound(limit)
     if _narrowed(f):
         found = _run(f, key, forward, limit, "hits", bound)
@@ -734,16 +740,17 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -
             return [] if found[0][0] is None else found
         return _run(f, key, forward, limit, "index", 0)
     budget = max(limit, int(bound * PG_WALK_SHARE))
-    rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget,
+    rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget - 1,
                                                                   -3: PG_WALK_ON * bound})
     if not rows or len(rows) == limit:
         return rows
-    count, walked, spanned = rows[0][14:17]
-    if count < bound or spanned < budget or (limit - walked) * budget > PG_WALK_ON * bound * walked:
-        return rows  # all the matches, the walk reached the end, or the rest came from them
+    _count, edged, sparse = rows[0][14:17]
+    if sparse or not edged:
+        return rows  # all the matches or the rest came from the index; the walk reached the end
+    # the walk found some but too few, and enough to say a longer walk costs less
     until = list(_run(f, key, forward, None, "boundary", budget - 1)[0])
-    need = limit - walked
-    more = int(WALK_MARGIN * need * budget / walked) + need
+    need = limit - len(rows)  # the walk found these, and enough to go on walking
+    more = int(WALK_MARGIN * need * budget / len(rows)) + need
     return rows + _walk_then(f, until, forward, need, more, "hits", bound)
 
 

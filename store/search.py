@@ -104,6 +104,16 @@ def _contains(patterns: list[Any]) -> ColumnBase:
     return fn.EXISTS(found)
 
 
+def row_check(patterns: list[Any]) -> Any:
+    """The order's search row holds every pattern, as a scalar subquery of its row by key:
+    PostgreSQL runs it row by row where a walk reads them, as EXISTS it may turn into a
+    join that reads every match."""
+    check = _like(OrderSearch.text, patterns[0])
+    for pattern in patterns[1:]:
+        check &= _like(OrderSearch.text, pattern)
+    return OrderSearch.select(check).where(OrderSearch.order == Order.id)
+
+
 def _pattern(word: str) -> str:
     """A folded word as a LIKE pattern matching it anywhere, its wildcards taken literally."""
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
