@@ -557,13 +557,14 @@ def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
                  limit: int) -> tuple[str, list[Any]]:
     """PostgreSQL's page of a common word's search in one statement (see _matched). The
     CTEs, which PostgreSQL reads only as far as asked: order_hits, every trigram match;
-    order_edge, the key of the row `budget` rows on (slot -2: budget - 1); order_walked,
-    the matches the sort index holds up to it (a walk that stops at a page). When it found
+    order_span, the keys of the next `budget` rows of the sort index (slot -2), and
+    order_edge, the last of them; order_walked, the matches the sort index holds up to the
+    edge (a walk that stops at a page: the edge bounds the index's range). When it found
     too few to go on walking (sparse; slot -3: PG_WALK_ON times the bound), order_counted
     is how many matches there are up to the bound (slot -1), and order_few all of them
     when fewer, or order_rest the page from every match past the edge, read on from where
-    the count stopped. The page adds three columns: the count, whether there was an edge,
-    and whether the walk was sparse."""
+    the count stopped. The page adds three columns: the count, whether the span was full
+    (rows are left past the edge), and whether the walk was sparse."""
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward
     base = _conditions(replace(f, text=""))
@@ -573,32 +574,34 @@ def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
     order = [c.asc() if ascending else c.desc() for c in columns]
     long_words, short_words = search.shape(f.text) or (0, 0)
     likes = [search.Slot(f"like{i}") for i in range(long_words + short_words)]
-    edge_sql = (Order.select(*columns).where(*base).order_by(*order).limit(1)
-                .offset(_Slot(-2))).sql()
+    span_sql = (Order.select(*columns).where(*base).order_by(*order).limit(_Slot(-2))).sql()
+    names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
+    back = "DESC" if ascending else "ASC"
+    last = ", ".join(f'"{n}" {back}' for n in names)
     edge = SQL("(SELECT * FROM order_edge)")
     up_to = Tuple(*columns) <= edge if ascending else Tuple(*columns) >= edge
-    walked = (Order.select(Order.id).where(*base, SQL("NOT EXISTS (SELECT 1 FROM order_edge)")
-                                           | up_to, search.row_check(likes))
+    walked = (Order.select(Order.id).where(*base, up_to, search.row_check(likes))
               .order_by(*order).limit(limit)).sql()
     # sparse: the walk found too few to go on walking (slot -3: PG_WALK_ON times the bound)
     sparse = (f"(SELECT COUNT(*) FROM order_walked) < {int(limit)} AND ({int(limit)} - (SELECT "
-              "COUNT(*) FROM order_walked)) * (%s + 1) > %s * (SELECT COUNT(*) FROM "
-              "order_walked)")
+              "COUNT(*) FROM order_walked)) * %s > %s * (SELECT COUNT(*) FROM order_walked)")
+    full = "(SELECT COUNT(*) FROM order_span) = %s"
     rest = (Order.select(Order.id).where(*base, Order.id.in_(SQL("(SELECT id FROM order_hits)")),
                                          SQL(f"{sparse} AND (SELECT n FROM order_counted) >= %s "
-                                             "AND EXISTS (SELECT 1 FROM order_edge)",
-                                             [_Slot(-2), _Slot(-3), _Slot(-1)]),
+                                             f"AND {full}",
+                                             [_Slot(-2), _Slot(-3), _Slot(-1), _Slot(-2)]),
                                          _key_after(columns, ascending, edge))
             .order_by(*order).limit(limit)).sql()
     page = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
                          Order.is_test, Order.number, SQL("(SELECT n FROM order_counted)"),
-                         SQL("EXISTS (SELECT 1 FROM order_edge)"),
+                         SQL(full, [_Slot(-2)]),
                          SQL(f"({sparse})", [_Slot(-2), _Slot(-3)]))
             .where(*base, Order.id.in_(SQL("(SELECT id FROM order_few UNION ALL SELECT id FROM "
                                            "order_walked UNION ALL SELECT id FROM order_rest)")))
             .order_by(*order).limit(limit)).sql()
     sql = (search.hits_cte(long_words, bounded=False)
-           + f", order_edge AS MATERIALIZED ({edge_sql[0]}), "
+           + f", order_span AS MATERIALIZED ({span_sql[0]}), order_edge AS MATERIALIZED "
+           f"(SELECT * FROM order_span ORDER BY {last} LIMIT 1), "
            f"order_walked AS MATERIALIZED ({walked[0]}), "
            "order_counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 FROM order_hits "
            f"WHERE {sparse} LIMIT %s) AS b), "
@@ -606,7 +609,7 @@ def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
            f"order_few AS MATERIALIZED (SELECT id FROM order_hits WHERE {sparse} AND (SELECT n "
            f"FROM order_counted) < %s) {page[0]}")
     sparse_params = [_Slot(-2), _Slot(-3)]
-    params = [*likes[:long_words], *edge_sql[1], *walked[1], *sparse_params, _Slot(-1),
+    params = [*likes[:long_words], *span_sql[1], *walked[1], *sparse_params, _Slot(-1),
               *rest[1], *sparse_params, _Slot(-1), *page[1]]
     return sql, params
 
@@ -740,7 +743,7 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -
             return [] if found[0][0] is None else found
         return _run(f, key, forward, limit, "index", 0)
     budget = max(limit, int(bound * PG_WALK_SHARE))
-    rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget - 1,
+    rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget,
                                                                   -3: PG_WALK_ON * bound})
     if not rows or len(rows) == limit:
         return rows
