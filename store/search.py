@@ -13,8 +13,10 @@ SQLite: walking the queue's sort index and checking each row's text stops after 
 hits, where the trigram index would hand over every match to be sorted (typing "mug" on a
 million orders: 3 ms instead of 320 ms). The queue's query makes that choice itself: it
 takes at most walk_threshold matches from the trigram index and walks only when there were
-that many. Both ways match the same orders (PostgreSQL's planner makes the same choice from
-pg_trgm's statistics).
+that many. Both ways match the same orders. PostgreSQL's planner chooses from pg_trgm's
+statistics, which cannot tell a word whose matches are mostly archived: there the queue's
+query walks first and, short of a page, counts and reads the trigram matches materialised,
+in one statement (store.queries._matched).
 
 Written-out SQL (see store.sql): the trigram MATCH and the correlated check of the search
 row are SQL fragments handed to peewee's query, which has no expression for FTS5."""
@@ -222,11 +224,11 @@ def trigram_words(text: str) -> list[str]:
 def order_matches(text: str, way: str = "index", bound: Any = None,
                   slotted: bool = False) -> ColumnBase:
     """An expression true for the orders whose searchable text matches `text`, answered one of
-    four ways with the same matches (SQLite; PostgreSQL always uses its own index):
+    four ways with the same matches:
     "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
     word); "ids" takes them from a list of ids known to hold every match (the Slot "ids", a
     JSON array: what a probe found); "hits" takes the matches from the order_hits CTE
-    (HITS_CTE), which the query must carry, and which holds every match only when it holds
+    (hits_cte), which the query must carry, and which holds every match only when it holds
     fewer than `bound` (the same value as the CTE's LIMIT); at the bound it gives nothing,
     sparing the lookups of a page that the caller will ask again by walking.
 
