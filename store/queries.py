@@ -650,7 +650,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
                                                           ids=first)]
         if not dbmod.is_sqlite():
-            return [(_row(row), row[13]) for row in _matched(f, key, forward, limit, first)]
+            return [(_row(row), row[13]) for row in _matched(f, key, forward, limit)]
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
     if f.sort in ("placed", "code"):
@@ -722,17 +722,14 @@ PG_WALK_ON = 1  # a walk that found some goes on while it expects to read at mos
 # times the bound's rows (the trigram way would cost more: at least the bound's matches)
 
 
-def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
-             first: Sequence[int]) -> list[Any]:
+def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
     """A page of a common word's search on PostgreSQL (one with at least PROBE matches),
     whose planner cannot know that a word's matches are mostly archived: it walked the
     whole queue for them (79-83 ms where the trigram matches, materialised and sorted, took
     23-31 ms).
 
     One statement (_matched_sql): a walk of the sort index reads at most PG_WALK_SHARE of
-    search.hits_bound rows and stops at a page (a dense word; a word as sparse among the
-    ids of its `first` matches as a walk of that many rows would find fewer than a page in,
-    walks one page's rows). Short of one, it counts the
+    search.hits_bound rows and stops at a page (a dense word). Short of one, it counts the
     trigram matches up to that bound: fewer are all of them, and the page is read from
     them; at the bound, if the walk found none, or too few to say a longer walk is cheaper
     (PG_WALK_ON), the rest of the page comes from every match, read on from where the
@@ -746,8 +743,6 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
             return [] if found[0][0] is None else found
         return _run(f, key, forward, limit, "index", 0)
     budget = max(limit, int(bound * PG_WALK_SHARE))
-    if len(first) * budget < limit * (max(first) - min(first) + 1):
-        budget = limit  # as sparse as the first look's matches, a walk would not find a page
     rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget,
                                                                   -3: PG_WALK_ON * bound})
     if not rows or len(rows) == limit:
