@@ -71,7 +71,11 @@ def _search_floors(raw: Raw, now: str, word: str) -> dict[str, Any]:
             "walk": forced_walk}
 
 
-def run_store(url: str, quick: bool, report: Report) -> None:
+STORE_PARTS = ("queue", "lookup", "search", "typing", "bulk", "export")
+
+
+def run_store(url: str, quick: bool, report: Report, only: tuple[str, ...] = STORE_PARTS) -> None:
+    """The store figures; `only` names the parts to run (the search alone while tuning it)."""
     from store import db as dbmod
     from store.config import from_mapping
     from store.models import utcnow
@@ -84,12 +88,16 @@ def run_store(url: str, quick: bool, report: Report) -> None:
     rounds = 5 if quick else 9
     current = raw.one("SELECT COUNT(*) FROM orders WHERE archived = ?", (False,))[0]
     print(f"database: {dbmod.redact(url)} ({current:,} current orders)")
-    _queue(raw, report, now, rounds, current)
-    code = _lookup(shop, raw, report)
-    _search(shop, raw, report, now, rounds, code)
-    _typing(shop)
-    _bulk(shop, raw, report, rounds=3)
-    if not pg:
+    if "queue" in only:
+        _queue(raw, report, now, rounds, current)
+    code = _lookup(shop, raw, report) if "lookup" in only else _code(raw)[1]
+    if "search" in only:
+        _search(shop, raw, report, now, rounds, code)
+    if "typing" in only:
+        _typing(shop)
+    if "bulk" in only:
+        _bulk(shop, raw, report, rounds=3)
+    if not pg and "export" in only:
         _export(url, raw, report, quick)
     raw.close()
     dbmod.close()
@@ -143,12 +151,18 @@ def _queue(raw: Raw, report: Report, now: str, rounds: int, current: int) -> Non
     report.target("counts <= 3x raw", ours <= 3 * floor, f"{ours / floor:.2f}x")
 
 
+def _code(raw: Raw) -> tuple[int, str]:
+    """The number and code of the order looked up (and searched for as a rare term)."""
+    number, code = raw.one("SELECT number, code FROM orders ORDER BY id DESC LIMIT 1 "
+                           "OFFSET 777")
+    return int(number), str(code)
+
+
 def _lookup(shop: Any, raw: Raw, report: Report) -> str:
     """Lookup by code (a scanner's path: the main thread, no worker); the code looked up."""
     from store import orders
 
-    number, code = raw.one("SELECT number, code FROM orders ORDER BY id DESC LIMIT 1 "
-                           "OFFSET 777")
+    number, code = _code(raw)
     ours, floor = interleaved([lambda: orders.find_order(shop, code.lower()),
                                lambda: raw.one("SELECT id, code FROM orders WHERE number = ?",
                                                (number,))], 200)
@@ -332,21 +346,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smaller shop, under a minute")
     parser.add_argument("--database", metavar="URL",
                         help="postgresql://... : run the store figures on PostgreSQL")
+    parser.add_argument("--only", metavar="PARTS",
+                        help=f"run only these store figures, with commas: {', '.join(STORE_PARTS)} "
+                        "(the other bench modules are skipped)")
     args = parser.parse_args(argv)
+    only = STORE_PARTS
+    if args.only:
+        only = tuple(p.strip() for p in args.only.split(",") if p.strip())
+        unknown = [p for p in only if p not in STORE_PARTS]
+        if unknown:
+            parser.error(f"unknown part {unknown[0]!r}; give some of {', '.join(STORE_PARTS)}")
     started = time.perf_counter()
     report = Report()
     if args.database:
         from bench.data import ensure_postgres
 
         url = ensure_postgres(args.database, 50_000 if args.quick else 200_000)
-        run_store(url, args.quick, report)
+        run_store(url, args.quick, report, only)
         modules: tuple[str, ...] = ()
     else:
         from bench.data import ensure_database
 
-        run_store(ensure_database(100_000 if args.quick else 1_000_000), args.quick, report)
-        modules = ("bench.customers", "bench.tui", "bench.mail", "bench.documents",
-                   "bench.web", "bench.hooks", "bench.ops", "bench.newsletter")
+        run_store(ensure_database(100_000 if args.quick else 1_000_000), args.quick, report,
+                  only)
+        modules = () if args.only else (
+            "bench.customers", "bench.tui", "bench.mail", "bench.documents", "bench.web",
+            "bench.hooks", "bench.ops", "bench.newsletter")
     met, total = report.met, report.total
     for name in modules:
         try:

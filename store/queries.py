@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from peewee import ColumnBase, Expression, Tuple, fn
+from peewee import SQL, ColumnBase, Expression, Tuple, fn
 
 from store import db as dbmod
 from store import search
@@ -407,7 +407,13 @@ def _may_walk(f: QueueFilter, limit: int | None) -> bool:
     customer, product, payment or date condition could leave the walk long."""
     if limit is None or not dbmod.is_sqlite() or not search.trigram_words(f.text):
         return False
-    return not (f.customer_id is not None or f.product.strip() or f.payment_method.strip()
+    return not _narrowed(f)
+
+
+def _narrowed(f: QueueFilter) -> bool:
+    """Whether something besides the text narrows the filter much: a customer, product,
+    payment or date condition could leave a walk of the sort index long."""
+    return bool(f.customer_id is not None or f.product.strip() or f.payment_method.strip()
                 or f.placed_from is not None or f.placed_to is not None)
 
 
@@ -496,6 +502,23 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     found = _COMPILED.get(cache_key)
     if found is not None:
         return found
+    if way == "matched":
+        sql, params = _matched_sql(f, keyed, forward, limit or 0)
+    else:
+        sql, params = _queue_sql(f, keyed, forward, limit, way)
+    positions: list[tuple[int, int | str]] = [
+        (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
+        if isinstance(p, _Slot | search.Slot)]
+    if len(_COMPILED) > 500:
+        _COMPILED.clear()
+    _COMPILED[cache_key] = (sql, list(params), positions)
+    return sql, list(params), positions
+
+
+def _queue_sql(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
+               way: str) -> tuple[str, list[Any]]:
+    """The SQL of one way to a page (see _compiled), and its params."""
+    text_shape = search.shape(f.text)
     columns = _sort_columns(f.sort)
     ascending = f.descending != forward  # walking a descending list forward means "smaller"
     if way == "boundary":  # the key of the row `bound` rows on, text aside: the index alone
@@ -521,19 +544,94 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
             query = query.limit(limit)
     sql, params = query.sql()
     if way == "hits":  # the page beside the count of hits; one row of NULLs when it is empty
-        names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
-        resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
-        sql = (f"{search.HITS_CTE}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n FROM "
-               f"order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 ORDER BY {resort}")
-        params = [search.Slot("fts") if text_shape else search.fts_query(
-            search.trigram_words(f.text)), _Slot(-1), *params]
-    positions: list[tuple[int, int | str]] = [
-        (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
-        if isinstance(p, _Slot | search.Slot)]
-    if len(_COMPILED) > 500:
-        _COMPILED.clear()
-    _COMPILED[cache_key] = (sql, list(params), positions)
-    return sql, list(params), positions
+        sql, params = _with_hits(f, columns, ascending, sql, params)
+    return sql, list(params)
+
+
+def _key_after(columns: Sequence[Any], ascending: bool, key: Any) -> Expression:
+    """The rows after `key` (a row of values, or SQL giving one) in the walking direction."""
+    return Tuple(*columns) > key if ascending else Tuple(*columns) < key
+
+
+def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
+                 limit: int) -> tuple[str, list[Any]]:
+    """PostgreSQL's page of a common word's search in one statement (see _matched). The
+    CTEs, which PostgreSQL reads only as far as asked: order_hits, every trigram match;
+    order_span, the keys of the next `budget` rows of the sort index (slot -2), and
+    order_edge, the last of them; order_walked, the matches the sort index holds up to the
+    edge (a walk that stops at a page: the edge bounds the index's range). When it found
+    too few to go on walking (sparse; slot -3: PG_WALK_ON times the bound), order_counted
+    is how many matches there are up to the bound (slot -1), and order_few all of them
+    when fewer, or order_rest the page from every match past the edge, read on from where
+    the count stopped. The page adds three columns: the count, whether the span was full
+    (rows are left past the edge), and whether the walk was sparse."""
+    columns = _sort_columns(f.sort)
+    ascending = f.descending != forward
+    base = _conditions(replace(f, text=""))
+    if keyed:
+        base.append(_key_after(columns, ascending, Tuple(*[_Slot(i + 1)
+                                                          for i in range(len(columns))])))
+    order = [c.asc() if ascending else c.desc() for c in columns]
+    long_words, short_words = search.shape(f.text) or (0, 0)
+    likes = [search.Slot(f"like{i}") for i in range(long_words + short_words)]
+    span_sql = (Order.select(*columns).where(*base).order_by(*order).limit(_Slot(-2))).sql()
+    names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
+    back = "DESC" if ascending else "ASC"
+    last = ", ".join(f'"{n}" {back}' for n in names)
+    edge = SQL("(SELECT * FROM order_edge)")
+    up_to = Tuple(*columns) <= edge if ascending else Tuple(*columns) >= edge
+    walked = (Order.select(Order.id).where(*base, up_to, search.row_check(likes))
+              .order_by(*order).limit(limit)).sql()
+    # sparse: the walk found too few to go on walking (slot -3: PG_WALK_ON times the bound)
+    sparse = (f"(SELECT COUNT(*) FROM order_walked) < {int(limit)} AND ({int(limit)} - (SELECT "
+              "COUNT(*) FROM order_walked)) * %s > %s * (SELECT COUNT(*) FROM order_walked)")
+    full = "(SELECT COUNT(*) FROM order_span) = %s"
+    rest = (Order.select(Order.id).where(*base, Order.id.in_(SQL("(SELECT id FROM order_hits)")),
+                                         SQL(f"{sparse} AND (SELECT n FROM order_counted) >= %s "
+                                             f"AND {full}",
+                                             [_Slot(-2), _Slot(-3), _Slot(-1), _Slot(-2)]),
+                                         _key_after(columns, ascending, edge))
+            .order_by(*order).limit(limit)).sql()
+    page = (Order.select(*_ROW_COLUMNS, _mail_state(_Slot(0)), Order.version, Order.archived,
+                         Order.is_test, Order.number, SQL("(SELECT n FROM order_counted)"),
+                         SQL(full, [_Slot(-2)]),
+                         SQL(f"({sparse})", [_Slot(-2), _Slot(-3)]))
+            .where(*base, Order.id.in_(SQL("(SELECT id FROM order_few UNION ALL SELECT id FROM "
+                                           "order_walked UNION ALL SELECT id FROM order_rest)")))
+            .order_by(*order).limit(limit)).sql()
+    sql = (search.hits_cte(long_words, bounded=False)
+           + f", order_span AS MATERIALIZED ({span_sql[0]}), order_edge AS MATERIALIZED "
+           f"(SELECT * FROM order_span ORDER BY {last} LIMIT 1), "
+           f"order_walked AS MATERIALIZED ({walked[0]}), "
+           "order_counted AS MATERIALIZED (SELECT COUNT(*) AS n FROM (SELECT 1 FROM order_hits "
+           f"WHERE {sparse} LIMIT %s) AS b), "
+           f"order_rest AS MATERIALIZED ({rest[0]}), "
+           f"order_few AS MATERIALIZED (SELECT id FROM order_hits WHERE {sparse} AND (SELECT n "
+           f"FROM order_counted) < %s) {page[0]}")
+    sparse_params = [_Slot(-2), _Slot(-3)]
+    params = [*likes[:long_words], *span_sql[1], *walked[1], *sparse_params, _Slot(-1),
+              *rest[1], *sparse_params, _Slot(-1), *page[1]]
+    return sql, params
+
+
+
+def _with_hits(f: QueueFilter, columns: Sequence[Any], ascending: bool, sql: str,
+               params: list[Any]) -> tuple[str, list[Any]]:
+    """A page query of the "hits" way inside the order_hits CTE (search.hits_cte): the
+    page beside how many matches the CTE holds, one row of NULLs for an empty page."""
+    names = [getattr(c, "column_name") for c in columns]  # noqa: B009 (Fields, typed wider)
+    resort = ", ".join(f'page."{n}" {"ASC" if ascending else "DESC"}' for n in names)
+    words = search.trigram_words(f.text)
+    sql = (f"{search.hits_cte(len(words))}SELECT page.*, hits.n FROM (SELECT COUNT(*) AS n "
+           f"FROM order_hits) AS hits LEFT JOIN ({sql}) AS page ON 1 = 1 ORDER BY {resort}")
+    slotted = search.shape(f.text) is not None
+    if dbmod.is_sqlite():
+        match = [search.Slot("fts") if slotted else search.fts_query(words)]
+    else:
+        values = search.slot_values(f.text)
+        match = [search.Slot(f"like{i}") if slotted else values[f"like{i}"]
+                 for i in range(len(words))]
+    return sql, [*match, _Slot(-1), *params]
 
 
 def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
@@ -543,7 +641,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     A text search first takes at most PROBE matches from the trigram index (it stops there):
     fewer are all the word's matches, and the page is read from their ids (a rare word, or
     none). A common word on SQLite may walk the sort index instead (see _probed and
-    store.search); PostgreSQL's planner chooses its own way."""
+    store.search); on PostgreSQL see _matched."""
     if limit is not None and search.trigram_words(f.text):
         first = search.first_matches(f.text, search.PROBE)
         if not first:
@@ -551,6 +649,8 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
         if len(first) < search.PROBE:
             return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
                                                           ids=first)]
+        if not dbmod.is_sqlite():
+            return [(_row(row), row[13]) for row in _matched(f, key, forward, limit)]
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
     if f.sort in ("placed", "code"):
@@ -590,7 +690,15 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
     if len(ids) < search.PROBE:  # a rare word, or one whose matches are far from here
         return _run(f, key, forward, limit, "index", 0)
     expected = limit * abs(start - ids[-1]) / len(ids)
-    budget = int(WALK_MARGIN * expected) + limit
+    return _walk_then(f, key, forward, limit, int(WALK_MARGIN * expected) + limit, "index")
+
+
+def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int, budget: int,
+               rest: str, bound: int = 0) -> list[Any]:
+    """A page that walks at most `budget` rows of the sort index (up to the key of the last,
+    found by walking the index alone) checking each row's text, and takes the rows it did
+    not find there from the trigram index, the `rest` way ("hits": every match, materialised,
+    where `bound` says how many there are at least)."""
     edge = _run(f, key, forward, None, "boundary", budget - 1)
     if not edge:  # fewer rows than the budget are left: the walk is short
         return _run(f, key, forward, limit, "walk", 0)
@@ -598,14 +706,62 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
     walked = _run(f, key, forward, limit, "walk_to", 0, until)
     if len(walked) == limit:
         return walked
-    return walked + _run(f, until, forward, limit - len(walked), "index", 0)
+    need = limit - len(walked)
+    if rest == "hits" and walked and need * budget / len(walked) <= PG_WALK_ON * bound:
+        # PostgreSQL: the matches sit densely enough for a longer walk to cost less than
+        # every trigram match (bound: how many there are at least)
+        more = int(WALK_MARGIN * need * budget / len(walked)) + need
+        return walked + _walk_then(f, until, forward, need, more, rest, bound)
+    found = _run(f, until, forward, need, rest, search.ALL_HITS if rest == "hits" else 0)
+    return walked + [row for row in found if row[0] is not None]
+
+
+PG_WALK_SHARE = 0.25  # of the bound: the rows a PostgreSQL walk reads first (a walked row
+# costs 1.5 us where a trigram match costs 5: a walk that finds nothing adds a tenth at most)
+PG_WALK_ON = 1  # a walk that found some goes on while it expects to read at most this many
+# times the bound's rows (the trigram way would cost more: at least the bound's matches)
+
+
+def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
+    """A page of a common word's search on PostgreSQL (one with at least PROBE matches),
+    whose planner cannot know that a word's matches are mostly archived: it walked the
+    whole queue for them (79-83 ms where the trigram matches, materialised and sorted, took
+    23-31 ms).
+
+    One statement (_matched_sql): a walk of the sort index reads at most PG_WALK_SHARE of
+    search.hits_bound rows and stops at a page (a dense word). Short of one, it counts the
+    trigram matches up to that bound: fewer are all of them, and the page is read from
+    them; at the bound, if the walk found none, or too few to say a longer walk is cheaper
+    (PG_WALK_ON), the rest of the page comes from every match, read on from where the
+    count stopped (the matches are elsewhere: archived). A walk that found enough goes on
+    as far as their density says. A filter that something else narrows (a customer, a
+    product, dates) is left to the planner."""
+    bound = search.hits_bound(limit)
+    if _narrowed(f):
+        found = _run(f, key, forward, limit, "hits", bound)
+        if found[0][14] < bound:
+            return [] if found[0][0] is None else found
+        return _run(f, key, forward, limit, "index", 0)
+    budget = max(limit, int(bound * PG_WALK_SHARE))
+    rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget,
+                                                                  -3: PG_WALK_ON * bound})
+    if not rows or len(rows) == limit:
+        return rows
+    _count, edged, sparse = rows[0][14:17]
+    if sparse or not edged:
+        return rows  # all the matches or the rest came from the index; the walk reached the end
+    # the walk found some but too few, and enough to say a longer walk costs less
+    until = list(_run(f, key, forward, None, "boundary", budget - 1)[0])
+    need = limit - len(rows)  # the walk found these, and enough to go on walking
+    more = int(WALK_MARGIN * need * budget / len(rows)) + need
+    return rows + _walk_then(f, until, forward, need, more, "hits", bound)
 
 
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
-         bound: int, until: list[Any] | None = None,
-         ids: Sequence[int] | None = None) -> list[Any]:
+         bound: int, until: list[Any] | None = None, ids: Sequence[int] | None = None,
+         slots: dict[int | str, Any] | None = None) -> list[Any]:
     sql, params, positions = _compiled(f, key is not None, forward, limit, way)
-    values: dict[int | str, Any] = {0: utcnow(), -1: bound}
+    values: dict[int | str, Any] = {0: utcnow(), -1: bound, **(slots or {})}
     values.update(enumerate(key or (), start=1))
     values.update(enumerate(until or (), start=101))
     if f.text:

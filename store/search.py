@@ -13,8 +13,10 @@ SQLite: walking the queue's sort index and checking each row's text stops after 
 hits, where the trigram index would hand over every match to be sorted (typing "mug" on a
 million orders: 3 ms instead of 320 ms). The queue's query makes that choice itself: it
 takes at most walk_threshold matches from the trigram index and walks only when there were
-that many. Both ways match the same orders (PostgreSQL's planner makes the same choice from
-pg_trgm's statistics).
+that many. Both ways match the same orders. PostgreSQL's planner chooses from pg_trgm's
+statistics, which cannot tell a word whose matches are mostly archived: there the queue's
+query walks first and, short of a page, counts and reads the trigram matches materialised,
+in one statement (store.queries._matched).
 
 Written-out SQL (see store.sql): the trigram MATCH and the correlated check of the search
 row are SQL fragments handed to peewee's query, which has no expression for FTS5."""
@@ -104,6 +106,16 @@ def _contains(patterns: list[Any]) -> ColumnBase:
     return fn.EXISTS(found)
 
 
+def row_check(patterns: list[Any]) -> Any:
+    """The order's search row holds every pattern, as a scalar subquery of its row by key:
+    PostgreSQL runs it row by row where a walk reads them, as EXISTS it may turn into a
+    join that reads every match."""
+    check = _like(OrderSearch.text, patterns[0])
+    for pattern in patterns[1:]:
+        check &= _like(OrderSearch.text, pattern)
+    return OrderSearch.select(check).where(OrderSearch.order == Order.id)
+
+
 def _pattern(word: str) -> str:
     """A folded word as a LIKE pattern matching it anywhere, its wildcards taken literally."""
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -141,6 +153,29 @@ def _split(text: str) -> tuple[list[str], list[str]]:
 
 HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
             "WHERE order_fts MATCH ? LIMIT ?) ")
+ALL_HITS = 2**31 - 1  # a bound no count of matches reaches: order_hits holds every match
+
+
+def hits_cte(words: int, bounded: bool = True) -> str:
+    """The order_hits CTE for this backend: at most a bound of the trigram index's matches
+    (or, PostgreSQL, all of them: it reads them as asked), materialised, so the planner
+    cannot turn it into a walk of the queue. Its params: the text's match (SQLite: the FTS5
+    query; PostgreSQL: one LIKE pattern per long word), then the bound."""
+    if dbmod.is_sqlite():
+        return HITS_CTE
+    likes = " AND ".join(["text LIKE %s ESCAPE '\\'"] * words)
+    return (f"WITH order_hits(id) AS MATERIALIZED (SELECT order_id FROM order_search "
+            f"WHERE {likes}{' LIMIT %s' if bounded else ''}) ")
+
+
+HITS_SCALE = 1.0  # PostgreSQL: a walked row costs about what a trigram match does (5-6 us)
+
+
+def hits_bound(page: int) -> int:
+    """PostgreSQL: how many trigram matches (archived ones too) the first query of a search
+    takes. Fewer are all of them and answer the page at once; the trigram way then costs at
+    most as much as a walk to a page of a word that common (sqrt(page * orders) each)."""
+    return max(PROBE, int(math.sqrt(page * orders_size() * HITS_SCALE)))
 
 
 def orders_size() -> int:
@@ -189,11 +224,11 @@ def trigram_words(text: str) -> list[str]:
 def order_matches(text: str, way: str = "index", bound: Any = None,
                   slotted: bool = False) -> ColumnBase:
     """An expression true for the orders whose searchable text matches `text`, answered one of
-    four ways with the same matches (SQLite; PostgreSQL always uses its own index):
+    four ways with the same matches:
     "index" asks the trigram index; "walk" checks each row's text, for an index walk (a common
     word); "ids" takes them from a list of ids known to hold every match (the Slot "ids", a
     JSON array: what a probe found); "hits" takes the matches from the order_hits CTE
-    (HITS_CTE), which the query must carry, and which holds every match only when it holds
+    (hits_cte), which the query must carry, and which holds every match only when it holds
     fewer than `bound` (the same value as the CTE's LIMIT); at the bound it gives nothing,
     sparing the lookups of a page that the caller will ask again by walking.
 
@@ -211,11 +246,12 @@ def order_matches(text: str, way: str = "index", bound: Any = None,
     fts: Any = Slot("fts") if slotted else values["fts"]
     long_patterns, short_patterns = patterns[:len(long_words)], patterns[len(long_words):]
     expr: ColumnBase
-    if way == "walk" and dbmod.is_sqlite():
+    if way == "walk":
         return _contains(patterns)
-    if way == "hits" and dbmod.is_sqlite():
+    if way == "hits":
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
-                                "order_hits) < ?)", [bound]))
+                                f"order_hits) < {'?' if dbmod.is_sqlite() else '%s'})",
+                                [bound]))
     elif way == "ids":
         expr = Order.id.in_(SQL("(SELECT value FROM json_each(?))", [Slot("ids")])
                             if dbmod.is_sqlite() else
@@ -239,9 +275,10 @@ def first_matches(text: str, count: int) -> list[int]:
     if dbmod.is_sqlite():
         sql = (f"SELECT rowid FROM order_fts WHERE order_fts MATCH "
                f"{p(fts_query(trigram_words(text)))} LIMIT {int(count)}")
-    else:
-        values = slot_values(text)
+    else:  # materialised: planned without the LIMIT, which makes a seq scan look cheap
+        values = slot_values(text)  # (reading 15,000 rows for a word on 1 % of them)
         likes = " AND ".join(f"text LIKE {p(values[f'like{i}'])} ESCAPE '\\'"
                              for i in range(len(trigram_words(text))))
-        sql = f"SELECT order_id FROM order_search WHERE {likes} LIMIT {int(count)}"
+        sql = (f"WITH m AS MATERIALIZED (SELECT order_id FROM order_search WHERE {likes}) "
+               f"SELECT order_id FROM m LIMIT {int(count)}")
     return [r[0] for r in db.execute_sql(sql, p)]

@@ -8,6 +8,7 @@ from store import db as dbmod
 from store import orders, queries, search, status
 from store.codes import format_code
 from store.errors import NotFound, ValidationError
+from store.models import Order
 from store.orders import ItemInput
 from store.queries import QueueFilter
 from tests.factories import place
@@ -172,3 +173,41 @@ def test_every_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, probe, 
                 assert _paged(f, 4) == expected, (text, sort, descending)
                 assert _paged(f, 50) == expected, (text, sort, descending)
     assert len(queries.matching_ids(QueueFilter(text="koehler"))) == 17
+
+
+@pytest.mark.parametrize(("scale", "share"), [(0.0, 0.0), (0.0, 2.0), (0.0, 100.0),
+                                              (1.0, 0.5)])
+def test_every_postgresql_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, scale,
+                                                                  share):
+    """PostgreSQL's ways to a page of a search (the bounded trigram matches materialised, a
+    walk of the sort index up to a budget, going on where it found some, the rest from every
+    match materialised, the planner's own way when a date narrows the filter), forced here
+    with a bound of 3 matches and first walks of one page, two bounds' rows or every row,
+    and as the bench's shop would have them: each holds the orders the index
+    finds, in the filter's order, page after page, in the queue and the Archived tab. (On
+    SQLite the same pages are answered its own ways.)"""
+    monkeypatch.setattr(search, "PROBE", 3)
+    monkeypatch.setattr(search, "HITS_SCALE", scale)
+    monkeypatch.setattr(queries, "PG_WALK_SHARE", share)
+    made = []
+    for i in range(60):  # dense among the newest orders, sparse among the older
+        dense = i >= 40 and i % 2 == 0
+        made.append(place(shop, name="Dana Köhler" if dense or i % 7 == 0 else f"Other {i}",
+                          email=f"c{i}@example.com"))
+    archive = [o.id for o in made[::3]]
+    dbmod.db.execute_sql(f"UPDATE orders SET archived = TRUE WHERE id IN "
+                         f"({', '.join(str(i) for i in archive)})")
+    assert len(queries.matching_ids(QueueFilter(text="koehler"))) == 12  # of 17
+    assert len(queries.matching_ids(QueueFilter(text="koehler", archived=True))) == 5
+    for text in ("koehler", "kohler dana", "köhler da", "nobody-here"):
+        for archived in (False, True):
+            for sort in ("placed", "total"):
+                for descending in (True, False):
+                    f = QueueFilter(text=text, sort=sort, descending=descending,
+                                    archived=archived)
+                    expected = queries.matching_ids(f)
+                    assert _paged(f, 2) == expected, (text, archived, sort, descending)
+                    assert _paged(f, 50) == expected, (text, archived, sort, descending)
+    first = Order.get_by_id(made[0].id).placed_at
+    dated = QueueFilter(text="koehler", placed_from=first)
+    assert _paged(dated, 2) == queries.matching_ids(dated)
