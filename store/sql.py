@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,7 +41,11 @@ def insert_rows(model: Any, rows: Sequence[Mapping[str, Any]], on_conflict: str 
     names = ", ".join(f'"{f.column_name}"' for f in [*given, *(f for f, _ in defaults)])
     table = model._meta.table_name
     names_given = [f.name for f in given]
-    values = [tuple([row[n] for n in names_given]) + fixed for row in rows]  # plain values
+    if len(names_given) == 1:
+        values = [(row[names_given[0]], *fixed) for row in rows]
+    else:
+        take = operator.itemgetter(*names_given)  # a row's values, as a tuple, in C
+        values = [take(row) + fixed for row in rows]
     cursor = db.cursor()
     if dbmod.is_sqlite():
         marks = ", ".join("?" * (len(given) + len(defaults)))

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from store import events_log
-from store.contact import normalise_email
+from store.contact import normalise_email_quickly
 from store.errors import BackroomError, ValidationError
-from store.imports.common import YES, Columns, moment, open_csv, yes_no
+from store.imports.common import YES, Columns, collector_paused, moment, open_csv, yes_no
 from store.models import Customer, CustomerEvent, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.shop import Shop
@@ -40,11 +39,6 @@ HEADERS = {
 }
 CHUNK = 10_000
 MOST_LISTED = 1000  # refusals kept for the report; the count is always whole
-# A plain address, taken without the validator's cost (100,000 rows): dot-atom local part,
-# a domain of letter-digit labels ending in letters. Anything else goes to the validator.
-_PLAIN = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
-_SPECIAL = {"arpa", "invalid", "local", "localhost", "onion", "test"}  # the validator refuses
 # line, email, first name, last name, consent time, wording
 Row = tuple[int, str, str, str, dt.datetime | None, str]
 
@@ -73,15 +67,7 @@ class SubscriberImport:
                 f"{self.refused} refused")
 
 
-def _address(text: str, smtputf8: bool) -> str:
-    found = _PLAIN.fullmatch(text)
-    if found is not None and len(text) <= 254 and text.index("@") <= 64:
-        domain = found.group(1)
-        if domain.rpartition(".")[2].lower() not in _SPECIAL:
-            return text if domain.islower() else f"{text[:found.start(1)]}{domain.lower()}"
-    return normalise_email(text, smtputf8)
-
-
+@collector_paused()
 def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
                        dry_run: bool = False) -> SubscriberImport:
     """Read the file, refuse what has no consent, write the rest (see the module)."""
@@ -168,7 +154,7 @@ def _read(shop: Shop, reader: Iterator[list[str]], columns: Columns,
                 consent = consent_of(row).strip()
                 if consent.lower() not in yes and not yes_no(consent, "consent"):
                     raise ValidationError("no consent")
-                email = _address(given, smtputf8)
+                email = normalise_email_quickly(given, smtputf8)
                 key = email.lower()
                 if key in rows:
                     raise ValidationError(f"twice in the file (first on line {rows[key][0]})")
