@@ -204,7 +204,7 @@ class Columns:
     def normal(self, row: Sequence[str]) -> list[str]:
         """The row's cells stripped, padded to the header and one empty cell more (where a
         column the file lacks reads from)."""
-        cells = [cell.strip() for cell in row[:self.width]]
+        cells = list(map(str.strip, row[:self.width]))
         cells.extend([""] * (self.width + 1 - len(cells)))
         return cells
 
