@@ -23,7 +23,7 @@ from store.imports.common import YES, Columns, collector_paused, moment, open_cs
 from store.models import Customer, CustomerEvent, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.shop import Shop
-from store.sql import Params, insert_rows, stored_time, values_source
+from store.sql import Params, insert_rows, insert_values, stored_time, values_source
 from store.subscribers import search_text
 from store.text import clean
 
@@ -38,6 +38,9 @@ HEADERS = {
     "consent_text": ("Consent text", "Wording", "List"),
 }
 CHUNK = 10_000
+COLUMNS = ("email", "email_key", "first_name", "last_name", "language", "state",
+           "consent_source", "consent_at", "consent_text", "added_by", "search_text",
+           "created_at", "updated_at")  # of each new subscriber's row, in order
 MOST_LISTED = 1000  # refusals kept for the report; the count is always whole
 # line, email, first name, last name, consent time, wording
 Row = tuple[int, str, str, str, dt.datetime | None, str]
@@ -105,18 +108,14 @@ def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
                 if len(refusals) < MOST_LISTED:
                     refusals.append(Refusal(line, email, f"suppressed ({suppressed[key]})"))
             elif key not in already:
-                new.append({"email": email, "email_key": key, "first_name": first,
-                            "last_name": last, "language": language, "state": "subscribed",
-                            "consent_source": "import",
-                            "consent_at": stored[at] if at is not None else stamp,
-                            "consent_text": text, "added_by": actor.login,
-                            "search_text": search_text(email, first, last),
-                            "created_at": stamp, "updated_at": stamp})
+                new.append((email, key, first, last, language, "subscribed", "import",
+                            stored[at] if at is not None else stamp, text, actor.login,
+                            search_text(email, first, last), stamp, stamp))
         opted_in = 0
         if not dry_run:
             for start in range(0, len(new), CHUNK):
-                insert_rows(Subscriber, new[start:start + CHUNK],
-                            "ON CONFLICT (email_key) DO NOTHING")
+                insert_values(Subscriber, COLUMNS, new[start:start + CHUNK],
+                              "ON CONFLICT (email_key) DO NOTHING")
             opted_in = _customers_in_step(now, actor)
     report = SubscriberImport(len(new), len(already), refused,
                               tuple(sorted(refusals, key=lambda r: r.line)), opted_in, dry_run)
