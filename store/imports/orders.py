@@ -174,6 +174,9 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
 def imported_codes(source: str, references: Sequence[str]) -> dict[str, str]:
     """Reference -> order code of the orders already imported from this source."""
     found: dict[str, str] = {}
+    if "" not in references and not Order.select().where(
+            Order.external_source == source, Order.external_reference != "").exists():
+        return found  # the first import from this source (its partial unique index says)
     for chunk in _chunks(list(references)):
         rows: Any = (Order.select(Order.external_reference, Order.code)
                      .where(Order.external_source == source,
@@ -186,6 +189,8 @@ def imported_codes(source: str, references: Sequence[str]) -> dict[str, str]:
 def customer_ids(email_keys: Iterable[str]) -> dict[str, int]:
     """Lower-cased email -> id of the customers that have it."""
     found: dict[str, int] = {}
+    if not Customer.select().exists():
+        return found  # a shop without customers yet
     for chunk in _chunks(sorted(email_keys)):
         rows: Any = (Customer.select(Customer.email_key, Customer.id)
                      .where(Customer.email_key.in_(list(chunk))).tuples())
