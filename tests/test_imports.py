@@ -186,7 +186,7 @@ def test_a_file_read_on_both_cores_comes_to_what_one_core_reads(
                        encoding="utf-8")
     for path in (SHOPIFY, unknown):
         one = shopify.parse(shop, path)
-        both = shopify.parse(shop, path, parallel_from=2)  # half the orders in a child
+        both = shopify.parse(shop, path, parallel_from=2)  # some orders in a child
         assert both == one and both.checked
     report = order_import.import_orders(shop, admin, "shopify",
                                         shopify.parse(shop, SHOPIFY, parallel_from=2),
