@@ -40,7 +40,7 @@ HEADERS = {
 CHUNK = 10_000
 COLUMNS = ("email", "email_key", "first_name", "last_name", "language", "state",
            "consent_source", "consent_at", "consent_text", "added_by", "search_text",
-           "created_at", "updated_at")  # of each new subscriber's row, in order
+           "created_at", "updated_at", "state_how")  # of each new subscriber's row, in order
 MOST_LISTED = 1000  # refusals kept for the report; the count is always whole
 # line, email, first name, last name, consent time, wording
 Row = tuple[int, str, str, str, dt.datetime | None, str]
@@ -110,7 +110,7 @@ def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
             elif key not in already:
                 new.append((email, key, first, last, language, "subscribed", "import",
                             stored[at] if at is not None else stamp, text, actor.login,
-                            search_text(email, first, last), stamp, stamp))
+                            search_text(email, first, last), stamp, stamp, ""))
         opted_in = 0
         if not dry_run:
             for start in range(0, len(new), CHUNK):
@@ -205,6 +205,8 @@ def _suppressed(keys: list[str]) -> dict[str, str]:
 def _customers_in_step(now: dt.datetime, actor: Actor) -> int:
     """The imported addresses that are customers: linked, and their marketing consent given
     (with a line in their history); how many customers opted in."""
+    if not db.execute_sql("SELECT 1 FROM customer LIMIT 1").fetchone():
+        return 0  # a shop without customers: no one to link
     p = Params()
     at = p(stored_time(now))
     mine = f"s.consent_source = 'import' AND s.created_at = {at}"
