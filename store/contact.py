@@ -40,6 +40,26 @@ def normalise_email(email: str, smtputf8: bool = False, field: str = "email") ->
     return checked.ascii_email or checked.normalized
 
 
+# A plain address, taken without the validator's cost (~30 us an address, which a file of
+# 100,000 rows pays 100,000 times): dot-atom local part, a domain of letter-digit labels ending
+# in letters. Anything else goes to the validator.
+_PLAIN = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
+_SPECIAL = {"arpa", "invalid", "local", "localhost", "onion", "test"}  # the validator refuses
+
+
+def normalise_email_quickly(email: str, smtputf8: bool = False, field: str = "email") -> str:
+    """normalise_email for the many addresses of an imported file: a plain ASCII address is
+    given as the validator would give it (its domain lower-cased) without calling it; any
+    other goes through normalise_email, whose answer or refusal it then is."""
+    found = _PLAIN.fullmatch(email)
+    if found is not None and len(email) <= 254 and email.index("@") <= 64:
+        domain = found.group(1)
+        if domain.rpartition(".")[2].lower() not in _SPECIAL:
+            return email if domain.islower() else f"{email[:found.start(1)]}{domain.lower()}"
+    return normalise_email(email, smtputf8, field)
+
+
 def needs_smtputf8(email: str) -> bool:
     """Whether mail to (or from) this address needs the relay's SMTPUTF8 extension."""
     return not email.isascii()

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from store import checks, customer_queries, customers, webhooks
 from store.errors import PermissionDenied, ValidationError
 from store.imports import customers as customer_import
+from store.imports import orders as order_import
 from store.imports import shopify, woocommerce
 from store.models import (
     Address,
@@ -176,6 +177,60 @@ def test_columns_are_read_by_name_not_position(shop: Shop, admin: Actor,
     report = shopify.run(shop, admin, path)
     assert len(report.created) == 10 and len(report.refused) == 1
     assert order_detail(by_reference("shopify")["#1001"].id).total == 10460
+
+
+def test_a_file_read_on_both_cores_comes_to_what_one_core_reads(
+        shop: Shop, admin: Actor, tmp_path: Path) -> None:
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text(SHOPIFY.read_text(encoding="utf-8").replace(",voided,", ",expired,"),
+                       encoding="utf-8")
+    for path in (SHOPIFY, unknown):
+        one = shopify.parse(shop, path)
+        both = shopify.parse(shop, path, parallel_from=2)  # some orders in a child
+        assert both == one and both.checked
+    report = order_import.import_orders(shop, admin, "shopify",
+                                        shopify.parse(shop, SHOPIFY, parallel_from=2),
+                                        dry_run=False)
+    assert [line.text() for line in report.refused] == [
+        line.text() for line in shopify.run(shop, admin, SHOPIFY, dry_run=True).refused]
+    assert set(by_reference("shopify")) == {"#1001", "#1002", "#1003", "#1004", "#1005",
+                                            "#1007"}
+    assert len(shopify.run(shop, admin, SHOPIFY).skipped) == 6
+
+
+def _many_orders(path: Path, count: int) -> None:
+    """The test export's first order again and again: each customer of five orders, the
+    fourth of them placed first (a customer registers with their earliest order)."""
+    with SHOPIFY.open(encoding="utf-8", newline="") as handle:
+        header, first = list(csv.reader(handle))[:2]
+    at = {name: header.index(name) for name in ("Name", "Email", "Created at", "Paid at")}
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        for n in range(count):
+            row = list(first)
+            day = 1 if n % 5 == 3 else 28 - n % 5
+            row[at["Name"]], row[at["Email"]] = f"#{9000 + n}", f"buyer{n // 5}@Example.com"
+            row[at["Created at"]] = row[at["Paid at"]] = f"2025-10-{day:02d} 09:50:26 +0200"
+            out.writerow(row)
+
+
+def test_a_large_file_on_both_cores_is_written_in_bulk_as_one_core_would(
+        shop: Shop, admin: Actor, tmp_path: Path) -> None:
+    path = tmp_path / "large.csv"
+    _many_orders(path, 5000)  # from writer.BULK_FROM orders into a smaller shop: in bulk
+    report = order_import.import_orders(shop, admin, "shopify",
+                                        shopify.parse(shop, path, parallel_from=2),
+                                        dry_run=False)
+    assert len(report.created) == 6000 and not report.refused
+    assert [r.differences for r in checks.run_checks(
+        shop, admin, ["search_index", "customer_figures"])] == [(), ()]
+    buyer = Customer.get(Customer.email == "buyer7@example.com")
+    assert (buyer.order_count, buyer.spent) == (5, 5 * 10460)
+    assert buyer.registered_at == dt.datetime(2025, 10, 1, 7, 50, 26)
+    assert queue_page(parse_filter("#9042", shop.workflow), None, 5).rows[0].customer_name \
+        == "Sophie GALLAS"
+    assert len(shopify.run(shop, admin, path).skipped) == 5000
 
 
 def test_only_an_admin_imports(shop: Shop, manager: Actor) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from store.contact import check_address, normalise_email
+from store.contact import check_address, normalise_email_quickly
 from store.customers import default_group
 from store.errors import BackroomError, ValidationError
 from store.imports.common import (
@@ -20,6 +20,7 @@ from store.imports.common import (
     ImportReport,
     Line,
     Progress,
+    collector_paused,
     country,
     moment,
     numbered_rows,
@@ -66,7 +67,7 @@ def _rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
 
 def _read(shop: Shop, get: dict[str, Any], row: list[str], where: str) -> CustomerIn:
     value = {key: read(row) for key, read in get.items()}
-    email = normalise_email(value["email"], shop.smtputf8)
+    email = normalise_email_quickly(value["email"], shop.smtputf8)
     first, last = clean(value["first_name"], "first_name"), clean(value["last_name"], "last_name")
     if not first and not last:
         raise ValidationError("a customer needs a first or last name", field="first_name")
@@ -96,6 +97,7 @@ def _changes(customer: Customer, has_address: bool, row: CustomerIn) -> dict[str
     return changes
 
 
+@collector_paused()
 def run(shop: Shop, actor: Actor, path: Path, *, dry_run: bool = False, notify: bool = False,
         progress: Progress | None = None) -> ImportReport:
     """`backroom import customers FILE.csv`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from store.contact import check_address, normalise_email
+from store.contact import check_address, normalise_email_quickly
 from store.errors import BackroomError, ValidationError
 from store.imports import writer
 from store.imports.common import ImportReport, Line, OrderIn, Parsed, Progress
@@ -30,19 +30,14 @@ def import_orders(shop: Shop, actor: Actor, source: str, parsed: Parsed, *, dry_
                           unknown=dict(parsed.unknown))
     if report.blocked:  # a value the mapping does not know: nothing is written
         return report
-    checked = Checked()
+    outcomes = parsed.checked if parsed.checked is not None else check_orders(shop,
+                                                                              parsed.orders)
     valid: list[OrderIn] = []
-    seen: dict[str, str] = {}
-    for order in parsed.orders:
-        if order.reference in seen:
-            twice = f"the file has this order twice (also {seen[order.reference]})"
-            report.refused.append(Line(order.where, f"order {order.reference}", twice))
-            continue
-        seen[order.reference] = order.where
-        try:
-            valid.append(check_order(shop, order, checked))
-        except BackroomError as exc:
-            report.refused.append(Line(order.where, f"order {order.reference}", str(exc)))
+    for outcome in outcomes:
+        if isinstance(outcome, Line):
+            report.refused.append(outcome)
+        else:
+            valid.append(outcome)
     done = imported_codes(source, [o.reference for o in valid])
     todo: list[OrderIn] = []
     for order in valid:
@@ -63,9 +58,9 @@ def import_orders(shop: Shop, actor: Actor, source: str, parsed: Parsed, *, dry_
                                    _says(shop, order) if dry_run else ""))
     if dry_run:
         if progress is not None:
-            progress(len(parsed.orders))
+            progress(len(outcomes))
         return report
-    skipped = len(parsed.orders) - len(todo)
+    skipped = len(outcomes) - len(todo)
     if progress is not None and skipped:
         progress(skipped)
     mails, hooks = writer.write_orders(shop, actor, source, todo, new_customers, known,
@@ -95,7 +90,7 @@ class Checked:
     def email(self, shop: Shop, email: str) -> str:
         found = self.emails.get(email)
         if found is None:
-            found = self.emails[email] = normalise_email(email, shop.smtputf8)
+            found = self.emails[email] = normalise_email_quickly(email, shop.smtputf8)
         return found
 
     def address(self, address: dict[str, str]) -> dict[str, str]:
@@ -104,6 +99,30 @@ class Checked:
         if found is None:
             found = self.addresses[key] = check_address(address)
         return found
+
+
+def check_orders(shop: Shop, orders: Sequence[OrderIn]) -> list[OrderIn | Line]:
+    """Each order checked (check_order), or its refusal, in the file's order; an order whose
+    name came before is refused as a second copy."""
+    checked = Checked()
+    outcomes: list[OrderIn | Line] = []
+    seen: dict[str, str] = {}
+    for order in orders:
+        if order.reference in seen:
+            twice = f"the file has this order twice (also {seen[order.reference]})"
+            outcomes.append(Line(order.where, f"order {order.reference}", twice))
+            continue
+        seen[order.reference] = order.where
+        outcomes.append(checked_or_refused(shop, order, checked))
+    return outcomes
+
+
+def checked_or_refused(shop: Shop, order: OrderIn, checked: Checked) -> OrderIn | Line:
+    """The order checked, or the line that refuses it."""
+    try:
+        return check_order(shop, order, checked)
+    except BackroomError as exc:
+        return Line(order.where, f"order {order.reference}", str(exc))
 
 
 def check_order(shop: Shop, order: OrderIn, checked: Checked) -> OrderIn:
@@ -155,6 +174,9 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
 def imported_codes(source: str, references: Sequence[str]) -> dict[str, str]:
     """Reference -> order code of the orders already imported from this source."""
     found: dict[str, str] = {}
+    if "" not in references and not Order.select().where(
+            Order.external_source == source, Order.external_reference != "").exists():
+        return found  # the first import from this source (its partial unique index says)
     for chunk in _chunks(list(references)):
         rows: Any = (Order.select(Order.external_reference, Order.code)
                      .where(Order.external_source == source,
@@ -167,6 +189,8 @@ def imported_codes(source: str, references: Sequence[str]) -> dict[str, str]:
 def customer_ids(email_keys: Iterable[str]) -> dict[str, int]:
     """Lower-cased email -> id of the customers that have it."""
     found: dict[str, int] = {}
+    if not Customer.select().exists():
+        return found  # a shop without customers yet
     for chunk in _chunks(sorted(email_keys)):
         rows: Any = (Customer.select(Customer.email_key, Customer.id)
                      .where(Customer.email_key.in_(list(chunk))).tuples())

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from store.errors import BackroomError, ValidationError
 from store.imports import orders as order_import
+from store.imports import parallel
 from store.imports.common import (
     Columns,
     ImportReport,
@@ -25,6 +26,7 @@ from store.imports.common import (
     Progress,
     amount,
     check_mapping,
+    collector_paused,
     country,
     moment,
     numbered_rows,
@@ -56,9 +58,10 @@ def read_rows(path: Path) -> tuple[Columns, Iterator[tuple[int, list[str]]]]:
 class _Reader:
     """Turns the rows of one order into an OrderIn."""
 
-    def __init__(self, shop: Shop, columns: Columns, parsed: Parsed) -> None:
+    def __init__(self, shop: Shop, columns: Columns) -> None:
         self.shop = shop
-        self.parsed = parsed
+        self.unknown: list[tuple[str, str]] = []  # (table, value) the tables lacked
+        self.checked = order_import.Checked()
         tables = shop.config.imports
         keys = shop.workflow.keys()
         self.financial = tables["shopify_financial"]
@@ -96,15 +99,28 @@ class _Reader:
         paid_as = self.financial.get(financial)
         shipped_as = self.fulfilment.get(fulfilment) if fulfilment else ""
         if paid_as is None:
-            self.parsed.note_unknown("shopify_financial", financial or "(empty)")
+            self.unknown.append(("shopify_financial", financial or "(empty)"))
         if shipped_as is None:
-            self.parsed.note_unknown("shopify_fulfillment", fulfilment)
+            self.unknown.append(("shopify_fulfillment", fulfilment))
         if paid_as is None or shipped_as is None:
             return None
         final = self.shop.workflow[paid_as].final
         status = shipped_as if shipped_as and not final else paid_as
         said = f"financial status {financial or '-'}, fulfillment status {fulfilment or '-'}"
         return status, said
+
+    def outcome(self, group: Group) -> Outcome:
+        """One order read and checked (the work store.imports.parallel shares out)."""
+        name, first, last, rows = group
+        where = f"row {first}" if first == last else f"rows {first}-{last}"
+        self.unknown = []
+        try:
+            order = self.order(where, rows)
+        except BackroomError as exc:
+            return Line(where, f"order {name}", str(exc)), (), None
+        if order is None:
+            return None, tuple(self.unknown), None
+        return None, (), order_import.checked_or_refused(self.shop, order, self.checked)
 
     def order(self, where: str, rows: Sequence[list[str]]) -> OrderIn | None:
         first = rows[0]
@@ -167,12 +183,20 @@ class _Reader:
             cancelled_at=moment(self.cancelled_at(first), "Cancelled at"))
 
 
-def parse(shop: Shop, path: Path) -> Parsed:
+# One order's rows: (its Name, first row number, last row number, the rows).
+Group = tuple[str, int, int, list[list[str]]]
+# What one order came to: the reader's refusal, the values the tables lacked, and the order
+# checked by the store's rules (or the check's refusal).
+Outcome = tuple[Line | None, tuple[tuple[str, str], ...], OrderIn | Line | None]
+
+
+def parse(shop: Shop, path: Path, parallel_from: int = parallel.PARALLEL_FROM) -> Parsed:
     """Every order of the file, grouped by its Name (the rows of an order follow each other;
-    one that comes back later is the same order)."""
+    one that comes back later is the same order, so no Name comes twice), read and checked
+    (on both cores from `parallel_from` orders: store.imports.parallel)."""
     columns, rows = read_rows(path)
     parsed = Parsed()
-    reader = _Reader(shop, columns, parsed)
+    reader = _Reader(shop, columns)
     groups: dict[str, tuple[int, int, list[list[str]]]] = {}
     for number, row in rows:
         if not any(row):
@@ -188,18 +212,22 @@ def parse(shop: Shop, path: Path) -> Parsed:
         else:
             found[2].append(row)
             groups[name] = (found[0], number, found[2])
-    for name, (first, last, order_rows) in groups.items():
-        where = f"row {first}" if first == last else f"rows {first}-{last}"
-        try:
-            order = reader.order(where, order_rows)
-        except BackroomError as exc:
-            parsed.refused.append(Line(where, f"order {name}", str(exc)))
-            continue
-        if order is not None:
-            parsed.orders.append(order)
+    work = [(name, first, last, order_rows) for name, (first, last, order_rows)
+            in groups.items()]
+    del groups
+    checked: list[OrderIn | Line] = []
+    for refusal, unknown, outcome in parallel.map_records(reader.outcome, work, parallel_from):
+        if refusal is not None:
+            parsed.refused.append(refusal)
+        for table, value in unknown:
+            parsed.note_unknown(table, value)
+        if outcome is not None:
+            checked.append(outcome)
+    parsed.checked = checked
     return parsed
 
 
+@collector_paused()
 def run(shop: Shop, actor: Actor, path: Path, *, dry_run: bool = False, notify: bool = False,
         progress: Progress | None = None) -> ImportReport:
     """`backroom import shopify FILE.csv`."""

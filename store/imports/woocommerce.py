@@ -24,6 +24,7 @@ from store.imports.common import (
     RefundIn,
     amount,
     check_mapping,
+    collector_paused,
     country,
     moment,
     postcode,
@@ -172,6 +173,7 @@ def parse(shop: Shop, path: Path) -> Parsed:
     return parsed
 
 
+@collector_paused()
 def run(shop: Shop, actor: Actor, path: Path, *, dry_run: bool = False, notify: bool = False,
         progress: Progress | None = None) -> ImportReport:
     """`backroom import woocommerce FILE.json`."""

@@ -39,12 +39,10 @@ from store.order_rows import insert_search, search_row
 from store.orders import allocate_numbers
 from store.outbox import Mail, enqueue, order_payload
 from store.shop import Shop
-from store.sql import insert_rows
+from store.sql import Params, insert_rows, values_source
 
 CHUNK = 2000  # orders (or customers) per transaction
 BULK_FROM = 5000  # orders: from this many, an import into a smaller SQLite shop goes in bulk
-ADDRESS_KEYS = ("first_name", "last_name", "company", "line1", "line2", "postcode", "city",
-                "region", "country", "phone")
 
 
 def _ts(value: dt.datetime | None) -> Any:
@@ -56,18 +54,26 @@ def _ts(value: dt.datetime | None) -> Any:
 
 def _address(owner: str, owner_id: int, kind: str, address: Mapping[str, str],
              stamp: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"customer": None, "order": None, "kind": kind}
+    get = address.get
+    row: dict[str, Any] = {
+        "customer": None, "order": None, "kind": kind, "first_name": get("first_name", ""),
+        "last_name": get("last_name", ""), "company": get("company", ""),
+        "line1": get("line1", ""), "line2": get("line2", ""), "postcode": get("postcode", ""),
+        "city": get("city", ""), "region": get("region", ""), "country": get("country", ""),
+        "phone": get("phone", ""), "created_at": stamp, "updated_at": stamp}
     row[owner] = owner_id
-    row.update({k: address.get(k, "") for k in ADDRESS_KEYS})
-    row["created_at"] = row["updated_at"] = stamp
     return row
+
+
+# json.dumps(data, ensure_ascii=False), without making an encoder for each of 200,000 rows
+_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _event(order_id: int, login: str, kind: str, message: str, at: dt.datetime,
            to_status: str = "", data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     stamp = _ts(at)
     return {"order": order_id, "kind": kind, "message": message, "from_status": "",
-            "to_status": to_status, "data": json.dumps(data or {}, ensure_ascii=False),
+            "to_status": to_status, "data": _json(data) if data else "{}",
             "operator_login": login, "visible": False, "batch": None,
             "created_at": stamp, "updated_at": stamp}
 
@@ -85,12 +91,12 @@ def write_orders(shop: Shop, actor: Actor, source: str, orders: Sequence[OrderIn
             registered[key] = min(registered.get(key, order.placed_at), order.placed_at)
     group = default_group()
     mails = hooks = 0
-    with _bulk(len(orders)):
+    with _bulk(len(orders), shop.currency) as figures:
         for start in range(0, len(orders), CHUNK):
             chunk = orders[start:start + CHUNK]
             mails, hooks = _write_chunk(shop, actor, source, label, chunk, new_customers,
                                         customer_ids, registered, group.id if group else None,
-                                        notify, (mails, hooks))
+                                        notify, (mails, hooks), figures)
             if progress is not None:
                 progress(len(chunk))
     return mails, hooks
@@ -102,14 +108,16 @@ BULK_TRIGGERS = ("order_fts_insert", "customer_fts_ai")
 
 
 @contextlib.contextmanager
-def _bulk(count: int) -> Iterator[None]:
+def _bulk(count: int, currency: str) -> Iterator[list[int | None] | None]:
     """A large import into a smaller SQLite shop (a shop's first import, typically) runs as one
     transaction that drops the bulk tables' secondary indexes and the search index's insert
     triggers, then builds them once at the end, as the demo builder does: far cheaper than
     keeping them up to date row by row. Unique indexes stay (the import's idempotence rests on
-    them). Otherwise each chunk is its own transaction, and nothing is dropped."""
+    them). The customers' figures are then recomputed once, on the indexes, for every
+    customer the chunks noted in the list yielded. Otherwise each chunk is its own
+    transaction, nothing is dropped, and None is yielded: each chunk refreshes its own."""
     if not dbmod.is_sqlite() or count < BULK_FROM or count < Order.select().count():
-        yield
+        yield None
         return
     with db.atomic():
         names = ", ".join(f"'{t}'" for t in BULK_TABLES)
@@ -123,9 +131,11 @@ def _bulk(count: int) -> Iterator[None]:
             db.execute_sql(f'DROP INDEX "{name}"')
         for name, _sql in triggers:
             db.execute_sql(f'DROP TRIGGER "{name}"')
-        yield
+        figures: list[int | None] = []
+        yield figures
         for _name, sql in indexes + triggers:
             db.execute_sql(sql)
+        customer_figures.refresh(figures, currency)
         if any(name == "order_fts_insert" for name, _sql in triggers):
             db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
         if any(name == "customer_fts_ai" for name, _sql in triggers):
@@ -137,8 +147,9 @@ def _bulk(count: int) -> Iterator[None]:
 def _write_chunk(shop: Shop, actor: Actor, source: str, label: str, chunk: Sequence[OrderIn],
                  new_customers: Mapping[str, OrderIn], customer_ids: dict[str, int],
                  registered: Mapping[str, dt.datetime], group_id: int | None, notify: bool,
-                 queued: tuple[int, int]) -> tuple[int, int]:
-    """One chunk of orders in one transaction (a savepoint inside a bulk import)."""
+                 queued: tuple[int, int], figures: list[int | None] | None) -> tuple[int, int]:
+    """One chunk of orders in one transaction (a savepoint inside a bulk import, which
+    refreshes the customers' `figures` once at its end)."""
     mails, hooks = queued
     with db.atomic():
         fresh = [k for k in dict.fromkeys(o.email.lower() for o in chunk if o.email)
@@ -149,8 +160,11 @@ def _write_chunk(shop: Shop, actor: Actor, source: str, label: str, chunk: Seque
         subscribers.customers_changed(list(made.values()), actor.login)
         customer_ids.update(made)
         written = _insert_orders(shop, actor, source, label, chunk, customer_ids)
-        customer_figures.refresh([customer_ids.get(o.email.lower()) for o in chunk if o.email],
-                                 shop.currency)  # their order counts and spent, set-based
+        customers = [customer_ids.get(o.email.lower()) for o in chunk if o.email]
+        if figures is None:
+            customer_figures.refresh(customers, shop.currency)  # order counts and spent
+        else:
+            figures.extend(customers)
         if notify:
             mails += _notify_orders(shop, chunk, written, customer_ids)
             hooks += sum(webhooks.order_placed(i) for i, _code in written)
@@ -199,12 +213,15 @@ def _insert_customers(shop: Shop, actor: Actor, people: Sequence[tuple[OrderIn, 
 
 
 def _ids_by_email(keys: Sequence[str]) -> dict[str, int]:
+    """Email key -> id of the customers just written, in written-out SQL (peewee's rows cost
+    a microsecond each to read back)."""
     found: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        rows: Any = (Customer.select(Customer.email_key, Customer.id)
-                     .where(Customer.email_key.in_(list(keys[start:start + 500]))).tuples())
-        for key, cid in rows:
-            found[key] = cid
+    for start in range(0, len(keys), CHUNK):
+        source, params = values_source("k", [("key", "text")],
+                                       [(k,) for k in keys[start:start + CHUNK]])
+        found.update(db.execute_sql(
+            f"SELECT c.email_key, c.id FROM customer c WHERE c.email_key IN "
+            f"(SELECT given.key FROM {source})", params).fetchall())
     return found
 
 
@@ -218,9 +235,10 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
     rows = [_order_row(shop, actor, source, order, first + n, customer_ids, now)
             for n, order in enumerate(chunk)]
     insert_rows(Order, rows)
-    numbered: Any = Order.select(Order.number, Order.id).where(
-        Order.number.between(first, first + len(chunk) - 1)).tuples()
-    by_number: dict[int, int] = dict(numbered)
+    p = Params()
+    by_number: dict[int, int] = dict(db.execute_sql(
+        f"SELECT number, id FROM orders WHERE number BETWEEN {p(first)} AND "
+        f"{p(first + len(chunk) - 1)}", p).fetchall())
     ids = [by_number[first + n] for n in range(len(chunk))]
     insert_search([search_row(order_id, fields, [(i.sku, i.name) for i in order.items])
                    for order_id, fields, order in zip(ids, rows, chunk, strict=True)])
