@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from store import exports, orders, payments, status
 from store.errors import PermissionDenied, ValidationError
+from store.models import Address, Order
 from store.queries import QueueFilter
 from tests.conftest import cli_config
 from tests.factories import ADDRESS, place
@@ -119,3 +120,24 @@ def test_command_line(shop, shopful, tmp_path, monkeypatch):
     assert {(r["total"], r["currency"]) for r in rows} == {("48.00", "EUR"), ("1440", "JPY")}
     out = runner.invoke(main, ["customers", "list", "--format", "csv"])
     assert out.exit_code == 0 and "postcode" in out.stdout.splitlines()[0]
+
+
+def test_no_text_cell_reads_as_a_formula(shop, admin):
+    """The four text cells, the billing country (or the shipping one when there is no billing
+    address) included, each get a leading ' when they start like a formula; a negative amount
+    keeps its sign."""
+    a = place(shop, price=1000, billing_address=ADDRESS | {"country": "DE"})
+    b = place(shop, price=1000)
+    Order.update(customer_email="@evil.example", payment_method="-pay",
+                 discount=-5).where(Order.id == a.id).execute()
+    Address.update(country="=1").where(Address.order == a.id,
+                                          Address.kind == "billing").execute()
+    Address.delete().where(Address.order == b.id, Address.kind == "billing").execute()
+    Address.update(country="+3").where(Address.order == b.id).execute()
+    out = io.StringIO()
+    exports.write(admin, exports.Selection(QueueFilter()), out)
+    rows = {r["code"]: r for r in _read(out.getvalue())}
+    first = rows[a.code]
+    assert (first["customer_email"], first["payment_method"], first["billing_country"],
+            first["discount"]) == ("'@evil.example", "'-pay", "'=1", "-0.05")
+    assert rows[b.code]["billing_country"] == "'+3"
