@@ -346,6 +346,19 @@ def write() -> Iterator[None]:
         yield
 
 
+BULK_ROWS = 1_000  # rows a bulk write must add before its table's statistics are refreshed
+
+
+def after_bulk_write(table: str, rows: int) -> None:
+    """Refresh a table's statistics after a bulk write of `rows`, on PostgreSQL: its planner
+    plans from statistics that autovacuum refreshes only later, and right after importing
+    100,000 subscribers it planned a campaign's batches for 144 of them, reading all 100,000
+    for each batch (2.2x a plain INSERT ... SELECT; 1.4x with the statistics). SQLite plans
+    these statements from the indexes alone."""
+    if rows >= BULK_ROWS and not is_sqlite():
+        db.execute_sql(f'ANALYZE "{table}"')
+
+
 def ping() -> None:
     """Ask the database a trivial question (`backroom serve`'s health check): a database out
     of reach raises DatabaseError, saying why."""

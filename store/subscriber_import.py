@@ -18,6 +18,7 @@ from pathlib import Path
 
 from store import events_log
 from store.contact import normalise_email_quickly
+from store.db import after_bulk_write
 from store.errors import BackroomError, ValidationError
 from store.imports.common import YES, Columns, collector_paused, moment, open_csv, yes_no
 from store.models import Customer, CustomerEvent, Subscriber, db, utcnow
@@ -117,6 +118,8 @@ def import_subscribers(shop: Shop, actor: Actor, path: Path, wording: str = "",
                 insert_values(Subscriber, COLUMNS, new[start:start + CHUNK],
                               "ON CONFLICT (email_key) DO NOTHING")
             opted_in = _customers_in_step(now, actor)
+    if not dry_run:
+        after_bulk_write("subscriber", len(new))
     report = SubscriberImport(len(new), len(already), refused,
                               tuple(sorted(refusals, key=lambda r: r.line)), opted_in, dry_run)
     if not dry_run:

@@ -214,6 +214,25 @@ def test_import_refuses_rows_without_consent_and_lists_them(shop, manager, tmp_p
     assert again.added == 0 and again.already == 3
 
 
+def test_a_large_import_is_reached_whole_by_the_campaign_after_it(db_url, manager, tmp_path):
+    """A bulk import refreshes the table's statistics on PostgreSQL (store.db.
+    after_bulk_write: its planner read every subscriber for each batch of the campaign that
+    followed); the campaign right after it reaches every imported address once."""
+    from store import campaign_mail, campaigns
+    from store.models import CampaignMail
+    from store.shop import open_shop
+
+    shop = open_shop(make_config(db_url, newsletter={"secret": "s" * 32}))
+    path = tmp_path / "big.csv"
+    rows = "".join(f"reader{i}@example.com,Ann,N{i},yes,\n" for i in range(1_500))
+    path.write_text("Email,First name,Last name,Consent,Consent date\n" + rows,
+                    encoding="utf-8")
+    assert subscriber_import.import_subscribers(shop, manager, path, WORDS).added == 1_500
+    campaigns.create_campaign(shop, manager, name="After", subject="S", body="Hi")
+    assert campaigns.start(shop, manager, "After") == 1_500
+    assert campaign_mail.pending(CampaignMail.get().campaign_id) == 1_500
+
+
 def test_import_without_a_consent_column_is_refused_whole(shop, manager, tmp_path):
     path = tmp_path / "list.csv"
     path.write_text("Email,First name\nann@example.com,Ann\n", encoding="utf-8")
