@@ -522,10 +522,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "at least 24.",
             check=between(24, 24 * 365)),
         "threads": Setting(
-            16,
+            0,
             "Requests one `backroom serve` handles at once (each holds a database connection "
-            "while it runs).",
-            check=between(1, 256)),
+            "while it runs); 0: 1 on SQLite, which lets one writer in at a time, 16 on "
+            "PostgreSQL.",
+            check=between(0, 256)),
     },
     "backup": {
         "dir": Setting(

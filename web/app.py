@@ -29,7 +29,10 @@ def create_app(config: configmod.Config) -> FastAPI:
     first request does not pay for it)."""
     shop = open_shop(config)
     check_country("FR")  # loads pycountry's table once, here rather than in a request
-    threads = int(config.get("web", "threads"))
+    # SQLite takes one writer at a time: more threads only queued on its lock and on the
+    # interpreter's, 0.42x the direct calls' orders per second with 16 against 0.49x with one
+    # (and p99 3x p50 against 1.3x)
+    threads = int(config.get("web", "threads")) or (1 if dbmod.is_sqlite() else 16)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
