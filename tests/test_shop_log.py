@@ -123,6 +123,7 @@ async def test_log_screen_filters_and_opens_order_and_customer(shop, admin, mana
                          and app.screen.rows)
         screen = app.screen
         assert "prefers phone calls" in screen_text(app)
+        assert "Unpaid → Processing" in screen_text(app)  # statuses by their tabs' names
         await pilot.press("enter")  # the newest: the customer's note
         await wait_until(pilot, lambda: isinstance(app.screen, ProfileScreen))
         assert app.screen.customer_id == ann.id

@@ -116,9 +116,10 @@ class ShopLogScreen(BackroomScreen):
         of = row.order_code if row.source == "order" else (row.customer or f"customer #"
                                                              f"{row.customer_id}")
         kind = row.kind.replace("_", " ")
-        message = row.text(self.backroom.shop.workflow.label)
-        return [Text(when(row.at, short=True)), Text(shown(row.operator or "-")), Text(kind),
-                Text(shown(of)), Text(shown(message.splitlines()[0] if message else ""))]
+        # the statuses as the queue's tabs name them: the message has a third of 80 columns
+        message = row.text(self.backroom.shop.workflow.short)
+        return [_cut(when(row.at, short=True)), _cut(row.operator or "-"), _cut(kind),
+                _cut(of), _cut(message.splitlines()[0] if message else "")]
 
     # ----- keys -------------------------------------------------------------------------
 
@@ -163,3 +164,8 @@ class ShopLogScreen(BackroomScreen):
             self.backroom.open_customer(row.customer_id)
         else:
             self.notify("This event's order or customer is gone.", severity="warning")
+
+
+def _cut(value: str) -> Text:
+    """A cell's text, ending in an ellipsis where its column cuts it (never read as markup)."""
+    return Text(shown(value), no_wrap=True, overflow="ellipsis")
