@@ -100,12 +100,15 @@ def run_store(url: str, quick: bool, report: Report, only: tuple[str, ...] = STO
     if not pg and "export" in only:
         _export(url, raw, report, quick)
     raw.close()
+    from tui.workers import readers
+
+    readers.close()
     dbmod.close()
 
 
 def _queue(raw: Raw, report: Report, now: str, rounds: int, current: int) -> None:
     """The queue's first page, the Archived tab, a deep page by cursor and the counts per
-    status, as the app asks them: a worker thread with the app's pooled connection."""
+    status, as the app asks them: on one of its read threads, which keeps its connection."""
     from store import queries
     from store.queries import QueueFilter
 
@@ -172,7 +175,7 @@ def _lookup(shop: Any, raw: Raw, report: Report) -> str:
 
 
 def _search(shop: Any, raw: Raw, report: Report, now: str, rounds: int, code: str) -> None:
-    """The first page for each kind of term, as typing asks it: a new filter on a worker
+    """The first page for each kind of term, as typing asks it: a new filter on a read
     thread (its SQL compiled once per shape of text, as the app keeps it), beside the raw
     plans."""
     from store import queries

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -66,16 +65,12 @@ def interleaved(contestants: Sequence[Callable[[], Any]], rounds: int,
 
 
 def in_worker(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    """`fn(*args)` the way the app runs a read: on a new worker thread, through
-    tui.workers.in_db (the app's pooled connection)."""
-    from tui.workers import in_db
+    """`fn(*args)` the way the app runs a read: handed to one of its long-lived read threads,
+    which keeps its connection open (tui.workers.read_now), and waited for."""
+    from tui.workers import read_now
 
     def call() -> Any:
-        result: list[Any] = []
-        thread = threading.Thread(target=lambda: result.append(in_db(fn, *args)))
-        thread.start()
-        thread.join()
-        return result[0] if result else None
+        return read_now(fn, *args)
 
     return call
 

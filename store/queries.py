@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -642,6 +643,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     fewer are all the word's matches, and the page is read from their ids (a rare word, or
     none). A common word on SQLite may walk the sort index instead (see _probed and
     store.search); on PostgreSQL see _matched."""
+    first: list[int] = []
     if limit is not None and search.trigram_words(f.text):
         first = search.first_matches(f.text, search.PROBE)
         if not first:
@@ -654,7 +656,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
     if f.sort in ("placed", "code"):
-        return [(_row(row), row[13]) for row in _probed(f, key, forward, limit or 0)]
+        return [(_row(row), row[13]) for row in _probed(f, key, forward, limit or 0, first)]
     bound = search.walk_threshold(limit or 0)
     found = _run(f, key, forward, limit, "hits", bound)
     if found[0][14] >= bound:
@@ -668,18 +670,32 @@ WALK_CAP = 60000  # rows a walk may read (about 0.3 us each) before the index is
 WALK_MARGIN = 3  # a walk may read this many times the rows the probe expects
 
 
-def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
-    """A page of a text search in placed or code order (both follow the id), SQLite.
+def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
+            first: Sequence[int] = ()) -> list[Any]:
+    """A page of a text search in placed or code order (both follow the id), SQLite. (A rare
+    word was answered from its ids before.)
 
-    (A rare word was answered from its ids before.) The probe takes the PROBE matches nearest
-    the page from the trigram index, within the ids
-    a walk of WALK_CAP rows could reach (cheap: the index seeks there and stops). Fewer
-    means a rare word, or one whose matches are mostly elsewhere (archived orders): the
-    index answers. Else how many ids they span says how many rows a walk of the sort index
-    would read for a page; the walk reads at most WALK_MARGIN times that, up to the key of
-    that row (found by walking the index alone), and the rows it did not find before it come
-    from the index. Whatever the ids say, the page is the same: only its cost depends on
-    them (an order imported with an old date merely costs the walk more)."""
+    The PROBE matches the index gave first (`first`, the oldest) say how densely the word
+    sits among the orders; dense enough, the page walks the sort index at once, at most
+    WALK_MARGIN times the rows that density expects (_walk_budgeted). A walk stopped short
+    of a page goes on as below from the last row it found: a word dense only among old
+    orders costs that short walk more. Else, or then, the probe takes the PROBE matches
+    nearest the page from the trigram index, within the ids a walk of WALK_CAP rows could
+    reach (cheap: the index seeks there and stops). Fewer means a rare word, or one whose
+    matches are mostly elsewhere (archived orders): the index answers. Else how many ids
+    they span says how many rows a walk would read for a page; the walk reads at most
+    WALK_MARGIN times that, and the rows it did not find before it stopped come from the
+    index. Whatever the ids say, the page is the same: only its cost depends on them (an
+    order imported with an old date merely costs the walk more)."""
+    if len(first) >= search.PROBE:
+        expected = limit * (max(first) - min(first)) / len(first)
+        if expected <= WALK_CAP:
+            walked, stopped = _walk_budgeted(f, key, forward, limit,
+                                             int(WALK_MARGIN * expected) + limit)
+            if len(walked) == limit or not stopped:
+                return walked  # a page, or the walk reached the end of the list
+            after = _raw_key(f.sort, walked[-1]) if walked else key
+            return walked + _probed(f, after, forward, limit - len(walked))
     newest_first = f.descending == forward
     if key is not None:
         start = int(key[-1])
@@ -690,7 +706,58 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) ->
     if len(ids) < search.PROBE:  # a rare word, or one whose matches are far from here
         return _run(f, key, forward, limit, "index", 0)
     expected = limit * abs(start - ids[-1]) / len(ids)
-    return _walk_then(f, key, forward, limit, int(WALK_MARGIN * expected) + limit, "index")
+    walked, stopped = _walk_budgeted(f, key, forward, limit, int(WALK_MARGIN * expected) + limit)
+    if len(walked) == limit or not stopped:
+        return walked
+    after = _raw_key(f.sort, walked[-1]) if walked else key
+    return walked + _run(f, after, forward, limit - len(walked), "index", 0)
+
+
+WALK_STEPS_PER_ROW = 16  # SQLite VM steps a walk spends on a row it checks (14-15 measured)
+WALK_STEPS_PER_FOUND = 100  # and on a row it returns (its mail state: about 50 measured)
+
+
+def _walk_budgeted(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
+                   budget: int) -> tuple[list[Any], bool]:
+    """SQLite: at most `limit` rows from walking the sort index checking each row's text,
+    stopped by SQLite's progress handler once it has spent what `budget` rows cost; and
+    whether it was stopped. It checked every row up to its last, so the rows it did not
+    find lie after that row, wherever it stopped (only the cost moves). One statement where
+    a walk bounded by the key of the budget's last row took two (finding that key read the
+    index again: 0.45 ms of a 4 ms page) and compared every row with it."""
+    sql, params = _statement(f, key, forward, limit, "walk", 0)
+    conn = db.connection()
+    stopped: list[bool] = []
+
+    def stop() -> bool:
+        stopped.append(True)
+        return True
+
+    walked: list[Any] = []
+    conn.set_progress_handler(stop, max(1, budget * WALK_STEPS_PER_ROW
+                                        + limit * WALK_STEPS_PER_FOUND))
+    try:
+        cursor = conn.execute(sql, params)
+        while len(walked) < limit and (row := cursor.fetchone()) is not None:
+            walked.append(row)
+    except sqlite3.OperationalError as exc:
+        if not stopped:
+            error = dbmod.store_error(exc)  # locked, disk I/O: said as every store error is
+            if error is None:
+                raise
+            raise error from exc
+    finally:
+        conn.set_progress_handler(None, 0)
+    return walked, bool(stopped)
+
+
+def _raw_key(sort: str, row: Sequence[Any]) -> list[Any]:
+    """A page row's sort key as the database gave it (see _key_values for a cursor's)."""
+    if sort == "placed":
+        return [row[2], row[0]]
+    if sort == "code":
+        return [row[13], row[0]]
+    raise ValidationError(f"a walk follows the placed or code order, not {sort!r}")
 
 
 def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int, budget: int,
@@ -760,6 +827,16 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
          bound: int, until: list[Any] | None = None, ids: Sequence[int] | None = None,
          slots: dict[int | str, Any] | None = None) -> list[Any]:
+    sql, params = _statement(f, key, forward, limit, way, bound, until, ids, slots)
+    cursor: Any = db.execute_sql(sql, params)
+    return list(cursor.fetchall())
+
+
+def _statement(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None,
+               way: str, bound: int, until: list[Any] | None = None,
+               ids: Sequence[int] | None = None,
+               slots: dict[int | str, Any] | None = None) -> tuple[str, list[Any]]:
+    """The compiled SQL of a way to a page (_compiled) and its params, the slots filled."""
     sql, params, positions = _compiled(f, key is not None, forward, limit, way)
     values: dict[int | str, Any] = {0: utcnow(), -1: bound, **(slots or {})}
     values.update(enumerate(key or (), start=1))
@@ -770,8 +847,7 @@ def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None
         values["ids"] = id_value(ids)
     for at, index in positions:
         params[at] = values[index]
-    cursor: Any = db.execute_sql(sql, params)
-    return list(cursor.fetchall())
+    return sql, params
 
 
 def queue_page(f: QueueFilter, cursor: str | None = None, limit: int = 100,

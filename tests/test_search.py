@@ -152,15 +152,20 @@ def test_a_common_word_pages_the_same_orders_as_the_index_finds(shop):
     assert len(queries.matching_ids(QueueFilter(text="gonçalves"))) == 24  # 3 names of 8
 
 
-@pytest.mark.parametrize(("probe", "cap", "margin"), [(3, 10**6, 3), (3, 10**6, 0), (3, 2, 3),
-                                                      (200, 10**6, 3)])
-def test_every_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, probe, cap, margin):
-    """The probe, the walk up to a boundary, the rest from the index, the ids of a rare word:
-    whichever way a page is answered (forced here with a small probe, a walk cap and a walk
-    margin), it holds the orders the index finds, in the filter's order, page after page."""
+@pytest.mark.parametrize(("probe", "cap", "margin", "steps"),
+                         [(3, 10**6, 3, 16), (3, 10**6, 0, 16), (3, 2, 3, 16),
+                          (200, 10**6, 3, 16), (3, 10**6, 3, 1), (3, 10**6, 1, 4)])
+def test_every_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, probe, cap, margin,
+                                                      steps):
+    """The probe, the walk stopped when it spent its budget, the rest from the index, the
+    ids of a rare word: whichever way a page is answered (forced here with a small probe, a
+    walk cap, a walk margin and few SQLite steps a row, which stop walks at any row), it
+    holds the orders the index finds, in the filter's order, page after page."""
     monkeypatch.setattr(search, "PROBE", probe)
     monkeypatch.setattr(queries, "WALK_CAP", cap)
     monkeypatch.setattr(queries, "WALK_MARGIN", margin)
+    monkeypatch.setattr(queries, "WALK_STEPS_PER_ROW", steps)
+    monkeypatch.setattr(queries, "WALK_STEPS_PER_FOUND", steps)
     for i in range(70):  # the word dense among the newest orders, sparse among the older
         dense = i >= 50 and i % 2 == 0
         place(shop, name="Dana Köhler" if dense or i % 9 == 0 else f"Other {i}",

@@ -15,6 +15,7 @@ from store import db as dbmod
 from store.config import Config
 from tests.conftest import make_config
 from tui.app import BackroomApp, build_app
+from tui.workers import readers
 
 
 def app_config(config: Config, **ui: Any) -> Config:
@@ -82,9 +83,11 @@ async def poll_until(pilot: Pilot[Any], condition: Any, tries: int = 200) -> Non
 def database_held(url: str) -> Iterator[None]:
     """Another client holds the database so that every read of the orders waits until the
     block ends, as a busy server would make it: on SQLite a connection in exclusive locking
-    mode (opened once this thread's connection is closed, so it is the only one), on
-    PostgreSQL an ACCESS EXCLUSIVE lock on the orders table."""
+    mode (opened once this thread's connection and the app's read threads' kept ones are
+    closed, so it is the only one), on PostgreSQL an ACCESS EXCLUSIVE lock on the orders
+    table."""
     if url.startswith("sqlite:///"):
+        readers.close()  # they open their connections again when next asked, and wait
         dbmod.close()
         holder = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
         try:

@@ -56,7 +56,7 @@ from tui.screens.queue import QueueScreen
 from tui.screens.ship import ShipStationScreen
 from tui.screens.shop_log import ShopLogScreen
 from tui.widgets.health_line import HealthLine
-from tui.workers import in_db, run_db
+from tui.workers import in_db, readers, run_db
 
 # Built-in views of the `:` command line; config [views] adds to them and wins.
 BUILTIN_VIEWS = {
@@ -189,6 +189,7 @@ class BackroomApp(App[None]):
 
     def on_unmount(self) -> None:
         self._mail_stop.set()
+        readers.close()  # the read threads close their kept connections
 
     # ----- navigation -------------------------------------------------------------------
 

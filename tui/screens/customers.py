@@ -14,7 +14,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import get_current_worker
 
 from store import customer_queries as cq
 from store import customers
@@ -25,7 +24,7 @@ from tui.messages import CustomersFailed, CustomersLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.filter_box import FilterBox
 from tui.widgets.table import Column, cut, fit, fit_data_table, pick
-from tui.workers import in_db, run_db
+from tui.workers import read_db, run_db
 
 SEGMENT_CYCLE = ("", *cq.SEGMENTS)
 PAGE = 100
@@ -90,23 +89,26 @@ class CustomersScreen(BackroomScreen):
         text = self.query_one("#customer-search", Input).value
         self._load(self.generation, text, self.segment, cursor, backwards)
 
-    @work(thread=True, exclusive=True, group="customers-load", exit_on_error=False)
-    def _load(self, generation: int, text: str, segment: str, cursor: str | None,
-              backwards: bool) -> None:
-        app = self.backroom
-        try:
-            f = in_db(cq.parse_customer_filter, text)
+    @work(exclusive=True, group="customers-load", exit_on_error=False)
+    async def _load(self, generation: int, text: str, segment: str, cursor: str | None,
+                    backwards: bool) -> None:
+        shop = self.backroom.shop
+
+        def read() -> tuple[Any, cq.CustomerFilter, int]:
+            f = cq.parse_customer_filter(text)
             if segment and not f.segment:
                 f = replace(f, segment=segment)
-            page = in_db(cq.customer_page, app.shop, f, cursor, PAGE, backwards)
+            page = cq.customer_page(shop, f, cursor, PAGE, backwards)
             # counted once per filter: paging keeps the count
-            total = in_db(cq.customer_count, app.shop, f) if cursor is None else -1
+            total = cq.customer_count(shop, f) if cursor is None else -1
+            return page, f, total
+
+        try:
+            page, f, total = await read_db(read)
         except BackroomError as exc:
-            if not get_current_worker().is_cancelled:
-                self.post_message(CustomersFailed(generation, str(exc)))
+            self.post_message(CustomersFailed(generation, str(exc)))
             return
-        if not get_current_worker().is_cancelled:
-            self.post_message(CustomersLoaded(generation, page, f, total))
+        self.post_message(CustomersLoaded(generation, page, f, total))
 
     def _fit(self, width: int) -> None:
         """The columns for `width` (the total's label names the shop's currency)."""

@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from store import customer_queries as cq
 from store import customers
@@ -24,7 +23,7 @@ from tui.format import shown
 from tui.messages import GroupsLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.table import Column, cut, fit_data_table
-from tui.workers import in_db, run_db
+from tui.workers import read_db, run_db
 
 # A long name or privilege takes what is left of the width, cut with an ellipsis.
 COLUMNS = (Column("default", " ", 1), Column("name", "Name", 12, grow=1),
@@ -68,11 +67,9 @@ class GroupsScreen(BackroomScreen):
     def action_reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="groups-load", exit_on_error=False)
-    def _load(self) -> None:
-        groups = in_db(cq.group_rows)
-        if not get_current_worker().is_cancelled:
-            self.post_message(GroupsLoaded(groups))
+    @work(exclusive=True, group="groups-load", exit_on_error=False)
+    async def _load(self) -> None:
+        self.post_message(GroupsLoaded(await read_db(cq.group_rows)))
 
     @on(DataTable.RowSelected, "#groups-table")
     async def _members(self) -> None:

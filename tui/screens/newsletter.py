@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import get_current_worker
 
 from mailer.campaign_preview import preview
 from mailer.campaigns import send_test
@@ -40,7 +39,7 @@ from tui.format import money, shown
 from tui.messages import CampaignsLoaded, SubscribersLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.table import Column, cut, fit_data_table, pick
-from tui.workers import in_db, run_db
+from tui.workers import read_db, run_db
 
 STATE_FILTERS = ("", *SUBSCRIBER_STATES, "suppressed")
 STATE_STYLES = {"draft": "", "scheduled": "yellow", "sending": "cyan", "paused": "orange1",
@@ -147,16 +146,16 @@ class NewsletterScreen(BackroomScreen):
         if self.shown:
             self._load_campaigns()
 
-    @work(thread=True, exclusive=True, group="campaigns-load", exit_on_error=False)
-    def _load_campaigns(self) -> None:
+    @work(exclusive=True, group="campaigns-load", exit_on_error=False)
+    async def _load_campaigns(self) -> None:
+        actor = self.backroom.actor
         try:
-            rows = tuple(in_db(campaign_queries.campaign_list, self.backroom.actor))
+            rows = await read_db(lambda: tuple(campaign_queries.campaign_list(actor)))
         except BackroomError as exc:
             message = CampaignsLoaded((), str(exc))
         else:
             message = CampaignsLoaded(rows)
-        if not get_current_worker().is_cancelled:
-            self.post_message(message)
+        self.post_message(message)
 
     def reload_subscribers(self, cursor: int | None = None) -> None:
         if cursor is None:
@@ -164,19 +163,22 @@ class NewsletterScreen(BackroomScreen):
         text = self.query_one("#subscriber-search", Input).value
         self._load_subscribers(self.generation, text, STATE_FILTERS[self.state_index], cursor)
 
-    @work(thread=True, exclusive=True, group="subscribers-load", exit_on_error=False)
-    def _load_subscribers(self, generation: int, text: str, state: str,
-                          cursor: int | None) -> None:
+    @work(exclusive=True, group="subscribers-load", exit_on_error=False)
+    async def _load_subscribers(self, generation: int, text: str, state: str,
+                                cursor: int | None) -> None:
         actor = self.backroom.actor
+
+        def read() -> tuple[Any, Any]:
+            return (subscriber_queries.subscriber_page(actor, text, state, cursor, PAGE),
+                    subscriber_queries.state_counts(actor))
+
         try:
-            page = in_db(subscriber_queries.subscriber_page, actor, text, state, cursor, PAGE)
-            counts = in_db(subscriber_queries.state_counts, actor)
+            page, counts = await read_db(read)
         except BackroomError as exc:
             message = SubscribersLoaded(generation, None, {}, problem=str(exc))
         else:
             message = SubscribersLoaded(generation, page, counts, append=cursor is not None)
-        if not get_current_worker().is_cancelled:
-            self.post_message(message)
+        self.post_message(message)
 
     def on_campaigns_loaded(self, message: CampaignsLoaded) -> None:
         info = self.query_one("#campaigns-info", Static)

@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from mailer.replies import order_values, saved_replies
 from store import carriers as carriersmod
@@ -51,7 +50,7 @@ from tui.messages import DetailLoaded, OrdersChanged
 from tui.screens.base import BackroomScreen
 from tui.status_change import change_status_flow
 from tui.widgets.country import CountrySuggester
-from tui.workers import in_db, run_db
+from tui.workers import in_db, read_db, run_db
 
 EVENT_LABELS = {
     "placed": "placed", "status": "status", "status_undone": "status undone",
@@ -143,11 +142,9 @@ class OrderDetailScreen(BackroomScreen):
     def on_orders_changed(self, message: OrdersChanged) -> None:
         self.reload()
 
-    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
-    def _load(self, order_id: int) -> None:
-        detail = in_db(order_detail, order_id)
-        if not get_current_worker().is_cancelled:
-            self.post_message(DetailLoaded(detail))
+    @work(exclusive=True, group="detail-load", exit_on_error=False)
+    async def _load(self, order_id: int) -> None:
+        self.post_message(DetailLoaded(await read_db(order_detail, order_id)))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = message.detail

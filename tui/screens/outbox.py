@@ -13,7 +13,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import get_current_worker
 
 from mailer.preview import of_mail
 from mailer.render import RenderError
@@ -25,7 +24,7 @@ from tui.format import shown
 from tui.messages import OutboxLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.table import Column, cut, fit_data_table, pick
-from tui.workers import in_db, run_db
+from tui.workers import read_db, run_db
 
 FILTERS: tuple[str | None, ...] = (None, "queued", "held", "failed", "dead", "sent", "cancelled",
                                    "erased")
@@ -151,14 +150,16 @@ class OutboxScreen(BackroomScreen):
         if self.focused is self.query_one("#outbox-search", Input):
             self.query_one(DataTable).focus()
 
-    @work(thread=True, exclusive=True, group="outbox-load", exit_on_error=False)
-    def _load(self, state: str | None, cursor: str | None, append: bool) -> None:
-        counts = in_db(outbox_queries.outbox_counts)
+    @work(exclusive=True, group="outbox-load", exit_on_error=False)
+    async def _load(self, state: str | None, cursor: str | None, append: bool) -> None:
         where = replace(self.where, state=state)
-        page = in_db(outbox_queries.outbox_page, None, cursor, PAGE, None, where)
-        hooks = in_db(webhook_line)
-        if not get_current_worker().is_cancelled:
-            self.post_message(OutboxLoaded(counts, page, append, hooks))
+
+        def read() -> tuple[Any, Any, Any]:
+            return (outbox_queries.outbox_counts(),
+                    outbox_queries.outbox_page(None, cursor, PAGE, None, where), webhook_line())
+
+        counts, page, hooks = await read_db(read)
+        self.post_message(OutboxLoaded(counts, page, append, hooks))
 
     def on_outbox_loaded(self, message: OutboxLoaded) -> None:
         self.counts = message.counts

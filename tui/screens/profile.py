@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from mailer.replies import customer_values, saved_replies
 from store import customer_queries as cq
@@ -30,7 +29,7 @@ from tui.messages import ProfileLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.country import CountrySuggester
 from tui.widgets.table import Column, fit_data_table
-from tui.workers import in_db, run_db
+from tui.workers import read_db, run_db
 
 EDIT_FIELDS = (("first_name", "First name"), ("last_name", "Last name"), ("email", "Email"),
                ("phone", "Phone"), ("language", "Language (en, fr)"),
@@ -104,12 +103,15 @@ class ProfileScreen(BackroomScreen):
     def action_reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, group="profile-load", exit_on_error=False)
-    def _load(self) -> None:
-        profile = in_db(cq.customer_profile, self.backroom.shop, self.customer_id)
-        groups = tuple(g.name for g in in_db(cq.group_rows))
-        if not get_current_worker().is_cancelled:
-            self.post_message(ProfileLoaded(profile, groups))
+    @work(exclusive=True, group="profile-load", exit_on_error=False)
+    async def _load(self) -> None:
+        shop, customer_id = self.backroom.shop, self.customer_id
+
+        def read() -> tuple[cq.CustomerProfile, tuple[str, ...]]:
+            return (cq.customer_profile(shop, customer_id),
+                    tuple(g.name for g in cq.group_rows()))
+
+        self.post_message(ProfileLoaded(*await read_db(read)))
 
     def on_profile_loaded(self, message: ProfileLoaded) -> None:
         self.profile = p = message.profile

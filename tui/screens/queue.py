@@ -12,7 +12,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static, Tab, Tabs
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from store import exports
 from store.errors import BackroomError
@@ -34,7 +34,7 @@ from tui.screens.base import BackroomScreen
 from tui.status_change import archive_flow, change_status_flow
 from tui.widgets.filter_box import FilterBox
 from tui.widgets.table import Column, RowTable, cut
-from tui.workers import in_db, run_db
+from tui.workers import in_db, read_db, run_db
 
 MAX_PAGES = 3  # the table holds at most this many pages: a few hundred rows
 PREFETCH = 20  # rows from either end of the window that trigger the next page
@@ -197,36 +197,41 @@ class QueueScreen(BackroomScreen):
     def _limit(self) -> int:
         return int(self.backroom.config.get("ui", "page_size"))
 
-    @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
-    def _load_page(self, generation: int, f: QueueFilter, cursor: str | None, backwards: bool,
-                   where: str) -> None:
-        page = in_db(queue_page, f, cursor, self._limit(), backwards)
-        if not get_current_worker().is_cancelled:
-            self.post_message(PageLoaded(generation, page, where, (cursor, backwards)))
+    @work(exclusive=True, group="queue-load", exit_on_error=False)
+    async def _load_page(self, generation: int, f: QueueFilter, cursor: str | None,
+                         backwards: bool, where: str) -> None:
+        page = await read_db(queue_page, f, cursor, self._limit(), backwards)
+        self.post_message(PageLoaded(generation, page, where, (cursor, backwards)))
 
-    @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
-    def _load_window(self, generation: int, f: QueueFilter,
-                     requests: list[tuple[str | None, bool]]) -> None:
-        pages = []
-        first = in_db(queue_page, f, requests[0][0], self._limit(), requests[0][1])
-        pages.append(first)
-        new_requests = [requests[0]]
-        while len(pages) < len(requests) and pages[-1].next_cursor:
-            cursor = pages[-1].next_cursor
-            pages.append(in_db(queue_page, f, cursor, self._limit(), False))
-            new_requests.append((cursor, False))
-        if not get_current_worker().is_cancelled:
-            self.post_message(WindowReloaded(generation, pages, new_requests))
+    @work(exclusive=True, group="queue-load", exit_on_error=False)
+    async def _load_window(self, generation: int, f: QueueFilter,
+                           requests: list[tuple[str | None, bool]]) -> None:
+        limit = self._limit()
 
-    @work(thread=True, exclusive=True, group="queue-counts", exit_on_error=False)
-    def _load_counts(self, generation: int, f: QueueFilter) -> None:
+        def window() -> tuple[list[Page], list[tuple[str | None, bool]]]:
+            pages = [queue_page(f, requests[0][0], limit, requests[0][1])]
+            new_requests = [requests[0]]
+            while len(pages) < len(requests) and pages[-1].next_cursor:
+                cursor = pages[-1].next_cursor
+                pages.append(queue_page(f, cursor, limit, False))
+                new_requests.append((cursor, False))
+            return pages, new_requests
+
+        pages, new_requests = await read_db(window)
+        self.post_message(WindowReloaded(generation, pages, new_requests))
+
+    @work(exclusive=True, group="queue-counts", exit_on_error=False)
+    async def _load_counts(self, generation: int, f: QueueFilter) -> None:
         """The tabs' counts: of the filter's text and tokens, by status (a `status:` token's
         statuses alone, as the list shows them)."""
         only = self.token_statuses
-        current = in_db(status_counts, dataclasses.replace(f, archived=False), only)
-        archived = in_db(status_counts, dataclasses.replace(f, archived=True, statuses=()), only)
-        if not get_current_worker().is_cancelled:
-            self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
+
+        def counts() -> tuple[dict[str, int], dict[str, int]]:
+            return (status_counts(dataclasses.replace(f, archived=False), only),
+                    status_counts(dataclasses.replace(f, archived=True, statuses=()), only))
+
+        current, archived = await read_db(counts)
+        self.post_message(CountsLoaded(generation, current, archived.get("_all", 0)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed load stops the waiting (keys queued for it are dropped); the base screen's

@@ -11,14 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import get_current_worker
 
 from store import history_reads
 from store.errors import BackroomError
 from tui.format import shown, when
 from tui.messages import ShopLogLoaded
 from tui.screens.base import BackroomScreen
-from tui.workers import in_db
+from tui.workers import read_db
 
 PAGE = 200
 
@@ -76,18 +75,16 @@ class ShopLogScreen(BackroomScreen):
             self._load(self.generation, self.query_one("#log-search", Input).value,
                        self.next_cursor, True)
 
-    @work(thread=True, exclusive=True, group="log-load", exit_on_error=False)
-    def _load(self, generation: int, text: str, cursor: str | None, append: bool) -> None:
+    @work(exclusive=True, group="log-load", exit_on_error=False)
+    async def _load(self, generation: int, text: str, cursor: str | None, append: bool) -> None:
         try:
             where = history_reads.parse_log_filter(text)
-            page = in_db(history_reads.shop_log, where, cursor, PAGE)
+            page = await read_db(history_reads.shop_log, where, cursor, PAGE)
         except BackroomError as exc:
-            if not get_current_worker().is_cancelled:
-                self.post_message(ShopLogLoaded(generation, None, append, str(exc)))
+            self.post_message(ShopLogLoaded(generation, None, append, str(exc)))
             return
         self.where = where
-        if not get_current_worker().is_cancelled:
-            self.post_message(ShopLogLoaded(generation, page, append))
+        self.post_message(ShopLogLoaded(generation, page, append))
 
     def on_shop_log_loaded(self, message: ShopLogLoaded) -> None:
         if message.generation != self.generation:
