@@ -99,6 +99,8 @@ def write_orders(shop: Shop, actor: Actor, source: str, orders: Sequence[OrderIn
                                         notify, (mails, hooks), figures)
             if progress is not None:
                 progress(len(chunk))
+    for table in BULK_TABLES:  # PostgreSQL plans the next reads from fresh statistics
+        dbmod.after_bulk_write(table, len(orders))
     return mails, hooks
 
 
