@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from peewee import Database, InterfaceError, OperationalError
 
+from store.errors import DatabaseError
 from store.models import db
 
 T = TypeVar("T")
@@ -94,7 +95,7 @@ class Readers:
                     kept = db.obj
                     future.set_result(fn())
                 except BaseException as exc:
-                    if isinstance(exc, (OperationalError, InterfaceError)) and kept:
+                    if isinstance(exc, OperationalError | InterfaceError | DatabaseError) and kept:
                         _close(kept)  # it may be broken: the next read opens another
                         kept = None
                     future.set_exception(exc)
