@@ -27,7 +27,7 @@ refusal is `{"error": {"status", "type", "field", "message", "fields"}}`."""
 def create_app(config: configmod.Config) -> FastAPI:
     """The API on the shop `config` names (its database opened and migrated now, so the
     first request does not pay for it)."""
-    shop = open_shop(config)
+    shop = open_shop(config, temp_in_memory=True)
     check_country("FR")  # loads pycountry's table once, here rather than in a request
     # SQLite takes one writer at a time: more threads only queued on its lock and on the
     # interpreter's, 0.42x the direct calls' orders per second with 16 against 0.49x with one
