@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
@@ -46,7 +47,7 @@ def create_app(config: configmod.Config) -> FastAPI:
                   lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json")
     app.state.shop = shop
-    app.state.on_worker_threads = threads > 0  # web.deps.in_store
+    app.state.one_at_a_time = None if threads else anyio.Lock()  # web.deps.in_store
     errors.install(app)
     app.include_router(orders.router, prefix="/v1")
     app.include_router(customers.router, prefix="/v1")
