@@ -523,9 +523,9 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             check=between(24, 24 * 365)),
         "threads": Setting(
             0,
-            "Requests one `backroom serve` handles at once (each holds a database connection "
-            "while it runs); 0: 1 on SQLite, which lets one writer in at a time, 16 on "
-            "PostgreSQL.",
+            "Worker threads of one `backroom serve`, each handling a request with a database "
+            "connection of its own; 0: none on SQLite, which lets one writer in at a time "
+            "(requests run one after another on the server's own thread), 16 on PostgreSQL.",
             check=between(0, 256)),
     },
     "backup": {

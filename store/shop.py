@@ -81,19 +81,22 @@ def runs_as_service(config: Config, environ: Mapping[str, str] | None = None,
             and is_service_account(tuple(config.get("operators", "service_accounts")), owner))
 
 
-def open_shop(config: Config, login: str | None = None, pooled: bool = False) -> Shop:
+def open_shop(config: Config, login: str | None = None, pooled: bool = False,
+              temp_in_memory: bool = False) -> Shop:
     """Validate the workflow, open the database (migrating it if allowed) and bind the models.
 
     Front ends pass the `login` they run as (`login_of(config)`): it is resolved at once, so
     an unknown or deactivated login is refused before anything reads shop data. Without a
     login (tests, benchmarks, the mailer inside a front end) no operator is resolved. The app
-    opens it `pooled`: its worker threads reuse connections (store.db.connect)."""
+    opens it `pooled`: its worker threads reuse connections; `backroom serve` keeps SQLite's
+    temporary files in memory (store.db.connect)."""
     workflow = wfmod.from_config(config.workflow, config.source)
     dbmod.open_database(
         config.database_url,
         busy_timeout_ms=int(config.get("database", "busy_timeout_ms")),
         auto_migrate=bool(config.get("database", "auto_migrate")),
         pooled=pooled,
+        temp_in_memory=temp_in_memory,
     )
     shop = Shop(config, workflow)
     if login is None:

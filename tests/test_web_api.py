@@ -90,6 +90,22 @@ async def test_a_guest_order_is_placed_with_its_mails_and_history(client, front,
     assert placed.updated_by == "storefront (key storefront)"
 
 
+async def test_with_worker_threads_orders_are_placed_and_replayed_alike(client_for, front):
+    """web.threads: the store's work on worker threads (PostgreSQL's default; on SQLite it
+    runs on the server's own thread unless told otherwise)."""
+    async with client_for(web={"threads": 2}) as threaded:
+        headers = bearer(front, **{"Idempotency-Key": "threaded-1"})
+        first = await threaded.post("/v1/orders", json=order(), headers=headers)
+        assert first.status_code == 201, first.text
+        again = await threaded.post("/v1/orders", json=order(), headers=headers)
+        assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+        read = await threaded.get(f"/v1/orders/{first.json()['code']}", headers=bearer(front))
+        assert read.status_code == 200 and read.json()["total"] == 4333
+        refusal(await threaded.get("/v1/orders/BR-100007", headers=bearer("brk_nope")), 401,
+                "Authorization")
+    assert Order.select().count() == 1
+
+
 async def test_get_order_shows_status_tracking_and_can_pay(client, admin, front, shop):
     reader = make_key(admin, "reader", "orders:read")
     code = (await client.post("/v1/orders", json=order(), headers=bearer(front))).json()["code"]

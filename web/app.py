@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 
@@ -27,17 +28,18 @@ refusal is `{"error": {"status", "type", "field", "message", "fields"}}`."""
 def create_app(config: configmod.Config) -> FastAPI:
     """The API on the shop `config` names (its database opened and migrated now, so the
     first request does not pay for it)."""
-    shop = open_shop(config)
+    shop = open_shop(config, temp_in_memory=True)
     check_country("FR")  # loads pycountry's table once, here rather than in a request
-    # SQLite takes one writer at a time: more threads only queued on its lock and on the
-    # interpreter's, 0.42x the direct calls' orders per second with 16 against 0.49x with one
-    # (and p99 3x p50 against 1.3x)
-    threads = int(config.get("web", "threads")) or (1 if dbmod.is_sqlite() else 16)
+    # SQLite takes one writer at a time: 16 worker threads only queued on its lock and on the
+    # interpreter's (0.42x the direct calls' orders per second, p99 3x p50), one worker thread
+    # still handed each request over and back and shared the interpreter with the event loop
+    # (0.46-0.49x); on the event loop's own thread, one request after another, no hand-off
+    threads = int(config.get("web", "threads")) or (0 if dbmod.is_sqlite() else 16)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # each request runs on a worker thread holding its own database connection
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        if threads:  # each request runs on a worker thread holding its own connection
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         dbmod.close()
 
@@ -45,6 +47,7 @@ def create_app(config: configmod.Config) -> FastAPI:
                   lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json")
     app.state.shop = shop
+    app.state.one_at_a_time = None if threads else anyio.Lock()  # web.deps.in_store
     errors.install(app)
     app.include_router(orders.router, prefix="/v1")
     app.include_router(customers.router, prefix="/v1")

@@ -19,7 +19,7 @@ from store import campaign_events, subscribers
 from store.errors import BackroomError, ConfigError, NotFound
 from store.newsletter_links import read_unsubscribe
 from store.operators import Actor
-from web.deps import ShopDep
+from web.deps import ShopDep, in_store
 
 router = APIRouter(tags=["newsletter"], include_in_schema=False)
 Token = Annotated[str, Path(max_length=300)]
@@ -55,7 +55,7 @@ def _refused(shop: ShopDep, title: str, exc: BackroomError) -> HTMLResponse:
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_page(token: Token, shop: ShopDep) -> HTMLResponse:
+async def unsubscribe_page(token: Token, shop: ShopDep) -> HTMLResponse:
     """The page a click lands on: nothing changes until its button is pressed."""
     try:
         read_unsubscribe(shop.config, token)
@@ -66,10 +66,10 @@ def unsubscribe_page(token: Token, shop: ShopDep) -> HTMLResponse:
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
-def unsubscribe(token: Token, shop: ShopDep) -> HTMLResponse:
+async def unsubscribe(token: Token, shop: ShopDep, request: Request) -> HTMLResponse:
     """One click: unsubscribed at once (a campaign being sent sends nothing more there)."""
     try:
-        subscribers.unsubscribe_by_token(shop, token)
+        await in_store(request, lambda: subscribers.unsubscribe_by_token(shop, token))
     except BackroomError as exc:
         return _refused(shop, "Unsubscribe", exc)
     return _page(_name(shop), "Unsubscribed",
@@ -77,15 +77,15 @@ def unsubscribe(token: Token, shop: ShopDep) -> HTMLResponse:
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
-def confirm_page(token: Token, shop: ShopDep) -> HTMLResponse:
+async def confirm_page(token: Token, shop: ShopDep) -> HTMLResponse:
     return _page(_name(shop), "Confirm your subscription",
                  "Press the button to confirm that you want our newsletter.", "Confirm")
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-def confirm(token: Token, shop: ShopDep) -> HTMLResponse:
+async def confirm(token: Token, shop: ShopDep, request: Request) -> HTMLResponse:
     try:
-        subscribers.confirm(shop, SUBSCRIBER, token)
+        await in_store(request, lambda: subscribers.confirm(shop, SUBSCRIBER, token))
     except BackroomError as exc:
         return _refused(shop, "Confirm your subscription", exc)
     return _page(_name(shop), "Subscribed", "Thank you: your subscription is confirmed.")
@@ -101,10 +101,11 @@ def _agent(request: Request) -> str:
 
 
 @router.api_route("/o/{token}.gif", methods=["GET", "HEAD"])
-def open_pixel(token: Token, request: Request, shop: ShopDep) -> Response:
+async def open_pixel(token: Token, request: Request, shop: ShopDep) -> Response:
     """A tracked mail was opened (or its images fetched by a proxy: labelled machine)."""
+    agent, method = _agent(request), request.method
     try:
-        campaign_events.record_open(shop, token, _agent(request), request.method)
+        await in_store(request, lambda: campaign_events.record_open(shop, token, agent, method))
     except NotFound:
         return Response(status_code=404, headers=NOT_KEPT)
     except ConfigError:
@@ -113,10 +114,12 @@ def open_pixel(token: Token, request: Request, shop: ShopDep) -> Response:
 
 
 @router.api_route("/c/{token}", methods=["GET", "HEAD"])
-def click(token: Token, request: Request, shop: ShopDep) -> Response:
+async def click(token: Token, request: Request, shop: ShopDep) -> Response:
     """A tracked link: to that link of the campaign's own body (302), never elsewhere."""
+    agent, method = _agent(request), request.method
     try:
-        url = campaign_events.record_click(shop, token, _agent(request), request.method)
+        url = await in_store(request, lambda: campaign_events.record_click(shop, token, agent,
+                                                                            method))
     except BackroomError as exc:
         return _refused(shop, "Link", exc)
     return RedirectResponse(url, status_code=302, headers=NOT_KEPT)
