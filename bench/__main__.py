@@ -382,11 +382,13 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"{name}: skipped ({exc})")
             continue
+        began = time.perf_counter()
         try:
             m, t = module.main(args.quick)
         except Exception as exc:  # one broken bench must not hide the others' figures
             print(f"{name}: failed: {type(exc).__name__}: {exc}")
             continue
+        print(f"({name} ran {time.perf_counter() - began:.0f} s)")
         met, total = met + m, total + t
     print(f"(bench ran {time.perf_counter() - started:.0f} s)")
     print(f"bench: {met} of {total} targets met")

@@ -119,6 +119,8 @@ async def _opens_child(url: str, opens: int) -> dict[str, Any]:
     """Open `opens` orders one after another by typing their codes on the order detail (each
     takes the place of the one before), reading RSS after 10 and after all of them, each
     time once the keys have paused long enough for the app to free what it closed."""
+    from textual import events
+
     from store import config as configmod
     from store.models import Order
     from tui.app import COLLECT_AFTER, build_app
@@ -131,8 +133,13 @@ async def _opens_child(url: str, opens: int) -> dict[str, Any]:
     async with app.run_test(size=(80, 24)) as pilot:
         codes = [c for (c,) in Order.select(Order.code).order_by(Order.id.desc())
                  .limit(opens).tuples()]
+        driver = app._driver
+        assert driver is not None
         for index, code in enumerate(codes, 1):
-            await pilot.press(*code.partition("-")[2], "enter")
+            # sent as a scanner types them (the pilot waits about 80 ms after each key)
+            for char in code.partition("-")[2]:
+                driver.send_message(events.Key(char, char))
+            driver.send_message(events.Key("enter", "\r"))
             for _ in range(2000):
                 await asyncio.sleep(0.002)
                 detail = getattr(app.screen, "detail", None)

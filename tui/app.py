@@ -79,6 +79,7 @@ MODE_KEYS = {"1": "orders", "2": "customers", "3": "groups", "4": "outbox", "5":
 LEAD = re.compile(r"[A-Za-z]+-$")  # letters and a dash right before a code's digits: a prefix
 SCAN_SETTLE = 0.4  # a lone digit this long with nothing after is a mode key, not a code
 COLLECT_AFTER = 0.5  # seconds after a screen closes, once keys pause: free it then
+COLLECT_EVERY = 10  # closed screens freed at once when keys never pause (~15 ms a time)
 
 log = logging.getLogger("backroom.tui")
 CONTROL_FILTER = ControlCharacterFilter()
@@ -138,6 +139,7 @@ class BackroomApp(App[None]):
         self._replaying: list[str] = []  # keys held back, sent again as key presses
         self._mail_stop = threading.Event()
         self._collect_timer: Any = None
+        self._closed_screens = 0  # screens closed since the last collection
         self.health: HealthRead | None = None
         events_log.setup(str(config.get("ui", "log_to")), str(config.get("ui", "log_file")),
                          interactive=True)
@@ -198,15 +200,23 @@ class BackroomApp(App[None]):
         reference cycles that the raised collector thresholds (on_mount) would keep for a
         long time, and Textual 8's StylesCache.get_inner_outer is an lru_cache on a method
         that keeps up to 1,024 closed widgets' caches alive: measured, 600 opened orders
-        took the app from 62 to 381 MB; with this, 1,000 opens stay within 1.05x."""
+        took the app from 62 to 381 MB; with this, 1,000 opens stay within 1.05x. Keys that
+        never pause (`]` held down through the orders, a scanner fed a stack of slips) get a
+        collection every COLLECT_EVERY closed screens instead: 300 orders opened by their
+        codes with no pause took it from 82 to 144 MB."""
         if not self.is_running:
             return
         if self._collect_timer is not None:
             self._collect_timer.stop()
+        self._closed_screens += 1
+        if self._closed_screens >= COLLECT_EVERY:
+            self._collect()
+            return
         self._collect_timer = self.set_timer(COLLECT_AFTER, self._collect)
 
     def _collect(self) -> None:
         self._collect_timer = None
+        self._closed_screens = 0
         StylesCache.get_inner_outer.cache_clear()
         gc.collect()  # ~15 ms with the start-up objects frozen out of it
 
