@@ -652,7 +652,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
                                                           ids=first)]
         if not dbmod.is_sqlite():
-            return [(_row(row), row[13]) for row in _matched(f, key, forward, limit)]
+            return [(_row(row), row[13]) for row in _matched(f, key, forward, limit, first)]
     if not _may_walk(f, limit):
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
     if f.sort in ("placed", "code"):
@@ -789,7 +789,8 @@ PG_WALK_ON = 1  # a walk that found some goes on while it expects to read at mos
 # times the bound's rows (the trigram way would cost more: at least the bound's matches)
 
 
-def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -> list[Any]:
+def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
+             first: Sequence[int] = ()) -> list[Any]:
     """A page of a common word's search on PostgreSQL (one with at least PROBE matches),
     whose planner cannot know that a word's matches are mostly archived: it walked the
     whole queue for them (79-83 ms where the trigram matches, materialised and sorted, took
@@ -802,7 +803,12 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -
     (PG_WALK_ON), the rest of the page comes from every match, read on from where the
     count stopped (the matches are elsewhere: archived). A walk that found enough goes on
     as far as their density says. A filter that something else narrows (a customer, a
-    product, dates) is left to the planner."""
+    product, dates) is left to the planner.
+
+    The PROBE matches the index gave first (`first`, the oldest) say how densely the word
+    sits: where a page would need a walk longer than the budget and the bound together,
+    the walk would end sparse, and it reads one page of rows only (1.3 ms of a 19 ms page
+    on the bench's 200,000 orders)."""
     bound = search.hits_bound(limit)
     if _narrowed(f):
         found = _run(f, key, forward, limit, "hits", bound)
@@ -810,6 +816,10 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int) -
             return [] if found[0][0] is None else found
         return _run(f, key, forward, limit, "index", 0)
     budget = max(limit, int(bound * PG_WALK_SHARE))
+    if len(first) >= search.PROBE:
+        expected = limit * (max(first) - min(first)) / len(first)
+        if expected > budget + PG_WALK_ON * bound:
+            budget = limit
     rows = _run(f, key, forward, limit, "matched", bound, slots={-2: budget,
                                                                   -3: PG_WALK_ON * bound})
     if not rows or len(rows) == limit:
