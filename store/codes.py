@@ -25,11 +25,11 @@ _DAMM = (
 FIRST_NUMBER = 10000
 
 
-def check_digit(number: int) -> int:
-    """The Damm check digit of a non-negative number."""
+def check_digit(number: int | str) -> int:
+    """The Damm check digit of a non-negative number (or of its decimal digits, as typed)."""
     interim = 0
     for ch in str(number):
-        interim = _DAMM[interim][int(ch)]
+        interim = _DAMM[interim][ord(ch) - 48]
     return interim
 
 
@@ -66,8 +66,8 @@ def parse_code(text: str, prefix: str) -> int:
     if len(digits) > 20 or int(digits[:-1]) > MAX_INT:
         raise ValidationError(f"no such order: {shown(text)} is longer than any order code",
                               field="code")
-    number, check = int(digits[:-1]), int(digits[-1])
-    if check_digit(number) != check:
+    number, check = int(digits[:-1]), ord(digits[-1]) - 48
+    if check_digit(str(number)) != check:
         raise ValidationError(
             f"no such order: check character does not match in {shown(text)} (a typo?)",
             field="code"
