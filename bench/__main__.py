@@ -346,7 +346,7 @@ def _export(url: str, raw: Raw, report: Report, quick: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smaller shop, under a minute")
+    parser.add_argument("--quick", action="store_true", help="a smaller shop, fewer rounds")
     parser.add_argument("--database", metavar="URL",
                         help="postgresql://... : run the store figures on PostgreSQL")
     parser.add_argument("--only", metavar="PARTS",

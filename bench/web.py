@@ -8,7 +8,7 @@ shop's notice) to one fresh shop database. Medians of interleaved rounds.
 Targets: the server sustains >= 0.5x the direct calls' orders per second, and its p99
 latency is <= 5x its p50. On a fresh SQLite file by default; with $BACKROOM_BENCH_PG_URL
 (a PostgreSQL server URL whose role may create databases) on a scratch PostgreSQL database
-as well. --quick: 200 orders a round, 3 rounds (else 1,000 and 5)."""
+as well. --quick: 100 orders a round, 3 rounds (else 1,000 and 5)."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ def _pg_database(server_url: str) -> Iterator[str]:
 
 
 def main(quick: bool = False) -> tuple[int, int]:
-    count, rounds = (200, 3) if quick else (1000, 5)
+    count, rounds = (100, 3) if quick else (1000, 5)
     met = total = 0
     with tempfile.TemporaryDirectory(prefix="backroom-bench-web-") as tmp:
         folder = Path(tmp)
