@@ -56,7 +56,7 @@ from tui.screens.queue import QueueScreen
 from tui.screens.ship import ShipStationScreen
 from tui.screens.shop_log import ShopLogScreen
 from tui.widgets.health_line import HealthLine
-from tui.workers import in_db, readers, run_db
+from tui.workers import in_db, read_db, readers, run_db
 
 # Built-in views of the `:` command line; config [views] adds to them and wins.
 BUILTIN_VIEWS = {
@@ -445,7 +445,7 @@ class BackroomApp(App[None]):
     @work(group="scan", exit_on_error=False)
     async def _find_and_open(self, text: str) -> None:
         try:
-            ref = await run_db(find_order, self.shop, text)
+            ref = await read_db(find_order, self.shop, text)
         except BackroomError as exc:
             self.notify(str(exc), title="Open order", severity="error")
             return
