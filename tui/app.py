@@ -136,6 +136,7 @@ class BackroomApp(App[None]):
         self._scan = ""  # the code being typed or scanned
         self._lead = ""  # letters and a dash typed just before it: another shop's prefix?
         self._scan_timer: Any = None
+        self._settle_turn = 0  # which restart of the settle timer is the latest
         self._replaying: list[str] = []  # keys held back, sent again as key presses
         self._mail_stop = threading.Event()
         self._collect_timer: Any = None
@@ -394,12 +395,20 @@ class BackroomApp(App[None]):
     def _restart_settle(self) -> None:
         if self._scan_timer is not None:
             self._scan_timer.stop()
-        self._scan_timer = self.set_timer(SCAN_SETTLE, self._settle_scan)
+        self._settle_turn += 1
+        turn = self._settle_turn
+        self._scan_timer = self.set_timer(SCAN_SETTLE, lambda: self._settle_scan(turn))
 
-    def _settle_scan(self) -> None:
+    def _settle_scan(self, turn: int) -> None:
         """Keys paused: a lone mode digit, or the prefix's letters with no digit after them,
         were key presses after all: replay them. Letters typed before the pause are no
-        code's prefix any more."""
+        code's prefix any more.
+
+        A timer whose time came while a key was on its way is stale when it runs (stopping
+        it then is too late): the next code's first digit, a 1, was taken for the mode key
+        and the code for 00046 (a scan right after the settle time of the one before)."""
+        if turn != self._settle_turn:
+            return
         self._lead = ""
         if self._scan and (self._scan in MODE_KEYS or not any(c.isdigit() for c in self._scan)):
             self._replay(self._scan)
