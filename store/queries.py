@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -690,12 +690,8 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
     if len(first) >= search.PROBE:
         expected = limit * (max(first) - min(first)) / len(first)
         if expected <= WALK_CAP:
-            walked, stopped = _walk_budgeted(f, key, forward, limit,
-                                             int(WALK_MARGIN * expected) + limit)
-            if len(walked) == limit or not stopped:
-                return walked  # a page, or the walk reached the end of the list
-            after = _raw_key(f.sort, walked[-1]) if walked else key
-            return walked + _probed(f, after, forward, limit - len(walked))
+            return _walk_or(f, key, forward, limit, int(WALK_MARGIN * expected) + limit,
+                            lambda after, need: _probed(f, after, forward, need))
     newest_first = f.descending == forward
     if key is not None:
         start = int(key[-1])
@@ -706,11 +702,19 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
     if len(ids) < search.PROBE:  # a rare word, or one whose matches are far from here
         return _run(f, key, forward, limit, "index", 0)
     expected = limit * abs(start - ids[-1]) / len(ids)
-    walked, stopped = _walk_budgeted(f, key, forward, limit, int(WALK_MARGIN * expected) + limit)
+    return _walk_or(f, key, forward, limit, int(WALK_MARGIN * expected) + limit,
+                    lambda after, need: _run(f, after, forward, need, "index", 0))
+
+
+def _walk_or(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int, budget: int,
+             rest: Callable[[list[Any] | None, int], list[Any]]) -> list[Any]:
+    """SQLite: a page walked within `budget` (_walk_budgeted); a walk stopped short of one
+    takes the `need` rows it did not find from `rest(after, need)`, after its last row."""
+    walked, stopped = _walk_budgeted(f, key, forward, limit, budget)
     if len(walked) == limit or not stopped:
-        return walked
+        return walked  # a page, or the walk reached the end of the list
     after = _raw_key(f.sort, walked[-1]) if walked else key
-    return walked + _run(f, after, forward, limit - len(walked), "index", 0)
+    return walked + rest(after, limit - len(walked))
 
 
 WALK_STEPS_PER_ROW = 16  # SQLite VM steps a walk spends on a row it checks (14-15 measured)
@@ -761,11 +765,11 @@ def _raw_key(sort: str, row: Sequence[Any]) -> list[Any]:
 
 
 def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int, budget: int,
-               rest: str, bound: int = 0) -> list[Any]:
-    """A page that walks at most `budget` rows of the sort index (up to the key of the last,
-    found by walking the index alone) checking each row's text, and takes the rows it did
-    not find there from the trigram index, the `rest` way ("hits": every match, materialised,
-    where `bound` says how many there are at least)."""
+               bound: int) -> list[Any]:
+    """PostgreSQL: a page that walks at most `budget` rows of the sort index (up to the key
+    of the last, found by walking the index alone) checking each row's text, and takes the
+    rows it did not find there from every trigram match, materialised (`bound`: how many
+    there are at least)."""
     edge = _run(f, key, forward, None, "boundary", budget - 1)
     if not edge:  # fewer rows than the budget are left: the walk is short
         return _run(f, key, forward, limit, "walk", 0)
@@ -774,12 +778,11 @@ def _walk_then(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
     if len(walked) == limit:
         return walked
     need = limit - len(walked)
-    if rest == "hits" and walked and need * budget / len(walked) <= PG_WALK_ON * bound:
-        # PostgreSQL: the matches sit densely enough for a longer walk to cost less than
-        # every trigram match (bound: how many there are at least)
+    if walked and need * budget / len(walked) <= PG_WALK_ON * bound:
+        # the matches sit densely enough for a longer walk to cost less than every match
         more = int(WALK_MARGIN * need * budget / len(walked)) + need
-        return walked + _walk_then(f, until, forward, need, more, rest, bound)
-    found = _run(f, until, forward, need, rest, search.ALL_HITS if rest == "hits" else 0)
+        return walked + _walk_then(f, until, forward, need, more, bound)
+    found = _run(f, until, forward, need, "hits", search.ALL_HITS)
     return walked + [row for row in found if row[0] is not None]
 
 
@@ -831,7 +834,7 @@ def _matched(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
     until = list(_run(f, key, forward, None, "boundary", budget - 1)[0])
     need = limit - len(rows)  # the walk found these, and enough to go on walking
     more = int(WALK_MARGIN * need * budget / len(rows)) + need
-    return rows + _walk_then(f, until, forward, need, more, "hits", bound)
+    return rows + _walk_then(f, until, forward, need, more, bound)
 
 
 def _run(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int | None, way: str,
