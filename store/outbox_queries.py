@@ -16,11 +16,13 @@ from store.models import (
     MAIL_STATES,
     Order,
     Outbox,
+    db,
     mail_held,
     mail_shown_state,
     shown_state,
     utcnow,
 )
+from store.sql import Params, id_source, id_value
 
 
 @dataclass(frozen=True)
@@ -173,9 +175,10 @@ def superseded_count(order_ids: Sequence[int]) -> int:
     store.outbox.withdraw_superseded): for a preview, which writes nothing."""
     if not order_ids:
         return 0
-    return int(Outbox.select().where(
-        Outbox.state == "queued", Outbox.batch.is_null(False),
-        Outbox.order.in_(list(order_ids))).count())
+    params = Params({"ids": id_value(order_ids)})  # one value (peewee's IN list of 10,000
+    sql = ("SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND batch IS NOT NULL AND "
+           f"order_id IN (SELECT value FROM {id_source('ids')})")  # ids took 0.2 s to build)
+    return int(db.execute_sql(sql, params).fetchone()[0])
 
 
 def latest_status_mail(order_id: int, kinds: Sequence[str] = ()) -> OutboxRow | None:
