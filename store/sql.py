@@ -3,7 +3,8 @@
 Why not peewee: its insert_many spends ~0.4 ms of Python per row building SQL (a 10,000-order
 status change writes 20,000 rows), and building a query costs more than running it on an
 index on the hot paths (a scan, a batch of mails). The modules that write SQL by hand say so
-in their docstring: status, undo, outbox, mail_reads, customer_queries, search, queries.
+in their docstring: status, undo, outbox, outbox_queries, mail_reads, customer_queries,
+search, queries.
 
 One placeholder style: a statement written here binds every value by name, `named("x")` or
 `Params` (`:x` on SQLite, `%(x)s` on PostgreSQL), never by position. (A fragment handed to a

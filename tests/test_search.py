@@ -154,7 +154,8 @@ def test_a_common_word_pages_the_same_orders_as_the_index_finds(shop):
 
 @pytest.mark.parametrize(("probe", "cap", "margin", "steps"),
                          [(3, 10**6, 3, 16), (3, 10**6, 0, 16), (3, 2, 3, 16),
-                          (200, 10**6, 3, 16), (3, 10**6, 3, 1), (3, 10**6, 1, 4)])
+                          (200, 10**6, 3, 16), (3, 10**6, 3, 1), (3, 10**6, 1, 4),
+                          (3, 40, 3, 1)])
 def test_every_way_to_a_page_gives_the_index_s_orders(shop, monkeypatch, probe, cap, margin,
                                                       steps):
     """The probe, the walk stopped when it spent its budget, the rest from the index, the
