@@ -114,7 +114,11 @@ def _queue(raw: Raw, report: Report, now: str, rounds: int, current: int) -> Non
 
     # queue, first page
     f = QueueFilter()
-    page_sql = ROW_SQL + "WHERE o.archived = ? ORDER BY o.placed_at DESC, o.id DESC LIMIT ?"
+    # ordered by the queue's index as a whole: with the sort key alone, PostgreSQL's planner
+    # reads the Archived tab's first page through the placed_at index, past every current
+    # order (12-80 ms where this takes 0.05); SQLite plans both forms alike
+    page_sql = ROW_SQL + ("WHERE o.archived = ? ORDER BY o.archived DESC, o.placed_at DESC, "
+                          "o.id DESC LIMIT ?")
     ours, floor = interleaved([in_worker(queries.queue_page, f, None, PAGE),
                                lambda: raw.all(page_sql, (now, False, PAGE + 1))], rounds * 3)
     report.line("queue first page", ours, floor)

@@ -366,6 +366,16 @@ def _sort_columns(sort: str) -> tuple[ColumnBase, ...]:
     raise ValidationError(f"unknown sort {sort!r}; sort by {', '.join(SORTS)}")
 
 
+def _order_by(columns: Sequence[Any], ascending: bool) -> list[Any]:
+    """A queue page's ORDER BY. On PostgreSQL it leads with `archived`, which every queue
+    filter fixes, so only the queue's indexes (archived, sort key, id) give the order: with
+    the sort key alone, the planner took the placed_at index and read past every current
+    order to reach the archived ones (the Archived tab: 12-80 ms on 200,000 orders, where its
+    index answers in 0.05 ms), as its costs assume archived orders are spread evenly."""
+    lead = () if dbmod.is_sqlite() else (Order.archived,)
+    return [c.asc() if ascending else c.desc() for c in (*lead, *columns)]
+
+
 def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
                 bound: Any = None, slotted: bool = False) -> list[Expression]:
     conds: list[Any] = [Order.archived == f.archived]
@@ -533,7 +543,7 @@ def _queue_sql(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     if way == "walk_to":  # a walk that stops at a row's key (inclusive): slots 101..
         until = Tuple(*[_Slot(101 + i) for i in range(len(columns))])
         where.append(Tuple(*columns) <= until if ascending else Tuple(*columns) >= until)
-    order = [c.asc() if ascending else c.desc() for c in columns]
+    order = _order_by(columns, ascending)
     if way == "boundary":
         query = (Order.select(*columns).where(*where).order_by(*order).limit(1)
                  .offset(_Slot(-1)))
@@ -572,7 +582,7 @@ def _matched_sql(f: QueueFilter, keyed: bool, forward: bool,
     if keyed:
         base.append(_key_after(columns, ascending, Tuple(*[_Slot(i + 1)
                                                           for i in range(len(columns))])))
-    order = [c.asc() if ascending else c.desc() for c in columns]
+    order = _order_by(columns, ascending)
     long_words, short_words = search.shape(f.text) or (0, 0)
     likes = [search.Slot(f"like{i}") for i in range(long_words + short_words)]
     span_sql = (Order.select(*columns).where(*base).order_by(*order).limit(_Slot(-2))).sql()
@@ -947,7 +957,7 @@ def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
     """Ids of every order the filter matches, in its order (for "mark all")."""
     columns = _sort_columns(f.sort)
     query = (Order.select(Order.id).where(*_conditions(f))
-             .order_by(*[c.desc() if f.descending else c.asc() for c in columns]))
+             .order_by(*_order_by(columns, not f.descending)))
     if limit is not None:
         query = query.limit(limit)
     tuples: Any = query.tuples()

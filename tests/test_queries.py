@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from store import orders, payments, queries, status
+from store import db as dbmod
+from store import demo, orders, payments, queries, status
 from store.errors import NotFound, ValidationError
 from store.queries import QueueFilter, parse_filter
 from store.workflow import DEFAULT
@@ -203,3 +204,31 @@ def test_bad_cursor_is_refused(shop):
     assert cursor
     with pytest.raises(ValidationError, match="sort order"):
         queries.queue_page(QueueFilter(sort="total"), cursor)
+
+
+@pytest.mark.parametrize("sort", ["placed", "total", "code"])
+def test_the_archived_tab_reads_archived_orders_only(shop, sort):
+    """The Archived tab's first page reads the archived orders from the queue's index, not
+    every current order before them: PostgreSQL's planner, which assumes archived orders are
+    spread evenly over the dates, took the placed_at index and read past every current one
+    (12-80 ms on 200,000 orders where the queue's index answers in 0.05 ms); the code order
+    likewise through the number's own index."""
+    demo.build(shop, 3000, seed=1)
+    oldest = [r[0] for r in dbmod.db.execute_sql("SELECT id FROM orders ORDER BY placed_at, id")]
+    dbmod.db.execute_sql(  # the oldest two thirds archived, as a shop that has run a while
+        f"UPDATE orders SET archived = TRUE WHERE id IN ({','.join(map(str, oldest[:2000]))})")
+    if not dbmod.is_sqlite():  # its rows in the order they were placed, as years of orders lie
+        dbmod.db.execute_sql("CLUSTER orders USING order_placed_at")
+    dbmod.db.execute_sql("ANALYZE")
+    f = QueueFilter(archived=True, sort=sort)
+    page = queries.queue_page(f, limit=50)
+    assert len(page.rows) == 50 and all(row.archived for row in page.rows)
+    sql, params = queries._statement(f, None, True, 51, "index", 0)
+    if dbmod.is_sqlite():
+        plan = " ".join(str(r) for r in dbmod.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}",
+                                                              params))
+        assert "orders_queue_" in plan and "TEMP B-TREE" not in plan
+        return
+    plan = "\n".join(r[0] for r in dbmod.db.execute_sql(f"EXPLAIN ANALYZE {sql}", params))
+    assert "orders_queue_" in plan, plan
+    assert "Rows Removed by Filter" not in plan.split("SubPlan")[0], plan
