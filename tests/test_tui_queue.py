@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from store.models import OrderEvent, Outbox
+from store.models import OrderEvent, Outbox, utcnow
 from tests.bulk import insert_orders
 from tests.factories import place
 from tests.tui_support import (
@@ -39,6 +41,21 @@ async def test_queue_opens_newest_first_with_counts(shop, admin, config):
         assert "Last Buyer" in cell_texts(app, 0)
         tab = app.screen.query_one("#t-awaiting_payment")
         assert "2" in str(tab.label)
+
+
+async def test_an_order_of_another_year_shows_its_year(shop, admin, config):
+    """The Placed column is month, day and time for this year's orders; an order a year old
+    (the Archived tab holds many) shows its date with the year, never a date like today's."""
+    now = utcnow().replace(microsecond=0)
+    place(shop, name="Old Buyer", placed_at=now - dt.timedelta(days=366))
+    place(shop, name="New Buyer", placed_at=now)
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        new, old = cell_texts(app, 0), cell_texts(app, 1)
+        assert "New Buyer" in new and now.strftime("%m-%d %H:%M") in new
+        assert "Old Buyer" in old
+        assert (now - dt.timedelta(days=366)).strftime("%Y-%m-%d") in old
 
 
 async def test_filter_as_you_type_and_escape_clears(shop, admin, config):

@@ -20,10 +20,15 @@ def money(amount: int, currency: str) -> str:
 
 
 def when(value: dt.datetime | None, *, short: bool = False) -> str:
-    """A UTC time as the operator reads it: '2026-11-05 14:32' (short: '11-05 14:32')."""
+    """A UTC time as the operator reads it: '2026-11-05 14:32'. Short, in a table's column:
+    '11-05 14:32' this year, and the date with its year, '2025-11-05', any other year, so an
+    archived order of a year ago never reads as one of today."""
     if value is None:
         return ""
-    return value.strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M")
+    if short:
+        this_year = value.year == dt.datetime.now(dt.UTC).year
+        return value.strftime("%m-%d %H:%M" if this_year else "%Y-%m-%d")
+    return value.strftime("%Y-%m-%d %H:%M")
 
 
 def shown(value: object, multiline: bool = False) -> str:
