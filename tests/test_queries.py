@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -232,3 +233,28 @@ def test_the_archived_tab_reads_archived_orders_only(shop, sort):
     plan = "\n".join(r[0] for r in dbmod.db.execute_sql(f"EXPLAIN ANALYZE {sql}", params))
     assert "orders_queue_" in plan, plan
     assert "Rows Removed by Filter" not in plan.split("SubPlan")[0], plan
+
+
+def test_a_status_tab_sorted_by_total_reads_its_own_index(shop):
+    """Sorting a tab by total reads (archived, status, total, id): without it the page walked
+    every current order by total until it met a page of the tab's status (the Unpaid tab: 63
+    ms on a million orders; PostgreSQL's Refunded tab: 22 ms on 200,000)."""
+    demo.build(shop, 3000, seed=1)  # ANALYZEd, as a demo or an import leaves a shop
+    f = QueueFilter(statuses=("awaiting_payment",), sort="total")
+    rows = queries.queue_page(f, limit=20).rows
+    totals = [row.total for row in rows]
+    assert rows and {row.status for row in rows} == {"awaiting_payment"}
+    assert totals == sorted(totals, reverse=True)
+    sql, params = queries._statement(f, None, True, 21, "index", 0)
+    if dbmod.is_sqlite():
+        plan = " ".join(str(r) for r in dbmod.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}",
+                                                              params))
+    else:
+        plan = "\n".join(r[0] for r in dbmod.db.execute_sql(f"EXPLAIN {sql}", params))
+    assert "orders_queue_status_total" in plan and "TEMP B-TREE" not in plan, plan
+    # the placed order of a tab still reads its own index, the new one beside it
+    sql, params = queries._statement(replace(f, sort="placed"), None, True, 21, "index", 0)
+    if dbmod.is_sqlite():
+        plan = " ".join(str(r) for r in dbmod.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}",
+                                                              params))
+        assert "orders_queue_status " in plan and "TEMP B-TREE" not in plan, plan
