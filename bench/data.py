@@ -8,6 +8,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DATA_DIR = Path(os.environ.get("BACKROOM_BENCH_DIR", Path(__file__).parent / "data"))
 
@@ -69,9 +70,16 @@ def ensure_postgres(url: str, orders: int) -> str:
 
     try:
         shop = open_shop(from_mapping({"database": {"url": url}}, "bench", environ={}))
-    except DatabaseError as exc:  # most often a database not created yet
-        raise SystemExit(f"bench: {exc}\nbench: give an empty database that exists, e.g. "
-                         "`createdb -h 127.0.0.1 -U postgres benchshop`") from None
+    except DatabaseError as exc:
+        hint = ""
+        if "does not exist" in str(exc):  # a database not created yet
+            parts = urlsplit(url)
+            hint = ("\nbench: create it empty first: `createdb"
+                    f"{f' -h {parts.hostname}' if parts.hostname else ''}"
+                    f"{f' -p {parts.port}' if parts.port else ''}"
+                    f"{f' -U {parts.username}' if parts.username else ''} "
+                    f"{parts.path.lstrip('/')}`")
+        raise SystemExit(f"bench: {exc}{hint}") from None
     found = demo.existing_orders()
     if found == orders:
         dbmod.close()
