@@ -365,7 +365,7 @@ def customer_page(shop: Shop, f: CustomerFilter, cursor: str | None = None, limi
             raise ValidationError(f"bad page cursor {cursor!r}") from None
         conds.append(f"c.id {'>' if backwards else '<'} {p(after)}")
     order = "ASC" if backwards else "DESC"
-    sql = (f"SELECT {', '.join(PAGE_COLUMNS)} FROM customer c "
+    sql = (f"SELECT {', '.join(PAGE_COLUMNS)} FROM {_planned(f, t, FEW)} "
            f"LEFT JOIN customer_group g ON g.id = c.group_id "
            f"WHERE {' AND '.join(conds)} ORDER BY c.id {order} LIMIT {int(limit) + 1}")
     rows = list(db.execute_sql(sql, p).fetchall())
@@ -381,6 +381,50 @@ def customer_page(shop: Shop, f: CustomerFilter, cursor: str | None = None, limi
         return CustomerPage(result, str(result[-1].id), str(result[0].id) if more else None)
     return CustomerPage(result, str(result[-1].id) if more else None,
                         str(result[0].id) if cursor is not None else None)
+
+
+# The segments that are a range of a column with an index of its own (migration 0005);
+# `first`, an equality, the planner reads through its index in the list's order already.
+SEGMENT_INDEXES = {"vip": "customer_spent", "recent": "customer_last_order"}
+FEW = 1000  # matches a page reads through an index and sorts, rather than walk the list
+COUNT_SHARE = 8  # a count reads its segment's index when at most 1/8 of customers match
+
+
+def _planned(f: CustomerFilter, t: Thresholds, few: int | None) -> str:
+    """`customer c`, on SQLite with the way to read it when the planner cannot tell: it
+    takes a range (`spent > x`) for a quarter of the table and a name prefix for a few rows.
+    So it walked all 200,000 customers for the 81 VIPs' page (70 ms where the spent index
+    answers in 0.1) and sorted 28,600 matches of "le" (100 ms where the walk down the list
+    finds a page in 0.5). How many match, counted from the index up to a cap, decides: a
+    page (`few`) reads a segment of fewer than `few` through its index and sorts them, and
+    walks the list for a short word with at least that many; a count reads its segment's
+    index when at most 1/COUNT_SHARE of the customers match (the recent buyers: 90 to 16
+    ms). PostgreSQL's planner knows from its statistics."""
+    words = [fold_query(w) for w in f.text.split()]
+    if not is_sqlite() or f.group_id is not None or any(len(w) >= 3 for w in words):
+        return "customer c"  # the trigram index or the group's narrows first
+    if words:
+        if few is None or f.segment:
+            return "customer c"
+        p = Params()
+        conds = " AND ".join(_text_sql(f.text, p))
+        return "customer c" if _capped(f"customer c WHERE {conds}", p, few) < few \
+            else "customer c NOT INDEXED"
+    index = SEGMENT_INDEXES.get(f.segment)
+    if index is None:
+        return "customer c"
+    p = Params()
+    within = f"customer c INDEXED BY {index} WHERE {_segment_sql(f.segment, t, p)}"
+    if few is None:
+        size = int(db.execute_sql("SELECT MAX(id) FROM customer").fetchone()[0] or 0)
+        few = max(size // COUNT_SHARE, 1)
+    return f"customer c INDEXED BY {index}" if _capped(within, p, few) < few else "customer c"
+
+
+def _capped(source: str, p: Params, cap: int) -> int:
+    """How many rows of `source` (FROM ... WHERE ...) match, counting up to `cap`."""
+    sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} LIMIT {int(cap)}) AS capped"
+    return int(db.execute_sql(sql, p).fetchone()[0])
 
 
 PAGE_COLUMNS = ("c.id", "c.first_name", "c.last_name", "c.email", "c.status", "g.name",
@@ -411,8 +455,9 @@ def _places(ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
 
 def customer_count(shop: Shop, f: CustomerFilter, now: dt.datetime | None = None) -> int:
     p = Params()
-    conds = _where(f, thresholds(shop, now), p)
-    sql = f"SELECT COUNT(*) FROM customer c WHERE {' AND '.join(conds)}"
+    t = thresholds(shop, now)
+    conds = _where(f, t, p)
+    sql = f"SELECT COUNT(*) FROM {_planned(f, t, None)} WHERE {' AND '.join(conds)}"
     return int(db.execute_sql(sql, p).fetchone()[0])
 
 

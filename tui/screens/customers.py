@@ -20,7 +20,7 @@ from store import customers
 from store.errors import BackroomError
 from tui.dialogs.form import FormDialog
 from tui.format import money, shown
-from tui.messages import CustomersFailed, CustomersLoaded
+from tui.messages import CustomersCounted, CustomersFailed, CustomersLoaded
 from tui.screens.base import BackroomScreen
 from tui.widgets.filter_box import FilterBox
 from tui.widgets.table import Column, cut, fit, fit_data_table, pick
@@ -59,7 +59,8 @@ class CustomersScreen(BackroomScreen):
         self.page_number = 1
         self.generation = 0
         self.pending_query = ""
-        self.total = 0
+        self.total: int | None = 0  # None: the filter's count is still being read
+        self.filter = cq.CustomerFilter()
         self.columns: tuple[Column, ...] = ()
         self._width = 0
 
@@ -94,21 +95,27 @@ class CustomersScreen(BackroomScreen):
                     backwards: bool) -> None:
         shop = self.backroom.shop
 
-        def read() -> tuple[Any, cq.CustomerFilter, int]:
+        def read() -> tuple[Any, cq.CustomerFilter]:
             f = cq.parse_customer_filter(text)
             if segment and not f.segment:
                 f = replace(f, segment=segment)
-            page = cq.customer_page(shop, f, cursor, PAGE, backwards)
-            # counted once per filter: paging keeps the count
-            total = cq.customer_count(shop, f) if cursor is None else -1
-            return page, f, total
+            return cq.customer_page(shop, f, cursor, PAGE, backwards), f
 
         try:
-            page, f, total = await read_db(read)
+            page, f = await read_db(read)
         except BackroomError as exc:
             self.post_message(CustomersFailed(generation, str(exc)))
             return
-        self.post_message(CustomersLoaded(generation, page, f, total))
+        # the page first; a new filter's count after it (paging keeps the count)
+        self.post_message(CustomersLoaded(generation, page, f, None if cursor is None else -1))
+        if cursor is not None:
+            return
+        try:
+            total = await read_db(cq.customer_count, shop, f)
+        except BackroomError as exc:
+            self.post_message(CustomersFailed(generation, str(exc)))
+            return
+        self.post_message(CustomersCounted(generation, total))
 
     def _fit(self, width: int) -> None:
         """The columns for `width` (the total's label names the shop's currency)."""
@@ -127,10 +134,16 @@ class CustomersScreen(BackroomScreen):
         if message.generation != self.generation:
             return
         self.page = message.page
-        if message.total >= 0:
+        self.filter = message.filter
+        if message.total is None or message.total >= 0:
             self.total = message.total
         self._show_rows()
-        self._show_info(message.filter, len(message.page.rows))
+        self._show_info()
+
+    def on_customers_counted(self, message: CustomersCounted) -> None:
+        if message.generation == self.generation:
+            self.total = message.total
+            self._show_info()
 
     def _show_rows(self) -> None:
         if self.page is None:
@@ -161,9 +174,13 @@ class CustomersScreen(BackroomScreen):
                     f" {row.currency}"), justify="right"),
                 "last": Text(last)}
 
-    def _show_info(self, f: cq.CustomerFilter, shown: int) -> None:
-        pages = max(1, -(-self.total // PAGE))
-        parts = [f"{self.total:,} customer(s)", f"page {self.page_number} of {pages:,}"]
+    def _show_info(self) -> None:
+        f = self.filter
+        if self.total is None:
+            parts = ["counting customers…", f"page {self.page_number}"]
+        else:
+            pages = max(1, -(-self.total // PAGE))
+            parts = [f"{self.total:,} customer(s)", f"page {self.page_number} of {pages:,}"]
         if f.segment:
             parts.append(f"segment: {f.segment} ({cq.SEGMENTS[f.segment]})")
         if f.status:
