@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from peewee import SQL, ColumnBase, Expression, Tuple, fn
+from peewee import SQL, ColumnBase, Expression, NodeList, Tuple, fn
 
 from store import db as dbmod
 from store import search
@@ -654,6 +654,14 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     none). A common word on SQLite may walk the sort index instead (see _probed and
     store.search); on PostgreSQL see _matched."""
     first: list[int] = []
+    if limit is not None and _short_text(f):
+        few = search.short_matches(f.text)
+        if few is None:  # common: a walk of the sort index finds a page soon
+            if _narrowed(f):
+                return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
+            return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "walk", 0)]
+        return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
+                                                      ids=few)]
     if limit is not None and search.trigram_words(f.text):
         first = search.first_matches(f.text, search.PROBE)
         if not first:
@@ -939,11 +947,32 @@ def _scan_cache() -> Iterator[None]:
         db.execute_sql(f"PRAGMA cache_size = {int(size)}")
 
 
+def _short_text(f: QueueFilter) -> bool:
+    """A query of 1-2 characters on SQLite, which cannot tell whether its prefix matches a
+    few orders or thousands (search.short_matches counts them)."""
+    return dbmod.is_sqlite() and bool(f.text.strip()) and not search.trigram_words(f.text)
+
+
 def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
     """Orders per status for the filter, ignoring its statuses (the tabs); "_all" is the total.
-    `only` (the statuses a `status:` token names) leaves the others out, as the list does."""
-    query = (Order.select(Order.status, fn.COUNT(Order.id))
-             .where(*_conditions(f, with_statuses=False)).group_by(Order.status))
+    `only` (the statuses a `status:` token names) leaves the others out, as the list does.
+
+    On SQLite a customer's orders are counted from the customer's index: neither
+    `archived` nor the grouping may lead with another index (a unary + makes a column
+    unusable for one), else the planner grouped by status along the queue's status index
+    or the status index, reading every current order (customer:12: 570 ms on a million
+    orders, 0.6 ms this way); and a 1-2 character query matching few orders is counted
+    from their ids."""
+    conds = _conditions(f, with_statuses=False)
+    if _short_text(f):
+        few = search.short_matches(f.text)
+        if few is not None:
+            conds = [*_conditions(replace(f, text=""), with_statuses=False), search.id_in(few)]
+    group: Any = Order.status
+    if dbmod.is_sqlite() and f.customer_id is not None:
+        conds[0] = NodeList((SQL("+"), Order.archived), glue="") == f.archived
+        group = NodeList((SQL("+"), Order.status), glue="")
+    query = Order.select(Order.status, fn.COUNT(Order.id)).where(*conds).group_by(group)
     if only:
         query = query.where(Order.status.in_(list(only)))
     tuples: Any = query.tuples()
