@@ -657,7 +657,7 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     if limit is not None and _short_text(f):
         few = search.short_matches(f.text)
         if few is None:  # common: a walk of the sort index finds a page soon
-            if _narrowed(f):
+            if _narrowed(f) or not dbmod.is_sqlite():  # PostgreSQL's planner chooses
                 return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
             return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "walk", 0)]
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
@@ -948,9 +948,11 @@ def _scan_cache() -> Iterator[None]:
 
 
 def _short_text(f: QueueFilter) -> bool:
-    """A query of 1-2 characters on SQLite, which cannot tell whether its prefix matches a
-    few orders or thousands (search.short_matches counts them)."""
-    return dbmod.is_sqlite() and bool(f.text.strip()) and not search.trigram_words(f.text)
+    """A query of 1-2 characters, whose prefix neither planner can tell matches a few orders
+    or thousands (search.short_matches counts them): both walked the queue's index for a
+    prefix nothing starts with (`zz`: 300 ms on a million orders on SQLite, 90 ms on
+    200,000 on PostgreSQL)."""
+    return bool(f.text.strip()) and not search.trigram_words(f.text)
 
 
 def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
