@@ -74,6 +74,22 @@ def interleaved(contestants: Sequence[Callable[[], Any]], rounds: int,
     return [statistics.median(s) for s in samples]
 
 
+SLOW = 5  # a raw plan this many times slower than the best in its first call
+
+
+def once(plans: dict[str, Callable[[], Any]]) -> dict[str, float]:
+    """Each raw plan's first call, in ms (the warm-up). One far slower than the best (SLOW)
+    would fill the caches with its own pages before whichever contestant follows it (a
+    walk that reads every customer: 70-110 ms), so callers time it once and leave it out
+    of the turns."""
+    times = {}
+    for name, plan in plans.items():
+        started = time.perf_counter()
+        plan()
+        times[name] = (time.perf_counter() - started) * 1000
+    return times
+
+
 def in_worker(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     """`fn(*args)` the way the app runs a read: handed to one of its long-lived read threads,
     which keeps its connection open (tui.workers.read_now), and waited for."""

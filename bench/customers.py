@@ -10,11 +10,10 @@ last_order_at) with their indexes."""
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import Raw, interleaved
+from bench.common import SLOW, Raw, interleaved, once
 
 LIST_TARGET = 3.0
 SEGMENT_TARGET = 1.5
@@ -37,21 +36,6 @@ def _raw_page(raw: Raw, where: str, params: tuple[Any, ...] = (),
 def _plan(raw: Raw, where: str, params: tuple[Any, ...], table: str) -> Callable[[], int]:
     """One raw plan of a page: `table` is `customer c` with SQLite's INDEXED BY or NOT INDEXED."""
     return lambda: _raw_page(raw, where, params, table)
-
-
-SLOW = 5  # a raw plan this many times slower than the best in its first call
-
-
-def _once(plans: dict[str, Callable[[], Any]]) -> dict[str, float]:
-    """Each raw plan's first call, in ms (the warm-up). One far slower than the best would
-    fill the caches with its own pages before whichever contestant follows it (the walk
-    that reads every customer: 70-110 ms), so it is timed once and left out of the turns."""
-    times = {}
-    for name, plan in plans.items():
-        started = time.perf_counter()
-        plan()
-        times[name] = (time.perf_counter() - started) * 1000
-    return times
 
 
 def _call(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
@@ -88,10 +72,10 @@ def main(quick: bool = False) -> tuple[int, int]:
     cases = _list_cases(shop, raw, count) + _segment_cases(shop, raw, now)
     met = 0
     for name, ours_fn, raw_fns, target in cases:
-        once = _once(raw_fns)  # a plan far slower than the best is timed once, not in turns
-        kept = {n: raw_fns[n] for n in raw_fns if once[n] <= SLOW * min(once.values())}
+        first = once(raw_fns)  # a plan far slower than the best is timed once, not in turns
+        kept = {n: raw_fns[n] for n in raw_fns if first[n] <= SLOW * min(first.values())}
         ours, *floors = interleaved([ours_fn, *kept.values()], rounds, warm=False)
-        found = {**once, **dict(zip(kept, floors, strict=True))}
+        found = {**first, **dict(zip(kept, floors, strict=True))}
         met += _line(f"{name} ({count:,} customers)", ours, found, target)
     raw.close()
     db.close()

@@ -660,6 +660,8 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             if _narrowed(f) or not dbmod.is_sqlite():  # PostgreSQL's planner chooses
                 return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "index", 0)]
             return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "walk", 0)]
+        if not few:
+            return []
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
                                                       ids=few)]
     if limit is not None and search.trigram_words(f.text):
@@ -968,6 +970,8 @@ def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
     conds = _conditions(f, with_statuses=False)
     if _short_text(f):
         few = search.short_matches(f.text)
+        if few == []:
+            return {"_all": 0}
         if few is not None:
             conds = [*_conditions(replace(f, text=""), with_statuses=False), search.id_in(few)]
     group: Any = Order.status

@@ -296,22 +296,33 @@ def short_matches(text: str, cap: int | None = None) -> list[int] | None:
     if cap is None:
         cap = SHORT_FEW if dbmod.is_sqlite() else SHORT_FEW // 10
     text = " ".join(text.split())
-    email = None
-    for form in _lowered_forms(text):
-        prefix = _prefix(fn.LOWER(Order.customer_email), form)
-        email = prefix if email is None else email | prefix
-    parts = (Order.select(Order.id).where(_prefix(Order.code, text.upper())),
-             Order.select(Order.id).where(email),
-             OrderSearch.select(OrderSearch.order).where(_prefix(OrderSearch.name,
-                                                                 fold_query(text))))
+    # the names first, then the codes: their indexes hold the ids (the email's expression
+    # index costs a visit to the table a row, 2 ms for 1,000 on SQLite); written out, as
+    # building three peewee queries took 0.85 ms of a page that finds nothing
+    p = Params()
+    limit = p(int(cap))
+    emails = " OR ".join(_written_prefix("lower(customer_email)", form, p)
+                         for form in _lowered_forms(text))
     found: set[int] = set()
-    for part in parts:
-        rows: Any = part.limit(int(cap)).tuples()
-        ids = [int(row[0]) for row in rows]
+    for sql in (f"SELECT order_id FROM order_search WHERE "
+                f"{_written_prefix('name', fold_query(text), p)} LIMIT {limit}",
+                f"SELECT id FROM orders WHERE {_written_prefix('code', text.upper(), p)} "
+                f"LIMIT {limit}",
+                f"SELECT id FROM orders WHERE {emails} LIMIT {limit}"):
+        ids = [int(row[0]) for row in db.execute_sql(sql, p).fetchall()]
         if len(ids) >= cap:
             return None
         found.update(ids)
     return sorted(found)
+
+
+def _written_prefix(column: str, text: str, p: Params) -> str:
+    """`column` starts with `text`, written out as _prefix writes it (so the same index
+    answers)."""
+    if dbmod.is_sqlite():
+        return f"({column} >= {p(text)} AND {column} < {p(text[:-1] + chr(ord(text[-1]) + 1))})"
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{column} LIKE {p(escaped + '%')} ESCAPE '\\'"
 
 
 def id_in(ids: list[int]) -> Expression:
