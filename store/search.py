@@ -18,8 +18,14 @@ statistics, which cannot tell a word whose matches are mostly archived: there th
 query walks first and, short of a page, counts and reads the trigram matches materialised,
 in one statement (store.queries._matched).
 
+A query of 1-2 characters (the start of a code, an email or a folded name) is read by the
+ids of its matches when each column has few (short_matches), else by a walk of the queue's
+index: neither planner can tell the two apart.
+
 Written-out SQL (see store.sql): the trigram MATCH and the correlated check of the search
-row are SQL fragments handed to peewee's query, which has no expression for FTS5."""
+row are SQL fragments handed to peewee's query, which has no expression for FTS5; the
+short query's probe is three written-out statements (building them with peewee cost more
+than running them)."""
 
 from __future__ import annotations
 
