@@ -286,6 +286,8 @@ def _segment_sql(segment: str, t: Thresholds, p: Params) -> str:
 
 def _prefix_bounds(word: str) -> tuple[str, str]:
     word = word.lower()
+    if not word:  # a word of combining marks alone folds to nothing: nothing starts so
+        return "\uffff", "\uffff"
     return word, word[:-1] + chr(ord(word[-1]) + 1)
 
 
@@ -407,12 +409,12 @@ def _planned(f: CustomerFilter, t: Thresholds, few: int | None) -> str:
         if few is None or f.segment:
             return "customer c"
         p = Params()
-        conds = " AND ".join(_text_sql(f.text, p))
+        conds = " AND ".join(_where(f, t, p))  # the status too: a rare one narrows first
         return "customer c" if _capped(f"customer c WHERE {conds}", p, few) < few \
             else "customer c NOT INDEXED"
     index = SEGMENT_INDEXES.get(f.segment)
-    if index is None:
-        return "customer c"
+    if index is None or (few is None and f.status):
+        return "customer c"  # a count of one status: that status's index may narrow more
     p = Params()
     within = f"customer c INDEXED BY {index} WHERE {_segment_sql(f.segment, t, p)}"
     if few is None:

@@ -19,8 +19,9 @@ query walks first and, short of a page, counts and reads the trigram matches mat
 in one statement (store.queries._matched).
 
 A query of 1-2 characters (the start of a code, an email or a folded name) is read by the
-ids of its matches when each column has few (short_matches), else by a walk of the queue's
-index: neither planner can tell the two apart.
+ids of its matches when each column has few (short_matches), else, on SQLite, by a walk of
+the queue's index (PostgreSQL's planner, or a filter narrowed otherwise, plans it): neither
+planner can tell the two apart.
 
 Written-out SQL (see store.sql): the trigram MATCH and the correlated check of the search
 row are SQL fragments handed to peewee's query, which has no expression for FTS5; the
@@ -58,7 +59,10 @@ def _like_escaped(template: str, text: str) -> Any:
 
 
 def _prefix(column: ColumnBase, text: str) -> Expression:
-    """column starts with text, in a form the backend answers from a plain or expression index."""
+    """column starts with text, in a form the backend answers from a plain or expression index.
+    Empty text (a word of combining marks alone folds to nothing) starts nothing."""
+    if not text:
+        return Expression(SQL("1"), "=", SQL("0"))
     if dbmod.is_sqlite():
         upper = text[:-1] + chr(ord(text[-1]) + 1)
         return (column >= text) & (column < upper)
@@ -325,6 +329,8 @@ def short_matches(text: str, cap: int | None = None) -> list[int] | None:
 def _written_prefix(column: str, text: str, p: Params) -> str:
     """`column` starts with `text`, written out as _prefix writes it (so the same index
     answers)."""
+    if not text:
+        return "1 = 0"
     if dbmod.is_sqlite():
         return f"({column} >= {p(text)} AND {column} < {p(text[:-1] + chr(ord(text[-1]) + 1))})"
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

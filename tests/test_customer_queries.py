@@ -212,3 +212,11 @@ def test_a_sparse_segment_reads_its_index_and_a_common_prefix_walks(shop, monkey
     assert _all_pages(shop, vip)[:30] == [c.id for c in live[:30]]
     if dbmod.is_sqlite():
         assert cq._planned(vip, t, cq.FEW) == "customer c"
+
+
+def test_a_word_of_combining_marks_alone_finds_nobody(shop, crafted):
+    """It folds to nothing: the list says no customer matches (it raised IndexError)."""
+    for text in ("\u0301", "\u0301\u0308", "ann \u0301"):
+        page = cq.customer_page(shop, cq.parse_customer_filter(text))
+        assert page.rows == () or text.startswith("ann")
+        cq.customer_count(shop, cq.parse_customer_filter(text))

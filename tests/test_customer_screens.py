@@ -5,15 +5,18 @@ role, hostile text shown literally."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Static
 
-from store import customers, status
+from store import customer_queries as cq
+from store import customers, demo, status
 from store.models import Customer, CustomerEvent, CustomerGroup, Order, Outbox
 from tests.conftest import make_config
 from tests.factories import place
+from tests.tui_support import wait_until
 from tui.app import build_app
 from tui.screens.customers import CustomersScreen
 from tui.screens.groups import GroupsScreen
@@ -306,3 +309,44 @@ async def test_segment_key_filters_the_list(app_for, shop, admin):
         await pilot.press("f", "f", "f")  # recent, inactive, subscribers
         await settle(app, pilot)
         assert [r[1] for r in cells(table)] == ["new@example.com"]
+
+
+async def test_the_page_shows_before_its_count_and_paging_early_still_counts(
+        app_for, shop, monkeypatch):
+    """The list shows its page first and "counting customers…" until the count is read (a
+    segment's count: 16-110 ms on 200,000 customers); paging on before the count arrived
+    cancels the worker that was counting, and the next page counts instead of leaving
+    "counting" up for good. The count is held until the test lets it go (the real count
+    runs then)."""
+    demo.build(shop, 1500, seed=1)
+    live = Customer.select().where(Customer.status != "deleted").count()
+    gate = threading.Event()
+    real = cq.customer_count
+
+    def held(*args, **kwargs):
+        gate.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cq, "customer_count", held)
+    app = app_for()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.action_mode("customers")
+        screen = app.screen
+        assert isinstance(screen, CustomersScreen)
+
+        async def until(condition) -> None:  # not wait_until: it waits for the held worker
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if condition():
+                    return
+            raise AssertionError(static_text(screen, "#customers-info"))
+
+        await until(lambda: screen.page is not None)
+        assert screen.query_one(DataTable).row_count > 0
+        assert "counting customers" in static_text(screen, "#customers-info")
+        await pilot.press("right_square_bracket")  # the next page, the count still held
+        await until(lambda: "page 2" in static_text(screen, "#customers-info"))
+        gate.set()
+        await wait_until(pilot, lambda: f"{live:,} customer(s)" in
+                         static_text(screen, "#customers-info"))
+        assert "counting" not in static_text(screen, "#customers-info")

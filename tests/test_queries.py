@@ -270,7 +270,7 @@ def _every_page(f: QueueFilter) -> list[int]:
         cursor = page.next_cursor
 
 
-@pytest.mark.parametrize("text", ["zz", "a", "ma", "é", "ł", "BR", "1"])
+@pytest.mark.parametrize("text", ["zz", "a", "ma", "é", "ł", "BR", "1", "\u0301", "%_"])
 def test_a_short_query_finds_the_same_orders_whichever_way_it_reads(shop, monkeypatch, text):
     """A query of 1-2 characters matching fewer than SHORT_FEW orders (per column) is read by
     the ids its indexes give, else by the planner's way (on SQLite a walk of the queue's
@@ -285,7 +285,7 @@ def test_a_short_query_finds_the_same_orders_whichever_way_it_reads(shop, monkey
         monkeypatch.setattr(queries.search, "SHORT_FEW", 1)  # every prefix too common: walked
         assert _every_page(f) == by_ids, typed
         assert queries.status_counts(f) == counts, typed
-        if text == "zz":
+        if text in ("zz", "\u0301", "%_"):  # a lone combining accent folds to nothing
             assert by_ids == [] and counts == {"_all": 0}
 
 

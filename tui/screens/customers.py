@@ -88,11 +88,16 @@ class CustomersScreen(BackroomScreen):
         self.generation += 1
         self.request = (cursor, backwards)
         text = self.query_one("#customer-search", Input).value
-        self._load(self.generation, text, self.segment, cursor, backwards)
+        # a new filter is counted; so is a page of one whose count never arrived (paged, or
+        # reloaded, before it did: the worker that was counting it was cancelled)
+        count = cursor is None or self.total is None
+        if cursor is None:
+            self.total = None
+        self._load(self.generation, text, self.segment, cursor, backwards, count)
 
     @work(exclusive=True, group="customers-load", exit_on_error=False)
     async def _load(self, generation: int, text: str, segment: str, cursor: str | None,
-                    backwards: bool) -> None:
+                    backwards: bool, count: bool) -> None:
         shop = self.backroom.shop
 
         def read() -> tuple[Any, cq.CustomerFilter]:
@@ -106,9 +111,9 @@ class CustomersScreen(BackroomScreen):
         except BackroomError as exc:
             self.post_message(CustomersFailed(generation, str(exc)))
             return
-        # the page first; a new filter's count after it (paging keeps the count)
-        self.post_message(CustomersLoaded(generation, page, f, None if cursor is None else -1))
-        if cursor is not None:
+        # the page first, the count after it (paging keeps a count that arrived)
+        self.post_message(CustomersLoaded(generation, page, f, None if count else -1))
+        if not count:
             return
         try:
             total = await read_db(cq.customer_count, shop, f)
