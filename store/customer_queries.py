@@ -43,7 +43,7 @@ from store.models import (
 )
 from store.operators import Actor, require
 from store.shop import Shop
-from store.sql import Params, id_source, id_value
+from store.sql import Params, id_source, id_value, like_escaped, prefix_end
 from store.text import control_character, shown
 
 SEGMENTS: dict[str, str] = {
@@ -288,7 +288,7 @@ def _prefix_bounds(word: str) -> tuple[str, str]:
     word = word.lower()
     if not word:  # a word of combining marks alone folds to nothing: nothing starts so
         return "\uffff", "\uffff"
-    return word, word[:-1] + chr(ord(word[-1]) + 1)
+    return word, prefix_end(word)
 
 
 def _text_sql(text: str, p: Params) -> list[str]:
@@ -300,7 +300,7 @@ def _text_sql(text: str, p: Params) -> list[str]:
     long_words = [w for w in words if len(w) >= 3]
     for word in (w for w in words if len(w) < 3):
         if long_words:  # the long words narrow through the index; check the rest in the row
-            pattern = p(f"%{_like_escape(word)}%")
+            pattern = p(f"%{like_escaped(word.lower())}%")
             conds.append(f"c.search_text LIKE {pattern} ESCAPE '\\'")
             continue
         low, high = _prefix_bounds(word)
@@ -317,13 +317,8 @@ def _text_sql(text: str, p: Params) -> list[str]:
         else:
             for word in long_words:
                 conds.append(
-                    f"c.search_text LIKE {p(f'%{_like_escape(word)}%')} ESCAPE '\\'")
+                    f"c.search_text LIKE {p(f'%{like_escaped(word.lower())}%')} ESCAPE '\\'")
     return conds
-
-
-def _like_escape(word: str) -> str:
-    """A word for LIKE, its wildcards taken literally (backslash escape on both databases)."""
-    return word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _where(f: CustomerFilter, t: Thresholds, p: Params) -> list[str]:
@@ -344,12 +339,6 @@ def customer_conditions(shop: Shop, f: CustomerFilter, p: Params,
     """The WHERE conditions on customer `c` of a filter (for the newsletter's audience: the
     same segments and filters as the customer list)."""
     return _where(f, thresholds(shop, now), p)
-
-
-def _dt(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
 
 
 # ----- the list ------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
 from store import db as dbmod
 from store.folding import fold_query
 from store.models import Order, OrderSearch, db
-from store.sql import Params, id_value
+from store.sql import Params, id_value, like_escaped, prefix_end
 
 MIN_TRIGRAM = 3
 COST_RATIO = 3  # fetching and sorting one trigram match costs about 3 walked rows (2-7)
@@ -53,8 +53,7 @@ def fts_query(words: list[str]) -> str:
 
 
 def _like_escaped(template: str, text: str) -> Any:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return NodeList((Value(template % escaped, converter=False), SQL("ESCAPE"),
+    return NodeList((Value(template % like_escaped(text), converter=False), SQL("ESCAPE"),
                      Value("\\", converter=False)))
 
 
@@ -64,8 +63,7 @@ def _prefix(column: ColumnBase, text: str) -> Expression:
     if not text:
         return Expression(SQL("1"), "=", SQL("0"))
     if dbmod.is_sqlite():
-        upper = text[:-1] + chr(ord(text[-1]) + 1)
-        return (column >= text) & (column < upper)
+        return (column >= text) & (column < prefix_end(text))
     return Expression(column, "LIKE", _like_escaped("%s%%", text))
 
 
@@ -133,7 +131,7 @@ def row_check(patterns: list[Any]) -> Any:
 
 def _pattern(word: str) -> str:
     """A folded word as a LIKE pattern matching it anywhere, its wildcards taken literally."""
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return f"%{like_escaped(word)}%"
 
 
 def shape(text: str) -> tuple[int, int] | None:
@@ -332,9 +330,8 @@ def _written_prefix(column: str, text: str, p: Params) -> str:
     if not text:
         return "1 = 0"
     if dbmod.is_sqlite():
-        return f"({column} >= {p(text)} AND {column} < {p(text[:-1] + chr(ord(text[-1]) + 1))})"
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{column} LIKE {p(escaped + '%')} ESCAPE '\\'"
+        return f"({column} >= {p(text)} AND {column} < {p(prefix_end(text))})"
+    return f"{column} LIKE {p(like_escaped(text) + '%')} ESCAPE '\\'"
 
 
 def id_in(ids: list[int]) -> Expression:

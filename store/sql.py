@@ -92,6 +92,18 @@ def stored_time(value: dt.datetime) -> Any:
     return value.isoformat(" ") if dbmod.is_sqlite() else value
 
 
+def like_escaped(text: str) -> str:
+    """`text` for a LIKE pattern, its wildcards taken literally (with `ESCAPE '\\'`, the
+    backslash escape both databases accept)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def prefix_end(text: str) -> str:
+    """The first string after every string that starts with non-empty `text`: `col >= text
+    AND col < prefix_end(text)` is a prefix match a plain index answers by range."""
+    return text[:-1] + chr(ord(text[-1]) + 1)
+
+
 def named(name: str) -> str:
     """The placeholder of a named parameter: `:name` (SQLite) or `%(name)s` (psycopg2).
     Named, so SQL built from optional pieces never has to keep positional order."""
