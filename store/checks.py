@@ -166,7 +166,8 @@ def _integrity(shop: Shop) -> list[str]:
 
 # (FTS5 index, the table it indexes, its key column, what a row is)
 SEARCH_INDEXES = (("order_fts", "order_search", "order_id", "order"),
-                  ("customer_fts", "customer", "id", "customer"))
+                  ("customer_fts", "customer", "id", "customer"),
+                  ("item_fts", "order_item", "id", "item"))
 
 
 def _orders_without_search_row() -> list[int]:

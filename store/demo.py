@@ -261,9 +261,9 @@ def _drop_search_triggers() -> list[str]:
     return their SQL; the index is rebuilt once after the load (_restore_search)."""
     triggers = [sql for (sql,) in db.execute_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
-        "('order_fts_insert', 'customer_fts_ai')").fetchall()]
-    db.execute_sql("DROP TRIGGER IF EXISTS order_fts_insert")
-    db.execute_sql("DROP TRIGGER IF EXISTS customer_fts_ai")
+        "('order_fts_insert', 'customer_fts_ai', 'item_fts_insert')").fetchall()]
+    for name in ("order_fts_insert", "customer_fts_ai", "item_fts_insert"):
+        db.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
     return triggers
 
 
@@ -274,6 +274,8 @@ def _restore_search(indexes: list[str], triggers: list[str]) -> None:
     db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
     if any("customer_fts" in sql for sql in triggers):
         db.execute_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
+    if any("item_fts" in sql for sql in triggers):
+        db.execute_sql("INSERT INTO item_fts(item_fts) VALUES ('rebuild')")
 
 
 def _advance_sequences() -> None:

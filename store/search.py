@@ -34,11 +34,11 @@ import math
 import time
 from typing import Any
 
-from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
+from peewee import OP, SQL, ColumnBase, Expression, NodeList, Value, fn
 
 from store import db as dbmod
 from store.folding import fold_query
-from store.models import Order, OrderSearch, db
+from store.models import Order, OrderItem, OrderSearch, db
 from store.sql import Params, id_value, like_escaped, prefix_end
 
 MIN_TRIGRAM = 3
@@ -353,3 +353,56 @@ def first_matches(text: str, count: int) -> list[int]:
         sql = (f"WITH m AS MATERIALIZED (SELECT order_id FROM order_search WHERE {likes}) "
                f"SELECT order_id FROM m LIMIT {int(count)}")
     return [r[0] for r in db.execute_sql(sql, p)]
+
+
+# ----- the product filter --------------------------------------------------------------------
+
+PRODUCT_PAGE_COST = 32  # an item read by id and sorted costs about 3 orders walked (3.6, 1.15 us)
+PRODUCT_COUNT_SHARE = 4  # a count checking every order costs about orders/4 items read by id
+
+
+def product_page_few() -> int:
+    """Below this many matching items a page reads them by id; above, it walks the queue
+    checking each order's items: a walk finds a page after orders x 101 / matches rows, the
+    ids cost the matches, so they cross near sqrt(cost x orders) (5,700 on a million)."""
+    return max(100, int(math.sqrt(PRODUCT_PAGE_COST * orders_size())))
+
+
+def product_count_few() -> int:
+    """Below this many matching items a count reads them by id rather than checking every
+    current order's items."""
+    return max(product_page_few(), orders_size() // PRODUCT_COUNT_SHARE)
+
+
+def product_matches(product: str, few: int) -> ColumnBase:
+    """The order holds an item whose SKU or name contains `product` (case aside, as LIKE
+    folds it; its wildcards taken literally). When the items' trigram index holds fewer than
+    `few` matches (it stops counting there), the orders are read from those items by id; a
+    product of 1-2 characters, or a common one, is checked order by order (a walk of the
+    queue finds a page of it soon). Both ways match the same orders: the index only narrows
+    (its case folding covers LIKE's), each item is checked as the walk checks it. A page's
+    statement is compiled once per filter (store.queries._compiled), so the way chosen for a
+    product holds while the app runs: only its cost may drift as the product sells."""
+    text = product.strip()
+    pattern = _like_escaped("%%%s%%", text)
+    check = (Expression(OrderItem.sku, OP.ILIKE, pattern)
+             | Expression(OrderItem.name, OP.ILIKE, pattern))
+    if len(text) >= MIN_TRIGRAM and _few_items(text, check, few):
+        items = OrderItem.select(OrderItem.order).where(check)
+        if dbmod.is_sqlite():
+            phrase = fts_query([text])
+            items = items.where(OrderItem.id.in_(
+                SQL("(SELECT rowid FROM item_fts WHERE item_fts MATCH ?)", [phrase])))
+        return Order.id.in_(items)
+    return fn.EXISTS(OrderItem.select(OrderItem.id).where(OrderItem.order == Order.id, check))
+
+
+def _few_items(text: str, check: Expression, few: int) -> bool:
+    """Whether fewer than `few` items match (the index stops at `few`)."""
+    if dbmod.is_sqlite():
+        sql = ("SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH ? LIMIT ?)")
+        (found,) = db.execute_sql(sql, (fts_query([text]), few)).fetchone()
+        return int(found) < few
+    query = OrderItem.select(SQL("1")).where(check).limit(few)
+    return int(query.count()) < few
+

@@ -209,3 +209,6 @@ def test_the_search_triggers_survive_every_migration(sqlite_url: str) -> None:
     triggers = {name for (name,) in models.db.execute_sql(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'order_search'")}
     assert triggers == {"order_fts_insert", "order_fts_delete", "order_fts_update"}
+    items = {name for (name,) in models.db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'order_item'")}
+    assert items == {"item_fts_insert", "item_fts_delete", "item_fts_update"}  # 0016

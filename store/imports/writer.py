@@ -106,7 +106,7 @@ def write_orders(shop: Shop, actor: Actor, source: str, orders: Sequence[OrderIn
 
 BULK_TABLES = ("customer", "orders", "order_search", "order_item", "address", "order_event",
                "payment", "customer_event")
-BULK_TRIGGERS = ("order_fts_insert", "customer_fts_ai")
+BULK_TRIGGERS = ("order_fts_insert", "customer_fts_ai", "item_fts_insert")
 
 
 @contextlib.contextmanager
@@ -142,6 +142,8 @@ def _bulk(count: int, currency: str) -> Iterator[list[int | None] | None]:
             db.execute_sql("INSERT INTO order_fts(order_fts) VALUES ('rebuild')")
         if any(name == "customer_fts_ai" for name, _sql in triggers):
             db.execute_sql("INSERT INTO customer_fts(customer_fts) VALUES ('rebuild')")
+        if any(name == "item_fts_insert" for name, _sql in triggers):
+            db.execute_sql("INSERT INTO item_fts(item_fts) VALUES ('rebuild')")
     db.execute_sql("PRAGMA analysis_limit = 1000")
     db.execute_sql("ANALYZE")
 
