@@ -95,6 +95,7 @@ def run_store(url: str, quick: bool, report: Report, only: tuple[str, ...] = STO
         _search(shop, raw, report, now, rounds, code)
     if "search" in only:
         _short_search(shop, raw, now, rounds)
+        _product_search(shop, raw, now, rounds)
     if "typing" in only:
         _typing(shop)
     if "bulk" in only:
@@ -267,6 +268,50 @@ def _short_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
         print(f"search of 1-2 characters ({text!r}): backroom {figures[0]:.3f} ms beside the best "
               f"raw plan ({best}) {found[best]:.3f} ms ({figures[0] / found[best]:.2f}x; "
               + ", ".join(f"{n} {v:.3f} ms" for n, v in found.items()) + "; shown, not a target)")
+
+
+def _product_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
+    """`product:` for a product nothing holds and a common one, page and tab counts, beside
+    the raw plans: every current order's items checked (the walk), and the orders of the
+    items the items' trigram index finds (shown, not targets)."""
+    from store import queries
+    from store.queries import parse_filter
+
+    order = "ORDER BY o.placed_at DESC, o.id DESC LIMIT ?"
+    like = "(i.sku LIKE ? OR i.name LIKE ?)" if raw.sqlite else "(i.sku ILIKE ? OR i.name ILIKE ?)"
+    walked = f"EXISTS (SELECT 1 FROM order_item i WHERE i.order_id = o.id AND {like})"
+    indexed = (f"o.id IN (SELECT i.order_id FROM order_item i WHERE {like} AND i.id IN "
+               "(SELECT rowid FROM item_fts WHERE item_fts MATCH ?))" if raw.sqlite
+               else f"o.id IN (SELECT i.order_id FROM order_item i WHERE {like})")
+    counts = "SELECT o.status, COUNT(*) FROM orders o WHERE o.archived = ? AND {} GROUP BY o.status"
+    for product in ("zqxjkv", "mug"):
+        args = [f"%{product}%", f"%{product}%"]
+        by_index = [*args, f'"{product}"'] if raw.sqlite else args
+        f = parse_filter(f"product:{product}", shop.workflow)
+        for what, ours_fn in (("page", lambda f=f: queries.queue_page(f, None, PAGE)),
+                              ("counts", lambda f=f: queries.status_counts(f))):
+            if what == "page":
+                plans = {"walk": lambda a=args: raw.all(
+                             ROW_SQL + f"WHERE o.archived = ? AND {walked} " + order,
+                             (now, False, *a, PAGE + 1)),
+                         "by the index": lambda a=by_index: raw.all(
+                             ROW_SQL + f"WHERE o.archived = ? AND {indexed} " + order,
+                             (now, False, *a, PAGE + 1))}
+            else:
+                plans = {"walk": lambda a=args: raw.all(counts.format(walked), (False, *a)),
+                         "by the index": lambda a=by_index: raw.all(counts.format(indexed),
+                                                                    (False, *a))}
+            first = once(plans)
+            kept = {n: plans[n] for n in plans if first[n] <= SLOW * min(first.values())}
+            ours = in_worker(ours_fn)
+            ours()
+            figures = interleaved([ours, *kept.values()], rounds, warm=False)
+            found = {**first, **dict(zip(kept, figures[1:], strict=True))}
+            best = min(found, key=lambda n: found[n])
+            print(f"product:{product} {what}: backroom {figures[0]:.3f} ms beside the best raw "
+                  f"plan ({best}) {found[best]:.3f} ms ({figures[0] / found[best]:.2f}x; "
+                  + ", ".join(f"{n} {v:.3f} ms" for n, v in found.items())
+                  + "; shown, not a target)")
 
 
 def _typing(shop: Any) -> None:
