@@ -377,8 +377,8 @@ def product_count_few() -> int:
 def product_matches(product: str, few: int) -> ColumnBase:
     """The order holds an item whose SKU or name contains `product` (case aside, as LIKE
     folds it; its wildcards taken literally). When the items' trigram index holds fewer than
-    `few` matches (it stops counting there), the orders are read from those items by id; a
-    product of 1-2 characters, or a common one, is checked order by order (a walk of the
+    `few` matches (it stops counting there), the orders are read from those items by id
+    (SQLite); a product of 1-2 characters, or a common one, is checked order by order (a walk of the
     queue finds a page of it soon). Both ways match the same orders: the index only narrows
     (its case folding covers LIKE's), each item is checked as the walk checks it. A page's
     statement is compiled once per filter (store.queries._compiled), so the way chosen for a
@@ -387,22 +387,20 @@ def product_matches(product: str, few: int) -> ColumnBase:
     pattern = _like_escaped("%%%s%%", text)
     check = (Expression(OrderItem.sku, OP.ILIKE, pattern)
              | Expression(OrderItem.name, OP.ILIKE, pattern))
-    if len(text) >= MIN_TRIGRAM and _few_items(text, check, few):
-        items = OrderItem.select(OrderItem.order).where(check)
-        if dbmod.is_sqlite():
-            phrase = fts_query([text])
-            items = items.where(OrderItem.id.in_(
-                SQL("(SELECT rowid FROM item_fts WHERE item_fts MATCH ?)", [phrase])))
-        return Order.id.in_(items)
+    if dbmod.is_sqlite() and len(text) >= MIN_TRIGRAM and _few_items(text, few):
+        phrase = fts_query([text])
+        return Order.id.in_(OrderItem.select(OrderItem.order).where(check, OrderItem.id.in_(
+            SQL("(SELECT rowid FROM item_fts WHERE item_fts MATCH ?)", [phrase]))))
     return fn.EXISTS(OrderItem.select(OrderItem.id).where(OrderItem.order == Order.id, check))
 
 
-def _few_items(text: str, check: Expression, few: int) -> bool:
-    """Whether fewer than `few` items match (the index stops at `few`)."""
-    if dbmod.is_sqlite():
-        sql = ("SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH ? LIMIT ?)")
-        (found,) = db.execute_sql(sql, (fts_query([text]), few)).fetchone()
-        return int(found) < few
-    query = OrderItem.select(SQL("1")).where(check).limit(few)
-    return int(query.count()) < few
+def _few_items(text: str, few: int) -> bool:
+    """Whether fewer than `few` items match, SQLite (the index stops counting at `few`).
+    PostgreSQL needs no probe: it plans the check as a semi-join and chooses between the
+    trigram indexes and a walk itself (the same 0.5 ms, 2.4 ms and 28 ms as either raw plan
+    for a product none, some or many orders hold, on 200,000 orders); a probe cost it up to
+    20 ms."""
+    sql = "SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH ? LIMIT ?)"
+    (found,) = db.execute_sql(sql, (fts_query([text]), few)).fetchone()
+    return int(found) < few
 
