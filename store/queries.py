@@ -383,8 +383,8 @@ def _conditions(f: QueueFilter, with_statuses: bool = True, way: str = "index",
     if with_statuses and f.statuses:
         conds.append(Order.status == f.statuses[0] if len(f.statuses) == 1
                      else Order.status.in_(list(f.statuses)))
-    if f.only_test:
-        conds.append(Order.is_test == True)  # noqa: E712
+    if f.only_test:  # the column alone, as the test orders' partial index is written
+        conds.append(Order.is_test)
     elif not f.show_test:
         conds.append(Order.is_test == False)  # noqa: E712
     if f.placed_from is not None:
@@ -963,7 +963,15 @@ def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
     unusable for one), else the planner grouped by status along the queue's status index
     or the status index, reading every current order (customer:12: 570 ms on a million
     orders, 0.6 ms this way); and a 1-2 character query matching few orders is counted
-    from their ids."""
+    from their ids. Test orders are counted from their partial index (migration 0017; on
+    SQLite named, its planner took the status index), and `test:no` as every order less
+    them (the real orders are most: 514 ms reading each, 30 ms from the indexes)."""
+    if not f.show_test and not f.only_test:  # test:no: every order less the few test ones
+        both = status_counts(replace(f, show_test=True), only)
+        tests = status_counts(replace(f, only_test=True), only)
+        real = {state: n - tests.get(state, 0) for state, n in both.items() if state != "_all"}
+        counts = {state: n for state, n in real.items() if n}
+        return {**counts, "_all": sum(counts.values())}
     conds = _conditions(f, with_statuses=False, product_few=search.product_count_few())
     if _short_text(f):
         few = search.short_matches(f.text)
@@ -979,9 +987,12 @@ def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
     query = Order.select(Order.status, fn.COUNT(Order.id)).where(*conds).group_by(group)
     if only:
         query = query.where(Order.status.in_(list(only)))
-    tuples: Any = query.tuples()
+    sql, params = query.sql()
+    if f.only_test and dbmod.is_sqlite() and f.customer_id is None:
+        sql = sql.replace('FROM "orders" AS "t1"',
+                          'FROM "orders" AS "t1" INDEXED BY orders_test_orders', 1)
     with _scan_cache():
-        counts = {status: int(count) for status, count in tuples}
+        counts = {status: int(count) for status, count in db.execute_sql(sql, params)}
     counts["_all"] = sum(counts.values())
     return counts
 
