@@ -972,14 +972,14 @@ def status_counts(f: QueueFilter, only: Sequence[str] = ()) -> dict[str, int]:
         real = {state: n - tests.get(state, 0) for state, n in both.items() if state != "_all"}
         counts = {state: n for state, n in real.items() if n}
         return {**counts, "_all": sum(counts.values())}
-    conds = _conditions(f, with_statuses=False, product_few=search.product_count_few())
-    if _short_text(f):
-        few = search.short_matches(f.text)
-        if few == []:
-            return {"_all": 0}
-        if few is not None:
-            conds = [*_conditions(replace(f, text=""), with_statuses=False,
-                                  product_few=search.product_count_few()), search.id_in(few)]
+    few = search.short_matches(f.text) if _short_text(f) else None
+    if few == []:
+        return {"_all": 0}
+    if few is not None:
+        conds = [*_conditions(replace(f, text=""), with_statuses=False,
+                              product_few=search.product_count_few()), search.id_in(few)]
+    else:
+        conds = _conditions(f, with_statuses=False, product_few=search.product_count_few())
     group: Any = Order.status
     if dbmod.is_sqlite() and f.customer_id is not None:
         conds[0] = NodeList((SQL("+"), Order.archived), glue="") == f.archived

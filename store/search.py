@@ -375,19 +375,21 @@ def product_count_few() -> int:
 
 
 def product_matches(product: str, few: int) -> ColumnBase:
-    """The order holds an item whose SKU or name contains `product` (case aside, as LIKE
-    folds it; its wildcards taken literally). When the items' trigram index holds fewer than
-    `few` matches (it stops counting there), the orders are read from those items by id
-    (SQLite); a product of 1-2 characters, or a common one, is checked order by order (a walk of the
-    queue finds a page of it soon). Both ways match the same orders: the index only narrows
-    (its case folding covers LIKE's), each item is checked as the walk checks it. A page's
+    """The order holds an item whose SKU or name contains `product` (case aside as LIKE
+    folds it: ASCII only on SQLite; its wildcards taken literally). When the items' trigram
+    index holds fewer than `few` matches (it stops counting there), the orders are read from
+    those items by id (SQLite); a product of 1-2 characters, or a common one, is checked
+    order by order (a walk of the queue finds a page of it soon). Both ways match the same
+    orders: the index only narrows (its case folding covers LIKE's), each item is checked as
+    the walk checks it. A page's
     statement is compiled once per filter (store.queries._compiled), so the way chosen for a
     product holds while the app runs: only its cost may drift as the product sells."""
     text = product.strip()
     pattern = _like_escaped("%%%s%%", text)
     check = (Expression(OrderItem.sku, OP.ILIKE, pattern)
              | Expression(OrderItem.name, OP.ILIKE, pattern))
-    if dbmod.is_sqlite() and len(text) >= MIN_TRIGRAM and _few_items(text, few):
+    indexed = len(text) >= MIN_TRIGRAM and "\x00" not in text  # FTS5 stops at a NUL
+    if dbmod.is_sqlite() and indexed and _few_items(text, few):
         phrase = fts_query([text])
         return Order.id.in_(OrderItem.select(OrderItem.order).where(check, OrderItem.id.in_(
             SQL("(SELECT rowid FROM item_fts WHERE item_fts MATCH ?)", [phrase]))))

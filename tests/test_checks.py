@@ -89,6 +89,30 @@ def test_broken_search_index_is_found_and_rebuilt(shop: Shop, admin: Actor,
     assert len(queries.queue_page(queries.QueueFilter(text="Zebulon"), None, 10).rows) == 3
 
 
+def test_the_items_index_out_of_step_is_found_and_rebuilt(shop: Shop, admin: Actor,
+                                                           tmp_path: Path) -> None:
+    """The product filter's index (item_fts, migration 0016): an item it lost is found by
+    `backroom check` and put back by --repair, and the filter finds its order again."""
+    if not shop.config.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's trigram indexes are the columns' own; FTS5 is SQLite's")
+    ref = place(shop, name="Ida Item")
+    item_id, sku, name = db.execute_sql(
+        "SELECT id, sku, name FROM order_item WHERE order_id = ?", (ref.id,)).fetchone()
+    with db.atomic():
+        db.execute_sql("INSERT INTO item_fts(item_fts, rowid, sku, name) "
+                       "VALUES ('delete', ?, ?, ?)", (item_id, sku, name))
+    assert queries.matching_ids(queries.QueueFilter(product=name)) == []
+
+    found = _check(tmp_path, shop.config.database_url)
+    assert found.exit_code == 1
+    assert f"1 item(s) missing from item_fts (#{item_id}): a search does not find them" \
+        in found.output
+    mended = _check(tmp_path, shop.config.database_url, "--repair")
+    assert mended.exit_code == 0, mended.output
+    queries._COMPILED.clear()
+    assert queries.matching_ids(queries.QueueFilter(product=name)) == [ref.id]
+
+
 def test_stale_search_text_is_found(shop: Shop, admin: Actor) -> None:
     """The index holds text the order no longer has (FTS5's own integrity-check)."""
     if not shop.config.database_url.startswith("sqlite"):

@@ -112,6 +112,12 @@ def test_older_database_is_upgraded_on_open_and_keeps_its_data(own_db_url: str) 
     for text in ("koln", "50667"):
         assert [r.id for r in cq.customer_page(shop, cq.parse_customer_filter(text)).rows] == [
             order.customer_id], text
+    # its item, written before the items had an index (0016), is found through it
+    assert queries.search.product_page_few() >= 100
+    assert order.id in queries.matching_ids(QueueFilter(product="product 0"))  # and ref's
+    if dbmod.is_sqlite():
+        assert models.db.execute_sql("SELECT rowid FROM item_fts WHERE item_fts MATCH "
+                                     "'\"Product 0\"'").fetchall() != []
     customer = models.Customer.get_by_id(order.customer_id)
     assert (customer.order_count, customer.spent) == (1, 2399)
     assert customer.first_order_at == customer.last_order_at == order.placed_at

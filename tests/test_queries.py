@@ -10,7 +10,7 @@ import pytest
 from store import db as dbmod
 from store import demo, orders, payments, queries, status
 from store.errors import NotFound, ValidationError
-from store.models import Order
+from store.models import Order, OrderItem
 from store.queries import QueueFilter, parse_filter
 from store.workflow import DEFAULT
 from tests.factories import place
@@ -319,6 +319,7 @@ def test_a_customers_orders_are_counted_from_the_customers_index(shop):
         assert "customer" in plan and "orders_queue_status" not in plan, plan
 
 
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 HOSTILE_ITEMS = [("CUP-50%", "Cup, 50% off"), ("A_B-1", "Thé vert sencha"),
                  ("LMP-ØRSTED", "Desk lamp Ørsted"), ("OB-1", "O'Brien's \"big\" mug"),
                  ("NUL-1", "Back\\slash [b]bold[/b]")]
@@ -326,7 +327,8 @@ HOSTILE_ITEMS = [("CUP-50%", "Cup, 50% off"), ("A_B-1", "Thé vert sencha"),
 
 @pytest.mark.parametrize("product", ["mug", "MUG", "Thé", "THÉ", "ørsted", "50%", "0%",
                                      "a_b", "A_", "zzz", "ab", "o'brien", "\"big\"",
-                                     "tote bag", "k\\s", "[b]", "\u0301é"])
+                                     "tote bag", "k\\s", "[b]", "\u0301é", "\"", "* ^",
+                                     "NEAR(a b)", "AND", "東京タ", "🐍🐍🐍", "mu\x00g"])
 def test_a_product_filter_finds_the_same_orders_whichever_way_it_reads(shop, admin,
                                                                      monkeypatch, product):
     """`product:` reads the orders of the few items the items' trigram index finds, or walks
@@ -334,6 +336,8 @@ def test_a_product_filter_finds_the_same_orders_whichever_way_it_reads(shop, adm
     the tabs' counts are the same either way, wildcards and quotes taken as typed. (Every
     order's items were checked before: 250-690 ms for a product nothing holds on a million
     orders, 1.4 s for its counts.)"""
+    if "\x00" in product and not dbmod.is_sqlite():
+        pytest.skip("PostgreSQL takes no NUL in text (nor does the filter parser pass one)")
     demo.build(shop, 400, seed=5)
     for n, (sku, name) in enumerate(HOSTILE_ITEMS * 2):
         placed = orders.place_order(shop, admin, items=[orders.ItemInput(sku, name, 1, 990)],
@@ -351,25 +355,26 @@ def test_a_product_filter_finds_the_same_orders_whichever_way_it_reads(shop, adm
             seen[few] = (_every_page(f), queries.status_counts(f))
         assert seen[1] == seen[10 ** 6], (product, rest)
     everything = replace(parse_filter("", DEFAULT), product=product)
-    ascii_expected = {"mug": "mug", "MUG": "mug", "50%": "Cup, 50% off", "0%": "Cup, 50% off",
-                      "a_b": "A_B-1", "A_": "A_B-1", "zzz": None, "o'brien": "O'Brien",
-                      "\"big\"": "\"big\"", "k\\s": "Back\\slash", "[b]": "[b]bold"}
-    if product in ascii_expected:
-        shown = {r.id for r in queries.queue_page(everything, None, 500).rows}
-        holding = {r[0] for r in dbmod.db.execute_sql(
-            "SELECT o.id FROM orders o JOIN order_item i ON i.order_id = o.id "
-            "WHERE o.archived = ? AND (i.sku || ' ' || i.name) LIKE ?",
-            (False, f"%{ascii_expected[product]}%")) if ascii_expected[product]} \
-            if dbmod.is_sqlite() else None
-        if holding is not None:
-            assert shown == holding and (product == "zzz") == (not shown), product
-        else:
-            assert (product == "zzz") == (not shown), product
+    if "\x00" in product:  # checked above not to raise (SQLite; FTS5 stops at a NUL)
+        return
+    shown = {r.id for r in queries.queue_page(everything, None, 1000).rows}
+    fold = (lambda t: t.translate(ASCII_LOWER)) if dbmod.is_sqlite() else str.lower
+    holding = {oid for oid, sku, name in OrderItem.select(
+        OrderItem.order_id, OrderItem.sku, OrderItem.name).join(Order).where(
+        Order.archived == False).tuples()  # noqa: E712
+        if fold(product) in fold(sku) or fold(product) in fold(name)}
+    assert shown == holding, product
+    if product in ("mug", "MUG", "Thé", "50%", "0%", "a_b", "A_", "o'brien", "\"big\"",
+                   "k\\s", "[b]", "tote bag"):
+        assert shown, product
+    if product == "zzz":
+        assert not shown
 
 
 def test_the_product_index_follows_every_new_item(shop, admin):
-    """An item written after the index was built (an order placed, a replacement, a bulk
-    import) is found through it, as `backroom check` finds the index in step."""
+    """An item written after the index was built (an order placed) is found through it,
+    as `backroom check` finds the index in step. (The bulk import's rebuild: test_imports;
+    the demo builder's: every test here that builds one.)"""
     from store import checks
 
     demo.build(shop, 200, seed=6)
