@@ -169,14 +169,17 @@ HITS_CTE = ("WITH order_hits(id) AS MATERIALIZED (SELECT rowid FROM order_fts "
 ALL_HITS = 2**31 - 1  # a bound no count of matches reaches: order_hits holds every match
 
 
-def hits_cte(words: int, bounded: bool = True) -> str:
+def hits_cte(words: int, bounded: bool = True, short: int = 0) -> str:
     """The order_hits CTE for this backend: at most a bound of the trigram index's matches
     (or, PostgreSQL, all of them: it reads them as asked), materialised, so the planner
     cannot turn it into a walk of the queue. Its params: the text's match (SQLite: the FTS5
-    query; PostgreSQL: one LIKE pattern per long word), then the bound."""
+    query; PostgreSQL: one LIKE pattern per long word, then one per `short` word, checked
+    on each match (`text || ''`: no trigram of theirs may lead the index)), then the
+    bound."""
     if dbmod.is_sqlite():
         return HITS_CTE
-    likes = " AND ".join(["text LIKE %s ESCAPE '\\'"] * words)
+    likes = " AND ".join(["text LIKE %s ESCAPE '\\'"] * words
+                         + ["(text || '') LIKE %s ESCAPE '\\'"] * short)
     return (f"WITH order_hits(id) AS MATERIALIZED (SELECT order_id FROM order_search "
             f"WHERE {likes}{' LIMIT %s' if bounded else ''}) ")
 

@@ -437,3 +437,16 @@ def test_test_orders_are_counted_from_their_own_index(shop, admin):
         (grouped,) = [sql for sql in seen if "GROUP BY" in sql]
         plan = " ".join(str(r) for r in dbmod.db.execute_sql(f"EXPLAIN QUERY PLAN {grouped}"))
         assert "orders_test_orders" in plan, plan
+
+
+@pytest.mark.parametrize("typed", ["example ab", "mug xl", "example zq", "gonçalves a",
+                                   "ab example sort:total", "xl mug status:paid"])
+def test_a_common_word_with_a_short_one_pages_only_orders_holding_both(shop, typed):
+    """A common word beside a word of 1-2 characters: every order paged holds both, as the
+    counts say. (PostgreSQL's one-statement page read the rows past its walk from the long
+    word's matches alone: `mug xl` paged 201 orders where 28 hold both.)"""
+    demo.build(shop, 2000, seed=8)
+    f = parse_filter(typed, DEFAULT)
+    paged = _every_page(f)
+    assert len(paged) == len(set(paged)) == queries.status_counts(f, f.statuses)["_all"], typed
+    assert set(paged) == set(queries.matching_ids(f)), typed
