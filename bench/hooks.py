@@ -11,7 +11,7 @@
   (store.demo), and beside a raw floor (csv.reader and plain sqlite3 executemany of the
   orders and items into bare tables). Target: import <= 2x the demo builder.
 
---quick: 40 webhooks and 10,000 orders; otherwise 300 webhooks and 100,000 orders. One round
+--quick: 20 webhooks and 10,000 orders; otherwise 300 webhooks and 100,000 orders. One round
 of the three imports either way."""
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def webhook_latency(directory: Path, count: int) -> tuple[list[float], list[floa
 
 def main(quick: bool = False) -> tuple[int, int]:
     met = total = 0
-    count, orders = (40, 10_000) if quick else (300, 100_000)
+    count, orders = (20, 10_000) if quick else (300, 100_000)
     with tempfile.TemporaryDirectory(prefix="backroom-bench-hooks-") as tmp:
         directory = Path(tmp)
         through, floor = webhook_latency(directory, count)
