@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from bench.common import SLOW, Raw, Report, in_worker, interleaved, once
+from bench.common import SLOW, Raw, Report, in_worker, interleaved, once, warm_up
 
 ROW_SQL = (
     "SELECT o.id, o.code, o.placed_at, o.customer_name, o.customer_email, o.item_count, "
@@ -200,7 +200,7 @@ def _search(shop: Any, raw: Raw, report: Report, now: str, rounds: int, code: st
         floors = _search_floors(raw, now, fold_query(term))
         first = once(floors)  # a plan far slower than the best is timed once, not in turns
         kept = {n: floors[n] for n in floors if first[n] <= SLOW * min(first.values())}
-        ours_search()  # its warm-up, as `once` was the raw plans'
+        warm_up(ours_search)  # as `once` was the raw plans'
         figures = interleaved([ours_search, *kept.values()], rounds, warm=False)
         ours, found = figures[0], {**first, **dict(zip(kept, figures[1:], strict=True))}
         best_name = min(found, key=lambda n: found[n])
@@ -261,7 +261,7 @@ def _short_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
         first = once(plans)  # a plan far slower than the best is timed once, not in turns
         kept = {n: plans[n] for n in plans if first[n] <= SLOW * min(first.values())}
         ours = in_worker(queries.queue_page, f, None, PAGE)
-        ours()  # its warm-up, as `once` was the raw plans'
+        warm_up(ours)  # as `once` was the raw plans'
         figures = interleaved([ours, *kept.values()], rounds, warm=False)
         found = {**first, **dict(zip(kept, figures[1:], strict=True))}
         best = min(found, key=lambda n: found[n])
@@ -304,7 +304,7 @@ def _product_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
             first = once(plans)
             kept = {n: plans[n] for n in plans if first[n] <= SLOW * min(first.values())}
             ours = in_worker(ours_fn)
-            ours()
+            warm_up(ours)  # as `once` was the raw plans'
             figures = interleaved([ours, *kept.values()], rounds, warm=False)
             found = {**first, **dict(zip(kept, figures[1:], strict=True))}
             best = min(found, key=lambda n: found[n])

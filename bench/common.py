@@ -61,7 +61,7 @@ def interleaved(contestants: Sequence[Callable[[], Any]], rounds: int,
     query of 0.05 ms."""
     if warm:
         for fn in contestants:
-            fn()
+            warm_up(fn)
     samples: list[list[float]] = [[] for _ in contestants]
     turns = random.Random(13)
     order = list(range(len(contestants)))
@@ -72,6 +72,18 @@ def interleaved(contestants: Sequence[Callable[[], Any]], rounds: int,
             contestants[i]()
             samples[i].append((time.perf_counter() - started) * 1000)
     return [statistics.median(s) for s in samples]
+
+
+WARM_CALLS = 4  # twice per read thread (tui.workers.READ_THREADS): reads take turns
+
+
+def warm_up(fn: Callable[[], Any]) -> None:
+    """A contestant's warm-up, untimed. The app's reads take turns among its read threads,
+    each with its own connection and page cache, so one call warmed one of them: the other's
+    first read (a rare word's page: 6 ms where a warm one takes 1.8) fell in the turns, and
+    the search figures swung 1.2-1.9x from run to run."""
+    for _ in range(WARM_CALLS):
+        fn()
 
 
 SLOW = 5  # a raw plan this many times slower than the best in its first call
