@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from bench.common import SLOW, Raw, Report, in_worker, interleaved, once, warm_up
+from bench.common import Raw, Report, beside_plans, in_worker, interleaved, shown
 
 ROW_SQL = (
     "SELECT o.id, o.code, o.placed_at, o.customer_name, o.customer_email, o.item_count, "
@@ -197,12 +197,8 @@ def _search(shop: Any, raw: Raw, report: Report, now: str, rounds: int, code: st
             return in_worker(lambda: queries.queue_page(parse_filter(term, shop.workflow),
                                                          None, PAGE))()
 
-        floors = _search_floors(raw, now, fold_query(term))
-        first = once(floors)  # a plan far slower than the best is timed once, not in turns
-        kept = {n: floors[n] for n in floors if first[n] <= SLOW * min(first.values())}
-        warm_up(ours_search)  # as `once` was the raw plans'
-        figures = interleaved([ours_search, *kept.values()], rounds, warm=False)
-        ours, found = figures[0], {**first, **dict(zip(kept, figures[1:], strict=True))}
+        ours, found = beside_plans(ours_search, _search_floors(raw, now, fold_query(term)),
+                                   rounds)
         best_name = min(found, key=lambda n: found[n])
         best = found[best_name]
         report.line(f"search {label} ({term!r})", ours, best, f"best raw plan ({best_name})")
@@ -258,16 +254,8 @@ def _short_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
                 ROW_SQL.replace("FROM orders o ", "FROM " + table)
                 + f"WHERE o.archived = ? AND {walked} " + order, (now, False, *flat, PAGE + 1))
         f = parse_filter(text, shop.workflow)
-        first = once(plans)  # a plan far slower than the best is timed once, not in turns
-        kept = {n: plans[n] for n in plans if first[n] <= SLOW * min(first.values())}
-        ours = in_worker(queries.queue_page, f, None, PAGE)
-        warm_up(ours)  # as `once` was the raw plans'
-        figures = interleaved([ours, *kept.values()], rounds, warm=False)
-        found = {**first, **dict(zip(kept, figures[1:], strict=True))}
-        best = min(found, key=lambda n: found[n])
-        print(f"search of 1-2 characters ({text!r}): backroom {figures[0]:.3f} ms beside the best "
-              f"raw plan ({best}) {found[best]:.3f} ms ({figures[0] / found[best]:.2f}x; "
-              + ", ".join(f"{n} {v:.3f} ms" for n, v in found.items()) + "; shown, not a target)")
+        ours, found = beside_plans(in_worker(queries.queue_page, f, None, PAGE), plans, rounds)
+        shown(f"search of 1-2 characters ({text!r})", ours, found)
 
 
 def _product_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
@@ -301,17 +289,8 @@ def _product_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
                 plans = {"walk": lambda a=args: raw.all(counts.format(walked), (False, *a)),
                          "by the index": lambda a=by_index: raw.all(counts.format(indexed),
                                                                     (False, *a))}
-            first = once(plans)
-            kept = {n: plans[n] for n in plans if first[n] <= SLOW * min(first.values())}
-            ours = in_worker(ours_fn)
-            warm_up(ours)  # as `once` was the raw plans'
-            figures = interleaved([ours, *kept.values()], rounds, warm=False)
-            found = {**first, **dict(zip(kept, figures[1:], strict=True))}
-            best = min(found, key=lambda n: found[n])
-            print(f"product:{product} {what}: backroom {figures[0]:.3f} ms beside the best raw "
-                  f"plan ({best}) {found[best]:.3f} ms ({figures[0] / found[best]:.2f}x; "
-                  + ", ".join(f"{n} {v:.3f} ms" for n, v in found.items())
-                  + "; shown, not a target)")
+            ours, found = beside_plans(in_worker(ours_fn), plans, rounds)
+            shown(f"product:{product} {what}", ours, found)
 
 
 def _typing(shop: Any) -> None:

@@ -102,6 +102,26 @@ def once(plans: dict[str, Callable[[], Any]]) -> dict[str, float]:
     return times
 
 
+def beside_plans(ours: Callable[[], Any], plans: dict[str, Callable[[], Any]],
+                 rounds: int) -> tuple[float, dict[str, float]]:
+    """backroom's median ms and each raw plan's: a plan SLOW times slower than the best in
+    its first call keeps that call's figure (`once`), the rest take turns with backroom,
+    each warmed first."""
+    first = once(plans)
+    kept = {n: plans[n] for n in plans if first[n] <= SLOW * min(first.values())}
+    warm_up(ours)
+    figures = interleaved([ours, *kept.values()], rounds, warm=False)
+    return figures[0], {**first, **dict(zip(kept, figures[1:], strict=True))}
+
+
+def shown(name: str, ours: float, found: dict[str, float]) -> None:
+    """One figure beside the best of the raw plans, printed for information (not a target)."""
+    best = min(found, key=lambda n: found[n])
+    print(f"{name}: backroom {ours:.3f} ms beside the best raw plan ({best}) "
+          f"{found[best]:.3f} ms ({ours / found[best]:.2f}x; "
+          + ", ".join(f"{n} {v:.3f} ms" for n, v in found.items()) + "; shown, not a target)")
+
+
 def in_worker(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     """`fn(*args)` the way the app runs a read: handed to one of its long-lived read threads,
     which keeps its connection open (tui.workers.read_now), and waited for."""

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import SLOW, Raw, interleaved, once
+from bench.common import Raw, beside_plans
 
 LIST_TARGET = 3.0
 SEGMENT_TARGET = 1.5
@@ -72,11 +72,7 @@ def main(quick: bool = False) -> tuple[int, int]:
     cases = _list_cases(shop, raw, count) + _segment_cases(shop, raw, now)
     met = 0
     for name, ours_fn, raw_fns, target in cases:
-        first = once(raw_fns)  # a plan far slower than the best is timed once, not in turns
-        kept = {n: raw_fns[n] for n in raw_fns if first[n] <= SLOW * min(first.values())}
-        ours_fn()  # its warm-up, as `once` was the raw plans'
-        ours, *floors = interleaved([ours_fn, *kept.values()], rounds, warm=False)
-        found = {**first, **dict(zip(kept, floors, strict=True))}
+        ours, found = beside_plans(ours_fn, raw_fns, rounds)
         met += _line(f"{name} ({count:,} customers)", ours, found, target)
     raw.close()
     db.close()

@@ -384,9 +384,9 @@ def product_matches(product: str, few: int) -> ColumnBase:
     those items by id (SQLite); a product of 1-2 characters, or a common one, is checked
     order by order (a walk of the queue finds a page of it soon). Both ways match the same
     orders: the index only narrows (its case folding covers LIKE's), each item is checked as
-    the walk checks it. A page's
-    statement is compiled once per filter (store.queries._compiled), so the way chosen for a
-    product holds while the app runs: only its cost may drift as the product sells."""
+    the walk checks it. A page's statement is compiled once per filter
+    (store.queries._compiled), so the way chosen for a product holds while the app runs:
+    only its cost may drift as the product sells."""
     text = product.strip()
     pattern = _like_escaped("%%%s%%", text)
     check = (Expression(OrderItem.sku, OP.ILIKE, pattern)
