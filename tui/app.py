@@ -3,13 +3,17 @@ undo, the in-app mail loop, and the one handler that turns a failed worker into 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import logging
+import os
 import re
+import sys
 import threading
 import time
 import traceback
+from asyncio import AbstractEventLoop, get_running_loop
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -162,6 +166,30 @@ class BackroomApp(App[None]):
             self._deliver_mail()
         self._read_health()
         self.set_interval(float(self.config.get("ui", "health_seconds")), self._read_health)
+        terminal = None if self.is_headless else _terminal_fd()
+        if terminal is not None:
+            threading.Thread(target=self._watch_terminal, args=(terminal, get_running_loop()),
+                             daemon=True, name="backroom-terminal").start()
+
+    def _watch_terminal(self, fd: int, loop: AbstractEventLoop) -> None:
+        """Leave when the terminal is gone: an SSH connection that drops without a hang-up
+        signal, a killed tmux server. Textual's input thread would read the terminal's
+        end of file over and over and its output thread die on the first write, so the app
+        stayed, a core busy, until killed (`make demo` in a killed tmux: 43-77 % of a core).
+        A thread of its own watches, as the event loop may be stuck writing to the terminal.
+        It asks the app to exit, then ends the process if Textual's exit is stuck on the
+        terminal too: by then (LEAVE_SECONDS) a change under way has committed, and one that
+        has not is rolled back whole; unsent mail waits in the outbox."""
+        while os.isatty(fd):
+            time.sleep(TERMINAL_CHECK_SECONDS)
+        events_log.event("terminal_gone", self.actor.login)
+        self._mail_stop.set()
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the app has exited
+            loop.call_soon_threadsafe(self.exit)
+        time.sleep(LEAVE_SECONDS)
+        readers.close(wait=LEAVE_SECONDS)
+        logging.shutdown()
+        os._exit(0)
 
     @work(thread=True, exit_on_error=False, group="mail", name="mail delivery")
     def _deliver_mail(self) -> None:
@@ -546,6 +574,23 @@ class BackroomApp(App[None]):
             except Exception:
                 pass
         super()._handle_exception(error)
+
+
+TERMINAL_CHECK_SECONDS = 1.0  # how soon the app notices its terminal went away
+LEAVE_SECONDS = 5.0  # how long Textual's own exit may take before the process ends
+
+
+def _terminal_fd() -> int | None:
+    """The file descriptor of the terminal the app reads keys from, if it reads a terminal
+    (after a hang-up the same descriptor is no longer one)."""
+    stdin = sys.__stdin__
+    if stdin is None:
+        return None
+    try:
+        fd = stdin.fileno()
+    except (OSError, ValueError):
+        return None
+    return fd if os.isatty(fd) else None
 
 
 def build_app(config: Config, login: str | None = None) -> BackroomApp:
