@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -372,6 +373,24 @@ def ping() -> None:
     """Ask the database a trivial question (`backroom serve`'s health check): a database out
     of reach raises DatabaseError, saying why."""
     db.execute_sql("SELECT 1").fetchone()
+
+
+def connection_dropped() -> bool:
+    """Whether the server dropped this thread's open connection (PostgreSQL restarted, an
+    administrator or an idle timeout ended it), told without a round trip: psycopg2 marks a
+    connection closed once a use failed, and a server ending an idle connection first sends
+    it a message, so its socket has something to read where nothing was asked (backroom
+    listens for no notifications). Always False on SQLite and with no connection open."""
+    if db.obj is None or is_sqlite() or db.is_closed():
+        return False
+    conn = db.connection()
+    if conn.closed:
+        return True
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+    except (OSError, ValueError):  # no socket left
+        return True
+    return bool(readable)
 
 
 def close() -> None:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from peewee import Database, InterfaceError, OperationalError
 
+from store.db import connection_dropped
 from store.errors import DatabaseError
 from store.models import db
 
@@ -86,22 +87,41 @@ class Readers:
                 fn, future = job
                 if not future.set_running_or_notify_cancel():
                     continue  # cancelled before it started (a newer keystroke)
-                if kept is not None and kept is not db.obj:
-                    _close(kept)  # the shop was opened again (tests, a config reload)
-                    kept = None
-                try:
-                    if db.is_closed():
-                        db.connect()
-                    kept = db.obj
-                    future.set_result(fn())
-                except BaseException as exc:
-                    if isinstance(exc, OperationalError | InterfaceError | DatabaseError) and kept:
-                        _close(kept)  # it may be broken: the next read opens another
-                        kept = None
-                    future.set_exception(exc)
+                if kept is not None and (kept is not db.obj or connection_dropped()):
+                    _close(kept)  # the shop was opened again (tests, a config reload), or
+                    kept = None   # the server dropped the connection while it was kept
+                kept = self._run(fn, future, kept)
         finally:
             if kept is not None:
                 _close(kept)
+
+    @staticmethod
+    def _run(fn: Callable[[], Any], future: concurrent.futures.Future[Any],
+             kept: Database | None) -> Database | None:
+        """Run one read into its future; the database whose connection stays open after.
+        A read that failed because the server dropped the kept connection under it runs
+        again once on a new one: reads change nothing, and the operator would otherwise see
+        "the database cannot be reached" where it can (after a PostgreSQL restart, each read
+        thread's first read failed)."""
+        for again in (kept is not None, False):
+            try:
+                if db.is_closed():
+                    db.connect()
+                kept = db.obj
+                future.set_result(fn())
+                return kept
+            except BaseException as exc:
+                if not (isinstance(exc, OperationalError | InterfaceError | DatabaseError)
+                        and kept):
+                    future.set_exception(exc)
+                    return kept
+                dropped = connection_dropped()
+                _close(kept)  # it may be broken: the next read opens another
+                kept = None
+                if not (again and dropped):
+                    future.set_exception(exc)
+                    return None
+        return None
 
     def close(self, wait: float = 5.0) -> None:
         """End the threads after the reads already queued; each closes its connection."""
