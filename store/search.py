@@ -262,8 +262,8 @@ def order_matches(text: str, way: str = "index", bound: Any = None,
     fts: Any = Slot("fts") if slotted else values["fts"]
     long_patterns, short_patterns = patterns[:len(long_words)], patterns[len(long_words):]
     expr: ColumnBase
-    if way == "walk":
-        return _contains(patterns)
+    if way == "walk":  # PostgreSQL's planner may make EXISTS a join reading every match
+        return _contains(patterns) if dbmod.is_sqlite() else row_check(patterns)
     if way == "hits":
         expr = Order.id.in_(SQL("(SELECT id FROM order_hits WHERE (SELECT COUNT(*) FROM "
                                 f"order_hits) < {'?' if dbmod.is_sqlite() else '%s'})",
