@@ -95,6 +95,7 @@ def run_store(url: str, quick: bool, report: Report, only: tuple[str, ...] = STO
         _search(shop, raw, report, now, rounds, code)
     if "search" in only:
         _short_search(shop, raw, now, rounds)
+        _word_beside_short(shop, raw, now, rounds)
         _product_search(shop, raw, now, rounds)
     if "typing" in only:
         _typing(shop)
@@ -256,6 +257,40 @@ def _short_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:
         f = parse_filter(text, shop.workflow)
         ours, found = beside_plans(in_worker(queries.queue_page, f, None, PAGE), plans, rounds)
         shown(f"search of 1-2 characters ({text!r})", ours, found)
+
+
+def _word_beside_short(shop: Any, raw: Raw, now: str, rounds: int) -> None:
+    """A word on every order (the demo's email domain) beside a 1-2 character one, as typing
+    `example jo` passes through: the trigram index answers the long word only, so the raw
+    plans are its matches checked for the short one, and the walk checking both (shown, not
+    a target)."""
+    from store import queries
+    from store.queries import parse_filter
+
+    order = "ORDER BY o.placed_at DESC, o.id DESC LIMIT ?"
+    both = ("EXISTS (SELECT 1 FROM order_search s WHERE s.order_id = o.id AND s.text LIKE ? "
+            "AND s.text LIKE ?)")
+    for word, short in (("example", "jo"), ("example", "ab")):
+        if raw.sqlite:
+            indexed = ("o.id IN (SELECT rowid FROM order_fts WHERE order_fts MATCH ?) AND "
+                       "EXISTS (SELECT 1 FROM order_search s WHERE s.order_id = o.id AND "
+                       "s.text LIKE ?)")
+            index_args: tuple[Any, ...] = (f'"{word}"', f"%{short}%")
+        else:
+            indexed = ("o.id IN (SELECT order_id FROM order_search WHERE text LIKE ? AND "
+                       "(text || '') LIKE ?)")
+            index_args = (f"%{word}%", f"%{short}%")
+        plans = {
+            "by the index": lambda indexed=indexed, args=index_args: raw.all(
+                ROW_SQL + f"WHERE o.archived = ? AND {indexed} " + order,
+                (now, False, *args, PAGE + 1)),
+            "walk": lambda word=word, short=short: raw.all(
+                ROW_SQL + f"WHERE o.archived = ? AND {both} " + order,
+                (now, False, f"%{word}%", f"%{short}%", PAGE + 1)),
+        }
+        f = parse_filter(f"{word} {short}", shop.workflow)
+        ours, found = beside_plans(in_worker(queries.queue_page, f, None, PAGE), plans, rounds)
+        shown(f"search of a common word and a short one ({word} {short!r})", ours, found)
 
 
 def _product_search(shop: Any, raw: Raw, now: str, rounds: int) -> None:

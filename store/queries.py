@@ -743,7 +743,7 @@ def _walked_on(f: QueueFilter, forward: bool, budget: int, otherwise: Rest) -> R
     """The rest of a page after a walk of `budget` rows stopped short of one: walked on
     while the rows it found say a page is near (within WALK_CAP rows at their density),
     else `otherwise`. The probe measures the long words alone, which the trigram index
-    holds: a word of 1-2 characters beside them (`jean d`, `example jo`) thins the matches
+    holds: a word of 1-2 characters beside them (`dubois j`, `example jo`) thins the matches
     out, and the walk stopped short each time its budget ran out; the rest then came from
     every match of the long word (a word on every order: 550-800 ms a page on a million
     orders, where walking on finds it in a few ms)."""
