@@ -418,6 +418,35 @@ def _may_walk(f: QueueFilter, limit: int | None) -> bool:
     return not _narrowed(f)
 
 
+CUSTOMER_WALK = 2000  # a customer with fewer orders has each one's text checked (about 1 us)
+
+
+def _customer_walk(f: QueueFilter) -> bool:
+    """Whether the filter names a customer with fewer than CUSTOMER_WALK orders, whose text
+    is then checked order by order, read from the customer's index: the word's trigram
+    matches were all read to find the few that are theirs (`customer:12 example`, the
+    profile's orders filtered: 1.1 s a page and 0.8 s the counts on a million orders on
+    SQLite; 15-35 ms a page on 200,000 on PostgreSQL). Counted up to the cap from the
+    customer's index (a few microseconds)."""
+    if f.customer_id is None or not search.trigram_words(f.text):
+        return False
+    (orders,) = db.execute_sql("SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE customer_id = "
+                               f"{'?' if dbmod.is_sqlite() else '%s'} LIMIT {CUSTOMER_WALK}) "
+                               "AS theirs", (f.customer_id,)).fetchone()
+    return int(orders) < CUSTOMER_WALK
+
+
+def _customer_index(sql: str) -> str:
+    """A statement checking a customer's orders one by one (_customer_walk) reads them from
+    the customer's index, on SQLite named: sorted by total, its planner walked the queue's
+    total index checking each order's customer (550 ms on a million orders, where this is
+    1 ms). (peewee names no index; should its FROM read otherwise, the planner chooses.)"""
+    if not dbmod.is_sqlite():
+        return sql
+    return sql.replace('FROM "orders" AS "t1"',
+                       'FROM "orders" AS "t1" INDEXED BY orders_customer_placed', 1)
+
+
 def _narrowed(f: QueueFilter) -> bool:
     """Whether something besides the text narrows the filter much: a customer, product,
     payment or date condition could leave a walk of the sort index long."""
@@ -515,6 +544,8 @@ def _compiled(f: QueueFilter, keyed: bool, forward: bool, limit: int | None,
     else:
         sql, params = _queue_sql(f, keyed, forward, limit, way)
     sql = _test_orders_index(f, sql)
+    if way == "walk" and f.customer_id is not None:
+        sql = _customer_index(sql)
     positions: list[tuple[int, int | str]] = [
         (i, p.index if isinstance(p, _Slot) else p.name) for i, p in enumerate(params)
         if isinstance(p, _Slot | search.Slot)]
@@ -662,6 +693,8 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
             return []
         return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "ids", 0,
                                                       ids=few)]
+    if limit is not None and _customer_walk(f):
+        return [(_row(row), row[13]) for row in _run(f, key, forward, limit, "walk", 0)]
     if limit is not None and search.trigram_words(f.text):
         first = search.first_matches(f.text, search.PROBE)
         if not first:
@@ -1016,7 +1049,8 @@ def _counts_sql(f: QueueFilter, only: Sequence[str]) -> tuple[str, list[Any]] | 
         conds = [*_conditions(replace(f, text=""), with_statuses=False,
                               product_few=search.product_count_few()), search.id_in(few)]
     else:
-        conds = _conditions(f, with_statuses=False, product_few=search.product_count_few())
+        conds = _conditions(f, with_statuses=False, product_few=search.product_count_few(),
+                            way="walk" if _customer_walk(f) else "index")
     group: Any = Order.status
     if dbmod.is_sqlite() and f.customer_id is not None:
         conds[0] = NodeList((SQL("+"), Order.archived), glue="") == f.archived
@@ -1046,12 +1080,13 @@ def _test_orders_index(f: QueueFilter, sql: str) -> str:
 def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
     """Ids of every order the filter matches, in its order (for "mark all")."""
     columns = _sort_columns(f.sort)
-    query = (Order.select(Order.id).where(*_conditions(f))
+    walk = _customer_walk(f)
+    query = (Order.select(Order.id).where(*_conditions(f, way="walk" if walk else "index"))
              .order_by(*_order_by(columns, not f.descending)))
     if limit is not None:
         query = query.limit(limit)
-    tuples: Any = query.tuples()
-    return [oid for (oid,) in tuples]
+    sql, params = query.sql()
+    return [oid for (oid,) in db.execute_sql(_customer_index(sql) if walk else sql, params)]
 
 
 def in_queue_order(f: QueueFilter, order_ids: Sequence[int]) -> list[int]:
