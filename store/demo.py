@@ -24,6 +24,7 @@ from store import db as dbmod
 from store.codes import format_code
 from store.customers import customer_search_text
 from store.errors import Refused, ValidationError
+from store.folding import fold_item
 from store.models import Customer, CustomerGroup, Operator, Order, db, utcnow
 from store.order_rows import search_row
 from store.orders import allocate_numbers
@@ -87,6 +88,8 @@ PRODUCTS: tuple[tuple[str, str, int], ...] = tuple(
     for n, size in enumerate(("S", "M", "L", "XL", "blue", "green", "red", "oak", "ash",
                               "No. 5", "deluxe", "mini"))
 )
+# each product's SKU and name folded for `product:` (order_item.folded), once, not per item
+FOLDED_PRODUCTS = tuple(fold_item(sku, name) for sku, name, _price in PRODUCTS)
 DOMAINS = ("example.com", "example.org", "mail.example.net", "post.example.com")
 PAY_METHODS = ("card", "paypal", "wire", "cod")
 PAY_WEIGHTS = (55, 25, 12, 8)
@@ -497,7 +500,7 @@ ORDER_COLUMNS = ("id", "number", "code", "customer_id", "customer_name", "custom
                  "carrier", "internal_reference", "customer_note", "item_count", "placed_at",
                  "archived", "is_test", "version", "updated_by", "created_at", "updated_at")
 SEARCH_COLUMNS = ("order_id", "text", "name")
-ITEM_COLUMNS = ("order_id", "sku", "name", "quantity", "unit_price", "tax_rate_bp",
+ITEM_COLUMNS = ("order_id", "sku", "name", "folded", "quantity", "unit_price", "tax_rate_bp",
                 "created_at", "updated_at")
 PAYMENT_COLUMNS = ("order_id", "kind", "amount", "currency", "method", "reference", "reason",
                    "operator_login", "created_at", "updated_at")
@@ -602,13 +605,15 @@ def _lines(random_: Callable[[], float], add_item: Callable[[Sequence[Any]], Non
     subtotal = tax = quantity_total = 0
     pairs = []
     for _ in range(LINES_TABLE[int(random_() * 100)]):
-        sku, pname, price = PRODUCTS[int(random_() * len(PRODUCTS))]
+        product = int(random_() * len(PRODUCTS))
+        sku, pname, price = PRODUCTS[product]
         quantity = QUANTITY_TABLE[int(random_() * 100)]
         subtotal += quantity * price
         tax += round(quantity * price * tax_bp / 10000)
         quantity_total += quantity
         pairs.append((sku, pname))
-        add_item((oid, sku, pname, quantity, price, tax_bp, t_placed, t_placed))
+        add_item((oid, sku, pname, FOLDED_PRODUCTS[product], quantity, price, tax_bp, t_placed,
+                  t_placed))
     return subtotal, tax, quantity_total, pairs
 
 

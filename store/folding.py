@@ -48,6 +48,16 @@ def fold(text: str) -> str:
     return _strip(lowered) + extra
 
 
+ITEM_SEPARATOR = "\n"  # between an item's folded SKU and name: no filter can type it
+
+
+def fold_item(sku: str, name: str) -> str:
+    """An item's text as `product:` compares it (order_item.folded): its SKU and name folded,
+    kept apart by a line break, which the filter parser turns into a space
+    (store.filter_syntax), so a product never matches across the two."""
+    return fold(sku) + ITEM_SEPARATOR + fold(name)
+
+
 def fold_query(text: str) -> str:
     """A query word folded the way the indexed text is, without the second spellings (the
     word typed is one spelling)."""

@@ -202,6 +202,10 @@ class OrderItem(BaseModel):
     quantity = IntegerField(default=1)
     unit_price = IntegerField(default=0)
     tax_rate_bp = IntegerField(default=0)
+    # The SKU and name folded as search folds them (store.folding.fold_item; migration 0018):
+    # what `product:` compares and its trigram index holds. Written by the store with the
+    # item; NULL only for an item written behind its back, which `backroom check` finds.
+    folded = TextField(null=True)
 
 
 class Payment(BaseModel):

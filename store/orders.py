@@ -21,6 +21,7 @@ from store.carriers import decide, label, resolve
 from store.codes import FIRST_NUMBER, format_code, parse_code
 from store.contact import ADDRESS_FIELDS, check_address, customer_address, normalise_email
 from store.errors import NotFound, Refused, ValidationError
+from store.folding import fold_item
 from store.models import Address, Counter, Customer, Order, OrderEvent, OrderItem, db, utcnow
 from store.money import check_currency, format_money
 from store.operators import Actor, require
@@ -281,8 +282,8 @@ def _buyer(shop: Shop, customer_id: int | None, guest_name: str, guest_email: st
 def _insert_items(order_id: int, items: Sequence[ItemInput]) -> None:
     now = utcnow()
     OrderItem.insert_many([
-        {"order": order_id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
-         "unit_price": i.unit_price, "tax_rate_bp": i.tax_rate_bp,
+        {"order": order_id, "sku": i.sku, "name": i.name, "folded": fold_item(i.sku, i.name),
+         "quantity": i.quantity, "unit_price": i.unit_price, "tax_rate_bp": i.tax_rate_bp,
          "created_at": now, "updated_at": now}
         for i in items
     ]).execute()

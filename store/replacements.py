@@ -15,6 +15,7 @@ from store import customer_figures, events_log, webhooks
 from store.codes import format_code
 from store.contact import ADDRESS_FIELDS
 from store.errors import Refused, ValidationError
+from store.folding import fold_item
 from store.models import Address, Order, OrderItem, db, utcnow
 from store.operators import Actor, require
 from store.order_rows import event, insert_events, insert_search, load_for_write, search_row
@@ -102,8 +103,9 @@ def place_replacement(shop: Shop, actor: Actor, order_id: int,
         insert_search([search_row(order.id, fields, [(i.sku, i.name) for i in lines])])
         customer_figures.placed(original.customer_id, now, bool(original.is_test))
         OrderItem.insert_many([
-            {"order": order.id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
-             "unit_price": 0, "tax_rate_bp": 0, "created_at": now, "updated_at": now}
+            {"order": order.id, "sku": i.sku, "name": i.name, "folded": fold_item(i.sku, i.name),
+             "quantity": i.quantity, "unit_price": 0, "tax_rate_bp": 0, "created_at": now,
+             "updated_at": now}
             for i in lines]).execute()
         for address in Address.select().where(Address.order == original.id):
             Address.create(order=order.id, kind=address.kind,

@@ -34,10 +34,10 @@ import math
 import time
 from typing import Any
 
-from peewee import OP, SQL, ColumnBase, Expression, NodeList, Value, fn
+from peewee import SQL, ColumnBase, Expression, NodeList, Value, fn
 
 from store import db as dbmod
-from store.folding import fold_query
+from store.folding import ITEM_SEPARATOR, fold_query
 from store.models import Order, OrderItem, OrderSearch, db
 from store.sql import Params, id_value, like_escaped, prefix_end
 
@@ -378,19 +378,24 @@ def product_count_few() -> int:
 
 
 def product_matches(product: str, few: int) -> ColumnBase:
-    """The order holds an item whose SKU or name contains `product` (case aside as LIKE
-    folds it: ASCII only on SQLite; its wildcards taken literally). When the items' trigram
-    index holds fewer than `few` matches (it stops counting there), the orders are read from
-    those items by id (SQLite); a product of 1-2 characters, or a common one, is checked
-    order by order (a walk of the queue finds a page of it soon). Both ways match the same
-    orders: the index only narrows (its case folding covers LIKE's), each item is checked as
-    the walk checks it. A page's statement is compiled once per filter
+    """The order holds an item whose SKU or name contains `product`, accents and case aside
+    as for free text ("creme" finds Crème, "lodz" and "ŁÓDŹ" Łódź; its wildcards taken
+    literally): the product is folded once, as a query word is (store.folding), and found
+    in each item's folded text (order_item.folded, migration 0018), where a line break keeps
+    the SKU and the name apart, so no product matches across the two (a line break in the
+    product is a space, as the filter parser makes it). A product that folds to nothing
+    (combining marks alone) matches nothing. When the items' trigram index holds fewer than
+    `few` matches (it stops counting there), the orders are read from those items by id
+    (SQLite); a product of 1-2 characters, or a common one, is checked order by order (a walk
+    of the queue finds a page of it soon). Both ways match the same orders: the index only
+    narrows (it holds the same folded text, and its case folding covers LIKE's), each item
+    is checked as the walk checks it. A page's statement is compiled once per filter
     (store.queries._compiled), so the way chosen for a product holds while the app runs:
     only its cost may drift as the product sells."""
-    text = product.strip()
-    pattern = _like_escaped("%%%s%%", text)
-    check = (Expression(OrderItem.sku, OP.ILIKE, pattern)
-             | Expression(OrderItem.name, OP.ILIKE, pattern))
+    text = fold_query(product.replace(ITEM_SEPARATOR, " ").strip())
+    if not text:
+        return Expression(SQL("1"), "=", SQL("0"))
+    check = _like(OrderItem.folded, _pattern(text))
     indexed = len(text) >= MIN_TRIGRAM and "\x00" not in text  # FTS5 stops at a NUL
     if dbmod.is_sqlite() and indexed and _few_items(text, few):
         phrase = fts_query([text])
@@ -400,11 +405,11 @@ def product_matches(product: str, few: int) -> ColumnBase:
 
 
 def _few_items(text: str, few: int) -> bool:
-    """Whether fewer than `few` items match, SQLite (the index stops counting at `few`).
-    PostgreSQL needs no probe: it plans the check as a semi-join and chooses between the
-    trigram indexes and a walk itself (the same 0.5 ms, 2.4 ms and 28 ms as either raw plan
-    for a product none, some or many orders hold, on 200,000 orders); a probe cost it up to
-    20 ms."""
+    """Whether fewer than `few` items match the folded product `text`, SQLite (the index
+    stops counting at `few`). PostgreSQL needs no probe: it plans the check as a semi-join
+    and chooses between the trigram index and a walk itself (the same 0.5 ms, 2.4 ms and
+    28 ms as either raw plan for a product none, some or many orders hold, on 200,000
+    orders, measured on 0016's two indexes); a probe cost it up to 20 ms."""
     sql = "SELECT count(*) FROM (SELECT 1 FROM item_fts WHERE item_fts MATCH ? LIMIT ?)"
     (found,) = db.execute_sql(sql, (fts_query([text]), few)).fetchone()
     return int(found) < few

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 
 from store.codes import FIRST_NUMBER, format_code
+from store.folding import fold_item
 from store.models import Counter, Order, OrderEvent, OrderItem, db, utcnow
 from store.order_rows import insert_search, search_row
 from store.shop import Shop
@@ -41,7 +42,8 @@ def insert_orders(shop: Shop, count: int, *, status: str | None = None, total: i
             Order.insert_many(rows[chunk:chunk + BATCH]).execute()
         ids = [o.id for o in Order.select(Order.id).where(Order.number >= start)
                .order_by(Order.number)]
-        items = [{"order": oid, "sku": "SKU-1", "name": "Widget", "quantity": 1,
+        items = [{"order": oid, "sku": "SKU-1", "name": "Widget",
+                  "folded": fold_item("SKU-1", "Widget"), "quantity": 1,
                   "unit_price": total - 400, "tax_rate_bp": 2000, "created_at": now,
                   "updated_at": now} for oid in ids]
         events = [{"order": oid, "kind": "placed", "message": "order placed", "to_status": status,

@@ -96,11 +96,11 @@ def test_the_items_index_out_of_step_is_found_and_rebuilt(shop: Shop, admin: Act
     if not shop.config.database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's trigram indexes are the columns' own; FTS5 is SQLite's")
     ref = place(shop, name="Ida Item")
-    item_id, sku, name = db.execute_sql(
-        "SELECT id, sku, name FROM order_item WHERE order_id = ?", (ref.id,)).fetchone()
+    item_id, name, folded = db.execute_sql(
+        "SELECT id, name, folded FROM order_item WHERE order_id = ?", (ref.id,)).fetchone()
     with db.atomic():
-        db.execute_sql("INSERT INTO item_fts(item_fts, rowid, sku, name) "
-                       "VALUES ('delete', ?, ?, ?)", (item_id, sku, name))
+        db.execute_sql("INSERT INTO item_fts(item_fts, rowid, folded) "
+                       "VALUES ('delete', ?, ?)", (item_id, folded))
     assert queries.matching_ids(queries.QueueFilter(product=name)) == []
 
     found = _check(tmp_path, shop.config.database_url)

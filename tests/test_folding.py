@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from store import customer_queries as cq
 from store import customers, orders, queries
-from store.folding import digits, fold, fold_query
+from store.folding import digits, fold, fold_item, fold_query
 from store.queries import QueueFilter, parse_filter
+from store.workflow import DEFAULT
 from tests.conftest import cli_config
 from tests.factories import place
 from tui.cli import main
@@ -31,6 +32,14 @@ ASKED = [("luis goncalves", 0), ("LUIS GONÇALVES", 0), ("wichterlova", 1), ("st
 def test_fold(text, folded):
     assert fold(text) == folded
     assert fold_query(text) == folded.split(" ")[0] if " " not in text else True
+
+
+def test_an_items_folded_text_keeps_its_sku_and_name_apart():
+    """`product:` compares fold_item's text: the SKU and the name folded, a line break between
+    them, which the filter parser makes a space, so no product typed spans the two."""
+    assert fold_item("CRM-1", "Crème brûlée") == "crm-1\ncreme brulee"
+    assert fold_item("KHL-1", "Köhler") == "khl-1\nkohler koehler"
+    assert "\n" not in parse_filter('product:"1\ncreme"', DEFAULT).product
 
 
 def test_digits():

@@ -34,7 +34,7 @@ from store.models import (
     WebhookDelivery,
 )
 from store.operators import Actor
-from store.queries import order_detail, parse_filter, queue_page
+from store.queries import matching_ids, order_detail, parse_filter, queue_page
 from store.shop import Shop, open_shop
 from tests.conftest import ALL_MODELS, cli_config, make_config
 from tui.cli import main
@@ -230,6 +230,11 @@ def test_a_large_file_on_both_cores_is_written_in_bulk_as_one_core_would(
     assert buyer.registered_at == dt.datetime(2025, 10, 1, 7, 50, 26)
     assert queue_page(parse_filter("#9042", shop.workflow), None, 5).rows[0].customer_name \
         == "Sophie GALLAS"
+    # its items were folded as written (the check above: and their index rebuilt), so
+    # "Masque au Bio-Collagène" is found by "collagene" as by its SKU
+    by_sku = matching_ids(parse_filter("product:MASK-01", shop.workflow))
+    assert len(by_sku) == 5000
+    assert matching_ids(parse_filter("product:COLLAGENE", shop.workflow)) == by_sku
     assert len(shopify.run(shop, admin, path).skipped) == 5000
 
 

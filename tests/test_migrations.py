@@ -9,10 +9,11 @@ import pytest
 import tomli_w
 from click.testing import CliRunner
 
+from store import checks, models, operators, orders, queries
 from store import customer_queries as cq
 from store import db as dbmod
-from store import models, orders, queries
 from store.errors import DatabaseError
+from store.folding import fold_item
 from store.models import Order, OrderEvent, Outbox
 from store.queries import QueueFilter
 from store.shop import open_shop
@@ -121,6 +122,55 @@ def test_older_database_is_upgraded_on_open_and_keeps_its_data(own_db_url: str) 
     customer = models.Customer.get_by_id(order.customer_id)
     assert (customer.order_count, customer.spent) == (1, 2399)
     assert customer.first_order_at == customer.last_order_at == order.placed_at
+
+
+OLD_ITEMS = [("CRM-1", "Crème brûlée"), ("LDZ-1", "Łódź mug"), ("STR-1", "Straße sign"),
+             ("KHL-1", "Köhler kettle"), ("TKY-1", "東京タワー print")]
+
+
+def test_an_older_databases_items_are_folded_for_the_product_filter(
+        own_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0018: the items a shop held before (indexed as typed by 0016) get their folded text,
+    and `product:` finds them by it, through the rebuilt index and by the walk alike."""
+    _older(own_db_url)
+    database = dbmod.connect(own_db_url)
+    database.connect()
+    models.db.initialize(database)
+    dbmod.runner(database).up(target="0017_test_orders")
+    stamp = "2025-02-03 10:00:00"
+    with database.atomic():  # written as 0017's release wrote them: no folded text
+        for sku, name in OLD_ITEMS:
+            row = {"order_id": 1, "sku": sku, "name": name, "quantity": 1, "unit_price": 500,
+                   "tax_rate_bp": 2000, "created_at": stamp, "updated_at": stamp}
+            database.execute_sql(f"INSERT INTO order_item ({', '.join(row)}) VALUES "
+                                 f"({', '.join(named(n) for n in row)})", row)
+    dbmod.close()
+
+    shop = open_shop(make_config(own_db_url))
+    assert dbmod.pending_migrations(models.db.obj) == []
+    items = list(models.OrderItem.select().order_by(models.OrderItem.id))
+    assert [(i.sku, i.name) for i in items] == [("SKU-0", "Product 0"), *OLD_ITEMS]
+    assert [i.folded for i in items] == [fold_item(i.sku, i.name) for i in items]
+    order = Order.get()
+    for product in ("creme brulee", "CRÈME", "lodz", "ŁÓDŹ", "strasse", "kohler", "koehler",
+                    "東京", "product 0"):
+        for few in (10 ** 6, 1):  # read by the index's ids; walked
+            monkeypatch.setattr(queries.search, "product_page_few", lambda few=few: few)
+            assert queries.matching_ids(QueueFilter(product=product)) == [order.id], (
+                product, few)
+    if dbmod.is_sqlite():
+        columns = [r[1] for r in models.db.execute_sql("PRAGMA table_info(item_fts)")]
+        assert columns == ["folded"]
+        assert models.db.execute_sql("SELECT rowid FROM item_fts WHERE item_fts MATCH "
+                                     "'\"lodz\"'").fetchall() == [(items[2].id,)]
+    else:
+        indexes = {i.name for i in models.db.get_indexes("order_item")}
+        assert "order_item_folded_trgm" in indexes
+        assert not indexes & {"order_item_sku_trgm", "order_item_name_trgm"}
+    # the items themselves and their index are in step (the order's own search row is not:
+    # these items were added to it behind the store's back)
+    [index] = checks.run_checks(shop, operators.ensure_admin("ada"), ["search_index"])
+    assert [line for line in index.differences if "item" in line] == []
 
 
 def test_older_database_is_refused_when_auto_migrate_is_off(own_db_url: str) -> None:

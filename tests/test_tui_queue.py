@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from store import orders
 from store.models import OrderEvent, Outbox, utcnow
 from tests.bulk import insert_orders
 from tests.factories import place
@@ -78,6 +79,26 @@ async def test_filter_as_you_type_and_escape_clears(shop, admin, config):
         assert "Zed Quigley" in cell_texts(app, 0)
         await pilot.press("escape")
         await wait_until(pilot, lambda: table.row_count == 2)
+
+
+async def test_the_filter_box_finds_a_product_without_its_accents(shop, admin, config):
+    """`product:` typed in the filter box folds as free words do: `lodz` finds the order of a
+    "Łódź mug", `ŁÓDŹ` too (SQLite's LIKE folded ASCII case alone), `creme` "Crème brûlée"."""
+    for n, (sku, name, buyer) in enumerate([("LDZ-1", "Łódź mug", "Lena Lodz"),
+                                            ("CRM-1", "Crème brûlée", "Cora Creme")]):
+        orders.place_order(shop, admin, items=[orders.ItemInput(sku, name, 1, 990)],
+                           guest_name=buyer, guest_email=f"buyer{n}@example.com")
+    app = make_app(config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#orders", RowTable)
+        for typed, buyer in (("product:lodz", "Lena Lodz"), ("product:ŁÓDŹ", "Lena Lodz"),
+                             ("sku:creme", "Cora Creme")):
+            await pilot.press("slash", *typed)
+            await wait_until(pilot, lambda: table.row_count == 1)
+            assert buyer in cell_texts(app, 0), typed
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: table.row_count == 2)
 
 
 async def test_bad_filter_token_is_named(shop, admin, config):

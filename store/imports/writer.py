@@ -21,6 +21,7 @@ from store import customer_figures, subscribers, webhooks
 from store import db as dbmod
 from store.codes import format_code
 from store.customers import customer_search_text, default_group, places
+from store.folding import fold_item
 from store.imports.common import SOURCE_LABELS, CustomerIn, OrderIn, Progress, RefundIn
 from store.models import (
     Address,
@@ -252,7 +253,8 @@ def _insert_orders(shop: Shop, actor: Actor, source: str, label: str,
     events: list[dict[str, Any]] = []
     for order_id, order in zip(ids, chunk, strict=True):
         stamp = _ts(order.placed_at)
-        items.extend({"order": order_id, "sku": i.sku, "name": i.name, "quantity": i.quantity,
+        items.extend({"order": order_id, "sku": i.sku, "name": i.name,
+                      "folded": fold_item(i.sku, i.name), "quantity": i.quantity,
                       "unit_price": i.unit_price, "tax_rate_bp": i.tax_rate_bp,
                       "created_at": stamp, "updated_at": stamp} for i in order.items)
         addresses.extend(_address("order", order_id, kind, address, stamp)
