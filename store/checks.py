@@ -32,7 +32,8 @@ from store import customer_figures, events_log, invoices
 from store import db as dbmod
 from store.customers import customer_search_text
 from store.errors import NotFound
-from store.models import Customer, Order, Subscriber, db, utcnow
+from store.folding import fold_item
+from store.models import Customer, Order, OrderItem, Subscriber, db, utcnow
 from store.operators import Actor, require
 from store.order_rows import insert_search, refresh_search_many, search_inputs, search_row
 from store.outbox import release_lapsed
@@ -289,6 +290,45 @@ def _stale_subscriber_search() -> list[tuple[int, str]]:
     return sorted(stale)
 
 
+def _stale_items() -> tuple[list[tuple[int, str]], int]:
+    """Items whose folded text (order_item.folded, migration 0018) is not what their SKU and
+    name fold to now (store.folding.fold_item), or is missing (an item written behind the
+    store's back): (id, the text they should have) of each, and how many were missing.
+    `product:` finds them by what they were, or not at all. Each SKU and name is folded once
+    a chunk: a shop's items repeat its few products."""
+    stale: list[tuple[int, str]] = []
+    missing = last = 0
+    while True:
+        p = Params()
+        found = db.execute_sql(
+            f"SELECT id, sku, name, folded FROM order_item WHERE id > {p(last)} ORDER BY id "
+            f"LIMIT {CHUNK * 10}", p).fetchall()
+        if not found:
+            return stale, missing
+        last = found[-1][0]
+        folded: dict[tuple[str, str], str] = {}
+        for item_id, sku, name, have in found:
+            key = (sku or "", name or "")
+            want = folded.get(key)
+            if want is None:
+                want = folded[key] = fold_item(*key)
+            if have != want:
+                stale.append((int(item_id), want))
+                missing += have is None
+
+
+def _stale_items_found() -> list[str]:
+    stale, missing = _stale_items()
+    if not stale:
+        return []
+    ids = [item_id for item_id, _text in stale]
+    more = f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else ""
+    said = f", {missing:,} without any" if missing else ""
+    return [f"{len(ids):,} item(s) whose folded text is out of date{said} "
+            f"(#{', #'.join(map(str, ids[:SHOWN]))}{more}): `product:` finds them by what "
+            "they were, or not at all"]
+
+
 def _out_of_date(what: str, ids: Sequence[int]) -> str:
     more = f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else ""
     return (f"{len(ids):,} {what}(s) whose search text is out of date "
@@ -296,9 +336,10 @@ def _out_of_date(what: str, ids: Sequence[int]) -> str:
             "were, not by what they are")
 
 
-@check("search_index", "the search index in step with the orders, customers and subscribers",
+@check("search_index",
+       "the search index in step with the orders, their items, customers and subscribers",
        hint="`backroom check --repair` rebuilds the search rows and index from the orders, "
-            "customers and subscribers",
+            "their items, customers and subscribers",
        repair=lambda shop: rebuild_search_index())
 def _search_index(shop: Shop) -> list[str]:
     found: list[str] = []
@@ -317,6 +358,7 @@ def _search_index(shop: Shop) -> list[str]:
                              ("subscriber", _stale_subscriber_search())):
         if stale_rows:
             found.append(_out_of_date(what, [rid for rid, _text in stale_rows]))
+    found += _stale_items_found()
     if dbmod.is_sqlite():
         for index, table, key, what in SEARCH_INDEXES:
             found += _index_differences(index, table, key, what)
@@ -324,9 +366,9 @@ def _search_index(shop: Shop) -> list[str]:
 
 
 def rebuild_search_index() -> str:
-    """Write the missing order search rows and the out-of-date ones (orders', customers' and
-    subscribers'), then rebuild the FTS5 indexes from their tables (one transaction; searches
-    wait for it)."""
+    """Write the missing order search rows and the out-of-date ones (orders', items',
+    customers' and subscribers'), then rebuild the FTS5 indexes from their tables (one
+    transaction; searches wait for it)."""
     with db.atomic():
         rowless = _orders_without_search_row()
         for start in range(0, len(rowless), CHUNK):
@@ -340,16 +382,19 @@ def rebuild_search_index() -> str:
         update_rows(Customer, ("search_text",), [(text, cid) for cid, text in customers])
         people = _stale_subscriber_search()
         update_rows(Subscriber, ("search_text",), [(text, sid) for sid, text in people])
+        items, _missing_items = _stale_items()
+        update_rows(OrderItem, ("folded",), [(text, item_id) for item_id, text in items])
         if dbmod.is_sqlite():
             for index, _table, _key, _what in SEARCH_INDEXES:
                 db.execute_sql(f"INSERT INTO {index}({index}) VALUES ('rebuild')")
     written = [f"{n:,} {what}" for n, what in ((len(rowless), "order(s) written"),
                                                 (len(stale), "order(s) rewritten"),
+                                                (len(items), "item(s) refolded"),
                                                 (len(customers), "customer(s) rewritten"),
                                                 (len(people), "subscriber(s) rewritten"))
                if n]
     return (f"search rows: {', '.join(written)}; " if written else "") + \
-        "search index rebuilt from the orders, customers and subscribers"
+        "search index rebuilt from the orders, their items, customers and subscribers"
 
 
 # ----- the outbox ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from store import (
     subscribers,
 )
 from store import db as dbmod
-from store.models import Customer, Order, Outbox, Subscriber, db, utcnow
+from store.models import Customer, Order, OrderItem, Outbox, Subscriber, db, utcnow
 from store.operators import Actor
 from store.shop import Shop
 from tests.conftest import cli_config
@@ -111,6 +111,41 @@ def test_the_items_index_out_of_step_is_found_and_rebuilt(shop: Shop, admin: Act
     assert mended.exit_code == 0, mended.output
     queries._COMPILED.clear()
     assert queries.matching_ids(queries.QueueFilter(product=name)) == [ref.id]
+
+
+def test_an_items_folded_text_out_of_step_is_found_and_rewritten(shop: Shop, admin: Actor,
+                                                                 tmp_path: Path) -> None:
+    """Both databases: `product:` compares each item's folded SKU and name (order_item.folded,
+    migration 0018), which the store writes with the item. An item written behind its back
+    without it, or with it wrong, is not found by what it is, until the check says so and
+    --repair folds it again (and, on SQLite, its index follows)."""
+    ref = orders.place_order(shop, admin, items=[
+        orders.ItemInput("CRM-1", "Crème brûlée", 1, 990),
+        orders.ItemInput("LDZ-1", "Łódź mug", 1, 990)], guest_name="Ida Item",
+        guest_email="ida@example.com")
+    assert _products("creme") == _products("ŁÓDŹ") == [ref.id]
+    assert "search_index" not in _found(shop, admin)
+    crm, ldz = [i.id for i in OrderItem.select().where(OrderItem.order == ref.id)
+                .order_by(OrderItem.id)]
+    with db.atomic():  # another program: one item without its folded text, one as typed
+        OrderItem.update(folded=None).where(OrderItem.id == crm).execute()
+        OrderItem.update(folded="LDZ-1\nŁódź mug").where(OrderItem.id == ldz).execute()
+    assert _products("creme") == _products("lodz") == []
+
+    found = _check(tmp_path, shop.config.database_url, "--only", "search_index")
+    assert found.exit_code == 1
+    assert (f"2 item(s) whose folded text is out of date, 1 without any (#{crm}, #{ldz}): "
+            "`product:` finds them by what they were, or not at all") in found.output
+    mended = _check(tmp_path, shop.config.database_url, "--repair")
+    assert mended.exit_code == 0, mended.output
+    assert "search rows: 2 item(s) refolded" in mended.output
+    assert _products("creme") == _products("lodz") == [ref.id]
+    assert _found(shop, admin) == {}
+
+
+def _products(product: str) -> list[int]:
+    queries._COMPILED.clear()
+    return queries.matching_ids(queries.QueueFilter(product=product))
 
 
 def test_stale_search_text_is_found(shop: Shop, admin: Actor) -> None:
