@@ -91,10 +91,11 @@ def test_broken_search_index_is_found_and_rebuilt(shop: Shop, admin: Actor,
 
 def test_the_items_index_out_of_step_is_found_and_rebuilt(shop: Shop, admin: Actor,
                                                            tmp_path: Path) -> None:
-    """The product filter's index (item_fts, migration 0016): an item it lost is found by
-    `backroom check` and put back by --repair, and the filter finds its order again."""
+    """The product filter's index (item_fts, migration 0016, over the folded text since
+    0018): an item it lost is found by `backroom check` and put back by --repair, and the
+    filter finds its order again."""
     if not shop.config.database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL's trigram indexes are the columns' own; FTS5 is SQLite's")
+        pytest.skip("PostgreSQL's trigram index is the column's own; FTS5 is SQLite's")
     ref = place(shop, name="Ida Item")
     item_id, name, folded = db.execute_sql(
         "SELECT id, name, folded FROM order_item WHERE order_id = ?", (ref.id,)).fetchone()
