@@ -386,11 +386,9 @@ def connection_dropped() -> bool:
     conn = db.connection()
     if conn.closed:
         return True
-    try:
-        readable, _, _ = select.select([conn], [], [], 0)
-    except (OSError, ValueError):  # no socket left
-        return True
-    return bool(readable)
+    waiting = select.poll()  # not select(): it refuses a descriptor past 1023
+    waiting.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    return bool(waiting.poll(0))
 
 
 def close() -> None:

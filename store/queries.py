@@ -717,7 +717,9 @@ def _select(f: QueueFilter, key: list[Any] | None, forward: bool,
     return [(_row(row), row[13]) for row in found]
 
 
-Rest = Callable[[list[Any] | None, int, int], list[Any]]  # the rest of a page after a walk
+# the rest of a page after a walk: (its last row's key, rows still needed, rows it found,
+# the budget it walked)
+Rest = Callable[[list[Any] | None, int, int, int], list[Any]]
 WALK_CAP = 60000  # rows a walk may read (about 0.3 us each) before the index is cheaper
 WALK_MARGIN = 3  # a walk may read this many times the rows the probe expects
 
@@ -750,12 +752,12 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
         if expected <= WALK_CAP and _common(len(first), span, limit):
             budget = int(WALK_MARGIN * expected) + limit
 
-            def rest(after: list[Any] | None, need: int, found: int) -> list[Any]:
-                if need * budget / max(found, 1) > WALK_CAP:
+            def rest(after: list[Any] | None, need: int, found: int, walked: int) -> list[Any]:
+                if need * walked / max(found, 1) > WALK_CAP:
                     return _run(f, after, forward, need, "index", 0)
                 return _probed(f, after, forward, need)
 
-            return _walk_or(f, key, forward, limit, budget, _walked_on(f, forward, budget, rest))
+            return _walk_or(f, key, forward, limit, budget, _walked_on(f, forward, rest))
     newest_first = f.descending == forward
     if key is not None:
         start = int(key[-1])
@@ -768,23 +770,27 @@ def _probed(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int,
         return _run(f, key, forward, limit, "index", 0)  # rare, far from here, or too few
     expected = limit * span / len(ids)
     budget = int(WALK_MARGIN * expected) + limit
-    return _walk_or(f, key, forward, limit, budget, _walked_on(
-        f, forward, budget, lambda after, need, _found: _run(f, after, forward, need, "index", 0)))
+
+    def index(after: list[Any] | None, need: int, _found: int, _walked: int) -> list[Any]:
+        return _run(f, after, forward, need, "index", 0)
+
+    return _walk_or(f, key, forward, limit, budget, _walked_on(f, forward, index))
 
 
-def _walked_on(f: QueueFilter, forward: bool, budget: int, otherwise: Rest) -> Rest:
-    """The rest of a page after a walk of `budget` rows stopped short of one: walked on
-    while the rows it found say a page is near (within WALK_CAP rows at their density),
-    else `otherwise`. The probe measures the long words alone, which the trigram index
-    holds: a word of 1-2 characters beside them (`dubois j`, `example jo`) thins the matches
-    out, and the walk stopped short each time its budget ran out; the rest then came from
-    every match of the long word (a word on every order: 550-800 ms a page on a million
-    orders, where walking on finds it in a few ms)."""
-    def rest(after: list[Any] | None, need: int, found: int) -> list[Any]:
-        if found and need * budget / found <= WALK_CAP:
-            more = int(WALK_MARGIN * need * budget / found) + need
-            return _walk_or(f, after, forward, need, more, _walked_on(f, forward, more, otherwise))
-        return otherwise(after, need, found)
+def _walked_on(f: QueueFilter, forward: bool, otherwise: Rest) -> Rest:
+    """The rest of a page after a walk stopped short of one at its budget: walked on while
+    the rows it found say the rest is near (within WALK_CAP rows at their density; the walk
+    may read WALK_MARGIN times that, and walks on again as far), else `otherwise`. The probe
+    measures the long words alone, which the trigram index holds: a word of 1-2 characters
+    beside them (`dubois j`, `example jo`) thins the matches out, and the walk stopped short
+    each time its budget ran out; the rest then came from every match of the long word (a
+    word on every order: 550-800 ms a page on a million orders, where walking on finds it in
+    a few ms)."""
+    def rest(after: list[Any] | None, need: int, found: int, walked: int) -> list[Any]:
+        if found and need * walked / found <= WALK_CAP:
+            more = int(WALK_MARGIN * need * walked / found) + need
+            return _walk_or(f, after, forward, need, more, _walked_on(f, forward, otherwise))
+        return otherwise(after, need, found, walked)
     return rest
 
 
@@ -798,13 +804,13 @@ def _common(found: int, span: int, limit: int) -> bool:
 def _walk_or(f: QueueFilter, key: list[Any] | None, forward: bool, limit: int, budget: int,
              rest: Rest) -> list[Any]:
     """SQLite: a page walked within `budget` (_walk_budgeted); a walk stopped short of one
-    takes the `need` rows it did not find from `rest(after, need, found)`, after its last
-    row (`found`: how many it found)."""
+    takes the `need` rows it did not find from `rest(after, need, found, budget)`, after its
+    last row (`found`: how many it found)."""
     walked, stopped = _walk_budgeted(f, key, forward, limit, budget)
     if len(walked) == limit or not stopped:
         return walked  # a page, or the walk reached the end of the list
     after = _raw_key(f.sort, walked[-1]) if walked else key
-    return walked + rest(after, limit - len(walked), len(walked))
+    return walked + rest(after, limit - len(walked), len(walked), budget)
 
 
 WALK_STEPS_PER_ROW = 16  # SQLite VM steps a walk spends on a row it checks (14-15 measured)

@@ -9,8 +9,11 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
+
+from tui.workers import in_db, wait_for_store_calls
 
 ROOT = Path(__file__).parent.parent
 
@@ -78,3 +81,23 @@ def test_ctrl_q_still_quits_at_once(tmp_path):
         if app.poll() is None:
             app.kill()
             app.wait()
+
+
+def test_leaving_waits_for_the_store_calls_under_way(shop):
+    """The app whose terminal went away ends once a write, an export or a print job under
+    way is done (its file whole, its change committed), not in the middle of it."""
+    started, release = threading.Event(), threading.Event()
+
+    def job() -> None:
+        started.set()
+        release.wait(10)
+
+    worker = threading.Thread(target=in_db, args=(job,))
+    worker.start()
+    try:
+        assert started.wait(5)
+        assert not wait_for_store_calls(0.2)  # still running: the app would wait
+    finally:
+        release.set()
+    assert wait_for_store_calls(5)
+    worker.join(5)

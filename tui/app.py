@@ -60,7 +60,7 @@ from tui.screens.queue import QueueScreen
 from tui.screens.ship import ShipStationScreen
 from tui.screens.shop_log import ShopLogScreen
 from tui.widgets.health_line import HealthLine
-from tui.workers import in_db, read_db, readers, run_db
+from tui.workers import in_db, read_db, readers, run_db, wait_for_store_calls
 
 # Built-in views of the `:` command line; config [views] adds to them and wins.
 BUILTIN_VIEWS = {
@@ -134,6 +134,7 @@ class BackroomApp(App[None]):
     def __init__(self, config: Config, login: str | None = None) -> None:
         super().__init__()
         self.config = config
+        self._terminal = _terminal_fd()  # before the migrations: the terminal may go meanwhile
         self.shop: Shop = open_shop(config, pooled=True)  # workers reuse connections
         self.actor: Actor = self.shop.actor(login)
         self.last_change: LastChange | None = None
@@ -166,7 +167,7 @@ class BackroomApp(App[None]):
             self._deliver_mail()
         self._read_health()
         self.set_interval(float(self.config.get("ui", "health_seconds")), self._read_health)
-        terminal = None if self.is_headless else _terminal_fd()
+        terminal = None if self.is_headless else self._terminal
         if terminal is not None:
             threading.Thread(target=self._watch_terminal, args=(terminal, get_running_loop()),
                              daemon=True, name="backroom-terminal").start()
@@ -177,9 +178,11 @@ class BackroomApp(App[None]):
         end of file over and over and its output thread die on the first write, so the app
         stayed, a core busy, until killed (`make demo` in a killed tmux: 43-77 % of a core).
         A thread of its own watches, as the event loop may be stuck writing to the terminal.
-        It asks the app to exit, then ends the process if Textual's exit is stuck on the
-        terminal too: by then (LEAVE_SECONDS) a change under way has committed, and one that
-        has not is rolled back whole; unsent mail waits in the outbox."""
+        It asks the app to exit, then, if Textual's exit is stuck on the terminal too
+        (LEAVE_SECONDS), ends the process once the store calls under way are done (a write
+        commits, an export's file is whole; at most STORE_CALLS_SECONDS, past which one is
+        rolled back whole); unsent mail waits in the outbox. `fd` was found a terminal when
+        the app started (before its migrations, which may take a while)."""
         while os.isatty(fd):
             time.sleep(TERMINAL_CHECK_SECONDS)
         events_log.event("terminal_gone", self.actor.login)
@@ -187,7 +190,11 @@ class BackroomApp(App[None]):
         with contextlib.suppress(RuntimeError):  # the loop has closed: the app has exited
             loop.call_soon_threadsafe(self.exit)
         time.sleep(LEAVE_SECONDS)
-        readers.close(wait=LEAVE_SECONDS)
+        # a write, an export or a print job under way finishes first (a bulk change commits,
+        # an export's file is whole); reads are dropped
+        if not wait_for_store_calls(STORE_CALLS_SECONDS):
+            events_log.event("terminal_gone_work_cut", self.actor.login)
+        readers.close(wait=0.5)
         logging.shutdown()
         os._exit(0)
 
@@ -578,6 +585,7 @@ class BackroomApp(App[None]):
 
 TERMINAL_CHECK_SECONDS = 1.0  # how soon the app notices its terminal went away
 LEAVE_SECONDS = 5.0  # how long Textual's own exit may take before the process ends
+STORE_CALLS_SECONDS = 600.0  # how long the store calls under way may take to finish then
 
 
 def _terminal_fd() -> int | None:

@@ -38,10 +38,43 @@ def in_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     (store.db.connect): "closing" hands the connection to the next worker thread, which
     finds it open, its pragmas set and its page cache warm, instead of opening a new one
     per worker (0.55 ms of a 0.9 ms queue page on a million orders)."""
-    if not db.is_closed():
-        return fn(*args, **kwargs)
-    with db.connection_context():
-        return fn(*args, **kwargs)
+    with _busy:
+        if not db.is_closed():
+            return fn(*args, **kwargs)
+        with db.connection_context():
+            return fn(*args, **kwargs)
+
+
+class _Busy:
+    """How many store calls (in_db: writes, exports, long jobs) are running, so that an app
+    whose terminal went away ends only when they are done (tui.app._watch_terminal)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            if not self._count:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no store call runs (at most `timeout` seconds); whether none does."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._count, timeout)
+
+
+_busy = _Busy()
+
+
+def wait_for_store_calls(timeout: float) -> bool:
+    """Wait until no in_db call runs, at most `timeout` seconds; whether none does."""
+    return _busy.wait_idle(timeout)
 
 
 async def run_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
