@@ -444,6 +444,13 @@ def _customer_walk(f: QueueFilter) -> bool:
     return int(orders) < CUSTOMER_WALK
 
 
+def _indexed_by(sql: str, index: str) -> str:
+    """A statement of the queue's reading orders through `index`, named for SQLite's planner
+    (peewee names no index: this edits its FROM; should that read otherwise, the planner
+    chooses, and the plan tests of the callers say so)."""
+    return sql.replace('FROM "orders" AS "t1"', f'FROM "orders" AS "t1" INDEXED BY {index}', 1)
+
+
 def _customer_index(sql: str) -> str:
     """A statement checking a customer's orders one by one (_customer_walk) reads them from
     the customer's index, on SQLite named: sorted by total, its planner walked the queue's
@@ -451,8 +458,7 @@ def _customer_index(sql: str) -> str:
     1 ms). (peewee names no index; should its FROM read otherwise, the planner chooses.)"""
     if not dbmod.is_sqlite():
         return sql
-    return sql.replace('FROM "orders" AS "t1"',
-                       'FROM "orders" AS "t1" INDEXED BY orders_customer_placed', 1)
+    return _indexed_by(sql, "orders_customer_placed")
 
 
 def _narrowed(f: QueueFilter) -> bool:
@@ -1088,8 +1094,7 @@ def _payment_index(f: QueueFilter, sql: str) -> str:
     if not (f.payment_method.strip() and dbmod.is_sqlite() and not f.only_test
             and f.customer_id is None and not f.text.strip() and not f.product.strip()):
         return sql
-    return sql.replace('FROM "orders" AS "t1"',
-                       'FROM "orders" AS "t1" INDEXED BY orders_payment_method', 1)
+    return _indexed_by(sql, "orders_payment_method")
 
 
 def _test_orders_index(f: QueueFilter, sql: str) -> str:
@@ -1102,8 +1107,7 @@ def _test_orders_index(f: QueueFilter, sql: str) -> str:
     test_test_orders_are_read_from_their_own_index says so.)"""
     if not (f.only_test and dbmod.is_sqlite() and f.customer_id is None):
         return sql
-    return sql.replace('FROM "orders" AS "t1"',
-                       'FROM "orders" AS "t1" INDEXED BY orders_test_orders', 1)
+    return _indexed_by(sql, "orders_test_orders")
 
 
 def matching_ids(f: QueueFilter, limit: int | None = None) -> list[int]:
