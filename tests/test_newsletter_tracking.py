@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from mailer import worker
 from mailer.campaigns import send_test
 from store import campaigns, newsletter_links
+from store import db as dbmod
 from store.campaign_queries import body_of
 from store.campaign_report import campaign_report
 from store.models import Campaign, CampaignEvent, CampaignMail, Order, utcnow
@@ -179,6 +180,58 @@ def test_a_tracked_campaign_counts_opens_and_clicks_apart_from_machines(
     test = _sent(smtp)["qa@example.com"].get_body(("html",)).get_content()
     assert "/o/" not in test and "/c/" not in test
     assert 'href="https://shop.example.com/sale?a=1&amp;b=2"' in test
+
+
+def test_conversions_look_between_the_first_and_last_click_of_people(
+        db_url, manager, smtp):
+    """The orders a campaign converted are looked for from a person's first click to the
+    conversion days after a person's last one (read from the two ends of the people's
+    clicks' index, migration 0020): an order a week after the first of two clicks three weeks
+    apart counts, as does one a day after the last; a machine's later click widens nothing,
+    and an order before any click does not count."""
+    config = news_config(db_url, smtp)
+    shop = open_shop(config)
+    emails = add_subscribers(shop, manager, 3)
+    campaigns.create_campaign(shop, manager, name="W", subject="S", body=BODY,
+                              body_kind="html", track=True)
+    campaigns.start(shop, manager, "W")
+    worker.deliver_all_once(config)
+    mails = {m.subscriber.email: m for m in CampaignMail.select()}
+    now = utcnow()
+    days = int(shop.config.get("newsletter", "conversion_days"))
+
+    def event(address: str, at: dt.datetime, machine: bool = False) -> None:
+        mail = mails[address]
+        CampaignEvent.create(campaign=mail.campaign_id, mail=mail.id, kind="click", link=0,
+                             machine=machine, created_at=at, updated_at=at)
+
+    def order(address: str, at: dt.datetime, price: int) -> None:
+        ref = place(shop, email=address, price=price)
+        Order.update(placed_at=at).where(Order.id == ref.id).execute()
+
+    first, last = now - dt.timedelta(days=3 * days), now - dt.timedelta(days=2 * days)
+    event(emails[0], first)
+    event(emails[0], last)
+    event(emails[1], now - dt.timedelta(hours=1), machine=True)
+    order(emails[0], first + dt.timedelta(days=1), 1000)
+    order(emails[0], last + dt.timedelta(days=1), 2000)
+    order(emails[1], now, 4000)  # only a machine clicked
+    order(emails[2], first - dt.timedelta(days=1), 8000)  # before any click
+    seen: list[str] = []
+    if dbmod.is_sqlite():
+        dbmod.db.connection().set_trace_callback(seen.append)
+    try:
+        report = campaign_report(shop, manager, "W")
+    finally:
+        if dbmod.is_sqlite():
+            dbmod.db.connection().set_trace_callback(None)
+    assert report.orders == 2
+    assert sum(report.revenue.values()) == sum(
+        o.total for o in Order.select().where(Order.customer_email == emails[0]))
+    if dbmod.is_sqlite():
+        (span,) = [sql for sql in seen if "MIN(created_at)" in sql]
+        plan = " ".join(str(r) for r in dbmod.db.execute_sql(f"EXPLAIN QUERY PLAN {span}"))
+        assert plan.count("campaign_event_people_clicks") == 2, plan
 
 
 def test_an_untracked_campaign_has_no_pixel_and_a_real_server_answers_links(
