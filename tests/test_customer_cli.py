@@ -110,3 +110,22 @@ def test_groups_commands(run):
     assert "clerk" in run("groups", "add", "X", login="cleo", ok=False).output
     table = run("groups", "list").output
     assert "Wholesale" in table and "Retail" not in table
+
+
+def test_a_list_cut_by_its_limit_says_so_on_stderr(run, shop):
+    """`customers list --format csv` wrote the first 100 customers of 515 to a spreadsheet
+    without a word: a list that --limit cut says so on stderr (the CSV stays clean), one
+    that holds every match does not."""
+    for name in ("ann", "bob", "cy"):
+        run("customers", "add", "--email", f"{name}@example.com", "--first-name", name)
+        place(shop, email=f"{name}@example.com")
+    cut = run("customers", "list", "--format", "csv", "--limit", "2")
+    assert len(list(csv.DictReader(io.StringIO(cut.stdout)))) == 2
+    assert cut.stderr == ("the first 2 customers are listed and more match: --limit 0 lists "
+                          "them all\n")
+    whole = run("customers", "list", "--format", "csv", "--limit", "3")
+    assert len(list(csv.DictReader(io.StringIO(whole.stdout)))) == 3 and not whole.stderr
+    orders_cut = run("orders", "list", "--format", "csv", "--limit", "1")
+    assert "the first 1 orders are listed and more match" in orders_cut.stderr
+    assert not run("orders", "list", "--format", "csv", "--limit", "0").stderr
+    assert "the first 1 events are listed" in run("log", "--limit", "1").stderr

@@ -105,8 +105,10 @@ def test_cli_log(shop, admin, manager, tmp_path, db_url):
     assert out[0].split() == ["when", "operator", "event", "of", "message"]
     assert len(out) == 4 and all("Awaiting payment → Paid / processing" in line for line in out[1:])
     assert {line.split()[4] for line in out[1:]} == {r.code for r in refs}
-    limited = run("log", "--limit", "1").output.splitlines()
+    cut = run("log", "--limit", "1")
+    limited = cut.stdout.splitlines()
     assert len(limited) == 2 and "prefers phone calls" in limited[1]
+    assert "the first 1 events are listed and more match" in cut.stderr
     bad = run("log", "--since", "soon")
     assert bad.exit_code == 1 and "give a date like" in bad.output
     none = run("log", "--operator", "nobody")

@@ -109,6 +109,14 @@ def json_text(value: Any) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def cut_at_limit(shown: int, noun: str, more: bool) -> None:
+    """Say on stderr that `--limit` cut a list short: a list written to a file for a
+    spreadsheet (`--format csv`) held the first 100 rows of 515 without a word."""
+    if more:
+        click.echo(f"the first {shown:,} {noun} are listed and more match: --limit 0 lists "
+                   "them all", err=True)
+
+
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
     """Print rows as an aligned table, CSV with a header, or a JSON list. Stored text may
     hold control characters (written before they were refused, or by another program):

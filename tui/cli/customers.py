@@ -15,7 +15,15 @@ from store.customers import find_group
 from store.errors import ValidationError
 from store.money import format_money, major
 from store.text import printable
-from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
+from tui.cli.common import (
+    FORMATS,
+    BackroomGroup,
+    CliState,
+    cut_at_limit,
+    emit,
+    json_text,
+    pass_state,
+)
 
 # ----- customers -----------------------------------------------------------------------------
 
@@ -72,6 +80,7 @@ def customers_list(state: CliState, query: tuple[str, ...], group_name: str, sta
         columns.insert(3, "postcode")
         columns.insert(10, "currency")
     emit(rows, columns, fmt)
+    cut_at_limit(len(rows), "customers", cursor is not None)
 
 
 @customers_group.command("show")

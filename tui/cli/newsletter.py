@@ -28,7 +28,15 @@ from store import (
 from store.money import format_money, major
 from store.operators import require
 from store.text import printable
-from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
+from tui.cli.common import (
+    FORMATS,
+    BackroomGroup,
+    CliState,
+    cut_at_limit,
+    emit,
+    json_text,
+    pass_state,
+)
 
 
 @click.group("newsletter", cls=BackroomGroup)
@@ -73,6 +81,7 @@ def subscribers_list(state: CliState, query: str, state_name: str, limit: int,
     if fmt == "table":
         columns = ["id", "email", "name", "state", "source", "consent_at", "suppressed"]
     emit(rows, columns, fmt)
+    cut_at_limit(len(rows), "subscribers", cursor is not None)
     if fmt == "table":
         counts = subscriber_queries.state_counts(state.actor)
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))

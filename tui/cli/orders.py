@@ -29,7 +29,15 @@ from store.errors import ValidationError
 from store.money import format_money as money
 from store.money import major, parse_amount, parse_percent
 from store.text import printable
-from tui.cli.common import FORMATS, BackroomGroup, CliState, emit, json_text, pass_state
+from tui.cli.common import (
+    FORMATS,
+    BackroomGroup,
+    CliState,
+    cut_at_limit,
+    emit,
+    json_text,
+    pass_state,
+)
 
 LIST_COLUMNS = ("code", "placed", "customer", "email", "items", "total", "status", "mail")
 
@@ -66,6 +74,7 @@ def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived:
         raise ValidationError("--limit: give a number of orders, or 0 for all of them")
     rows: list[dict[str, Any]] = []
     cursor = None
+    more = False
     while limit == 0 or len(rows) < limit:
         page = queries.queue_page(f, cursor, 500 if limit == 0 else min(500, limit - len(rows)))
         for r in page.rows:
@@ -77,11 +86,13 @@ def orders_list(state: CliState, statuses: tuple[str, ...], text: str, archived:
                 "currency": r.currency, "status": r.status, "mail": r.mail_state,
                 "archived": r.archived, "test": r.is_test,
             })
-        if page.next_cursor is None:
+        more = page.next_cursor is not None
+        if not more:
             break
         cursor = page.next_cursor
     columns = LIST_COLUMNS if fmt == "table" else (*LIST_COLUMNS, "currency", "archived", "test")
     emit(rows, columns, fmt)
+    cut_at_limit(len(rows), "orders", more)
 
 
 def _echo(line: str) -> None:

@@ -9,7 +9,7 @@ import click
 
 from store import history_reads
 from store.errors import ValidationError
-from tui.cli.common import FORMATS, CliState, emit, pass_state
+from tui.cli.common import FORMATS, CliState, cut_at_limit, emit, pass_state
 
 COLUMNS = ("when", "operator", "event", "of", "message")
 
@@ -36,6 +36,7 @@ def log_group(state: CliState, since: str | None, operator: str, kind: str, limi
         history_reads.event_kind(kind))
     rows: list[dict[str, Any]] = []
     cursor = None
+    more = False
     while limit == 0 or len(rows) < limit:
         page = history_reads.shop_log(where, cursor,
                                       500 if limit == 0 else min(500, limit - len(rows)))
@@ -48,7 +49,8 @@ def log_group(state: CliState, since: str | None, operator: str, kind: str, limi
                          "message": " ".join(message.split()) if fmt == "table" else message,
                          "source": r.source, "order": r.order_code,
                          "customer_id": r.customer_id, "at": r.at.isoformat()})
-        if page.next_cursor is None:
+        more = page.next_cursor is not None
+        if not more:
             break
         cursor = page.next_cursor
     if not rows and fmt == "table":
@@ -56,6 +58,7 @@ def log_group(state: CliState, since: str | None, operator: str, kind: str, limi
         return
     columns = COLUMNS if fmt == "table" else (*COLUMNS, "source", "order", "customer_id", "at")
     emit(rows, columns, fmt)
+    cut_at_limit(len(rows), "events", more)
 
 
 COMMANDS: list[click.Command] = [log_group]
