@@ -534,8 +534,8 @@ class BackroomApp(App[None]):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """Every notice is plain text, its control characters made visible: they quote
-        codes, names and reasons people typed."""
-        super().notify(shown(message, multiline=True), title=title, severity=severity,
+        codes, names and reasons people typed (a toast's title is never markup)."""
+        super().notify(shown(message, multiline=True), title=shown(title), severity=severity,
                        timeout=timeout, markup=False)
 
     def get_line_filters(self) -> Sequence[LineFilter]:

@@ -26,6 +26,7 @@ from textual.widgets import Input, Label, Static, TextArea
 
 from store.campaigns import AB_METRICS, AB_SAMPLE, AB_WAIT_MINUTES, BODY_KINDS, subject_warnings
 from store.errors import BackroomError
+from tui.format import shown
 
 # (key, label, placeholder) of the one-line fields, in order
 FIELDS = (
@@ -82,7 +83,7 @@ class CampaignEditor(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="campaign-editor"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(shown(self.title_text), classes="dialog-title", markup=False)
             for key, label, placeholder in FIELDS:
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label", markup=False)

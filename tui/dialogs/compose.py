@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Select, TextArea
 
 from mailer.replies import SavedReply
 from store.errors import BackroomError
+from tui.format import shown
 from tui.widgets.reply_picker import ReplyPicker
 
 Submit = Callable[[str, str], Awaitable[Any]]
@@ -43,7 +44,7 @@ class ComposeDialog(ModalScreen[bool | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(shown(self.title_text), classes="dialog-title", markup=False)
             if self.replies:
                 yield ReplyPicker(self.replies, self.values, id="compose-reply")
             yield Input(placeholder="subject", id="compose-subject")

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from tui.format import shown
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """`y`/Enter confirms, `n`/Esc refuses; with ok_only it is a message to acknowledge."""
@@ -28,11 +30,12 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(shown(self.title_text), classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 yield Static(self.body, markup=False, id="confirm-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.yes if not self.ok_only else "OK", variant="primary", id="yes")
+                yield Button(Text(self.yes if not self.ok_only else "OK"), variant="primary",
+                             id="yes")
                 if not self.ok_only:
                     yield Button("No", id="no")
 

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from tui.format import shown
+
 
 class CustomerDeleteDialog(ModalScreen[str | None]):
     """Returns the email typed (the service checks it), or None on Esc."""
@@ -25,8 +27,8 @@ class CustomerDeleteDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         body = Text()
         body.append("Delete customer ", style="bold")
-        body.append(self.customer_name or "(no name)", style="bold")
-        body.append(f" <{self.email}>\n\n")
+        body.append(shown(self.customer_name) or "(no name)", style="bold")
+        body.append(f" <{shown(self.email)}>\n\n")
         body.append("Erased: name, email, phone, addresses, marketing consent, the text of "
                     "notes and one-off emails; queued emails to them are cancelled.\n")
         body.append(f"Kept for the accounts: their {self.order_count} order(s) with the "
@@ -36,7 +38,7 @@ class CustomerDeleteDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog wide"):
             yield Label("Delete customer", classes="dialog-title")
             yield Static(body, markup=False, id="delete-body")
-            yield Input(placeholder=self.email, id="delete-email")
+            yield Input(placeholder=shown(self.email), id="delete-email")
             yield Label("Enter deletes, Esc cancels", classes="dialog-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

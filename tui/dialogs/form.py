@@ -17,6 +17,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Label
 
 from store.errors import BackroomError
+from tui.format import shown
 
 Submit = Callable[[dict[str, str]], Awaitable[Any]]
 
@@ -42,7 +43,7 @@ class FormDialog(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(shown(self.title_text), classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 for key, label, value in self.fields:
                     with Horizontal(classes="form-row"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -39,9 +40,11 @@ class PrintDialog(ModalScreen[PrintChoice | None]):
         with Vertical(classes="dialog"):
             yield Label(f"Print the packing slips of {self.what}", classes="dialog-title",
                         markup=False)
-            yield Checkbox("[k] pick list after the slips (every SKU, its total, its orders)",
-                           False, id="print-picklist")
-            yield Checkbox("[l] each order's carrier label after its slip", False,
+            # Text: a str label is read as markup, where "[k]" is a style and vanishes (so
+            # the label is kept short enough to show whole at 80 columns with its key)
+            yield Checkbox(Text("[k] pick list after the slips (SKUs, totals, orders)"), False,
+                           id="print-picklist")
+            yield Checkbox(Text("[l] each order's carrier label after its slip"), False,
                            id="print-labels")
             yield Label(f"one PDF in queue order, {self.printer}", classes="dialog-hint",
                         markup=False)

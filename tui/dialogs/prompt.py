@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from tui.format import shown
+
 
 class TextPrompt(ModalScreen[str | None]):
     """Ask for one value; Enter gives it, Esc gives None."""
@@ -22,7 +24,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(shown(self.title_text), classes="dialog-title", markup=False)
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Label("Enter to confirm, Esc to cancel", classes="dialog-hint")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,12 +47,18 @@ class ReplacementDialog(ModalScreen[Replacement | None]):
             yield Label("The items ticked go again at no charge, to the same address:",
                         markup=False)
             yield SelectionList[int](
-                *[(f"{item.quantity} × {shown(item.sku)}  {shown(item.name)}", index, True)
-                  for index, item in enumerate(self.items)], id="replacement-items")
+                *[(self._prompt(item), index, True) for index, item in enumerate(self.items)],
+                id="replacement-items")
             yield Input(placeholder="why (kept in both histories)", id="replacement-reason")
             yield Label("", id="replacement-error", classes="dialog-error", markup=False)
             yield Label("Space ticks an item, Enter on the reason places it, Esc cancels",
                         classes="dialog-hint")
+
+    @staticmethod
+    def _prompt(item: ItemRow) -> Text:
+        """An item's line: its sku and name are a customer's or an import's text, shown as
+        written (a `[` is never read as markup, a control character is a visible escape)."""
+        return Text(f"{item.quantity} × {shown(item.sku)}  {shown(item.name)}")
 
     def on_mount(self) -> None:
         self.query_one("#replacement-reason", Input).focus()

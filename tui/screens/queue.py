@@ -117,7 +117,8 @@ class QueueScreen(BackroomScreen):
     def compose(self) -> ComposeResult:
         wf = self.backroom.shop.workflow
         tabs = [Tab("All", id="t-_all")]
-        tabs += [Tab(wf.short(k), id=f"t-{k}") for k in wf.keys()]
+        # the statuses' labels are the shop's configuration: a Tab reads a str as markup
+        tabs += [Tab(Text(shown(wf.short(k))), id=f"t-{k}") for k in wf.keys()]
         tabs.append(Tab("Archived", id="t-_archived"))
         yield Tabs(*tabs, id="status-tabs")
         yield FilterBox("orders", ORDER_TOKENS, ORDER_WORDS, extra=self._statuses_help,
@@ -249,7 +250,7 @@ class QueueScreen(BackroomScreen):
         tabs.query_one("#t-_all", Tab).label = Text(f"All {message.counts.get('_all', 0):,}")
         for key in wf.keys():
             tabs.query_one(f"#t-{key}", Tab).label = Text(
-                f"{wf.short(key)} {message.counts.get(key, 0):,}")
+                f"{shown(wf.short(key))} {message.counts.get(key, 0):,}")
         tabs.query_one("#t-_archived", Tab).label = Text(f"Archived {message.archived:,}")
 
     def on_page_loaded(self, message: PageLoaded) -> None:

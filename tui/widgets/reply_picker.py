@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.text import Text
 from textual.widgets import Select
 
 from mailer.replies import SavedReply, fill
+from tui.format import shown
 
 
 class ReplyPicker(Select[str]):
@@ -19,8 +21,9 @@ class ReplyPicker(Select[str]):
 
     def __init__(self, replies: Sequence[SavedReply], values: Mapping[str, str],
                  id: str | None = None) -> None:
-        super().__init__([(r.title, r.name) for r in replies], prompt="start from a saved reply",
-                         allow_blank=True, id=id)
+        # a reply's title is its file's name: a Select reads a str prompt as markup
+        super().__init__([(Text(shown(r.title)), r.name) for r in replies],
+                         prompt="start from a saved reply", allow_blank=True, id=id)
         self.replies = {r.name: r for r in replies}
         self.values = dict(values)
 
