@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import pwd
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peewee import Database, IntegrityError
 
@@ -14,6 +14,7 @@ from store import events_log
 from store.contact import normalise_email
 from store.errors import NotFound, PermissionDenied, UnknownOperator, ValidationError
 from store.models import Operator, OperatorEvent, db, utcnow
+from store.sql import named
 from store.text import clean
 
 ROLES = ("viewer", "clerk", "manager", "admin")
@@ -86,11 +87,16 @@ ACTION_LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Actor:
-    """The operator doing an action, as services see them."""
+    """The operator doing an action, as services see them. `is_operator`: it was read from
+    a row of the operator table (`resolve`, `add`...), and every `require` reads that row
+    again (`current`), so an app or a command left open keeps no rights its operator lost.
+    The actors no row stands for (SYSTEM, STOREFRONT, an API key's, a service account's)
+    are taken as made."""
 
     login: str
     role: str
     display_name: str = ""
+    is_operator: bool = field(default=False, compare=False)
 
     def can(self, action: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(PERMISSIONS[action])
@@ -107,8 +113,33 @@ def service_actor(account: str) -> Actor:
 STOREFRONT = Actor("storefront", "admin", "Storefront")
 
 
+def current(actor: Actor) -> Actor:
+    """The actor as its operator row has it now: one indexed read by login, on the
+    connection (and in the transaction, when one is open) of the service calling. A
+    deactivated operator is refused, whatever their app or command read at its start; a
+    role changed since then is the role that counts. Actors no row stands for are returned
+    as they are."""
+    if not actor.is_operator:
+        return actor
+    row = db.execute_sql(f"SELECT role, active FROM operator WHERE login = {named('login')}",
+                         {"login": actor.login}).fetchone()
+    if row is None:
+        raise UnknownOperator(
+            f"{actor.login} is no longer an operator of this shop; an admin can add you with "
+            f"`backroom operator add {actor.login} --role clerk`")
+    role, active = row
+    if not active:
+        raise UnknownOperator(
+            f"operator {actor.login} was deactivated: nothing was done; ask an admin to "
+            f"reactivate it (`backroom operator reactivate {actor.login}`)")
+    if role == actor.role:
+        return actor
+    return Actor(actor.login, role, actor.display_name, is_operator=True)
+
+
 def refusal(actor: Actor, action: str) -> str:
-    """Why the actor may not do `action` (naming the role needed), or '' when they may."""
+    """Why the actor may not do `action` (naming the role needed), or '' when they may.
+    Judged on the role the actor holds (see `current` for the role their row holds now)."""
     if actor.can(action):
         return ""
     needed = PERMISSIONS[action]
@@ -116,11 +147,15 @@ def refusal(actor: Actor, action: str) -> str:
     return f"{actor.login} is {_a(actor.role)}: only {_a(needed)} or above may {what}"
 
 
-def require(actor: Actor, action: str) -> None:
-    """Refuse with a message naming the role needed, unless the actor's role allows it."""
-    reason = refusal(actor, action)
+def require(actor: Actor, action: str) -> Actor:
+    """Refuse with a message naming the role needed, unless the role the actor's operator
+    row holds now allows it (a deactivated operator is refused: `current`); the actor as
+    it is now."""
+    now = current(actor)
+    reason = refusal(now, action)
     if reason:
         raise PermissionDenied(reason)
+    return now
 
 
 def article(role: str) -> str:
@@ -173,7 +208,7 @@ def _check_role(role: str) -> str:
 
 
 def _actor(op: Operator) -> Actor:
-    return Actor(op.login, op.role, op.display_name)
+    return Actor(op.login, op.role, op.display_name, is_operator=True)
 
 
 def _history(login: str, kind: str, by: str, old_role: str = "", new_role: str = "") -> None:
@@ -339,6 +374,8 @@ def set_email(actor: Actor, login: str, email: str) -> None:
     by an admin; "" clears it. Checked as every address is (store.contact)."""
     if actor.login != login:
         require(actor, "operators")
+    else:
+        current(actor)  # a deactivated operator sets nothing, their own address neither
     email = normalise_email(email, field="email") if email.strip() else ""
     with db.atomic():
         op = _operator(login)

@@ -14,7 +14,7 @@ from store import db as dbmod
 from store.errors import Conflict, NotFound, Refused
 from store.folding import digits, fold
 from store.models import Order, OrderEvent, OrderItem, OrderSearch, db, utcnow
-from store.operators import Actor
+from store.operators import Actor, current
 from store.shop import Shop
 from store.sql import (
     id_source,
@@ -195,5 +195,5 @@ def has_shipped(shop: Shop, order: Order) -> bool:
 
 def guard_shipped(shop: Shop, actor: Actor, order: Order) -> None:
     """Once an order has shipped, only an admin may edit what was shipped."""
-    if has_shipped(shop, order) and not actor.can("edit_shipped"):
+    if has_shipped(shop, order) and not current(actor).can("edit_shipped"):
         raise Refused(f"order {order.code} has shipped: only an admin may edit it now")
