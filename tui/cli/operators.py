@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from store import operators
+from store import api_keys, operators
 from store.text import printable
 from tui.cli.common import BackroomGroup, CliState, pass_state
 
@@ -63,6 +63,11 @@ def operator_deactivate(state: CliState, login: str) -> None:
     """Stop an operator from using backroom; kept in the history (admin only)."""
     changed = operators.deactivate(state.actor, login)
     click.echo(f"{changed.login} is deactivated")
+    keys = api_keys.made_by(changed.login)
+    if keys:
+        click.echo(f"the API keys {changed.login} made still work and they saw their secrets: "
+                   f"{', '.join(printable(k) for k in keys)}; replace each (`backroom apikey "
+                   "add` as another admin, then `backroom apikey revoke NAME`)")
 
 
 @operator.command("reactivate")
