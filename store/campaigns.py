@@ -296,6 +296,7 @@ def schedule(shop: Shop, actor: Actor, text: str, when: str) -> dt.datetime:
     """Send at a date and time of the shop's time zone; the time in UTC."""
     require(actor, "newsletter")
     newsletter_links.secret(shop.config)
+    newsletter_links.answered_base(shop.config)
     at = parse_local_time(shop, when)
     if at <= utcnow():
         raise ValidationError(f"{when} ({shop.config.get('shop', 'time_zone')}) is past; "
@@ -310,6 +311,7 @@ def start(shop: Shop, actor: Actor, text: str) -> int:
     transaction; the worker resumes any left after a crash); how many."""
     require(actor, "newsletter")
     newsletter_links.secret(shop.config)
+    newsletter_links.answered_base(shop.config)
     with db.atomic():
         row = find(text)
         _move(row, actor, ("draft", "scheduled"), "sending", started_at=utcnow())

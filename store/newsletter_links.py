@@ -12,7 +12,7 @@ import hashlib
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
-from store.config import Config
+from store.config import Config, defaults
 from store.errors import ConfigError, NotFound
 
 _SIGNER = {"digest_method": hashlib.sha256}
@@ -32,6 +32,18 @@ def base_url(config: Config) -> str:
     """Where `backroom serve` answers the links: newsletter.public_url, else the storefront."""
     url = str(config.get("newsletter", "public_url")) or str(config.get("shop", "storefront_url"))
     return url.rstrip("/")
+
+
+def answered_base(config: Config) -> str:
+    """base_url, refused while it is the example storefront that a new config holds
+    (shop.storefront_url's default): a campaign went out with every unsubscribe link and
+    its pixel on https://shop.example.com, where no one can unsubscribe."""
+    url = base_url(config)
+    if url == str(defaults()["shop"]["storefront_url"]).rstrip("/"):
+        raise ConfigError(f"the newsletter's links would point at {url}, the example address "
+                          "of a new config: set newsletter.public_url (or shop.storefront_url) "
+                          "to the address where `backroom serve` answers; nothing was sent")
+    return url
 
 
 def unsubscribe_token(config: Config, subscriber_id: int, campaign_id: int) -> str:

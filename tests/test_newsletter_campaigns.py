@@ -348,7 +348,8 @@ def run(db_url, smtp, shop, admin, manager, clerk, tmp_path):
     path.write_text(tomli_w.dumps(cli_config(
         db_url, smtp={"port": smtp.port}, shop={"email": "hello@chez-ann.example"},
         newsletter={"secret": SECRET, "test_addresses": ["qa@example.com"],
-                    "max_per_second": 1000.0})), encoding="utf-8")
+                    "max_per_second": 1000.0, "public_url": "https://news.chez-ann.example"})),
+        encoding="utf-8")
 
     def invoke(*args: str, login: str = "mo", ok: bool = True):
         result = CliRunner().invoke(main, ["--config", str(path), *args],
@@ -412,6 +413,37 @@ def test_the_campaign_commands(run, shop, manager, smtp, tmp_path):
     out = run("newsletter", "campaign", "send", "June").output  # now, not at its time
     assert "3 recipient(s) queued" in out
     assert run("newsletter", "campaign", "pause", "June").exit_code == 0
+
+
+def test_a_campaign_whose_links_would_point_at_the_example_address_is_refused(
+        db_url, shop, manager, smtp, tmp_path):
+    """A new config's storefront is https://shop.example.com: a campaign sent with it (and no
+    newsletter.public_url) carried every unsubscribe link and its open pixel there, where no
+    one can unsubscribe (found by a tester). Sending or scheduling is refused, saying what to
+    set, and nothing is queued; with the address set it goes."""
+    add_subscribers(shop, manager, 2)
+    campaigns.create_campaign(shop, manager, name="Plain", subject="S", body="Hi")
+    path = tmp_path / "config.toml"
+
+    def send(*args: str, **newsletter: Any) -> Any:
+        path.write_text(tomli_w.dumps(cli_config(
+            db_url, smtp={"port": smtp.port}, shop={"email": "hello@chez-ann.example"},
+            newsletter={"secret": SECRET, **newsletter})), encoding="utf-8")
+        return CliRunner().invoke(main, ["--config", str(path), "newsletter", "campaign",
+                                         *args], env={"BACKROOM_OPERATOR": "mo"})
+
+    for args in (("send", "Plain"), ("schedule", "Plain", "2099-06-01 09:00")):
+        refused = send(*args, public_url="")
+        assert refused.exit_code == 1
+        assert refused.output.strip() == (
+            "backroom: the newsletter's links would point at https://shop.example.com, the "
+            "example address of a new config: set newsletter.public_url (or "
+            "shop.storefront_url) to the address where `backroom serve` answers; nothing was "
+            "sent")
+        assert Campaign.get(Campaign.name == "Plain").state == "draft"
+        assert not CampaignMail.select().exists()
+    sent = send("send", "Plain", public_url="https://news.chez-ann.example")
+    assert sent.exit_code == 0 and "2 recipient(s) queued" in sent.output
 
 
 # ----- the rate, the backoff, resuming -------------------------------------------------------
