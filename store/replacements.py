@@ -144,8 +144,8 @@ def parse_items(given: Sequence[str]) -> dict[str, int]:
         except ValueError:
             raise ValidationError(f"--item {text!r}: the quantity after ':' must be a whole "
                                   "number, like MUG-01:2", field="items") from None
-        if quantity < 0:
-            raise ValidationError(f"--item {text!r}: the quantity must be positive",
-                                  field="items")
+        if quantity < 0 or (count.strip() and quantity == 0):  # 0 read as the whole line
+            raise ValidationError(f"--item {text!r}: the quantity must be at least 1 (without "
+                                  "one, the whole line is replaced)", field="items")
         wanted[sku.strip()] = wanted.get(sku.strip(), 0) + quantity
     return wanted

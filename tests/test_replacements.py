@@ -91,6 +91,12 @@ def test_cli_replace(shop, admin, tmp_path, db_url):
 
     bad = run("orders", "replace", ref.code, "--item", "SKU-0:x")
     assert bad.exit_code == 1 and "quantity after ':' must be a whole number" in bad.output
+    for none in ("SKU-0:0", "SKU-0:-3"):  # 0 placed a replacement of the whole line
+        refused = run("orders", "replace", ref.code, "--item", none)
+        assert refused.exit_code == 1 and refused.output.strip() == (
+            f"backroom: --item '{none}': the quantity must be at least 1 (without one, the "
+            "whole line is replaced)")
+    assert not Order.select().where(Order.replaces == ref.id).exists()
     ok = run("orders", "replace", ref.code, "--item", "sku-1", "--reason", "broken")
     assert ok.exit_code == 0, ok.output
     new = Order.get(Order.replaces == ref.id)
