@@ -255,6 +255,23 @@ async def test_key_remap_from_config(shop, admin, config):
         assert len(app.screen.marked) == 1
 
 
+def test_a_remap_of_a_binding_no_key_has_stops_the_app(shop, admin, config):
+    """A typo in [keys] (`queue.makr`) was ignored by Textual's keymap without a word: the
+    app refuses to start, naming it, as an unknown setting does."""
+    import pytest
+
+    from store.errors import ConfigError
+    from tests.conftest import make_config
+    from tui.app import build_app
+
+    typo = make_config(config.database_url, keys={"queue.mark": "m", "queue.makr": "x"})
+    with pytest.raises(ConfigError) as refused:
+        build_app(typo, "ada")
+    assert str(refused.value) == (
+        "[keys] 'queue.makr': no key of the app has that id (`?` in the app shows each key's "
+        "id, like queue.mark); correct or remove it")
+
+
 async def test_palette_reaches_screens_views_and_actions(shop, admin, config):
     paid = place(shop)
     status.change_status(shop, admin, [paid.id], "paid", hold_mail=False)

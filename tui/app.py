@@ -45,6 +45,7 @@ from store.orders import find_order
 from store.queries import QueueFilter
 from store.shop import Shop, open_shop
 from store.undo import undo
+from tui import binding_ids
 from tui.dialogs.command_line import CommandLine
 from tui.dialogs.help import HelpScreen, binding_rows, screen_name
 from tui.format import ControlCharacterFilter, shown
@@ -151,6 +152,7 @@ class BackroomApp(App[None]):
                          interactive=True)
         self.sub_title = f"{self.actor.login} ({self.actor.role})"
         if config.keys:
+            binding_ids.check(config.keys)
             self.set_keymap(dict(config.keys))
         command = self._keymap.get("app.command") or "colon"
         self._command_keys = {key.strip() for key in command.split(",")}
