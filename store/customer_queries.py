@@ -30,6 +30,10 @@ from store.folding import fold_query
 from store.models import (
     MAX_INT,
     Address,
+    Bounce,
+    Campaign,
+    CampaignEvent,
+    CampaignMail,
     Customer,
     CustomerEvent,
     CustomerGroup,
@@ -38,6 +42,8 @@ from store.models import (
     OrderItem,
     Outbox,
     Payment,
+    Subscriber,
+    Suppression,
     db,
     utcnow,
 )
@@ -572,6 +578,41 @@ class ExportResult:
     events: int = field(default=0)
 
 
+def _newsletter_data(customer_id: int, address: str) -> dict[str, Any]:
+    """What the newsletter holds of a customer (by their account or their address): each
+    subscription with its consent record and state, the campaign mails sent to it (campaign,
+    state, when, the subject variant) with their opens and clicks, bounces and complaints of
+    the address, and its suppression. Personal data all: a GDPR export left it out."""
+    whose = Subscriber.customer == customer_id
+    if address:
+        whose |= Subscriber.email_key == address
+    subscriptions = []
+    for sub in Subscriber.select().where(whose).order_by(Subscriber.id):
+        entry = _plain(sub, skip=("search_text", "customer"))
+        entry["campaign_mails"] = _campaign_mails(sub.id)
+        subscriptions.append(entry)
+    keys = {address} if address else set()
+    keys |= {str(s["email_key"]) for s in subscriptions if s.get("email_key")}
+    bounces = [_plain(b, skip=("report_key",)) for b in Bounce.select().where(
+        Bounce.email_key.in_(sorted(keys))).order_by(Bounce.id)] if keys else []
+    suppressed = [_plain(x, skip=()) for x in Suppression.select().where(
+        Suppression.email_key.in_(sorted(keys))).order_by(Suppression.id)] if keys else []
+    return {"subscriptions": subscriptions, "bounces": bounces, "suppression": suppressed}
+
+
+def _campaign_mails(subscriber_id: int) -> list[dict[str, Any]]:
+    """A subscriber's campaign mails: campaign, state, when sent, variant; opens and clicks."""
+    found = []
+    for m in (CampaignMail.select(CampaignMail, Campaign).join(Campaign)
+              .where(CampaignMail.subscriber == subscriber_id).order_by(CampaignMail.id)):
+        events = [{"kind": e.kind, "at": e.created_at, "link": e.link, "machine": e.machine}
+                  for e in CampaignEvent.select().where(CampaignEvent.mail == m.id)
+                  .order_by(CampaignEvent.id)]
+        found.append({"campaign": m.campaign.name, "state": m.state, "sent_at": m.sent_at,
+                      "variant": m.variant, "opens_and_clicks": events})
+    return found
+
+
 def export_customer(shop: Shop, actor: Actor, customer_id: int,
                     directory: str | Path = ".") -> ExportResult:
     """Write one JSON file with everything held about the customer (account, addresses,
@@ -613,6 +654,7 @@ def export_customer(shop: Shop, actor: Actor, customer_id: int,
     history = [_plain(e, skip=("customer",)) for e in
                CustomerEvent.select().where(CustomerEvent.customer == c.id)
                .order_by(CustomerEvent.id)]
+    newsletter = _newsletter_data(c.id, address)
     document = {
         "format": "backroom customer export 1",
         "shop": str(shop.config.get("shop", "name")),
@@ -624,6 +666,7 @@ def export_customer(shop: Shop, actor: Actor, customer_id: int,
         "history": history,
         "orders": orders,
         "mails": mails,
+        "newsletter": newsletter,
     }
     text = json.dumps(document, default=_json_default, ensure_ascii=False, indent=2)
     path = _write_private(Path(directory), f"customer-{c.id}-{utcnow():%Y%m%d-%H%M%S}", text)

@@ -161,6 +161,44 @@ def test_gdpr_export_everything_and_nothing_else(shop, admin, clerk, crafted, tm
     assert cq.customer_profile(shop, cid).history[-1].kind == "exported"
 
 
+def test_gdpr_export_holds_the_newsletter_data_of_the_customer(shop, admin, crafted,
+                                                                 tmp_path):
+    """The consent record, the campaign mails with their opens and clicks, bounces and the
+    suppression of the customer's address are theirs too (the export left them out; found by
+    a tester); another subscriber's stay out."""
+    from store import campaigns, subscribers
+    from store.models import Bounce, Campaign, CampaignEvent, CampaignMail
+
+    news = shop.__class__(shop.config.with_values(
+        "newsletter", secret="export-test-secret-0123456789",
+        public_url="https://news.shop.test"), shop.workflow)
+    cid = crafted["vip"]
+    for address in ("VIP@example.com", "sub@example.com"):
+        subscribers.subscribe(news, admin, email=address, source="checkout",
+                              wording="Monthly news, unsubscribe any time")
+    campaigns.create_campaign(news, admin, name="June sale", subject="S", body="Hi")
+    campaigns.start(news, admin, "June sale")
+    campaign = Campaign.get(Campaign.name == "June sale")
+    mail = CampaignMail.get(CampaignMail.subscriber == subscribers.Subscriber.get(
+        subscribers.Subscriber.email_key == "vip@example.com").id)
+    CampaignEvent.create(campaign=campaign.id, mail=mail.id, kind="click", link=0)
+    Bounce.create(email_key="vip@example.com", kind="soft", status="4.2.2",
+                  campaign=campaign.id, mail=mail.id, report_key="r1", detail="mailbox full")
+    Bounce.create(email_key="sub@example.com", kind="hard", report_key="r2")
+    subscribers.suppress(news, admin, "vip@example.com", "complaint")
+    doc = json.loads(cq.export_customer(shop, admin, cid, tmp_path).path.read_text("utf-8"))
+    news_data = doc["newsletter"]
+    (sub,) = news_data["subscriptions"]
+    assert (sub["email"], sub["consent_source"], sub["consent_text"]) == (
+        "VIP@example.com", "checkout", "Monthly news, unsubscribe any time")
+    (sent,) = sub["campaign_mails"]
+    assert sent["campaign"] == "June sale"
+    assert [e["kind"] for e in sent["opens_and_clicks"]] == ["click"]
+    assert [(b["kind"], b["detail"]) for b in news_data["bounces"]] == [("soft", "mailbox full")]
+    assert [x["reason"] for x in news_data["suppression"]] == ["complaint"]
+    assert "sub@example.com" not in json.dumps(doc)
+
+
 def test_group_token_with_spaces_is_quoted(shop, admin, crafted):
     gid = customers.create_group(shop, admin, "Big spenders")
     customers.assign_group(shop, admin, crafted["vip"], gid)
