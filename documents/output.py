@@ -18,6 +18,7 @@ import platformdirs
 
 from store.config import APP_NAME, Config
 from store.errors import ConfigError, PrintError
+from store.exports import folder_problem
 from store.operators import Actor, require
 
 KINDS = ("slips", "labels", "invoices")
@@ -81,11 +82,16 @@ def _write_new(data: bytes | bytearray, path: Path) -> bool:
     """Create path and write data; False when the path exists already."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a part of the folder is a file: not "exists, give another"
+        raise ConfigError(f"cannot write {path}: {folder_problem(path) or exc.strerror}"
+                          ) from None
+    try:
         handle = open(path, "xb")  # closed below, and removed if the write fails
     except FileExistsError:
         return False
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot write {path}: {folder_problem(path) or exc.strerror}"
+                          ) from None
     try:
         with handle:
             handle.write(data)

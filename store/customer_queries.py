@@ -25,6 +25,7 @@ from peewee import fn
 
 from store.db import is_sqlite
 from store.errors import NotFound, ValidationError
+from store.exports import folder_problem
 from store.filter_syntax import Token, parse, refuse
 from store.folding import fold_query
 from store.models import (
@@ -706,7 +707,7 @@ def _write_private(folder: Path, stem: str, text: str) -> Path:
             return path
         raise FileExistsError(f"no free file name in {folder}")
     except OSError as exc:
-        reason = exc.strerror or str(exc)
+        reason = folder_problem(folder / "x") or exc.strerror or str(exc)
         raise ValidationError(f"cannot write the export to {folder}: {reason}",
                               field="directory") from None
 

@@ -230,6 +230,16 @@ def export_file(actor: Actor, selection: Selection, folder: Path,
     return export_to(actor, selection, folder / name, progress)
 
 
+def folder_problem(path: Path) -> str | None:
+    """Why `path`'s folder cannot hold a file, when a part of it is a file (`cfg.toml/x.csv`):
+    the system's own words ("File exists", "Not a directory") said the opposite of what was
+    wrong."""
+    for part in (path.parent, *path.parent.parents):
+        if part.exists():
+            return None if part.is_dir() else f"{part} is a file, not a folder"
+    return None
+
+
 def export_to(actor: Actor, selection: Selection, path: Path,
               progress: Callable[[int], Any] | None = None) -> ExportFile:
     """Write the selection to `path`, a new file (never over another one, readable by its
@@ -240,7 +250,8 @@ def export_to(actor: Actor, selection: Selection, path: Path,
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise ValidationError(f"cannot write the export to {path}: {exc.strerror or exc}",
+        reason = folder_problem(path) or exc.strerror or str(exc)
+        raise ValidationError(f"cannot write the export to {path}: {reason}",
                               field="output") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:

@@ -422,6 +422,10 @@ def test_names_say_what_and_nothing_is_overwritten(tmp_path):
     with pytest.raises(ConfigError, match="exists"):
         output.save_to(b"three", first)
     assert first.read_bytes() == b"one"
+    with pytest.raises(ConfigError) as inside_a_file:  # it said "x.pdf exists", which did not
+        output.save_to(b"four", first / "x.pdf")
+    assert str(inside_a_file.value) == f"cannot write {first / 'x.pdf'}: {first} is a file, " \
+        "not a folder"
     config = make_config("sqlite:///x.db", documents={"output_dir": str(tmp_path / "out")})
     assert output.output_dir(config) == tmp_path / "out"
     assert output.output_dir(make_config("sqlite:///x.db")).name == "documents"

@@ -112,6 +112,9 @@ def test_command_line(shop, shopful, tmp_path, monkeypatch):
     assert [r["code"] for r in _read((tmp_path / "all.csv").read_text())] == [a.code, c.code]
     out = runner.invoke(main, ["orders", "export", "--output", "all.csv"])
     assert out.exit_code == 1 and "cannot write the export" in out.output
+    out = runner.invoke(main, ["orders", "export", "--output", "all.csv/x.csv"])  # was: "File
+    assert out.exit_code == 1 and out.output.strip() == (  # exists", of a file that did not
+        "backroom: cannot write the export to all.csv/x.csv: all.csv is a file, not a folder")
     out = runner.invoke(main, ["orders", "export", "--archived"])
     assert [r["code"] for r in _read(out.stdout)] == [b.code]
     out = runner.invoke(main, ["orders", "list", "--limit", "0", "--format", "csv"])
