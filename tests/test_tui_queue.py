@@ -363,3 +363,57 @@ async def test_a_reload_shows_a_change_made_elsewhere_on_rows_already_drawn(shop
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert "Shipped" in row_of(first.code) and "Processing" in row_of(second.code)
+
+
+async def test_a_row_back_from_another_tab_shows_its_status_and_marks_now(shop, admin, config):
+    """A row drawn once, gone from the table (another tab, a change that takes it out of the
+    tab) and back is drawn as it is now: not from the line kept while it was marked and
+    Unpaid (the tester's steps at 80x24: Unpaid tab, mark the first order, pay it, All)."""
+    insert_orders(shop, 12)
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        first = screen.rows[0]
+
+        def row_of(code: str) -> str:
+            return next(line for line in screen_text(app).splitlines() if code in line)
+
+        # a mark made on one tab is dropped by the next: its glyph goes with it
+        await pilot.press("space")
+        await settle(pilot)
+        assert row_of(first.code).startswith(" ●")
+        await pilot.press("right_square_bracket")  # the Unpaid tab
+        await settle(pilot)
+        assert not screen.marked
+        assert "●" not in row_of(first.code)
+        await pilot.press("home", "space")  # the first order, marked
+        await settle(pilot)
+        assert screen.marked == {first.id}
+        assert row_of(first.code).startswith(" ●") and "Unpaid" in row_of(first.code)
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("p")  # Paid / processing
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert first.code not in screen_text(app)  # it left the Unpaid tab
+        await pilot.press("left_square_bracket")  # back to All
+        await settle(pilot)
+        assert not screen.marked
+        line = row_of(first.code)
+        assert "Processing" in line and "Unpaid" not in line and "●" not in line, line
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        line = row_of(first.code)
+        assert "Processing" in line and "●" not in line, line
+        # undone on the Unpaid tab: the order comes back into it, unmarked and Unpaid
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        await pilot.press("z")
+        await settle(pilot)
+        await wait_until(pilot, lambda: first.code in screen_text(app))
+        line = row_of(first.code)
+        assert "Unpaid" in line and "●" not in line, line
+        assert not screen.marked
+        assert "●" not in screen_text(app)

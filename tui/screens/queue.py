@@ -124,7 +124,7 @@ class QueueScreen(BackroomScreen):
         yield FilterBox("orders", ORDER_TOKENS, ORDER_WORDS, extra=self._statuses_help,
                         placeholder="filter: words, status:paid placed:<30d sku:MUG … "
                         "(? lists the tokens)", id="filter", classes="hidden")
-        yield RowTable(self._cells, key=_order_id, id="orders")
+        yield RowTable(self._cells, key=_order_id, state=self._is_marked, id="orders")
         yield Static("", id="queue-status", markup=False)
         yield Footer()
 
@@ -311,6 +311,11 @@ class QueueScreen(BackroomScreen):
             Text(wf.short(row.status), style=status.colour if status else ""),
             Text(row.mail_state, style="red" if row.mail_state in ("failed", "dead") else "dim"),
         ]
+
+    def _is_marked(self, row: OrderRow) -> bool:
+        """What the table draws of a row besides the row itself (its kept lines are keyed
+        by it): whether it is marked."""
+        return row.id in self.marked
 
     def _code_cell(self, row: OrderRow) -> Text:
         """The code, after a mark column of one character (● when marked); a test order
@@ -558,7 +563,9 @@ class QueueScreen(BackroomScreen):
         self._refresh_marks()
 
     def _refresh_marks(self) -> None:
-        self.table.refresh_rows()
+        """The marked set changed: the table draws each row's mark anew (its kept lines are
+        keyed by it), and the status line counts them."""
+        self.table.refresh()
         self._update_status()
 
     # ----- export -----------------------------------------------------------------------
@@ -611,7 +618,7 @@ class QueueScreen(BackroomScreen):
         result = await change_status_flow(self, ids, froms, versions, preview=True)
         if result is not None and result.changed:
             self.marked.clear()
-            self._update_status()
+            self._refresh_marks()
 
     def action_archive(self) -> None:
         """Archive the marked orders (or every order matching the filter), with the preview
@@ -629,7 +636,7 @@ class QueueScreen(BackroomScreen):
         result = await archive_flow(self, marked, archived)
         if result is not None and result.changed:
             self.marked.clear()
-            self._update_status()
+            self._refresh_marks()
 
     def set_busy(self, text: str) -> None:
         self._busy = text

@@ -115,7 +115,13 @@ class RowTable(ScrollView, can_focus=True):
     The owner supplies the row objects and a function that turns one into its cells; the
     table asks for cells only for rows it draws. While the owner is fetching more rows
     (`awaiting`, or the cursor pushing past `more_below` / `more_above`), cursor keys are
-    queued and replayed in order when `set_rows` delivers the rows."""
+    queued and replayed in order when `set_rows` delivers the rows.
+
+    A drawn line is kept under what it shows: the row itself (rows are hashable: a read again
+    with other fields is another row), `state(row)` (what else its cells show, as the queue's
+    mark), its stripe and the cursor. So a row that leaves the table (another tab, a filter)
+    and comes back changed, or marked or unmarked meanwhile, is drawn again, never recalled.
+    Cells that depend on anything else are redrawn through `refresh_row` / `refresh_rows`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Cursor up", show=False),
@@ -212,11 +218,12 @@ class RowTable(ScrollView, can_focus=True):
             return self.table
 
     def __init__(self, cells: Callable[[Any], Sequence[Text]], key: Callable[[Any], Hashable],
-                 *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+                 *, state: Callable[[Any], Hashable] | None = None, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._cells = cells
         self._key = key
+        self._state = state
         self._columns: tuple[Column, ...] = ()
         self._declared: tuple[Column, ...] = ()
         self._kept: list[int] = []  # the declared index of each column shown
@@ -229,8 +236,9 @@ class RowTable(ScrollView, can_focus=True):
         """The owner has rows before the first one shown."""
         self.more_below = False
         """The owner has rows after the last one shown."""
-        self._lines: dict[tuple[Hashable, bool, bool, int], Strip] = {}
-        self._versions: dict[Hashable, int] = {}
+        # (row, state, odd, cursor, version): everything the line was drawn from
+        self._lines: dict[tuple[Hashable, Hashable, bool, bool, int], Strip] = {}
+        self._versions: dict[Hashable, int] = {}  # bumped by refresh_row
         self._styles: tuple[Style, ...] = ()
         self._styles_due = True
         self._ahead_timer: Timer | None = None
@@ -290,12 +298,7 @@ class RowTable(ScrollView, can_focus=True):
         `anchor` keeps the cursor's row on the same screen line (pages arriving above or
         leaving below must not make the view jump). Then queued cursor keys are replayed."""
         old_line = self._cursor - round(self.scroll_y)
-        before = {self._key(row): row for row in self._rows}
-        self._rows = list(rows)
-        for row in self._rows:  # a row read again with new cells is drawn again, not recalled
-            key = self._key(row)
-            if key in before and before[key] != row:
-                self._versions[key] = self._versions.get(key, 0) + 1
+        self._rows = list(rows)  # a row read again with other fields keys other lines
         self.awaiting = False
         target = cursor
         if keep is not None:
@@ -321,7 +324,8 @@ class RowTable(ScrollView, can_focus=True):
         self._pending.clear()
 
     def refresh_row(self, index: int) -> None:
-        """Draw the row at `index` again (its cells changed)."""
+        """Draw the row at `index` again, even where neither the row nor its `state` changed
+        (a change of either alone is drawn on the next `refresh`)."""
         if 0 <= index < len(self._rows):
             key = self._key(self._rows[index])
             self._versions[key] = self._versions.get(key, 0) + 1
@@ -548,9 +552,9 @@ class RowTable(ScrollView, can_focus=True):
     def _line(self, index: int, cursor: bool) -> Strip:
         """The row at `index` drawn as one line, from the cache when it was drawn before."""
         row = self._rows[index]
-        key = self._key(row)
         odd = bool(index % 2)
-        cache_key = (key, odd, cursor, self._versions.get(key, 0))
+        state = self._state(row) if self._state is not None else None
+        cache_key = (row, state, odd, cursor, self._versions.get(self._key(row), 0))
         strip = self._lines.get(cache_key)
         if strip is None:
             if len(self._lines) >= CACHED_LINES:
