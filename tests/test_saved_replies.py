@@ -97,6 +97,37 @@ async def test_one_off_email_from_a_reply_over_several_lines(shop, admin, config
         assert CustomerEvent.get(CustomerEvent.kind == "mail").message == "Welcome Ann"
 
 
+async def test_merge_fields_typed_by_hand_are_filled_and_an_unknown_one_refused(
+        shop, admin, config):
+    """A one-off email typed with `{name}` went out as typed (found by a tester): fields are
+    filled as a saved reply's are, and `{bogus}` is refused by name with nothing queued."""
+    ann = customers.create_customer(shop, admin, email="ann@example.com", first_name="Ann",
+                                    last_name="Smith")
+    app = build_app(make_config(config.database_url, mail={"deliver_in_app": False},
+                                shop={"name": "Mug & Co"}), "ada")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_customer(ann.id)
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfileScreen)
+                         and app.screen.profile is not None)
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, ComposeDialog))
+        app.screen.query_one("#compose-subject").value = "Hi {name}"
+        await pilot.press("tab", *"{firstname|there}, {bogus} from {shop_name}")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeDialog)
+        assert "unknown merge field {bogus}: the fields are {firstname}" in str(
+            app.screen.query_one("#compose-error").render())
+        assert not Outbox.select().where(Outbox.kind == "one_off").exists()
+        body = app.screen.query_one("#compose-body")
+        body.load_text(body.text.replace("{bogus} ", ""))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        mail = Outbox.get(Outbox.kind == "one_off")
+        assert "Ann, from Mug & Co" in mail.payload
+        assert CustomerEvent.get(CustomerEvent.kind == "mail").message == "Hi Ann Smith"
+
+
 def test_mail_check_names_a_reply_with_an_unknown_field(tmp_path):
     from mailer.check import reply_problems
     assert reply_problems("") == []  # the shipped replies are right

@@ -1,6 +1,7 @@
 """A one-off email to a customer: a subject and a message of several lines, which may start
-from a saved reply (mailer.replies). It submits through the store and stays open on a
-refusal, marking the field the store names, so nothing typed is lost."""
+from a saved reply (mailer.replies); merge fields typed by hand (`{firstname|there}`) are
+filled as a reply's are, and an unknown one is refused by name. It submits through the store
+and stays open on a refusal, marking the field the store names, so nothing typed is lost."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, TextArea
 
-from mailer.replies import SavedReply
+from mailer.replies import FIELDS, SavedReply, fill, unknown_fields
 from store.errors import BackroomError
 from tui.format import shown
 from tui.widgets.reply_picker import ReplyPicker
@@ -80,6 +81,14 @@ class ComposeDialog(ModalScreen[bool | None]):
     @work(exclusive=True, group="compose-send", exit_on_error=False)
     async def _send(self, subject: str, body: str) -> None:
         self._refuse("", None)
+        if self.values:  # merge fields typed by hand are filled as a saved reply's are
+            for name, text in (("subject", subject), ("body", body)):
+                unknown = unknown_fields(text)
+                if unknown:  # it went out as typed: "Hi {bogus}"
+                    self._refuse(f"unknown merge field {{{unknown[0]}}}: the fields are "
+                                 + ", ".join(f"{{{f}}}" for f in FIELDS), name)
+                    return
+            subject, body = fill(subject, self.values), fill(body, self.values)
         try:
             await self.submit(subject, body)
         except BackroomError as exc:
