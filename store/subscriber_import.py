@@ -144,8 +144,12 @@ def _read(shop: Shop, reader: Iterator[list[str]], columns: Columns,
     times: dict[str, dt.datetime | None] = {}  # a file's consent dates repeat: read each once
     yes = YES
     line = 1
+    # a refusal names the line its record starts on: a quoted cell may hold line breaks, so
+    # that is the line after the one the last record ended on (the reader's line_num)
+    ended = int(getattr(reader, "line_num", 1))
     try:
-        for line, raw in enumerate(reader, start=2):
+        for raw in reader:
+            line, ended = ended + 1, int(getattr(reader, "line_num", ended + 1))
             if len(raw) == width:  # the common row: its cells stripped as they are read
                 raw.append("")
                 row = raw

@@ -206,6 +206,14 @@ def test_import_refuses_rows_without_consent_and_lists_them(shop, manager, tmp_p
     assert set(reasons) == {4, 5, 6, 8, 9}
     assert reasons[4] == "no consent" and "twice in the file" in reasons[9]
     assert "suppressed" in reasons[8]
+    multi = tmp_path / "multi.csv"  # a quoted name over two lines: the lines after it
+    multi.write_text(  # were named one too low (found by a tester)
+        'Email,First name,Last name,Consent\n"a@example.com","Ann\nMarie",A,yes\n'
+        "b@example.com,B,B,no\n", encoding="utf-8")
+    refusals = subscriber_import.import_subscribers(shop, manager, multi, WORDS,
+                                                    dry_run=True).refusals
+    assert [(r.line, r.email) for r in refusals] == [(2, "a@example.com"),
+                                                     (4, "b@example.com")]
     assert sub("left@example.com").state == "unsubscribed"  # an import never brings back
     assert str(sub("new@example.com").consent_at).startswith("2024-05-01 10:00")
     known = Customer.get(Customer.email_key == "known@example.com")
