@@ -292,15 +292,22 @@ def parse_local_time(shop: Shop, text: str) -> dt.datetime:
     return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def time_to_come(shop: Shop, when: str) -> dt.datetime:
+    """A date and time of the shop's time zone, in UTC, refused when it is past (the app asks
+    before its confirmation: it asked y/n first, then refused)."""
+    at = parse_local_time(shop, when)
+    if at <= utcnow():
+        raise ValidationError(f"{when} ({shop.config.get('shop', 'time_zone')}) is past; "
+                              "give a time to come, or send now", field="when")
+    return at
+
+
 def schedule(shop: Shop, actor: Actor, text: str, when: str) -> dt.datetime:
     """Send at a date and time of the shop's time zone; the time in UTC."""
     require(actor, "newsletter")
     newsletter_links.secret(shop.config)
     newsletter_links.answered_base(shop.config)
-    at = parse_local_time(shop, when)
-    if at <= utcnow():
-        raise ValidationError(f"{when} ({shop.config.get('shop', 'time_zone')}) is past; "
-                              "give a time to come, or send now", field="when")
+    at = time_to_come(shop, when)
     with db.atomic():
         _move(find(text), actor, ("draft", "scheduled"), "scheduled", scheduled_at=at)
     return at

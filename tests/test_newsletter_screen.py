@@ -5,8 +5,10 @@ sending with a confirmation, and a clerk not offered the keys that change anythi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from textual.widgets import DataTable, Input, Label, Static, TextArea
@@ -312,6 +314,14 @@ async def test_schedule_takes_the_shops_time_zone(app_for, shop, manager, reader
     app = app_for()
     async with app.run_test(size=SIZE) as pilot:
         await open_newsletter(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        tomorrow = dt.datetime.now(ZoneInfo("Europe/Paris")).date() + dt.timedelta(days=1)
+        assert app.screen.query_one("#prompt-input").placeholder == f"{tomorrow} 09:00"
+        await pilot.press(*"2020-06-01 09:00", "enter")  # past: said before any y/n
+        await wait_until(pilot, lambda: "is past" in last_notice(app))
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert Campaign.get().state == "draft"
         await pilot.press("w")
         await settle(pilot)
         await pilot.press(*"2099-06-01 09:00", "enter")

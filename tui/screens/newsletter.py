@@ -628,9 +628,10 @@ class NewsletterScreen(BackroomScreen):
             if when:
                 self._ask_schedule(row, when)
 
-        self.app.push_screen(TextPrompt(
+        tomorrow = dt.datetime.now(self.zone).date() + dt.timedelta(days=1)
+        self.app.push_screen(TextPrompt(  # the example is a time to come: tomorrow, 09:00
             f"Send {shown(row.name)} at (date and time in {zone})",
-            self._local_full(row.scheduled_at), "2026-05-01 09:00"), chosen)
+            self._local_full(row.scheduled_at), f"{tomorrow:%Y-%m-%d} 09:00"), chosen)
 
     def _local_full(self, value: dt.datetime | None) -> str:
         if value is None:
@@ -640,7 +641,7 @@ class NewsletterScreen(BackroomScreen):
     @work(group="newsletter-read", exit_on_error=False)
     async def _ask_schedule(self, row: CampaignRow, when: str) -> None:
         app = self.backroom
-        at = campaigns.parse_local_time(app.shop, when)
+        at = campaigns.time_to_come(app.shop, when)  # a past time: said before the y/n
         count = await run_db(campaign_queries.audience_now, app.shop, app.actor, row.name)
 
         def answered(yes: bool | None) -> None:
