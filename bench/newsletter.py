@@ -272,7 +272,8 @@ def sending(quick: bool = False) -> bool:
         with tempfile.TemporaryDirectory() as tmp:
             dbmod.close()
             config, shop = mailbench._shop(port, count, Path(tmp), newsletter={
-                "secret": "bench-secret-0123456789abcdef", "max_per_second": 10_000.0})
+                "secret": "bench-secret-0123456789abcdef", "max_per_second": 10_000.0,
+                "public_url": "https://news.bench.test"})
             now = utcnow()
             Subscriber.insert_many([
                 {"email": f"reader{i:06d}@example.com", "email_key": f"reader{i:06d}@example.com",
