@@ -579,10 +579,25 @@ class BackroomApp(App[None]):
                 error, (KeyboardInterrupt, SystemExit)):
             try:
                 self.report_error(error)
+                if not isinstance(error, BackroomError):
+                    self._close_failed_dialog()
                 return
             except Exception:
                 pass
         super()._handle_exception(error)
+
+    def _close_failed_dialog(self) -> None:
+        """A dialog whose own code failed unexpectedly is closed, so the screen under it takes
+        the keys again and its notice is seen: one that failed while it was built stayed on
+        top half drawn and took every key but ctrl+q (its Esc failed too: the replacement
+        dialog on an item named `Plate [/]`)."""
+        dialog = self.screen
+        if isinstance(dialog, ModalScreen) and len(self.screen_stack) > 1:
+            try:  # dismissed with None, as Esc does: a flow awaiting it goes on, cancelled
+                dialog.dismiss(None)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    self.pop_screen()
 
 
 TERMINAL_CHECK_SECONDS = 1.0  # how soon the app notices its terminal went away
