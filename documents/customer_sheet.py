@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from documents.pdf import MARGIN, Document, money, one_line
+from documents.pdf import MARGIN, Document, missing_sentence, money, one_line
 from store.config import Config
 from store.document_reads import CustomerSheet
 
@@ -18,8 +18,10 @@ COLUMNS = [("Order", 30.0, "L"), ("Placed", 24.0, "L"), ("Status", 36.0, "L"),
 
 def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
                           status_label: Callable[[str], str] | None = None,
-                          created: dt.datetime | None = None) -> bytes:
-    """The PDF of one customer's sheet; statuses by `status_label` (the workflow's labels)."""
+                          created: dt.datetime | None = None,
+                          warn: Callable[[str], None] | None = None) -> bytes:
+    """The PDF of one customer's sheet; statuses by `status_label` (the workflow's labels).
+    It prints when a character of it is in no font, and `warn` is told which."""
     label_of = status_label or (lambda key: key)
     name = one_line(sheet.name) or f"Customer {sheet.id}"
     pdf = Document(config, title=f"Customer {sheet.id}: {name}", created=created)
@@ -47,6 +49,9 @@ def render_customer_sheet(config: Config, sheet: CustomerSheet, *,
                    money(order.amount_refunded, order.currency)])
     if sheet.totals:
         _totals(pdf, sheet)
+    missing = pdf.missing_chars()
+    if missing and warn is not None:
+        warn(missing_sentence(missing, "the customer sheet printed"))
     return bytes(pdf.output())
 
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from documents.pdf import MARGIN, Document, money, one_line, tax_rate
+from documents.pdf import (
+    MARGIN,
+    Document,
+    MissingCharacters,
+    money,
+    one_line,
+    shown_characters,
+    tax_rate,
+)
 from store.config import Config
 from store.document_reads import InvoiceDoc, InvoiceLine, Party
 
@@ -19,7 +27,9 @@ def _title(doc: InvoiceDoc) -> str:
 
 
 def render_invoice(config: Config, doc: InvoiceDoc) -> bytes:
-    """The PDF of an invoice or credit note; byte-identical for the same document."""
+    """The PDF of an invoice or credit note; byte-identical for the same document. Refused
+    (MissingCharacters) when a character of it is in no font: a legal document is never
+    printed with part of a name or an item left out."""
     created = doc.issued_at if doc.issued_at.tzinfo else doc.issued_at.replace(tzinfo=dt.UTC)
     pdf = Document(config, title=f"{_title(doc)} {one_line(doc.number)}", created=created)
     pdf.set_author(one_line(doc.seller.name))
@@ -34,6 +44,14 @@ def render_invoice(config: Config, doc: InvoiceDoc) -> bytes:
     for line in doc.lines:
         _line(pdf, doc, columns, line)
     _totals(pdf, doc)
+    missing = list(dict.fromkeys(c for chars in pdf.missing_chars().values() for c in chars))
+    if missing:
+        raise MissingCharacters(
+            f"{_title(doc).lower()} {one_line(doc.number)} of order {one_line(doc.order_code)} "
+            "is not printed, written or attached: its font lacks "
+            f"{shown_characters(missing)}, which would be left out of it. Set "
+            "documents.fallback_fonts to a font that has them (e.g. Noto Sans CJK for Chinese, "
+            "Japanese, Korean) and print it again: as issued it keeps the full text")
     return bytes(pdf.output())
 
 

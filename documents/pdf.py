@@ -3,12 +3,20 @@ wrapped, page breaks decided here (never fpdf2's automatic ones), and the Code 1
 
 Text from customers is never interpreted: fpdf2's markdown and HTML stay off, control
 characters are dropped, and anything wider than its column wraps onto more lines (onto a
-next page, whose header the section draws) instead of running off the page."""
+next page, whose header the section draws) instead of running off the page.
+
+A character none of the fonts has (`documents.font`, then `documents.fallback_fonts`) would
+be dropped by fpdf2 without a word: every text drawn is checked against the fonts' character
+maps, and what is missing is kept by section (an order's slip, an invoice) for the caller to
+refuse or warn with (`Document.missing_chars`, `missing_sentence`). fpdf2's own log line about it is
+silenced: the caller's message replaces it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -23,6 +31,8 @@ from store.errors import ConfigError
 from store.money import format_money
 
 FAMILY = "backroom"
+FALLBACK = "fallback"  # fallback fonts are families fallback1, fallback2, ...
+FONT_FILES = (".ttf", ".otf", ".ttc", ".otc")
 MARGIN = 12.0
 FOOTER = 8.0  # the band at the bottom that carries the section label and page number
 PAPER = {"a4": "A4", "letter": "Letter"}
@@ -58,11 +68,62 @@ def fonts(config: Config) -> tuple[Path, Path]:
         return Path(str(shipped / "DejaVuSans.ttf")), Path(str(shipped / "DejaVuSans-Bold.ttf"))
     paths = (Path(regular).expanduser(), Path(bold or regular).expanduser())
     for key, path in zip(("font", "font_bold"), paths, strict=True):
-        if not path.is_file():
-            raise ConfigError(f"documents.{key}: no such font file {path}")
-        if path.suffix.lower() not in (".ttf", ".otf"):
-            raise ConfigError(f"documents.{key}: {path} is not a TrueType font (.ttf)")
+        _font_file(key, path, (".ttf", ".otf"))
     return paths
+
+
+def fallback_fonts(config: Config) -> list[Path]:
+    """`documents.fallback_fonts`: the font files tried, in order, for a character the
+    document's font lacks."""
+    paths = [Path(str(p)).expanduser() for p in config.get("documents", "fallback_fonts")]
+    for path in paths:
+        _font_file("fallback_fonts", path, FONT_FILES)
+    return paths
+
+
+def _font_file(key: str, path: Path, suffixes: tuple[str, ...]) -> None:
+    if not path.is_file():
+        raise ConfigError(f"documents.{key}: no such font file {path}")
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"documents.{key}: {path} is not a TrueType or OpenType font "
+                          f"({', '.join(suffixes)})")
+
+
+class _QuietMissingGlyphs(logging.Filter):
+    """Drops fpdf2's warning that a font lacks glyphs: Document finds them itself and its
+    callers say so in a sentence an operator can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Font %s is missing the following glyphs")
+
+
+logging.getLogger("fpdf.output").addFilter(_QuietMissingGlyphs())
+
+
+def shown_characters(chars: Sequence[str], limit: int = 6) -> str:
+    """A few characters as an operator reads them: 山, 田, 東 …; a mark or an invisible one
+    as its code point (U+094D)."""
+    def one(char: str) -> str:
+        visible = char.isprintable() and unicodedata.category(char)[0] not in "MZC"
+        return char if visible else f"U+{ord(char):04X}"
+
+    text = ", ".join(one(c) for c in chars[:limit])
+    return text + " …" if len(chars) > limit else text
+
+
+class MissingCharacters(ConfigError):
+    """A document that must print whole (an invoice) holds characters no font has."""
+
+
+def missing_sentence(missing: Mapping[str, Sequence[str]], what: str) -> str:
+    """One line naming the sections (order codes, an invoice number) that print without
+    characters no font has, a few of those characters, and the setting that brings them."""
+    named = [f"{label} ({shown_characters(chars)})" for label, chars in list(
+        missing.items())[:5]]
+    more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+    return (f"{what} without characters the font lacks: {'; '.join(named)}{more}. Set "
+            "documents.fallback_fonts to a font that has them (e.g. Noto Sans CJK for "
+            "Chinese, Japanese, Korean) and print again")
 
 
 def money(amount: int, currency: str) -> str:
@@ -90,6 +151,22 @@ class Document(FPDF):
             self.add_font(FAMILY, "B", str(bold))
         except Exception as exc:  # fontTools raises several kinds on a broken file
             raise ConfigError(f"documents.font: {regular} cannot be used: {exc}") from None
+        fallbacks: list[str] = []
+        for path in fallback_fonts(config):
+            fallbacks.append(f"{FALLBACK}{len(fallbacks) + 1}")
+            try:
+                self.add_font(fallbacks[-1], "", str(path))
+            except Exception as exc:  # as above
+                raise ConfigError(
+                    f"documents.fallback_fonts: {path} cannot be used: {exc}") from None
+        if fallbacks:
+            # bold text takes a fallback's regular face rather than none
+            self.set_fallback_fonts(fallbacks, exact_match=False)
+        self._fallback_chars = frozenset(
+            chr(c) for name in fallbacks for c in self._ttf(self.fonts[name]).cmap)
+        self._covered: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        # section label -> the characters it drew that no font has, in the order met
+        self._missing: dict[str, dict[str, None]] = {}
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(False)
         self.set_creator("backroom")
@@ -135,21 +212,60 @@ class Document(FPDF):
         if self.font_family != FAMILY or self.font_style != style or self.font_size_pt != size:
             self.set_font(FAMILY, style, size)
 
+    @staticmethod
+    def _ttf(font: object) -> TTFFont:
+        assert isinstance(font, TTFFont), "documents use TrueType fonts only"
+        return font
+
+    def _chars(self, font: TTFFont) -> tuple[frozenset[str], frozenset[str]]:
+        """The characters of a font, and those with the fallback fonts' added."""
+        chars = self._covered.get(font.fontkey)
+        if chars is None:
+            own = frozenset(map(chr, font.cmap))
+            chars = self._covered[font.fontkey] = (own, own | self._fallback_chars)
+        return chars
+
+    def normalize_text(self, text: str) -> str:
+        """fpdf2 passes every text it draws or measures through here: a character neither
+        the current font nor a fallback font has is noted under the current section."""
+        text = super().normalize_text(text)
+        font = self._ttf(self.current_font)
+        own, covered = self._chars(font)
+        if own.issuperset(text):
+            return text
+        if self._fallback_chars and self.page and not self.current_font_is_set_on_page:
+            # fpdf2 2.8.9 (its fix of py-pdf/fpdf2#1772) sets the page's font inside the text
+            # object of a line that opens in a fallback font, then loses it at that object's
+            # Q: the next line is drawn with no font (pdftotext: "No font in show"). Set it
+            # on the page first, as fpdf2 does for a line that opens in the font.
+            self._out(self._set_font_for_page(font, self.font_size_pt))
+        if not covered.issuperset(text):
+            found = self._missing.setdefault(self.section_label, {})
+            found.update(dict.fromkeys(c for c in text if c not in covered))
+        return text
+
+    def missing_chars(self) -> dict[str, list[str]]:
+        """Section label -> the characters it drew that no font has (none: empty)."""
+        return {label: list(chars) for label, chars in self._missing.items()}
+
     def lines(self, text: str, width: float) -> list[str]:
         """Printable text split into lines that fit `width` at the current font: words wrap,
         a word longer than the line is cut, and explicit newlines are kept. Only a line too
         wide goes through fpdf2's line breaking (the slow part of a slip)."""
-        font = self.current_font
-        assert isinstance(font, TTFFont), "documents use TrueType fonts only"
+        font = self._ttf(self.current_font)
         cw: Mapping[int, float] = font.cw
+        own = self._chars(font)[0]
         room = (width - 2 * self.c_margin) * self.k * 1000 / self.font_size_pt
         text = printable(text)
-        # fpdf2's own width (its table of advances), without its per-call machinery
-        if "\n" not in text and sum(map(cw.__getitem__, map(ord, text))) <= room:
+        # fpdf2's own width (its table of advances), without its per-call machinery; text
+        # in part of a fallback font is measured by fpdf2, which knows that font's widths
+        if "\n" not in text and own.issuperset(text) and sum(
+                map(cw.__getitem__, map(ord, text))) <= room:
             return [text]
         result: list[str] = []
         for paragraph in text.split("\n"):
-            if sum(map(cw.__getitem__, map(ord, paragraph))) <= room:
+            if own.issuperset(paragraph) and sum(
+                    map(cw.__getitem__, map(ord, paragraph))) <= room:
                 result.append(paragraph)
             else:
                 result += cast(list[str], self.multi_cell(width, 1, paragraph, dry_run=True,

@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from documents.pdf import MARGIN, Document, money, one_line
+from documents.pdf import MARGIN, Document, missing_sentence, money, one_line
 from store import carriers, document_reads
 from store.config import Config
 from store.document_reads import SlipOrder
 from store.errors import BackroomError, ValidationError
 
 READ_CHUNK = 500
+PICK_LIST = "Pick list"
 _DIGITS = re.compile(r"(\d+)")
 LINE = 4.8  # item and note line height, mm
 BOX = 3.4  # tick box side, mm
@@ -60,6 +61,17 @@ class SlipsPdf:
     data: bytes | bytearray
     pages: int
     orders: int
+    # order code (or PICK_LIST) -> the characters left out of it: no font has them
+    missing: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    @property
+    def warning(self) -> str:
+        """One line for the operator when characters were left out; empty when none."""
+        if not self.missing:
+            return ""
+        orders = sum(1 for label in self.missing if label != PICK_LIST)
+        what = f"{orders} slip(s) printed" if orders else "the pick list printed"
+        return missing_sentence(self.missing, what)
 
 
 def pick_list(orders: Iterable[SlipOrder]) -> list[PickRow]:
@@ -284,7 +296,7 @@ class SlipWriter:
         rows = _rows(self.tally)
         columns = [("SKU", 36.0, "L"), ("Item", 52.0, "L"), ("Qty", 14.0, "R"),
                    ("Orders", pdf.width - 102.0, "L")]
-        pdf.new_section("Pick list", lambda: self._pick_continued(columns))
+        pdf.new_section(PICK_LIST, lambda: self._pick_continued(columns))
         pdf.set_xy(MARGIN, MARGIN)
         pdf.font("B", 16)
         pdf.cell(90, 8, "Pick list")
@@ -366,7 +378,7 @@ def render_slips(config: Config, orders: Iterable[SlipOrder], *, picklist: bool 
     data: bytes | bytearray = writer.output()
     if labels:
         data, pages = merge_labels(data, writer.ranges, labels, pick_from)
-    return SlipsPdf(data, pages, writer.count)
+    return SlipsPdf(data, pages, writer.count, writer.pdf.missing_chars())
 
 
 def slips_pdf(config: Config, order_ids: Sequence[int], **options: object) -> SlipsPdf:

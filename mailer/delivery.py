@@ -202,9 +202,13 @@ class Composer:
                                        str(config.get("shop", "email"))), "utf-8")
 
     def compose(self, row: Claimed, context: dict[str, Any] | Exception | None,
-                claimed_at: float, attachments: tuple[Attachment, ...] = ()) -> Outgoing:
+                claimed_at: float, attachments: tuple[Attachment, ...] | Exception = ()
+                ) -> Outgoing:
         """One message (text + HTML alternative, and its attachments), or the reason it
         cannot be made."""
+        if isinstance(attachments, Exception):
+            return Outgoing(row.id, row.attempts, claimed_at,
+                            error=f"cannot attach the invoice: {attachments}")
         try:
             if context is None:
                 context = ctxmod.load(row.kind, row.recipient, row.payload, row.order_id,
@@ -381,7 +385,8 @@ class Batch:
     rows: list[Claimed]
     contexts: dict[int, Any]
     claimed_at: float
-    attachments: dict[int, tuple[Attachment, ...]] = field(default_factory=dict)
+    # a mail's files, or why they cannot be made (that mail fails with it)
+    attachments: dict[int, tuple[Attachment, ...] | Exception] = field(default_factory=dict)
 
 
 class Deliverer:
@@ -440,10 +445,12 @@ class Deliverer:
             raise
         return Batch(rows, contexts, claimed_at, attachments)
 
-    def _attachments(self, rows: list[Claimed]) -> dict[int, tuple[Attachment, ...]]:
+    def _attachments(self, rows: list[Claimed]
+                     ) -> dict[int, tuple[Attachment, ...] | Exception]:
         """With documents.attach_invoice, the invoice PDF of each mail of a paid status whose
         order has an invoice: rebuilt from the invoice as issued (the same bytes every time),
-        here in the claiming thread, not on the loop that sends."""
+        here in the claiming thread, not on the loop that sends. An invoice no font can draw
+        whole is that mail's failure (MissingCharacters), told in the outbox."""
         if not self.attach_kinds:
             return {}
         wanted = [r for r in rows if r.kind in self.attach_kinds and r.order_id is not None]
@@ -451,15 +458,19 @@ class Deliverer:
             return {}
         from documents.invoice import render_invoice
         from documents.output import invoice_name
+        from documents.pdf import MissingCharacters
         from store.document_reads import order_invoices
 
         issued = order_invoices([r.order_id for r in wanted if r.order_id is not None])
-        found: dict[int, tuple[Attachment, ...]] = {}
+        found: dict[int, tuple[Attachment, ...] | Exception] = {}
         for row in wanted:
             invoice = issued.get(row.order_id or 0)
             if invoice is not None:
-                found[row.id] = (Attachment(invoice_name(invoice.code), "application/pdf",
-                                            render_invoice(self.config, invoice.doc)),)
+                try:
+                    found[row.id] = (Attachment(invoice_name(invoice.code), "application/pdf",
+                                                render_invoice(self.config, invoice.doc)),)
+                except MissingCharacters as exc:  # that mail fails with it, not the batch
+                    found[row.id] = exc
         return found
 
     async def run(self, stop: asyncio.Event | None = None, once: bool = False,

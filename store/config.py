@@ -390,6 +390,8 @@ SCHEMA: dict[str, dict[str, Setting]] = {
             "", "A TrueType font (path) for every PDF; empty: the DejaVu Sans shipped inside."
         ),
         "font_bold": Setting("", "Its bold face (path); empty: `font` itself when it is set."),
+        "fallback_fonts": Setting(
+            [], "Font files (.ttf, .otf, .ttc) for characters `font` lacks, e.g. Noto Sans CJK."),
         "paper": Setting(
             "A4", "Page size of slips, pick lists, invoices and sheets: A4 or Letter.",
             check=one_of("A4", "Letter", "a4", "letter")),

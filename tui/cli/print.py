@@ -1,6 +1,8 @@
 """`backroom print ...`: packing slips (with a pick list), invoices and customer sheets as
 PDFs under documents.output_dir (or --out), sent to CUPS when a printer is set. Each says
-where the file is; a refusal prints one line and exits 1, and a failed print keeps the PDF."""
+where the file is; a refusal prints one line and exits 1, and a failed print keeps the PDF.
+Slips that print without characters no font has say so in one line on stderr; an invoice
+that would is refused (documents.pdf, MissingCharacters)."""
 
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ def print_slips(state: CliState, codes: tuple[str, ...], query: str | None, pick
              printer)
     click.echo(f"{done.orders} slip(s), {done.pages} page(s)"
                + (f", {len(attached)} label(s)" if labels else ""))
+    if done.warning:
+        click.echo(f"warning: {done.warning}", err=True)
 
 
 @print_group.command("invoice")
@@ -142,10 +146,14 @@ def print_customer(state: CliState, customer: str, out: str | None,
     require(state.actor, "print")
     customer_id = resolve_customer(customer)
     sheet = document_reads.customer_sheet(customer_id)
+    warnings: list[str] = []
     data = customer_sheet.render_customer_sheet(state.config, sheet,
-                                                status_label=shop.workflow.label)
+                                                status_label=shop.workflow.label,
+                                                warn=warnings.append)
     _deliver(state, data, output.customer_name(customer_id, dt.datetime.now()), "invoices",
              out, printer)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 COMMANDS: list[click.Command] = [print_group]

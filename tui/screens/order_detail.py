@@ -635,17 +635,22 @@ class OrderDetailScreen(BackroomScreen):
             labels = in_db(document_reads.labels, [order_id])
             done = in_db(slips.slips_pdf, app.config, [order_id], labels=labels)
             data, name, kind = done.data, f"slip-{output.safe_part(code)}.pdf", "slips"
+            warning = done.warning
         else:
             issued = in_db(document_reads.order_invoice, order_id)
             if issued is None:
                 raise Refused(f"{code} has no invoice: an order gets one when it first "
                               "enters a paid status")
-            data = invoice.render_invoice(app.config, issued.doc)
-            name, kind = output.invoice_name(issued.code), "invoices"
+            data = invoice.render_invoice(app.config, issued.doc)  # refused if not whole
+            name, kind, warning = output.invoice_name(issued.code), "invoices", ""
         sent = output.deliver(app.config, app.actor, data, name, kind)
         text = f"wrote {sent.path}" + (f" · sent to {sent.printer}: job {sent.job}"
                                        if sent.job else "")
-        self.app.call_from_thread(self.notify, text, title="Print", timeout=15)
+        if warning:
+            self.app.call_from_thread(self.notify, f"{text}\n{warning}", title="Print",
+                                      severity="warning", timeout=30)
+        else:
+            self.app.call_from_thread(self.notify, text, title="Print", timeout=15)
 
     def action_attach_label(self) -> None:
         d = self.detail

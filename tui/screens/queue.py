@@ -703,18 +703,21 @@ class QueueScreen(BackroomScreen):
         text = f"{done.orders:,} slip(s), {done.pages:,} page(s): {sent.path}"
         if sent.job:
             text += f" · sent to {sent.printer}: job {sent.job}"
-        call(self._printed, text, "information")
+        if done.warning:
+            call(self._printed, f"{text}\n{done.warning}", "warning", 30)
+        else:
+            call(self._printed, text, "information")
 
     def _print_progress(self, done: int, total: int, doing: str = "printing") -> None:
         self._printing = (f"{doing} slips {done:,}/{total:,} (x stops)" if doing == "printing"
                           else f"{doing} {total:,} slips…")
         self._update_status()
 
-    def _printed(self, text: str, severity: str) -> None:
+    def _printed(self, text: str, severity: str, timeout: float = 15) -> None:
         self._printing = ""
         self._update_status()
         self.notify(text, title="Print", severity=severity,  # type: ignore[arg-type]
-                    timeout=15)
+                    timeout=timeout)
 
     def action_cancel_print(self) -> None:
         self._print_stop = True
